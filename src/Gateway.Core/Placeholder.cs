@@ -1,0 +1,1 @@
+namespace Gateway; public static class Placeholder {}

@@ -1,0 +1,1 @@
+namespace Gateway.Testing; public static class Placeholder {}
