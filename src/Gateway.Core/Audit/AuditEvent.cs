@@ -1,0 +1,28 @@
+namespace Gateway.Audit;
+
+/// <summary>
+/// One line of the audit log. Identities, decisions and reasons only: never a body, never key
+/// material. Null fields are left out of the JSON line.
+/// </summary>
+public sealed record AuditEvent(string Event)
+{
+    public DateTimeOffset Time { get; init; }
+    public string? SpoolId { get; init; }
+    public string? MessageId { get; init; }
+    public string? Client { get; init; }
+    public string? Sender { get; init; }
+    public string? Recipient { get; init; }
+    public IReadOnlyList<string>? Recipients { get; init; }
+    public string? Rule { get; init; }
+    public string? Action { get; init; }
+    public string? Reason { get; init; }
+    public string? PolicyRevision { get; init; }
+    public string? SignerCertificate { get; init; }
+    public IReadOnlyList<string>? RecipientCertificates { get; init; }
+    public string? CertificateSource { get; init; }
+    public string? Algorithms { get; init; }
+    public string? Reply { get; init; }
+    public string? Status { get; init; }
+    public int? Copy { get; init; }
+    public long? Size { get; init; }
+}

@@ -1,0 +1,118 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Mail;
+
+namespace Gateway.Certificates;
+
+/// <summary>
+/// The rules of RFC 8550 that decide whether a certificate may be used for an address now:
+/// validity, a chain to a configured anchor, the emailProtection EKU, a key usage that fits the
+/// purpose, and the address among the subjectAltName rfc822Names. Revocation is not checked here
+/// (the directory work adds it); everything else is.
+/// </summary>
+public static class SmimeCertificateValidator
+{
+    public const string EmailProtectionOid = "1.3.6.1.5.5.7.3.4";
+    private const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
+    private const string SubjectAltNameOid = "2.5.29.17";
+
+    public static CertificateVerdict Validate(X509Certificate2 certificate, string address, CertificateUsage usage, TrustContext trust)
+    {
+        var problems = new List<string>();
+        var now = trust.Time.GetUtcNow().UtcDateTime;
+        if (now < certificate.NotBefore.ToUniversalTime()) problems.Add($"not valid before {certificate.NotBefore.ToUniversalTime():u}");
+        if (now > certificate.NotAfter.ToUniversalTime()) problems.Add($"expired on {certificate.NotAfter.ToUniversalTime():u}");
+        if (!HasEmailProtection(certificate)) problems.Add("no emailProtection extended key usage");
+        CheckKey(certificate, usage, problems);
+        if (!EmailAddresses(certificate).Any(a => MailAddress.Parse(a).SameMailboxAs(MailAddress.Parse(address))))
+            problems.Add($"{address} is not in its subjectAltName");
+        var chain = BuildChain(certificate, trust, now, problems);
+        return new CertificateVerdict(certificate, problems, chain);
+    }
+
+    public static IReadOnlyList<string> EmailAddresses(X509Certificate2 certificate)
+    {
+        var addresses = new List<string>();
+        var extension = certificate.Extensions[SubjectAltNameOid];
+        if (extension is null) return addresses;
+        try
+        {
+            var reader = new AsnReader(extension.RawData, AsnEncodingRules.DER);
+            var names = reader.ReadSequence();
+            var rfc822Name = new Asn1Tag(TagClass.ContextSpecific, 1);
+            while (names.HasData)
+            {
+                var tag = names.PeekTag();
+                if (tag.HasSameClassAndValue(rfc822Name)) addresses.Add(names.ReadCharacterString(UniversalTagNumber.IA5String, rfc822Name));
+                else names.ReadEncodedValue();
+            }
+        }
+        catch (AsnContentException)
+        {
+            // A malformed SAN lists no usable address; the caller reports the address as missing.
+        }
+        return addresses;
+    }
+
+    private static bool HasEmailProtection(X509Certificate2 certificate)
+    {
+        foreach (var extension in certificate.Extensions)
+        {
+            if (extension is X509EnhancedKeyUsageExtension eku)
+                return eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value is EmailProtectionOid or AnyExtendedKeyUsageOid);
+        }
+        return false;
+    }
+
+    private static void CheckKey(X509Certificate2 certificate, CertificateUsage usage, List<string> problems)
+    {
+        var rsa = certificate.GetRSAPublicKey();
+        if (rsa is null)
+        {
+            // ECDH key agreement does not interoperate between BouncyCastle/.NET and OpenSSL today
+            // (docs: libraries.md §3), so EC recipients are not offered; EC signing is fine.
+            if (usage == CertificateUsage.Encryption) problems.Add($"key algorithm {certificate.PublicKey.Oid.FriendlyName ?? certificate.PublicKey.Oid.Value} cannot be used for encryption (RSA only)");
+            else if (certificate.GetECDsaPublicKey() is null) problems.Add("key is neither RSA nor ECDSA");
+        }
+        else
+        {
+            using (rsa)
+                if (rsa.KeySize < 2048) problems.Add($"RSA key of {rsa.KeySize} bits is too weak (2048 at least)");
+        }
+
+        var keyUsage = certificate.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
+        if (keyUsage is null) return; // absent key usage means any usage (RFC 5280 §4.2.1.3)
+        var flags = keyUsage.KeyUsages;
+        if (usage == CertificateUsage.Signing && (flags & (X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation)) == 0)
+            problems.Add("key usage does not allow digitalSignature");
+        if (usage == CertificateUsage.Encryption && rsa is not null && (flags & X509KeyUsageFlags.KeyEncipherment) == 0)
+            problems.Add("key usage does not allow keyEncipherment");
+    }
+
+    private static List<X509Certificate2> BuildChain(X509Certificate2 certificate, TrustContext trust, DateTime now, List<string> problems)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(trust.Anchors);
+        chain.ChainPolicy.ExtraStore.AddRange(trust.Intermediates);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        chain.ChainPolicy.VerificationTime = now;
+        chain.ChainPolicy.VerificationTimeIgnored = false;
+        if (!chain.Build(certificate))
+        {
+            var statuses = chain.ChainStatus
+                .Where(s => s.Status is not (X509ChainStatusFlags.NotTimeValid) || chain.ChainElements.Count > 1)
+                .Select(s => s.Status == X509ChainStatusFlags.UntrustedRoot || s.Status == X509ChainStatusFlags.PartialChain
+                    ? "does not chain to a configured trust anchor"
+                    : s.StatusInformation.Trim())
+                .Distinct()
+                .ToList();
+            problems.AddRange(statuses.Count > 0 ? statuses.Select(s => "chain: " + s) : ["chain: does not chain to a configured trust anchor"]);
+            return [];
+        }
+        // Leaf and intermediates: the root is known to the relying party already (RFC 8551 §2.4.1 practice).
+        return chain.ChainElements.Take(chain.ChainElements.Count - 1).Select(e => e.Certificate).ToList();
+    }
+}

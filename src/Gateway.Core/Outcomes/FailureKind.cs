@@ -1,0 +1,15 @@
+namespace Gateway.Outcomes;
+
+public enum FailureKind
+{
+    ClientNotAllowed,
+    MessageTooLarge,
+    TooManyRecipients,
+    SpoolUnavailable,
+    SpoolFull,
+    EncryptionCertificateMissing,
+    SigningIdentityMissing,
+    UpstreamTemporary,
+    UpstreamPermanent,
+    Unexpected,
+}

@@ -1,0 +1,31 @@
+namespace Gateway.Outcomes;
+
+/// <summary>
+/// The one table from failure kind to SMTP reply and what happens after the queue. Our own
+/// faults are always temporary (451/452), never a 5xx the client would bounce for us; unknown
+/// errors are temporary too.
+/// </summary>
+public static class Failures
+{
+    public static SmtpReply Reply(FailureKind kind, string? detail = null) => kind switch
+    {
+        FailureKind.ClientNotAllowed => new(554, "5.7.1", detail ?? "Relay access denied: client network is not allowed"),
+        FailureKind.MessageTooLarge => new(552, "5.3.4", detail ?? "Message size exceeds fixed limit"),
+        FailureKind.TooManyRecipients => new(452, "4.5.3", detail ?? "Too many recipients"),
+        FailureKind.SpoolUnavailable => new(451, "4.3.0", detail ?? "Temporary local problem, please try again later"),
+        FailureKind.SpoolFull => new(452, "4.3.1", detail ?? "Insufficient system storage, please try again later"),
+        FailureKind.EncryptionCertificateMissing => new(550, "5.7.10", detail ?? "Encryption required by policy but no valid certificate for this recipient"),
+        FailureKind.SigningIdentityMissing => new(550, "5.7.1", detail ?? "Signing required by policy but no valid signing certificate for the sender"),
+        FailureKind.UpstreamTemporary => new(451, "4.4.1", detail ?? "Upstream temporarily unavailable"),
+        FailureKind.UpstreamPermanent => new(550, "5.0.0", detail ?? "Upstream refused the message"),
+        _ => new(451, "4.3.0", detail ?? "Temporary local problem, please try again later"),
+    };
+
+    public static AfterQueueAction Action(FailureKind kind) => kind switch
+    {
+        FailureKind.ClientNotAllowed or FailureKind.MessageTooLarge or FailureKind.TooManyRecipients
+            or FailureKind.SpoolUnavailable or FailureKind.SpoolFull => AfterQueueAction.None,
+        FailureKind.EncryptionCertificateMissing or FailureKind.SigningIdentityMissing or FailureKind.UpstreamPermanent => AfterQueueAction.Fail,
+        _ => AfterQueueAction.Defer,
+    };
+}

@@ -1,0 +1,11 @@
+using Gateway.Certificates;
+
+namespace Gateway.Pipeline;
+
+/// <summary>The whole decision for one message: copies to relay, recipients refused, recipients held.</summary>
+public sealed record DeliveryPlan(
+    string PolicyRevision,
+    CertificateChoice? Signer,
+    IReadOnlyList<DeliveryGroup> Groups,
+    IReadOnlyList<PlannedRecipient> Refused,
+    IReadOnlyList<PlannedRecipient> Held);

@@ -1,0 +1,52 @@
+using Gateway.Certificates;
+using Gateway.Policy;
+
+namespace Gateway.Pipeline;
+
+/// <summary>
+/// Combines the policy's answer per recipient with the certificates found into treatments, and
+/// groups recipients with the same treatment. Pure: the lookups happen before, the relaying after.
+/// </summary>
+public static class DeliveryPlanner
+{
+    public static PlannedRecipient Decide(RecipientPolicy policy, CertificateChoice? signer, CertificateChoice? recipient, string sender)
+    {
+        var signerFound = signer?.Found == true;
+        var certificateFound = recipient?.Found == true;
+
+        if (policy.Encrypt == EncryptMode.Required && !certificateFound)
+            return Missing(policy, recipient, $"encryption required by rule '{policy.RuleName}' but {recipient?.Reason ?? "no certificate was looked up"}");
+        if (policy.Sign == SignMode.Always && !signerFound)
+            return Missing(policy, recipient, $"signing required by rule '{policy.RuleName}' but {signer?.Reason ?? $"no signing identity for {sender}"}");
+
+        var sign = policy.Sign != SignMode.Never && signerFound;
+        var encrypt = policy.Encrypt != EncryptMode.Never && certificateFound;
+        var reason = $"rule '{policy.RuleName}': " + (encrypt, sign) switch
+        {
+            (true, _) => $"certificate {recipient!.Selected!.Certificate.Thumbprint} ({recipient.Reason})",
+            (false, _) when policy.Encrypt == EncryptMode.IfPossible => $"sent without encryption: {recipient?.Reason}",
+            _ => "encryption not wanted",
+        };
+        return new PlannedRecipient(policy.Recipient, policy, recipient, TreatmentKind.Deliver, sign, encrypt, reason);
+    }
+
+    public static DeliveryPlan Plan(string revision, CertificateChoice? signer, IReadOnlyList<PlannedRecipient> recipients)
+    {
+        var groups = recipients
+            .Where(r => r.Kind == TreatmentKind.Deliver)
+            .GroupBy(r => (r.Sign, r.Encrypt, Crypto: r.Encrypt || r.Sign ? r.Policy.Crypto : CryptoSettings.Default))
+            .Select((g, i) => new DeliveryGroup(i + 1, g.Key.Sign, g.Key.Encrypt, g.Key.Crypto, g.ToList()))
+            .ToList();
+        return new DeliveryPlan(
+            revision,
+            signer,
+            groups,
+            recipients.Where(r => r.Kind == TreatmentKind.Refuse).ToList(),
+            recipients.Where(r => r.Kind == TreatmentKind.Hold).ToList());
+    }
+
+    private static PlannedRecipient Missing(RecipientPolicy policy, CertificateChoice? recipient, string reason) =>
+        new(policy.Recipient, policy, recipient,
+            policy.MissingCertificate == MissingCertificateAction.Hold ? TreatmentKind.Hold : TreatmentKind.Refuse,
+            false, false, reason);
+}

@@ -1,0 +1,11 @@
+namespace Gateway.Pipeline;
+
+public enum TreatmentKind
+{
+    /// <summary>Relay a copy (signed and/or encrypted as the treatment says, or as it came).</summary>
+    Deliver,
+    /// <summary>Do not relay; fail the recipient with a 5.7.x reason.</summary>
+    Refuse,
+    /// <summary>Do not relay; park the original for an admin.</summary>
+    Hold,
+}

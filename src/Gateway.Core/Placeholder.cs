@@ -1,1 +1,0 @@
-namespace Gateway; public static class Placeholder {}

@@ -1,0 +1,69 @@
+using Gateway.Mail;
+
+namespace Gateway.Policy;
+
+/// <summary>
+/// One entry of a rule's senders or recipients list: <c>*</c> (anyone), <c>&lt;&gt;</c> (the null
+/// sender), <c>user@example.com</c> (one address), <c>example.com</c> (one domain) or
+/// <c>*.example.com</c> (its subdomains, not the domain itself). Matching ignores case: admins
+/// write policy for mailboxes, not for the bytes of a local part.
+/// </summary>
+public sealed record AddressPattern(string Text, AddressPattern.PatternKind Kind, string Value)
+{
+    public enum PatternKind { Any, NullSender, Address, Domain, Subdomains }
+
+    public static bool TryParse(string text, out AddressPattern? pattern, out string? error)
+    {
+        pattern = null;
+        error = null;
+        var t = text.Trim();
+        if (t == "*") { pattern = new(text, PatternKind.Any, ""); return true; }
+        if (t == "<>") { pattern = new(text, PatternKind.NullSender, ""); return true; }
+        if (t.Length == 0) { error = "empty pattern"; return false; }
+        if (t.Any(char.IsWhiteSpace)) { error = $"'{text}' contains white space"; return false; }
+        var at = t.LastIndexOf('@');
+        if (at > 0)
+        {
+            if (!IsDomain(t[(at + 1)..])) { error = $"'{text}' has no valid domain after '@'"; return false; }
+            pattern = new(text, PatternKind.Address, t);
+            return true;
+        }
+        if (at == 0) t = t[1..];
+        if (t.StartsWith("*.", StringComparison.Ordinal))
+        {
+            if (!IsDomain(t[2..])) { error = $"'{text}' is not a valid subdomain wildcard (write *.example.com)"; return false; }
+            pattern = new(text, PatternKind.Subdomains, t[1..]); // keeps the leading dot
+            return true;
+        }
+        if (!IsDomain(t)) { error = $"'{text}' is not an address, a domain, *.domain, * or <>"; return false; }
+        pattern = new(text, PatternKind.Domain, t);
+        return true;
+    }
+
+    public bool Matches(string address)
+    {
+        var parsed = MailAddress.Parse(address);
+        return Kind switch
+        {
+            PatternKind.Any => true,
+            PatternKind.NullSender => parsed.IsNull,
+            PatternKind.Address => string.Equals(parsed.ToString(), Value, StringComparison.OrdinalIgnoreCase),
+            PatternKind.Domain => string.Equals(parsed.Domain, Value, StringComparison.OrdinalIgnoreCase),
+            PatternKind.Subdomains => parsed.Domain.EndsWith(Value, StringComparison.OrdinalIgnoreCase) && parsed.Domain.Length > Value.Length,
+            _ => false,
+        };
+    }
+
+    private static bool IsDomain(string domain)
+    {
+        if (domain.Length is 0 or > 253) return false;
+        foreach (var label in domain.Split('.'))
+        {
+            if (label.Length is 0 or > 63 || label.StartsWith('-') || label.EndsWith('-')) return false;
+            if (!label.All(c => char.IsLetterOrDigit(c) || c == '-' || c > 127)) return false;
+        }
+        return true;
+    }
+
+    public override string ToString() => Text;
+}

@@ -1,0 +1,130 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Gateway.Policy;
+
+/// <summary>
+/// Turns policy.json into a <see cref="PolicySnapshot"/>, or into errors with file, line and
+/// column. Strict on purpose: an unknown key is more likely a typo that would silently weaken
+/// the policy than a harmless extra.
+/// </summary>
+public static class PolicyCompiler
+{
+    private static readonly JsonSerializerOptions SerializerOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false) },
+    };
+
+    private static readonly JsonReaderOptions ReaderOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    public static PolicyCompileResult Compile(ReadOnlySpan<byte> json, string file)
+    {
+        PolicyDocument? document;
+        try
+        {
+            var reader = new Utf8JsonReader(json, ReaderOptions);
+            document = JsonSerializer.Deserialize<PolicyDocument>(ref reader, SerializerOptions);
+        }
+        catch (JsonException e)
+        {
+            var line = (int)(e.LineNumber ?? 0) + 1;
+            var column = (int)(e.BytePositionInLine ?? 0) + 1;
+            return Fail(new PolicyError(file, line, column, Describe(e)));
+        }
+
+        var positions = JsonPositionMap.Build(json, ReaderOptions);
+        var errors = new List<PolicyError>();
+        PolicyError At(string path, string message)
+        {
+            var (line, column) = positions.Find(path);
+            return new PolicyError(file, line, column, message);
+        }
+
+        if (document?.Default is null)
+            return Fail(At("$", "the policy has no \"default\": every recipient must have an explicit outcome"));
+
+        var defaultAction = CompileDefault(document.Default, e => errors.Add(At("$.default", e)));
+        var rules = new List<PolicyRule>();
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < (document.Rules?.Count ?? 0); i++)
+        {
+            var rule = document.Rules![i];
+            var path = $"$.rules[{i}]";
+            if (string.IsNullOrWhiteSpace(rule.Name)) { errors.Add(At(path, $"rule {i + 1} has no \"name\"")); continue; }
+            if (!names.Add(rule.Name)) errors.Add(At(path + ".name", $"rule name \"{rule.Name}\" is used twice"));
+            if (string.Equals(rule.Name, PolicySnapshot.DefaultRuleName, StringComparison.OrdinalIgnoreCase))
+                errors.Add(At(path + ".name", "\"default\" is reserved for the default action"));
+            var senders = CompilePatterns(rule.Senders, path + ".senders", errors, At);
+            var recipients = CompilePatterns(rule.Recipients, path + ".recipients", errors, At);
+            if (defaultAction is not null)
+                rules.Add(new PolicyRule(rule.Name, senders, recipients, Inherit(rule, defaultAction)));
+        }
+
+        if (errors.Count > 0 || defaultAction is null) return new PolicyCompileResult(null, errors);
+        var revision = Convert.ToHexStringLower(SHA256.HashData(json))[..12];
+        return new PolicyCompileResult(new PolicySnapshot(revision, file, rules, defaultAction), errors);
+    }
+
+    private static PolicyAction? CompileDefault(PolicyActionDocument d, Action<string> error)
+    {
+        var missing = new List<string>();
+        if (d.Sign is null) missing.Add("sign");
+        if (d.Encrypt is null) missing.Add("encrypt");
+        if (d.MissingCertificate is null) missing.Add("missingCertificate");
+        if (missing.Count > 0)
+        {
+            error($"the default must state {string.Join(", ", missing)} explicitly");
+            return null;
+        }
+        return new PolicyAction(d.Sign!.Value, d.Encrypt!.Value, d.MissingCertificate!.Value, new CryptoSettings(
+            d.ContentEncryption ?? CryptoSettings.Default.ContentEncryption,
+            d.KeyTransport ?? CryptoSettings.Default.KeyTransport,
+            d.Digest ?? CryptoSettings.Default.Digest));
+    }
+
+    private static PolicyAction Inherit(PolicyActionDocument rule, PolicyAction d) => new(
+        rule.Sign ?? d.Sign,
+        rule.Encrypt ?? d.Encrypt,
+        rule.MissingCertificate ?? d.MissingCertificate,
+        new CryptoSettings(
+            rule.ContentEncryption ?? d.Crypto.ContentEncryption,
+            rule.KeyTransport ?? d.Crypto.KeyTransport,
+            rule.Digest ?? d.Crypto.Digest));
+
+    private static List<AddressPattern> CompilePatterns(
+        List<string>? texts, string path, List<PolicyError> errors, Func<string, string, PolicyError> at)
+    {
+        var patterns = new List<AddressPattern>();
+        if (texts is null) return patterns;
+        if (texts.Count == 0) errors.Add(at(path, "an empty list matches nothing; leave the key out to match everyone"));
+        for (var i = 0; i < texts.Count; i++)
+        {
+            if (AddressPattern.TryParse(texts[i] ?? "", out var pattern, out var error)) patterns.Add(pattern!);
+            else errors.Add(at($"{path}[{i}]", error!));
+        }
+        return patterns;
+    }
+
+    private static PolicyCompileResult Fail(PolicyError error) => new(null, [error]);
+
+    private static string Describe(JsonException e)
+    {
+        // System.Text.Json's message repeats the position and the .NET type names; keep the admin's words.
+        var message = e.Message;
+        if (message.Contains("could not be mapped", StringComparison.Ordinal))
+            return $"unknown key at {e.Path}";
+        if (message.Contains("could not be converted", StringComparison.Ordinal))
+            return $"invalid value at {e.Path} (see the allowed values in the README)";
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut].TrimEnd('.', ' ') : message;
+    }
+}

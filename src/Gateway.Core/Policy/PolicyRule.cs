@@ -1,0 +1,13 @@
+namespace Gateway.Policy;
+
+/// <summary>A compiled rule. An empty pattern list matches every address.</summary>
+public sealed record PolicyRule(
+    string Name,
+    IReadOnlyList<AddressPattern> Senders,
+    IReadOnlyList<AddressPattern> Recipients,
+    PolicyAction Action)
+{
+    public bool Matches(string sender, string recipient) =>
+        (Senders.Count == 0 || Senders.Any(p => p.Matches(sender))) &&
+        (Recipients.Count == 0 || Recipients.Any(p => p.Matches(recipient)));
+}

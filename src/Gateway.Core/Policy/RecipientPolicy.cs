@@ -1,0 +1,10 @@
+namespace Gateway.Policy;
+
+/// <summary>The policy's answer for one recipient of one message, before certificates are looked up.</summary>
+public sealed record RecipientPolicy(
+    string Recipient,
+    string RuleName,
+    SignMode Sign,
+    EncryptMode Encrypt,
+    MissingCertificateAction MissingCertificate,
+    CryptoSettings Crypto);

@@ -1,0 +1,48 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Gateway.Smime;
+
+/// <summary>
+/// The signed attributes a recipient's client needs to answer encrypted: which ciphers we read
+/// (SMIMECapabilities, RFC 8551 §2.5.2) and which certificate to encrypt to
+/// (SMIMEEncryptionKeyPreference, §2.5.3), as Outlook and Thunderbird expect.
+/// </summary>
+internal static class SignedAttributes
+{
+    private static readonly string[] Capabilities =
+    [
+        SmimeOids.Aes256Cbc, SmimeOids.Aes192Cbc, SmimeOids.Aes128Cbc, SmimeOids.RsaesOaep, SmimeOids.RsaEncryption,
+    ];
+
+    private static readonly byte[] CapabilitiesDer = EncodeCapabilities();
+
+    public static AsnEncodedData SmimeCapabilities() => new(new Oid(SmimeOids.SmimeCapabilities), CapabilitiesDer);
+
+    public static AsnEncodedData EncryptionKeyPreference(X509Certificate2 certificate)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        // SMIMEEncryptionKeyPreference ::= CHOICE { issuerAndSerialNumber [0] IMPLICIT IssuerAndSerialNumber, ... }
+        using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+        {
+            writer.WriteEncodedValue(certificate.IssuerName.RawData);
+            writer.WriteInteger(certificate.SerialNumberBytes.Span);
+        }
+        return new AsnEncodedData(new Oid(SmimeOids.EncryptionKeyPreference), writer.Encode());
+    }
+
+    private static byte[] EncodeCapabilities()
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            foreach (var oid in Capabilities)
+            {
+                using (writer.PushSequence())
+                    writer.WriteObjectIdentifier(oid);
+            }
+        }
+        return writer.Encode();
+    }
+}

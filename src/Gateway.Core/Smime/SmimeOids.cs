@@ -1,0 +1,42 @@
+using Gateway.Policy;
+
+namespace Gateway.Smime;
+
+/// <summary>The algorithm identifiers we write, and the names the audit log uses for them.</summary>
+internal static class SmimeOids
+{
+    public const string Aes128Cbc = "2.16.840.1.101.3.4.1.2";
+    public const string Aes192Cbc = "2.16.840.1.101.3.4.1.22";
+    public const string Aes256Cbc = "2.16.840.1.101.3.4.1.42";
+    public const string RsaEncryption = "1.2.840.113549.1.1.1";
+    public const string RsaesOaep = "1.2.840.113549.1.1.7";
+    public const string SmimeCapabilities = "1.2.840.113549.1.9.15";
+    public const string EncryptionKeyPreference = "1.2.840.113549.1.9.16.2.11";
+
+    public static string ContentEncryption(ContentEncryption algorithm) => algorithm switch
+    {
+        Policy.ContentEncryption.Aes128Cbc => Aes128Cbc,
+        _ => Aes256Cbc,
+    };
+
+    public static string Digest(SignatureDigest digest) => digest switch
+    {
+        SignatureDigest.Sha384 => "2.16.840.1.101.3.4.2.2",
+        SignatureDigest.Sha512 => "2.16.840.1.101.3.4.2.3",
+        _ => "2.16.840.1.101.3.4.2.1",
+    };
+
+    /// <summary>The micalg parameter of multipart/signed (RFC 8551 §3.5.3.2).</summary>
+    public static string Micalg(SignatureDigest digest) => digest switch
+    {
+        SignatureDigest.Sha384 => "sha-384",
+        SignatureDigest.Sha512 => "sha-512",
+        _ => "sha-256",
+    };
+
+    public static string Name(ContentEncryption algorithm) => algorithm == Policy.ContentEncryption.Aes128Cbc ? "aes-128-cbc" : "aes-256-cbc";
+
+    public static string Name(KeyTransport transport) => transport == KeyTransport.RsaOaepSha256 ? "rsaes-oaep-sha256" : "rsaes-pkcs1-v1_5";
+
+    public static string Name(SignatureDigest digest) => Micalg(digest).Replace("-", "", StringComparison.Ordinal);
+}

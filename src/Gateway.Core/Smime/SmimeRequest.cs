@@ -1,0 +1,18 @@
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Policy;
+
+namespace Gateway.Smime;
+
+/// <summary>
+/// One copy to produce: signed with <paramref name="Signer"/> (certificate with private key) when
+/// given, encrypted to every certificate in <paramref name="Recipients"/> when any.
+/// </summary>
+public sealed record SmimeRequest(
+    X509Certificate2? Signer,
+    IReadOnlyList<X509Certificate2> SignerChain,
+    IReadOnlyList<X509Certificate2> Recipients,
+    CryptoSettings Crypto)
+{
+    public bool Sign => Signer is not null;
+    public bool Encrypt => Recipients.Count > 0;
+}

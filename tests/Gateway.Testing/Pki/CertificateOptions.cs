@@ -1,0 +1,35 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace Gateway.Testing.Pki;
+
+/// <summary>How <see cref="TestPki.Issue"/> builds an end-entity certificate. Defaults give a valid S/MIME certificate.</summary>
+public sealed record CertificateOptions
+{
+    public int KeySize { get; init; } = 2048;
+
+    /// <summary>Default: now minus one day (tolerates clock skew between peers).</summary>
+    public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>Default: now plus one year. Set in the past for expired-certificate tests.</summary>
+    public DateTimeOffset? NotAfter { get; init; }
+
+    /// <summary><see cref="X509KeyUsageFlags.None"/> omits the extension entirely.</summary>
+    public X509KeyUsageFlags KeyUsage { get; init; } =
+        X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment;
+
+    public bool KeyUsageCritical { get; init; } = true;
+
+    public bool IncludeEmailProtectionEku { get; init; } = true;
+
+    /// <summary>The rfc822Name in subjectAltName; null means the issued address.</summary>
+    public string? SubjectAltNameEmail { get; init; }
+
+    /// <summary>False omits subjectAltName, leaving the address only in the subject CN.</summary>
+    public bool IncludeSubjectAltName { get; init; } = true;
+
+    /// <summary>Signing CA; null means the trusted root. Use <see cref="TestPki.CreateIntermediate"/> for chains.</summary>
+    public TestCertificateAuthority? Issuer { get; init; }
+
+    /// <summary>Issue from the PKI's separate root that no peer trusts (overrides <see cref="Issuer"/>).</summary>
+    public bool FromUntrustedCa { get; init; }
+}

@@ -1,0 +1,102 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Gateway.Testing.Pki;
+
+/// <summary>
+/// A throw-away PKI generated at run time, so no test breaks when a committed certificate expires.
+/// Everything is marked "Gateway TEST ONLY" in the subject.
+/// </summary>
+public sealed class TestPki : IDisposable
+{
+    private static readonly Oid EmailProtection = new("1.3.6.1.5.5.7.3.4", "emailProtection");
+    private readonly List<IDisposable> _owned = [];
+    private readonly Lazy<TestCertificateAuthority> _untrustedRoot;
+
+    private TestPki(TestCertificateAuthority root)
+    {
+        Root = root;
+        _owned.Add(root);
+        _untrustedRoot = new Lazy<TestCertificateAuthority>(() =>
+            Own(TestCertificateAuthority.CreateRoot("Untrusted Test Root CA")));
+    }
+
+    /// <summary>The trusted root: give its certificate to openssl -CAfile, gpgsm trustlist and the gateway.</summary>
+    public TestCertificateAuthority Root { get; }
+
+    /// <summary>A second, unrelated root that no peer is told to trust.</summary>
+    public TestCertificateAuthority UntrustedRoot => _untrustedRoot.Value;
+
+    public static TestPki Create(string rootName = "Gateway Test Root CA") =>
+        new(TestCertificateAuthority.CreateRoot(rootName));
+
+    /// <summary>An intermediate CA under <paramref name="parent"/> (default: the trusted root).</summary>
+    public TestCertificateAuthority CreateIntermediate(string name = "Gateway Test Intermediate CA",
+        TestCertificateAuthority? parent = null) =>
+        Own((parent ?? Root).CreateSubordinate(name));
+
+    /// <summary>Issues an RSA S/MIME certificate for <paramref name="address"/>.</summary>
+    public TestIdentity Issue(string address, CertificateOptions? options = null)
+    {
+        options ??= new CertificateOptions();
+        var issuer = options.FromUntrustedCa ? UntrustedRoot : options.Issuer ?? Root;
+        var now = DateTimeOffset.UtcNow;
+
+        using var key = RSA.Create(options.KeySize);
+        var request = new CertificateRequest($"CN={address}, O=Gateway TEST ONLY", key, HashAlgorithmName.SHA256,
+            RSASignaturePadding.Pkcs1);
+        var extensions = request.CertificateExtensions;
+        extensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
+        if (options.KeyUsage != X509KeyUsageFlags.None)
+        {
+            extensions.Add(new X509KeyUsageExtension(options.KeyUsage, options.KeyUsageCritical));
+        }
+
+        if (options.IncludeEmailProtectionEku)
+        {
+            extensions.Add(new X509EnhancedKeyUsageExtension([EmailProtection], critical: false));
+        }
+
+        if (options.IncludeSubjectAltName)
+        {
+            var san = new SubjectAlternativeNameBuilder();
+            san.AddEmailAddress(options.SubjectAltNameEmail ?? address);
+            extensions.Add(san.Build());
+        }
+
+        extensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        extensions.Add(issuer.AuthorityKeyIdentifier());
+
+        using var publicOnly = issuer.Sign(request, options.NotBefore ?? now.AddDays(-1), options.NotAfter ?? now.AddYears(1));
+        var identity = new TestIdentity(address, TestIdentity.AttachKey(publicOnly, key), key.ExportPkcs8PrivateKeyPem(),
+            issuer.Chain);
+        return Own(identity);
+    }
+
+    public void Dispose()
+    {
+        foreach (var item in _owned)
+        {
+            item.Dispose();
+        }
+    }
+
+    /// <summary>16 random bytes, top bit cleared so the DER INTEGER stays positive, next bit set so it keeps 16 bytes.</summary>
+    internal static byte[] NewSerialNumber()
+    {
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] = (byte)((serial[0] & 0x7F) | 0x40);
+        return serial;
+    }
+
+    private T Own<T>(T item)
+        where T : IDisposable
+    {
+        lock (_owned)
+        {
+            _owned.Add(item);
+        }
+
+        return item;
+    }
+}

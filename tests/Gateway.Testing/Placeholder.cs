@@ -1,1 +1,0 @@
-namespace Gateway.Testing; public static class Placeholder {}
