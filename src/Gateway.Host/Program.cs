@@ -1,1 +1,3 @@
-return 0;
+using Gateway.Cli;
+
+return await GatewayCommandLine.Create().Parse(args).InvokeAsync();

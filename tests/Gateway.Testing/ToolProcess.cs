@@ -20,7 +20,7 @@ public static class ToolProcess
     {
         if (Path.IsPathRooted(tool))
         {
-            return File.Exists(tool) ? tool : throw new MissingToolException(tool, [Path.GetDirectoryName(tool) ?? "/"]);
+            return File.Exists(tool) ? tool : throw new MissingToolException(Path.GetFileName(tool), [Path.GetDirectoryName(tool) ?? "/"]);
         }
 
         var directories = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)

@@ -1,4 +1,5 @@
 using Gateway.Certificates;
+using Gateway.Outcomes;
 using Gateway.Policy;
 
 namespace Gateway.Pipeline;
@@ -15,9 +16,9 @@ public static class DeliveryPlanner
         var certificateFound = recipient?.Found == true;
 
         if (policy.Encrypt == EncryptMode.Required && !certificateFound)
-            return Missing(policy, recipient, $"encryption required by rule '{policy.RuleName}' but {recipient?.Reason ?? "no certificate was looked up"}");
+            return Missing(policy, recipient, FailureKind.EncryptionCertificateMissing, $"encryption required by rule '{policy.RuleName}' but {recipient?.Reason ?? "no certificate was looked up"}");
         if (policy.Sign == SignMode.Always && !signerFound)
-            return Missing(policy, recipient, $"signing required by rule '{policy.RuleName}' but {signer?.Reason ?? $"no signing identity for {sender}"}");
+            return Missing(policy, recipient, FailureKind.SigningIdentityMissing, $"signing required by rule '{policy.RuleName}' but {signer?.Reason ?? $"no signing identity for {sender}"}");
 
         var sign = policy.Sign != SignMode.Never && signerFound;
         var encrypt = policy.Encrypt != EncryptMode.Never && certificateFound;
@@ -45,8 +46,8 @@ public static class DeliveryPlanner
             recipients.Where(r => r.Kind == TreatmentKind.Hold).ToList());
     }
 
-    private static PlannedRecipient Missing(RecipientPolicy policy, CertificateChoice? recipient, string reason) =>
+    private static PlannedRecipient Missing(RecipientPolicy policy, CertificateChoice? recipient, FailureKind failure, string reason) =>
         new(policy.Recipient, policy, recipient,
             policy.MissingCertificate == MissingCertificateAction.Hold ? TreatmentKind.Hold : TreatmentKind.Refuse,
-            false, false, reason);
+            false, false, reason, failure);
 }

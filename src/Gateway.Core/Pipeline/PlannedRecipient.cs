@@ -1,4 +1,5 @@
 using Gateway.Certificates;
+using Gateway.Outcomes;
 using Gateway.Policy;
 
 namespace Gateway.Pipeline;
@@ -11,4 +12,5 @@ public sealed record PlannedRecipient(
     TreatmentKind Kind,
     bool Sign,
     bool Encrypt,
-    string Reason);
+    string Reason,
+    FailureKind? Failure = null);

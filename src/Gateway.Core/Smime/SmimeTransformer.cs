@@ -58,6 +58,8 @@ public static class SmimeTransformer
         }
 
         message.Body = body;
+        // An S/MIME message is a MIME message: clients (and gpgsm's MIME parsers) need the version header.
+        if (!message.Headers.Contains(HeaderId.MimeVersion)) message.Headers.Add(HeaderId.MimeVersion, "1.0");
         message.WriteTo(Canonical, output, cancellationToken);
         return new SmimeResult(
             sign,

@@ -20,6 +20,8 @@ public static class SmimeSplitter
             throw new InvalidDataException($"Not multipart/signed: {parsed.Body?.ContentType.MimeType ?? "(no body)"}");
         }
 
+        var boundary = signed.Boundary ?? throw new InvalidDataException("multipart/signed without a boundary.");
+
         // The signed bytes must not pass through MimeKit's serializer: any re-folding or
         // re-encoding would break the signature, and that is what these tests look for.
         // Latin-1 maps every byte to one char, so the regex works on the raw bytes.
@@ -32,11 +34,11 @@ public static class SmimeSplitter
 
         // The leading CRLF belongs to the first delimiter when the body starts with it.
         var body = "\r\n" + text[(headerEnd + 4)..];
-        var delimiter = new Regex(@"\r\n--" + Regex.Escape(signed.Boundary) + @"(?:--)?[ \t]*\r\n");
+        var delimiter = new Regex(@"\r\n--" + Regex.Escape(boundary) + @"(?:--)?[ \t]*\r\n");
         var parts = delimiter.Split(body);
         if (parts.Length < 3)
         {
-            throw new InvalidDataException($"multipart/signed with boundary '{signed.Boundary}' has no signed part.");
+            throw new InvalidDataException($"multipart/signed with boundary '{boundary}' has no signed part.");
         }
 
         var signature = signed.OfType<MimePart>().FirstOrDefault(p =>
@@ -66,8 +68,9 @@ public static class SmimeSplitter
 
     private static byte[] Decode(MimePart part)
     {
+        var content = part.Content ?? throw new InvalidDataException($"{part.ContentType.MimeType} part has no content.");
         using var decoded = new MemoryStream();
-        part.Content.DecodeTo(decoded);
+        content.DecodeTo(decoded);
         return decoded.ToArray();
     }
 }

@@ -1,0 +1,66 @@
+using System.Net;
+using Gateway.Mail;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Configuration;
+
+/// <summary>Checks the settings at start, so a bad value stops Gateway with the key named, not mail later.</summary>
+public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var errors = new List<string>();
+        var smtp = options.Smtp;
+        if (!IPAddress.TryParse(smtp.Address, out _)) errors.Add($"Gateway:Smtp:Address: '{smtp.Address}' is not an IP address");
+        CheckPort(errors, "Gateway:Smtp:Port", smtp.Port);
+        foreach (var network in smtp.EffectiveAllowedNetworks)
+        {
+            if (!IpNetwork.TryParse(network, out _)) errors.Add($"Gateway:Smtp:AllowedNetworks: '{network}' is not a CIDR network (e.g. 10.0.0.0/8)");
+        }
+        if (string.IsNullOrWhiteSpace(smtp.ServerName)) errors.Add("Gateway:Smtp:ServerName must not be empty");
+        if (smtp.MaxMessageSize is < 1024 or > int.MaxValue) errors.Add($"Gateway:Smtp:MaxMessageSize must be between 1024 and {int.MaxValue} bytes");
+        if (smtp.MaxRecipients < 1) errors.Add("Gateway:Smtp:MaxRecipients must be at least 1");
+        CheckPositive(errors, "Gateway:Smtp:SessionTimeout", smtp.SessionTimeout);
+        CheckPositive(errors, "Gateway:Smtp:CommandTimeout", smtp.CommandTimeout);
+        if (!string.IsNullOrEmpty(smtp.Tls.CertificatePath) && !File.Exists(smtp.Tls.CertificatePath))
+            errors.Add($"Gateway:Smtp:Tls:CertificatePath: file '{smtp.Tls.CertificatePath}' does not exist");
+
+        var relay = options.Relay;
+        if (!string.IsNullOrWhiteSpace(relay.Host)) CheckPort(errors, "Gateway:Relay:Port", relay.Port);
+        else if (string.IsNullOrWhiteSpace(relay.Outbox)) errors.Add("Gateway:Relay:Outbox must be set when Gateway:Relay:Host is empty");
+        if (string.IsNullOrEmpty(relay.Username) != string.IsNullOrEmpty(relay.Password))
+            errors.Add("Gateway:Relay:Username and Gateway:Relay:Password must be set together");
+        CheckPositive(errors, "Gateway:Relay:Timeout", relay.Timeout);
+
+        var spool = options.Spool;
+        if (string.IsNullOrWhiteSpace(spool.Path)) errors.Add("Gateway:Spool:Path must not be empty");
+        if (spool.Workers is < 1 or > 256) errors.Add("Gateway:Spool:Workers must be between 1 and 256");
+        CheckPositive(errors, "Gateway:Spool:FirstRetry", spool.FirstRetry);
+        CheckPositive(errors, "Gateway:Spool:MaxRetryInterval", spool.MaxRetryInterval);
+        CheckPositive(errors, "Gateway:Spool:MaximumLifetime", spool.MaximumLifetime);
+
+        if (string.IsNullOrWhiteSpace(options.Audit.Path)) errors.Add("Gateway:Audit:Path must not be empty");
+        if (!File.Exists(options.Policy.Path)) errors.Add($"Gateway:Policy:Path: file '{options.Policy.Path}' does not exist");
+
+        var certificates = options.Certificates;
+        if (!Directory.Exists(certificates.Path)) errors.Add($"Gateway:Certificates:Path: folder '{certificates.Path}' does not exist");
+        foreach (var anchor in certificates.EffectiveTrustAnchors)
+        {
+            if (!File.Exists(anchor) && !Directory.Exists(anchor)) errors.Add($"Gateway:Certificates:TrustAnchors: '{anchor}' does not exist");
+        }
+        if (certificates.Pkcs12PasswordFile is { Length: > 0 } file && !File.Exists(file))
+            errors.Add($"Gateway:Certificates:Pkcs12PasswordFile: file '{file}' does not exist");
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void CheckPort(List<string> errors, string key, int port)
+    {
+        if (port is < 1 or > 65535) errors.Add($"{key}: {port} is not a TCP port (1-65535)");
+    }
+
+    private static void CheckPositive(List<string> errors, string key, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero) errors.Add($"{key} must be a positive duration (e.g. 00:05:00)");
+    }
+}

@@ -1,0 +1,16 @@
+namespace Gateway.Configuration;
+
+public sealed class SpoolOptions
+{
+    public string Path { get; set; } = "var/spool";
+
+    /// <summary>Messages processed in parallel after the 250.</summary>
+    public int Workers { get; set; } = Math.Max(2, Environment.ProcessorCount * 2);
+
+    /// <summary>First retry after a temporary failure; each next one doubles, up to <see cref="MaxRetryInterval"/>.</summary>
+    public TimeSpan FirstRetry { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan MaxRetryInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a message may stay queued before undelivered recipients fail (Postfix: 5 days).</summary>
+    public TimeSpan MaximumLifetime { get; set; } = TimeSpan.FromDays(5);
+}

@@ -1,0 +1,47 @@
+using Gateway.Audit;
+using Gateway.Certificates;
+using Gateway.Configuration;
+using Gateway.Pipeline;
+using Gateway.Policy;
+using Gateway.Relay;
+using Gateway.Smtp;
+using Gateway.Spool;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Gateway;
+
+public static class GatewayServiceCollectionExtensions
+{
+    /// <summary>All of Gateway's wiring. Order of hosted services matters: the spool recovers before the listener accepts.</summary>
+    public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<GatewayOptions>()
+            .Bind(configuration.GetSection(GatewayOptions.Section), binder => binder.ErrorOnUnknownConfiguration = true)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IAuditLog, JsonLinesAuditLog>();
+        services.AddSingleton<PolicyProvider>();
+        services.AddSingleton<LocalCertificateStore>();
+        services.AddSingleton<ICertificateDirectory>(sp => sp.GetRequiredService<LocalCertificateStore>());
+        services.AddSingleton<FileSpool>();
+        services.AddSingleton<SpoolQueue>();
+        services.AddSingleton<RetrySchedule>();
+        services.AddSingleton<CopyDelivery>();
+        services.AddSingleton<MessageProcessor>();
+        services.AddSingleton<ClientNetworks>();
+        services.AddSingleton<IRelay>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
+            return string.IsNullOrWhiteSpace(options.Value.Relay.Host) ? new OutboxRelay(options) : new SmtpRelay(options);
+        });
+
+        services.AddHostedService<SpoolWorkerService>();
+        services.AddSingleton<SmtpListenerService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
+        return services;
+    }
+}

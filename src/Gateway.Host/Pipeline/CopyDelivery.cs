@@ -1,0 +1,83 @@
+using Gateway.Audit;
+using Gateway.Relay;
+using Gateway.Smime;
+using Gateway.Spool;
+
+namespace Gateway.Pipeline;
+
+/// <summary>
+/// Makes the copy for one treatment group and relays it to exactly that group's recipients.
+/// An unchanged copy is the spooled bytes as they are; a signed or encrypted one is written to
+/// spool/work first, so a 50 MB message is streamed, not held twice in memory.
+/// </summary>
+public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit, TimeProvider time)
+{
+    public async Task DeliverAsync(ProcessingContext context, DeliveryPlan plan, DeliveryGroup group, CancellationToken cancellationToken)
+    {
+        var entry = context.Entry;
+        var recipients = group.Recipients.Select(r => r.Address).ToList();
+        var copyName = $"{entry.Id}-{entry.Attempts}-{group.Number}";
+        string? workFile = null;
+        try
+        {
+            SmimeResult? smime = null;
+            Stream content;
+            await using (var original = new FileStream(spool.ContentPath(entry.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan))
+            {
+                if (group.Sign || group.Encrypt)
+                {
+                    workFile = spool.NewWorkFile(entry.Id, group.Number);
+                    await using var output = new FileStream(workFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
+                    var request = new SmimeRequest(
+                        group.Sign ? plan.Signer!.Selected!.Certificate : null,
+                        group.Sign ? plan.Signer!.ChainWithoutRoot : [],
+                        group.Encrypt ? group.Recipients.Select(r => r.Certificate!.Selected!.Certificate).ToList() : [],
+                        group.Crypto);
+                    smime = SmimeTransformer.Transform(original, request, output, time.GetUtcNow(), cancellationToken);
+                }
+            }
+
+            content = workFile is null
+                ? new FileStream(spool.ContentPath(entry.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024)
+                : new FileStream(workFile, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
+            IReadOnlyList<RecipientRelayResult> results;
+            await using (content)
+                results = await relay.SendAsync(copyName, entry.MailFrom, recipients, content, cancellationToken);
+
+            foreach (var result in results)
+            {
+                var (status, name) = result.Outcome switch
+                {
+                    RelayOutcome.Accepted => (RecipientStatus.Delivered, "delivered"),
+                    RelayOutcome.Permanent => (RecipientStatus.Failed, "failed"),
+                    _ => (RecipientStatus.Deferred, "deferred"),
+                };
+                context.Update(context.Recipient(result.Recipient), status, result.Reply);
+                await audit.WriteAsync(context.Event(name) with
+                {
+                    Recipient = result.Recipient,
+                    Rule = group.Recipients.First(r => r.Address == result.Recipient).Policy.RuleName,
+                    Action = smime is null ? "relayed unchanged" : Describe(smime),
+                    Copy = group.Number,
+                    Reply = result.Reply,
+                    SignerCertificate = smime?.SignerThumbprint,
+                    RecipientCertificates = smime?.RecipientThumbprints is { Count: > 0 } thumbprints ? thumbprints : null,
+                    Algorithms = smime?.Algorithms,
+                    Reason = smime?.Note,
+                }, cancellationToken);
+            }
+        }
+        finally
+        {
+            if (workFile is not null) File.Delete(workFile);
+        }
+    }
+
+    private static string Describe(SmimeResult result) => (result.Signed, result.Encrypted) switch
+    {
+        (true, true) => "signed+encrypted",
+        (false, true) => "encrypted",
+        (true, false) => "signed",
+        _ => "relayed unchanged",
+    };
+}

@@ -1,0 +1,90 @@
+using Gateway.Audit;
+using Gateway.Certificates;
+using Gateway.Policy;
+using Gateway.Relay;
+using Gateway.Spool;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Pipeline;
+
+/// <summary>
+/// What happens to a queued message, in order: plan with one policy snapshot and the
+/// certificates found; refuse or hold who must not get it; make one copy per treatment group and
+/// relay it; record each recipient's state; finish the entry or schedule the next attempt.
+/// </summary>
+public sealed partial class MessageProcessor(
+    FileSpool spool,
+    PolicyProvider policies,
+    ICertificateDirectory certificates,
+    CopyDelivery delivery,
+    RetrySchedule retries,
+    IAuditLog audit,
+    TimeProvider time,
+    ILogger<MessageProcessor> logger)
+{
+    /// <returns>When to try again, or null when the entry is finished.</returns>
+    public async Task<DateTimeOffset?> ProcessAsync(string id, CancellationToken cancellationToken)
+    {
+        var entry = spool.TryLoad(id);
+        if (entry is null) return null;
+        entry.Attempts++;
+        var context = new ProcessingContext(entry, policies.Current, await MessageHeaders.ReadAsync(spool.ContentPath(id), cancellationToken));
+        try
+        {
+            var plan = await PlanAsync(context, cancellationToken);
+            await context.RecordDecisionsAsync(plan, audit, cancellationToken);
+            await context.RefuseAsync(plan.Refused, audit, cancellationToken);
+            await context.HoldAsync(plan.Held, spool, audit, cancellationToken);
+            foreach (var group in plan.Groups)
+                await delivery.DeliverAsync(context, plan, group, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Unknown errors are temporary: the entry stays queued and is tried again.
+            LogProcessingFailed(e, id);
+            await context.DeferOpenAsync($"451 4.3.0 processing failed ({e.GetType().Name})", audit, cancellationToken);
+        }
+        return await FinishAsync(context, cancellationToken);
+    }
+
+    private async Task<Gateway.Pipeline.DeliveryPlan> PlanAsync(ProcessingContext context, CancellationToken cancellationToken)
+    {
+        var entry = context.Entry;
+        var open = entry.Recipients.Where(r => r.IsOpen).Select(r => context.Policy.Evaluate(entry.MailFrom, r.Address)).ToList();
+        CertificateChoice? signer = null;
+        if (open.Any(p => p.Sign != SignMode.Never) && entry.MailFrom.Length > 0)
+            signer = await certificates.FindSignerAsync(entry.MailFrom, cancellationToken);
+        var planned = new List<PlannedRecipient>();
+        foreach (var policy in open)
+        {
+            var certificate = policy.Encrypt == EncryptMode.Never ? null : await certificates.FindRecipientAsync(policy.Recipient, cancellationToken);
+            planned.Add(DeliveryPlanner.Decide(policy, signer, certificate, entry.MailFrom));
+        }
+        return DeliveryPlanner.Plan(context.Policy.Revision, signer, planned);
+    }
+
+    private async Task<DateTimeOffset?> FinishAsync(ProcessingContext context, CancellationToken cancellationToken)
+    {
+        var entry = context.Entry;
+        var now = time.GetUtcNow();
+        if (!entry.IsFinished && retries.IsExpired(entry.ReceivedAt, now))
+            await context.FailOpenAsync("550 5.4.7 delivery time expired: the message stayed queued longer than Gateway:Spool:MaximumLifetime", audit, cancellationToken);
+
+        if (entry.IsFinished)
+        {
+            spool.Complete(entry.Id);
+            await audit.WriteAsync(context.Event("completed") with
+            {
+                Action = "removed from queue",
+                Status = string.Join(", ", entry.Recipients.GroupBy(r => r.Status).Select(g => $"{g.Key.ToString().ToLowerInvariant()}={g.Count()}")),
+            }, CancellationToken.None);
+            return null;
+        }
+        entry.NextAttempt = now + retries.DelayAfter(entry.Attempts);
+        await spool.SaveAsync(entry, CancellationToken.None);
+        return entry.NextAttempt;
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Processing of {Id} failed; deferred")]
+    private partial void LogProcessingFailed(Exception exception, string id);
+}

@@ -1,0 +1,102 @@
+using Gateway.Audit;
+using Gateway.Outcomes;
+using Gateway.Policy;
+using Gateway.Spool;
+
+namespace Gateway.Pipeline;
+
+/// <summary>One attempt at one spool entry: its envelope state, the policy snapshot used throughout, and audit helpers.</summary>
+public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy, MessageHeaders headers)
+{
+    public SpoolEnvelope Entry { get; } = entry;
+    public PolicySnapshot Policy { get; } = policy;
+    public MessageHeaders Headers { get; } = headers;
+
+    public AuditEvent Event(string name) => new(name)
+    {
+        SpoolId = Entry.Id, MessageId = Headers.MessageId, Sender = Entry.MailFrom, PolicyRevision = Policy.Revision,
+    };
+
+    public SpoolRecipient Recipient(string address) =>
+        Entry.Recipients.First(r => r.IsOpen && string.Equals(r.Address, address, StringComparison.Ordinal));
+
+    public async Task RecordDecisionsAsync(DeliveryPlan plan, IAuditLog audit, CancellationToken cancellationToken)
+    {
+        foreach (var recipient in plan.Groups.SelectMany(g => g.Recipients).Concat(plan.Refused).Concat(plan.Held))
+        {
+            await audit.WriteAsync(Event("decision") with
+            {
+                Recipient = recipient.Address,
+                Rule = recipient.Policy.RuleName,
+                Action = recipient.Kind switch
+                {
+                    TreatmentKind.Refuse => "refuse",
+                    TreatmentKind.Hold => "hold",
+                    _ => (recipient.Sign, recipient.Encrypt) switch
+                    {
+                        (true, true) => "sign+encrypt",
+                        (false, true) => "encrypt",
+                        (true, false) => "sign",
+                        _ => "plain",
+                    },
+                },
+                Reason = recipient.Reason,
+                SignerCertificate = recipient.Sign ? plan.Signer?.Selected?.Certificate.Thumbprint : null,
+                RecipientCertificates = recipient.Encrypt ? [recipient.Certificate!.Selected!.Certificate.Thumbprint] : null,
+                CertificateSource = recipient.Encrypt ? recipient.Certificate!.Selected!.Source : null,
+            }, cancellationToken);
+        }
+    }
+
+    public async Task RefuseAsync(IReadOnlyList<PlannedRecipient> refused, IAuditLog audit, CancellationToken cancellationToken)
+    {
+        foreach (var recipient in refused)
+        {
+            var reply = Failures.Reply(recipient.Failure ?? FailureKind.EncryptionCertificateMissing);
+            var state = Recipient(recipient.Address);
+            Update(state, RecipientStatus.Failed, $"{reply}: {recipient.Reason}");
+            await audit.WriteAsync(Event("refused") with
+            {
+                Recipient = recipient.Address, Rule = recipient.Policy.RuleName, Action = "refused", Reason = recipient.Reason, Reply = reply.ToString(),
+            }, cancellationToken);
+        }
+    }
+
+    public async Task HoldAsync(IReadOnlyList<PlannedRecipient> held, FileSpool spool, IAuditLog audit, CancellationToken cancellationToken)
+    {
+        if (held.Count == 0) return;
+        var reason = string.Join("; ", held.Select(h => h.Reason).Distinct());
+        var name = await spool.HoldAsync(Entry, held.Select(h => h.Address).ToList(), reason, cancellationToken);
+        foreach (var recipient in held)
+        {
+            Update(Recipient(recipient.Address), RecipientStatus.Held, $"held as {name}: {recipient.Reason}");
+            await audit.WriteAsync(Event("held") with
+            {
+                Recipient = recipient.Address, Rule = recipient.Policy.RuleName, Action = "held", Reason = recipient.Reason, Status = $"hold/{name}",
+            }, cancellationToken);
+        }
+    }
+
+    public Task DeferOpenAsync(string reply, IAuditLog audit, CancellationToken cancellationToken) =>
+        CloseOpenAsync(RecipientStatus.Deferred, "deferred", reply, audit, cancellationToken);
+
+    public Task FailOpenAsync(string reply, IAuditLog audit, CancellationToken cancellationToken) =>
+        CloseOpenAsync(RecipientStatus.Failed, "failed", reply, audit, cancellationToken);
+
+    public void Update(SpoolRecipient recipient, RecipientStatus status, string reply)
+    {
+        recipient.Status = status;
+        recipient.Reply = reply;
+        recipient.Attempts++;
+        recipient.UpdatedAt = DateTimeOffset.UtcNow;
+    }
+
+    private async Task CloseOpenAsync(RecipientStatus status, string name, string reply, IAuditLog audit, CancellationToken cancellationToken)
+    {
+        foreach (var recipient in Entry.Recipients.Where(r => r.IsOpen).ToList())
+        {
+            Update(recipient, status, reply);
+            await audit.WriteAsync(Event(name) with { Recipient = recipient.Address, Action = name, Reply = reply }, cancellationToken);
+        }
+    }
+}

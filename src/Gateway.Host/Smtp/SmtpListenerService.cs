@@ -1,0 +1,102 @@
+using System.Net;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Audit;
+using Gateway.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmtpServer;
+using SmtpServer.Storage;
+
+namespace Gateway.Smtp;
+
+/// <summary>Runs the SMTP listener; <see cref="Ready"/> completes once the port is bound.</summary>
+public sealed partial class SmtpListenerService : BackgroundService
+{
+    private readonly GatewayOptions _options;
+    private readonly IServiceProvider _services;
+    private readonly ClientNetworks _networks;
+    private readonly IAuditLog _audit;
+    private readonly ILogger<SmtpListenerService> _logger;
+    private readonly TaskCompletionSource<IPEndPoint> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public SmtpListenerService(IOptions<GatewayOptions> options, IServiceProvider services, ClientNetworks networks, IAuditLog audit, ILogger<SmtpListenerService> logger)
+    {
+        _options = options.Value;
+        _services = services;
+        _networks = networks;
+        _audit = audit;
+        _logger = logger;
+    }
+
+    /// <summary>The bound endpoint (the real port when 0 was configured).</summary>
+    public Task<IPEndPoint> Ready => _ready.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var smtp = _options.Smtp;
+        var factory = new GuardedEndpointListenerFactory(_networks, OnRefused);
+        factory.EndpointStarted += (_, e) =>
+        {
+            var endpoint = (IPEndPoint)e.LocalEndPoint;
+            LogListening(endpoint.ToString(), smtp.Tls.CertificatePath is { Length: > 0 });
+            _ready.TrySetResult(endpoint);
+        };
+
+        var builder = new SmtpServerOptionsBuilder()
+            .ServerName(smtp.ServerName)
+            .CustomSmtpGreeting(_ => $"220 {smtp.ServerName} ESMTP")
+            .MaxMessageSize((int)smtp.MaxMessageSize, MaxMessageSizeHandling.Strict)
+            .CommandWaitTimeout(smtp.CommandTimeout)
+            .Endpoint(endpoint =>
+            {
+                endpoint.Endpoint(new IPEndPoint(IPAddress.Parse(smtp.Address), smtp.Port))
+                    .SessionTimeout(smtp.SessionTimeout)
+                    .SupportedSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13);
+                var certificate = LoadServerCertificate(smtp.Tls);
+                if (certificate is not null) endpoint.Certificate(certificate);
+            });
+
+        var provider = new SmtpServer.ComponentModel.ServiceProvider();
+        provider.Add(factory);
+        provider.Add((IMessageStore)ActivatorUtilities.CreateInstance<SpoolingMessageStore>(_services));
+        provider.Add((IMailboxFilter)ActivatorUtilities.CreateInstance<EnvelopeFilter>(_services));
+        var server = new SmtpServer.SmtpServer(builder.Build(), provider);
+        try
+        {
+            await server.StartAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            _ready.TrySetException(e);
+            throw;
+        }
+    }
+
+    private void OnRefused(IPEndPoint client)
+    {
+        LogRefused(client.ToString());
+        _ = _audit.WriteAsync(new AuditEvent("connection-refused")
+        {
+            Client = client.Address.ToString(), Action = "refused", Reason = "client network is not in Gateway:Smtp:AllowedNetworks", Reply = "554 5.7.1",
+        }, CancellationToken.None).AsTask();
+    }
+
+    private static X509Certificate2? LoadServerCertificate(TlsOptions tls)
+    {
+        if (string.IsNullOrEmpty(tls.CertificatePath)) return null;
+        if (!string.IsNullOrEmpty(tls.KeyPath)) return X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
+        return X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath, tls.CertificatePassword);
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "SMTP listening on {Endpoint} (STARTTLS offered: {Tls})")]
+    private partial void LogListening(string endpoint, bool tls);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Refused connection from {Client}: not in an allowed network")]
+    private partial void LogRefused(string client);
+}

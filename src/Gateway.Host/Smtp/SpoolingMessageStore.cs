@@ -1,0 +1,54 @@
+using System.Buffers;
+using System.Net;
+using Gateway.Audit;
+using Gateway.Outcomes;
+using Gateway.Spool;
+using Microsoft.Extensions.Logging;
+using SmtpServer;
+using SmtpServer.Mail;
+using SmtpServer.Net;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
+
+namespace Gateway.Smtp;
+
+/// <summary>
+/// DATA ends here: the message and its envelope go to disk (fsynced) before we answer 250.
+/// Every failure is answered 451/452, never thrown: SmtpServer turns an exception into a 554
+/// (a permanent bounce for our own fault) and an SmtpResponseException into no reply at all.
+/// </summary>
+internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue queue, IAuditLog audit, ILogger<SpoolingMessageStore> logger) : IMessageStore
+{
+    public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    {
+        var client = context.Properties.TryGetValue(EndpointListener.RemoteEndPointKey, out var endpoint) && endpoint is IPEndPoint ip
+            ? ip.Address.ToString()
+            : "unknown";
+        var from = transaction.From?.AsAddress() ?? string.Empty;
+        var recipients = transaction.To.Select(t => t.AsAddress()).ToList();
+        try
+        {
+            // Not the session's token: a session timeout in the middle of fsync must not leave
+            // a half-committed entry; the write finishes, and the client retries if it missed the 250.
+            var envelope = await spool.AcceptAsync(buffer, from, recipients, client, null, CancellationToken.None);
+            await audit.WriteAsync(new AuditEvent("received")
+            {
+                SpoolId = envelope.Id, Client = client, Sender = from, Recipients = recipients, Size = envelope.Size, Action = "queued",
+            }, CancellationToken.None);
+            queue.Enqueue(envelope.Id);
+            return new SmtpResponse(SmtpReplyCode.Ok, $"2.0.0 queued as {envelope.Id}");
+        }
+        catch (Exception e)
+        {
+            var full = e is IOException io && IsDiskFull(io);
+            LogSpoolFailure(e, client, full);
+            var reply = Failures.Reply(full ? FailureKind.SpoolFull : FailureKind.SpoolUnavailable);
+            return new SmtpResponse((SmtpReplyCode)reply.Code, $"{reply.EnhancedCode} {reply.Text}");
+        }
+    }
+
+    private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 122; // ENOSPC, EDQUOT
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Could not spool a message from {Client} (disk full: {DiskFull})")]
+    private partial void LogSpoolFailure(Exception exception, string client, bool diskFull);
+}

@@ -1,0 +1,54 @@
+using System.Runtime.InteropServices;
+
+namespace Gateway.Spool;
+
+/// <summary>
+/// fsync for files and for the directory entries that name them. A file's data being on disk
+/// is not enough: after a crash the name must be there too, hence the directory fsync (POSIX
+/// requires it; ext4 and xfs lose a fresh name without it).
+/// </summary>
+public static partial class DurableFile
+{
+    private const int ReadOnly = 0;
+    private const int Directory = 0x10000; // O_DIRECTORY on Linux
+
+    public static async Task WriteAllBytesAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        await using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous);
+        await stream.WriteAsync(bytes, cancellationToken);
+        stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Writes to a temporary name, fsyncs, renames over <paramref name="path"/> and fsyncs the directory.</summary>
+    public static async Task ReplaceAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        var temporary = path + ".tmp";
+        await WriteAllBytesAsync(temporary, bytes, cancellationToken);
+        File.Move(temporary, path, overwrite: true);
+        SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    public static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
+        var fd = Open(directory, ReadOnly | (OperatingSystem.IsLinux() ? Directory : 0));
+        if (fd < 0) throw new IOException($"cannot open directory {directory} to fsync it (errno {Marshal.GetLastPInvokeError()})");
+        try
+        {
+            if (Fsync(fd) != 0) throw new IOException($"fsync of directory {directory} failed (errno {Marshal.GetLastPInvokeError()})");
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+}

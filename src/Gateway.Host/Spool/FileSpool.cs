@@ -1,0 +1,187 @@
+using System.Buffers;
+using System.Text.Json;
+using Gateway.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Spool;
+
+/// <summary>
+/// The durable queue, one folder per state:
+/// <c>incoming/</c> holds accepted messages (<c>ID.eml</c> + <c>ID.json</c>, the envelope written
+/// last as commit marker), <c>hold/</c> copies parked for an admin, <c>corrupt/</c> entries that
+/// could not be read, <c>work/</c> transient output of the transformation.
+/// </summary>
+public sealed partial class FileSpool
+{
+    private readonly ILogger<FileSpool> _logger;
+    private readonly TimeProvider _time;
+
+    public FileSpool(IOptions<GatewayOptions> options, TimeProvider time, ILogger<FileSpool> logger)
+    {
+        _time = time;
+        _logger = logger;
+        Root = Path.GetFullPath(options.Value.Spool.Path);
+        Incoming = Path.Combine(Root, "incoming");
+        Hold = Path.Combine(Root, "hold");
+        Corrupt = Path.Combine(Root, "corrupt");
+        Work = Path.Combine(Root, "work");
+    }
+
+    public string Root { get; }
+    public string Incoming { get; }
+    public string Hold { get; }
+    public string Corrupt { get; }
+    public string Work { get; }
+
+    public string ContentPath(string id) => Path.Combine(Incoming, id + ".eml");
+    private string EnvelopePath(string id) => Path.Combine(Incoming, id + ".json");
+
+    /// <summary>
+    /// Writes content then envelope, each fsynced, then fsyncs the folder. Only when this returns
+    /// may the client be told 250: the message survives a crash from then on.
+    /// </summary>
+    public async Task<SpoolEnvelope> AcceptAsync(ReadOnlySequence<byte> data, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var id = SpoolId.New(now);
+        var contentPath = ContentPath(id);
+        long size;
+        try
+        {
+            await using (var stream = new FileStream(contentPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            {
+                size = await CrlfWriter.WriteAsync(data, stream, cancellationToken);
+                stream.Flush(flushToDisk: true);
+            }
+            var envelope = new SpoolEnvelope
+            {
+                Id = id,
+                MailFrom = mailFrom,
+                Recipients = recipients.Select(r => new SpoolRecipient { Address = r }).ToList(),
+                Client = client,
+                Helo = helo,
+                ReceivedAt = now,
+                Size = size,
+            };
+            await DurableFile.WriteAllBytesAsync(EnvelopePath(id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), cancellationToken);
+            DurableFile.SyncDirectory(Incoming);
+            return envelope;
+        }
+        catch
+        {
+            // Never leave half an entry: without its envelope the content is removed now, not at the next start.
+            TryDelete(EnvelopePath(id));
+            TryDelete(contentPath);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Brings the spool back after a stop or a crash: creates the folders, removes content that
+    /// was never acknowledged, moves unreadable entries to corrupt/, returns the ids to process.
+    /// </summary>
+    public IReadOnlyList<string> Recover()
+    {
+        foreach (var folder in new[] { Root, Incoming, Hold, Corrupt, Work }) Directory.CreateDirectory(folder);
+        foreach (var file in Directory.EnumerateFiles(Work)) TryDelete(file);
+        foreach (var file in Directory.EnumerateFiles(Incoming, "*.tmp")) TryDelete(file);
+
+        var ready = new List<string>();
+        foreach (var content in Directory.EnumerateFiles(Incoming, "*.eml"))
+        {
+            var id = Path.GetFileNameWithoutExtension(content);
+            if (!File.Exists(EnvelopePath(id)))
+            {
+                LogUnacknowledged(id);
+                TryDelete(content);
+                continue;
+            }
+            if (TryLoad(id) is null) continue;
+            ready.Add(id);
+        }
+        foreach (var envelope in Directory.EnumerateFiles(Incoming, "*.json"))
+        {
+            var id = Path.GetFileNameWithoutExtension(envelope);
+            if (!File.Exists(ContentPath(id))) MoveToCorrupt(id, "envelope without content");
+        }
+        ready.Sort(StringComparer.Ordinal);
+        DurableFile.SyncDirectory(Incoming);
+        return ready;
+    }
+
+    public SpoolEnvelope? TryLoad(string id)
+    {
+        try
+        {
+            var envelope = JsonSerializer.Deserialize<SpoolEnvelope>(File.ReadAllBytes(EnvelopePath(id)), SpoolJson.Options);
+            if (envelope is not null && envelope.Id == id && envelope.Recipients.Count > 0) return envelope;
+            MoveToCorrupt(id, "envelope is empty or names another id");
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is JsonException or IOException or NotSupportedException)
+        {
+            MoveToCorrupt(id, e.Message);
+        }
+        return null;
+    }
+
+    /// <summary>Records per-recipient state atomically (write, fsync, rename, fsync folder).</summary>
+    public Task SaveAsync(SpoolEnvelope envelope, CancellationToken cancellationToken) =>
+        DurableFile.ReplaceAsync(EnvelopePath(envelope.Id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), cancellationToken);
+
+    /// <summary>Parks a copy of the original for the held recipients: hold/ID-N.eml with its own envelope.</summary>
+    public async Task<string> HoldAsync(SpoolEnvelope envelope, IReadOnlyList<string> recipients, string reason, CancellationToken cancellationToken)
+    {
+        var name = $"{envelope.Id}-{envelope.Attempts}";
+        var held = new SpoolEnvelope
+        {
+            Id = envelope.Id,
+            MailFrom = envelope.MailFrom,
+            Recipients = recipients.Select(r => new SpoolRecipient { Address = r, Status = RecipientStatus.Held, Reply = reason }).ToList(),
+            Client = envelope.Client,
+            Helo = envelope.Helo,
+            ReceivedAt = envelope.ReceivedAt,
+            Size = envelope.Size,
+        };
+        var content = Path.Combine(Hold, name + ".eml");
+        File.Copy(ContentPath(envelope.Id), content, overwrite: true);
+        await using (var stream = new FileStream(content, FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
+        await DurableFile.ReplaceAsync(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options), cancellationToken);
+        return name;
+    }
+
+    /// <summary>Removes a finished entry: envelope first, so a crash in between leaves content that recovery deletes.</summary>
+    public void Complete(string id)
+    {
+        File.Delete(EnvelopePath(id));
+        File.Delete(ContentPath(id));
+        DurableFile.SyncDirectory(Incoming);
+    }
+
+    public void MoveToCorrupt(string id, string reason)
+    {
+        LogCorrupt(id, reason);
+        foreach (var extension in new[] { ".eml", ".json" })
+        {
+            var source = Path.Combine(Incoming, id + extension);
+            if (File.Exists(source)) File.Move(source, Path.Combine(Corrupt, id + extension), overwrite: true);
+        }
+    }
+
+    public string NewWorkFile(string id, int copy) => Path.Combine(Work, $"{id}-{copy}-{Guid.NewGuid():N}.eml");
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Spool entry {Id}: content without envelope was never acknowledged; removed")]
+    private partial void LogUnacknowledged(string id);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Spool entry {Id} moved to corrupt/: {Reason}")]
+    private partial void LogCorrupt(string id, string reason);
+}

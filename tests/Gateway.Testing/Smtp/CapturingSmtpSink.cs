@@ -1,0 +1,145 @@
+using System.Net;
+using System.Net.Sockets;
+using SmtpServer;
+using SmtpServer.Protocol;
+
+namespace Gateway.Testing.Smtp;
+
+/// <summary>
+/// In-process SMTP server that records every message, for asserting on exactly what was relayed.
+/// <see cref="OnRcpt"/> and <see cref="OnData"/> inject faults per recipient or per message.
+/// </summary>
+public sealed class CapturingSmtpSink : IAsyncDisposable
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(10);
+    private readonly List<CapturedMessage> _messages = [];
+    private readonly CancellationTokenSource _stop = new();
+    private SmtpServer.SmtpServer? _server;
+    private Task _running = Task.CompletedTask;
+
+    private CapturingSmtpSink(int port) => Port = port;
+
+    public int Port { get; }
+
+    /// <summary>Return a reply (e.g. 550 or 450) to reject that recipient at RCPT; null accepts.</summary>
+    public Func<string, SmtpResponse?>? OnRcpt { get; set; }
+
+    /// <summary>Return a reply for DATA (e.g. 451); non-2xx replies leave the message uncaptured. Null accepts.</summary>
+    public Func<CapturedMessage, SmtpResponse?>? OnData { get; set; }
+
+    /// <summary>Snapshot of the messages received so far, in arrival order.</summary>
+    public IReadOnlyList<CapturedMessage> Messages
+    {
+        get
+        {
+            lock (_messages)
+            {
+                return _messages.ToList();
+            }
+        }
+    }
+
+    public static async Task<CapturingSmtpSink> StartAsync(int? port = null, CancellationToken cancellationToken = default)
+    {
+        var sink = new CapturingSmtpSink(port ?? FreePort.Next());
+        var options = new SmtpServerOptionsBuilder()
+            .ServerName("sink.example.test")
+            .Endpoint(b => b.Endpoint(new IPEndPoint(IPAddress.Loopback, sink.Port)))
+            .Build();
+        var services = new SmtpServer.ComponentModel.ServiceProvider();
+        services.Add(new CapturingMessageStore(sink));
+        services.Add(new HookMailboxFilter(sink));
+        sink._server = new SmtpServer.SmtpServer(options, services);
+
+        // StartAsync only completes at shutdown, so it runs in the background.
+        sink._running = sink._server.StartAsync(sink._stop.Token);
+        try
+        {
+            await sink.WaitUntilListeningAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await sink.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return sink;
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> messages arrived; throws TimeoutException otherwise.</summary>
+    public async Task<IReadOnlyList<CapturedMessage>> WaitForMessagesAsync(int count, TimeSpan timeout,
+        CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var snapshot = Messages;
+            if (snapshot.Count >= count)
+            {
+                return snapshot;
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                throw new TimeoutException($"Sink on port {Port} received {snapshot.Count} of {count} messages within {timeout}.");
+            }
+
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public void Clear()
+    {
+        lock (_messages)
+        {
+            _messages.Clear();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _server?.Shutdown();
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _running.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected: cancellation is how the listener loop ends.
+        }
+
+        _stop.Dispose();
+    }
+
+    internal void Add(CapturedMessage message)
+    {
+        lock (_messages)
+        {
+            _messages.Add(message);
+        }
+    }
+
+    private async Task WaitUntilListeningAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + ReadyTimeout;
+        while (true)
+        {
+            if (_running.IsFaulted)
+            {
+                await _running.ConfigureAwait(false); // surfaces e.g. "address already in use"
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+}
