@@ -12,7 +12,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var errors = new List<string>();
         var smtp = options.Smtp;
         if (!IPAddress.TryParse(smtp.Address, out _)) errors.Add($"Gateway:Smtp:Address: '{smtp.Address}' is not an IP address");
-        CheckPort(errors, "Gateway:Smtp:Port", smtp.Port);
+        if (smtp.Port is < 0 or > 65535) errors.Add($"Gateway:Smtp:Port: {smtp.Port} is not a TCP port (1-65535, or 0 for any free port)");
         foreach (var network in smtp.EffectiveAllowedNetworks)
         {
             if (!IpNetwork.TryParse(network, out _)) errors.Add($"Gateway:Smtp:AllowedNetworks: '{network}' is not a CIDR network (e.g. 10.0.0.0/8)");

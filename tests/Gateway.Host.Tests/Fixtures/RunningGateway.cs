@@ -1,0 +1,96 @@
+using System.Net;
+using System.Text.Json;
+using Gateway.Cli;
+using Gateway.Policy;
+using Gateway.Smtp;
+using MailKit.Net.Smtp;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MimeKit;
+
+namespace Gateway.Tests.Fixtures;
+
+/// <summary>The real gateway, in process, on a free loopback port, configured from a <see cref="GatewayWorld"/>.</summary>
+public sealed class RunningGateway : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private RunningGateway(IHost host, GatewayWorld world, IPEndPoint endpoint)
+    {
+        _host = host;
+        World = world;
+        Endpoint = endpoint;
+    }
+
+    public GatewayWorld World { get; }
+    public IPEndPoint Endpoint { get; }
+    public int Port => Endpoint.Port;
+    public IServiceProvider Services => _host.Services;
+
+    public static async Task<RunningGateway> StartAsync(GatewayWorld world)
+    {
+        var host = GatewayHostFactory.Build(configPath: null, c => c.AddInMemoryCollection(world.Settings));
+        var policy = host.Services.GetRequiredService<PolicyProvider>().Load();
+        Assert.True(policy.Succeeded, string.Join("\n", policy.Errors));
+        await host.StartAsync();
+        var ready = host.Services.GetRequiredService<SmtpListenerService>().Ready;
+        var endpoint = await ready.WaitAsync(TimeSpan.FromSeconds(20));
+        return new RunningGateway(host, world, endpoint);
+    }
+
+    /// <summary>Sends with MailKit and returns the server's reply to DATA.</summary>
+    public async Task<string> SendAsync(MimeMessage message, string from, params string[] to)
+    {
+        using var client = new SmtpClient();
+        await client.ConnectAsync("127.0.0.1", Port, MailKit.Security.SecureSocketOptions.None);
+        var reply = await client.SendAsync(message, new MailboxAddress("", from), to.Select(t => new MailboxAddress("", t)));
+        await client.DisconnectAsync(true);
+        return reply;
+    }
+
+    public static MimeMessage NewMessage(string from, string to, string subject, string body = "Hello,\r\nthis is a test.\r\n")
+    {
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse(from));
+        message.To.Add(MailboxAddress.Parse(to));
+        message.Subject = subject;
+        message.Body = new TextPart("plain") { Text = body };
+        return message;
+    }
+
+    public IReadOnlyList<JsonElement> AuditEvents()
+    {
+        if (!File.Exists(World.AuditPath)) return [];
+        using var stream = new FileStream(World.AuditPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        var events = new List<JsonElement>();
+        while (reader.ReadLine() is { } line)
+            if (line.Length > 0) events.Add(JsonDocument.Parse(line).RootElement.Clone());
+        return events;
+    }
+
+    /// <summary>Waits until an audit event matches; fails with the whole log when none does in time.</summary>
+    public async Task<JsonElement> WaitForAuditAsync(Func<JsonElement, bool> predicate, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (DateTime.UtcNow < deadline)
+        {
+            var match = AuditEvents().FirstOrDefault(predicate);
+            if (match.ValueKind != JsonValueKind.Undefined) return match;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException("no matching audit event; the log has:\n" + string.Join("\n", AuditEvents().Select(e => e.GetRawText())));
+    }
+
+    public static bool Is(JsonElement e, string name, string? recipient = null) =>
+        e.GetProperty("event").GetString() == name &&
+        (recipient is null || (e.TryGetProperty("recipient", out var r) && r.GetString() == recipient));
+
+    public async ValueTask DisposeAsync()
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _host.StopAsync(stop.Token);
+        _host.Dispose();
+    }
+}
