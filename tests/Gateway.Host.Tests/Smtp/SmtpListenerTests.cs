@@ -1,0 +1,156 @@
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Tests.Fixtures;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+
+namespace Gateway.Tests.Smtp;
+
+/// <summary>What a client sees of the listener: greeting, access control, limits, durability answers, TLS.</summary>
+public sealed class SmtpListenerTests : IDisposable
+{
+    private readonly GatewayWorld _world = new();
+
+    public void Dispose() => _world.Dispose();
+
+    [Fact]
+    public async Task Greeting_NamesTheServer_WithoutAVersionNumber()
+    {
+        _world.Settings["Gateway:Smtp:ServerName"] = "gw.example.test";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        Assert.Equal("220 gw.example.test ESMTP", await client.ReadReplyAsync());
+    }
+
+    [Fact]
+    public async Task ClientOutsideAllowedNetworks_IsRefusedWith554_571_AndAudited()
+    {
+        _world.Settings["Gateway:Smtp:AllowedNetworks:0"] = "10.0.0.0/8"; // loopback, where the test connects from, is not in it
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        var reply = await client.ReadReplyAsync();
+        Assert.StartsWith("554 5.7.1 ", reply);
+        Assert.Null(await client.ReadReplyAsync()); // and the connection is closed
+        var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "connection-refused"));
+        Assert.Equal("127.0.0.1", refused.GetProperty("client").GetString());
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_world.SpoolPath, "incoming")));
+    }
+
+    [Fact]
+    public async Task MessageOverSizeLimit_IsRefusedWith552_AndNothingIsQueued()
+    {
+        _world.Settings["Gateway:Smtp:MaxMessageSize"] = "20000";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<alice@example.test>"));
+        Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<dave@elsewhere.test>"));
+        Assert.StartsWith("354", await client.CommandAsync("DATA"));
+        var line = new string('x', 998) + "\r\n";
+        for (var i = 0; i < 40; i++) await client.SendAsync(line);
+        await client.SendAsync(".\r\n");
+        Assert.StartsWith("552", await client.ReadReplyAsync());
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_world.SpoolPath, "incoming")));
+    }
+
+    [Fact]
+    public async Task DeclaredSizeOverLimit_IsRefusedAtMailFrom()
+    {
+        _world.Settings["Gateway:Smtp:MaxMessageSize"] = "20000";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        var ehlo = await client.CommandAsync("EHLO client.test");
+        Assert.Contains("SIZE 20000", ehlo);
+        Assert.StartsWith("552", await client.CommandAsync("MAIL FROM:<alice@example.test> SIZE=50000"));
+    }
+
+    [Fact]
+    public async Task RecipientsBeyondTheLimit_GetA452_SoTheClientSendsThemLater()
+    {
+        _world.Settings["Gateway:Smtp:MaxRecipients"] = "2";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        await client.CommandAsync("MAIL FROM:<alice@example.test>");
+        Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<a@elsewhere.test>"));
+        Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<b@elsewhere.test>"));
+        Assert.StartsWith("452 4.5.3", await client.CommandAsync("RCPT TO:<c@elsewhere.test>"));
+    }
+
+    [Fact]
+    public async Task AcceptedMessage_IsOnDiskWithItsEnvelope_BeforeThe250()
+    {
+        // Relay to a closed port, so the entry stays queued and can be inspected after the 250.
+        _world.Settings["Gateway:Relay:Host"] = "127.0.0.1";
+        _world.Settings["Gateway:Relay:Port"] = Gateway.Testing.FreePort.Next().ToString();
+        _world.Settings["Gateway:Relay:TlsMode"] = "None";
+        _world.Settings["Gateway:Spool:FirstRetry"] = "01:00:00";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        await client.CommandAsync("MAIL FROM:<alice@example.test>");
+        await client.CommandAsync("RCPT TO:<dave@elsewhere.test>");
+        await client.CommandAsync("RCPT TO:<bob@partner.test>");
+        await client.CommandAsync("DATA");
+        // Bare LFs inside are stored as CRLF; only CRLF.CRLF ends the data (a bare-LF dot must not, see SMTP smuggling).
+        await client.SendAsync("Subject: durable\nFrom: alice@example.test\n\nbare LF body\n.\nstill body\r\n.\r\n");
+        var reply = await client.ReadReplyAsync();
+        var id = Assert.Single(System.Text.RegularExpressions.Regex.Match(reply!, "^250 2.0.0 queued as ([0-9A-Z]{22})$").Groups.Values.Skip(1)).Value;
+
+        var incoming = Path.Combine(_world.SpoolPath, "incoming");
+        var content = await File.ReadAllBytesAsync(Path.Combine(incoming, id + ".eml"));
+        Assert.Equal("Subject: durable\r\nFrom: alice@example.test\r\n\r\nbare LF body\r\n.\r\nstill body\r\n", System.Text.Encoding.ASCII.GetString(content));
+        var envelope = System.Text.Json.JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(incoming, id + ".json"))).RootElement;
+        Assert.Equal("alice@example.test", envelope.GetProperty("mailFrom").GetString());
+        Assert.Equal(["dave@elsewhere.test", "bob@partner.test"], envelope.GetProperty("recipients").EnumerateArray().Select(r => r.GetProperty("address").GetString()));
+        Assert.Equal("127.0.0.1", envelope.GetProperty("client").GetString());
+    }
+
+    [Fact]
+    public async Task SpoolThatCannotBeWritten_Answers451_NeverA5xx()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        // Root ignores permissions, so break the spool by replacing its folder with a file.
+        var incoming = Path.Combine(_world.SpoolPath, "incoming");
+        Directory.Delete(incoming, recursive: true);
+        await File.WriteAllTextAsync(incoming, "not a folder");
+        using var client = new SmtpClient();
+        await client.ConnectAsync("127.0.0.1", gateway.Port, SecureSocketOptions.None);
+        var error = await Assert.ThrowsAsync<SmtpCommandException>(() =>
+            client.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "x"), new MailboxAddress("", "alice@example.test"), [new MailboxAddress("", "dave@elsewhere.test")]));
+        Assert.Equal(451, (int)error.StatusCode);
+        Assert.Contains("4.3.0", error.Message);
+    }
+
+    [Theory]
+    [InlineData(SslProtocols.Tls12)]
+    [InlineData(SslProtocols.Tls13)]
+    public async Task StartTls_IsOfferedWithAServerCertificate_AndAcceptsTls12And13(SslProtocols protocol)
+    {
+        var pfx = Path.Combine(_world.Root, "server.p12");
+        using (var key = RSA.Create(2048))
+        {
+            var request = new CertificateRequest("CN=localhost, O=Gateway TEST ONLY", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+            await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pkcs12, "tls"));
+        }
+        _world.Settings["Gateway:Smtp:Tls:CertificatePath"] = pfx;
+        _world.Settings["Gateway:Smtp:Tls:CertificatePassword"] = "tls";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+
+        using var client = new SmtpClient { SslProtocols = protocol, ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", gateway.Port, SecureSocketOptions.StartTls);
+        Assert.True(client.IsSecure);
+        Assert.Equal(protocol, client.SslProtocol);
+        var reply = await client.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "over tls"),
+            new MailboxAddress("", "alice@example.test"), [new MailboxAddress("", "dave@elsewhere.test")]);
+        Assert.StartsWith("2.0.0 queued as", reply);
+        await client.DisconnectAsync(true);
+    }
+}
