@@ -57,7 +57,7 @@ public sealed class InteropTests : IAsyncLifetime
         Assert.True(verified.Success, verified.Stderr);
         Assert.DoesNotContain(decrypted.Content, b => b > 127); // made 7-bit before signing
         var signedEntity = MimeKit.MimeEntity.Load(new MemoryStream(verified.Content));
-        Assert.Equal("Grüße an Bob – vertraulich.", signedEntity.BodyParts.OfType<MimeKit.TextPart>().First().Text);
+        Assert.Equal("Grüße an Bob – vertraulich.", ((MimeKit.Multipart)signedEntity).OfType<MimeKit.TextPart>().First().Text);
 
         var signature = await OpenSslCms.CmsPrintAsync(inner);
         Assert.Contains("sha256", signature.Stdout);
