@@ -31,6 +31,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<SpoolQueue>();
         services.AddSingleton<RetrySchedule>();
         services.AddSingleton<CopyDelivery>();
+        services.AddSingleton<BounceSender>();
         services.AddSingleton<MessageProcessor>();
         services.AddSingleton<ClientNetworks>();
         services.AddSingleton<IRelay>(sp =>

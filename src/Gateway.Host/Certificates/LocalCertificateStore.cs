@@ -56,6 +56,11 @@ public sealed partial class LocalCertificateStore : ICertificateDirectory
                 LogUnreadable(Path.GetFileName(file), e.Message);
             }
         }
+        // A certificate whose key the gateway holds belongs to an internal user, who reads mail
+        // without that key (the point of a gateway): encrypting to it would make the mail unreadable.
+        var identities = _signers.Values.SelectMany(l => l).Select(c => c.Certificate.Thumbprint).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        foreach (var list in _recipients.Values) list.RemoveAll(c => identities.Contains(c.Certificate.Thumbprint));
+        foreach (var empty in _recipients.Where(r => r.Value.Count == 0).Select(r => r.Key).ToList()) _recipients.Remove(empty);
         LogLoaded(settings.Path, _signers.Count, _recipients.Count, anchors.Count);
     }
 
@@ -75,12 +80,7 @@ public sealed partial class LocalCertificateStore : ICertificateDirectory
         var collection = X509CertificateLoader.LoadPkcs12CollectionFromFile(file, password, X509KeyStorageFlags.EphemeralKeySet);
         foreach (var certificate in collection)
         {
-            if (certificate.HasPrivateKey)
-            {
-                Index(_signers, certificate, source);
-                // Recipients of our own senders (internal mail) may encrypt to them as well.
-                Index(_recipients, X509CertificateLoader.LoadCertificate(certificate.RawData), source);
-            }
+            if (certificate.HasPrivateKey) Index(_signers, certificate, source);
             else if (IsCertificateAuthority(certificate)) intermediates.Add(certificate);
         }
     }

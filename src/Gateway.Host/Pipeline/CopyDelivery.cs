@@ -1,4 +1,5 @@
 using Gateway.Audit;
+using Gateway.Outcomes;
 using Gateway.Relay;
 using Gateway.Smime;
 using Gateway.Spool;
@@ -46,13 +47,17 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
 
             foreach (var result in results)
             {
-                var (status, name) = result.Outcome switch
+                var state = context.Recipient(result.Recipient);
+                var name = result.Outcome switch
                 {
-                    RelayOutcome.Accepted => (RecipientStatus.Delivered, "delivered"),
-                    RelayOutcome.Permanent => (RecipientStatus.Failed, "failed"),
-                    _ => (RecipientStatus.Deferred, "deferred"),
+                    RelayOutcome.Accepted => "delivered",
+                    RelayOutcome.Permanent => "failed",
+                    _ => "deferred",
                 };
-                context.Update(context.Recipient(result.Recipient), status, result.Reply);
+                if (result.Outcome == RelayOutcome.Permanent)
+                    context.Fail(state, SmtpReply.Parse(result.Reply), "The receiving mail server refused the message for this recipient.", result.Reply);
+                else
+                    context.Update(state, result.Outcome == RelayOutcome.Accepted ? RecipientStatus.Delivered : RecipientStatus.Deferred, result.Reply);
                 await audit.WriteAsync(context.Event(name) with
                 {
                     Recipient = result.Recipient,

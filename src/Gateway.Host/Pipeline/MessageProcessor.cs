@@ -17,6 +17,7 @@ public sealed partial class MessageProcessor(
     PolicyProvider policies,
     ICertificateDirectory certificates,
     CopyDelivery delivery,
+    BounceSender bounces,
     RetrySchedule retries,
     IAuditLog audit,
     TimeProvider time,
@@ -68,7 +69,9 @@ public sealed partial class MessageProcessor(
         var entry = context.Entry;
         var now = time.GetUtcNow();
         if (!entry.IsFinished && retries.IsExpired(entry.ReceivedAt, now))
-            await context.FailOpenAsync("550 5.4.7 delivery time expired: the message stayed queued longer than Gateway:Spool:MaximumLifetime", audit, cancellationToken);
+            await context.FailOpenAsync("550 5.4.7 delivery time expired: the message stayed queued longer than Gateway:Spool:MaximumLifetime",
+                "The message could not be delivered within the time the gateway keeps trying; the last error is below.", audit, cancellationToken);
+        await bounces.SendAsync(context, cancellationToken);
 
         if (entry.IsFinished)
         {

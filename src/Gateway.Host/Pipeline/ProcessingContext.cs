@@ -1,4 +1,5 @@
 using Gateway.Audit;
+using Gateway.Bounces;
 using Gateway.Outcomes;
 using Gateway.Policy;
 using Gateway.Spool;
@@ -11,6 +12,9 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
     public SpoolEnvelope Entry { get; } = entry;
     public PolicySnapshot Policy { get; } = policy;
     public MessageHeaders Headers { get; } = headers;
+
+    /// <summary>Recipients failed during this attempt: the sender gets one report naming them all.</summary>
+    public List<FailedRecipient> NewlyFailed { get; } = [];
 
     public AuditEvent Event(string name) => new(name)
     {
@@ -53,8 +57,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
         foreach (var recipient in refused)
         {
             var reply = Failures.Reply(recipient.Failure ?? FailureKind.EncryptionCertificateMissing);
-            var state = Recipient(recipient.Address);
-            Update(state, RecipientStatus.Failed, $"{reply}: {recipient.Reason}");
+            Fail(Recipient(recipient.Address), reply, Explain(recipient.Failure), $"{reply}: {recipient.Reason}");
             await audit.WriteAsync(Event("refused") with
             {
                 Recipient = recipient.Address, Rule = recipient.Policy.RuleName, Action = "refused", Reason = recipient.Reason, Reply = reply.ToString(),
@@ -80,8 +83,29 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
     public Task DeferOpenAsync(string reply, IAuditLog audit, CancellationToken cancellationToken) =>
         CloseOpenAsync(RecipientStatus.Deferred, "deferred", reply, audit, cancellationToken);
 
-    public Task FailOpenAsync(string reply, IAuditLog audit, CancellationToken cancellationToken) =>
-        CloseOpenAsync(RecipientStatus.Failed, "failed", reply, audit, cancellationToken);
+    public async Task FailOpenAsync(string reply, string explanation, IAuditLog audit, CancellationToken cancellationToken)
+    {
+        foreach (var recipient in Entry.Recipients.Where(r => r.IsOpen).ToList())
+        {
+            var recorded = recipient.Reply is null ? reply : $"{reply}; last error: {recipient.Reply}";
+            Fail(recipient, SmtpReply.Parse(reply), explanation, recorded);
+            await audit.WriteAsync(Event("failed") with { Recipient = recipient.Address, Action = "failed", Reply = recorded }, cancellationToken);
+        }
+    }
+
+    public void Fail(SpoolRecipient recipient, SmtpReply reply, string explanation, string recorded)
+    {
+        Update(recipient, RecipientStatus.Failed, recorded);
+        NewlyFailed.Add(new FailedRecipient(recipient.Address, reply, explanation));
+    }
+
+    private static string Explain(FailureKind? failure) => failure switch
+    {
+        FailureKind.SigningIdentityMissing =>
+            "The mail policy requires your messages to this recipient to be signed, but no valid signing certificate is available for your address. Please contact your mail administrator.",
+        _ =>
+            "The mail policy requires encryption for this recipient, but no valid certificate is known for them, so the message was not sent: it would have left unencrypted. A signed message from the recipient, or their certificate given to your mail administrator, makes encryption possible.",
+    };
 
     public void Update(SpoolRecipient recipient, RecipientStatus status, string reply)
     {

@@ -53,7 +53,7 @@ public sealed class SmarthostEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RequiredRecipientWithoutCertificate_IsRefused_AndNeverReceivesAnything()
+    public async Task RequiredRecipientWithoutCertificate_IsRefused_NeverReceivesAnything_AndTheSenderGetsADsn()
     {
         await _gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "erin@partner.test", "for erin", "Plaintext erin must never see.\r\n"),
             "alice@example.test", "erin@partner.test", "bob@partner.test");
@@ -62,11 +62,23 @@ public sealed class SmarthostEndToEndTests : IAsyncLifetime
         Assert.Contains("no encryption certificate known for erin@partner.test", refused.GetProperty("reason").GetString());
         Assert.StartsWith("550 5.7.10", refused.GetProperty("reply").GetString());
 
-        var captured = Assert.Single(await _sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
-        Assert.Equal(["bob@partner.test"], captured.RcptTo);
+        var messages = await _sink.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
         await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"));
-        Assert.DoesNotContain(_sink.Messages, m => m.RcptTo.Contains("erin@partner.test"));
-        Assert.DoesNotContain(_sink.Messages, m => System.Text.Encoding.ASCII.GetString(m.Data).Contains("Plaintext erin"));
+        Assert.DoesNotContain(messages, m => m.RcptTo.Contains("erin@partner.test"));
+        Assert.DoesNotContain(messages, m => System.Text.Encoding.ASCII.GetString(m.Data).Contains("Plaintext erin"));
+        Assert.Single(messages, m => m.RcptTo.SequenceEqual(["bob@partner.test"]));
+
+        var bounce = Assert.Single(messages, m => m.RcptTo.SequenceEqual(["alice@example.test"]));
+        Assert.Equal("", bounce.MailFrom); // null sender: a bounce never bounces
+        var report = Assert.IsType<MimeKit.MultipartReport>(bounce.Parse().Body);
+        Assert.Equal("delivery-status", report.ReportType);
+        var status = Assert.IsType<MimeKit.MessageDeliveryStatus>(report[1]);
+        var recipient = status.StatusGroups[1];
+        Assert.Equal("rfc822; erin@partner.test", recipient["Final-Recipient"]);
+        Assert.Equal("failed", recipient["Action"]);
+        Assert.Equal("5.7.10", recipient["Status"]);
+        Assert.Contains("no valid certificate is known", ((MimeKit.TextPart)report[0]).Text);
+        Assert.IsType<MimeKit.TextRfc822Headers>(report[2]);
     }
 
     [Fact]
