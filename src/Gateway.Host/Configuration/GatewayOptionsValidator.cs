@@ -31,6 +31,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (string.IsNullOrEmpty(relay.Username) != string.IsNullOrEmpty(relay.Password))
             errors.Add("Gateway:Relay:Username and Gateway:Relay:Password must be set together");
         CheckPositive(errors, "Gateway:Relay:Timeout", relay.Timeout);
+        if (!string.IsNullOrEmpty(relay.CaCertificatePath) && !File.Exists(relay.CaCertificatePath))
+            errors.Add($"Gateway:Relay:CaCertificatePath: file '{relay.CaCertificatePath}' does not exist");
 
         var spool = options.Spool;
         if (string.IsNullOrWhiteSpace(spool.Path)) errors.Add("Gateway:Spool:Path must not be empty");

@@ -16,6 +16,12 @@ public sealed class RelayOptions
     public string Host { get; set; } = string.Empty;
     public int Port { get; set; } = 25;
     public RelayTlsMode TlsMode { get; set; } = RelayTlsMode.Opportunistic;
+    /// <summary>
+    /// With TlsMode Required: the CA the upstream's certificate must chain to (PEM), for an
+    /// internal MTA with a company CA. Without it the system's trusted roots are used.
+    /// </summary>
+    public string? CaCertificatePath { get; set; }
+
     public string? Username { get; set; }
     public string? Password { get; set; }
     public string Outbox { get; set; } = "var/outbox";

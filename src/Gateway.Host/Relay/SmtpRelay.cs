@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Gateway.Configuration;
 using MailKit;
 using MailKit.Net.Smtp;
@@ -18,6 +19,9 @@ public sealed class SmtpRelay(IOptions<GatewayOptions> options) : IRelay
     private static readonly FormatOptions Wire = CreateWireFormat();
     private readonly RelayOptions _relay = options.Value.Relay;
     private readonly string _heloName = options.Value.Relay.HeloName ?? options.Value.Smtp.ServerName;
+    private readonly X509Certificate2? _upstreamAuthority = string.IsNullOrEmpty(options.Value.Relay.CaCertificatePath)
+        ? null
+        : X509CertificateLoader.LoadCertificateFromFile(options.Value.Relay.CaCertificatePath);
 
     public async Task<IReadOnlyList<RecipientRelayResult>> SendAsync(string copyName, string mailFrom, IReadOnlyList<string> recipients, Stream content, CancellationToken cancellationToken)
     {
@@ -49,7 +53,8 @@ public sealed class SmtpRelay(IOptions<GatewayOptions> options) : IRelay
                 .ToList();
         }
         catch (Exception e) when (e is SmtpCommandException or SmtpProtocolException or IOException or SocketException
-                                      or SslHandshakeException or AuthenticationException or OperationCanceledException or ServiceNotConnectedException)
+                                      or SslHandshakeException or AuthenticationException or OperationCanceledException or ServiceNotConnectedException
+                                      or NotSupportedException)
         {
             var reply = e is OperationCanceledException && !cancellationToken.IsCancellationRequested
                 ? $"451 4.4.2 upstream {_relay.Host}:{_relay.Port} timed out"
@@ -81,6 +86,8 @@ public sealed class SmtpRelay(IOptions<GatewayOptions> options) : IRelay
         };
         if (_relay.TlsMode == RelayTlsMode.Opportunistic)
             client.ServerCertificateValidationCallback = (_, _, _, _) => true; // opportunistic: encrypt against passive listeners only
+        else if (_relay.TlsMode == RelayTlsMode.Required && _upstreamAuthority is not null)
+            client.ServerCertificateValidationCallback = (_, certificate, _, errors) => UpstreamValidation.Validate(certificate, errors, _upstreamAuthority);
         await client.ConnectAsync(socket, _relay.Host, _relay.Port, tls, token);
         if (!string.IsNullOrEmpty(_relay.Username)) await client.AuthenticateAsync(_relay.Username, _relay.Password!, token);
     }

@@ -8,6 +8,8 @@ public sealed class TestCertificateAuthority : IDisposable
 {
     private readonly RSA _key;
 
+    internal RSA SigningKey => _key;
+
     private TestCertificateAuthority(X509Certificate2 certificate, RSA key, IReadOnlyList<X509Certificate2> chain)
     {
         Certificate = certificate;

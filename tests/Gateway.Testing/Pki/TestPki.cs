@@ -35,6 +35,28 @@ public sealed class TestPki : IDisposable
         TestCertificateAuthority? parent = null) =>
         Own((parent ?? Root).CreateSubordinate(name));
 
+    /// <summary>A TLS server certificate for 127.0.0.1 and <paramref name="dnsName"/>, issued by the trusted root.</summary>
+    public X509Certificate2 IssueTlsServer(string dnsName = "localhost")
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest($"CN={dnsName}, O=Gateway TEST ONLY", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName(dnsName);
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        request.CertificateExtensions.Add(Root.AuthorityKeyIdentifier());
+        var serial = new byte[16];
+        RandomNumberGenerator.Fill(serial);
+        serial[0] &= 0x7F;
+        var now = DateTimeOffset.UtcNow;
+        using var issued = request.Create(Root.Certificate.SubjectName, X509SignatureGenerator.CreateForRSA(Root.SigningKey, RSASignaturePadding.Pkcs1), now.AddDays(-1), now.AddDays(30), serial);
+        using var withKey = issued.CopyWithPrivateKey(key);
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+    }
+
     /// <summary>Issues an RSA S/MIME certificate for <paramref name="address"/>.</summary>
     public TestIdentity Issue(string address, CertificateOptions? options = null)
     {

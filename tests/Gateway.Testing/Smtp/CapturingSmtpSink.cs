@@ -39,12 +39,19 @@ public sealed class CapturingSmtpSink : IAsyncDisposable
         }
     }
 
-    public static async Task<CapturingSmtpSink> StartAsync(int? port = null, CancellationToken cancellationToken = default)
+    /// <param name="certificate">When given, the sink offers STARTTLS (TLS 1.2 and 1.3) with it.</param>
+    public static async Task<CapturingSmtpSink> StartAsync(int? port = null, CancellationToken cancellationToken = default,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var sink = new CapturingSmtpSink(port ?? FreePort.Next());
         var options = new SmtpServerOptionsBuilder()
             .ServerName("sink.example.test")
-            .Endpoint(b => b.Endpoint(new IPEndPoint(IPAddress.Loopback, sink.Port)))
+            .Endpoint(b =>
+            {
+                b.Endpoint(new IPEndPoint(IPAddress.Loopback, sink.Port));
+                if (certificate is not null)
+                    b.Certificate(certificate).SupportedSslProtocols(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13);
+            })
             .Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(new CapturingMessageStore(sink));
