@@ -1,0 +1,73 @@
+using System.Text;
+using Gateway.Testing.Smtp;
+using Gateway.Tests.Fixtures;
+using MailKit.Net.Smtp;
+using MimeKit;
+
+namespace Gateway.Tests.Relay;
+
+/// <summary>A copy the policy leaves unchanged reaches the upstream byte for byte: the relay never re-encodes.</summary>
+public sealed class RelayBytesTests : IAsyncLifetime
+{
+    private const string PassThroughPolicy = """
+        { "default": { "sign": "never", "encrypt": "never", "missingCertificate": "refuse" } }
+        """;
+
+    private readonly GatewayWorld _world = new(PassThroughPolicy);
+    private CapturingSmtpSink _sink = null!;
+    private RunningGateway _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _sink = await CapturingSmtpSink.StartAsync();
+        _world.Settings["Gateway:Relay:Host"] = "127.0.0.1";
+        _world.Settings["Gateway:Relay:Port"] = _sink.Port.ToString();
+        _world.Settings["Gateway:Relay:TlsMode"] = "None";
+        _gateway = await RunningGateway.StartAsync(_world);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _sink.DisposeAsync();
+        _world.Dispose();
+    }
+
+    [Fact]
+    public async Task UnchangedCopy_IsRelayedByteForByte_Including8BitAndEncodedHeaders()
+    {
+        var raw = "From: Ünïcode Sender <alice@example.test>\r\n" +
+                  "To: =?utf-8?b?QsO2Yg==?= <bob@partner.test>\r\n" +
+                  "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= and a long subject line that goes on and on and on and on past the usual folding width\r\n" +
+                  "Message-ID: <bytes-1@example.test>\r\n" +
+                  "MIME-Version: 1.0\r\n" +
+                  "Content-Type: text/plain; charset=utf-8\r\n" +
+                  "Content-Transfer-Encoding: 8bit\r\n" +
+                  "\r\n" +
+                  "Grüße, 8-bit body.\r\n" +
+                  ".leading dot line\r\n" +
+                  "trailing spaces   \r\n";
+        var bytes = Encoding.UTF8.GetBytes(raw);
+
+        using (var client = new SmtpClient())
+        {
+            await client.ConnectAsync("127.0.0.1", _gateway.Port, MailKit.Security.SecureSocketOptions.None);
+            await client.SendAsync(MimeMessage.Load(new MemoryStream(bytes)), new MailboxAddress("", "alice@example.test"), [new MailboxAddress("", "bob@partner.test")]);
+            await client.DisconnectAsync(true);
+        }
+
+        var captured = Assert.Single(await _sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.Equal(raw, Encoding.UTF8.GetString(captured.Data));
+        var delivered = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "bob@partner.test"));
+        Assert.Equal("relayed unchanged", delivered.GetProperty("action").GetString());
+    }
+
+    [Fact]
+    public async Task AuditLog_NeverContainsTheBody()
+    {
+        await _gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "subject", "BODY-MARKER-7f3a91 should never be logged"),
+            "alice@example.test", "bob@partner.test");
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"));
+        Assert.DoesNotContain("BODY-MARKER-7f3a91", await File.ReadAllTextAsync(_world.AuditPath));
+    }
+}
