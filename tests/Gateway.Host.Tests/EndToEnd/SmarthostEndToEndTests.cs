@@ -14,9 +14,7 @@ public sealed class SmarthostEndToEndTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _sink = await CapturingSmtpSink.StartAsync();
-        _world.Settings["Gateway:Relay:Host"] = "127.0.0.1";
-        _world.Settings["Gateway:Relay:Port"] = _sink.Port.ToString();
-        _world.Settings["Gateway:Relay:TlsMode"] = "None";
+        _world.RelayTo(_sink.Port);
         _gateway = await RunningGateway.StartAsync(_world);
     }
 

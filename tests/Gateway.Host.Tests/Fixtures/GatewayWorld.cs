@@ -69,6 +69,14 @@ public sealed class GatewayWorld : IDisposable
     /// <summary>Configuration keys and values; tests change them before starting a gateway.</summary>
     public Dictionary<string, string?> Settings { get; }
 
+    /// <summary>Points the relay at an upstream on loopback (plain SMTP unless a TLS mode is given).</summary>
+    public void RelayTo(int port, string tlsMode = "None")
+    {
+        Settings["Gateway:Relay:Host"] = "127.0.0.1";
+        Settings["Gateway:Relay:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Settings["Gateway:Relay:TlsMode"] = tlsMode;
+    }
+
     public string SpoolPath => Settings["Gateway:Spool:Path"]!;
     public string OutboxPath => Settings["Gateway:Relay:Outbox"]!;
     public string AuditPath => Settings["Gateway:Audit:Path"]!;

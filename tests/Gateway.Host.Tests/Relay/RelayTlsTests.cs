@@ -12,9 +12,7 @@ public sealed class RelayTlsTests : IDisposable
 
     private async Task<RunningGateway> StartAsync(CapturingSmtpSink sink, string mode, bool trustTestCa)
     {
-        _world.Settings["Gateway:Relay:Host"] = "127.0.0.1";
-        _world.Settings["Gateway:Relay:Port"] = sink.Port.ToString();
-        _world.Settings["Gateway:Relay:TlsMode"] = mode;
+        _world.RelayTo(sink.Port, mode);
         _world.Settings["Gateway:Spool:FirstRetry"] = "01:00:00";
         if (trustTestCa) _world.Settings["Gateway:Relay:CaCertificatePath"] = _world.CaCertificatePath;
         return await RunningGateway.StartAsync(_world);

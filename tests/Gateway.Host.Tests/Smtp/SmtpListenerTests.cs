@@ -86,9 +86,7 @@ public sealed class SmtpListenerTests : IDisposable
     public async Task AcceptedMessage_IsOnDiskWithItsEnvelope_BeforeThe250()
     {
         // Relay to a closed port, so the entry stays queued and can be inspected after the 250.
-        _world.Settings["Gateway:Relay:Host"] = "127.0.0.1";
-        _world.Settings["Gateway:Relay:Port"] = Gateway.Testing.FreePort.Next().ToString();
-        _world.Settings["Gateway:Relay:TlsMode"] = "None";
+        _world.RelayTo(Gateway.Testing.FreePort.Next());
         _world.Settings["Gateway:Spool:FirstRetry"] = "01:00:00";
         await using var gateway = await RunningGateway.StartAsync(_world);
         await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
