@@ -1,0 +1,76 @@
+using Gateway.Mail;
+
+namespace Gateway.Tests.Mail;
+
+public sealed class MailAddressTests
+{
+    [Theory]
+    [InlineData("alice@example.com", "alice", "example.com")]
+    [InlineData("<alice@example.com>", "alice", "example.com")]
+    [InlineData("  alice@example.com  ", "alice", "example.com")]
+    [InlineData("\"a@b\"@example.com", "\"a@b\"", "example.com")]
+    [InlineData("postmaster", "postmaster", "")]
+    public void Parse_SplitsAtTheLastAt(string text, string local, string domain)
+    {
+        var address = MailAddress.Parse(text);
+
+        Assert.Equal(local, address.LocalPart);
+        Assert.Equal(domain, address.Domain);
+        Assert.False(address.IsNull);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("<>")]
+    [InlineData("  ")]
+    public void Parse_OfAnEmptyPath_IsTheNullSender(string text)
+    {
+        var address = MailAddress.Parse(text);
+
+        Assert.True(address.IsNull);
+        Assert.Equal(MailAddress.Null, address);
+        Assert.Equal("", address.ToString());
+    }
+
+    [Fact]
+    public void Parse_Null_Throws()
+    {
+        Assert.Throws<ArgumentNullException>(() => MailAddress.Parse(null!));
+    }
+
+    [Theory]
+    [InlineData("<Alice@Example.COM>", "Alice@Example.COM")]
+    [InlineData("postmaster", "postmaster")]
+    public void ToString_KeepsTheCaseAsWritten(string text, string expected)
+    {
+        Assert.Equal(expected, MailAddress.Parse(text).ToString());
+    }
+
+    [Theory]
+    [InlineData("alice@example.com", "alice@example.com", true)]
+    [InlineData("alice@example.com", "alice@EXAMPLE.Com", true)]
+    [InlineData("alice@example.com", "<alice@example.com>", true)]
+    [InlineData("alice@example.com", "Alice@example.com", false)]
+    [InlineData("alice@example.com", "ALICE@EXAMPLE.COM", false)]
+    [InlineData("alice@example.com", "alice@example.org", false)]
+    [InlineData("alice@example.com", "alice@sub.example.com", false)]
+    [InlineData("alice@example.com", "bob@example.com", false)]
+    public void SameMailboxAs_IgnoresCaseOfTheDomainOnly(string left, string right, bool expected)
+    {
+        var a = MailAddress.Parse(left);
+        var b = MailAddress.Parse(right);
+
+        Assert.Equal(expected, a.SameMailboxAs(b));
+        Assert.Equal(expected, b.SameMailboxAs(a));
+    }
+
+    [Fact]
+    public void Envelope_Sender_IsTheParsedMailFrom()
+    {
+        var envelope = new Envelope("id1", "<Alice@Example.com>", ["bob@example.org"], "127.0.0.1", DateTimeOffset.UnixEpoch);
+        var bounce = envelope with { MailFrom = "<>" };
+
+        Assert.Equal(new MailAddress("Alice", "Example.com"), envelope.Sender);
+        Assert.True(bounce.Sender.IsNull);
+    }
+}
