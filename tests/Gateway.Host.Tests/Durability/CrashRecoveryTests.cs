@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Gateway.Testing;
 using Gateway.Testing.Smtp;
@@ -26,14 +28,49 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
     private readonly GatewayWorld _world = new();
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
 
-    public void Dispose() => _world.Dispose();
+    // Bound but not listening: connections to the relay port are refused, and no other test's
+    // listener can be given the port (FreePort.Next() alone would let a parallel test take it,
+    // and then the first gateway would deliver there before the crash).
+    private readonly Socket _relayReservation = ReservePort();
+
+    public void Dispose()
+    {
+        _relayReservation.Dispose();
+        _world.Dispose();
+    }
+
+    private int RelayPort => ((IPEndPoint)_relayReservation.LocalEndPoint!).Port;
+
+    private static Socket ReservePort()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
+    }
+
+    /// <summary>Frees the reserved relay port and starts the upstream on it.</summary>
+    private Task<CapturingSmtpSink> StartUpstreamAsync()
+    {
+        var port = RelayPort;
+        _relayReservation.Dispose();
+        return CapturingSmtpSink.StartAsync(port);
+    }
+
+    /// <summary>The first process must not have delivered anything, or the test proves nothing about recovery.</summary>
+    private void AssertNothingWasDeliveredBeforeTheCrash()
+    {
+        var delivered = File.Exists(_world.AuditPath)
+            ? File.ReadLines(_world.AuditPath).Count(l => l.Contains("\"event\":\"delivered\"", StringComparison.Ordinal))
+            : 0;
+        Assert.True(delivered == 0, $"the gateway delivered {delivered} copies before the crash, although the relay port was closed");
+    }
 
     [Fact]
     public async Task KillRightAfterTheLast250_EveryAcknowledgedMessageIsDeliveredAfterRestart()
     {
         const int connections = 4;
         const int perConnection = 5;
-        var (config, smtpPort, relayPort) = WriteConfig();
+        var (config, smtpPort) = WriteConfig();
         var acknowledged = new List<(string Subject, string SpoolId)>();
         GatewayProcess? first = null;
         GatewayProcess? second = null;
@@ -60,7 +97,8 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
             var queued = QueuedEntries();
             foreach (var client in clients) client.Dispose();
 
-            sink = await CapturingSmtpSink.StartAsync(relayPort);
+            AssertNothingWasDeliveredBeforeTheCrash();
+            sink = await StartUpstreamAsync();
             second = await GatewayProcess.StartAsync(config, smtpPort, _world.Root);
             var report = await CollectAsync(sink, acknowledged.Select(a => a.Subject).ToList(), second);
 
@@ -68,7 +106,8 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
             Assert.Equal(connections * perConnection, acknowledged.Count);
             Assert.Equal(acknowledged.Count, acknowledged.Select(a => a.SpoolId).Distinct().Count());
             Assert.True(report.Missing.Count == 0,
-                $"{report.Missing.Count} acknowledged messages were lost: {string.Join(", ", report.Missing)}\ngateway output after restart:\n{second.Output}");
+                $"{report.Missing.Count} acknowledged messages were lost: {string.Join(", ", report.Missing)}\n" +
+                Diagnose(report.Missing.Select(m => acknowledged.First(a => a.Subject == m).SpoolId), first, second));
             Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "corrupt")));
         }
         finally
@@ -86,7 +125,7 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
         const int senders = 4;
         const int maxPerSender = 40;
         const int killAfter = 20;
-        var (config, smtpPort, relayPort) = WriteConfig();
+        var (config, smtpPort) = WriteConfig();
         var acknowledged = new ConcurrentDictionary<string, string>();   // subject → spool id
         var unanswered = new ConcurrentDictionary<string, string>();     // subject → what the client saw instead of 250
         var attempted = 0;
@@ -136,7 +175,8 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
             var queued = QueuedEntries();
             var snapshot = acknowledged.ToDictionary();
 
-            sink = await CapturingSmtpSink.StartAsync(relayPort);
+            AssertNothingWasDeliveredBeforeTheCrash();
+            sink = await StartUpstreamAsync();
             second = await GatewayProcess.StartAsync(config, smtpPort, _world.Root);
             var report = await CollectAsync(sink, snapshot.Keys.ToList(), second);
             var deliveredUnacknowledged = report.AllSubjects.Keys.Count(s => !snapshot.ContainsKey(s));
@@ -149,7 +189,8 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
             Assert.True(stillSending > 0, "every sender had finished before the kill: the burst was not interrupted");
             Assert.True(snapshot.Count >= killAfter, $"only {snapshot.Count} messages got 250 before the kill:\n{first.Output}");
             Assert.True(report.Missing.Count == 0,
-                $"{report.Missing.Count} of {snapshot.Count} acknowledged messages were lost: {string.Join(", ", report.Missing)}\ngateway output after restart:\n{second.Output}");
+                $"{report.Missing.Count} of {snapshot.Count} acknowledged messages were lost: {string.Join(", ", report.Missing)}\n" +
+                Diagnose(report.Missing.Select(m => snapshot[m]), first, second));
         }
         finally
         {
@@ -160,22 +201,37 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
     }
 
     /// <summary>Settings of the world as appsettings.json with absolute paths; fixed SMTP port, relay to a port where nothing listens yet.</summary>
-    private (string Config, int SmtpPort, int RelayPort) WriteConfig()
+    private (string Config, int SmtpPort) WriteConfig()
     {
         var smtpPort = FreePort.Next();
-        var relayPort = FreePort.Next();
-        while (relayPort == smtpPort) relayPort = FreePort.Next();
         var settings = new Dictionary<string, string?>(_world.Settings)
         {
             ["Gateway:Smtp:Port"] = smtpPort.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Relay:Host"] = "127.0.0.1",
-            ["Gateway:Relay:Port"] = relayPort.ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Relay:Port"] = RelayPort.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Relay:TlsMode"] = "None",
             ["Gateway:Relay:Timeout"] = "00:00:10",
             ["Gateway:Spool:FirstRetry"] = "00:00:01",
             ["Gateway:Spool:MaxRetryInterval"] = "00:00:02",
         };
-        return (SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), settings), smtpPort, relayPort);
+        return (SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), settings), smtpPort);
+    }
+
+    /// <summary>What the spool, the audit log and both processes say about the lost spool ids.</summary>
+    private string Diagnose(IEnumerable<string> lostIds, GatewayProcess first, GatewayProcess second)
+    {
+        var ids = lostIds.ToList();
+        var files = Directory.EnumerateFiles(_world.SpoolPath, "*", SearchOption.AllDirectories)
+            .Where(f => ids.Any(id => f.Contains(id, StringComparison.Ordinal)))
+            .Select(f => Path.GetRelativePath(_world.SpoolPath, f));
+        var audit = File.Exists(_world.AuditPath)
+            ? File.ReadLines(_world.AuditPath).Where(l => ids.Any(id => l.Contains(id, StringComparison.Ordinal)))
+            : [];
+        bool Mentions(string line) => ids.Any(id => line.Contains(id, StringComparison.Ordinal)) || line.Contains("fail", StringComparison.OrdinalIgnoreCase) || line.Contains("corrupt", StringComparison.OrdinalIgnoreCase);
+        return $"lost spool ids: {string.Join(", ", ids)}\nspool files naming them: {string.Join(", ", files)}\n" +
+               $"audit lines naming them:\n{string.Join("\n", audit)}\n" +
+               $"first process, relevant lines:\n{string.Join("\n", first.Output.Split('\n').Where(Mentions).Take(40))}\n" +
+               $"second process, relevant lines:\n{string.Join("\n", second.Output.Split('\n').Where(Mentions).Take(40))}";
     }
 
     private string Subject(int n) => $"crash-{_run}-{n:D4}";
