@@ -1,0 +1,39 @@
+# Gateway container image. Build from the repository root:
+#   docker build -t gateway .
+#   docker run -d -p 2525:2525 -v gateway-spool:/var/spool/gateway \
+#     -e Gateway__Smtp__AllowedNetworks__0=10.0.0.0/8 gateway
+# /etc/gateway ships the sample appsettings.json, policy.json and certs-sample/ (TEST ONLY keys):
+# mount your own over it. See README.md, "Docker".
+
+# ---- build: the same publish as `dotnet publish src/Gateway.Host -c Release -o /app`
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# Project files first, so the package restore is cached until a dependency changes.
+COPY Directory.Build.props Directory.Packages.props ./
+COPY src/Gateway.Core/Gateway.Core.csproj src/Gateway.Core/
+COPY src/Gateway.Host/Gateway.Host.csproj src/Gateway.Host/
+RUN dotnet restore src/Gateway.Host/Gateway.Host.csproj
+COPY src/ src/
+RUN dotnet publish src/Gateway.Host -c Release -o /app --no-restore
+
+# ---- runtime: .NET runtime only (Gateway is a console host, no ASP.NET Core)
+FROM mcr.microsoft.com/dotnet/runtime:10.0
+RUN groupadd --system --gid 10001 gateway \
+ && useradd --system --uid 10001 --gid gateway --home-dir /var/spool/gateway --no-create-home --shell /usr/sbin/nologin gateway \
+ && mkdir -p /var/spool/gateway /etc/gateway \
+ && chown gateway:gateway /var/spool/gateway && chmod 0700 /var/spool/gateway
+COPY --from=build /app /app
+# Relative paths in appsettings.json (policy.json, certs-sample/...) resolve against the working directory.
+WORKDIR /etc/gateway
+COPY appsettings.json policy.json ./
+COPY certs-sample/ certs-sample/
+# Writable state goes to the volume; the configuration folder stays read-only for the service user.
+ENV Gateway__Spool__Path=/var/spool/gateway/spool \
+    Gateway__Relay__Outbox=/var/spool/gateway/outbox \
+    Gateway__Audit__Path=/var/spool/gateway/audit.jsonl \
+    Gateway__Smtp__Address=0.0.0.0
+VOLUME ["/var/spool/gateway", "/etc/gateway"]
+EXPOSE 2525
+USER gateway
+ENTRYPOINT ["dotnet", "/app/gateway.dll", "run"]
