@@ -26,7 +26,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IAuditLog, JsonLinesAuditLog>();
         services.AddSingleton<PolicyProvider>();
         services.AddSingleton<LocalCertificateStore>();
-        services.AddSingleton<ICertificateDirectory>(sp => sp.GetRequiredService<LocalCertificateStore>());
+        services.AddSingleton<ICertificateDirectory>(sp => new CachedCertificateDirectory(sp.GetRequiredService<LocalCertificateStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<FileSpool>();
         services.AddSingleton<SpoolQueue>();
         services.AddSingleton<RetrySchedule>();

@@ -40,6 +40,12 @@ public static class RunCommand
                 return 1;
             }
             await host.RunAsync(cancellationToken);
+            var listener = host.Services.GetRequiredService<Smtp.SmtpListenerService>().Ready;
+            if (listener.IsFaulted)
+            {
+                await error.WriteLineAsync($"error: the SMTP listener could not start: {listener.Exception!.InnerException?.Message}");
+                return 1;
+            }
             return 0;
         }
     }

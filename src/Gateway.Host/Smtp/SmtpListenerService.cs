@@ -20,10 +20,12 @@ public sealed partial class SmtpListenerService : BackgroundService
     private readonly ClientNetworks _networks;
     private readonly IAuditLog _audit;
     private readonly ILogger<SmtpListenerService> _logger;
+    private readonly IHostApplicationLifetime _lifetime;
     private readonly TaskCompletionSource<IPEndPoint> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public SmtpListenerService(IOptions<GatewayOptions> options, IServiceProvider services, ClientNetworks networks, IAuditLog audit, ILogger<SmtpListenerService> logger)
+    public SmtpListenerService(IOptions<GatewayOptions> options, IServiceProvider services, ClientNetworks networks, IAuditLog audit, IHostApplicationLifetime lifetime, ILogger<SmtpListenerService> logger)
     {
+        _lifetime = lifetime;
         _options = options.Value;
         _services = services;
         _networks = networks;
@@ -71,6 +73,13 @@ public sealed partial class SmtpListenerService : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            // A port in use or an address not on this host: say so plainly and stop, instead of a stack trace.
+            LogCannotListen(e, $"{smtp.Address}:{smtp.Port}", e.Message);
+            _ready.TrySetException(e);
+            _lifetime.StopApplication();
+        }
         catch (Exception e)
         {
             _ready.TrySetException(e);
@@ -96,6 +105,9 @@ public sealed partial class SmtpListenerService : BackgroundService
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "SMTP listening on {Endpoint} (STARTTLS offered: {Tls})")]
     private partial void LogListening(string endpoint, bool tls);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Critical, Message = "Cannot listen on {Endpoint}: {Reason}")]
+    private partial void LogCannotListen(Exception exception, string endpoint, string reason);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Refused connection from {Client}: not in an allowed network")]
     private partial void LogRefused(string client);

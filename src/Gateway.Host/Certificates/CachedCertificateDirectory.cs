@@ -1,0 +1,33 @@
+using System.Collections.Concurrent;
+
+namespace Gateway.Certificates;
+
+/// <summary>
+/// Remembers each lookup's validated choice for a minute (never past the chosen certificate's
+/// expiry), so a burst of mail to the same partner builds the certificate chain once, not per
+/// message. Chain building costs about as much as the RSA signature itself.
+/// </summary>
+public sealed class CachedCertificateDirectory(ICertificateDirectory inner, TimeProvider time) : ICertificateDirectory
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(1);
+    private readonly ConcurrentDictionary<(bool Signer, string Address), (CertificateChoice Choice, DateTimeOffset Until)> _choices = new();
+
+    public ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken) =>
+        GetAsync(true, address, inner.FindSignerAsync, cancellationToken);
+
+    public ValueTask<CertificateChoice> FindRecipientAsync(string address, CancellationToken cancellationToken) =>
+        GetAsync(false, address, inner.FindRecipientAsync, cancellationToken);
+
+    private async ValueTask<CertificateChoice> GetAsync(bool signer, string address, Func<string, CancellationToken, ValueTask<CertificateChoice>> find, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var key = (signer, address.ToLowerInvariant());
+        if (_choices.TryGetValue(key, out var cached) && cached.Until > now) return cached.Choice;
+        var choice = await find(address, cancellationToken);
+        var until = now + Lifetime;
+        if (choice.Selected is { } selected && selected.Certificate.NotAfter.ToUniversalTime() < until.UtcDateTime)
+            until = new DateTimeOffset(selected.Certificate.NotAfter.ToUniversalTime());
+        _choices[key] = (choice, until);
+        return choice;
+    }
+}
