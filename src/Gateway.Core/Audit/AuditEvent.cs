@@ -20,6 +20,9 @@ public sealed record AuditEvent(string Event)
     public string? SignerCertificate { get; init; }
     public IReadOnlyList<string>? RecipientCertificates { get; init; }
     public string? CertificateSource { get; init; }
+
+    /// <summary>Certificates found but not usable, each with its thumbprint, source and problems.</summary>
+    public IReadOnlyList<string>? RejectedCertificates { get; init; }
     public string? Algorithms { get; init; }
     public string? Reply { get; init; }
     public string? Status { get; init; }

@@ -16,6 +16,8 @@ public static class SmimeCertificateValidator
     public const string EmailProtectionOid = "1.3.6.1.5.5.7.3.4";
     private const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
     private const string SubjectAltNameOid = "2.5.29.17";
+    private const string EnhancedKeyUsageOid = "2.5.29.37";
+    private const string KeyUsageOid = "2.5.29.15";
 
     public static CertificateVerdict Validate(X509Certificate2 certificate, string address, CertificateUsage usage, TrustContext trust)
     {
@@ -57,13 +59,17 @@ public static class SmimeCertificateValidator
 
     private static bool HasEmailProtection(X509Certificate2 certificate)
     {
-        foreach (var extension in certificate.Extensions)
-        {
-            if (extension is X509EnhancedKeyUsageExtension eku)
-                return eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value is EmailProtectionOid or AnyExtendedKeyUsageOid);
-        }
-        return false;
+        var eku = PrivateCopy(certificate.Extensions[EnhancedKeyUsageOid], (data, critical) => new X509EnhancedKeyUsageExtension(data, critical));
+        return eku is not null && eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value is EmailProtectionOid or AnyExtendedKeyUsageOid);
     }
+
+    /// <summary>
+    /// A decoder of our own for an extension. The typed extension objects a certificate hands out
+    /// decode lazily into shared fields, and two workers validating the same certificate for the
+    /// first time race there: one of them saw an empty EKU list and refused a good certificate.
+    /// </summary>
+    private static T? PrivateCopy<T>(X509Extension? shared, Func<AsnEncodedData, bool, T> decode) where T : X509Extension =>
+        shared is null ? null : decode(new AsnEncodedData(shared.Oid, shared.RawData), shared.Critical);
 
     private static void CheckKey(X509Certificate2 certificate, CertificateUsage usage, List<string> problems)
     {
@@ -81,7 +87,7 @@ public static class SmimeCertificateValidator
                 if (rsa.KeySize < 2048) problems.Add($"RSA key of {rsa.KeySize} bits is too weak (2048 at least)");
         }
 
-        var keyUsage = certificate.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
+        var keyUsage = PrivateCopy(certificate.Extensions[KeyUsageOid], (data, critical) => new X509KeyUsageExtension(data, critical));
         if (keyUsage is null) return; // absent key usage means any usage (RFC 5280 §4.2.1.3)
         var flags = keyUsage.KeyUsages;
         if (usage == CertificateUsage.Signing && (flags & (X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation)) == 0)

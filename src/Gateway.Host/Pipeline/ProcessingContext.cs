@@ -48,8 +48,15 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
                 SignerCertificate = recipient.Sign ? plan.Signer?.Selected?.Certificate.Thumbprint : null,
                 RecipientCertificates = recipient.Encrypt ? [recipient.Certificate!.Selected!.Certificate.Thumbprint] : null,
                 CertificateSource = recipient.Encrypt ? recipient.Certificate!.Selected!.Source : null,
+                RejectedCertificates = Rejections(recipient.Certificate, recipient.Sign || recipient.Kind != TreatmentKind.Deliver ? plan.Signer : null),
             }, cancellationToken);
         }
+    }
+
+    private static IReadOnlyList<string>? Rejections(Certificates.CertificateChoice? recipient, Certificates.CertificateChoice? signer)
+    {
+        var all = (recipient?.Rejected ?? []).Concat(signer?.Rejected ?? []).ToList();
+        return all.Count == 0 ? null : all;
     }
 
     public async Task RefuseAsync(IReadOnlyList<PlannedRecipient> refused, IAuditLog audit, CancellationToken cancellationToken)
