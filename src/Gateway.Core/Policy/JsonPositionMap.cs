@@ -9,13 +9,19 @@ namespace Gateway.Policy;
 internal sealed class JsonPositionMap
 {
     private readonly Dictionary<string, (int Line, int Column)> _positions = new(StringComparer.Ordinal);
+    private readonly byte[] _json;
+    private readonly List<int> _lineStarts = [0];
+
+    private JsonPositionMap(ReadOnlySpan<byte> json)
+    {
+        _json = json.ToArray();
+        for (var i = 0; i < _json.Length; i++)
+            if (_json[i] == (byte)'\n') _lineStarts.Add(i + 1);
+    }
 
     public static JsonPositionMap Build(ReadOnlySpan<byte> json, JsonReaderOptions options)
     {
-        var map = new JsonPositionMap();
-        var lineStarts = new List<int> { 0 };
-        for (var i = 0; i < json.Length; i++)
-            if (json[i] == (byte)'\n') lineStarts.Add(i + 1);
+        var map = new JsonPositionMap(json);
 
         var reader = new Utf8JsonReader(json, options);
         var path = new List<string>();
@@ -29,7 +35,7 @@ internal sealed class JsonPositionMap
                 {
                     case JsonTokenType.PropertyName:
                         pendingProperty = reader.GetString();
-                        map.Record(PathOf(path, "." + pendingProperty), reader.TokenStartIndex, lineStarts);
+                        map.Record(PathOf(path, "." + pendingProperty), reader.TokenStartIndex);
                         continue;
                     case JsonTokenType.EndObject:
                     case JsonTokenType.EndArray:
@@ -41,7 +47,7 @@ internal sealed class JsonPositionMap
                 var segment = pendingProperty is not null ? "." + pendingProperty
                     : arrayIndex.Count > 0 ? $"[{NextIndex(arrayIndex)}]" : "";
                 pendingProperty = null;
-                map.Record(PathOf(path, segment), reader.TokenStartIndex, lineStarts);
+                map.Record(PathOf(path, segment), reader.TokenStartIndex);
                 if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
                 {
                     path.Add(segment);
@@ -77,10 +83,22 @@ internal sealed class JsonPositionMap
 
     private static string PathOf(List<string> path, string last) => "$" + string.Concat(path) + last;
 
-    private void Record(string path, long offset, List<int> lineStarts)
+    /// <summary>Line and column (from 1, in characters) of a 0-based line and byte position, as JsonException reports them.</summary>
+    public (int Line, int Column) FromLineAndByte(long line, long byteInLine)
     {
-        var index = lineStarts.BinarySearch((int)offset);
+        var index = (int)Math.Clamp(line, 0, _lineStarts.Count - 1);
+        return Locate(_lineStarts[index] + (int)byteInLine);
+    }
+
+    private void Record(string path, long offset) => _positions.TryAdd(path, Locate((int)offset));
+
+    private (int Line, int Column) Locate(int offset)
+    {
+        offset = Math.Clamp(offset, 0, _json.Length);
+        var index = _lineStarts.BinarySearch(offset);
         var line = index >= 0 ? index : ~index - 1;
-        _positions.TryAdd(path, (line + 1, (int)offset - lineStarts[line] + 1));
+        // Columns count characters, as an editor shows them, not UTF-8 bytes.
+        var column = System.Text.Encoding.UTF8.GetCharCount(_json, _lineStarts[line], offset - _lineStarts[line]);
+        return (line + 1, column + 1);
     }
 }

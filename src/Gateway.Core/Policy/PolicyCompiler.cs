@@ -28,20 +28,23 @@ public static class PolicyCompiler
 
     public static PolicyCompileResult Compile(ReadOnlySpan<byte> json, string file)
     {
+        // Editors on Windows save UTF-8 with a byte order mark; it is not JSON, so it goes.
+        if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];
+        var positions = JsonPositionMap.Build(json, ReaderOptions);
         PolicyDocument? document;
         try
         {
-            var reader = new Utf8JsonReader(json, ReaderOptions);
-            document = JsonSerializer.Deserialize<PolicyDocument>(ref reader, SerializerOptions);
+            document = JsonSerializer.Deserialize<PolicyDocument>(json, SerializerOptions);
         }
         catch (JsonException e)
         {
-            var line = (int)(e.LineNumber ?? 0) + 1;
-            var column = (int)(e.BytePositionInLine ?? 0) + 1;
+            // A key or value error points at the key itself; a syntax error where the reader stopped.
+            var (line, column) = e.Path is { Length: > 1 } path && !IsSyntaxError(e)
+                ? positions.Find(path)
+                : positions.FromLineAndByte(e.LineNumber ?? 0, e.BytePositionInLine ?? 0);
             return Fail(new PolicyError(file, line, column, Describe(e)));
         }
 
-        var positions = JsonPositionMap.Build(json, ReaderOptions);
         var errors = new List<PolicyError>();
         PolicyError At(string path, string message)
         {
@@ -115,6 +118,9 @@ public static class PolicyCompiler
     }
 
     private static PolicyCompileResult Fail(PolicyError error) => new(null, [error]);
+
+    private static bool IsSyntaxError(JsonException e) =>
+        !e.Message.Contains("could not be mapped", StringComparison.Ordinal) && !e.Message.Contains("could not be converted", StringComparison.Ordinal);
 
     private static string Describe(JsonException e)
     {
