@@ -38,7 +38,7 @@ public static class SmimeTransformer
 
         string? note = null;
         var sign = request.Sign;
-        if (sign && body is MultipartSigned)
+        if (sign && IsSigned(body))
         {
             sign = false;
             note = "already signed by the client; not signed again";
@@ -48,7 +48,8 @@ public static class SmimeTransformer
         if (sign)
         {
             body = SignDetached(body, request, now);
-            algorithms.Add($"sign:{SmimeOids.Name(request.Crypto.Digest)}WithRSA");
+            var keyAlgorithm = request.Signer!.GetRSAPublicKey() is { } rsa ? Dispose(rsa, "RSA") : "ECDSA";
+            algorithms.Add($"sign:{SmimeOids.Name(request.Crypto.Digest)}With{keyAlgorithm}");
         }
         if (request.Encrypt)
         {
@@ -70,6 +71,15 @@ public static class SmimeTransformer
             note);
     }
 
+    private static string Dispose(IDisposable key, string name)
+    {
+        key.Dispose();
+        return name;
+    }
+
+    private static bool IsSigned(MimeEntity body) =>
+        body is MultipartSigned || body is ApplicationPkcs7Mime { SecureMimeType: SecureMimeType.SignedData };
+
     public static bool IsEncrypted(MimeEntity body) => body switch
     {
         ApplicationPkcs7Mime p7m => p7m.SecureMimeType is SecureMimeType.EnvelopedData or SecureMimeType.AuthEnvelopedData,
@@ -80,7 +90,7 @@ public static class SmimeTransformer
     private static MultipartSigned SignDetached(MimeEntity entity, SmimeRequest request, DateTimeOffset now)
     {
         // 7-bit safe before signing, so no relay on the way can re-encode what the signature covers.
-        entity.Prepare(EncodingConstraint.SevenBit, 78);
+        SigningPreparation.Prepare(entity);
         var (parsed, cleartext) = Canonicalise(entity);
 
         var signer = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, request.Signer!)
@@ -127,16 +137,14 @@ public static class SmimeTransformer
     }
 
     /// <summary>
-    /// Writes the entity the way RFC 8551 §3.1.1 canonicalises it (CRLF, no trailing white space,
-    /// "From " armoured) and parses it back, so the part we send is byte for byte what we signed.
+    /// Writes the entity the way RFC 8551 §3.1.1 canonicalises it (CRLF line ends) and parses it
+    /// back, so the part we send is byte for byte what we signed.
     /// </summary>
     private static (MimeEntity Parsed, byte[] Cleartext) Canonicalise(MimeEntity entity)
     {
         using var memory = new MemoryStream();
         using (var filtered = new FilteredStream(memory))
         {
-            filtered.Add(new ArmoredFromFilter());
-            filtered.Add(new TrailingWhitespaceFilter());
             filtered.Add(new Unix2DosFilter());
             entity.WriteTo(Canonical, filtered);
             filtered.Flush();
