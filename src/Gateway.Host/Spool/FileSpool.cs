@@ -64,8 +64,9 @@ public sealed partial class FileSpool
                 ReceivedAt = now,
                 Size = size,
             };
-            await DurableFile.WriteAllBytesAsync(EnvelopePath(id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), cancellationToken);
-            DurableFile.SyncDirectory(Incoming);
+            // Written under a temporary name and renamed: a crash mid-write leaves no half envelope
+            // that recovery would take for a commit marker. ReplaceAsync also fsyncs the folder.
+            await DurableFile.ReplaceAsync(EnvelopePath(id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), cancellationToken);
             return envelope;
         }
         catch
