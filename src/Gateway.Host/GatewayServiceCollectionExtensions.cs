@@ -18,8 +18,9 @@ public static class GatewayServiceCollectionExtensions
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<GatewayOptions>()
-            .Bind(configuration.GetSection(GatewayOptions.Section), binder => binder.ErrorOnUnknownConfiguration = true)
+            .Bind(configuration.GetSection(GatewayOptions.Section))
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>>(new UnknownSettingsValidator(configuration));
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
 
         services.AddSingleton(TimeProvider.System);

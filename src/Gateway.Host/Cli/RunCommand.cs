@@ -39,8 +39,8 @@ public static class RunCommand
                 foreach (var e in policy.Errors) await error.WriteLineAsync($"policy error: {e}");
                 return 1;
             }
-            await host.RunAsync(cancellationToken);
             var listener = host.Services.GetRequiredService<Smtp.SmtpListenerService>().Ready;
+            await host.RunAsync(cancellationToken); // disposes the host when it returns
             if (listener.IsFaulted)
             {
                 await error.WriteLineAsync($"error: the SMTP listener could not start: {listener.Exception!.InnerException?.Message}");
