@@ -86,11 +86,18 @@ public sealed class RelayFaultTests : IAsyncLifetime
         await Task.Delay(TimeSpan.FromSeconds(5));
         Assert.Equal(1, RcptAttempts(Carol));
         Assert.Equal(1, RcptAttempts(Bob));
-        var message = Assert.Single(_sink.Messages);
+        var message = Assert.Single(_sink.Messages, m => m.MailFrom == Alice);
         Assert.Equal([Bob], message.RcptTo);
+        // The sender is told, once, by a bounce with the null sender that names carol and the upstream's reply.
+        var bounce = Assert.Single(_sink.Messages, m => m.MailFrom == "");
+        Assert.Equal([Alice], bounce.RcptTo);
+        var bounceText = System.Text.Encoding.ASCII.GetString(bounce.Data);
+        Assert.Contains("Final-Recipient: rfc822; " + Carol, bounceText);
+        Assert.Contains("5.1.1", bounceText);
         Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "failed", Carol));
         Assert.DoesNotContain(_gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred"));
-        Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "completed"));
+        var spoolId = failed.GetProperty("spoolId").GetString();
+        Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "completed") && e.GetProperty("spoolId").GetString() == spoolId);
     }
 
     [Fact]
