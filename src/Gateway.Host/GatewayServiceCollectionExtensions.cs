@@ -1,4 +1,5 @@
 using Gateway.Audit;
+using Gateway.Ca;
 using Gateway.Certificates;
 using Gateway.Configuration;
 using Gateway.Pipeline;
@@ -27,7 +28,16 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IAuditLog, JsonLinesAuditLog>();
         services.AddSingleton<PolicyProvider>();
         services.AddSingleton<LocalCertificateStore>();
-        services.AddSingleton<ICertificateDirectory>(sp => new CachedCertificateDirectory(sp.GetRequiredService<LocalCertificateStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<BuiltInCertificateAuthority>();
+        services.AddSingleton<ICertificateDirectory>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
+            var time = sp.GetRequiredService<TimeProvider>();
+            ICertificateDirectory directory = sp.GetRequiredService<LocalCertificateStore>();
+            if (options.Value.Ca.Enabled)
+                directory = new EnrollingCertificateDirectory(directory, sp.GetRequiredService<BuiltInCertificateAuthority>(), options, time);
+            return new CachedCertificateDirectory(directory, time);
+        });
         services.AddSingleton<FileSpool>();
         services.AddSingleton<SpoolQueue>();
         services.AddSingleton<RetrySchedule>();

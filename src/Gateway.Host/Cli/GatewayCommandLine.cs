@@ -19,7 +19,7 @@ public static class GatewayCommandLine
 
         var root = new RootCommand("Gateway: an S/MIME mail gateway. Receives mail over SMTP, signs and encrypts it by policy, relays it upstream.")
         {
-            config, run, policy,
+            config, run, policy, CaCommand.Create(config),
         };
         root.SetAction((parse, token) => RunCommand.ExecuteAsync(parse.GetValue(config), Console.Error, token));
         return root;

@@ -1,8 +1,6 @@
-using Gateway.Configuration;
 using Gateway.Policy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Gateway.Cli;
 
@@ -14,22 +12,8 @@ public static class RunCommand
 {
     public static async Task<int> ExecuteAsync(string? configPath, TextWriter error, CancellationToken cancellationToken)
     {
-        IHost host;
-        try
-        {
-            host = GatewayHostFactory.Build(configPath);
-            _ = host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        }
-        catch (OptionsValidationException e)
-        {
-            foreach (var failure in e.Failures) await error.WriteLineAsync($"configuration error: {failure}");
-            return 1;
-        }
-        catch (Exception e) when (e is InvalidOperationException or InvalidDataException or FileNotFoundException or FormatException)
-        {
-            await error.WriteLineAsync($"configuration error: {e.Message}");
-            return 1;
-        }
+        var host = await ValidatedHost.TryCreateAsync(configPath, error);
+        if (host is null) return 1;
 
         using (host)
         {

@@ -11,4 +11,5 @@ public sealed class GatewayOptions
     public AuditOptions Audit { get; set; } = new();
     public PolicyOptions Policy { get; set; } = new();
     public CertificatesOptions Certificates { get; set; } = new();
+    public CaOptions Ca { get; set; } = new();
 }

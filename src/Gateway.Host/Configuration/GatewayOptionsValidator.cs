@@ -53,6 +53,20 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (certificates.Pkcs12PasswordFile is { Length: > 0 } file && !File.Exists(file))
             errors.Add($"Gateway:Certificates:Pkcs12PasswordFile: file '{file}' does not exist");
 
+        var ca = options.Ca;
+        if (ca.Enabled)
+        {
+            if (string.IsNullOrWhiteSpace(ca.Path)) errors.Add("Gateway:Ca:Path must not be empty");
+            if (ca.EligibleSenders is not { Length: > 0 }) errors.Add("Gateway:Ca:EligibleSenders must list who gets a certificate (e.g. example.com)");
+            foreach (var pattern in ca.EligibleSenders ?? [])
+                if (!Gateway.Policy.AddressPattern.TryParse(pattern, out _, out var problem)) errors.Add($"Gateway:Ca:EligibleSenders: {problem}");
+            if (ca.ValidityDays is < 1 or > 825) errors.Add("Gateway:Ca:ValidityDays must be between 1 and 825 (CA/Browser Forum S/MIME limit)");
+            if (ca.RenewBeforeDays < 1 || ca.RenewBeforeDays >= ca.ValidityDays) errors.Add("Gateway:Ca:RenewBeforeDays must be at least 1 and less than ValidityDays");
+            if (string.IsNullOrEmpty(ca.Password) && string.IsNullOrEmpty(ca.PasswordFile))
+                errors.Add("Gateway:Ca:Password or Gateway:Ca:PasswordFile must be set: CA and issued keys are never stored unencrypted");
+            if (ca.PasswordFile is { Length: > 0 } caPasswordFile && !File.Exists(caPasswordFile)) errors.Add($"Gateway:Ca:PasswordFile: file '{caPasswordFile}' does not exist");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -1,0 +1,31 @@
+using Gateway.Ca;
+
+namespace Gateway.Configuration;
+
+/// <summary>The built-in certificate authority that enrols internal senders automatically.</summary>
+public sealed class CaOptions
+{
+    public bool Enabled { get; set; }
+
+    /// <summary>Folder of the CA: ca.p12 (its key, encrypted), identities/ADDRESS/SERIAL.p12, revoked.json, ca.crl.</summary>
+    public string Path { get; set; } = "var/ca";
+
+    public string CommonName { get; set; } = "Gateway Internal S/MIME CA";
+
+    /// <summary>Senders who get a certificate on their first mail: addresses, domains or *.domain.</summary>
+    public string[]? EligibleSenders { get; set; }
+
+    public IssuedKeyType KeyType { get; set; } = IssuedKeyType.Rsa3072;
+    public int ValidityDays { get; set; } = 365;
+    public int RenewBeforeDays { get; set; } = 30;
+
+    public string? CrlDistributionUrl { get; set; }
+    public string? IssuerCertificateUrl { get; set; }
+
+    /// <summary>Protects the CA key and every issued key at rest; prefer the environment or <see cref="PasswordFile"/>.</summary>
+    public string? Password { get; set; }
+    public string? PasswordFile { get; set; }
+
+    public string? EffectivePassword =>
+        !string.IsNullOrEmpty(PasswordFile) ? File.ReadLines(PasswordFile).FirstOrDefault() ?? string.Empty : Password;
+}

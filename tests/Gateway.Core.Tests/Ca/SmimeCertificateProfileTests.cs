@@ -1,0 +1,102 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Ca;
+
+namespace Gateway.Tests.Ca;
+
+/// <summary>Certificates made with the profile pass the lint; the lint catches each kind of deviation.</summary>
+public sealed class SmimeCertificateProfileTests : IDisposable
+{
+    private readonly RSA _caKey = RSA.Create(2048);
+    private readonly X509Certificate2 _ca;
+
+    public SmimeCertificateProfileTests()
+    {
+        var request = new CertificateRequest("CN=Profile Test CA, O=Gateway TEST ONLY", _caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        _ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(5));
+    }
+
+    public void Dispose()
+    {
+        _ca.Dispose();
+        _caKey.Dispose();
+    }
+
+    private X509Certificate2 Issue(AsymmetricAlgorithm key, string address, int days = 365, Action<CertificateRequest>? tamper = null)
+    {
+        var request = SmimeCertificateProfile.CreateRequest(address, key);
+        var now = DateTimeOffset.UtcNow;
+        SmimeCertificateProfile.AddIssuerExtensions(request, _ca, new IssuanceRequest(address, now, now.AddDays(days), "http://ca.example.test/ca.crl", "http://ca.example.test/ca.crt"));
+        tamper?.Invoke(request);
+        return SmimeCertificateProfile.Sign(request, _ca, now, now.AddDays(days), SmimeCertificateProfile.NewSerialNumber());
+    }
+
+    [Fact]
+    public void RsaCertificate_FromTheProfile_PassesTheLint_WithSigningAndKeyEnciphermentOnly()
+    {
+        using var key = RSA.Create(3072);
+        using var certificate = Issue(key, "frank@example.test");
+        Assert.Empty(CertificateLint.Check(certificate, "frank@example.test"));
+        var usage = certificate.Extensions.OfType<X509KeyUsageExtension>().Single();
+        Assert.Equal(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, usage.KeyUsages);
+        Assert.True(usage.Critical);
+    }
+
+    [Fact]
+    public void EcCertificate_FromTheProfile_PassesTheLint_WithKeyAgreementInsteadOfKeyEncipherment()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = Issue(key, "grace@example.test");
+        Assert.Empty(CertificateLint.Check(certificate, "grace@example.test"));
+        Assert.Equal(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement, certificate.Extensions.OfType<X509KeyUsageExtension>().Single().KeyUsages);
+    }
+
+    [Fact]
+    public void SerialNumbers_ArePositive_AndCarryAtLeast64RandomBits()
+    {
+        var serials = Enumerable.Range(0, 200).Select(_ => SmimeCertificateProfile.NewSerialNumber()).ToList();
+        Assert.All(serials, s => Assert.True(s.Length >= 9 && (s[0] & 0x80) == 0));
+        Assert.Equal(serials.Count, serials.Select(Convert.ToHexString).Distinct().Count());
+    }
+
+    [Fact]
+    public void Lint_RejectsAValidityLongerThan825Days()
+    {
+        using var key = RSA.Create(2048);
+        using var certificate = Issue(key, "frank@example.test", days: 900);
+        Assert.Contains("validity longer than 825 days", CertificateLint.Check(certificate, "frank@example.test"));
+    }
+
+    [Fact]
+    public void Lint_RejectsAnyExtendedKeyUsageBesidesEmailProtection()
+    {
+        using var key = RSA.Create(2048);
+        using var certificate = Issue(key, "frank@example.test", tamper: r =>
+        {
+            var eku = r.CertificateExtensions.OfType<X509EnhancedKeyUsageExtension>().Single();
+            r.CertificateExtensions.Remove(eku);
+            r.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(SmimeCertificateProfile.EmailProtection), new Oid("1.3.6.1.5.5.7.3.2")], false));
+        });
+        Assert.Contains(CertificateLint.Check(certificate, "frank@example.test"), p => p.StartsWith("extended key usage must be emailProtection only", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Lint_RejectsAnAddressThatIsNotTheSubjectAltName()
+    {
+        using var key = RSA.Create(2048);
+        using var certificate = Issue(key, "frank@example.test");
+        Assert.Contains("mallory@example.test is not in subjectAltName", CertificateLint.Check(certificate, "mallory@example.test"));
+    }
+
+    [Fact]
+    public void Lint_RejectsACertificateWithoutTheStrictMailboxPolicy()
+    {
+        using var key = RSA.Create(2048);
+        using var certificate = Issue(key, "frank@example.test", tamper: r =>
+            r.CertificateExtensions.Remove(r.CertificateExtensions.Single(e => e.Oid!.Value == "2.5.29.32")));
+        Assert.Contains("certificatePolicies must name the mailbox-validated strict policy", CertificateLint.Check(certificate, "frank@example.test"));
+    }
+}
