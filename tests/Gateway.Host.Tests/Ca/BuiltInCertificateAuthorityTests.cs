@@ -1,0 +1,135 @@
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Audit;
+using Gateway.Ca;
+using Gateway.Certificates;
+using Gateway.Configuration;
+using Gateway.Testing;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gateway.Tests.Ca;
+
+/// <summary>The CA against independent tools (openssl verify, openssl crl) and a controlled clock.</summary>
+public sealed class BuiltInCertificateAuthorityTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("gateway-ca-").FullName;
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+    private readonly RecordingAudit _audit = new();
+    private readonly IOptions<GatewayOptions> _options;
+    private readonly BuiltInCertificateAuthority _ca;
+
+    public BuiltInCertificateAuthorityTests()
+    {
+        _options = Options.Create(new GatewayOptions
+        {
+            Ca = new CaOptions { Enabled = true, Path = Path.Combine(_root, "ca"), EligibleSenders = ["example.test"], Password = "ca-test-password", ValidityDays = 365, RenewBeforeDays = 30 },
+        });
+        _ca = new BuiltInCertificateAuthority(_options, _time, _audit);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private async Task<string> WritePemAsync(X509Certificate2 certificate, string name)
+    {
+        var path = Path.Combine(_root, name);
+        await File.WriteAllTextAsync(path, certificate.ExportCertificatePem());
+        return path;
+    }
+
+    [Theory]
+    [InlineData("smimesign")]
+    [InlineData("smimeencrypt")]
+    public async Task IssuedCertificate_PassesOpenSslVerify_ForSmimePurposes(string purpose)
+    {
+        var identity = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        var ca = await WritePemAsync(_ca.Certificate, "ca.pem");
+        var leaf = await WritePemAsync(identity.Certificate, "leaf.pem");
+        var result = await ToolProcess.RunAsync("openssl", ["verify", "-x509_strict", "-CAfile", ca, "-purpose", purpose, leaf]);
+        Assert.True(result.Succeeded, result.Stdout + result.Stderr);
+        Assert.True(identity.Certificate.HasPrivateKey);
+        Assert.Contains(_audit.Events, e => e.Event == "certificate-issued" && e.Recipient == "frank@example.test" && e.Status == identity.Serial);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Keys_AreStoredEncryptedAndReadableByTheServiceOnly()
+    {
+        var identity = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        foreach (var file in new[] { identity.File, Path.Combine(_options.Value.Ca.Path, "ca.p12") })
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            Assert.ThrowsAny<System.Security.Cryptography.CryptographicException>(() => X509CertificateLoader.LoadPkcs12FromFile(file, "wrong"));
+            Assert.DoesNotContain("PRIVATE KEY", await File.ReadAllTextAsync(file));
+        }
+    }
+
+    [Fact]
+    public async Task RevokedCertificate_IsInTheCrl_AndNoLongerUsedForSigning()
+    {
+        var directory = new EnrollingCertificateDirectory(new EmptyDirectory(), _ca, _options, _time);
+        var first = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
+        Assert.True(first.Found, first.Reason);
+        var serial = first.Selected!.Certificate.SerialNumber;
+
+        var revoked = await _ca.RevokeAsync("frank@example.test", X509RevocationReason.KeyCompromise, CancellationToken.None);
+        Assert.Equal(serial, Assert.Single(revoked).Serial);
+        var crl = await ToolProcess.RunAsync("openssl", ["crl", "-inform", "DER", "-in", _ca.CrlFile, "-noout", "-text"]);
+        Assert.True(crl.Succeeded, crl.Stderr);
+        Assert.Contains($"Serial Number: {serial}", crl.Stdout, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Key Compromise", crl.Stdout);
+
+        var next = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
+        Assert.True(next.Found, next.Reason);
+        Assert.NotEqual(serial, next.Selected!.Certificate.SerialNumber);
+    }
+
+    [Fact]
+    public async Task CertificateCloseToExpiry_IsRenewed_AndTheOldKeyIsKeptForOlderMail()
+    {
+        var directory = new EnrollingCertificateDirectory(new EmptyDirectory(), _ca, _options, _time);
+        var first = (await directory.FindSignerAsync("frank@example.test", CancellationToken.None)).Selected!.Certificate;
+        _time.Advance(TimeSpan.FromDays(300));
+        Assert.Equal(first.Thumbprint, (await directory.FindSignerAsync("frank@example.test", CancellationToken.None)).Selected!.Certificate.Thumbprint);
+
+        _time.Advance(TimeSpan.FromDays(40)); // 25 days before expiry: inside RenewBeforeDays
+        var renewed = (await directory.FindSignerAsync("frank@example.test", CancellationToken.None)).Selected!.Certificate;
+        Assert.NotEqual(first.Thumbprint, renewed.Thumbprint);
+        Assert.True(renewed.NotAfter > first.NotAfter);
+        Assert.Equal(2, _ca.IssuedTo("frank@example.test").Count);
+        Assert.Contains(_audit.Events, e => e.Event == "certificate-issued" && e.Action!.StartsWith("renewal", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SenderOutsideTheEligibleDomains_GetsNoCertificate()
+    {
+        var directory = new EnrollingCertificateDirectory(new EmptyDirectory(), _ca, _options, _time);
+        Assert.False((await directory.FindSignerAsync("someone@elsewhere.test", CancellationToken.None)).Found);
+        Assert.Empty(_ca.IssuedTo("someone@elsewhere.test"));
+    }
+
+    [Fact]
+    public async Task ManyWorkersAskingAtOnce_EnrolTheSenderOnce()
+    {
+        var directory = new EnrollingCertificateDirectory(new EmptyDirectory(), _ca, _options, _time);
+        var choices = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => directory.FindSignerAsync("frank@example.test", CancellationToken.None).AsTask()));
+        Assert.Single(choices.Select(c => c.Selected!.Certificate.Thumbprint).Distinct());
+        Assert.Single(_ca.IssuedTo("frank@example.test"));
+    }
+
+    private sealed class EmptyDirectory : ICertificateDirectory
+    {
+        private static readonly CertificateChoice None = new(null, [], "none in this test", []);
+        public ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken) => ValueTask.FromResult(None);
+        public ValueTask<CertificateChoice> FindRecipientAsync(string address, CancellationToken cancellationToken) => ValueTask.FromResult(None);
+    }
+
+    private sealed class RecordingAudit : IAuditLog
+    {
+        public List<AuditEvent> Events { get; } = [];
+        public ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
+        {
+            lock (Events) Events.Add(auditEvent);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
