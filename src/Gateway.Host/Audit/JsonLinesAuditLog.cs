@@ -22,7 +22,7 @@ public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
     };
 
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly FileStream _stream;
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file;
     private readonly TimeProvider _time;
 
     public JsonLinesAuditLog(IOptions<GatewayOptions> options, TimeProvider time)
@@ -30,7 +30,7 @@ public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
         _time = time;
         var path = Path.GetFullPath(options.Value.Audit.Path);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        _stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.Asynchronous);
+        _file = AppendOnlyFile.Open(path);
         FilePath = path;
     }
 
@@ -40,12 +40,14 @@ public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
     {
         var stamped = auditEvent.Time == default ? auditEvent with { Time = _time.GetUtcNow() } : auditEvent;
         var line = JsonSerializer.SerializeToUtf8Bytes(stamped, Options);
+        var record = new byte[line.Length + 1];
+        line.CopyTo(record, 0);
+        record[^1] = (byte)'\n';
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
-            await _stream.WriteAsync(line, CancellationToken.None);
-            _stream.WriteByte((byte)'\n');
-            await _stream.FlushAsync(CancellationToken.None);
+            // Straight to the kernel: a killed process loses no line it reported written.
+            AppendOnlyFile.Write(_file, record);
         }
         finally
         {
@@ -53,9 +55,10 @@ public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        await _stream.DisposeAsync();
+        _file.Dispose();
         _gate.Dispose();
+        return ValueTask.CompletedTask;
     }
 }
