@@ -31,7 +31,8 @@ public static class SmimeTransformer
         // Fail closed at the last moment: a certificate that expired since the plan was made must not be used.
         foreach (var recipient in request.Recipients)
         {
-            if (now.UtcDateTime < recipient.NotBefore.ToUniversalTime() || now.UtcDateTime > recipient.NotAfter.ToUniversalTime())
+            // Only expiry can happen between plan and send: time moves forward, never back into NotBefore.
+            if (now.UtcDateTime > recipient.NotAfter.ToUniversalTime())
                 throw new CertificateNoLongerValidException(recipient.Thumbprint, now);
         }
 
