@@ -6,11 +6,17 @@ using Microsoft.Extensions.Configuration;
 namespace Gateway.Tests.Cli;
 
 /// <summary><c>gateway policy explain</c> on the shipped policy, with the gateway's own settings and certificate folder.</summary>
-public sealed class PolicyExplainTests : IDisposable
+public sealed class PolicyExplainTests(PolicyExplainTests.ShippedWorld shipped) : IClassFixture<PolicyExplainTests.ShippedWorld>
 {
-    private readonly GatewayWorld _world = new(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "shipped.policy.json")));
+    /// <summary>One world for the class: explain only reads it, and making the test PKI is the slow part.</summary>
+    public sealed class ShippedWorld : IDisposable
+    {
+        public GatewayWorld World { get; } = new(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "shipped.policy.json")));
 
-    public void Dispose() => _world.Dispose();
+        public void Dispose() => World.Dispose();
+    }
+
+    private GatewayWorld World => shipped.World;
 
     private async Task<(int Code, string Output, string Error)> ExplainAsync(bool json, string? subject, string[] headers, params string[] to)
     {
@@ -18,7 +24,7 @@ public sealed class PolicyExplainTests : IDisposable
         using var error = new StringWriter();
         var code = await PolicyExplainCommand.ExecuteAsync(
             new PolicyExplainCommand.Request("alice@example.test", to, subject, headers, json, null),
-            output, error, CancellationToken.None, c => c.AddInMemoryCollection(_world.Settings));
+            output, error, CancellationToken.None, c => c.AddInMemoryCollection(World.Settings));
         return (code, output.ToString(), error.ToString());
     }
 
@@ -32,14 +38,14 @@ public sealed class PolicyExplainTests : IDisposable
         var bob = Assert.Single(blocks, b => b.StartsWith("bob@partner.test", StringComparison.Ordinal));
         Assert.Contains("rule:        partner-test-requires-encryption", bob);
         Assert.Contains("decision:    sign+encrypt", bob);
-        Assert.Contains($"usable, {_world.Bob.Certificate.Thumbprint} from local:bob@partner.test.crt", bob);
+        Assert.Contains($"usable, {World.Bob.Certificate.Thumbprint} from local:bob@partner.test.crt", bob);
         var erin = Assert.Single(blocks, b => b.StartsWith("erin@partner.test", StringComparison.Ordinal));
         Assert.Contains("decision:    refuse (550 5.7.10", erin);
         Assert.Contains("none usable: no encryption certificate known for erin@partner.test", erin);
         var dave = Assert.Single(blocks, b => b.StartsWith("dave@elsewhere.test", StringComparison.Ordinal));
         Assert.Contains("rule:        internal-senders-sign", dave);
         Assert.Contains("decision:    sign (", dave);
-        Assert.Contains($"signing identity usable, {_world.Alice.Certificate.Thumbprint}", output);
+        Assert.Contains($"signing identity usable, {World.Alice.Certificate.Thumbprint}", output);
     }
 
     [Fact]
