@@ -43,6 +43,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<RetrySchedule>();
         services.AddSingleton<CopyDelivery>();
         services.AddSingleton<BounceSender>();
+        services.AddSingleton<MessagePlanner>();
         services.AddSingleton<MessageProcessor>();
         services.AddSingleton<ClientNetworks>();
         services.AddSingleton<IRelay>(sp =>
@@ -51,6 +52,7 @@ public static class GatewayServiceCollectionExtensions
             return string.IsNullOrWhiteSpace(options.Value.Relay.Host) ? new OutboxRelay(options) : new SmtpRelay(options);
         });
 
+        services.AddHostedService<PolicyWatcherService>();
         services.AddHostedService<SpoolWorkerService>();
         services.AddSingleton<SmtpListenerService>();
         services.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());

@@ -12,17 +12,18 @@ public static class DeliveryPlanner
 {
     public static PlannedRecipient Decide(RecipientPolicy policy, CertificateChoice? signer, CertificateChoice? recipient, string sender)
     {
+        var rule = policy.Trigger is null ? $"rule '{policy.RuleName}'" : $"rule '{policy.RuleName}' with {policy.Trigger}";
         var signerFound = signer?.Found == true;
         var certificateFound = recipient?.Found == true;
 
         if (policy.Encrypt == EncryptMode.Required && !certificateFound)
-            return Missing(policy, recipient, FailureKind.EncryptionCertificateMissing, $"encryption required by rule '{policy.RuleName}' but {recipient?.Reason ?? "no certificate was looked up"}");
+            return Missing(policy, recipient, FailureKind.EncryptionCertificateMissing, $"encryption required by {rule} but {recipient?.Reason ?? "no certificate was looked up"}");
         if (policy.Sign == SignMode.Always && !signerFound)
-            return Missing(policy, recipient, FailureKind.SigningIdentityMissing, $"signing required by rule '{policy.RuleName}' but {signer?.Reason ?? $"no signing identity for {sender}"}");
+            return Missing(policy, recipient, FailureKind.SigningIdentityMissing, $"signing required by {rule} but {signer?.Reason ?? $"no signing identity for {sender}"}");
 
         var sign = policy.Sign != SignMode.Never && signerFound;
         var encrypt = policy.Encrypt != EncryptMode.Never && certificateFound;
-        var reason = $"rule '{policy.RuleName}': " + (encrypt, sign) switch
+        var reason = $"{rule}: " + (encrypt, sign) switch
         {
             (true, _) => $"certificate {recipient!.Selected!.Certificate.Thumbprint} ({recipient.Reason})",
             (false, _) when policy.Encrypt == EncryptMode.IfPossible => $"sent without encryption: {recipient?.Reason}",

@@ -56,7 +56,9 @@ public static class PolicyCompiler
             return Fail(At("$", "the policy has no \"default\": every recipient must have an explicit outcome"));
 
         var defaultAction = CompileDefault(document.Default, e => errors.Add(At("$.default", e)));
+        var triggers = document.Triggers is null ? null : TriggerCompiler.Compile(document.Triggers, "$.triggers", errors, At);
         var rules = new List<PolicyRule>();
+        var rulePaths = new List<string>();
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < (document.Rules?.Count ?? 0); i++)
         {
@@ -68,13 +70,19 @@ public static class PolicyCompiler
                 errors.Add(At(path + ".name", "\"default\" is reserved for the default action"));
             var senders = CompilePatterns(rule.Senders, path + ".senders", errors, At);
             var recipients = CompilePatterns(rule.Recipients, path + ".recipients", errors, At);
+            if (rule.Triggered == true && document.Triggers is null)
+                errors.Add(At(path + ".triggered", "\"triggered\" needs a top-level \"triggers\" section that says which marks count"));
             if (defaultAction is not null)
-                rules.Add(new PolicyRule(rule.Name, senders, recipients, Inherit(rule, defaultAction)));
+            {
+                rules.Add(new PolicyRule(rule.Name, senders, recipients, Inherit(rule, defaultAction), rule.Triggered == true));
+                rulePaths.Add(path);
+            }
         }
 
+        if (errors.Count == 0) PolicyRuleChecks.Check(rules, rulePaths, errors, At);
         if (errors.Count > 0 || defaultAction is null) return new PolicyCompileResult(null, errors);
         var revision = Convert.ToHexStringLower(SHA256.HashData(json))[..12];
-        return new PolicyCompileResult(new PolicySnapshot(revision, file, rules, defaultAction), errors);
+        return new PolicyCompileResult(new PolicySnapshot(revision, file, rules, defaultAction, triggers), errors);
     }
 
     private static PolicyAction? CompileDefault(PolicyActionDocument d, Action<string> error)
@@ -91,7 +99,9 @@ public static class PolicyCompiler
         return new PolicyAction(d.Sign!.Value, d.Encrypt!.Value, d.MissingCertificate!.Value, new CryptoSettings(
             d.ContentEncryption ?? CryptoSettings.Default.ContentEncryption,
             d.KeyTransport ?? CryptoSettings.Default.KeyTransport,
-            d.Digest ?? CryptoSettings.Default.Digest));
+            d.Digest ?? CryptoSettings.Default.Digest,
+            d.SignatureForm ?? CryptoSettings.Default.SignatureForm,
+            d.SignaturePadding ?? CryptoSettings.Default.SignaturePadding));
     }
 
     private static PolicyAction Inherit(PolicyActionDocument rule, PolicyAction d) => new(
@@ -101,9 +111,11 @@ public static class PolicyCompiler
         new CryptoSettings(
             rule.ContentEncryption ?? d.Crypto.ContentEncryption,
             rule.KeyTransport ?? d.Crypto.KeyTransport,
-            rule.Digest ?? d.Crypto.Digest));
+            rule.Digest ?? d.Crypto.Digest,
+            rule.SignatureForm ?? d.Crypto.SignatureForm,
+            rule.SignaturePadding ?? d.Crypto.SignaturePadding));
 
-    private static List<AddressPattern> CompilePatterns(
+    internal static List<AddressPattern> CompilePatterns(
         List<string>? texts, string path, List<PolicyError> errors, Func<string, string, PolicyError> at)
     {
         var patterns = new List<AddressPattern>();

@@ -13,7 +13,7 @@ using MimeKit.IO.Filters;
 namespace Gateway.Smime;
 
 /// <summary>
-/// Signs (detached multipart/signed) and then envelopes a message. MimeKit builds and parses the
+/// Signs (detached multipart/signed, or opaque signed-data when policy asks) and then envelopes a message. MimeKit builds and parses the
 /// MIME; the CMS is made by .NET's System.Security.Cryptography.Pkcs, whose RSA private-key
 /// operation runs in OpenSSL (about 8 times faster here than BouncyCastle's managed RSA) and
 /// whose encoder writes DER, which gpgsm requires. Top-level headers stay outside, as every
@@ -27,6 +27,14 @@ public static class SmimeTransformer
     {
         var message = MimeMessage.Load(original, persistent: true, cancellationToken);
         var body = message.Body ?? new TextPart("plain") { Text = string.Empty };
+
+        // Fail closed at the last moment: a certificate that expired since the plan was made must not be used.
+        foreach (var recipient in request.Recipients)
+        {
+            // Only expiry can happen between plan and send: time moves forward, never back into NotBefore.
+            if (now.UtcDateTime > recipient.NotAfter.ToUniversalTime())
+                throw new CertificateNoLongerValidException(recipient.Thumbprint, now);
+        }
 
         if (IsEncrypted(body))
         {
@@ -47,9 +55,14 @@ public static class SmimeTransformer
         var algorithms = new List<string>();
         if (sign)
         {
-            body = SignDetached(body, request, now);
-            var keyAlgorithm = request.Signer!.GetRSAPublicKey() is { } rsa ? Dispose(rsa, "RSA") : "ECDSA";
+            body = request.Crypto.SignatureForm == Policy.SignatureForm.Opaque
+                ? CmsSigning.SignOpaque(body, request, now)
+                : CmsSigning.SignDetached(body, request, now);
+            var keyAlgorithm = request.Signer!.GetRSAPublicKey() is { } rsa
+                ? Dispose(rsa, request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss ? "RSA-PSS" : "RSA")
+                : "ECDSA";
             algorithms.Add($"sign:{SmimeOids.Name(request.Crypto.Digest)}With{keyAlgorithm}");
+            if (request.Crypto.SignatureForm == Policy.SignatureForm.Opaque) algorithms.Add("signature:opaque");
         }
         if (request.Encrypt)
         {
@@ -84,35 +97,20 @@ public static class SmimeTransformer
     {
         ApplicationPkcs7Mime p7m => p7m.SecureMimeType is SecureMimeType.EnvelopedData or SecureMimeType.AuthEnvelopedData,
         MultipartEncrypted => true,
+        TextPart { IsPlain: true } text => IsInlinePgp(text),
         _ => false,
     };
 
-    private static MultipartSigned SignDetached(MimeEntity entity, SmimeRequest request, DateTimeOffset now)
+    /// <summary>Inline PGP (the armour at the start of a text/plain body) is encrypted too: a second envelope would only get in the way.</summary>
+    private static bool IsInlinePgp(TextPart text)
     {
-        // 7-bit safe before signing, so no relay on the way can re-encode what the signature covers.
-        SigningPreparation.Prepare(entity);
-        var (parsed, cleartext) = Canonicalise(entity);
-
-        var signer = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, request.Signer!)
-        {
-            DigestAlgorithm = new Oid(SmimeOids.Digest(request.Crypto.Digest)),
-            // EndCertOnly plus explicit intermediates: no X509Chain is built per message, and the root stays out.
-            IncludeOption = X509IncludeOption.EndCertOnly,
-        };
-        foreach (var intermediate in request.SignerChain.Skip(1)) signer.Certificates.Add(intermediate);
-        signer.SignedAttributes.Add(new Pkcs9SigningTime(now.UtcDateTime));
-        signer.SignedAttributes.Add(SignedAttributes.SmimeCapabilities());
-        signer.SignedAttributes.Add(SignedAttributes.EncryptionKeyPreference(request.Signer!));
-
-        var cms = new SignedCms(new ContentInfo(cleartext), detached: true);
-        cms.ComputeSignature(signer, silent: true);
-
-        var signed = new MultipartSigned();
-        signed.ContentType.Parameters["protocol"] = "application/pkcs7-signature";
-        signed.ContentType.Parameters["micalg"] = SmimeOids.Micalg(request.Crypto.Digest);
-        signed.Add(parsed);
-        signed.Add(new ApplicationPkcs7Signature(new MemoryStream(cms.Encode(), writable: false)));
-        return signed;
+        if (text.Content is null) return false;
+        using var decoded = new MemoryStream();
+        text.Content.DecodeTo(decoded);
+        var bytes = decoded.GetBuffer().AsSpan(0, (int)decoded.Length);
+        var start = 0;
+        while (start < bytes.Length && bytes[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') start++;
+        return bytes[start..].StartsWith("-----BEGIN PGP MESSAGE-----"u8);
     }
 
     private static ApplicationPkcs7Mime Envelope(MimeEntity entity, SmimeRequest request)
@@ -140,7 +138,7 @@ public static class SmimeTransformer
     /// Writes the entity the way RFC 8551 §3.1.1 canonicalises it (CRLF line ends) and parses it
     /// back, so the part we send is byte for byte what we signed.
     /// </summary>
-    private static (MimeEntity Parsed, byte[] Cleartext) Canonicalise(MimeEntity entity)
+    internal static (MimeEntity Parsed, byte[] Cleartext) Canonicalise(MimeEntity entity)
     {
         using var memory = new MemoryStream();
         using (var filtered = new FilteredStream(memory))

@@ -15,7 +15,19 @@ public static class GatewayCommandLine
         var file = new Argument<string>("FILE") { Description = "Policy file", DefaultValueFactory = _ => "policy.json" };
         var check = new Command("check", "Validate a policy file; exit 0 when valid, 1 with the errors") { file };
         check.SetAction(parse => PolicyCheckCommand.ExecuteAsync(parse.GetValue(file)!, Console.Out, Console.Error));
-        var policy = new Command("policy", "Policy tools") { check };
+        var from = new Option<string>("--from") { Description = "Envelope sender (MAIL FROM); <> for the null sender", Required = true };
+        var to = new Option<string[]>("--to") { Description = "Envelope recipient (RCPT TO); repeat for several", Required = true, AllowMultipleArgumentsPerToken = false };
+        var subject = new Option<string?>("--subject") { Description = "Subject of the message (for the subject-tag trigger)" };
+        var header = new Option<string[]>("--header") { Description = "A header of the message, \"Name: value\"; repeat for several" };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of text" };
+        var explain = new Command("explain", "Show, per recipient, the rule, the decision and the certificate the gateway would use now")
+        {
+            from, to, subject, header, json, config,
+        };
+        explain.SetAction((parse, token) => PolicyExplainCommand.ExecuteAsync(
+            new PolicyExplainCommand.Request(parse.GetValue(from)!, parse.GetValue(to)!, parse.GetValue(subject), parse.GetValue(header) ?? [], parse.GetValue(json), parse.GetValue(config)),
+            Console.Out, Console.Error, token));
+        var policy = new Command("policy", "Policy tools") { check, explain };
 
         var root = new RootCommand("Gateway: an S/MIME mail gateway. Receives mail over SMTP, signs and encrypts it by policy, relays it upstream.")
         {

@@ -42,6 +42,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CheckPositive(errors, "Gateway:Spool:MaximumLifetime", spool.MaximumLifetime);
 
         if (string.IsNullOrWhiteSpace(options.Audit.Path)) errors.Add("Gateway:Audit:Path must not be empty");
+        CheckPositive(errors, "Gateway:Policy:ReloadCheckInterval", options.Policy.ReloadCheckInterval);
         if (!File.Exists(options.Policy.Path)) errors.Add($"Gateway:Policy:Path: file '{options.Policy.Path}' does not exist");
 
         var certificates = options.Certificates;

@@ -18,12 +18,13 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
         var entry = context.Entry;
         var recipients = group.Recipients.Select(r => r.Address).ToList();
         var copyName = $"{entry.Id}-{entry.Attempts}-{group.Number}";
+        var source = context.SourcePath ?? spool.ContentPath(entry.Id);
         string? workFile = null;
         try
         {
             SmimeResult? smime = null;
             Stream content;
-            await using (var original = new FileStream(spool.ContentPath(entry.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan))
+            await using (var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan))
             {
                 if (group.Sign || group.Encrypt)
                 {
@@ -39,7 +40,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             }
 
             content = workFile is null
-                ? new FileStream(spool.ContentPath(entry.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024)
+                ? new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024)
                 : new FileStream(workFile, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
             IReadOnlyList<RecipientRelayResult> results;
             await using (content)

@@ -1,22 +1,36 @@
-using MimeKit;
+using Gateway.Policy;
 
 namespace Gateway.Pipeline;
 
-/// <summary>The few header values the audit log names. Only the header block is read, never the body.</summary>
-public sealed record MessageHeaders(string? MessageId, string? Subject)
+/// <summary>
+/// The top-level header block of a spooled message, read once per attempt: the raw bytes (so the
+/// trigger marks can be removed without touching anything else) and the facts policy looks at.
+/// Only the header block is read, never the body.
+/// </summary>
+public sealed record MessageHeaders(string? MessageId, MessageFacts Facts, byte[] Block)
 {
+    /// <summary>A header block larger than this is not a real one; policy then sees no facts.</summary>
+    private const int MaximumBlock = 1024 * 1024;
+
+    public string? Subject => Facts.Subject;
+
     public static async Task<MessageHeaders> ReadAsync(string path, CancellationToken cancellationToken)
     {
-        try
+        await using var stream = File.OpenRead(path);
+        var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        while (buffer.Length < MaximumBlock)
         {
-            await using var stream = File.OpenRead(path);
-            var headers = await HeaderList.LoadAsync(stream, cancellationToken);
-            return new MessageHeaders(headers[HeaderId.MessageId]?.Trim(), headers[HeaderId.Subject]);
+            var read = await stream.ReadAsync(chunk, cancellationToken);
+            if (read == 0) break;
+            buffer.Write(chunk, 0, read);
+            if (TriggerStripper.BodyOffset(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) >= 0) break;
         }
-        catch (FormatException)
-        {
-            // A message with a broken header block is still processed; it just has no Message-ID to name.
-            return new MessageHeaders(null, null);
-        }
+        var all = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+        var end = TriggerStripper.BodyOffset(all);
+        // A message without a body separator is all header; one past the cap is treated as having none.
+        var block = end >= 0 ? all[..end].ToArray() : buffer.Length < MaximumBlock ? all.ToArray() : [];
+        var facts = MessageFacts.Parse(block);
+        return new MessageHeaders(facts.Header("Message-ID")?.Trim(), facts, block);
     }
 }

@@ -1,5 +1,4 @@
 using Gateway.Audit;
-using Gateway.Certificates;
 using Gateway.Policy;
 using Gateway.Relay;
 using Gateway.Spool;
@@ -15,7 +14,7 @@ namespace Gateway.Pipeline;
 public sealed partial class MessageProcessor(
     FileSpool spool,
     PolicyProvider policies,
-    ICertificateDirectory certificates,
+    MessagePlanner planner,
     CopyDelivery delivery,
     BounceSender bounces,
     RetrySchedule retries,
@@ -32,10 +31,12 @@ public sealed partial class MessageProcessor(
         var context = new ProcessingContext(entry, policies.Current, await MessageHeaders.ReadAsync(spool.ContentPath(id), cancellationToken));
         try
         {
-            var plan = await PlanAsync(context, cancellationToken);
+            var open = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList();
+            var plan = await planner.PlanAsync(context.Policy, entry.MailFrom, open, context.Headers.Facts, cancellationToken);
             await context.RecordDecisionsAsync(plan, audit, cancellationToken);
             await context.RefuseAsync(plan.Refused, audit, cancellationToken);
             await context.HoldAsync(plan.Held, spool, audit, cancellationToken);
+            if (plan.Groups.Count > 0) context.SourcePath = await TriggerRemoval.PrepareAsync(spool, context, cancellationToken);
             foreach (var group in plan.Groups)
                 await delivery.DeliverAsync(context, plan, group, cancellationToken);
         }
@@ -45,23 +46,11 @@ public sealed partial class MessageProcessor(
             LogProcessingFailed(e, id);
             await context.DeferOpenAsync($"451 4.3.0 processing failed ({e.GetType().Name})", audit, cancellationToken);
         }
-        return await FinishAsync(context, cancellationToken);
-    }
-
-    private async Task<Gateway.Pipeline.DeliveryPlan> PlanAsync(ProcessingContext context, CancellationToken cancellationToken)
-    {
-        var entry = context.Entry;
-        var open = entry.Recipients.Where(r => r.IsOpen).Select(r => context.Policy.Evaluate(entry.MailFrom, r.Address)).ToList();
-        CertificateChoice? signer = null;
-        if (open.Any(p => p.Sign != SignMode.Never) && entry.MailFrom.Length > 0)
-            signer = await certificates.FindSignerAsync(entry.MailFrom, cancellationToken);
-        var planned = new List<PlannedRecipient>();
-        foreach (var policy in open)
+        finally
         {
-            var certificate = policy.Encrypt == EncryptMode.Never ? null : await certificates.FindRecipientAsync(policy.Recipient, cancellationToken);
-            planned.Add(DeliveryPlanner.Decide(policy, signer, certificate, entry.MailFrom));
+            if (context.SourcePath is not null) File.Delete(context.SourcePath);
         }
-        return DeliveryPlanner.Plan(context.Policy.Revision, signer, planned);
+        return await FinishAsync(context, cancellationToken);
     }
 
     private async Task<DateTimeOffset?> FinishAsync(ProcessingContext context, CancellationToken cancellationToken)

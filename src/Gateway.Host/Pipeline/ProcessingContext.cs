@@ -13,6 +13,9 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
     public PolicySnapshot Policy { get; } = policy;
     public MessageHeaders Headers { get; } = headers;
 
+    /// <summary>The bytes every copy is made from: the spooled message, or its copy without trigger marks.</summary>
+    public string? SourcePath { get; set; }
+
     /// <summary>Recipients failed during this attempt: the sender gets one report naming them all.</summary>
     public List<FailedRecipient> NewlyFailed { get; } = [];
 

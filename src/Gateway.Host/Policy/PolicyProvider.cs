@@ -1,6 +1,6 @@
+using System.Security.Cryptography;
 using Gateway.Audit;
 using Gateway.Configuration;
-using Gateway.Policy;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -8,16 +8,23 @@ namespace Gateway.Policy;
 
 /// <summary>
 /// Holds the current policy snapshot. Loaded at start, where a bad file stops Gateway with
-/// file:line:column. (Live reload on change is the policy issue's next step.)
+/// file:line:column; reloaded when the file changes (<see cref="PolicyWatcherService"/>), where a
+/// bad file keeps the last good snapshot. The swap is one reference write: a message being
+/// processed keeps the snapshot it started with.
 /// </summary>
 public sealed partial class PolicyProvider
 {
     private readonly ILogger<PolicyProvider> _logger;
+    private readonly IAuditLog _audit;
+    private readonly SemaphoreSlim _reloading = new(1, 1);
     private volatile PolicySnapshot? _current;
+    private byte[]? _loadedHash;
+    private byte[]? _rejectedHash;
 
-    public PolicyProvider(IOptions<GatewayOptions> options, ILogger<PolicyProvider> logger)
+    public PolicyProvider(IOptions<GatewayOptions> options, IAuditLog audit, ILogger<PolicyProvider> logger)
     {
         _logger = logger;
+        _audit = audit;
         PolicyPath = options.Value.Policy.Path;
     }
 
@@ -25,17 +32,79 @@ public sealed partial class PolicyProvider
 
     public PolicySnapshot Current => _current ?? throw new InvalidOperationException("policy not loaded yet");
 
+    /// <summary>The first load, at start: errors are returned to stop the start.</summary>
     public PolicyCompileResult Load()
     {
-        var result = PolicyCompiler.Compile(File.ReadAllBytes(PolicyPath), PolicyPath);
+        var bytes = File.ReadAllBytes(PolicyPath);
+        var result = PolicyCompiler.Compile(bytes, PolicyPath);
         if (result.Succeeded)
         {
             _current = result.Snapshot;
+            _loadedHash = SHA256.HashData(bytes);
             LogLoaded(PolicyPath, result.Snapshot!.Revision, result.Snapshot.Rules.Count);
         }
         return result;
     }
 
+    /// <summary>Compiles the file if it changed since the last load (or the last rejection), and swaps or keeps.</summary>
+    public async Task<PolicyCompileResult?> ReloadAsync(CancellationToken cancellationToken)
+    {
+        await _reloading.WaitAsync(cancellationToken);
+        try
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = await File.ReadAllBytesAsync(PolicyPath, cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Mid-save or deleted: nothing to judge yet; the periodic check looks again.
+                return null;
+            }
+            var hash = SHA256.HashData(bytes);
+            if (Same(hash, _loadedHash) || Same(hash, _rejectedHash)) return null;
+
+            var result = PolicyCompiler.Compile(bytes, PolicyPath);
+            var kept = _current?.Revision;
+            if (result.Succeeded)
+            {
+                _current = result.Snapshot;
+                _loadedHash = hash;
+                _rejectedHash = null;
+                LogLoaded(PolicyPath, result.Snapshot!.Revision, result.Snapshot.Rules.Count);
+                await _audit.WriteAsync(new AuditEvent("policy-loaded")
+                {
+                    PolicyRevision = result.Snapshot.Revision,
+                    Action = "reloaded",
+                    Reason = $"{PolicyPath}: {result.Snapshot.Rules.Count} rules; replaces revision {kept}",
+                }, cancellationToken);
+            }
+            else
+            {
+                _rejectedHash = hash;
+                var errors = string.Join("; ", result.Errors);
+                LogRejected(PolicyPath, kept, errors);
+                await _audit.WriteAsync(new AuditEvent("policy-rejected")
+                {
+                    PolicyRevision = kept,
+                    Action = "kept the last good policy",
+                    Reason = errors,
+                }, cancellationToken);
+            }
+            return result;
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    private static bool Same(byte[] a, byte[]? b) => b is not null && a.AsSpan().SequenceEqual(b);
+
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Policy {Path} revision {Revision} loaded with {Rules} rules")]
     private partial void LogLoaded(string path, string revision, int rules);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Policy {Path} changed but is not valid; revision {Kept} stays in force: {Errors}")]
+    private partial void LogRejected(string path, string? kept, string errors);
 }

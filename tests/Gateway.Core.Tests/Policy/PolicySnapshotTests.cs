@@ -48,12 +48,14 @@ public sealed class PolicySnapshotTests
               "default": { "sign": "never", "encrypt": "never", "missingCertificate": "refuse" },
               "rules": [
                 { "name": "partner", "recipients": [ "partner.test" ], "encrypt": "required" },
-                { "name": "vip", "recipients": [ "ceo@partner.test" ], "encrypt": "ifPossible" }
+                { "name": "vip", "recipients": [ "ceo@partner.test", "ceo@other.test" ], "encrypt": "ifPossible" }
               ]
             }
             """);
 
+        // vip still decides for ceo@other.test (so it is not fully shadowed), but partner comes first for ceo@partner.test.
         Assert.Equal("partner", reversed.Evaluate("alice@example.test", "ceo@partner.test").RuleName);
+        Assert.Equal("vip", reversed.Evaluate("alice@example.test", "ceo@other.test").RuleName);
     }
 
     [Fact]

@@ -1,0 +1,44 @@
+using System.Text;
+using MimeKit;
+
+namespace Gateway.Policy;
+
+/// <summary>
+/// What policy may look at besides the envelope: the subject and the top-level header fields,
+/// read once per message from the header block alone (never the body).
+/// </summary>
+public sealed record MessageFacts(string? Subject, IReadOnlyList<KeyValuePair<string, string>> Headers)
+{
+    public static MessageFacts Empty { get; } = new(null, []);
+
+    /// <summary>Parses a header block (the bytes before the first empty line); a broken block gives what could be read.</summary>
+    public static MessageFacts Parse(ReadOnlySpan<byte> headerBlock)
+    {
+        try
+        {
+            using var stream = new MemoryStream(headerBlock.ToArray(), writable: false);
+            var headers = HeaderList.Load(stream);
+            return new MessageFacts(
+                headers[HeaderId.Subject],
+                headers.Select(h => new KeyValuePair<string, string>(h.Field, h.Value.Trim())).ToList());
+        }
+        catch (FormatException)
+        {
+            return Empty;
+        }
+    }
+
+    /// <summary>Facts from header lines as an admin types them ("Name: value"), for <c>policy explain</c> and tests.</summary>
+    public static MessageFacts From(string? subject, IEnumerable<string> headerLines)
+    {
+        var text = new StringBuilder();
+        if (subject is not null) text.Append("Subject: ").Append(subject).Append("\r\n");
+        foreach (var line in headerLines) text.Append(line).Append("\r\n");
+        text.Append("\r\n");
+        var facts = Parse(Encoding.UTF8.GetBytes(text.ToString()));
+        return facts with { Subject = subject };
+    }
+
+    public string? Header(string name) =>
+        Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+}

@@ -1,0 +1,63 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.Pkcs;
+using System.Security.Cryptography.X509Certificates;
+using MimeKit;
+using MimeKit.Cryptography;
+using CmsSigner = System.Security.Cryptography.Pkcs.CmsSigner;
+using SubjectIdentifierType = System.Security.Cryptography.Pkcs.SubjectIdentifierType;
+
+namespace Gateway.Smime;
+
+/// <summary>
+/// The two signature forms. Detached (multipart/signed) is the default because a reader without
+/// S/MIME still sees the text; opaque (application/pkcs7-mime; smime-type=signed-data) survives
+/// gateways that rewrite MIME, at the cost of being unreadable without S/MIME.
+/// </summary>
+internal static class CmsSigning
+{
+    public static MultipartSigned SignDetached(MimeEntity entity, SmimeRequest request, DateTimeOffset now)
+    {
+        // 7-bit safe before signing, so no relay on the way can re-encode what the signature covers.
+        SigningPreparation.Prepare(entity);
+        var (parsed, cleartext) = SmimeTransformer.Canonicalise(entity);
+        var cms = new SignedCms(new ContentInfo(cleartext), detached: true);
+        cms.ComputeSignature(Signer(request, now), silent: true);
+
+        var signed = new MultipartSigned();
+        signed.ContentType.Parameters["protocol"] = "application/pkcs7-signature";
+        signed.ContentType.Parameters["micalg"] = SmimeOids.Micalg(request.Crypto.Digest);
+        signed.Add(parsed);
+        signed.Add(new ApplicationPkcs7Signature(new MemoryStream(cms.Encode(), writable: false)));
+        return signed;
+    }
+
+    public static ApplicationPkcs7Mime SignOpaque(MimeEntity entity, SmimeRequest request, DateTimeOffset now)
+    {
+        SigningPreparation.Prepare(entity);
+        var (_, cleartext) = SmimeTransformer.Canonicalise(entity);
+        var cms = new SignedCms(new ContentInfo(cleartext), detached: false);
+        cms.ComputeSignature(Signer(request, now), silent: true);
+        return new ApplicationPkcs7Mime(SecureMimeType.SignedData, new MemoryStream(cms.Encode(), writable: false));
+    }
+
+    private static CmsSigner Signer(SmimeRequest request, DateTimeOffset now)
+    {
+        var signer = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, request.Signer!)
+        {
+            DigestAlgorithm = new Oid(SmimeOids.Digest(request.Crypto.Digest)),
+            // EndCertOnly plus explicit intermediates: no X509Chain is built per message, and the root stays out.
+            IncludeOption = X509IncludeOption.EndCertOnly,
+        };
+        // PSS only for RSA keys and only when policy asks: gpgsm 2.2 cannot verify it.
+        if (request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss && request.Signer!.GetRSAPublicKey() is { } rsa)
+        {
+            rsa.Dispose();
+            signer.SignaturePadding = RSASignaturePadding.Pss;
+        }
+        foreach (var intermediate in request.SignerChain.Skip(1)) signer.Certificates.Add(intermediate);
+        signer.SignedAttributes.Add(new Pkcs9SigningTime(now.UtcDateTime));
+        signer.SignedAttributes.Add(SignedAttributes.SmimeCapabilities());
+        signer.SignedAttributes.Add(SignedAttributes.EncryptionKeyPreference(request.Signer!));
+        return signer;
+    }
+}

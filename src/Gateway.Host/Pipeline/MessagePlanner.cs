@@ -1,0 +1,27 @@
+using Gateway.Certificates;
+using Gateway.Policy;
+
+namespace Gateway.Pipeline;
+
+/// <summary>
+/// Step 1 of processing: the policy's answer per recipient, the certificates it needs, and the
+/// decision. Shared by the processor and <c>gateway policy explain</c>, so what explain prints is
+/// what the running gateway does.
+/// </summary>
+public sealed class MessagePlanner(ICertificateDirectory certificates)
+{
+    public async Task<DeliveryPlan> PlanAsync(PolicySnapshot policy, string sender, IReadOnlyList<string> recipients, MessageFacts facts, CancellationToken cancellationToken)
+    {
+        var answers = recipients.Select(r => policy.Evaluate(sender, r, facts)).ToList();
+        CertificateChoice? signer = null;
+        if (answers.Any(p => p.Sign != SignMode.Never) && sender.Length > 0)
+            signer = await certificates.FindSignerAsync(sender, cancellationToken);
+        var planned = new List<PlannedRecipient>();
+        foreach (var answer in answers)
+        {
+            var certificate = answer.Encrypt == EncryptMode.Never ? null : await certificates.FindRecipientAsync(answer.Recipient, cancellationToken);
+            planned.Add(DeliveryPlanner.Decide(answer, signer, certificate, sender));
+        }
+        return DeliveryPlanner.Plan(policy.Revision, signer, planned);
+    }
+}

@@ -1,0 +1,28 @@
+using Gateway.Policy;
+using Gateway.Spool;
+
+namespace Gateway.Pipeline;
+
+/// <summary>
+/// Writes the message without its trigger marks to spool/work, once per attempt, so every copy
+/// (the unchanged ones too) leaves without them. The body is streamed across unchanged.
+/// </summary>
+public static class TriggerRemoval
+{
+    /// <returns>The work file to send from, or null when the spooled bytes can go as they are.</returns>
+    public static async Task<string?> PrepareAsync(FileSpool spool, ProcessingContext context, CancellationToken cancellationToken)
+    {
+        if (context.Policy.Triggers is not { } triggers) return null;
+        var block = context.Headers.Block;
+        var stripped = TriggerStripper.Strip(block, triggers, removeSubjectTag: triggers.MayUse(context.Entry.MailFrom));
+        if (stripped is null) return null;
+
+        var path = spool.NewWorkFile(context.Entry.Id, 0);
+        await using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024);
+        await output.WriteAsync(stripped, cancellationToken);
+        await using var original = new FileStream(spool.ContentPath(context.Entry.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
+        original.Position = block.Length;
+        await original.CopyToAsync(output, cancellationToken);
+        return path;
+    }
+}
