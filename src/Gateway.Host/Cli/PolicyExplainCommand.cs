@@ -43,21 +43,13 @@ public static class PolicyExplainCommand
         }
 
         // Informational logs would mix into the answer (and break --json); warnings still show.
-        using var host = GatewayHostFactory.Build(request.ConfigPath, c =>
+        using var host = await ValidatedHost.TryCreateAsync(request.ConfigPath, error, c =>
         {
             c.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" });
             overrides?.Invoke(c);
         });
-        GatewayOptions options;
-        try
-        {
-            options = host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        }
-        catch (OptionsValidationException e)
-        {
-            foreach (var failure in e.Failures) await error.WriteLineAsync($"configuration error: {failure}");
-            return 1;
-        }
+        if (host is null) return 1;
+        var options = host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
 
         var compiled = PolicyCompiler.Compile(await File.ReadAllBytesAsync(options.Policy.Path, cancellationToken), options.Policy.Path);
         if (!compiled.Succeeded)

@@ -8,12 +8,12 @@ namespace Gateway.Cli;
 /// <summary>Builds the host and validates every setting, printing each problem with its key; null when invalid.</summary>
 public static class ValidatedHost
 {
-    public static async Task<IHost?> TryCreateAsync(string? configPath, TextWriter error)
+    public static async Task<IHost?> TryCreateAsync(string? configPath, TextWriter error, Action<Microsoft.Extensions.Configuration.IConfigurationBuilder>? overrides = null)
     {
         IHost? host = null;
         try
         {
-            host = GatewayHostFactory.Build(configPath);
+            host = GatewayHostFactory.Build(configPath, overrides);
             _ = host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
             return host;
         }
