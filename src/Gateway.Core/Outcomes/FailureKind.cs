@@ -12,4 +12,13 @@ public enum FailureKind
     UpstreamTemporary,
     UpstreamPermanent,
     Unexpected,
+    AuthenticationRequired,
+    SenderNotAllowed,
+    BareLineFeed,
+    BareCarriageReturn,
+    EmptyMessage,
+    HeaderTooLarge,
+    TooManyHops,
+    MailLoop,
+    MalformedMessage,
 }

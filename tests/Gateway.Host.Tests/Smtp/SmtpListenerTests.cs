@@ -138,6 +138,7 @@ public sealed class SmtpListenerTests : IDisposable
             using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
             await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pkcs12, "tls"));
         }
+        Gateway.Testing.OwnerOnly.Apply(pfx);
         _world.Settings["Gateway:Smtp:Tls:CertificatePath"] = pfx;
         _world.Settings["Gateway:Smtp:Tls:CertificatePassword"] = "tls";
         await using var gateway = await RunningGateway.StartAsync(_world);
