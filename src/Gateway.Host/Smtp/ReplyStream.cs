@@ -61,7 +61,7 @@ internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState stat
 
     private void Line(string line, MemoryStream output)
     {
-        var text = RetrySuffix().Replace(line, "\r\n");
+        var text = Rewrite(RetrySuffix().Replace(line, "\r\n"));
         output.Write(Encoding.UTF8.GetBytes(text));
         // The last line of a reply has a space (or nothing) after the code, the others a hyphen.
         if (text.Length < 3 || !int.TryParse(text.AsSpan(0, 3), out var code) || (text.Length > 3 && text[3] == '-')) return;
@@ -72,6 +72,17 @@ internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState stat
             output.Write(Encoding.ASCII.GetBytes($"421 4.7.0 {state.Limits.ServerName} Error: too many errors\r\n"));
         }
     }
+
+    /// <summary>
+    /// SmtpServer closes an idle or cancelled session with "221", the code of a client-requested
+    /// QUIT; RFC 5321 §4.2.2 has 421 for the server closing on its own, so clients retry.
+    /// </summary>
+    private string Rewrite(string line) => line switch
+    {
+        "221 Timeout while waiting for input.\r\n" => $"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded\r\n",
+        "221 The session has be cancelled.\r\n" => $"421 4.3.2 {state.Limits.ServerName} Service shutting down\r\n",
+        _ => line,
+    };
 
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
