@@ -17,9 +17,14 @@ public static class GatewayCommandLine
         check.SetAction(parse => PolicyCheckCommand.ExecuteAsync(parse.GetValue(file)!, Console.Out, Console.Error));
         var policy = new Command("policy", "Policy tools") { check };
 
+        var user = new Argument<string>("USER") { Description = "SMTP user name" };
+        var hash = new Command("hash", "Read a password from standard input and print the line for Gateway:Smtp:Auth:UsersFile") { user };
+        hash.SetAction(parse => AuthHashCommand.Execute(parse.GetValue(user)!, Console.In, Console.Out, Console.Error));
+        var auth = new Command("auth", "SMTP AUTH tools") { hash };
+
         var root = new RootCommand("Gateway: an S/MIME mail gateway. Receives mail over SMTP, signs and encrypts it by policy, relays it upstream.")
         {
-            config, run, policy,
+            config, run, policy, auth,
         };
         root.SetAction((parse, token) => RunCommand.ExecuteAsync(parse.GetValue(config), Console.Error, token));
         return root;
