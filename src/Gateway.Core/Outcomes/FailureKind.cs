@@ -20,5 +20,4 @@ public enum FailureKind
     HeaderTooLarge,
     TooManyHops,
     MailLoop,
-    MalformedMessage,
 }

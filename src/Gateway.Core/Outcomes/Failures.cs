@@ -27,7 +27,6 @@ public static class Failures
         FailureKind.HeaderTooLarge => new(552, "5.3.4", detail ?? "Message header size exceeds limit"),
         FailureKind.TooManyHops => new(554, "5.4.6", detail ?? "Too many hops: routing loop detected"),
         FailureKind.MailLoop => new(554, "5.4.6", detail ?? "Mail loop detected: message already passed this gateway"),
-        FailureKind.MalformedMessage => new(554, "5.6.0", detail ?? "Message could not be processed: malformed content"),
         _ => new(451, "4.3.0", detail ?? "Temporary local problem, please try again later"),
     };
 
@@ -37,7 +36,6 @@ public static class Failures
             or FailureKind.SpoolUnavailable or FailureKind.SpoolFull or FailureKind.AuthenticationRequired or FailureKind.SenderNotAllowed
             or FailureKind.BareLineFeed or FailureKind.BareCarriageReturn or FailureKind.EmptyMessage or FailureKind.HeaderTooLarge
             or FailureKind.TooManyHops or FailureKind.MailLoop => AfterQueueAction.None,
-        FailureKind.MalformedMessage => AfterQueueAction.Fail,
         FailureKind.EncryptionCertificateMissing or FailureKind.SigningIdentityMissing or FailureKind.UpstreamPermanent => AfterQueueAction.Fail,
         _ => AfterQueueAction.Defer,
     };
