@@ -11,6 +11,9 @@ public sealed record AuditEvent(string Event)
     public string? MessageId { get; init; }
     public string? Client { get; init; }
     public string? Sender { get; init; }
+
+    /// <summary>The AUTH user name of the SMTP client, never its password.</summary>
+    public string? User { get; init; }
     public string? Recipient { get; init; }
     public IReadOnlyList<string>? Recipients { get; init; }
     public string? Rule { get; init; }

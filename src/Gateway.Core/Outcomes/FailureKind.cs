@@ -12,4 +12,12 @@ public enum FailureKind
     UpstreamTemporary,
     UpstreamPermanent,
     Unexpected,
+    AuthenticationRequired,
+    SenderNotAllowed,
+    BareLineFeed,
+    BareCarriageReturn,
+    EmptyMessage,
+    HeaderTooLarge,
+    TooManyHops,
+    MailLoop,
 }

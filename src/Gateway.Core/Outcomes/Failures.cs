@@ -18,13 +18,24 @@ public static class Failures
         FailureKind.SigningIdentityMissing => new(550, "5.7.1", detail ?? "Signing required by policy but no valid signing certificate for the sender"),
         FailureKind.UpstreamTemporary => new(451, "4.4.1", detail ?? "Upstream temporarily unavailable"),
         FailureKind.UpstreamPermanent => new(550, "5.0.0", detail ?? "Upstream refused the message"),
+        FailureKind.AuthenticationRequired => new(530, "5.7.0", detail ?? "Authentication required: client network is not allowed to relay"),
+        FailureKind.SenderNotAllowed => new(553, "5.7.1", detail ?? "Sender address rejected: domain not allowed here"),
+        // Postfix 3.9's wording for smtpd_forbid_bare_newline = reject.
+        FailureKind.BareLineFeed => new(550, "5.5.2", detail ?? "Error: bare <LF> received"),
+        FailureKind.BareCarriageReturn => new(550, "5.5.2", detail ?? "Error: bare <CR> received"),
+        FailureKind.EmptyMessage => new(554, "5.6.0", detail ?? "Message is empty"),
+        FailureKind.HeaderTooLarge => new(552, "5.3.4", detail ?? "Message header size exceeds limit"),
+        FailureKind.TooManyHops => new(554, "5.4.6", detail ?? "Too many hops: routing loop detected"),
+        FailureKind.MailLoop => new(554, "5.4.6", detail ?? "Mail loop detected: message already passed this gateway"),
         _ => new(451, "4.3.0", detail ?? "Temporary local problem, please try again later"),
     };
 
     public static AfterQueueAction Action(FailureKind kind) => kind switch
     {
         FailureKind.ClientNotAllowed or FailureKind.MessageTooLarge or FailureKind.TooManyRecipients
-            or FailureKind.SpoolUnavailable or FailureKind.SpoolFull => AfterQueueAction.None,
+            or FailureKind.SpoolUnavailable or FailureKind.SpoolFull or FailureKind.AuthenticationRequired or FailureKind.SenderNotAllowed
+            or FailureKind.BareLineFeed or FailureKind.BareCarriageReturn or FailureKind.EmptyMessage or FailureKind.HeaderTooLarge
+            or FailureKind.TooManyHops or FailureKind.MailLoop => AfterQueueAction.None,
         FailureKind.EncryptionCertificateMissing or FailureKind.SigningIdentityMissing or FailureKind.UpstreamPermanent => AfterQueueAction.Fail,
         _ => AfterQueueAction.Defer,
     };

@@ -29,9 +29,14 @@ public static class GatewayCommandLine
             Console.Out, Console.Error, token));
         var policy = new Command("policy", "Policy tools") { check, explain };
 
+        var user = new Argument<string>("USER") { Description = "SMTP user name" };
+        var hash = new Command("hash", "Read a password from standard input and print the line for Gateway:Smtp:Auth:UsersFile") { user };
+        hash.SetAction(parse => AuthHashCommand.Execute(parse.GetValue(user)!, Console.In, Console.Out, Console.Error));
+        var auth = new Command("auth", "SMTP AUTH tools") { hash };
+
         var root = new RootCommand("Gateway: an S/MIME mail gateway. Receives mail over SMTP, signs and encrypts it by policy, relays it upstream.")
         {
-            config, run, policy, CaCommand.Create(config),
+            config, run, policy, auth, CaCommand.Create(config),
         };
         root.SetAction((parse, token) => RunCommand.ExecuteAsync(parse.GetValue(config), Console.Error, token));
         return root;

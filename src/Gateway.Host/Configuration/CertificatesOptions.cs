@@ -17,5 +17,11 @@ public sealed class CertificatesOptions
     /// <summary>A file holding the PKCS#12 password (first line), readable only by the service.</summary>
     public string? Pkcs12PasswordFile { get; set; }
 
+    /// <summary>
+    /// Start even when a private key file or password file can be read by group or others. Only for
+    /// public test keys (the shipped sample): a git checkout makes every file 0644.
+    /// </summary>
+    public bool AllowInsecureKeyPermissions { get; set; }
+
     public IReadOnlyList<string> EffectiveTrustAnchors => TrustAnchors ?? [System.IO.Path.Combine(Path, "ca.crt")];
 }

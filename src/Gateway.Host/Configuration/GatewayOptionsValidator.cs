@@ -22,8 +22,26 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (smtp.MaxRecipients < 1) errors.Add("Gateway:Smtp:MaxRecipients must be at least 1");
         CheckPositive(errors, "Gateway:Smtp:SessionTimeout", smtp.SessionTimeout);
         CheckPositive(errors, "Gateway:Smtp:CommandTimeout", smtp.CommandTimeout);
+        CheckPositive(errors, "Gateway:Smtp:DataTimeout", smtp.DataTimeout);
+        if (smtp.MaxErrors < 1) errors.Add("Gateway:Smtp:MaxErrors must be at least 1");
+        if (smtp.MaxConnectionsPerClient < 1) errors.Add("Gateway:Smtp:MaxConnectionsPerClient must be at least 1");
+        if (!Enum.IsDefined(smtp.BareNewline)) errors.Add("Gateway:Smtp:BareNewline must be Reject or Normalize");
+        if (smtp.MaxHeaderSize < 1024) errors.Add("Gateway:Smtp:MaxHeaderSize must be at least 1024 bytes");
+        if (smtp.MaxHops < 1) errors.Add("Gateway:Smtp:MaxHops must be at least 1");
+        if (smtp.MaxLoopMarkers < 0) errors.Add("Gateway:Smtp:MaxLoopMarkers must not be negative");
+        foreach (var domain in smtp.SenderDomains ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(domain) || domain.Contains('@')) errors.Add($"Gateway:Smtp:SenderDomains: '{domain}' is not a domain (e.g. example.com)");
+        }
+        foreach (var sender in smtp.AllowedSenders ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(sender)) errors.Add("Gateway:Smtp:AllowedSenders: an entry is empty");
+        }
         if (!string.IsNullOrEmpty(smtp.Tls.CertificatePath) && !File.Exists(smtp.Tls.CertificatePath))
             errors.Add($"Gateway:Smtp:Tls:CertificatePath: file '{smtp.Tls.CertificatePath}' does not exist");
+        if (!string.IsNullOrEmpty(smtp.Tls.KeyPath) && !File.Exists(smtp.Tls.KeyPath))
+            errors.Add($"Gateway:Smtp:Tls:KeyPath: file '{smtp.Tls.KeyPath}' does not exist");
+        CheckAuth(errors, smtp);
 
         var relay = options.Relay;
         if (!string.IsNullOrWhiteSpace(relay.Host)) CheckPort(errors, "Gateway:Relay:Port", relay.Port);
@@ -67,8 +85,30 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
                 errors.Add("Gateway:Ca:Password or Gateway:Ca:PasswordFile must be set: CA and issued keys are never stored unencrypted");
             if (ca.PasswordFile is { Length: > 0 } caPasswordFile && !File.Exists(caPasswordFile)) errors.Add($"Gateway:Ca:PasswordFile: file '{caPasswordFile}' does not exist");
         }
+        errors.AddRange(SecretFilePermissions.Problems(options));
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void CheckAuth(List<string> errors, SmtpOptions smtp)
+    {
+        var auth = smtp.Auth;
+        foreach (var network in auth.Networks ?? [])
+        {
+            if (!IpNetwork.TryParse(network, out _)) errors.Add($"Gateway:Smtp:Auth:Networks: '{network}' is not a CIDR network (e.g. 192.0.2.0/24)");
+        }
+        if (!auth.Enabled) return;
+        // Passwords only inside TLS: without a server certificate AUTH could never be offered.
+        if (string.IsNullOrEmpty(smtp.Tls.CertificatePath))
+            errors.Add("Gateway:Smtp:Auth:UsersFile needs Gateway:Smtp:Tls:CertificatePath: AUTH is offered only over TLS");
+        if (!File.Exists(auth.UsersFile))
+        {
+            errors.Add($"Gateway:Smtp:Auth:UsersFile: file '{auth.UsersFile}' does not exist");
+            return;
+        }
+        var (users, problems) = Gateway.Smtp.SmtpUsers.Load(auth.UsersFile!);
+        errors.AddRange(problems.Select(p => "Gateway:Smtp:Auth:UsersFile: " + p));
+        if (problems.Count == 0 && users.Count == 0) errors.Add($"Gateway:Smtp:Auth:UsersFile: '{auth.UsersFile}' lists no users");
     }
 
     private static void CheckPort(List<string> errors, string key, int port)

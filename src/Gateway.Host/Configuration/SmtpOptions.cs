@@ -25,6 +25,35 @@ public sealed class SmtpOptions
     /// <summary>How long we wait for the next command before we close an idle connection.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Absolute limit for receiving one message after the 354, so a client trickling bytes cannot hold a connection.</summary>
+    public TimeSpan DataTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Error replies per session before we answer 421 and close (Postfix's smtpd_hard_error_limit).</summary>
+    public int MaxErrors { get; set; } = 10;
+
+    /// <summary>Simultaneous connections per client address (Postfix's smtpd_client_connection_count_limit).</summary>
+    public int MaxConnectionsPerClient { get; set; } = 50;
+
+    /// <summary>What a bare LF in DATA gets: Reject (550 5.5.2) or Normalize (stored as CRLF). Bare CR is always refused.</summary>
+    public BareNewlineHandling BareNewline { get; set; } = BareNewlineHandling.Reject;
+
+    /// <summary>Size of the header block, in octets, above which a message is refused (Postfix's header_size_limit).</summary>
+    public int MaxHeaderSize { get; set; } = 102400;
+
+    /// <summary>Received headers a message may carry; one more is a mail loop (Postfix's hopcount_limit).</summary>
+    public int MaxHops { get; set; } = 50;
+
+    /// <summary>How many of our own X-Gateway-Loop markers a message may already carry when it comes back.</summary>
+    public int MaxLoopMarkers { get; set; } = 1;
+
+    /// <summary>Domains our senders may use in MAIL FROM; null or empty means any.</summary>
+    public string[]? SenderDomains { get; set; }
+
+    /// <summary>Addresses or domains allowed in MAIL FROM although not in <see cref="SenderDomains"/>.</summary>
+    public string[]? AllowedSenders { get; set; }
+
+    public SmtpAuthOptions Auth { get; set; } = new();
+
     public TlsOptions Tls { get; set; } = new();
 
     public IReadOnlyList<string> EffectiveAllowedNetworks => AllowedNetworks ?? DefaultAllowedNetworks;
@@ -40,4 +69,25 @@ public sealed class TlsOptions
 
     /// <summary>PKCS#12 password; prefer the environment variable Gateway__Smtp__Tls__CertificatePassword.</summary>
     public string? CertificatePassword { get; set; }
+}
+
+public enum BareNewlineHandling
+{
+    Reject,
+    Normalize,
+}
+
+public sealed class SmtpAuthOptions
+{
+    public static readonly string[] AnyNetwork = ["0.0.0.0/0", "::/0"];
+
+    /// <summary>File of <c>user:$pbkdf2-sha256$iterations$salt$hash</c> lines; AUTH is offered (over TLS only) when set.</summary>
+    public string? UsersFile { get; set; }
+
+    /// <summary>Networks from which clients may connect to authenticate. Null: any, when AUTH is on.</summary>
+    public string[]? Networks { get; set; }
+
+    public bool Enabled => !string.IsNullOrEmpty(UsersFile);
+
+    public IReadOnlyList<string> EffectiveNetworks => Networks ?? AnyNetwork;
 }

@@ -1,3 +1,4 @@
+using Gateway.Audit;
 using Gateway.Configuration;
 using Gateway.Outcomes;
 using Microsoft.Extensions.Options;
@@ -8,16 +9,25 @@ using SmtpServer.Storage;
 
 namespace Gateway.Smtp;
 
-/// <summary>Cheap checks before the queue: the number of recipients per transaction.</summary>
-internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options) : IMailboxFilter
+/// <summary>
+/// Checks before the queue: who may send at all (a trusted network, or AUTH over TLS), which
+/// sender addresses are ours, and the number of recipients per transaction.
+/// </summary>
+internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog audit) : IMailboxFilter
 {
     private const string RecipientCountKey = "Gateway:RecipientCount";
     private readonly int _maxRecipients = options.Value.Smtp.MaxRecipients;
+    private readonly SenderRule _senders = new(options.Value.Smtp.SenderDomains, options.Value.Smtp.AllowedSenders);
 
-    public Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken)
+    public async Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken)
     {
         context.Properties[RecipientCountKey] = 0;
-        return Task.FromResult(true);
+        var trusted = context.Properties.TryGetValue(GuardedEndpointListener.TrustedNetworkKey, out var value) && value is true;
+        if (!trusted && context.Authentication?.IsAuthenticated != true)
+            await RefuseAsync(context, FailureKind.AuthenticationRequired, from, "relay-refused");
+        var address = from is null || string.IsNullOrEmpty(from.User) ? string.Empty : from.AsAddress();
+        if (!_senders.Allows(address)) await RefuseAsync(context, FailureKind.SenderNotAllowed, from, "sender-refused");
+        return true;
     }
 
     public Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
@@ -26,10 +36,26 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options) : IMailbo
         if (count >= _maxRecipients)
         {
             // 452 asks the client to send the remaining recipients in another transaction (RFC 5321 §4.5.3.1.10).
-            var reply = Failures.Reply(FailureKind.TooManyRecipients);
-            throw new SmtpResponseException(new SmtpResponse((SmtpReplyCode)reply.Code, $"{reply.EnhancedCode} {reply.Text}"));
+            throw Refusal(Failures.Reply(FailureKind.TooManyRecipients));
         }
         context.Properties[RecipientCountKey] = count + 1;
         return Task.FromResult(true);
     }
+
+    private async Task RefuseAsync(ISessionContext context, FailureKind kind, IMailbox? from, string auditEvent)
+    {
+        var reply = Failures.Reply(kind);
+        await audit.WriteAsync(new AuditEvent(auditEvent)
+        {
+            Client = SpoolingMessageStore.ClientAddress(context),
+            Sender = from?.AsAddress(),
+            Action = "refused",
+            Reason = reply.Text,
+            Reply = reply.ToString(),
+        }, CancellationToken.None);
+        throw Refusal(reply);
+    }
+
+    private static SmtpResponseException Refusal(SmtpReply reply) =>
+        new(new SmtpResponse((SmtpReplyCode)reply.Code, $"{reply.EnhancedCode} {reply.Text}"));
 }

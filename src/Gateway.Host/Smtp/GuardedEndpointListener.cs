@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Gateway.Outcomes;
 using SmtpServer;
 using SmtpServer.IO;
 using SmtpServer.Net;
@@ -10,12 +9,14 @@ namespace Gateway.Smtp;
 
 /// <summary>
 /// Accepts connections for SmtpServer with TCP_NODELAY set (without it every reply waits ~40 ms
-/// for a delayed ACK), and refuses clients outside the allowed networks with a 554 5.7.1
-/// greeting (RFC 5321 §3.1) before any SMTP state exists for them.
+/// for a delayed ACK). Before any SMTP state exists, it refuses clients outside the allowed
+/// networks with a 554 5.7.1 greeting (RFC 5321 §3.1), and clients that already have too many
+/// connections open with a 421 4.7.0.
 /// </summary>
-internal sealed class GuardedEndpointListener(TcpListener listener, ClientNetworks networks, Action<IPEndPoint> onRefused, Action onDispose) : IEndpointListener
+internal sealed class GuardedEndpointListener(TcpListener listener, ListenerGuards guards, Action onDispose) : IEndpointListener
 {
-    private static readonly byte[] Refusal = Encoding.ASCII.GetBytes($"{Failures.Reply(FailureKind.ClientNotAllowed)}\r\n");
+    /// <summary>Session property: true when the client's network may relay without AUTH.</summary>
+    public const string TrustedNetworkKey = "Gateway:TrustedNetwork";
 
     public async Task<ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken)
     {
@@ -24,26 +25,33 @@ internal sealed class GuardedEndpointListener(TcpListener listener, ClientNetwor
             var client = await listener.AcceptTcpClientAsync(cancellationToken);
             client.NoDelay = true;
             var remote = (IPEndPoint)client.Client.RemoteEndPoint!;
-            if (!networks.IsAllowed(remote.Address))
+            if (!guards.Networks.CanConnect(remote.Address))
             {
-                onRefused(remote);
-                _ = RefuseAsync(client);
+                guards.OnRefused(remote, ConnectionRefusal.Network);
+                _ = RefuseAsync(client, ConnectionRefusal.Network.Reply);
+                continue;
+            }
+            if (!guards.Limiter.TryAcquire(remote.Address))
+            {
+                guards.OnRefused(remote, ConnectionRefusal.TooManyConnections);
+                _ = RefuseAsync(client, ConnectionRefusal.TooManyConnections.Reply);
                 continue;
             }
             context.Properties[EndpointListener.LocalEndPointKey] = listener.LocalEndpoint;
             context.Properties[EndpointListener.RemoteEndPointKey] = remote;
-            return new NetworkDuplexPipe(client);
+            context.Properties[TrustedNetworkKey] = guards.Networks.IsAllowed(remote.Address);
+            return new NetworkDuplexPipe(client, guards.Limits, () => guards.Limiter.Release(remote.Address));
         }
     }
 
-    private static async Task RefuseAsync(TcpClient client)
+    private static async Task RefuseAsync(TcpClient client, string reply)
     {
         using (client)
         {
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await client.GetStream().WriteAsync(Refusal, timeout.Token);
+                await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes(reply + "\r\n"), timeout.Token);
                 client.Client.Shutdown(SocketShutdown.Both);
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
@@ -58,4 +66,19 @@ internal sealed class GuardedEndpointListener(TcpListener listener, ClientNetwor
         listener.Stop();
         onDispose();
     }
+}
+
+/// <summary>What the listener needs to decide on a new connection.</summary>
+internal sealed record ListenerGuards(ClientNetworks Networks, ConnectionLimiter Limiter, SmtpSessionLimits Limits, Action<IPEndPoint, ConnectionRefusal> OnRefused);
+
+/// <summary>Why a connection was refused before the greeting, with the reply and the audit reason.</summary>
+internal sealed record ConnectionRefusal(string Reply, string Reason)
+{
+    public static readonly ConnectionRefusal Network = new(
+        Gateway.Outcomes.Failures.Reply(Gateway.Outcomes.FailureKind.ClientNotAllowed).ToString(),
+        "client network is not in Gateway:Smtp:AllowedNetworks");
+
+    public static readonly ConnectionRefusal TooManyConnections = new(
+        "421 4.7.0 Error: too many connections from your address",
+        "too many connections from this client (Gateway:Smtp:MaxConnectionsPerClient)");
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using SmtpServer;
 using SmtpServer.Net;
@@ -6,7 +5,7 @@ using SmtpServer.Net;
 namespace Gateway.Smtp;
 
 /// <summary>Creates <see cref="GuardedEndpointListener"/>s and says when each endpoint is listening.</summary>
-internal sealed class GuardedEndpointListenerFactory(ClientNetworks networks, Action<IPEndPoint> onRefused) : EndpointListenerFactory
+internal sealed class GuardedEndpointListenerFactory(ListenerGuards guards) : EndpointListenerFactory
 {
     public override IEndpointListener CreateListener(IEndpointDefinition endpointDefinition)
     {
@@ -14,6 +13,6 @@ internal sealed class GuardedEndpointListenerFactory(ClientNetworks networks, Ac
         listener.Start(backlog: 512);
         var args = new EndpointEventArgs(endpointDefinition, listener.LocalEndpoint);
         OnEndpointStarted(args);
-        return new GuardedEndpointListener(listener, networks, onRefused, () => OnEndpointStopped(args));
+        return new GuardedEndpointListener(listener, guards, () => OnEndpointStopped(args));
     }
 }

@@ -9,25 +9,39 @@ namespace Gateway.Smtp;
 
 /// <summary>
 /// The duplex pipe SmtpServer reads and writes through. Its own is internal, and we need our own
-/// listener to set TCP_NODELAY and to refuse clients, so this is the same small adapter.
+/// listener to set TCP_NODELAY and to refuse clients, so this is the same small adapter, with
+/// <see cref="CommandLineReader"/> and <see cref="ReplyStream"/> in between for the limits
+/// SmtpServer does not have.
 /// </summary>
 internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
 {
     private readonly TcpClient _client;
+    private readonly Action _onDispose;
     private Stream _stream;
+    private int _disposed;
 
-    public NetworkDuplexPipe(TcpClient client)
+    public NetworkDuplexPipe(TcpClient client, SmtpSessionLimits limits, Action onDispose)
     {
         _client = client;
+        _onDispose = onDispose;
+        State = new SmtpConnectionState(limits);
         _stream = client.GetStream();
-        Input = PipeReader.Create(_stream);
-        Output = PipeWriter.Create(_stream);
+        (Input, Output, Replies) = Wrap(_stream);
     }
 
     public PipeReader Input { get; private set; }
     public PipeWriter Output { get; private set; }
+    public ReplyStream Replies { get; private set; }
+    public SmtpConnectionState State { get; }
     public bool IsSecure => _stream is SslStream;
     public SslProtocols SslProtocol => (_stream as SslStream)?.SslProtocol ?? SslProtocols.None;
+
+    private (PipeReader, PipeWriter, ReplyStream) Wrap(Stream stream)
+    {
+        var replies = new ReplyStream(stream, State, Shutdown);
+        var input = new CommandLineReader(PipeReader.Create(stream), State, replies);
+        return (input, PipeWriter.Create(replies), replies);
+    }
 
     public async Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken = default)
     {
@@ -39,6 +53,7 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
                 ServerCertificate = certificate,
                 ClientCertificateRequired = false,
                 EnabledSslProtocols = protocols,
+                CipherSuitesPolicy = TlsCipherSuites.Policy,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             }, cancellationToken);
         }
@@ -49,12 +64,23 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
         }
         // A new reader drops whatever the client pipelined in plaintext after STARTTLS (RFC 3207 §4.2).
         _stream = ssl;
-        Input = PipeReader.Create(_stream);
-        Output = PipeWriter.Create(_stream);
+        (Input, Output, Replies) = Wrap(_stream);
+    }
+
+    private void Shutdown()
+    {
+        try
+        {
+            _client.Client.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
     }
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         try
         {
             _stream.Dispose();
@@ -63,5 +89,6 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
         catch (IOException)
         {
         }
+        _onDispose();
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using Gateway.Audit;
 using Gateway.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,32 +38,56 @@ public sealed partial class SmtpListenerService : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var smtp = _options.Smtp;
-        var factory = new GuardedEndpointListenerFactory(_networks, OnRefused);
+        var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout);
+        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(_networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, OnRefused));
         factory.EndpointStarted += (_, e) =>
         {
             var endpoint = (IPEndPoint)e.LocalEndPoint;
-            LogListening(endpoint.ToString(), smtp.Tls.CertificatePath is { Length: > 0 });
+            LogListening(endpoint.ToString(), smtp.Tls.CertificatePath is { Length: > 0 }, smtp.Auth.Enabled);
             _ready.TrySetResult(endpoint);
         };
+
+        ServerCertificateFactory? certificates;
+        try
+        {
+            certificates = string.IsNullOrEmpty(smtp.Tls.CertificatePath) ? null : new ServerCertificateFactory(smtp.Tls, _logger);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            // Says which file; the password is never part of the message.
+            LogCannotListen(e, $"{smtp.Address}:{smtp.Port}", e.Message);
+            _ready.TrySetException(e);
+            _lifetime.StopApplication();
+            return;
+        }
 
         var builder = new SmtpServerOptionsBuilder()
             .ServerName(smtp.ServerName)
             .CustomSmtpGreeting(_ => $"220 {smtp.ServerName} ESMTP")
             .MaxMessageSize((int)smtp.MaxMessageSize, MaxMessageSizeHandling.Strict)
             .CommandWaitTimeout(smtp.CommandTimeout)
+            // SmtpServer closes silently after this many consecutive errors; our ReplyStream counts
+            // all errors and says 421 first, so this is only a backstop.
+            .MaxRetryCount(smtp.MaxErrors + 1)
             .Endpoint(endpoint =>
             {
                 endpoint.Endpoint(new IPEndPoint(IPAddress.Parse(smtp.Address), smtp.Port))
                     .SessionTimeout(smtp.SessionTimeout)
-                    .SupportedSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13);
-                var certificate = LoadServerCertificate(smtp.Tls);
-                if (certificate is not null) endpoint.Certificate(certificate);
+                    .SupportedSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13)
+                    .AuthenticationRequired(false)
+                    .AllowUnsecureAuthentication(false);
+                if (certificates is not null) endpoint.Certificate(certificates);
             });
 
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(factory);
         provider.Add((IMessageStore)ActivatorUtilities.CreateInstance<SpoolingMessageStore>(_services));
         provider.Add((IMailboxFilter)ActivatorUtilities.CreateInstance<EnvelopeFilter>(_services));
+        if (smtp.Auth.Enabled)
+        {
+            var users = SmtpUsers.Load(smtp.Auth.UsersFile!).Users;
+            provider.Add((SmtpServer.Authentication.IUserAuthenticator)new FileUserAuthenticator(users, _audit));
+        }
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
         try
         {
@@ -87,28 +110,21 @@ public sealed partial class SmtpListenerService : BackgroundService
         }
     }
 
-    private void OnRefused(IPEndPoint client)
+    private void OnRefused(IPEndPoint client, ConnectionRefusal refusal)
     {
-        LogRefused(client.ToString());
+        LogRefused(client.ToString(), refusal.Reason);
         _ = _audit.WriteAsync(new AuditEvent("connection-refused")
         {
-            Client = client.Address.ToString(), Action = "refused", Reason = "client network is not in Gateway:Smtp:AllowedNetworks", Reply = "554 5.7.1",
+            Client = client.Address.ToString(), Action = "refused", Reason = refusal.Reason, Reply = refusal.Reply,
         }, CancellationToken.None).AsTask();
     }
 
-    private static X509Certificate2? LoadServerCertificate(TlsOptions tls)
-    {
-        if (string.IsNullOrEmpty(tls.CertificatePath)) return null;
-        if (!string.IsNullOrEmpty(tls.KeyPath)) return X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
-        return X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath, tls.CertificatePassword);
-    }
-
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "SMTP listening on {Endpoint} (STARTTLS offered: {Tls})")]
-    private partial void LogListening(string endpoint, bool tls);
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "SMTP listening on {Endpoint} (STARTTLS offered: {Tls}, AUTH over TLS: {Auth})")]
+    private partial void LogListening(string endpoint, bool tls, bool auth);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Critical, Message = "Cannot listen on {Endpoint}: {Reason}")]
     private partial void LogCannotListen(Exception exception, string endpoint, string reason);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Refused connection from {Client}: not in an allowed network")]
-    private partial void LogRefused(string client);
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Refused connection from {Client}: {Reason}")]
+    private partial void LogRefused(string client, string reason);
 }

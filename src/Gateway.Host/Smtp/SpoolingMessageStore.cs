@@ -1,9 +1,14 @@
 using System.Buffers;
+using System.Globalization;
 using System.Net;
+using System.Text;
 using Gateway.Audit;
+using Gateway.Configuration;
+using Gateway.Mail;
 using Gateway.Outcomes;
 using Gateway.Spool;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SmtpServer;
 using SmtpServer.Mail;
 using SmtpServer.Net;
@@ -13,24 +18,39 @@ using SmtpServer.Storage;
 namespace Gateway.Smtp;
 
 /// <summary>
-/// DATA ends here: the message and its envelope go to disk (fsynced) before we answer 250.
-/// Every failure is answered 451/452, never thrown: SmtpServer turns an exception into a 554
-/// (a permanent bounce for our own fault) and an SmtpResponseException into no reply at all.
+/// DATA ends here: the message is screened (<see cref="DataScreen"/>), then it and its envelope go
+/// to disk (fsynced) behind our Received and loop-marker lines before we answer 250. Every
+/// failure is answered, never thrown: SmtpServer turns an exception into a 554 (a permanent
+/// bounce for our own fault) and an SmtpResponseException into no reply at all.
 /// </summary>
-internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue queue, IAuditLog audit, ILogger<SpoolingMessageStore> logger) : IMessageStore
+internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue queue, IAuditLog audit, IOptions<GatewayOptions> options, ILogger<SpoolingMessageStore> logger) : IMessageStore
 {
+    private readonly DataScreenLimits _limits = new(
+        options.Value.Smtp.BareNewline == BareNewlineHandling.Reject, options.Value.Smtp.MaxHeaderSize,
+        options.Value.Smtp.MaxHops, options.Value.Smtp.MaxLoopMarkers, options.Value.Smtp.ServerName);
+
     public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
     {
-        var client = context.Properties.TryGetValue(EndpointListener.RemoteEndPointKey, out var endpoint) && endpoint is IPEndPoint ip
-            ? ip.Address.ToString()
-            : "unknown";
+        var client = ClientAddress(context);
         var from = transaction.From?.AsAddress() ?? string.Empty;
         var recipients = transaction.To.Select(t => t.AsAddress()).ToList();
+        // CommandLineReader put one CRLF before the data so that SmtpServer sees every line,
+        // the first included, behind a line end; it is not part of the message.
+        if (buffer.Length >= 2) buffer = buffer.Slice(2);
+        if (DataScreen.Check(buffer, _limits) is { } refusal)
+        {
+            var reply = Failures.Reply(refusal);
+            await audit.WriteAsync(new AuditEvent("message-refused")
+            {
+                Client = client, Sender = from, Recipients = recipients, Size = buffer.Length, Action = "refused", Reason = reply.Text, Reply = reply.ToString(),
+            }, CancellationToken.None);
+            return new SmtpResponse((SmtpReplyCode)reply.Code, $"{reply.EnhancedCode} {reply.Text}");
+        }
         try
         {
             // Not the session's token: a session timeout in the middle of fsync must not leave
             // a half-committed entry; the write finishes, and the client retries if it missed the 250.
-            var envelope = await spool.AcceptAsync(buffer, from, recipients, client, null, CancellationToken.None);
+            var envelope = await spool.AcceptAsync(buffer, from, recipients, client, null, (id, time) => Trace(context, client, id, time), CancellationToken.None);
             await audit.WriteAsync(new AuditEvent("received")
             {
                 SpoolId = envelope.Id, Client = client, Sender = from, Recipients = recipients, Size = envelope.Size, Action = "queued",
@@ -46,6 +66,24 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue q
             return new SmtpResponse((SmtpReplyCode)reply.Code, $"{reply.EnhancedCode} {reply.Text}");
         }
     }
+
+    /// <summary>
+    /// Our Received line (RFC 5321 §4.4: every relay adds one; it is what hop counts count) and our
+    /// loop marker. Both go above the client's headers, outside anything we sign later.
+    /// </summary>
+    private byte[] Trace(ISessionContext context, string client, string id, DateTimeOffset time)
+    {
+        var protocol = "ESMTP" + (context.Pipe?.IsSecure == true ? "S" : "") + (context.Authentication?.IsAuthenticated == true ? "A" : "");
+        var date = time.ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture);
+        return Encoding.ASCII.GetBytes(
+            $"Received: from [{client}]\r\n\tby {_limits.ServerName} (Gateway) with {protocol} id {id};\r\n\t{date}\r\n" +
+            $"{DataScreenLimits.LoopHeader}: {_limits.ServerName}\r\n");
+    }
+
+    internal static string ClientAddress(ISessionContext context) =>
+        context.Properties.TryGetValue(EndpointListener.RemoteEndPointKey, out var endpoint) && endpoint is IPEndPoint ip
+            ? ip.Address.ToString()
+            : "unknown";
 
     private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 122; // ENOSPC, EDQUOT
 

@@ -41,7 +41,9 @@ public sealed partial class FileSpool
     /// Writes content then envelope, each fsynced, then fsyncs the folder. Only when this returns
     /// may the client be told 250: the message survives a crash from then on.
     /// </summary>
-    public async Task<SpoolEnvelope> AcceptAsync(ReadOnlySequence<byte> data, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo, CancellationToken cancellationToken)
+    /// <param name="trace">Header lines (CRLF-terminated) to put before the message, from its spool id and time: our Received line.</param>
+    public async Task<SpoolEnvelope> AcceptAsync(ReadOnlySequence<byte> data, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo,
+        Func<string, DateTimeOffset, byte[]>? trace, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var id = SpoolId.New(now);
@@ -51,7 +53,9 @@ public sealed partial class FileSpool
         {
             await using (var stream = new FileStream(contentPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
             {
-                size = await CrlfWriter.WriteAsync(data, stream, cancellationToken);
+                var prefix = trace?.Invoke(id, now) ?? [];
+                await stream.WriteAsync(prefix, cancellationToken);
+                size = prefix.Length + await CrlfWriter.WriteAsync(data, stream, cancellationToken);
                 stream.Flush(flushToDisk: true);
             }
             var envelope = new SpoolEnvelope

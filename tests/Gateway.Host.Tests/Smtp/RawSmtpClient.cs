@@ -7,14 +7,33 @@ namespace Gateway.Tests.Smtp;
 internal sealed class RawSmtpClient : IAsyncDisposable
 {
     private readonly TcpClient _client;
-    private readonly NetworkStream _stream;
-    private readonly StreamReader _reader;
+    private Stream _stream;
+    private StreamReader _reader;
 
     private RawSmtpClient(TcpClient client)
     {
         _client = client;
         _stream = client.GetStream();
         _reader = new StreamReader(_stream, Encoding.ASCII);
+    }
+
+    /// <summary>Starts TLS on the connection (after the server's 220 to STARTTLS), trusting any certificate.</summary>
+    public async Task UpgradeToTlsAsync()
+    {
+        var ssl = new System.Net.Security.SslStream(_stream, leaveInnerStreamOpen: true, (_, _, _, _) => true);
+        await ssl.AuthenticateAsClientAsync("localhost");
+        _stream = ssl;
+        _reader = new StreamReader(_stream, Encoding.ASCII);
+    }
+
+    /// <summary>Sends the greeting's EHLO, MAIL and one RCPT, each expected to succeed, then DATA (expecting 354).</summary>
+    public async Task StartDataAsync(string from = "alice@example.test", string to = "dave@elsewhere.test")
+    {
+        Assert.StartsWith("220", await ReadReplyAsync());
+        Assert.StartsWith("250", await CommandAsync("EHLO client.test"));
+        Assert.StartsWith("250", await CommandAsync($"MAIL FROM:<{from}>"));
+        Assert.StartsWith("250", await CommandAsync($"RCPT TO:<{to}>"));
+        Assert.StartsWith("354", await CommandAsync("DATA"));
     }
 
     public static async Task<RawSmtpClient> ConnectAsync(int port)
@@ -38,7 +57,11 @@ internal sealed class RawSmtpClient : IAsyncDisposable
         }
     }
 
-    public async Task SendAsync(string text) => await _stream.WriteAsync(Encoding.ASCII.GetBytes(text));
+    public async Task SendAsync(string text)
+    {
+        await _stream.WriteAsync(Encoding.ASCII.GetBytes(text));
+        await _stream.FlushAsync();
+    }
 
     public async Task<string?> CommandAsync(string line)
     {

@@ -45,7 +45,7 @@ public sealed class TestIdentity : IDisposable
         return collection.ExportPkcs12(Pkcs12ExportPbeParameters.Pkcs12TripleDesSha1, password);
     }
 
-    /// <summary>Writes &lt;address&gt;.p12, .crt, .key (and .chain.crt when there are intermediates).</summary>
+    /// <summary>Writes &lt;address&gt;.p12, .crt, .key (the keys mode 0600; and .chain.crt when there are intermediates).</summary>
     public TestIdentityFiles WriteTo(string directory, string pkcs12Password = "test")
     {
         Directory.CreateDirectory(directory);
@@ -55,6 +55,12 @@ public sealed class TestIdentity : IDisposable
         File.WriteAllBytes(files.Pkcs12Path, ExportPkcs12(pkcs12Password));
         File.WriteAllText(files.CertificatePath, CertificatePem);
         File.WriteAllText(files.KeyPath, PrivateKeyPem);
+        // Private keys readable by the owner only, as Gateway requires of real ones.
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(files.Pkcs12Path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(files.KeyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
         if (files.ChainPath is not null)
         {
             File.WriteAllText(files.ChainPath, string.Concat(Intermediates.Select(c => c.ExportCertificatePem())));

@@ -1,0 +1,75 @@
+using System.Buffers;
+using System.Text;
+using Gateway.Outcomes;
+
+namespace Gateway.Mail;
+
+/// <summary>What <see cref="DataScreen"/> checks, from Gateway:Smtp.</summary>
+public sealed record DataScreenLimits(bool RejectBareLineFeed, int MaxHeaderSize, int MaxHops, int MaxLoopMarkers, string ServerName)
+{
+    public const string LoopHeader = "X-Gateway-Loop";
+}
+
+/// <summary>
+/// Checks a received message before it is queued (Postfix's cleanup checks): bare CR or LF, which
+/// are how SMTP smuggling hides a second message from one server and shows it to the next; the
+/// size of the header block; and the hop count and our own loop marker, so a relay loop stops.
+/// Refusing here costs nothing: nothing has been queued yet.
+/// </summary>
+public static class DataScreen
+{
+    public static FailureKind? Check(ReadOnlySequence<byte> data, DataScreenLimits limits)
+    {
+        if (data.IsEmpty) return FailureKind.EmptyMessage;
+        var bare = BareNewline(data);
+        if (bare == '\r') return FailureKind.BareCarriageReturn;
+        if (bare == '\n' && limits.RejectBareLineFeed) return FailureKind.BareLineFeed;
+        return CheckHeaders(data, limits);
+    }
+
+    /// <summary>'\r' for a CR not followed by LF, '\n' for an LF not preceded by CR, else null. A CR wins.</summary>
+    private static char? BareNewline(ReadOnlySequence<byte> data)
+    {
+        char? found = null;
+        byte previous = 0;
+        var pendingCr = false;
+        foreach (var segment in data)
+        {
+            foreach (var b in segment.Span)
+            {
+                if (pendingCr && b != (byte)'\n') return '\r';
+                pendingCr = b == (byte)'\r';
+                if (b == (byte)'\n' && previous != (byte)'\r') found = '\n';
+                previous = b;
+            }
+        }
+        // SmtpServer hands the data over without the CRLF before the final dot, so a final CR is bare.
+        return pendingCr ? '\r' : found;
+    }
+
+    private static FailureKind? CheckHeaders(ReadOnlySequence<byte> data, DataScreenLimits limits)
+    {
+        var reader = new SequenceReader<byte>(data);
+        var hops = 0;
+        var markers = 0;
+        var marker = $"{DataScreenLimits.LoopHeader}: {limits.ServerName}";
+        while (!reader.End)
+        {
+            if (reader.Consumed > limits.MaxHeaderSize) return FailureKind.HeaderTooLarge;
+            if (!reader.TryReadTo(out ReadOnlySequence<byte> line, (byte)'\n'))
+            {
+                line = reader.UnreadSequence;
+                reader.AdvanceToEnd();
+            }
+            if (reader.Consumed > limits.MaxHeaderSize) return FailureKind.HeaderTooLarge;
+            var length = line.Length > 0 && line.Slice(line.Length - 1).FirstSpan[0] == (byte)'\r' ? line.Length - 1 : line.Length;
+            if (length == 0) break; // the empty line: the body starts
+            var text = Encoding.Latin1.GetString(line.Slice(0, Math.Min(length, 200)));
+            if (text.StartsWith("Received:", StringComparison.OrdinalIgnoreCase)) hops++;
+            else if (text.TrimEnd().Equals(marker, StringComparison.OrdinalIgnoreCase)) markers++;
+        }
+        if (hops > limits.MaxHops) return FailureKind.TooManyHops;
+        if (markers > limits.MaxLoopMarkers) return FailureKind.MailLoop;
+        return null;
+    }
+}

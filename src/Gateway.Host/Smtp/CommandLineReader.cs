@@ -1,0 +1,145 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Gateway.Smtp;
+
+/// <summary>
+/// The input side of a connection, between the socket and SmtpServer. SmtpServer reads a command
+/// line until CRLF with no length limit and reads DATA with no deadline, and its DATA reader only
+/// finds the end marker when a CRLF precedes the dot, so an immediate "." hangs and a leading ".."
+/// on the first line is not unstuffed. Here: command lines over 512 octets are discarded with
+/// "500 5.5.2", DATA has an absolute deadline (a slowloris gets a 421), and DATA is handed over
+/// behind one CRLF that <see cref="SpoolingMessageStore"/> removes again, which makes the first
+/// line like every other. Only CRLF.CRLF ever ends DATA: that search stays SmtpServer's.
+/// </summary>
+internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
+{
+    private static readonly ReadOnlyMemory<byte> Crlf = "\r\n"u8.ToArray();
+
+    private PrefixedChain? _chain;
+
+    private bool _discardingLine;
+    private ReadOnlySequence<byte> _innerBuffer;
+    private ReadOnlySequence<byte> _outerBuffer;
+    private int _prefixInOuter;
+
+    public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            if (state.Closed) return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+            var result = state.InData ? await ReadDataAsync(cancellationToken) : await inner.ReadAsync(cancellationToken);
+            if (state.Closed) return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+            if (state.InData) return WithPrefix(result);
+            _chain = null;
+            _prefixInOuter = 0;
+            if (await DiscardOverlongLineAsync(result, cancellationToken)) continue;
+            return result;
+        }
+    }
+
+    private async ValueTask<ReadResult> ReadDataAsync(CancellationToken cancellationToken)
+    {
+        var remaining = state.DataDeadline - DateTimeOffset.UtcNow;
+        using var deadline = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
+        try
+        {
+            return await inner.ReadAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            await replies.CloseWithAsync($"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded while receiving data", "data timeout", CancellationToken.None);
+            return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+        }
+    }
+
+    /// <summary>True when the first line was too long and has been (or is being) dropped.</summary>
+    private async ValueTask<bool> DiscardOverlongLineAsync(ReadResult result, CancellationToken cancellationToken)
+    {
+        var buffer = result.Buffer;
+        if (buffer.IsEmpty) return false;
+        var lineEnd = buffer.PositionOf((byte)'\n');
+        if (_discardingLine)
+        {
+            if (lineEnd is null)
+            {
+                inner.AdvanceTo(buffer.End);
+                return true;
+            }
+            _discardingLine = false;
+            inner.AdvanceTo(buffer.GetPosition(1, lineEnd.Value));
+            return true;
+        }
+        var length = lineEnd is null ? buffer.Length : buffer.Slice(0, lineEnd.Value).Length + 1;
+        if (length <= Limit(buffer)) return false;
+        // Answered once per line, when the limit is passed; the rest of the line is dropped as it comes.
+        if (lineEnd is null)
+        {
+            _discardingLine = true;
+            inner.AdvanceTo(buffer.End);
+        }
+        else inner.AdvanceTo(buffer.GetPosition(1, lineEnd.Value));
+        await replies.ReplyAsync("500 5.5.2 Error: line too long", cancellationToken);
+        return true;
+    }
+
+    private static int Limit(ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> start = stackalloc byte[5];
+        var head = buffer.Slice(0, Math.Min(5, buffer.Length));
+        head.CopyTo(start);
+        var isAuth = head.Length == 5 && (start[0] | 0x20) == 'a' && (start[1] | 0x20) == 'u' && (start[2] | 0x20) == 't' && (start[3] | 0x20) == 'h' && start[4] == ' ';
+        return isAuth ? SmtpSessionLimits.MaxAuthLine : SmtpSessionLimits.MaxCommandLine;
+    }
+
+    private ReadResult WithPrefix(ReadResult result)
+    {
+        _innerBuffer = result.Buffer;
+        if (!state.DataPrefixPending)
+        {
+            _chain = null;
+            _prefixInOuter = 0;
+            _outerBuffer = result.Buffer;
+            return result;
+        }
+        // One chain per DATA: its segments stay the same objects from read to read.
+        _chain ??= new PrefixedChain(Crlf);
+        _prefixInOuter = _chain.PrefixLength;
+        _outerBuffer = _chain.Build(result.Buffer);
+        return new ReadResult(_outerBuffer, result.IsCanceled, result.IsCompleted);
+    }
+
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        if (_prefixInOuter == 0)
+        {
+            inner.AdvanceTo(consumed, examined);
+            return;
+        }
+        var consumedOffset = _outerBuffer.Slice(0, consumed).Length;
+        var examinedOffset = _outerBuffer.Slice(0, examined).Length;
+        // The prefix is all or nothing: SmtpServer consumes DATA only at its end, past the prefix.
+        if (consumedOffset >= _prefixInOuter)
+        {
+            state.DataPrefixPending = false;
+            _chain = null;
+        }
+        var innerConsumed = consumedOffset <= _prefixInOuter ? _innerBuffer.Start : _innerBuffer.GetPosition(consumedOffset - _prefixInOuter);
+        var innerExamined = examinedOffset <= _prefixInOuter ? _innerBuffer.Start : _innerBuffer.GetPosition(examinedOffset - _prefixInOuter);
+        _prefixInOuter = 0;
+        inner.AdvanceTo(innerConsumed, innerExamined);
+    }
+
+    public override void CancelPendingRead() => inner.CancelPendingRead();
+    public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+    public override bool TryRead(out ReadResult result)
+    {
+        // SmtpServer only awaits ReadAsync; refusing here keeps every read on the checked path.
+        result = default;
+        return false;
+    }
+}

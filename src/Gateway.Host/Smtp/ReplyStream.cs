@@ -1,0 +1,107 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Gateway.Smtp;
+
+/// <summary>
+/// The output side of a connection: every reply SmtpServer writes passes here line by line, so we
+/// know when DATA starts and ends, count errors (and end the session with a 421 after too many,
+/// like Postfix's smtpd_hard_error_limit), and remove SmtpServer's ", N retry(ies) remaining."
+/// suffix, which is not SMTP and leaks its internal counter.
+/// </summary>
+internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState state, Action shutdown) : Stream
+{
+    private readonly MemoryStream _partial = new();
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (state.Closed) return;
+        var output = new MemoryStream();
+        var start = 0;
+        var span = buffer.Span;
+        for (var i = 0; i < span.Length; i++)
+        {
+            if (span[i] != (byte)'\n') continue;
+            _partial.Write(span[start..(i + 1)]);
+            start = i + 1;
+            Line(Encoding.UTF8.GetString(_partial.GetBuffer(), 0, (int)_partial.Length), output);
+            _partial.SetLength(0);
+        }
+        _partial.Write(span[start..]);
+        if (output.Length > 0) await inner.WriteAsync(output.GetBuffer().AsMemory(0, (int)output.Length), cancellationToken);
+        if (state.Closed)
+        {
+            await inner.FlushAsync(cancellationToken);
+            shutdown();
+        }
+    }
+
+    /// <summary>Writes a reply of our own (not SmtpServer's), counted like the others.</summary>
+    public async Task ReplyAsync(string reply, CancellationToken cancellationToken)
+    {
+        await WriteAsync(Encoding.ASCII.GetBytes(reply + "\r\n"), cancellationToken);
+        await FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Sends a last reply and closes the connection; later writes are dropped.</summary>
+    public async Task CloseWithAsync(string reply, string reason, CancellationToken cancellationToken)
+    {
+        if (state.Closed) return;
+        state.Close(reason);
+        try
+        {
+            await inner.WriteAsync(Encoding.ASCII.GetBytes(reply + "\r\n"), cancellationToken);
+            await inner.FlushAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+        shutdown();
+    }
+
+    private void Line(string line, MemoryStream output)
+    {
+        var text = Rewrite(RetrySuffix().Replace(line, "\r\n"));
+        output.Write(Encoding.UTF8.GetBytes(text));
+        // The last line of a reply has a space (or nothing) after the code, the others a hyphen.
+        if (text.Length < 3 || !int.TryParse(text.AsSpan(0, 3), out var code) || (text.Length > 3 && text[3] == '-')) return;
+        state.OnReply(code);
+        if (state.TooManyErrors && code is >= 400 and not 421)
+        {
+            state.Close("too many errors");
+            output.Write(Encoding.ASCII.GetBytes($"421 4.7.0 {state.Limits.ServerName} Error: too many errors\r\n"));
+        }
+    }
+
+    /// <summary>
+    /// SmtpServer closes an idle or cancelled session with "221", the code of a client-requested
+    /// QUIT; RFC 5321 §4.2.2 has 421 for the server closing on its own, so clients retry.
+    /// </summary>
+    private string Rewrite(string line) => line switch
+    {
+        "221 Timeout while waiting for input.\r\n" => $"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded\r\n",
+        "221 The session has be cancelled.\r\n" => $"421 4.3.2 {state.Limits.ServerName} Service shutting down\r\n",
+        _ => line,
+    };
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (state.Closed) return;
+        await inner.FlushAsync(cancellationToken);
+    }
+
+    [GeneratedRegex(@", \d+ retry\(ies\) remaining\.\r?\n$")]
+    private static partial Regex RetrySuffix();
+
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+}

@@ -1,0 +1,42 @@
+namespace Gateway.Smtp;
+
+/// <summary>
+/// What the input and output sides of one connection share: whether the client is in DATA (the
+/// 354 was sent and the reply to the data not yet), the error count, and whether we closed it.
+/// </summary>
+internal sealed class SmtpConnectionState(SmtpSessionLimits limits)
+{
+    public SmtpSessionLimits Limits { get; } = limits;
+    public bool InData { get; private set; }
+
+    /// <summary>Set when DATA starts; the reader hands it to SmtpServer so the data begins with a line end.</summary>
+    public bool DataPrefixPending { get; set; }
+    public DateTimeOffset DataDeadline { get; private set; }
+    public int Errors { get; private set; }
+    public bool Closed { get; private set; }
+
+    /// <summary>Why we closed the connection ourselves, for the audit (null when the client did).</summary>
+    public string? CloseReason { get; private set; }
+
+    public void OnReply(int code)
+    {
+        if (code == 354)
+        {
+            InData = true;
+            DataPrefixPending = true;
+            DataDeadline = DateTimeOffset.UtcNow + Limits.DataTimeout;
+            return;
+        }
+        InData = false;
+        DataPrefixPending = false;
+        if (code >= 400 && code != 421) Errors++;
+    }
+
+    public bool TooManyErrors => Errors >= Limits.MaxErrors;
+
+    public void Close(string reason)
+    {
+        Closed = true;
+        CloseReason ??= reason;
+    }
+}

@@ -1,0 +1,11 @@
+namespace Gateway.Smtp;
+
+/// <summary>The per-connection limits the pipe enforces below SmtpServer (which has no such settings).</summary>
+internal sealed record SmtpSessionLimits(string ServerName, int MaxErrors, TimeSpan DataTimeout)
+{
+    /// <summary>RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with its CRLF.</summary>
+    public const int MaxCommandLine = 512;
+
+    /// <summary>RFC 4954 §4: an AUTH command line (with its initial response) may be up to 12288 octets.</summary>
+    public const int MaxAuthLine = 12288;
+}

@@ -1,0 +1,164 @@
+using Gateway.Tests.Fixtures;
+
+namespace Gateway.Tests.Smtp;
+
+/// <summary>
+/// Protocol abuse, byte for byte over a raw socket: over-long lines, unknown commands and BDAT,
+/// too many errors, too many connections, silent and trickling clients, and plaintext pipelined
+/// after STARTTLS. Each gets a clear reply and a bounded cost.
+/// </summary>
+public sealed class SmtpAbuseTests : IDisposable
+{
+    private readonly GatewayWorld _world = new();
+
+    public void Dispose() => _world.Dispose();
+
+    private string[] Queued() => Directory.EnumerateFiles(Path.Combine(_world.SpoolPath, "incoming"), "*.eml").ToArray();
+
+    [Fact]
+    public async Task CommandLineOver512Octets_Gets500_552_AndTheSessionGoesOn()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        Assert.Equal("500 5.5.2 Error: line too long", await client.CommandAsync("MAIL FROM:<" + new string('a', 600) + "@example.test>"));
+        // A line without any end is dropped as it arrives, answered once.
+        await client.SendAsync("NOOP " + new string('x', 100_000));
+        Assert.Equal("500 5.5.2 Error: line too long", await client.ReadReplyAsync());
+        Assert.Equal("250 Ok", await client.CommandAsync("\r\nNOOP")); // ends the long line, then a real command
+    }
+
+    [Fact]
+    public async Task CommandLineOf512Octets_IsStillACommand()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        var line = "MAIL FROM:<" + new string('a', 512 - 2 - "MAIL FROM:<@example.test>".Length) + "@example.test>";
+        Assert.Equal(510, line.Length);
+        Assert.StartsWith("250", await client.CommandAsync(line));
+    }
+
+    [Theory]
+    [InlineData("BDAT 12 LAST")]
+    [InlineData("XYZZY")]
+    [InlineData("VRFY alice")]
+    public async Task BdatAndUnknownCommands_Get502_WithoutSmtpServersRetryCounter(string command)
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        Assert.Equal("502 Unrecognized command", await client.CommandAsync(command));
+    }
+
+    [Fact]
+    public async Task TooManyErrors_End_WithA421_AndTheConnectionIsClosed()
+    {
+        _world.Settings["Gateway:Smtp:MaxErrors"] = "3";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        Assert.StartsWith("502", await client.CommandAsync("XYZZY"));
+        Assert.StartsWith("250", await client.CommandAsync("NOOP")); // successes do not reset the count
+        Assert.StartsWith("502", await client.CommandAsync("XYZZY"));
+        Assert.Equal("502 Unrecognized command\r\n421 4.7.0 gateway.localdomain Error: too many errors", await client.CommandAsync("XYZZY") + "\r\n" + await client.ReadReplyAsync());
+        Assert.Null(await client.ReadReplyAsync());
+    }
+
+    [Fact]
+    public async Task TooManyConnectionsFromOneClient_TheNextGets421_BeforeAnyGreeting_AndIsAudited()
+    {
+        _world.Settings["Gateway:Smtp:MaxConnectionsPerClient"] = "2";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var first = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await using var second = await RawSmtpClient.ConnectAsync(gateway.Port);
+        Assert.StartsWith("220", await first.ReadReplyAsync());
+        Assert.StartsWith("220", await second.ReadReplyAsync());
+        await using (var third = await RawSmtpClient.ConnectAsync(gateway.Port))
+        {
+            Assert.Equal("421 4.7.0 Error: too many connections from your address", await third.ReadReplyAsync());
+            Assert.Null(await third.ReadReplyAsync());
+        }
+        var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "connection-refused"));
+        Assert.Equal("127.0.0.1", refused.GetProperty("client").GetString());
+
+        // A closed connection frees its slot.
+        Assert.StartsWith("221", await first.CommandAsync("QUIT"));
+        Assert.Null(await first.ReadReplyAsync());
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            await using var again = await RawSmtpClient.ConnectAsync(gateway.Port);
+            var greeting = await again.ReadReplyAsync();
+            if (greeting!.StartsWith("220", StringComparison.Ordinal)) break;
+            Assert.True(DateTime.UtcNow < deadline, "the slot of a closed connection was never freed");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task SilentClient_IsDisconnectedWith421_AfterTheCommandTimeout()
+    {
+        _world.Settings["Gateway:Smtp:CommandTimeout"] = "00:00:01";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        var started = DateTime.UtcNow;
+        Assert.Equal("421 4.4.2 gateway.localdomain Error: timeout exceeded", await client.ReadReplyAsync(TimeSpan.FromSeconds(10)));
+        Assert.Null(await client.ReadReplyAsync());
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(8));
+    }
+
+    [Fact]
+    public async Task SlowlorisInData_IsCutOffWith421_AtTheDataDeadline_AndNothingIsQueued()
+    {
+        _world.Settings["Gateway:Smtp:DataTimeout"] = "00:00:02";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.StartDataAsync();
+        var started = DateTime.UtcNow;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var trickle = Task.Run(async () =>
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    await client.SendAsync("x");
+                    await Task.Delay(200, stop.Token);
+                }
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The server closed the connection: the point of the test.
+            }
+        });
+        var reply = await client.ReadReplyAsync(TimeSpan.FromSeconds(12));
+        Assert.Equal("421 4.4.2 gateway.localdomain Error: timeout exceeded while receiving data", reply);
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(10));
+        await stop.CancelAsync();
+        await trickle;
+        Assert.Empty(Queued());
+    }
+
+    [Fact]
+    public async Task CommandsPipelinedAfterStartTls_AreDiscarded()
+    {
+        _world.Settings["Gateway:Smtp:Tls:CertificatePath"] = TestServerCertificate.Write(_world.Root);
+        _world.Settings["Gateway:Smtp:Tls:CertificatePassword"] = TestServerCertificate.Password;
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        // The injection of CVE-2011-0411: plaintext commands in the same packet as STARTTLS.
+        await client.SendAsync("STARTTLS\r\nMAIL FROM:<mallory@example.test>\r\nRCPT TO:<victim@elsewhere.test>\r\n");
+        Assert.StartsWith("220", await client.ReadReplyAsync());
+        await client.UpgradeToTlsAsync();
+        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        // Had the injected MAIL been executed, RCPT would be accepted; without a MAIL it is out of sequence.
+        Assert.Matches("^50[13] ", await client.CommandAsync("RCPT TO:<victim@elsewhere.test>"));
+        Assert.Empty(Queued());
+    }
+}

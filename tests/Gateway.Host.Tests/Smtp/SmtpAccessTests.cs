@@ -1,0 +1,123 @@
+using Gateway.Smtp;
+using Gateway.Tests.Fixtures;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+
+namespace Gateway.Tests.Smtp;
+
+/// <summary>
+/// Who may relay: clients of AllowedNetworks, or clients that authenticated over TLS against the
+/// users file; and which sender addresses. Every refusal is audited with the client address.
+/// </summary>
+public sealed class SmtpAccessTests : IDisposable
+{
+    private readonly GatewayWorld _world = new();
+
+    public SmtpAccessTests()
+    {
+        // Loopback, where the tests connect from, is not trusted: it must authenticate.
+        _world.Settings["Gateway:Smtp:AllowedNetworks:0"] = "10.0.0.0/8";
+        _world.Settings["Gateway:Smtp:Tls:CertificatePath"] = TestServerCertificate.Write(_world.Root);
+        _world.Settings["Gateway:Smtp:Tls:CertificatePassword"] = TestServerCertificate.Password;
+        var users = Path.Combine(_world.Root, "smtp-users");
+        File.WriteAllText(users, $"# test users\nrelay-user:{PasswordHash.Create("correct horse", PasswordHash.MinimumIterations)}\n");
+        _world.Settings["Gateway:Smtp:Auth:UsersFile"] = Gateway.Testing.OwnerOnly.Apply(users);
+    }
+
+    public void Dispose() => _world.Dispose();
+
+    private string[] Queued() => Directory.EnumerateFiles(Path.Combine(_world.SpoolPath, "incoming"), "*.eml").ToArray();
+
+    [Fact]
+    public async Task OpenRelayProbe_FromAnUntrustedUnauthenticatedClient_IsRefused530_AndAudited()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        Assert.StartsWith("220", await client.ReadReplyAsync());
+        var ehlo = await client.CommandAsync("EHLO probe.test");
+        Assert.DoesNotContain("AUTH", ehlo); // never offered in plaintext
+        Assert.Equal("530 5.7.0 Authentication required: client network is not allowed to relay", await client.CommandAsync("MAIL FROM:<spammer@elsewhere.test>"));
+        Assert.DoesNotMatch("^250", await client.CommandAsync("RCPT TO:<victim@elsewhere.test>"));
+        Assert.Empty(Queued());
+        var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "relay-refused"));
+        Assert.Equal("127.0.0.1", refused.GetProperty("client").GetString());
+    }
+
+    [Fact]
+    public async Task AuthBeforeTls_IsRefused()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        var plain = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("\0relay-user\0correct horse"));
+        Assert.DoesNotMatch("^235", await client.CommandAsync("AUTH PLAIN " + plain));
+        Assert.StartsWith("530", await client.CommandAsync("MAIL FROM:<alice@example.test>"));
+    }
+
+    [Theory]
+    [InlineData("PLAIN")]
+    [InlineData("LOGIN")]
+    public async Task AuthenticatedOverStartTls_MayRelay(string mechanism)
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", gateway.Port, SecureSocketOptions.StartTls);
+        Assert.Contains(mechanism, client.AuthenticationMechanisms);
+        client.AuthenticationMechanisms.RemoveWhere(m => m != mechanism);
+        await client.AuthenticateAsync("relay-user", "correct horse");
+        var reply = await client.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "authenticated"),
+            new MailboxAddress("", "alice@example.test"), [new MailboxAddress("", "dave@elsewhere.test")]);
+        Assert.StartsWith("2.0.0 queued as", reply);
+        var content = await File.ReadAllTextAsync(Assert.Single(Queued()));
+        Assert.Contains("with ESMTPSA id", content);
+    }
+
+    [Fact]
+    public async Task WrongPassword_IsRefused_AndAuditedWithoutThePassword()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", gateway.Port, SecureSocketOptions.StartTls);
+        await Assert.ThrowsAsync<AuthenticationException>(() => client.AuthenticateAsync("relay-user", "wrong-secret-123"));
+        var failed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "auth-failed"));
+        Assert.Equal("127.0.0.1", failed.GetProperty("client").GetString());
+        Assert.Equal("relay-user", failed.GetProperty("user").GetString());
+        Assert.DoesNotContain("wrong-secret-123", await File.ReadAllTextAsync(_world.AuditPath));
+    }
+
+    [Fact]
+    public async Task SenderOutsideTheCompanyDomains_IsRefused553_UnlessListed_AndTheNullSenderPasses()
+    {
+        _world.Settings["Gateway:Smtp:AllowedNetworks:0"] = "127.0.0.0/8";
+        _world.Settings["Gateway:Smtp:SenderDomains:0"] = "example.test";
+        _world.Settings["Gateway:Smtp:AllowedSenders:0"] = "newsletter@vendor.test";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        Assert.Equal("553 5.7.1 Sender address rejected: domain not allowed here", await client.CommandAsync("MAIL FROM:<ceo@evil.test>"));
+        Assert.StartsWith("250", await client.CommandAsync("RSET"));
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<alice@EXAMPLE.test>"));
+        Assert.StartsWith("250", await client.CommandAsync("RSET"));
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<newsletter@vendor.test>"));
+        Assert.StartsWith("250", await client.CommandAsync("RSET"));
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<>"));
+        var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "sender-refused"));
+        Assert.Equal("127.0.0.1", refused.GetProperty("client").GetString());
+        Assert.Equal("ceo@evil.test", refused.GetProperty("sender").GetString());
+    }
+
+    [Fact]
+    public void PasswordHash_VerifiesOnlyTheRightPassword_AndRoundTripsThroughItsText()
+    {
+        var hash = PasswordHash.Create("s3cret", PasswordHash.MinimumIterations);
+        Assert.True(PasswordHash.TryParse(hash.ToString(), out var parsed, out _));
+        Assert.True(parsed!.Verify("s3cret"));
+        Assert.False(parsed.Verify("s3cret "));
+        Assert.DoesNotContain("s3cret", hash.ToString());
+        Assert.False(PasswordHash.TryParse("$pbkdf2-sha256$1000$AAAAAAAAAAA=$AAAA", out _, out var error));
+        Assert.Contains("iterations", error);
+    }
+}
