@@ -56,9 +56,7 @@ public sealed class RelayBytesTests : IAsyncLifetime
 
         var captured = Assert.Single(await _sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
         // Byte for byte below the two trace lines every accepted message gets (Received, X-Gateway-Loop).
-        var relayed = Encoding.UTF8.GetString(captured.Data);
-        Assert.StartsWith("Received: from [127.0.0.1]\r\n\tby ", relayed);
-        Assert.Equal("X-Gateway-Loop: gateway.localdomain\r\n" + raw, relayed[relayed.IndexOf("X-Gateway-Loop:", StringComparison.Ordinal)..]);
+        Assert.Equal(raw, TraceHeaders.Strip(Encoding.UTF8.GetString(captured.Data)));
         var delivered = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "bob@partner.test"));
         Assert.Equal("relayed unchanged", delivered.GetProperty("action").GetString());
     }
