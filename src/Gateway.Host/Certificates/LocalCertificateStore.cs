@@ -20,6 +20,7 @@ public sealed partial class LocalCertificateStore : ICertificateDirectory
     private readonly Dictionary<string, List<CertificateCandidate>> _signers = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, List<CertificateCandidate>> _recipients = new(StringComparer.OrdinalIgnoreCase);
     private readonly ILogger<LocalCertificateStore> _logger;
+    private readonly List<string> _unreadable = [];
 
     public LocalCertificateStore(IOptions<GatewayOptions> options, TimeProvider time, ILogger<LocalCertificateStore> logger)
     {
@@ -52,6 +53,7 @@ public sealed partial class LocalCertificateStore : ICertificateDirectory
             }
             catch (CryptographicException e)
             {
+                _unreadable.Add($"{file}: {e.Message}");
                 // The message names the file, never the password.
                 LogUnreadable(Path.GetFileName(file), e.Message);
             }
@@ -65,6 +67,13 @@ public sealed partial class LocalCertificateStore : ICertificateDirectory
     }
 
     public TrustContext Trust { get; }
+
+    /// <summary>
+    /// Files that could not be read (a wrong password, a broken file), each with the reason and
+    /// never the password. `gateway run` refuses to start while there are any: a sender whose
+    /// identity silently failed to load would otherwise have every mail refused or held.
+    /// </summary>
+    public IReadOnlyList<string> Unreadable => _unreadable;
 
     public ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken) =>
         ValueTask.FromResult(CertificateSelector.Select(Candidates(_signers, address), address, CertificateUsage.Signing, Trust));
@@ -112,7 +121,7 @@ public sealed partial class LocalCertificateStore : ICertificateDirectory
     private static string? Pkcs12Password(CertificatesOptions settings)
     {
         if (!string.IsNullOrEmpty(settings.Pkcs12PasswordFile))
-            return File.ReadLines(settings.Pkcs12PasswordFile).FirstOrDefault() ?? string.Empty;
+            return (File.ReadLines(settings.Pkcs12PasswordFile).FirstOrDefault() ?? string.Empty).TrimEnd('\r'); // a file saved with CRLF
         return settings.Pkcs12Password;
     }
 

@@ -27,5 +27,5 @@ public sealed class CaOptions
     public string? PasswordFile { get; set; }
 
     public string? EffectivePassword =>
-        !string.IsNullOrEmpty(PasswordFile) ? File.ReadLines(PasswordFile).FirstOrDefault() ?? string.Empty : Password;
+        !string.IsNullOrEmpty(PasswordFile) ? (File.ReadLines(PasswordFile).FirstOrDefault() ?? string.Empty).TrimEnd('\r') : Password;
 }

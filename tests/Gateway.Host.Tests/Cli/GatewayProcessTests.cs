@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using System.Text.Json;
 using Gateway.Testing;
 using Gateway.Tests.Fixtures;
 
@@ -14,33 +13,8 @@ public sealed class GatewayProcessTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    private string WriteConfig()
-    {
-        var settings = _world.Settings.Where(s => s.Key != "Gateway:Smtp:Port").ToList();
-        var path = Path.Combine(_world.Root, "appsettings.json");
-        // Flat keys "A:B:C" become nested JSON objects; "X:0" entries become arrays.
-        var root = new Dictionary<string, object>();
-        foreach (var (key, value) in settings)
-        {
-            var parts = key.Split(':');
-            var node = root;
-            for (var i = 0; i < parts.Length - 1; i++)
-            {
-                if (i == parts.Length - 2 && int.TryParse(parts[^1], out _))
-                {
-                    if (!node.TryGetValue(parts[i], out var list)) node[parts[i]] = list = new List<string?>();
-                    ((List<string?>)list).Add(value);
-                    node = null!;
-                    break;
-                }
-                if (!node.TryGetValue(parts[i], out var child)) node[parts[i]] = child = new Dictionary<string, object>();
-                node = (Dictionary<string, object>)child;
-            }
-            if (node is not null) node[parts[^1]] = value!;
-        }
-        File.WriteAllText(path, JsonSerializer.Serialize(root));
-        return path;
-    }
+    private string WriteConfig() =>
+        Configuration.SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings.Where(s => s.Key != "Gateway:Smtp:Port").ToDictionary());
 
     private static ProcessStartInfo Start(params string[] arguments)
     {

@@ -34,6 +34,30 @@ public sealed class SecretFileTests : IDisposable
     }
 
     [Fact]
+    public async Task SigningIdentityThatCannotBeOpened_RefusesToStart_NamingTheFileButNeverThePassword()
+    {
+        _world.Settings["Gateway:Certificates:Pkcs12Password"] = "not-the-password-4711";
+        var (exit, error) = await RunAsync();
+        Assert.Equal(1, exit);
+        Assert.Contains($"certificate error: {_world.AliceFiles.Pkcs12Path}: ", error);
+        Assert.DoesNotContain("not-the-password-4711", error);
+    }
+
+    [Fact]
+    public async Task PasswordFileSavedWithCrlf_StillOpensTheIdentity()
+    {
+        var file = Path.Combine(_world.Root, "p12-password-crlf");
+        File.WriteAllText(file, GatewayWorld.Pkcs12Password + "\r\n");
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        _world.Settings.Remove("Gateway:Certificates:Pkcs12Password");
+        _world.Settings["Gateway:Certificates:Pkcs12PasswordFile"] = file;
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        var store = (Gateway.Certificates.LocalCertificateStore)gateway.Services.GetService(typeof(Gateway.Certificates.LocalCertificateStore))!;
+        Assert.Empty(store.Unreadable);
+        Assert.True((await store.FindSignerAsync("alice@example.test", default)).Found);
+    }
+
+    [Fact]
     public async Task GroupReadablePasswordFile_RefusesToStart()
     {
         var file = Path.Combine(_world.Root, "p12-password");
