@@ -25,8 +25,12 @@ public static class SmimeTransformer
 
     public static SmimeResult Transform(Stream original, SmimeRequest request, Stream output, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var message = MimeMessage.Load(original, persistent: true, cancellationToken);
+        var (message, repairNote) = Load(original, cancellationToken);
         var body = message.Body ?? new TextPart("plain") { Text = string.Empty };
+        // A body without a Content-Type of its own (plain RFC 5322 mail) would be written with no header
+        // block at all, and a first line that looks like "Name:" would then be read back as a header.
+        if (!body.Headers.Contains(HeaderId.ContentType)) body.Headers.Add(HeaderId.ContentType, body.ContentType.MimeType);
+        HeaderRepair.DropInvalidFields(body);
 
         // Fail closed at the last moment: a certificate that expired since the plan was made must not be used.
         foreach (var recipient in request.Recipients)
@@ -44,7 +48,7 @@ public static class SmimeTransformer
             return new SmimeResult(false, false, null, [], "none", "already encrypted by the client; passed on unchanged");
         }
 
-        string? note = null;
+        var note = repairNote;
         var sign = request.Sign;
         if (sign && IsSigned(body))
         {
@@ -92,6 +96,20 @@ public static class SmimeTransformer
 
     private static bool IsSigned(MimeEntity body) =>
         body is MultipartSigned || body is ApplicationPkcs7Mime { SecureMimeType: SecureMimeType.SignedData };
+
+    private static (MimeMessage Message, string? Note) Load(Stream original, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (MimeMessage.Load(original, persistent: true, cancellationToken), null);
+        }
+        catch (FormatException)
+        {
+            original.Position = 0;
+            return (MimeMessage.Load(HeaderRepair.Repair(original), cancellationToken),
+                "header block repaired: a line that is not a header field ended the headers, as Postfix reads it");
+        }
+    }
 
     public static bool IsEncrypted(MimeEntity body) => body switch
     {

@@ -57,9 +57,11 @@ internal sealed class RawSmtpClient : IAsyncDisposable
         }
     }
 
-    public async Task SendAsync(string text)
+    public async Task SendAsync(string text) => await SendAsync(Encoding.ASCII.GetBytes(text));
+
+    public async Task SendAsync(byte[] bytes)
     {
-        await _stream.WriteAsync(Encoding.ASCII.GetBytes(text));
+        await _stream.WriteAsync(bytes);
         await _stream.FlushAsync();
     }
 

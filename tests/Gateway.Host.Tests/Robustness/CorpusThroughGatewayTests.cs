@@ -1,0 +1,78 @@
+using System.Text;
+using Gateway.Testing;
+using Gateway.Testing.Smtp;
+using Gateway.Tests.Fixtures;
+using Gateway.Tests.Smtp;
+using Xunit.Abstractions;
+
+namespace Gateway.Tests.Robustness;
+
+/// <summary>
+/// Real and broken mail through the whole gateway with a sign-and-encrypt policy: every message
+/// reaches a clear outcome (relayed encrypted, or refused/held with a reason), the worker never
+/// dies, nothing accepted is left behind.
+/// </summary>
+public sealed class CorpusThroughGatewayTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly GatewayWorld _world = new();
+    private CapturingSmtpSink _sink = null!;
+    private RunningGateway _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _sink = await CapturingSmtpSink.StartAsync();
+        _world.RelayTo(_sink.Port);
+        _world.Settings["Gateway:Smtp:MaxMessageSize"] = (20 * 1024 * 1024).ToString();
+        _gateway = await RunningGateway.StartAsync(_world);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _sink.DisposeAsync();
+        _world.Dispose();
+    }
+
+    [Fact]
+    public async Task EveryCorpusMessage_ReachesAClearOutcome_AndNothingIsLeftInTheQueue()
+    {
+        var accepted = new Dictionary<string, string>();
+        var refusedAtSmtp = new List<string>();
+        foreach (var (name, message) in Corpus.Messages())
+        {
+            await using var client = await RawSmtpClient.ConnectAsync(_gateway.Port);
+            await client.ReadReplyAsync();
+            await client.CommandAsync("EHLO corpus.example.test");
+            await client.CommandAsync("MAIL FROM:<alice@example.test>");
+            await client.CommandAsync("RCPT TO:<bob@partner.test>");
+            Assert.StartsWith("354", await client.CommandAsync("DATA"));
+            await client.SendAsync(Encoding.Latin1.GetBytes(DotStuff(message) + ".\r\n"));
+            var reply = await client.ReadReplyAsync(TimeSpan.FromSeconds(30)) ?? "(closed)";
+            var match = System.Text.RegularExpressions.Regex.Match(reply, "queued as ([0-9A-Z]{22})");
+            if (match.Success) accepted[match.Groups[1].Value] = name;
+            else refusedAtSmtp.Add($"{name}: {reply}");
+        }
+        output.WriteLine($"{accepted.Count} accepted, {refusedAtSmtp.Count} refused in the SMTP dialogue");
+        foreach (var refusal in refusedAtSmtp) output.WriteLine("refused: " + refusal);
+        // A refusal in the dialogue is a clear answer too, but it must be a 5xx with a reason, never our 451.
+        Assert.All(refusedAtSmtp, r => Assert.Matches(@": 5\d\d \d\.\d+\.\d+ ", r));
+
+        foreach (var (id, name) in accepted)
+        {
+            var completed = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("spoolId").GetString() == id, TimeSpan.FromSeconds(60));
+            output.WriteLine($"{name}: {completed.GetProperty("status").GetString()}");
+        }
+        var delivered = _gateway.AuditEvents().Where(e => RunningGateway.Is(e, "delivered", "bob@partner.test")).ToList();
+        Assert.All(delivered, e => Assert.Contains("encrypted", e.GetProperty("action").GetString()));
+        Assert.DoesNotContain(_sink.Messages.Where(m => m.RcptTo.Contains("bob@partner.test")), m => !Encoding.Latin1.GetString(m.Data).Contains("application/pkcs7-mime"));
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(_world.SpoolPath, "incoming")), f => accepted.Keys.Any(id => f.Contains(id, StringComparison.Ordinal)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "corrupt")));
+    }
+
+    private static string DotStuff(byte[] message)
+    {
+        var text = Encoding.Latin1.GetString(message);
+        if (!text.EndsWith("\r\n", StringComparison.Ordinal)) text += "\r\n";
+        return (text.StartsWith('.') ? "." : "") + text.Replace("\r\n.", "\r\n..", StringComparison.Ordinal);
+    }
+}
