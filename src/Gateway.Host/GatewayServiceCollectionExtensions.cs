@@ -27,7 +27,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IAuditLog, JsonLinesAuditLog>();
         services.AddSingleton<PolicyProvider>();
         services.AddSingleton<LocalCertificateStore>();
-        services.AddSingleton<ICertificateDirectory>(sp => new CachedCertificateDirectory(sp.GetRequiredService<LocalCertificateStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new CertificateResolver(CertificateSources.Build(sp), sp.GetRequiredService<LocalCertificateStore>().Trust));
+        services.AddSingleton<ICertificateDirectory>(sp => new CachedCertificateDirectory(sp.GetRequiredService<CertificateResolver>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<FileSpool>();
         services.AddSingleton<SpoolQueue>();
         services.AddSingleton<RetrySchedule>();

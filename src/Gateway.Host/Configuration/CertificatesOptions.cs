@@ -17,5 +17,20 @@ public sealed class CertificatesOptions
     /// <summary>A file holding the PKCS#12 password (first line), readable only by the service.</summary>
     public string? Pkcs12PasswordFile { get; set; }
 
+    /// <summary>
+    /// Where certificates are looked for, in this order: "local" (the folder), "cache" (the
+    /// persistent cache of earlier directory answers), "ldap" (every entry of <see cref="Ldap"/>, in
+    /// order), "harvested" (certificates imported or taken from signed mail).
+    /// </summary>
+    public string[] Sources { get; set; } = ["local", "cache", "ldap", "harvested"];
+
+    /// <summary>How long a message waits for a certificate source that does not answer before it goes on as if no certificate existed.</summary>
+    public TimeSpan LookupFailureGrace { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>LDAP directories asked for recipients' certificates (source "ldap").</summary>
+    public LdapDirectoryOptions[] Ldap { get; set; } = [];
+
+    public static readonly string[] KnownSources = ["local", "cache", "ldap", "harvested"];
+
     public IReadOnlyList<string> EffectiveTrustAnchors => TrustAnchors ?? [System.IO.Path.Combine(Path, "ca.crt")];
 }

@@ -53,6 +53,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (certificates.Pkcs12PasswordFile is { Length: > 0 } file && !File.Exists(file))
             errors.Add($"Gateway:Certificates:Pkcs12PasswordFile: file '{file}' does not exist");
 
+        CertificateSourcesValidation.Check(certificates, errors);
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -19,6 +19,7 @@ public sealed partial class MessageProcessor(
     CopyDelivery delivery,
     BounceSender bounces,
     RetrySchedule retries,
+    Microsoft.Extensions.Options.IOptions<Gateway.Configuration.GatewayOptions> options,
     IAuditLog audit,
     TimeProvider time,
     ILogger<MessageProcessor> logger)
@@ -36,6 +37,7 @@ public sealed partial class MessageProcessor(
             await context.RecordDecisionsAsync(plan, audit, cancellationToken);
             await context.RefuseAsync(plan.Refused, audit, cancellationToken);
             await context.HoldAsync(plan.Held, spool, audit, cancellationToken);
+            await context.DeferAsync(plan.Deferred, audit, cancellationToken);
             foreach (var group in plan.Groups)
                 await delivery.DeliverAsync(context, plan, group, cancellationToken);
         }
@@ -56,10 +58,11 @@ public sealed partial class MessageProcessor(
         if (open.Any(p => p.Sign != SignMode.Never) && entry.MailFrom.Length > 0)
             signer = await certificates.FindSignerAsync(entry.MailFrom, cancellationToken);
         var planned = new List<PlannedRecipient>();
+        var lookupGraceOver = time.GetUtcNow() - entry.ReceivedAt >= options.Value.Certificates.LookupFailureGrace;
         foreach (var policy in open)
         {
             var certificate = policy.Encrypt == EncryptMode.Never ? null : await certificates.FindRecipientAsync(policy.Recipient, cancellationToken);
-            planned.Add(DeliveryPlanner.Decide(policy, signer, certificate, entry.MailFrom));
+            planned.Add(DeliveryPlanner.Decide(policy, signer, certificate, entry.MailFrom, lookupGraceOver));
         }
         return DeliveryPlanner.Plan(context.Policy.Revision, signer, planned);
     }
