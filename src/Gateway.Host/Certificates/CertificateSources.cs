@@ -12,7 +12,7 @@ public static class CertificateSources
     {
         var settings = services.GetRequiredService<IOptions<GatewayOptions>>().Value.Certificates;
         var sources = new List<ICertificateSource>();
-        foreach (var name in settings.Sources)
+        foreach (var name in settings.EffectiveSources)
         {
             switch (name.ToLowerInvariant())
             {

@@ -7,12 +7,12 @@ internal static class CertificateSourcesValidation
 {
     public static void Check(CertificatesOptions certificates, List<string> errors)
     {
-        foreach (var source in certificates.Sources)
+        foreach (var source in certificates.EffectiveSources)
         {
             if (!CertificatesOptions.KnownSources.Contains(source, StringComparer.OrdinalIgnoreCase))
                 errors.Add($"Gateway:Certificates:Sources: '{source}' is not a source (known: {string.Join(", ", CertificatesOptions.KnownSources)})");
         }
-        if (certificates.Sources.GroupBy(s => s, StringComparer.OrdinalIgnoreCase).Any(g => g.Count() > 1))
+        if (certificates.EffectiveSources.GroupBy(s => s, StringComparer.OrdinalIgnoreCase).Any(g => g.Count() > 1))
             errors.Add("Gateway:Certificates:Sources: each source may be named once");
         if (certificates.LookupFailureGrace < TimeSpan.Zero)
             errors.Add("Gateway:Certificates:LookupFailureGrace must not be negative (e.g. 01:00:00)");
@@ -34,7 +34,7 @@ internal static class CertificateSourcesValidation
             if (string.IsNullOrEmpty(ldap.BindDn) && (!string.IsNullOrEmpty(ldap.BindPassword) || !string.IsNullOrEmpty(ldap.BindPasswordFile)))
                 errors.Add($"{key}:BindPassword is set but BindDn is empty");
         }
-        if (certificates.Ldap.Length > 0 && !certificates.Sources.Contains("ldap", StringComparer.OrdinalIgnoreCase))
+        if (certificates.Ldap.Length > 0 && !certificates.EffectiveSources.Contains("ldap", StringComparer.OrdinalIgnoreCase))
             errors.Add("Gateway:Certificates:Ldap is configured but 'ldap' is not in Gateway:Certificates:Sources");
     }
 }
