@@ -38,6 +38,7 @@ COPY certs-sample/ certs-sample/
 ENV Gateway__Spool__Path=/var/spool/gateway/spool \
     Gateway__Relay__Outbox=/var/spool/gateway/outbox \
     Gateway__Audit__Path=/var/spool/gateway/audit.jsonl \
+    Gateway__Certificates__Cache__Path=/var/spool/gateway/certificates.db \
     Gateway__Smtp__Address=0.0.0.0
 VOLUME ["/var/spool/gateway", "/etc/gateway"]
 EXPOSE 2525

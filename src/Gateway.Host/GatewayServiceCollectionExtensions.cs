@@ -27,6 +27,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IAuditLog, JsonLinesAuditLog>();
         services.AddSingleton<PolicyProvider>();
         services.AddSingleton<LocalCertificateStore>();
+        services.AddSingleton<CertificateCache>();
         services.AddSingleton(sp => new CertificateResolver(CertificateSources.Build(sp), sp.GetRequiredService<LocalCertificateStore>().Trust));
         services.AddSingleton<ICertificateDirectory>(sp => new CachedCertificateDirectory(sp.GetRequiredService<CertificateResolver>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<FileSpool>();

@@ -19,9 +19,16 @@ public static class CertificateSources
                 case "local":
                     sources.Add(services.GetRequiredService<LocalCertificateStore>());
                     break;
+                case "cache":
+                    sources.Add(new CacheCertificateSource(services.GetRequiredService<CertificateCache>()));
+                    break;
                 case "ldap":
                     var logger = services.GetRequiredService<ILogger<LdapCertificateSource>>();
-                    sources.AddRange(settings.Ldap.Select(d => new LdapCertificateSource(d, logger)));
+                    var cache = services.GetRequiredService<CertificateCache>();
+                    sources.AddRange(settings.Ldap.Select(d => new RememberingCertificateSource(new LdapCertificateSource(d, logger), cache)));
+                    break;
+                case "harvested":
+                    sources.Add(new HarvestedCertificateSource(services.GetRequiredService<CertificateCache>()));
                     break;
             }
         }

@@ -17,6 +17,10 @@ internal static class CertificateSourcesValidation
         if (certificates.LookupFailureGrace < TimeSpan.Zero)
             errors.Add("Gateway:Certificates:LookupFailureGrace must not be negative (e.g. 01:00:00)");
 
+        if (string.IsNullOrWhiteSpace(certificates.Cache.Path)) errors.Add("Gateway:Certificates:Cache:Path must not be empty");
+        if (certificates.Cache.PositiveTtl <= TimeSpan.Zero) errors.Add("Gateway:Certificates:Cache:PositiveTtl must be a positive duration (e.g. 1.00:00:00)");
+        if (certificates.Cache.NegativeTtl < TimeSpan.Zero) errors.Add("Gateway:Certificates:Cache:NegativeTtl must not be negative (e.g. 01:00:00)");
+
         for (var i = 0; i < certificates.Ldap.Length; i++)
         {
             var ldap = certificates.Ldap[i];

@@ -30,6 +30,8 @@ public sealed class CertificatesOptions
     /// <summary>How long a message waits for a certificate source that does not answer before it goes on as if no certificate existed.</summary>
     public TimeSpan LookupFailureGrace { get; set; } = TimeSpan.FromHours(1);
 
+    public CertificateCacheOptions Cache { get; set; } = new();
+
     /// <summary>LDAP directories asked for recipients' certificates (source "ldap").</summary>
     public LdapDirectoryOptions[] Ldap { get; set; } = [];
 

@@ -72,6 +72,26 @@ public sealed class LdapEndToEndTests : IAsyncLifetime
         await AssertDeliveredEncryptedAsync();
     }
 
+    [Fact]
+    public async Task ACertificateFoundInLdap_IsStillUsedFromThePersistentCache_AfterARestartWhileTheDirectoryIsDown()
+    {
+        await using (var first = await RunningGateway.StartAsync(_world))
+        {
+            await first.SendAsync(RunningGateway.NewMessage("alice@example.test", Dan, "first", "First.\r\n"), "alice@example.test", Dan);
+            await first.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", Dan));
+        }
+        foreach (var file in Directory.EnumerateFiles(_world.OutboxPath)) File.Delete(file);
+        await _slapd.StopAsync();
+
+        await using var restarted = await RunningGateway.StartAsync(_world);
+        await restarted.SendAsync(RunningGateway.NewMessage("alice@example.test", Dan, "second", "Dan's secret.\r\n"), "alice@example.test", Dan);
+
+        var decision = await restarted.WaitForAuditAsync(e => RunningGateway.Is(e, "decision", Dan) && e.GetProperty("action").GetString() == "sign+encrypt"
+            && e.GetProperty("certificateSource").GetString() == "cache (ldap:corp)");
+        await restarted.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", Dan) && e.GetProperty("spoolId").GetString() == decision.GetProperty("spoolId").GetString());
+        await AssertDeliveredEncryptedAsync();
+    }
+
     private async Task AssertDeliveredEncryptedAsync()
     {
         var eml = Assert.Single(Directory.EnumerateFiles(_world.OutboxPath, "*.eml"));
