@@ -13,6 +13,6 @@ public sealed class CacheCertificateSource(CertificateCache cache) : ICertificat
     {
         if (usage == CertificateUsage.Signing) return ValueTask.FromResult(CertificateLookup.None);
         var found = cache.Find(address, source => source.StartsWith("ldap:", StringComparison.Ordinal), cache.Settings.PositiveTtl);
-        return ValueTask.FromResult(CertificateLookup.Found(found.Select(c => new CertificateCandidate(c.Certificate, $"cache ({c.Source})")).ToList()));
+        return ValueTask.FromResult(CertificateLookup.Found(found.Select(c => new CertificateCandidate(c.Certificate, $"cache ({c.Source})", c.Chain)).ToList()));
     }
 }

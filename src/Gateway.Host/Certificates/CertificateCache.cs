@@ -30,7 +30,7 @@ public sealed class CertificateCache
             PRAGMA journal_mode = WAL;
             CREATE TABLE IF NOT EXISTS certificates (
                 address TEXT NOT NULL, thumbprint TEXT NOT NULL, source TEXT NOT NULL, der BLOB NOT NULL,
-                capabilities BLOB, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+                capabilities BLOB, chain BLOB, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
                 PRIMARY KEY (address, thumbprint, source));
             CREATE TABLE IF NOT EXISTS negatives (
                 address TEXT NOT NULL, source TEXT NOT NULL, checked INTEGER NOT NULL,
@@ -41,7 +41,8 @@ public sealed class CertificateCache
     public CertificateCacheOptions Settings { get; }
 
     /// <summary>Records that <paramref name="source"/> returned these certificates for the address now (and clears its negative answer).</summary>
-    public void RememberFound(string address, string source, IEnumerable<X509Certificate2> certificates, byte[]? capabilities = null)
+    public void RememberFound(string address, string source, IEnumerable<X509Certificate2> certificates, byte[]? capabilities = null,
+        IReadOnlyList<X509Certificate2>? chain = null)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         using var connection = Open();
@@ -50,15 +51,17 @@ public sealed class CertificateCache
         {
             using var insert = connection.CreateCommand();
             insert.CommandText = """
-                INSERT INTO certificates (address, thumbprint, source, der, capabilities, first_seen, last_seen)
-                VALUES ($address, $thumbprint, $source, $der, $capabilities, $now, $now)
-                ON CONFLICT (address, thumbprint, source) DO UPDATE SET last_seen = $now, capabilities = coalesce($capabilities, capabilities)
+                INSERT INTO certificates (address, thumbprint, source, der, capabilities, chain, first_seen, last_seen)
+                VALUES ($address, $thumbprint, $source, $der, $capabilities, $chain, $now, $now)
+                ON CONFLICT (address, thumbprint, source) DO UPDATE SET last_seen = $now,
+                    capabilities = coalesce($capabilities, capabilities), chain = coalesce($chain, chain)
                 """;
             insert.Parameters.AddWithValue("$address", Key(address));
             insert.Parameters.AddWithValue("$thumbprint", certificate.Thumbprint);
             insert.Parameters.AddWithValue("$source", source);
             insert.Parameters.AddWithValue("$der", certificate.RawData);
             insert.Parameters.AddWithValue("$capabilities", (object?)capabilities ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$chain", chain is { Count: > 0 } ? new X509Certificate2Collection(chain.ToArray()).Export(X509ContentType.Pkcs7)! : DBNull.Value);
             insert.Parameters.AddWithValue("$now", now);
             insert.ExecuteNonQuery();
         }
@@ -105,7 +108,7 @@ public sealed class CertificateCache
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT source, der, capabilities, first_seen, last_seen FROM certificates WHERE address = $address ORDER BY last_seen DESC";
+        command.CommandText = "SELECT source, der, capabilities, first_seen, last_seen, chain FROM certificates WHERE address = $address ORDER BY last_seen DESC";
         command.Parameters.AddWithValue("$address", Key(address));
         using var reader = command.ExecuteReader();
         var found = new List<CachedCertificate>();
@@ -118,7 +121,8 @@ public sealed class CertificateCache
             found.Add(new CachedCertificate(
                 X509CertificateLoader.LoadCertificate((byte[])reader[1]), source,
                 reader.IsDBNull(2) ? null : (byte[])reader[2],
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), lastSeen));
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), lastSeen,
+                reader.IsDBNull(5) ? [] : Chain((byte[])reader[5])));
         }
         return found;
     }
@@ -133,6 +137,13 @@ public sealed class CertificateCache
         using (var reader = command.ExecuteReader())
             while (reader.Read()) addresses.Add(reader.GetString(0));
         return addresses.SelectMany(a => Find(a, _ => true, null).Select(c => (a, c))).ToList();
+    }
+
+    private static List<X509Certificate2> Chain(byte[] pkcs7)
+    {
+        var cms = new System.Security.Cryptography.Pkcs.SignedCms();
+        cms.Decode(pkcs7);
+        return cms.Certificates.ToList();
     }
 
     private SqliteConnection Open()
@@ -153,4 +164,5 @@ public sealed class CertificateCache
 }
 
 /// <summary>One remembered certificate with where it came from and when it was seen.</summary>
-public sealed record CachedCertificate(X509Certificate2 Certificate, string Source, byte[]? Capabilities, DateTimeOffset FirstSeen, DateTimeOffset LastSeen);
+public sealed record CachedCertificate(X509Certificate2 Certificate, string Source, byte[]? Capabilities, DateTimeOffset FirstSeen, DateTimeOffset LastSeen,
+    IReadOnlyList<X509Certificate2> Chain);

@@ -14,6 +14,6 @@ public sealed class HarvestedCertificateSource(CertificateCache cache) : ICertif
     {
         if (usage == CertificateUsage.Signing) return ValueTask.FromResult(CertificateLookup.None);
         var found = cache.Find(address, source => source == SourceName, maxAge: null);
-        return ValueTask.FromResult(CertificateLookup.Found(found.Select(c => new CertificateCandidate(c.Certificate, SourceName)).ToList()));
+        return ValueTask.FromResult(CertificateLookup.Found(found.Select(c => new CertificateCandidate(c.Certificate, SourceName, c.Chain)).ToList()));
     }
 }

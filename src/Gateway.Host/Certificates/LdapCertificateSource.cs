@@ -113,7 +113,8 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
                     // A PKCS#7 certs-only SignedData: the end entity and usually its chain.
                     var cms = new SignedCms();
                     cms.Decode(value);
-                    candidates.AddRange(cms.Certificates.Where(c => !IsCertificateAuthority(c)).Select(c => new CertificateCandidate(c, Name)));
+                    var authorities = cms.Certificates.Where(IsCertificateAuthority).ToList();
+                    candidates.AddRange(cms.Certificates.Where(c => !IsCertificateAuthority(c)).Select(c => new CertificateCandidate(c, Name, authorities)));
                 }
                 else
                 {
