@@ -19,6 +19,12 @@ RUN dotnet publish src/Gateway.Host -c Release -o /app --no-restore
 
 # ---- runtime: .NET runtime only (Gateway is a console host, no ASP.NET Core)
 FROM mcr.microsoft.com/dotnet/runtime:10.0
+# LDAP certificate lookups: System.DirectoryServices.Protocols loads OpenLDAP's client library
+# (libldap.so.2 / libldap-2.6.so.0 / libldap-2.5.so.0). Its package is libldap2 on newer Debian and
+# Ubuntu bases, libldap-2.5-0 on Debian 12.
+RUN apt-get update \
+ && (apt-get install -y --no-install-recommends libldap2 || apt-get install -y --no-install-recommends libldap-2.5-0) \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 gateway \
  && useradd --system --uid 10001 --gid gateway --home-dir /var/spool/gateway --no-create-home --shell /usr/sbin/nologin gateway \
  && mkdir -p /var/spool/gateway /etc/gateway \
@@ -32,6 +38,7 @@ COPY certs-sample/ certs-sample/
 ENV Gateway__Spool__Path=/var/spool/gateway/spool \
     Gateway__Relay__Outbox=/var/spool/gateway/outbox \
     Gateway__Audit__Path=/var/spool/gateway/audit.jsonl \
+    Gateway__Certificates__Cache__Path=/var/spool/gateway/certificates.db \
     Gateway__Smtp__Address=0.0.0.0
 VOLUME ["/var/spool/gateway", "/etc/gateway"]
 EXPOSE 2525

@@ -28,12 +28,15 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IAuditLog, JsonLinesAuditLog>();
         services.AddSingleton<PolicyProvider>();
         services.AddSingleton<LocalCertificateStore>();
+        services.AddSingleton<CertificateCache>();
         services.AddSingleton<BuiltInCertificateAuthority>();
+        services.AddSingleton(sp => new CertificateResolver(CertificateSources.Build(sp), sp.GetRequiredService<LocalCertificateStore>().Trust));
         services.AddSingleton<ICertificateDirectory>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
             var time = sp.GetRequiredService<TimeProvider>();
-            ICertificateDirectory directory = sp.GetRequiredService<LocalCertificateStore>();
+            ICertificateDirectory directory = sp.GetRequiredService<CertificateResolver>();
+            // Enrolment sits above every source: an identity found anywhere wins over issuing a new one.
             if (options.Value.Ca.Enabled)
                 directory = new EnrollingCertificateDirectory(directory, sp.GetRequiredService<BuiltInCertificateAuthority>(), options, time);
             return new CachedCertificateDirectory(directory, time);

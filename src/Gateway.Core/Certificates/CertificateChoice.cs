@@ -4,7 +4,9 @@ namespace Gateway.Certificates;
 
 /// <summary>
 /// The outcome of picking one certificate for an address: the chosen one (if any) with its chain,
-/// the reason it won, and every rejected candidate with its problems, for the audit log.
+/// the reason it won, and every rejected candidate with its problems, for the audit log. When no
+/// usable certificate was found and a source could not be asked, <see cref="TemporaryFailure"/>
+/// says which: the recipient must wait, not be treated as having no certificate.
 /// </summary>
 public sealed record CertificateChoice(
     CertificateCandidate? Selected,
@@ -13,4 +15,9 @@ public sealed record CertificateChoice(
     IReadOnlyList<string> Rejected)
 {
     public bool Found => Selected is not null;
+
+    /// <summary>Why a source could not answer (directory down, timeout); only set when nothing usable was found.</summary>
+    public string? TemporaryFailure { get; init; }
+
+    public bool Unavailable => !Found && TemporaryFailure is not null;
 }

@@ -13,7 +13,7 @@ public static class CertificateSelector
         var rejected = new List<string>();
         foreach (var candidate in candidates)
         {
-            var verdict = SmimeCertificateValidator.Validate(candidate.Certificate, address, usage, trust);
+            var verdict = SmimeCertificateValidator.Validate(candidate.Certificate, address, usage, trust.WithIntermediates(candidate.Intermediates));
             if (verdict.Usable) usable.Add((candidate, verdict));
             else rejected.Add($"{candidate.Certificate.Thumbprint} from {candidate.Source}: {string.Join("; ", verdict.Problems)}");
         }

@@ -11,4 +11,14 @@ public sealed class TrustContext(X509Certificate2Collection anchors, X509Certifi
     public X509Certificate2Collection Anchors { get; } = anchors;
     public X509Certificate2Collection Intermediates { get; } = intermediates;
     public TimeProvider Time { get; } = time;
+
+    /// <summary>This trust with more intermediates to build chains through (the anchors stay the same); itself when there are none.</summary>
+    public TrustContext WithIntermediates(IEnumerable<X509Certificate2>? more)
+    {
+        var extra = more?.ToArray() ?? [];
+        if (extra.Length == 0) return this;
+        var intermediates = new X509Certificate2Collection(Intermediates);
+        intermediates.AddRange(extra);
+        return new TrustContext(Anchors, intermediates, Time);
+    }
 }

@@ -9,6 +9,7 @@ public enum FailureKind
     SpoolFull,
     EncryptionCertificateMissing,
     SigningIdentityMissing,
+    CertificateDirectoryUnavailable,
     UpstreamTemporary,
     UpstreamPermanent,
     Unexpected,

@@ -16,6 +16,7 @@ public static class Failures
         FailureKind.SpoolFull => new(452, "4.3.1", detail ?? "Insufficient system storage, please try again later"),
         FailureKind.EncryptionCertificateMissing => new(550, "5.7.10", detail ?? "Encryption required by policy but no valid certificate for this recipient"),
         FailureKind.SigningIdentityMissing => new(550, "5.7.1", detail ?? "Signing required by policy but no valid signing certificate for the sender"),
+        FailureKind.CertificateDirectoryUnavailable => new(451, "4.4.3", detail ?? "certificate directory unavailable"),
         FailureKind.UpstreamTemporary => new(451, "4.4.1", detail ?? "Upstream temporarily unavailable"),
         FailureKind.UpstreamPermanent => new(550, "5.0.0", detail ?? "Upstream refused the message"),
         FailureKind.AuthenticationRequired => new(530, "5.7.0", detail ?? "Authentication required: client network is not allowed to relay"),

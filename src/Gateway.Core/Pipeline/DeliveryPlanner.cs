@@ -10,14 +10,25 @@ namespace Gateway.Pipeline;
 /// </summary>
 public static class DeliveryPlanner
 {
-    public static PlannedRecipient Decide(RecipientPolicy policy, CertificateChoice? signer, CertificateChoice? recipient, string sender)
+    /// <param name="lookupGraceOver">
+    /// True once the message has waited Gateway:Certificates:LookupFailureGrace: a certificate
+    /// source that still cannot be asked then counts as "no certificate", so "ifPossible" goes on
+    /// without encryption and "required" follows the missing-certificate action. Before that the
+    /// recipient is deferred: the source that did not answer might hold the certificate.
+    /// </param>
+    public static PlannedRecipient Decide(RecipientPolicy policy, CertificateChoice? signer, CertificateChoice? recipient, string sender, bool lookupGraceOver = false)
     {
         var rule = policy.Trigger is null ? $"rule '{policy.RuleName}'" : $"rule '{policy.RuleName}' with {policy.Trigger}";
         var signerFound = signer?.Found == true;
         var certificateFound = recipient?.Found == true;
 
+        if (policy.Encrypt != EncryptMode.Never && recipient?.Unavailable == true && !lookupGraceOver)
+            return new PlannedRecipient(policy.Recipient, policy, recipient, TreatmentKind.Defer, false, false,
+                $"rule '{policy.RuleName}': certificate lookup deferred: {recipient.TemporaryFailure}", FailureKind.CertificateDirectoryUnavailable);
+
         if (policy.Encrypt == EncryptMode.Required && !certificateFound)
-            return Missing(policy, recipient, FailureKind.EncryptionCertificateMissing, $"encryption required by {rule} but {recipient?.Reason ?? "no certificate was looked up"}");
+            return Missing(policy, recipient, FailureKind.EncryptionCertificateMissing, $"encryption required by {rule} but {recipient?.Reason ?? "no certificate was looked up"}"
+                + (recipient?.Unavailable == true ? " (certificate sources unavailable past the lookup grace)" : ""));
         if (policy.Sign == SignMode.Always && !signerFound)
             return Missing(policy, recipient, FailureKind.SigningIdentityMissing, $"signing required by {rule} but {signer?.Reason ?? $"no signing identity for {sender}"}");
 
@@ -26,6 +37,8 @@ public static class DeliveryPlanner
         var reason = $"{rule}: " + (encrypt, sign) switch
         {
             (true, _) => $"certificate {recipient!.Selected!.Certificate.Thumbprint} ({recipient.Reason})",
+            (false, _) when policy.Encrypt == EncryptMode.IfPossible && recipient?.Unavailable == true =>
+                $"sent without encryption: certificate sources unavailable past the lookup grace: {recipient.Reason}",
             (false, _) when policy.Encrypt == EncryptMode.IfPossible => $"sent without encryption: {recipient?.Reason}",
             _ => "encryption not wanted",
         };
@@ -44,7 +57,8 @@ public static class DeliveryPlanner
             signer,
             groups,
             recipients.Where(r => r.Kind == TreatmentKind.Refuse).ToList(),
-            recipients.Where(r => r.Kind == TreatmentKind.Hold).ToList());
+            recipients.Where(r => r.Kind == TreatmentKind.Hold).ToList(),
+            recipients.Where(r => r.Kind == TreatmentKind.Defer).ToList());
     }
 
     private static PlannedRecipient Missing(RecipientPolicy policy, CertificateChoice? recipient, FailureKind failure, string reason) =>

@@ -8,4 +8,6 @@ public enum TreatmentKind
     Refuse,
     /// <summary>Do not relay; park the original for an admin.</summary>
     Hold,
+    /// <summary>Do not relay yet: a certificate source could not be asked; try again at the next attempt.</summary>
+    Defer,
 }

@@ -24,6 +24,8 @@ public sealed class CachedCertificateDirectory(ICertificateDirectory inner, Time
         var key = (signer, address.ToLowerInvariant());
         if (_choices.TryGetValue(key, out var cached) && cached.Until > now) return cached.Choice;
         var choice = await find(address, cancellationToken);
+        // A source that could not answer is asked again at the next attempt, not a minute later.
+        if (choice.Unavailable) return choice;
         var until = now + Lifetime;
         if (choice.Selected is { } selected && selected.Certificate.NotAfter.ToUniversalTime() < until.UtcDateTime)
             until = new DateTimeOffset(selected.Certificate.NotAfter.ToUniversalTime());

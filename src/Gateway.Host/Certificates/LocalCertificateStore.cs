@@ -12,7 +12,7 @@ namespace Gateway.Certificates;
 /// Every certificate is indexed under each address of its subjectAltName; whether it may be used
 /// is decided per lookup by <see cref="CertificateSelector"/>, so expiry is noticed as time passes.
 /// </summary>
-public sealed partial class LocalCertificateStore : ICertificateDirectory
+public sealed partial class LocalCertificateStore : ICertificateSource
 {
     private static readonly string[] IdentityExtensions = [".p12", ".pfx"];
     private static readonly string[] CertificateExtensions = [".crt", ".pem", ".cer", ".der"];
@@ -75,13 +75,12 @@ public sealed partial class LocalCertificateStore : ICertificateDirectory
     /// </summary>
     public IReadOnlyList<string> Unreadable => _unreadable;
 
-    public ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(CertificateSelector.Select(Candidates(_signers, address), address, CertificateUsage.Signing, Trust));
+    public string Name => "local";
 
-    public ValueTask<CertificateChoice> FindRecipientAsync(string address, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(CertificateSelector.Select(Candidates(_recipients, address), address, CertificateUsage.Encryption, Trust));
+    public ValueTask<CertificateLookup> FindAsync(string address, CertificateUsage usage, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(CertificateLookup.Found(Candidates(usage == CertificateUsage.Signing ? _signers : _recipients, address)));
 
-    private static IEnumerable<CertificateCandidate> Candidates(Dictionary<string, List<CertificateCandidate>> index, string address) =>
+    private static List<CertificateCandidate> Candidates(Dictionary<string, List<CertificateCandidate>> index, string address) =>
         index.TryGetValue(address, out var list) ? list : [];
 
     private void LoadIdentity(string file, string? password, string source, X509Certificate2Collection intermediates)

@@ -34,9 +34,14 @@ public static class GatewayCommandLine
         hash.SetAction(parse => AuthHashCommand.Execute(parse.GetValue(user)!, Console.In, Console.Out, Console.Error));
         var auth = new Command("auth", "SMTP AUTH tools") { hash };
 
+        var importFiles = new Argument<string[]>("FILE") { Description = "Signed .eml messages or certificate files (.crt .pem .cer .der .p7b .p7c)", Arity = ArgumentArity.OneOrMore };
+        var import = new Command("import", "Store partners' certificates (from verified signed mail or certificate files) in the certificate cache as 'harvested'") { importFiles, config };
+        import.SetAction(parse => CertsImportCommand.ExecuteAsync(parse.GetValue(config), parse.GetValue(importFiles)!, Console.Out, Console.Error));
+        var certs = new Command("certs", "Certificate directory tools") { import };
+
         var root = new RootCommand("Gateway: an S/MIME mail gateway. Receives mail over SMTP, signs and encrypts it by policy, relays it upstream.")
         {
-            config, run, policy, auth, CaCommand.Create(config),
+            config, run, policy, auth, certs, CaCommand.Create(config),
         };
         root.SetAction((parse, token) => RunCommand.ExecuteAsync(parse.GetValue(config), Console.Error, token));
         return root;

@@ -60,7 +60,7 @@ public static class PolicyExplainCommand
 
         var sender = request.From == "<>" ? "" : request.From;
         var facts = MessageFacts.From(request.Subject, request.Headers);
-        var plan = await host.Services.GetRequiredService<MessagePlanner>().PlanAsync(compiled.Snapshot!, sender, request.To, facts, cancellationToken);
+        var plan = await host.Services.GetRequiredService<MessagePlanner>().PlanAsync(compiled.Snapshot!, sender, request.To, facts, lookupGraceOver: false, cancellationToken);
 
         // Recipients whose rule never encrypts are not looked up by the planner; the admin still wants to know.
         var directory = host.Services.GetRequiredService<ICertificateDirectory>();

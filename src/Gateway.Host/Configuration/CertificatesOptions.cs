@@ -23,5 +23,25 @@ public sealed class CertificatesOptions
     /// </summary>
     public bool AllowInsecureKeyPermissions { get; set; }
 
+    /// <summary>
+    /// Where certificates are looked for, in this order: "local" (the folder), "cache" (the
+    /// persistent cache of earlier directory answers), "ldap" (every entry of <see cref="Ldap"/>, in
+    /// order), "harvested" (certificates imported or taken from signed mail). Null: all four, in
+    /// that order (null, not an array default, because the binder appends to a default array).
+    /// </summary>
+    public string[]? Sources { get; set; }
+
+    public IReadOnlyList<string> EffectiveSources => Sources ?? KnownSources;
+
+    /// <summary>How long a message waits for a certificate source that does not answer before it goes on as if no certificate existed.</summary>
+    public TimeSpan LookupFailureGrace { get; set; } = TimeSpan.FromHours(1);
+
+    public CertificateCacheOptions Cache { get; set; } = new();
+
+    /// <summary>LDAP directories asked for recipients' certificates (source "ldap").</summary>
+    public LdapDirectoryOptions[] Ldap { get; set; } = [];
+
+    public static readonly string[] KnownSources = ["local", "cache", "ldap", "harvested"];
+
     public IReadOnlyList<string> EffectiveTrustAnchors => TrustAnchors ?? [System.IO.Path.Combine(Path, "ca.crt")];
 }

@@ -72,6 +72,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (certificates.Pkcs12PasswordFile is { Length: > 0 } file && !File.Exists(file))
             errors.Add($"Gateway:Certificates:Pkcs12PasswordFile: file '{file}' does not exist");
 
+        CertificateSourcesValidation.Check(certificates, errors);
         var ca = options.Ca;
         if (ca.Enabled)
         {

@@ -30,7 +30,14 @@ public sealed class UnknownSettingsValidator(IConfiguration configuration) : IVa
                 continue;
             }
             var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            if (IsLeaf(propertyType) || propertyType.IsArray) continue;
+            if (IsLeaf(propertyType)) continue;
+            if (propertyType.IsArray)
+            {
+                // A list of objects (Ldap directories) is checked entry by entry.
+                var element = propertyType.GetElementType()!;
+                if (!IsLeaf(element)) foreach (var entry in child.GetChildren()) Check(entry, element, unknown);
+                continue;
+            }
             Check(child, propertyType, unknown);
         }
     }

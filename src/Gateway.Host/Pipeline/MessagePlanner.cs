@@ -10,7 +10,8 @@ namespace Gateway.Pipeline;
 /// </summary>
 public sealed class MessagePlanner(ICertificateDirectory certificates)
 {
-    public async Task<DeliveryPlan> PlanAsync(PolicySnapshot policy, string sender, IReadOnlyList<string> recipients, MessageFacts facts, CancellationToken cancellationToken)
+    /// <param name="lookupGraceOver">The message has waited Certificates:LookupFailureGrace for unavailable sources; they now count as "no certificate".</param>
+    public async Task<DeliveryPlan> PlanAsync(PolicySnapshot policy, string sender, IReadOnlyList<string> recipients, MessageFacts facts, bool lookupGraceOver, CancellationToken cancellationToken)
     {
         var answers = recipients.Select(r => policy.Evaluate(sender, r, facts)).ToList();
         CertificateChoice? signer = null;
@@ -20,7 +21,7 @@ public sealed class MessagePlanner(ICertificateDirectory certificates)
         foreach (var answer in answers)
         {
             var certificate = answer.Encrypt == EncryptMode.Never ? null : await certificates.FindRecipientAsync(answer.Recipient, cancellationToken);
-            planned.Add(DeliveryPlanner.Decide(answer, signer, certificate, sender));
+            planned.Add(DeliveryPlanner.Decide(answer, signer, certificate, sender, lookupGraceOver));
         }
         return DeliveryPlanner.Plan(policy.Revision, signer, planned);
     }

@@ -18,6 +18,7 @@ public sealed partial class MessageProcessor(
     CopyDelivery delivery,
     BounceSender bounces,
     RetrySchedule retries,
+    Microsoft.Extensions.Options.IOptions<Gateway.Configuration.GatewayOptions> options,
     IAuditLog audit,
     TimeProvider time,
     ILogger<MessageProcessor> logger)
@@ -32,10 +33,12 @@ public sealed partial class MessageProcessor(
         try
         {
             var open = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList();
-            var plan = await planner.PlanAsync(context.Policy, entry.MailFrom, open, context.Headers.Facts, cancellationToken);
+            var lookupGraceOver = time.GetUtcNow() - entry.ReceivedAt >= options.Value.Certificates.LookupFailureGrace;
+            var plan = await planner.PlanAsync(context.Policy, entry.MailFrom, open, context.Headers.Facts, lookupGraceOver, cancellationToken);
             await context.RecordDecisionsAsync(plan, audit, cancellationToken);
             await context.RefuseAsync(plan.Refused, audit, cancellationToken);
             await context.HoldAsync(plan.Held, spool, audit, cancellationToken);
+            await context.DeferAsync(plan.Deferred, audit, cancellationToken);
             if (plan.Groups.Count > 0) context.SourcePath = await TriggerRemoval.PrepareAsync(spool, context, cancellationToken);
             foreach (var group in plan.Groups)
                 await delivery.DeliverAsync(context, plan, group, cancellationToken);

@@ -29,7 +29,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
 
     public async Task RecordDecisionsAsync(DeliveryPlan plan, IAuditLog audit, CancellationToken cancellationToken)
     {
-        foreach (var recipient in plan.Groups.SelectMany(g => g.Recipients).Concat(plan.Refused).Concat(plan.Held))
+        foreach (var recipient in plan.Groups.SelectMany(g => g.Recipients).Concat(plan.Refused).Concat(plan.Held).Concat(plan.Deferred))
         {
             await audit.WriteAsync(Event("decision") with
             {
@@ -39,6 +39,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
                 {
                     TreatmentKind.Refuse => "refuse",
                     TreatmentKind.Hold => "hold",
+                    TreatmentKind.Defer => "defer",
                     _ => (recipient.Sign, recipient.Encrypt) switch
                     {
                         (true, true) => "sign+encrypt",
@@ -86,6 +87,20 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
             await audit.WriteAsync(Event("held") with
             {
                 Recipient = recipient.Address, Rule = recipient.Policy.RuleName, Action = "held", Reason = recipient.Reason, Status = $"hold/{name}",
+            }, cancellationToken);
+        }
+    }
+
+    /// <summary>Recipients whose certificate lookup could not be made: open, retried with the entry.</summary>
+    public async Task DeferAsync(IReadOnlyList<PlannedRecipient> deferred, IAuditLog audit, CancellationToken cancellationToken)
+    {
+        foreach (var recipient in deferred)
+        {
+            var reply = Failures.Reply(recipient.Failure ?? FailureKind.CertificateDirectoryUnavailable).ToString();
+            Update(Recipient(recipient.Address), RecipientStatus.Deferred, reply);
+            await audit.WriteAsync(Event("deferred") with
+            {
+                Recipient = recipient.Address, Rule = recipient.Policy.RuleName, Action = "deferred", Reason = recipient.Reason, Reply = reply,
             }, cancellationToken);
         }
     }

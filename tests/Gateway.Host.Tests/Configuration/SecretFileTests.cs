@@ -54,7 +54,8 @@ public sealed class SecretFileTests : IDisposable
         await using var gateway = await RunningGateway.StartAsync(_world);
         var store = (Gateway.Certificates.LocalCertificateStore)gateway.Services.GetService(typeof(Gateway.Certificates.LocalCertificateStore))!;
         Assert.Empty(store.Unreadable);
-        Assert.True((await store.FindSignerAsync("alice@example.test", default)).Found);
+        var directory = (Gateway.Certificates.ICertificateDirectory)gateway.Services.GetService(typeof(Gateway.Certificates.ICertificateDirectory))!;
+        Assert.True((await directory.FindSignerAsync("alice@example.test", default)).Found);
     }
 
     [Fact]

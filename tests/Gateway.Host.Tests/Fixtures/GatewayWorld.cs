@@ -51,6 +51,7 @@ public sealed class GatewayWorld : IDisposable
             ["Gateway:Certificates:Path"] = Certificates,
             ["Gateway:Certificates:TrustAnchors:0"] = CaCertificatePath,
             ["Gateway:Certificates:Pkcs12Password"] = Pkcs12Password,
+            ["Gateway:Certificates:Cache:Path"] = Path.Combine(Root, "certificates.db"),
         };
     }
 

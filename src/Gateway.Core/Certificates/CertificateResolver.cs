@@ -1,0 +1,49 @@
+namespace Gateway.Certificates;
+
+/// <summary>
+/// Asks the configured sources in their order (Gateway:Certificates:Sources) and lets
+/// <see cref="CertificateSelector"/> choose among every candidate gathered so far, so each source
+/// is held to the same rules and the audit names where the winner came from. The first source
+/// that contributes a usable certificate ends the search: the order is the operator's priority
+/// (local before the network; the cache before the directory it remembers).
+/// When nothing usable was found and a source could not answer, the choice carries that
+/// temporary failure: the recipient waits, because the missing source might have had the certificate.
+/// </summary>
+public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> sources, TrustContext trust) : ICertificateDirectory
+{
+    public IReadOnlyList<ICertificateSource> Sources { get; } = sources;
+
+    public ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken) =>
+        ResolveAsync(address, CertificateUsage.Signing, cancellationToken);
+
+    public ValueTask<CertificateChoice> FindRecipientAsync(string address, CancellationToken cancellationToken) =>
+        ResolveAsync(address, CertificateUsage.Encryption, cancellationToken);
+
+    public async ValueTask<CertificateChoice> ResolveAsync(string address, CertificateUsage usage, CancellationToken cancellationToken)
+    {
+        var candidates = new List<CertificateCandidate>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var failures = new List<string>();
+        CertificateChoice? choice = null;
+        foreach (var source in Sources)
+        {
+            var lookup = await source.FindAsync(address, usage, cancellationToken);
+            if (lookup.Failed)
+            {
+                failures.Add($"{source.Name}: {lookup.TemporaryFailure}");
+                continue;
+            }
+            // The same certificate from two sources (local and cache) is judged once, under the first source's name.
+            var added = lookup.Candidates.Where(c => seen.Add(c.Certificate.Thumbprint)).ToList();
+            if (added.Count == 0) continue;
+            candidates.AddRange(added);
+            choice = CertificateSelector.Select(candidates, address, usage, trust);
+            if (choice.Found) return choice;
+        }
+
+        choice ??= CertificateSelector.Select(candidates, address, usage, trust);
+        if (failures.Count == 0) return choice;
+        var unavailable = string.Join("; ", failures);
+        return choice with { Reason = $"{choice.Reason}; not asked: {unavailable}", TemporaryFailure = unavailable };
+    }
+}

@@ -1,0 +1,168 @@
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Configuration;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Certificates;
+
+/// <summary>
+/// The persistent certificate cache (SQLite): certificates directories returned and harvested
+/// ones, per address and source with first and last seen, and negative answers ("directory X had
+/// nothing for this address at time T"). It survives restarts. WAL mode lets readers go on while
+/// one worker writes; each operation opens its own connection (pooled), so workers share nothing
+/// but the file, and SQLite's busy handling (the command timeout) serialises the writers.
+/// A certificate from here is only a candidate: it is validated again on every use.
+/// </summary>
+public sealed class CertificateCache
+{
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+
+    public CertificateCache(IOptions<GatewayOptions> options, TimeProvider time)
+    {
+        _time = time;
+        Settings = options.Value.Certificates.Cache;
+        var path = Path.GetFullPath(Settings.Path);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, DefaultTimeout = 30 }.ToString();
+        using var connection = Open();
+        Execute(connection, """
+            PRAGMA journal_mode = WAL;
+            CREATE TABLE IF NOT EXISTS certificates (
+                address TEXT NOT NULL, thumbprint TEXT NOT NULL, source TEXT NOT NULL, der BLOB NOT NULL,
+                capabilities BLOB, chain BLOB, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+                PRIMARY KEY (address, thumbprint, source));
+            CREATE TABLE IF NOT EXISTS negatives (
+                address TEXT NOT NULL, source TEXT NOT NULL, checked INTEGER NOT NULL,
+                PRIMARY KEY (address, source));
+            """);
+    }
+
+    public CertificateCacheOptions Settings { get; }
+
+    /// <summary>Records that <paramref name="source"/> returned these certificates for the address now (and clears its negative answer).</summary>
+    public void RememberFound(string address, string source, IEnumerable<X509Certificate2> certificates, byte[]? capabilities = null,
+        IReadOnlyList<X509Certificate2>? chain = null)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction();
+        foreach (var certificate in certificates)
+        {
+            using var insert = connection.CreateCommand();
+            insert.CommandText = """
+                INSERT INTO certificates (address, thumbprint, source, der, capabilities, chain, first_seen, last_seen)
+                VALUES ($address, $thumbprint, $source, $der, $capabilities, $chain, $now, $now)
+                ON CONFLICT (address, thumbprint, source) DO UPDATE SET last_seen = $now,
+                    capabilities = coalesce($capabilities, capabilities), chain = coalesce($chain, chain)
+                """;
+            insert.Parameters.AddWithValue("$address", Key(address));
+            insert.Parameters.AddWithValue("$thumbprint", certificate.Thumbprint);
+            insert.Parameters.AddWithValue("$source", source);
+            insert.Parameters.AddWithValue("$der", certificate.RawData);
+            insert.Parameters.AddWithValue("$capabilities", (object?)capabilities ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$chain", chain is { Count: > 0 } ? new X509Certificate2Collection(chain.ToArray()).Export(X509ContentType.Pkcs7)! : DBNull.Value);
+            insert.Parameters.AddWithValue("$now", now);
+            insert.ExecuteNonQuery();
+        }
+        using var clear = connection.CreateCommand();
+        clear.CommandText = "DELETE FROM negatives WHERE address = $address AND source = $source";
+        clear.Parameters.AddWithValue("$address", Key(address));
+        clear.Parameters.AddWithValue("$source", source);
+        clear.ExecuteNonQuery();
+        transaction.Commit();
+    }
+
+    /// <summary>Records that <paramref name="source"/> had no certificate for the address now.</summary>
+    public void RememberNone(string address, string source)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO negatives (address, source, checked) VALUES ($address, $source, $now)
+            ON CONFLICT (address, source) DO UPDATE SET checked = $now
+            """;
+        command.Parameters.AddWithValue("$address", Key(address));
+        command.Parameters.AddWithValue("$source", source);
+        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>True when <paramref name="source"/> said "none" for the address less than NegativeTtl ago.</summary>
+    public bool RecentlyHadNone(string address, string source)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT checked FROM negatives WHERE address = $address AND source = $source";
+        command.Parameters.AddWithValue("$address", Key(address));
+        command.Parameters.AddWithValue("$source", source);
+        return command.ExecuteScalar() is long checkedAt
+            && _time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(checkedAt) < Settings.NegativeTtl;
+    }
+
+    /// <summary>
+    /// Certificates remembered for the address whose source matches: directory answers only while
+    /// younger than PositiveTtl (then the directory is asked again); <paramref name="maxAge"/> null: no age limit.
+    /// </summary>
+    public IReadOnlyList<CachedCertificate> Find(string address, Func<string, bool> sourceMatches, TimeSpan? maxAge)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT source, der, capabilities, first_seen, last_seen, chain FROM certificates WHERE address = $address ORDER BY last_seen DESC";
+        command.Parameters.AddWithValue("$address", Key(address));
+        using var reader = command.ExecuteReader();
+        var found = new List<CachedCertificate>();
+        var now = _time.GetUtcNow();
+        while (reader.Read())
+        {
+            var source = reader.GetString(0);
+            var lastSeen = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4));
+            if (!sourceMatches(source) || (maxAge is { } age && now - lastSeen >= age)) continue;
+            found.Add(new CachedCertificate(
+                X509CertificateLoader.LoadCertificate((byte[])reader[1]), source,
+                reader.IsDBNull(2) ? null : (byte[])reader[2],
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), lastSeen,
+                reader.IsDBNull(5) ? [] : Chain((byte[])reader[5])));
+        }
+        return found;
+    }
+
+    /// <summary>Every remembered certificate (for `gateway certs list`).</summary>
+    public IReadOnlyList<(string Address, CachedCertificate Certificate)> All()
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT address FROM certificates ORDER BY address";
+        var addresses = new List<string>();
+        using (var reader = command.ExecuteReader())
+            while (reader.Read()) addresses.Add(reader.GetString(0));
+        return addresses.SelectMany(a => Find(a, _ => true, null).Select(c => (a, c))).ToList();
+    }
+
+    private static List<X509Certificate2> Chain(byte[] pkcs7)
+    {
+        var cms = new System.Security.Cryptography.Pkcs.SignedCms();
+        cms.Decode(pkcs7);
+        return cms.Certificates.ToList();
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static string Key(string address) => address.Trim().ToLowerInvariant();
+}
+
+/// <summary>One remembered certificate with where it came from and when it was seen.</summary>
+public sealed record CachedCertificate(X509Certificate2 Certificate, string Source, byte[]? Capabilities, DateTimeOffset FirstSeen, DateTimeOffset LastSeen,
+    IReadOnlyList<X509Certificate2> Chain);

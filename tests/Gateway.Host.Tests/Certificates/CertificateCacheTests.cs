@@ -1,0 +1,134 @@
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Certificates;
+using Gateway.Configuration;
+using Gateway.Testing.Pki;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gateway.Tests.Certificates;
+
+/// <summary>The persistent SQLite cache: restarts, TTLs, negative answers, concurrency, re-validation.</summary>
+public sealed class CertificateCacheTests : IDisposable
+{
+    private const string Bob = "bob@partner.test";
+    private readonly string _root = Directory.CreateTempSubdirectory("gw-cache-").FullName;
+    private readonly TestPki _pki = TestPki.Create();
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+
+    public void Dispose()
+    {
+        _pki.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools(); // release the file before deleting it
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    private CertificateCache NewCache() => new(Options.Create(new GatewayOptions
+    {
+        Certificates = { Cache = { Path = Path.Combine(_root, "sub", "certificates.db"), PositiveTtl = TimeSpan.FromDays(1), NegativeTtl = TimeSpan.FromHours(1) } },
+    }), _time);
+
+    private sealed class CountingDirectory(Func<CertificateLookup> answer) : ICertificateSource
+    {
+        public int Calls;
+        public string Name => "ldap:corp";
+
+        public ValueTask<CertificateLookup> FindAsync(string address, CertificateUsage usage, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Calls);
+            return ValueTask.FromResult(answer());
+        }
+    }
+
+    [Fact]
+    public async Task ACertificateFoundInTheDirectory_SurvivesARestart_AndIsServedUntilThePositiveTtl()
+    {
+        var bob = _pki.Issue(Bob).PublicCertificate;
+        var directory = new CountingDirectory(() => CertificateLookup.Found([new CertificateCandidate(bob, "ldap:corp")]));
+        await new RememberingCertificateSource(directory, NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+
+        _time.Advance(TimeSpan.FromHours(23));
+        var afterRestart = await new CacheCertificateSource(NewCache()).FindAsync(Bob.ToUpperInvariant(), CertificateUsage.Encryption, CancellationToken.None);
+        var cached = Assert.Single(afterRestart.Candidates);
+        Assert.Equal(bob.Thumbprint, cached.Certificate.Thumbprint);
+        Assert.Equal("cache (ldap:corp)", cached.Source);
+        var row = Assert.Single(NewCache().All());
+        Assert.Equal(_time.GetUtcNow() - TimeSpan.FromHours(23), row.Certificate.FirstSeen, TimeSpan.FromMilliseconds(1));
+
+        _time.Advance(TimeSpan.FromHours(2));
+        var stale = await new CacheCertificateSource(NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+        Assert.Empty(stale.Candidates);
+    }
+
+    [Fact]
+    public async Task ANegativeAnswer_SparesTheDirectoryUntilTheNegativeTtl_ThenItIsAskedAgain()
+    {
+        var directory = new CountingDirectory(() => CertificateLookup.None);
+        var source = new RememberingCertificateSource(directory, NewCache());
+
+        await source.FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(59));
+        var second = await new RememberingCertificateSource(directory, NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+        Assert.Equal(1, directory.Calls);
+        Assert.Empty(second.Candidates);
+        Assert.False(second.Failed);
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        await source.FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+        Assert.Equal(2, directory.Calls);
+    }
+
+    [Fact]
+    public async Task ATemporaryFailure_IsNeverRemembered_AsNone()
+    {
+        var directory = new CountingDirectory(() => CertificateLookup.Unavailable("LDAP server unavailable"));
+        var source = new RememberingCertificateSource(directory, NewCache());
+
+        var first = await source.FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+        var second = await source.FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+
+        Assert.True(first.Failed);
+        Assert.True(second.Failed);
+        Assert.Equal(2, directory.Calls);
+    }
+
+    [Fact]
+    public async Task ACachedCertificateThatHasSinceExpired_IsRejectedOnUse_AndTheAuditReasonSaysSo()
+    {
+        var shortLived = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-10), NotAfter = DateTimeOffset.UtcNow.AddHours(2) }).PublicCertificate;
+        NewCache().RememberFound(Bob, "ldap:corp", [shortLived]);
+        var trust = new TrustContext(new X509Certificate2Collection(_pki.Root.Certificate), [], _time);
+        var resolver = new CertificateResolver([new CacheCertificateSource(NewCache())], trust);
+        Assert.True((await resolver.FindRecipientAsync(Bob, CancellationToken.None)).Found);
+
+        _time.Advance(TimeSpan.FromHours(3)); // still inside the positive TTL, but past notAfter
+        var choice = await resolver.FindRecipientAsync(Bob, CancellationToken.None);
+
+        Assert.False(choice.Found);
+        var rejected = Assert.Single(choice.Rejected);
+        Assert.Contains("from cache (ldap:corp)", rejected);
+        Assert.Contains("expired", rejected);
+    }
+
+    [Fact]
+    public async Task ConcurrentWorkersOnTwoInstances_WriteAndReadWithoutErrors_AndNothingIsLost()
+    {
+        var certificates = Enumerable.Range(0, 4).Select(i => _pki.Issue($"user{i}@partner.test").PublicCertificate).ToList();
+        var caches = new[] { NewCache(), NewCache() };
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(worker => Task.Run(() =>
+        {
+            var cache = caches[worker % 2];
+            for (var i = 0; i < 40; i++)
+            {
+                var certificate = certificates[(worker + i) % certificates.Count];
+                var address = $"user{(worker + i) % certificates.Count}@partner.test";
+                cache.RememberFound(address, "ldap:corp", [certificate]);
+                cache.RememberNone($"nobody{worker}-{i}@partner.test", "ldap:corp");
+                Assert.NotEmpty(cache.Find(address, _ => true, null));
+                Assert.True(cache.RecentlyHadNone($"nobody{worker}-{i}@partner.test", "ldap:corp"));
+            }
+        })));
+
+        Assert.Equal(4, NewCache().All().Count);
+    }
+}
