@@ -30,6 +30,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<ICertificateDirectory>(sp => new CachedCertificateDirectory(sp.GetRequiredService<LocalCertificateStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<FileSpool>();
         services.AddSingleton<SpoolQueue>();
+        services.AddSingleton<SpoolControl>();
+        services.AddSingleton<SpoolAdministration>();
         services.AddSingleton<RetrySchedule>();
         services.AddSingleton<CopyDelivery>();
         services.AddSingleton<BounceSender>();

@@ -40,6 +40,12 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CheckPositive(errors, "Gateway:Spool:FirstRetry", spool.FirstRetry);
         CheckPositive(errors, "Gateway:Spool:MaxRetryInterval", spool.MaxRetryInterval);
         CheckPositive(errors, "Gateway:Spool:MaximumLifetime", spool.MaximumLifetime);
+        CheckPositive(errors, "Gateway:Spool:ShutdownTimeout", spool.ShutdownTimeout);
+        if (spool.DelayWarningAfter is { } warning)
+        {
+            CheckPositive(errors, "Gateway:Spool:DelayWarningAfter", warning);
+            if (warning >= spool.MaximumLifetime) errors.Add("Gateway:Spool:DelayWarningAfter must be shorter than Gateway:Spool:MaximumLifetime");
+        }
 
         if (string.IsNullOrWhiteSpace(options.Audit.Path)) errors.Add("Gateway:Audit:Path must not be empty");
         if (!File.Exists(options.Policy.Path)) errors.Add($"Gateway:Policy:Path: file '{options.Policy.Path}' does not exist");

@@ -13,4 +13,13 @@ public sealed class SpoolOptions
 
     /// <summary>How long a message may stay queued before undelivered recipients fail (Postfix: 5 days).</summary>
     public TimeSpan MaximumLifetime { get; set; } = TimeSpan.FromDays(5);
+
+    /// <summary>On SIGTERM or Ctrl-C: how long deliveries in flight may take to finish before they are cut and left queued.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// When set (e.g. 04:00:00), a sender whose message is still undelivered this long after receipt
+    /// gets one "delayed" notice (RFC 3464 Action: delayed). Off by default.
+    /// </summary>
+    public TimeSpan? DelayWarningAfter { get; set; }
 }

@@ -41,7 +41,7 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
         }
         // The spool restores the CRLF that SMTP's final dot takes away, so hand it the message without its last one.
         var length = bytes.Length >= 2 && bytes[^2] == '\r' && bytes[^1] == '\n' ? bytes.Length - 2 : bytes.Length;
-        var queued = await spool.AcceptAsync(new ReadOnlySequence<byte>(bytes, 0, length), string.Empty, [entry.MailFrom], "localhost", null, CancellationToken.None);
+        var queued = await spool.AcceptAsync(new ReadOnlySequence<byte>(bytes, 0, length), string.Empty, [entry.MailFrom], "localhost", null, null, CancellationToken.None);
         await audit.WriteAsync(context.Event("bounced") with
         {
             Recipients = failed, Recipient = entry.MailFrom, Action = "delivery status notification queued", Status = queued.Id,

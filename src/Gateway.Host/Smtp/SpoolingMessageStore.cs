@@ -30,7 +30,7 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue q
         {
             // Not the session's token: a session timeout in the middle of fsync must not leave
             // a half-committed entry; the write finishes, and the client retries if it missed the 250.
-            var envelope = await spool.AcceptAsync(buffer, from, recipients, client, null, CancellationToken.None);
+            var envelope = await spool.AcceptAsync(buffer, from, recipients, client, null, DsnParameters.From(transaction.Parameters), CancellationToken.None);
             await audit.WriteAsync(new AuditEvent("received")
             {
                 SpoolId = envelope.Id, Client = client, Sender = from, Recipients = recipients, Size = envelope.Size, Action = "queued",

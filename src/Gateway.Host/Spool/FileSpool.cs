@@ -10,7 +10,9 @@ namespace Gateway.Spool;
 /// The durable queue, one folder per state:
 /// <c>incoming/</c> holds accepted messages (<c>ID.eml</c> + <c>ID.json</c>, the envelope written
 /// last as commit marker), <c>hold/</c> copies parked for an admin, <c>corrupt/</c> entries that
-/// could not be read, <c>work/</c> transient output of the transformation.
+/// could not be read, <c>work/</c> transient output of the transformation, <c>locks/</c> one
+/// lock file per entry being worked on (<see cref="EntryLock"/>), <c>control/</c> requests from
+/// <c>gateway queue</c> to the running gateway (<see cref="SpoolControl"/>).
 /// </summary>
 public sealed partial class FileSpool
 {
@@ -26,6 +28,8 @@ public sealed partial class FileSpool
         Hold = Path.Combine(Root, "hold");
         Corrupt = Path.Combine(Root, "corrupt");
         Work = Path.Combine(Root, "work");
+        Locks = Path.Combine(Root, "locks");
+        Control = Path.Combine(Root, "control");
     }
 
     public string Root { get; }
@@ -33,15 +37,20 @@ public sealed partial class FileSpool
     public string Hold { get; }
     public string Corrupt { get; }
     public string Work { get; }
+    public string Locks { get; }
+    public string Control { get; }
 
     public string ContentPath(string id) => Path.Combine(Incoming, id + ".eml");
     private string EnvelopePath(string id) => Path.Combine(Incoming, id + ".json");
+
+    /// <summary>Null while another worker or <c>gateway queue</c> holds the entry.</summary>
+    public EntryLock? TryLock(string id) => EntryLock.TryAcquire(Locks, id);
 
     /// <summary>
     /// Writes content then envelope, each fsynced, then fsyncs the folder. Only when this returns
     /// may the client be told 250: the message survives a crash from then on.
     /// </summary>
-    public async Task<SpoolEnvelope> AcceptAsync(ReadOnlySequence<byte> data, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo, CancellationToken cancellationToken)
+    public async Task<SpoolEnvelope> AcceptAsync(ReadOnlySequence<byte> data, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo, DsnParameters? dsn, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var id = SpoolId.New(now);
@@ -63,6 +72,8 @@ public sealed partial class FileSpool
                 Helo = helo,
                 ReceivedAt = now,
                 Size = size,
+                EnvelopeId = dsn?.EnvelopeId,
+                Return = dsn?.Return,
             };
             // Written under a temporary name and renamed: a crash mid-write leaves no half envelope
             // that recovery would take for a commit marker. ReplaceAsync also fsyncs the folder.
@@ -84,7 +95,7 @@ public sealed partial class FileSpool
     /// </summary>
     public IReadOnlyList<string> Recover()
     {
-        foreach (var folder in new[] { Root, Incoming, Hold, Corrupt, Work }) Directory.CreateDirectory(folder);
+        foreach (var folder in new[] { Root, Incoming, Hold, Corrupt, Work, Locks, Control }) Directory.CreateDirectory(folder);
         foreach (var file in Directory.EnumerateFiles(Work)) TryDelete(file);
         foreach (var file in Directory.EnumerateFiles(Incoming, "*.tmp")) TryDelete(file);
 
@@ -92,6 +103,13 @@ public sealed partial class FileSpool
         foreach (var content in Directory.EnumerateFiles(Incoming, "*.eml"))
         {
             var id = Path.GetFileNameWithoutExtension(content);
+            // `gateway queue release` may be writing this entry right now: its lock says so.
+            using var entryLock = TryLock(id);
+            if (entryLock is null)
+            {
+                ready.Add(id);
+                continue;
+            }
             if (!File.Exists(EnvelopePath(id)))
             {
                 LogUnacknowledged(id);
@@ -104,7 +122,8 @@ public sealed partial class FileSpool
         foreach (var envelope in Directory.EnumerateFiles(Incoming, "*.json"))
         {
             var id = Path.GetFileNameWithoutExtension(envelope);
-            if (!File.Exists(ContentPath(id))) MoveToCorrupt(id, "envelope without content");
+            using var entryLock = TryLock(id);
+            if (entryLock is not null && !File.Exists(ContentPath(id))) MoveToCorrupt(id, "envelope without content");
         }
         ready.Sort(StringComparer.Ordinal);
         DurableFile.SyncDirectory(Incoming);
@@ -135,24 +154,60 @@ public sealed partial class FileSpool
         DurableFile.ReplaceAsync(EnvelopePath(envelope.Id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), cancellationToken);
 
     /// <summary>Parks a copy of the original for the held recipients: hold/ID-N.eml with its own envelope.</summary>
-    public async Task<string> HoldAsync(SpoolEnvelope envelope, IReadOnlyList<string> recipients, string reason, CancellationToken cancellationToken)
+    public Task<string> HoldAsync(SpoolEnvelope envelope, IReadOnlyList<string> recipients, string reason, CancellationToken cancellationToken) =>
+        CopyToHoldAsync(envelope, $"{envelope.Id}-{envelope.Attempts}",
+            recipients.Select(r => new SpoolRecipient { Address = r, Status = RecipientStatus.Held, Reply = reason }).ToList(), cancellationToken);
+
+    /// <summary>
+    /// Copies an entry to hold/NAME with the given recipients: content first (fsynced), the
+    /// envelope last, so hold/ never shows an envelope without its content.
+    /// </summary>
+    public async Task<string> CopyToHoldAsync(SpoolEnvelope envelope, string name, List<SpoolRecipient> recipients, CancellationToken cancellationToken)
     {
-        var name = $"{envelope.Id}-{envelope.Attempts}";
-        var held = new SpoolEnvelope
-        {
-            Id = envelope.Id,
-            MailFrom = envelope.MailFrom,
-            Recipients = recipients.Select(r => new SpoolRecipient { Address = r, Status = RecipientStatus.Held, Reply = reason }).ToList(),
-            Client = envelope.Client,
-            Helo = envelope.Helo,
-            ReceivedAt = envelope.ReceivedAt,
-            Size = envelope.Size,
-        };
+        var held = envelope.With(envelope.Id, recipients);
+        Directory.CreateDirectory(Hold);
         var content = Path.Combine(Hold, name + ".eml");
         File.Copy(ContentPath(envelope.Id), content, overwrite: true);
         await using (var stream = new FileStream(content, FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
         await DurableFile.ReplaceAsync(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options), cancellationToken);
         return name;
+    }
+
+    public string HeldContentPath(string name) => Path.Combine(Hold, name + ".eml");
+
+    public SpoolEnvelope? TryLoadHeld(string name)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<SpoolEnvelope>(File.ReadAllBytes(Path.Combine(Hold, name + ".json")), SpoolJson.Options);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Removes a held copy: envelope first, so a crash in between leaves no envelope without content.</summary>
+    public void DeleteHeld(string name)
+    {
+        File.Delete(Path.Combine(Hold, name + ".json"));
+        File.Delete(HeldContentPath(name));
+        DurableFile.SyncDirectory(Hold);
+    }
+
+    /// <summary>Names (ID or ID-N) of the entries in a folder that have an envelope, oldest first.</summary>
+    public static IReadOnlyList<string> EntryNames(string folder) =>
+        Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>().Order(StringComparer.Ordinal).ToList()
+            : [];
+
+    /// <summary>Re-queues released content as a new incoming entry: content copied and fsynced, then the envelope as commit marker.</summary>
+    public async Task AdmitAsync(string heldContent, SpoolEnvelope envelope, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Incoming);
+        File.Copy(heldContent, ContentPath(envelope.Id), overwrite: false);
+        await using (var stream = new FileStream(ContentPath(envelope.Id), FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
+        await SaveAsync(envelope, cancellationToken);
     }
 
     /// <summary>Removes a finished entry: envelope first, so a crash in between leaves content that recovery deletes.</summary>
