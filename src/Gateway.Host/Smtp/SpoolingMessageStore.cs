@@ -26,6 +26,12 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue q
             : "unknown";
         var from = transaction.From?.AsAddress() ?? string.Empty;
         var recipients = transaction.To.Select(t => t.AsAddress()).ToList();
+        if (!spool.HasRoomFor(buffer.Length))
+        {
+            LogNoRoom(client, buffer.Length);
+            var full = Failures.Reply(FailureKind.SpoolFull);
+            return new SmtpResponse((SmtpReplyCode)full.Code, $"{full.EnhancedCode} {full.Text}");
+        }
         try
         {
             // Not the session's token: a session timeout in the middle of fsync must not leave
@@ -47,7 +53,16 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue q
         }
     }
 
-    private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 122; // ENOSPC, EDQUOT
+    /// <summary>
+    /// .NET on Linux puts the raw errno into HResult for I/O errors it has no special exception for
+    /// (checked on a full tmpfs by DiskFullTests); Windows uses ERROR_DISK_FULL/ERROR_HANDLE_DISK_FULL.
+    /// </summary>
+    private static bool IsDiskFull(IOException e) => OperatingSystem.IsWindows()
+        ? (e.HResult & 0xFFFF) is 39 or 112
+        : e.HResult is 28 or 122; // ENOSPC, EDQUOT
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Refused a message of {Size} bytes from {Client} with 452: the spool's file system is below Gateway:Spool:MinimumFreeSpace")]
+    private partial void LogNoRoom(string client, long size);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Could not spool a message from {Client} (disk full: {DiskFull})")]
     private partial void LogSpoolFailure(Exception exception, string client, bool diskFull);

@@ -18,11 +18,13 @@ public sealed partial class FileSpool
 {
     private readonly ILogger<FileSpool> _logger;
     private readonly TimeProvider _time;
+    private readonly long _minimumFreeSpace;
 
     public FileSpool(IOptions<GatewayOptions> options, TimeProvider time, ILogger<FileSpool> logger)
     {
         _time = time;
         _logger = logger;
+        _minimumFreeSpace = options.Value.Spool.MinimumFreeSpace ?? 2 * options.Value.Smtp.MaxMessageSize;
         Root = Path.GetFullPath(options.Value.Spool.Path);
         Incoming = Path.Combine(Root, "incoming");
         Hold = Path.Combine(Root, "hold");
@@ -42,6 +44,23 @@ public sealed partial class FileSpool
 
     public string ContentPath(string id) => Path.Combine(Incoming, id + ".eml");
     private string EnvelopePath(string id) => Path.Combine(Incoming, id + ".json");
+
+    /// <summary>
+    /// Whether a message of <paramref name="size"/> bytes leaves Spool:MinimumFreeSpace free.
+    /// statvfs through DriveInfo: cheap enough to ask once per message.
+    /// </summary>
+    public bool HasRoomFor(long size)
+    {
+        if (_minimumFreeSpace == 0) return true;
+        try
+        {
+            return new DriveInfo(Incoming).AvailableFreeSpace - size >= _minimumFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return true; // cannot tell: the write itself will say (ENOSPC is still 452)
+        }
+    }
 
     /// <summary>Null while another worker or <c>gateway queue</c> holds the entry.</summary>
     public EntryLock? TryLock(string id) => EntryLock.TryAcquire(Locks, id);
