@@ -37,10 +37,11 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<BounceSender>();
         services.AddSingleton<MessageProcessor>();
         services.AddSingleton<ClientNetworks>();
+        services.AddSingleton<SmtpRelay>();
         services.AddSingleton<IRelay>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
-            return string.IsNullOrWhiteSpace(options.Value.Relay.Host) ? new OutboxRelay(options) : new SmtpRelay(options);
+            return string.IsNullOrWhiteSpace(options.Value.Relay.Host) ? new OutboxRelay(options) : sp.GetRequiredService<SmtpRelay>();
         });
 
         services.AddHostedService<SpoolWorkerService>();

@@ -31,6 +31,16 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (string.IsNullOrEmpty(relay.Username) != string.IsNullOrEmpty(relay.Password))
             errors.Add("Gateway:Relay:Username and Gateway:Relay:Password must be set together");
         CheckPositive(errors, "Gateway:Relay:Timeout", relay.Timeout);
+        CheckPositive(errors, "Gateway:Relay:IdleTimeout", relay.IdleTimeout);
+        if (relay.MaxConnections is < 1 or > 1000) errors.Add("Gateway:Relay:MaxConnections must be between 1 and 1000");
+        if (relay.MaxMessagesPerConnection < 1) errors.Add("Gateway:Relay:MaxMessagesPerConnection must be at least 1");
+        for (var i = 0; i < relay.FallbackHosts.Length; i++)
+        {
+            if (!Relay.UpstreamHost.TryParse(relay.FallbackHosts[i], relay.Port, out _))
+                errors.Add($"Gateway:Relay:FallbackHosts:{i}: '{relay.FallbackHosts[i]}' is not a host or host:port");
+        }
+        if (relay.FallbackHosts.Length > 0 && string.IsNullOrWhiteSpace(relay.Host))
+            errors.Add("Gateway:Relay:FallbackHosts needs Gateway:Relay:Host (the first upstream to try)");
         if (!string.IsNullOrEmpty(relay.CaCertificatePath) && !File.Exists(relay.CaCertificatePath))
             errors.Add($"Gateway:Relay:CaCertificatePath: file '{relay.CaCertificatePath}' does not exist");
 

@@ -107,6 +107,11 @@ public sealed partial class MessageProcessor(
             }, CancellationToken.None);
             return null;
         }
+        if (retries.ShouldWarnOfDelay(entry, now))
+        {
+            await bounces.WarnDelayedAsync(context, retries.ExpiresAt(entry.ReceivedAt), cancellationToken);
+            entry.DelayWarningSent = now;
+        }
         entry.NextAttempt = now + retries.DelayAfter(entry.Attempts);
         await spool.SaveAsync(entry, CancellationToken.None);
         return entry.NextAttempt;
