@@ -1,7 +1,6 @@
 using Gateway.Configuration;
 using Gateway.Testing.Smtp;
 using Gateway.Tests.Fixtures;
-using Gateway.Tests.Smtp;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MimeKit;
@@ -45,19 +44,8 @@ public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : 
         _world.Dispose();
     }
 
-    /// <summary>Sends over raw SMTP so MAIL FROM can carry RET and ENVID (we do not advertise DSN, so MailKit would not).</summary>
-    private async Task SendRawAsync(string from, string to, string subject, string mailParameters)
-    {
-        await using var smtp = await RawSmtpClient.ConnectAsync(_gateway.Port);
-        Assert.StartsWith("220", await smtp.ReadReplyAsync());
-        Assert.StartsWith("250", await smtp.CommandAsync("EHLO client.example.test"));
-        Assert.StartsWith("250", await smtp.CommandAsync($"MAIL FROM:<{from}> {mailParameters}".TrimEnd()));
-        Assert.StartsWith("250", await smtp.CommandAsync($"RCPT TO:<{to}>"));
-        Assert.StartsWith("354", await smtp.CommandAsync("DATA"));
-        await smtp.SendAsync($"From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{subject}@example.test>\r\n\r\nsecret body of {subject}\r\n.\r\n");
-        Assert.StartsWith("250", await smtp.ReadReplyAsync());
-        await smtp.CommandAsync("QUIT");
-    }
+    private Task SendRawAsync(string from, string to, string subject, string mailParameters) =>
+        _gateway.SendRawAsync(from, to, subject, mailParameters);
 
     private async Task<(CapturedMessage Raw, MimeMessage Parsed)> WaitForReportAsync(string aboutSubject)
     {
