@@ -55,9 +55,10 @@ internal sealed partial class UpstreamPool : IDisposable
                     await idle.Client.NoOpAsync(cancellationToken);
                     return idle;
                 }
-                catch (Exception e) when (e is IOException or SmtpProtocolException or SmtpCommandException or ServiceNotConnectedException)
+                catch (Exception e) when (e is IOException or SmtpProtocolException or SmtpCommandException or ServiceNotConnectedException or OperationCanceledException)
                 {
                     idle.Dispose(); // closed by the upstream while idle: open another
+                    if (e is OperationCanceledException) throw;
                 }
             }
             return await OpenAsync(cancellationToken);
