@@ -8,7 +8,8 @@
 #   sign+encrypt   alice@example.test -> bob@partner.test  (signed and encrypted)
 # The clock runs from the first message sent until the audit log counts MESSAGES "delivered"
 # lines, so the figure is what leaves the gateway, not only what it accepts.
-# Prints one line per case: accepted msg/s (smtp-source done) and delivered msg/s.
+# Prints one line per case: accepted msg/s (smtp-source done), delivered msg/s and the CPU
+# seconds the gateway process used.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 DLL=$(realpath "$1"); M=${2:-1000}; S=${3:-4}; L=${4:-10240}
@@ -45,9 +46,11 @@ JSON
     sleep 0.05
   done
   t2=$(date +%s.%N)
+  # CPU the gateway used (user+system, includes its start-up): steadier than wall time on a busy machine.
+  cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$GW/stat")
   kill "$GW"; wait "$GW" 2>/dev/null || true; GW=
-  printf '%-13s messages=%d sessions=%d body=%dB  accepted %6.1f msg/s  delivered %6.1f msg/s\n' \
-    "$name" "$M" "$S" "$L" "$(echo "$M/($t1-$t0)" | bc -l)" "$(echo "$M/($t2-$t0)" | bc -l)"
+  printf '%-13s messages=%d sessions=%d body=%dB  accepted %6.1f msg/s  delivered %6.1f msg/s  gateway CPU %5.2f s\n' \
+    "$name" "$M" "$S" "$L" "$(echo "$M/($t1-$t0)" | bc -l)" "$(echo "$M/($t2-$t0)" | bc -l)" "$cpu"
 }
 
 run_case pass-through dave@other.test frank@elsewhere.test
