@@ -48,11 +48,15 @@ public sealed class DsnPassThroughTests : IAsyncLifetime
         await gateway.SendRawAsync("dave@other.test", "frank@elsewhere.test", "with-dsn", "RET=HDRS ENVID=gw-env-1");
         await gateway.SendRawAsync("dave@other.test", "frank@elsewhere.test", "without-dsn", "");
 
+        // smtp-sink creates each dump file first and fills it as the message arrives: wait for both bodies.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        string[] dumps = [];
-        while (DateTime.UtcNow < deadline && (dumps = Directory.GetFiles(_dumps)).Length < 2) await Task.Delay(100);
-        Assert.True(dumps.Length == 2, $"smtp-sink dumped {dumps.Length} messages");
-        var texts = dumps.Select(File.ReadAllText).ToList();
+        List<string> texts = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            texts = Directory.GetFiles(_dumps).Select(File.ReadAllText).ToList();
+            if (texts.Count(t => t.Contains("secret body of with", StringComparison.Ordinal)) == 2) break;
+            await Task.Delay(100);
+        }
         var withDsn = Assert.Single(texts, t => t.Contains("Subject: with-dsn"));
         var withoutDsn = Assert.Single(texts, t => t.Contains("Subject: without-dsn"));
         var mailArgs = withDsn.Split('\n').First(l => l.StartsWith("X-Mail-Args:", StringComparison.Ordinal));
