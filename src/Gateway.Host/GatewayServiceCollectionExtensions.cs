@@ -43,16 +43,19 @@ public static class GatewayServiceCollectionExtensions
         });
         services.AddSingleton<FileSpool>();
         services.AddSingleton<SpoolQueue>();
+        services.AddSingleton<SpoolControl>();
+        services.AddSingleton<SpoolAdministration>();
         services.AddSingleton<RetrySchedule>();
         services.AddSingleton<CopyDelivery>();
         services.AddSingleton<BounceSender>();
         services.AddSingleton<MessagePlanner>();
         services.AddSingleton<MessageProcessor>();
         services.AddSingleton<ClientNetworks>();
+        services.AddSingleton<SmtpRelay>();
         services.AddSingleton<IRelay>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
-            return string.IsNullOrWhiteSpace(options.Value.Relay.Host) ? new OutboxRelay(options) : new SmtpRelay(options);
+            return string.IsNullOrWhiteSpace(options.Value.Relay.Host) ? new OutboxRelay(options) : sp.GetRequiredService<SmtpRelay>();
         });
 
         services.AddHostedService<PolicyWatcherService>();

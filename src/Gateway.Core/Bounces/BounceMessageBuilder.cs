@@ -8,7 +8,9 @@ namespace Gateway.Bounces;
 /// Builds an RFC 3464 delivery status notification: multipart/report with a human-readable
 /// explanation, the machine-readable message/delivery-status (RFC 3463 status codes, including
 /// 5.7.x for policy refusals) and the original headers only (text/rfc822-headers), so no
-/// plaintext body the policy withheld is echoed back through the bounce.
+/// plaintext body the policy withheld is echoed back through the bounce. Only when the client
+/// asked for RET=FULL and no recipient was refused by policy is the whole original attached.
+/// The same builder makes the "delayed" warning (Action: delayed, Will-Retry-Until).
 /// </summary>
 public static class BounceMessageBuilder
 {
@@ -18,7 +20,7 @@ public static class BounceMessageBuilder
         message.Headers.Clear();
         message.From.Add(new MailboxAddress("Mail Delivery System", $"MAILER-DAEMON@{request.ReportingMta}"));
         message.To.Add(MailboxAddress.Parse(request.OriginalSender));
-        message.Subject = "Undelivered Mail Returned to Sender";
+        message.Subject = IsDelay(request) ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender";
         message.Date = now;
         message.MessageId = MimeUtils.GenerateMessageId(request.ReportingMta);
         message.Headers.Add(HeaderId.MimeVersion, "1.0");
@@ -28,22 +30,36 @@ public static class BounceMessageBuilder
         {
             new TextPart("plain") { Text = Explain(request), ContentTransferEncoding = ContentEncoding.QuotedPrintable },
             Status(request),
-            OriginalHeaders(request.OriginalMessage),
+            request.ReturnContent ? OriginalMessage(request.OriginalMessage) : OriginalHeaders(request.OriginalMessage),
         };
         message.Body = report;
         return message;
     }
 
+    private static bool IsDelay(BounceRequest request) => request.Recipients.All(r => r.Action == FailedRecipient.Delayed);
+
     private static string Explain(BounceRequest request)
     {
         var text = new StringBuilder();
         text.Append("This is the mail gateway at ").Append(request.ReportingMta).Append(".\r\n\r\n");
-        text.Append("Your message could not be delivered to the recipients below. It was not sent to them\r\n");
-        text.Append("in any form. The message's headers are attached; its content was not returned.\r\n\r\n");
+        if (IsDelay(request))
+        {
+            text.Append("Your message has not yet been delivered to the recipients below. The gateway keeps\r\n");
+            text.Append("trying; you do not need to send it again. You will be told if it finally fails.\r\n\r\n");
+        }
+        else
+        {
+            text.Append("Your message could not be delivered to the recipients below. It was not sent to them\r\n");
+            text.Append(request.ReturnContent
+                ? "in any form. Your message is attached.\r\n\r\n"
+                : "in any form. The message's headers are attached; its content was not returned.\r\n\r\n");
+        }
         foreach (var recipient in request.Recipients)
         {
             text.Append('<').Append(recipient.Address).Append(">: ").Append(recipient.Explanation).Append("\r\n");
-            text.Append("    (").Append(recipient.Reply).Append(")\r\n\r\n");
+            text.Append("    (").Append(recipient.Reply).Append(")\r\n");
+            if (recipient.WillRetryUntil is { } until) text.Append("    Retried until ").Append(DateUtils.FormatDate(until)).Append("\r\n");
+            text.Append("\r\n");
         }
         text.Append("Queue id: ").Append(request.SpoolId).Append("\r\n");
         return text.ToString();
@@ -51,28 +67,61 @@ public static class BounceMessageBuilder
 
     private static MessageDeliveryStatus Status(BounceRequest request)
     {
-        var status = new MessageDeliveryStatus();
+        var groups = new List<HeaderList>();
         var perMessage = new HeaderList
         {
             { "Reporting-MTA", $"dns; {request.ReportingMta}" },
-            { "X-Gateway-Queue-ID", request.SpoolId },
-            { "Arrival-Date", DateUtils.FormatDate(request.ArrivalDate) },
         };
-        status.StatusGroups.Add(perMessage);
+        if (request.EnvelopeId is { Length: > 0 } envelopeId) perMessage.Add("Original-Envelope-Id", DecodeXtext(envelopeId));
+        perMessage.Add("X-Gateway-Queue-ID", request.SpoolId);
+        perMessage.Add("Arrival-Date", DateUtils.FormatDate(request.ArrivalDate));
+        groups.Add(perMessage);
         foreach (var recipient in request.Recipients)
         {
-            status.StatusGroups.Add(new HeaderList
+            var group = new HeaderList
             {
                 { "Final-Recipient", $"rfc822; {recipient.Address}" },
-                { "Action", "failed" },
+                { "Action", recipient.Action },
                 { "Status", recipient.Reply.EnhancedCode },
                 { "Diagnostic-Code", $"smtp; {recipient.Reply}" },
-            });
+            };
+            if (recipient.WillRetryUntil is { } until) group.Add("Will-Retry-Until", DateUtils.FormatDate(until));
+            groups.Add(group);
         }
-        return status;
+        // Written by hand: MimeKit's own serialisation ends the part with an extra blank line,
+        // which strict readers (MimeKit itself among them) parse as an empty recipient group.
+        // RFC 3464: groups separated by one blank line, the last field's CRLF ending the content.
+        var format = FormatOptions.Default.Clone();
+        format.NewLineFormat = NewLineFormat.Dos;
+        // HeaderList.WriteTo ends each group with the blank line that separates it from the next;
+        // the last one's is cut.
+        var content = new MemoryStream();
+        foreach (var group in groups) group.WriteTo(format, content);
+        content.SetLength(content.Length - 2);
+        content.Position = 0;
+        return new MessageDeliveryStatus { Content = new MimeContent(content) };
     }
 
-    private static TextRfc822Headers OriginalHeaders(Stream original)
+    private static MessagePart OriginalMessage(Stream original) =>
+        new("rfc822") { Message = MimeMessage.Load(original) };
+
+    /// <summary>RFC 3461 xtext: "+XX" is the byte XX in hex; the report carries the decoded id.</summary>
+    private static string DecodeXtext(string xtext)
+    {
+        var text = new StringBuilder(xtext.Length);
+        for (var i = 0; i < xtext.Length; i++)
+        {
+            if (xtext[i] == '+' && i + 2 < xtext.Length && byte.TryParse(xtext.AsSpan(i + 1, 2), System.Globalization.NumberStyles.HexNumber, null, out var b))
+            {
+                text.Append((char)b);
+                i += 2;
+            }
+            else text.Append(xtext[i]);
+        }
+        return text.ToString();
+    }
+
+    private static MimeEntity OriginalHeaders(Stream original)
     {
         HeaderList headers;
         try

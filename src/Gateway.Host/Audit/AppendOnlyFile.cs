@@ -16,6 +16,8 @@ internal static partial class AppendOnlyFile
 
     public static SafeFileHandle Open(string path)
     {
+        if (!OperatingSystem.IsLinux())
+            return File.OpenHandle(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         var fd = OpenNative(path, WriteOnly | Create | Append | CloseOnExec, OwnerReadWriteGroupRead);
         if (fd < 0) throw new IOException($"cannot open {path} for appending (errno {Marshal.GetLastPInvokeError()})");
         return new SafeFileHandle(fd, ownsHandle: true);

@@ -9,7 +9,9 @@ namespace Gateway.Audit;
 /// <summary>
 /// Appends one JSON object per line. Lines are flushed to the OS before WriteAsync returns, so a
 /// killed process loses none; they are not fsynced one by one (the spool is the durable record,
-/// the audit its account).
+/// the audit its account). The file is opened with O_APPEND and each line is one write(), so
+/// <c>gateway queue</c> can add its lines while the gateway runs: .NET's FileMode.Append keeps its
+/// own offset and would write over the other process's lines.
 /// </summary>
 public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
 {

@@ -7,9 +7,9 @@ public static class GatewayCommandLine
 {
     public static RootCommand Create()
     {
-        var config = new Option<string?>("--config") { Description = "Settings file (default: appsettings.json in the current folder)" };
+        var config = new Option<string?>("--config") { Description = "Settings file (default: appsettings.json in the current folder)", Recursive = true };
 
-        var run = new Command("run", "Run the gateway (the default)") { config };
+        var run = new Command("run", "Run the gateway (the default)");
         run.SetAction((parse, token) => RunCommand.ExecuteAsync(parse.GetValue(config), Console.Error, token));
 
         var file = new Argument<string>("FILE") { Description = "Policy file", DefaultValueFactory = _ => "policy.json" };
@@ -41,7 +41,7 @@ public static class GatewayCommandLine
 
         var root = new RootCommand("Gateway: an S/MIME mail gateway. Receives mail over SMTP, signs and encrypts it by policy, relays it upstream.")
         {
-            config, run, policy, auth, certs, CaCommand.Create(config),
+            config, run, policy, auth, certs, CaCommand.Create(config), QueueCommand.Create(config),
         };
         root.SetAction((parse, token) => RunCommand.ExecuteAsync(parse.GetValue(config), Console.Error, token));
         return root;

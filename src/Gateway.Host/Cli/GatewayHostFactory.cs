@@ -1,13 +1,17 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Gateway.Configuration;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Cli;
 
 /// <summary>Builds the host from appsettings.json in the current folder (or --config) and the environment.</summary>
 public static class GatewayHostFactory
 {
-    public static IHost Build(string? configPath, Action<IConfigurationBuilder>? overrides = null)
+    /// <param name="tool">For <c>gateway queue</c>: no console logging (stdout carries the tool's output).</param>
+    public static IHost Build(string? configPath, Action<IConfigurationBuilder>? overrides = null, bool tool = false)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -20,7 +24,10 @@ public static class GatewayHostFactory
             .AddEnvironmentVariables();
         overrides?.Invoke(builder.Configuration);
         builder.Services.AddGateway(builder.Configuration);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        if (tool) builder.Logging.ClearProviders();
+        // The host waits for the listener's grace period and the workers' ShutdownTimeout, one after the other.
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) =>
+            host.ShutdownTimeout = gateway.Value.Spool.ShutdownTimeout + Smtp.SmtpListenerService.GracePeriod(gateway.Value.Spool.ShutdownTimeout) + TimeSpan.FromSeconds(5));
         return builder.Build();
     }
 }

@@ -49,6 +49,16 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (string.IsNullOrEmpty(relay.Username) != string.IsNullOrEmpty(relay.Password))
             errors.Add("Gateway:Relay:Username and Gateway:Relay:Password must be set together");
         CheckPositive(errors, "Gateway:Relay:Timeout", relay.Timeout);
+        CheckPositive(errors, "Gateway:Relay:IdleTimeout", relay.IdleTimeout);
+        if (relay.MaxConnections is < 1 or > 1000) errors.Add("Gateway:Relay:MaxConnections must be between 1 and 1000");
+        if (relay.MaxMessagesPerConnection < 1) errors.Add("Gateway:Relay:MaxMessagesPerConnection must be at least 1");
+        for (var i = 0; i < relay.FallbackHosts.Length; i++)
+        {
+            if (!Relay.UpstreamHost.TryParse(relay.FallbackHosts[i], relay.Port, out _))
+                errors.Add($"Gateway:Relay:FallbackHosts:{i}: '{relay.FallbackHosts[i]}' is not a host or host:port");
+        }
+        if (relay.FallbackHosts.Length > 0 && string.IsNullOrWhiteSpace(relay.Host))
+            errors.Add("Gateway:Relay:FallbackHosts needs Gateway:Relay:Host (the first upstream to try)");
         if (!string.IsNullOrEmpty(relay.CaCertificatePath) && !File.Exists(relay.CaCertificatePath))
             errors.Add($"Gateway:Relay:CaCertificatePath: file '{relay.CaCertificatePath}' does not exist");
 
@@ -58,6 +68,13 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CheckPositive(errors, "Gateway:Spool:FirstRetry", spool.FirstRetry);
         CheckPositive(errors, "Gateway:Spool:MaxRetryInterval", spool.MaxRetryInterval);
         CheckPositive(errors, "Gateway:Spool:MaximumLifetime", spool.MaximumLifetime);
+        CheckPositive(errors, "Gateway:Spool:ShutdownTimeout", spool.ShutdownTimeout);
+        if (spool.MinimumFreeSpace < 0) errors.Add("Gateway:Spool:MinimumFreeSpace must be 0 (off) or a number of bytes");
+        if (spool.DelayWarningAfter is { } warning)
+        {
+            CheckPositive(errors, "Gateway:Spool:DelayWarningAfter", warning);
+            if (warning >= spool.MaximumLifetime) errors.Add("Gateway:Spool:DelayWarningAfter must be shorter than Gateway:Spool:MaximumLifetime");
+        }
 
         if (string.IsNullOrWhiteSpace(options.Audit.Path)) errors.Add("Gateway:Audit:Path must not be empty");
         CheckPositive(errors, "Gateway:Policy:ReloadCheckInterval", options.Policy.ReloadCheckInterval);

@@ -15,6 +15,21 @@ public sealed class RelayOptions
     /// <summary>Upstream MTA. Empty: messages are written as .eml files into <see cref="Outbox"/>.</summary>
     public string Host { get; set; } = string.Empty;
     public int Port { get; set; } = 25;
+
+    /// <summary>
+    /// Tried in order when Host cannot be reached or answers 4xx at connect or EHLO ("host" or
+    /// "host:port"; the port defaults to <see cref="Port"/>). Same TLS and AUTH settings.
+    /// </summary>
+    public string[] FallbackHosts { get; set; } = [];
+
+    /// <summary>Connections open to the upstream at once: the limit on parallel relaying.</summary>
+    public int MaxConnections { get; set; } = 8;
+
+    /// <summary>A connection is closed after this many messages (and reopened when needed).</summary>
+    public int MaxMessagesPerConnection { get; set; } = 100;
+
+    /// <summary>An idle connection older than this is closed instead of reused.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
     public RelayTlsMode TlsMode { get; set; } = RelayTlsMode.Opportunistic;
     /// <summary>
     /// With TlsMode Required: the CA the upstream's certificate must chain to (PEM), for an
@@ -29,5 +44,6 @@ public sealed class RelayOptions
     /// <summary>Name we announce in EHLO; defaults to Smtp:ServerName.</summary>
     public string? HeloName { get; set; }
 
+    /// <summary>Per SMTP command; a whole message may take five times as long.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 }

@@ -13,4 +13,21 @@ public sealed class SpoolOptions
 
     /// <summary>How long a message may stay queued before undelivered recipients fail (Postfix: 5 days).</summary>
     public TimeSpan MaximumLifetime { get; set; } = TimeSpan.FromDays(5);
+
+    /// <summary>
+    /// Bytes that must stay free on the spool's file system after a message is written, or the
+    /// client gets 452 4.3.1 (Postfix's queue_minfree). The room is what lets queued mail be signed
+    /// and encrypted (a copy in work/) and leave, so a full disk never blocks its own drain.
+    /// Default: twice Gateway:Smtp:MaxMessageSize. 0 turns the check off (the disk's own ENOSPC still gives 452).
+    /// </summary>
+    public long? MinimumFreeSpace { get; set; }
+
+    /// <summary>On SIGTERM or Ctrl-C: how long deliveries in flight may take to finish before they are cut and left queued.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// When set (e.g. 04:00:00), a sender whose message is still undelivered this long after receipt
+    /// gets one "delayed" notice (RFC 3464 Action: delayed). Off by default.
+    /// </summary>
+    public TimeSpan? DelayWarningAfter { get; set; }
 }

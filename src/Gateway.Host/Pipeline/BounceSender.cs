@@ -2,6 +2,7 @@ using System.Buffers;
 using Gateway.Audit;
 using Gateway.Bounces;
 using Gateway.Configuration;
+using Gateway.Outcomes;
 using Gateway.Spool;
 using Microsoft.Extensions.Options;
 using MimeKit;
@@ -9,8 +10,9 @@ using MimeKit;
 namespace Gateway.Pipeline;
 
 /// <summary>
-/// Tells the sender about recipients that failed for good, with a delivery status notification
-/// queued like any other message (null envelope sender, so it can never cause a bounce itself).
+/// Tells the sender about recipients that failed for good (or, once, that delivery is delayed),
+/// with a delivery status notification queued like any other message (null envelope sender, so
+/// it can never cause a bounce itself).
 /// </summary>
 public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog audit, IOptions<GatewayOptions> options, TimeProvider time)
 {
@@ -20,13 +22,34 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
     public async Task SendAsync(ProcessingContext context, CancellationToken cancellationToken)
     {
         if (context.NewlyFailed.Count == 0) return;
+        // RET=FULL is honoured only when every failed copy would have left unencrypted anyway: a body
+        // the policy refused to send in plaintext (or sent encrypted) is never echoed back in plaintext,
+        // since the envelope sender is not authenticated and the report travels through the upstream.
+        var returnContent = context.Entry.Return == "FULL" && context.NewlyFailed.All(f => f.MayReturnContent);
+        await QueueReportAsync(context, context.NewlyFailed, returnContent, "bounced", "delivery status notification queued", cancellationToken);
+    }
+
+    /// <summary>The one "still trying" notice (RFC 3464 Action: delayed) for the recipients still deferred.</summary>
+    public async Task WarnDelayedAsync(ProcessingContext context, DateTimeOffset retryUntil, CancellationToken cancellationToken)
+    {
+        var delayed = context.Entry.Recipients
+            .Where(r => r.Status == RecipientStatus.Deferred)
+            .Select(r => new FailedRecipient(r.Address, SmtpReply.Parse(r.Reply ?? "451 4.4.1 not yet delivered"),
+                "The receiving mail server has not accepted the message yet; the gateway keeps trying.", FailedRecipient.Delayed, retryUntil))
+            .ToList();
+        if (delayed.Count == 0) return;
+        await QueueReportAsync(context, delayed, returnContent: false, "delay-warned", "delay notification queued", cancellationToken);
+    }
+
+    private async Task QueueReportAsync(ProcessingContext context, IReadOnlyList<FailedRecipient> recipients, bool returnContent, string eventName, string action, CancellationToken cancellationToken)
+    {
         var entry = context.Entry;
-        var failed = context.NewlyFailed.Select(f => f.Address).ToList();
+        var addresses = recipients.Select(f => f.Address).ToList();
         if (entry.MailFrom.Length == 0)
         {
             await audit.WriteAsync(context.Event("bounce-suppressed") with
             {
-                Recipients = failed, Reason = "the message had a null sender (it is itself a notification): never a bounce for a bounce",
+                Recipients = addresses, Reason = "the message had a null sender (it is itself a notification): never a bounce for a bounce",
             }, cancellationToken);
             return;
         }
@@ -35,16 +58,17 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
         await using (var original = File.OpenRead(spool.ContentPath(entry.Id)))
         using (var memory = new MemoryStream())
         {
-            var bounce = BounceMessageBuilder.Build(new BounceRequest(_reportingMta, entry.Id, entry.MailFrom, entry.ReceivedAt, context.NewlyFailed, original), time.GetUtcNow());
+            var request = new BounceRequest(_reportingMta, entry.Id, entry.MailFrom, entry.ReceivedAt, recipients, original, entry.EnvelopeId, returnContent);
+            var bounce = BounceMessageBuilder.Build(request, time.GetUtcNow());
             await bounce.WriteToAsync(Wire, memory, cancellationToken);
             bytes = memory.ToArray();
         }
         // The spool restores the CRLF that SMTP's final dot takes away, so hand it the message without its last one.
         var length = bytes.Length >= 2 && bytes[^2] == '\r' && bytes[^1] == '\n' ? bytes.Length - 2 : bytes.Length;
-        var queued = await spool.AcceptAsync(new ReadOnlySequence<byte>(bytes, 0, length), string.Empty, [entry.MailFrom], "localhost", null, null, CancellationToken.None);
-        await audit.WriteAsync(context.Event("bounced") with
+        var queued = await spool.AcceptAsync(new ReadOnlySequence<byte>(bytes, 0, length), string.Empty, [entry.MailFrom], "localhost", null, null, null, CancellationToken.None);
+        await audit.WriteAsync(context.Event(eventName) with
         {
-            Recipients = failed, Recipient = entry.MailFrom, Action = "delivery status notification queued", Status = queued.Id,
+            Recipients = addresses, Recipient = entry.MailFrom, Action = action, Status = queued.Id,
         }, CancellationToken.None);
         queue.Enqueue(queued.Id);
     }

@@ -44,7 +44,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
                 : new FileStream(workFile, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
             IReadOnlyList<RecipientRelayResult> results;
             await using (content)
-                results = await relay.SendAsync(copyName, entry.MailFrom, recipients, content, cancellationToken);
+                results = await relay.SendAsync(copyName, entry.MailFrom, recipients, content, Dsn(entry), cancellationToken);
 
             foreach (var result in results)
             {
@@ -56,7 +56,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
                     _ => "deferred",
                 };
                 if (result.Outcome == RelayOutcome.Permanent)
-                    context.Fail(state, SmtpReply.Parse(result.Reply), "The receiving mail server refused the message for this recipient.", result.Reply);
+                    context.Fail(state, SmtpReply.Parse(result.Reply), "The receiving mail server refused the message for this recipient.", result.Reply, mayReturnContent: !group.Encrypt);
                 else
                     context.Update(state, result.Outcome == RelayOutcome.Accepted ? RecipientStatus.Delivered : RecipientStatus.Deferred, result.Reply);
                 await audit.WriteAsync(context.Event(name) with
@@ -78,6 +78,9 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             if (workFile is not null) File.Delete(workFile);
         }
     }
+
+    private static DsnParameters? Dsn(SpoolEnvelope entry) =>
+        entry.EnvelopeId is null && entry.Return is null ? null : new DsnParameters(entry.EnvelopeId, entry.Return);
 
     private static string Describe(SmimeResult result) => (result.Signed, result.Encrypted) switch
     {

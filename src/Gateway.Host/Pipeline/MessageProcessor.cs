@@ -26,8 +26,25 @@ public sealed partial class MessageProcessor(
     /// <returns>When to try again, or null when the entry is finished.</returns>
     public async Task<DateTimeOffset?> ProcessAsync(string id, CancellationToken cancellationToken)
     {
+        // `gateway queue` may be holding, releasing or deleting this entry: never both at once.
+        using var entryLock = spool.TryLock(id);
+        if (entryLock is null) return time.GetUtcNow() + LockedRetry;
         var entry = spool.TryLoad(id);
-        if (entry is null) return null;
+        if (entry is null)
+        {
+            entryLock.Remove(); // deleted or held meanwhile
+            return null;
+        }
+        // The envelope on disk decides when: a stale wake-up must not make an early attempt.
+        if (entry.NextAttempt is { } due && due > time.GetUtcNow()) return due;
+        var next = await AttemptAsync(entry, cancellationToken);
+        if (next is null) entryLock.Remove();
+        return next;
+    }
+
+    private async Task<DateTimeOffset?> AttemptAsync(SpoolEnvelope entry, CancellationToken cancellationToken)
+    {
+        var id = entry.Id;
         entry.Attempts++;
         var context = new ProcessingContext(entry, policies.Current, await MessageHeaders.ReadAsync(spool.ContentPath(id), cancellationToken));
         try
@@ -43,7 +60,14 @@ public sealed partial class MessageProcessor(
             foreach (var group in plan.Groups)
                 await delivery.DeliverAsync(context, plan, group, cancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutdown ran out of time: keep what this attempt learned (who already got it), then stop.
+            entry.NextAttempt = null;
+            await spool.SaveAsync(entry, CancellationToken.None);
+            throw;
+        }
+        catch (Exception e)
         {
             // Unknown errors are temporary: the entry stays queued and is tried again.
             LogProcessingFailed(e, id);
@@ -75,10 +99,17 @@ public sealed partial class MessageProcessor(
             }, CancellationToken.None);
             return null;
         }
+        if (retries.ShouldWarnOfDelay(entry, now))
+        {
+            await bounces.WarnDelayedAsync(context, retries.ExpiresAt(entry.ReceivedAt), cancellationToken);
+            entry.DelayWarningSent = now;
+        }
         entry.NextAttempt = now + retries.DelayAfter(entry.Attempts);
         await spool.SaveAsync(entry, CancellationToken.None);
         return entry.NextAttempt;
     }
+
+    private static readonly TimeSpan LockedRetry = TimeSpan.FromSeconds(1);
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Processing of {Id} failed; deferred")]
     private partial void LogProcessingFailed(Exception exception, string id);

@@ -118,10 +118,11 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
         }
     }
 
-    public void Fail(SpoolRecipient recipient, SmtpReply reply, string explanation, string recorded)
+    /// <param name="mayReturnContent">True only for a copy that was relayed unencrypted (see <see cref="FailedRecipient.MayReturnContent"/>).</param>
+    public void Fail(SpoolRecipient recipient, SmtpReply reply, string explanation, string recorded, bool mayReturnContent = false)
     {
         Update(recipient, RecipientStatus.Failed, recorded);
-        NewlyFailed.Add(new FailedRecipient(recipient.Address, reply, explanation));
+        NewlyFailed.Add(new FailedRecipient(recipient.Address, reply, explanation, MayReturnContent: mayReturnContent));
     }
 
     private static string Explain(FailureKind? failure) => failure switch

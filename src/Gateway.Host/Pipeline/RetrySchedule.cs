@@ -16,4 +16,10 @@ public sealed class RetrySchedule(IOptions<GatewayOptions> options)
     }
 
     public bool IsExpired(DateTimeOffset receivedAt, DateTimeOffset now) => now - receivedAt >= _spool.MaximumLifetime;
+
+    public DateTimeOffset ExpiresAt(DateTimeOffset receivedAt) => receivedAt + _spool.MaximumLifetime;
+
+    /// <summary>Once per message, when Spool:DelayWarningAfter is set and has passed since receipt.</summary>
+    public bool ShouldWarnOfDelay(Spool.SpoolEnvelope entry, DateTimeOffset now) =>
+        _spool.DelayWarningAfter is { } after && entry.DelayWarningSent is null && now - entry.ReceivedAt >= after;
 }

@@ -7,19 +7,25 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Pipeline;
 
 /// <summary>
-/// Recovers the spool at start, then runs a bounded pool of workers over the ready queue and
-/// puts deferred entries back on it when their next attempt is due.
+/// Recovers the spool at start, then runs a bounded pool of workers over the ready queue, puts
+/// deferred entries back on it when their next attempt is due, and answers wake-up requests from
+/// <c>gateway queue</c>. On stop, workers take no new entry and the ones in flight get
+/// Gateway:Spool:ShutdownTimeout to finish; whatever is left stays queued.
 /// </summary>
 public sealed partial class SpoolWorkerService(
     FileSpool spool,
     SpoolQueue queue,
+    SpoolControl control,
     MessageProcessor processor,
     IOptions<GatewayOptions> options,
     TimeProvider time,
     ILogger<SpoolWorkerService> logger) : BackgroundService
 {
-    private readonly PriorityQueue<string, DateTimeOffset> _deferred = new();
-    private readonly Lock _deferredLock = new();
+    private static readonly TimeSpan ControlPoll = TimeSpan.FromSeconds(1);
+    private readonly Scheduler _scheduler = new();
+    private readonly CancellationTokenSource _abortInFlight = new();
+    private readonly SemaphoreSlim _controlSignal = new(0);
+    private FileSystemWatcher? _watcher;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -30,39 +36,75 @@ public sealed partial class SpoolWorkerService(
         {
             var due = spool.TryLoad(id)?.NextAttempt;
             if (due is null || due <= now) queue.Enqueue(id);
-            else Schedule(id, due.Value);
+            else _scheduler.Schedule(id, due.Value);
         }
         LogRecovered(ready.Count, spool.Root);
+        _ = control.TakeRequests(); // recovery just read everything they could ask about
+        try
+        {
+            // The watcher only makes requests quick; the poll in WatchControlAsync is what makes them certain.
+            _watcher = new FileSystemWatcher(control.Folder, "*.wake") { EnableRaisingEvents = true };
+            _watcher.Created += (_, _) => _controlSignal.Release();
+            _watcher.Renamed += (_, _) => _controlSignal.Release();
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
+        {
+            _watcher = null;
+        }
         return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // In-flight attempts may finish within the shutdown timeout; after it they are cut and their
+        // entries stay queued (the processor saves who already got the message first).
+        var timeout = options.Value.Spool.ShutdownTimeout;
+        LogStopping(timeout);
+        _abortInFlight.CancelAfter(timeout);
+        _watcher?.Dispose();
+        await base.StopAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _abortInFlight.Dispose();
+        _watcher?.Dispose();
+        base.Dispose();
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var workers = Enumerable.Range(0, options.Value.Spool.Workers).Select(_ => Task.Run(() => WorkAsync(stoppingToken), CancellationToken.None));
-        return Task.WhenAll(workers.Append(Task.Run(() => WakeDeferredAsync(stoppingToken), CancellationToken.None)));
+        return Task.WhenAll(workers
+            .Append(Task.Run(() => WakeDeferredAsync(stoppingToken), CancellationToken.None))
+            .Append(Task.Run(() => WatchControlAsync(stoppingToken), CancellationToken.None)));
     }
 
     private async Task WorkAsync(CancellationToken stoppingToken)
     {
+        var inFlight = _abortInFlight.Token;
         try
         {
+            // stoppingToken ends the taking of new work; an attempt already started runs on with its own token.
             await foreach (var id in queue.Reader.ReadAllAsync(stoppingToken))
             {
                 try
                 {
-                    var next = await processor.ProcessAsync(id, stoppingToken);
-                    if (next is not null) Schedule(id, next.Value);
+                    var next = await processor.ProcessAsync(id, inFlight);
+                    if (next is not null) _scheduler.Schedule(id, next.Value);
                 }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (inFlight.IsCancellationRequested)
                 {
+                    LogAbandoned(id);
                     return; // left in the spool; recovery picks it up at the next start
                 }
                 catch (Exception e)
                 {
                     // The processor already defers on errors; reaching here means the spool itself failed.
                     LogWorkerFailure(e, id);
-                    Schedule(id, time.GetUtcNow() + options.Value.Spool.FirstRetry);
+                    _scheduler.Schedule(id, time.GetUtcNow() + options.Value.Spool.FirstRetry);
                 }
+                if (stoppingToken.IsCancellationRequested) return;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -77,14 +119,26 @@ public sealed partial class SpoolWorkerService(
             while (!stoppingToken.IsCancellationRequested)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
-                var now = time.GetUtcNow();
-                lock (_deferredLock)
+                foreach (var id in _scheduler.TakeDue(time.GetUtcNow())) queue.Enqueue(id);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task WatchControlAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await _controlSignal.WaitAsync(ControlPoll, stoppingToken);
+                foreach (var name in control.TakeRequests())
                 {
-                    while (_deferred.TryPeek(out var id, out var due) && due <= now)
-                    {
-                        _deferred.Dequeue();
-                        queue.Enqueue(id);
-                    }
+                    var ids = name == SpoolControl.All ? FileSpool.EntryNames(spool.Incoming) : [name];
+                    LogWoken(name, ids.Count);
+                    foreach (var id in ids) queue.Enqueue(id);
                 }
             }
         }
@@ -93,14 +147,18 @@ public sealed partial class SpoolWorkerService(
         }
     }
 
-    private void Schedule(string id, DateTimeOffset due)
-    {
-        lock (_deferredLock) _deferred.Enqueue(id, due);
-    }
-
     [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "Spool {Path}: {Count} queued entries recovered")]
     private partial void LogRecovered(int count, string path);
 
     [LoggerMessage(EventId = 5102, Level = LogLevel.Error, Message = "Worker failed on {Id}; retried later")]
     private partial void LogWorkerFailure(Exception exception, string id);
+
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Information, Message = "Stopping: no new deliveries; attempts in flight get {Timeout} to finish")]
+    private partial void LogStopping(TimeSpan timeout);
+
+    [LoggerMessage(EventId = 5104, Level = LogLevel.Warning, Message = "Attempt on {Id} cut by the shutdown timeout; it stays queued")]
+    private partial void LogAbandoned(string id);
+
+    [LoggerMessage(EventId = 5105, Level = LogLevel.Information, Message = "Queue control: {Name} woken ({Count} entries)")]
+    private partial void LogWoken(string name, int count);
 }

@@ -1,8 +1,11 @@
+using Gateway.Spool;
+
 namespace Gateway.Relay;
 
 /// <summary>Hands one copy to the next hop. The envelope comes from the spool, never from headers.</summary>
 public interface IRelay
 {
     /// <param name="copyName">Unique name of this copy (spool id and copy number), for logs and the outbox.</param>
-    Task<IReadOnlyList<RecipientRelayResult>> SendAsync(string copyName, string mailFrom, IReadOnlyList<string> recipients, Stream content, CancellationToken cancellationToken);
+    /// <param name="dsn">The client's ENVID and RET, passed on when the upstream offers DSN.</param>
+    Task<IReadOnlyList<RecipientRelayResult>> SendAsync(string copyName, string mailFrom, IReadOnlyList<string> recipients, Stream content, DsnParameters? dsn, CancellationToken cancellationToken);
 }

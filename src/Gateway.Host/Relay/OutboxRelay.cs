@@ -14,7 +14,7 @@ public sealed class OutboxRelay(IOptions<GatewayOptions> options) : IRelay
 {
     private readonly string _outbox = Path.GetFullPath(options.Value.Relay.Outbox);
 
-    public async Task<IReadOnlyList<RecipientRelayResult>> SendAsync(string copyName, string mailFrom, IReadOnlyList<string> recipients, Stream content, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RecipientRelayResult>> SendAsync(string copyName, string mailFrom, IReadOnlyList<string> recipients, Stream content, DsnParameters? dsn, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_outbox);
         var target = Path.Combine(_outbox, copyName + ".eml");
@@ -24,7 +24,7 @@ public sealed class OutboxRelay(IOptions<GatewayOptions> options) : IRelay
             await content.CopyToAsync(file, cancellationToken);
             file.Flush(flushToDisk: true);
         }
-        var envelope = JsonSerializer.SerializeToUtf8Bytes(new { mailFrom, recipients }, SpoolJson.Options);
+        var envelope = JsonSerializer.SerializeToUtf8Bytes(new { mailFrom, recipients, envelopeId = dsn?.EnvelopeId, ret = dsn?.Return }, SpoolJson.Options);
         await DurableFile.ReplaceAsync(Path.Combine(_outbox, copyName + ".envelope.json"), envelope, cancellationToken);
         File.Move(temporary, target, overwrite: true);
         DurableFile.SyncDirectory(_outbox);

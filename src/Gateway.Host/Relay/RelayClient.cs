@@ -4,13 +4,31 @@ using MimeKit;
 namespace Gateway.Relay;
 
 /// <summary>
-/// MailKit's SmtpClient with the two behaviours a relay needs changed: it never re-encodes the
-/// message (that would break the signature), and a rejected recipient is recorded instead of
-/// aborting the whole transaction.
+/// MailKit's SmtpClient with the behaviours a relay needs changed: it never re-encodes the
+/// message (that would break the signature), a rejected recipient is recorded instead of
+/// aborting the whole transaction, and the client's ENVID goes upstream (MailKit sends it, and
+/// RET, only when the upstream advertises DSN).
 /// </summary>
 internal sealed class RelayClient : SmtpClient
 {
     public List<(string Recipient, SmtpResponse Response)> Rejected { get; } = [];
+
+    public string? EnvelopeId { get; set; }
+
+    /// <summary>Clears what the previous message on this connection left.</summary>
+    public void StartMessage(Spool.DsnParameters? dsn)
+    {
+        Rejected.Clear();
+        EnvelopeId = dsn?.EnvelopeId;
+        DeliveryStatusNotificationType = dsn?.Return switch
+        {
+            "FULL" => MailKit.Net.Smtp.DeliveryStatusNotificationType.Full,
+            "HDRS" => MailKit.Net.Smtp.DeliveryStatusNotificationType.HeadersOnly,
+            _ => MailKit.Net.Smtp.DeliveryStatusNotificationType.Unspecified,
+        };
+    }
+
+    protected override string? GetEnvelopeId(MimeMessage message) => EnvelopeId;
 
     protected override void Prepare(FormatOptions options, MimeMessage message, EncodingConstraint constraint, int maxLineLength)
     {

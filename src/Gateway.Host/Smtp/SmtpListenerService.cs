@@ -21,6 +21,14 @@ public sealed partial class SmtpListenerService : BackgroundService
     private readonly ILogger<SmtpListenerService> _logger;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly TaskCompletionSource<IPEndPoint> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SmtpServer.SmtpServer? _server;
+
+    /// <summary>
+    /// How long sessions may go on after the listener stopped accepting: a client in the middle of
+    /// DATA gets its 250 (or its 451) instead of a cut connection. A third of the spool's shutdown
+    /// timeout, at most 10 s, because an idle keep-alive session would otherwise use it all.
+    /// </summary>
+    public static TimeSpan GracePeriod(TimeSpan shutdownTimeout) => TimeSpan.FromTicks(Math.Min(shutdownTimeout.Ticks / 3, TimeSpan.FromSeconds(10).Ticks));
 
     public SmtpListenerService(IOptions<GatewayOptions> options, IServiceProvider services, ClientNetworks networks, IAuditLog audit, IHostApplicationLifetime lifetime, ILogger<SmtpListenerService> logger)
     {
@@ -89,6 +97,7 @@ public sealed partial class SmtpListenerService : BackgroundService
             provider.Add((SmtpServer.Authentication.IUserAuthenticator)new FileUserAuthenticator(users, _audit));
         }
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
+        _server = server;
         try
         {
             await server.StartAsync(stoppingToken);
@@ -110,6 +119,20 @@ public sealed partial class SmtpListenerService : BackgroundService
         }
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var server = _server;
+        if (server is not null)
+        {
+            // Stop accepting first; sessions finish their transaction within the grace period, then are cancelled.
+            server.Shutdown();
+            var grace = GracePeriod(_options.Spool.ShutdownTimeout);
+            LogStopping(grace);
+            await Task.WhenAny(server.ShutdownTask, Task.Delay(grace, cancellationToken)).ConfigureAwait(false);
+        }
+        await base.StopAsync(cancellationToken);
+    }
+
     private void OnRefused(IPEndPoint client, ConnectionRefusal refusal)
     {
         LogRefused(client.ToString(), refusal.Reason);
@@ -127,4 +150,7 @@ public sealed partial class SmtpListenerService : BackgroundService
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Refused connection from {Client}: {Reason}")]
     private partial void LogRefused(string client, string reason);
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "SMTP listener stopped accepting; open sessions get {Grace} to finish")]
+    private partial void LogStopping(TimeSpan grace);
+
 }

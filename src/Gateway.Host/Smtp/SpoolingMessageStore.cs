@@ -46,11 +46,17 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue q
             }, CancellationToken.None);
             return new SmtpResponse((SmtpReplyCode)reply.Code, $"{reply.EnhancedCode} {reply.Text}");
         }
+        if (!spool.HasRoomFor(buffer.Length))
+        {
+            LogNoRoom(client, buffer.Length);
+            var full = Failures.Reply(FailureKind.SpoolFull);
+            return new SmtpResponse((SmtpReplyCode)full.Code, $"{full.EnhancedCode} {full.Text}");
+        }
         try
         {
             // Not the session's token: a session timeout in the middle of fsync must not leave
             // a half-committed entry; the write finishes, and the client retries if it missed the 250.
-            var envelope = await spool.AcceptAsync(buffer, from, recipients, client, null, (id, time) => Trace(context, client, id, time), CancellationToken.None);
+            var envelope = await spool.AcceptAsync(buffer, from, recipients, client, null, DsnParameters.From(transaction.Parameters), (id, time) => Trace(context, client, id, time), CancellationToken.None);
             await audit.WriteAsync(new AuditEvent("received")
             {
                 SpoolId = envelope.Id, Client = client, Sender = from, Recipients = recipients, Size = envelope.Size, Action = "queued",
@@ -85,7 +91,16 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue q
             ? ip.Address.ToString()
             : "unknown";
 
-    private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 122; // ENOSPC, EDQUOT
+    /// <summary>
+    /// .NET on Linux puts the raw errno into HResult for I/O errors it has no special exception for
+    /// (checked on a full tmpfs by DiskFullTests); Windows uses ERROR_DISK_FULL/ERROR_HANDLE_DISK_FULL.
+    /// </summary>
+    private static bool IsDiskFull(IOException e) => OperatingSystem.IsWindows()
+        ? (e.HResult & 0xFFFF) is 39 or 112
+        : e.HResult is 28 or 122; // ENOSPC, EDQUOT
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Refused a message of {Size} bytes from {Client} with 452: the spool's file system is below Gateway:Spool:MinimumFreeSpace")]
+    private partial void LogNoRoom(string client, long size);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Could not spool a message from {Client} (disk full: {DiskFull})")]
     private partial void LogSpoolFailure(Exception exception, string client, bool diskFull);

@@ -23,8 +23,17 @@ public static partial class DurableFile
     public static async Task ReplaceAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         var temporary = path + ".tmp";
-        await WriteAllBytesAsync(temporary, bytes, cancellationToken);
-        File.Move(temporary, path, overwrite: true);
+        try
+        {
+            await WriteAllBytesAsync(temporary, bytes, cancellationToken);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            // A full disk must not leave a half-written temporary behind.
+            try { File.Delete(temporary); } catch (IOException) { }
+            throw;
+        }
         SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 

@@ -10,22 +10,28 @@ namespace Gateway.Spool;
 /// The durable queue, one folder per state:
 /// <c>incoming/</c> holds accepted messages (<c>ID.eml</c> + <c>ID.json</c>, the envelope written
 /// last as commit marker), <c>hold/</c> copies parked for an admin, <c>corrupt/</c> entries that
-/// could not be read, <c>work/</c> transient output of the transformation.
+/// could not be read, <c>work/</c> transient output of the transformation, <c>locks/</c> one
+/// lock file per entry being worked on (<see cref="EntryLock"/>), <c>control/</c> requests from
+/// <c>gateway queue</c> to the running gateway (<see cref="SpoolControl"/>).
 /// </summary>
 public sealed partial class FileSpool
 {
     private readonly ILogger<FileSpool> _logger;
     private readonly TimeProvider _time;
+    private readonly long _minimumFreeSpace;
 
     public FileSpool(IOptions<GatewayOptions> options, TimeProvider time, ILogger<FileSpool> logger)
     {
         _time = time;
         _logger = logger;
+        _minimumFreeSpace = options.Value.Spool.MinimumFreeSpace ?? 2 * options.Value.Smtp.MaxMessageSize;
         Root = Path.GetFullPath(options.Value.Spool.Path);
         Incoming = Path.Combine(Root, "incoming");
         Hold = Path.Combine(Root, "hold");
         Corrupt = Path.Combine(Root, "corrupt");
         Work = Path.Combine(Root, "work");
+        Locks = Path.Combine(Root, "locks");
+        Control = Path.Combine(Root, "control");
     }
 
     public string Root { get; }
@@ -33,17 +39,40 @@ public sealed partial class FileSpool
     public string Hold { get; }
     public string Corrupt { get; }
     public string Work { get; }
+    public string Locks { get; }
+    public string Control { get; }
 
     public string ContentPath(string id) => Path.Combine(Incoming, id + ".eml");
     private string EnvelopePath(string id) => Path.Combine(Incoming, id + ".json");
 
     /// <summary>
+    /// Whether a message of <paramref name="size"/> bytes leaves Spool:MinimumFreeSpace free.
+    /// statvfs through DriveInfo: cheap enough to ask once per message.
+    /// </summary>
+    public bool HasRoomFor(long size)
+    {
+        if (_minimumFreeSpace == 0) return true;
+        try
+        {
+            return new DriveInfo(Incoming).AvailableFreeSpace - size >= _minimumFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return true; // cannot tell: the write itself will say (ENOSPC is still 452)
+        }
+    }
+
+    /// <summary>Null while another worker or <c>gateway queue</c> holds the entry.</summary>
+    public EntryLock? TryLock(string id) => EntryLock.TryAcquire(Locks, id);
+
+    /// <summary>
     /// Writes content then envelope, each fsynced, then fsyncs the folder. Only when this returns
     /// may the client be told 250: the message survives a crash from then on.
     /// </summary>
+    /// <param name="dsn">ENVID and RET from MAIL FROM, kept for the bounce and passed upstream.</param>
     /// <param name="trace">Header lines (CRLF-terminated) to put before the message, from its spool id and time: our Received line.</param>
     public async Task<SpoolEnvelope> AcceptAsync(ReadOnlySequence<byte> data, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo,
-        Func<string, DateTimeOffset, byte[]>? trace, CancellationToken cancellationToken)
+        DsnParameters? dsn, Func<string, DateTimeOffset, byte[]>? trace, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var id = SpoolId.New(now);
@@ -67,6 +96,8 @@ public sealed partial class FileSpool
                 Helo = helo,
                 ReceivedAt = now,
                 Size = size,
+                EnvelopeId = dsn?.EnvelopeId,
+                Return = dsn?.Return,
             };
             // Written under a temporary name and renamed: a crash mid-write leaves no half envelope
             // that recovery would take for a commit marker. ReplaceAsync also fsyncs the folder.
@@ -88,7 +119,7 @@ public sealed partial class FileSpool
     /// </summary>
     public IReadOnlyList<string> Recover()
     {
-        foreach (var folder in new[] { Root, Incoming, Hold, Corrupt, Work }) Directory.CreateDirectory(folder);
+        foreach (var folder in new[] { Root, Incoming, Hold, Corrupt, Work, Locks, Control }) Directory.CreateDirectory(folder);
         foreach (var file in Directory.EnumerateFiles(Work)) TryDelete(file);
         foreach (var file in Directory.EnumerateFiles(Incoming, "*.tmp")) TryDelete(file);
 
@@ -96,6 +127,13 @@ public sealed partial class FileSpool
         foreach (var content in Directory.EnumerateFiles(Incoming, "*.eml"))
         {
             var id = Path.GetFileNameWithoutExtension(content);
+            // `gateway queue release` may be writing this entry right now: its lock says so.
+            using var entryLock = TryLock(id);
+            if (entryLock is null)
+            {
+                ready.Add(id);
+                continue;
+            }
             if (!File.Exists(EnvelopePath(id)))
             {
                 LogUnacknowledged(id);
@@ -108,7 +146,8 @@ public sealed partial class FileSpool
         foreach (var envelope in Directory.EnumerateFiles(Incoming, "*.json"))
         {
             var id = Path.GetFileNameWithoutExtension(envelope);
-            if (!File.Exists(ContentPath(id))) MoveToCorrupt(id, "envelope without content");
+            using var entryLock = TryLock(id);
+            if (entryLock is not null && !File.Exists(ContentPath(id))) MoveToCorrupt(id, "envelope without content");
         }
         ready.Sort(StringComparer.Ordinal);
         DurableFile.SyncDirectory(Incoming);
@@ -137,27 +176,6 @@ public sealed partial class FileSpool
     /// <summary>Records per-recipient state atomically (write, fsync, rename, fsync folder).</summary>
     public Task SaveAsync(SpoolEnvelope envelope, CancellationToken cancellationToken) =>
         DurableFile.ReplaceAsync(EnvelopePath(envelope.Id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), cancellationToken);
-
-    /// <summary>Parks a copy of the original for the held recipients: hold/ID-N.eml with its own envelope.</summary>
-    public async Task<string> HoldAsync(SpoolEnvelope envelope, IReadOnlyList<string> recipients, string reason, CancellationToken cancellationToken)
-    {
-        var name = $"{envelope.Id}-{envelope.Attempts}";
-        var held = new SpoolEnvelope
-        {
-            Id = envelope.Id,
-            MailFrom = envelope.MailFrom,
-            Recipients = recipients.Select(r => new SpoolRecipient { Address = r, Status = RecipientStatus.Held, Reply = reason }).ToList(),
-            Client = envelope.Client,
-            Helo = envelope.Helo,
-            ReceivedAt = envelope.ReceivedAt,
-            Size = envelope.Size,
-        };
-        var content = Path.Combine(Hold, name + ".eml");
-        File.Copy(ContentPath(envelope.Id), content, overwrite: true);
-        await using (var stream = new FileStream(content, FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
-        await DurableFile.ReplaceAsync(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options), cancellationToken);
-        return name;
-    }
 
     /// <summary>Removes a finished entry: envelope first, so a crash in between leaves content that recovery deletes.</summary>
     public void Complete(string id)

@@ -19,7 +19,23 @@ public sealed class SpoolEnvelope
     public int Attempts { get; set; }
     public DateTimeOffset? NextAttempt { get; set; }
 
+    /// <summary>ENVID from MAIL FROM (RFC 3461): echoed as Original-Envelope-Id in our reports and passed upstream.</summary>
+    public string? EnvelopeId { get; init; }
+
+    /// <summary>RET from MAIL FROM: "FULL" or "HDRS" (RFC 3461); null when the client did not say.</summary>
+    public string? Return { get; init; }
+
+    /// <summary>When the sender was told that delivery is delayed (once per message).</summary>
+    public DateTimeOffset? DelayWarningSent { get; set; }
+
     public bool IsFinished => Recipients.All(r => !r.IsOpen);
+
+    /// <summary>A copy under another id with other recipients (hold and release), attempts and schedule reset.</summary>
+    public SpoolEnvelope With(string id, List<SpoolRecipient> recipients) => new()
+    {
+        Id = id, MailFrom = MailFrom, Recipients = recipients, Client = Client, Helo = Helo, ReceivedAt = ReceivedAt, Size = Size,
+        EnvelopeId = EnvelopeId, Return = Return, DelayWarningSent = DelayWarningSent,
+    };
 
     public Envelope ToEnvelope() =>
         new(Id, MailFrom, Recipients.Select(r => r.Address).ToList(), Client, ReceivedAt, Helo);

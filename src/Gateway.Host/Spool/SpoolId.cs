@@ -24,4 +24,11 @@ public static class SpoolId
     /// <summary>Ids come back from file names and the CLI: only our own alphabet may reach a path.</summary>
     public static bool IsValid(string id) =>
         id.Length == 22 && id.Take(14).All(char.IsAsciiDigit) && id.Skip(14).All(c => Alphabet.Contains(c));
+
+    /// <summary>An entry name as the queue tools accept it: an id, or id-N for a policy hold copy.</summary>
+    public static bool IsValidName(string name)
+    {
+        var dash = name.IndexOf('-');
+        return dash < 0 ? IsValid(name) : IsValid(name[..dash]) && dash + 1 < name.Length && name[(dash + 1)..].All(char.IsAsciiDigit);
+    }
 }

@@ -81,6 +81,17 @@ public sealed class GatewayProcess : IAsyncDisposable
             throw new InvalidOperationException($"gateway process {_process.Id} still runs 10 s after SIGKILL");
     }
 
+    /// <summary>Sends a signal (15 SIGTERM, 2 SIGINT as Ctrl-C does) and waits for the exit code.</summary>
+    public async Task<int> SignalAndWaitAsync(int signal, TimeSpan timeout)
+    {
+        if (SendSignal(_process.Id, signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int SendSignal(int pid, int signal);
+
     public ValueTask DisposeAsync()
     {
         if (!_process.HasExited) Kill();

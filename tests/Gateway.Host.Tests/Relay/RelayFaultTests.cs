@@ -11,7 +11,7 @@ namespace Gateway.Tests.Relay;
 /// temporary failures are retried for exactly the recipients that failed, permanent ones are
 /// recorded once and never retried, and nobody who accepted gets the message twice.
 /// </summary>
-public sealed class RelayFaultTests : IAsyncLifetime
+public sealed class RelayFaultTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Alice = "alice@example.test";
     private const string Bob = "bob@partner.test";
@@ -128,5 +128,34 @@ public sealed class RelayFaultTests : IAsyncLifetime
         Assert.StartsWith("450", Reply(deferred));
         Assert.Single(events, e => RunningGateway.Is(e, "delivered", Bob));
         Assert.Single(events, e => RunningGateway.Is(e, "delivered", Carol));
+    }
+
+    [Fact]
+    public async Task TemporaryRejectionOfSomeRecipientsInABurst_RetriesExactlyThose_NobodyGetsTwoCopies()
+    {
+        const int messages = 20;
+        const string dave = "dave@other.test", frank = "frank@elsewhere.test", gina = "gina@elsewhere.test";
+        AnswerRcpt((address, attempt) => address.Equals(gina, StringComparison.OrdinalIgnoreCase) && attempt <= messages
+            ? new SmtpResponse((SmtpReplyCode)450, "4.2.1 mailbox busy, try later")
+            : null);
+
+        for (var n = 0; n < messages; n++)
+            await _gateway.SendAsync(RunningGateway.NewMessage(dave, frank, $"busy-{n:D2}"), dave, frank, gina);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (_gateway.AuditEvents().Count(e => RunningGateway.Is(e, "completed")) < messages && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await Task.Delay(TimeSpan.FromSeconds(3)); // a wrong retry of frank would arrive here
+
+        var copies = _sink.Messages;
+        var toFrank = copies.Count(m => m.RcptTo.Contains(frank, StringComparer.OrdinalIgnoreCase));
+        var toGina = copies.Count(m => m.RcptTo.Contains(gina, StringComparer.OrdinalIgnoreCase));
+        var deferrals = _gateway.AuditEvents().Count(e => RunningGateway.Is(e, "deferred"));
+        output.WriteLine($"{messages} messages to frank+gina, gina 450 on her first {messages} RCPTs: RCPT frank {RcptAttempts(frank)}, gina {RcptAttempts(gina)}; " +
+                         $"copies received: frank {toFrank}, gina {toGina}; deferrals {deferrals} (all gina's: {_gateway.AuditEvents().Where(e => RunningGateway.Is(e, "deferred")).All(e => e.GetProperty("recipient").GetString() == gina)})");
+        Assert.Equal(messages, RcptAttempts(frank));
+        Assert.Equal(messages, toFrank);
+        Assert.Equal(messages, toGina);
+        Assert.True(RcptAttempts(gina) >= 2 * messages, $"gina was tried {RcptAttempts(gina)} times");
+        Assert.All(_gateway.AuditEvents().Where(e => RunningGateway.Is(e, "deferred")), e => Assert.Equal(gina, e.GetProperty("recipient").GetString()));
+        Assert.Equal(messages, _gateway.AuditEvents().Count(e => RunningGateway.Is(e, "completed")));
     }
 }

@@ -27,7 +27,7 @@ public sealed class FileSpoolRecoveryTests : IDisposable
     private static ReadOnlySequence<byte> Bytes(string text) => new(Encoding.ASCII.GetBytes(text));
 
     private static Task<SpoolEnvelope> AcceptAsync(FileSpool spool, string data, params string[] recipients) =>
-        spool.AcceptAsync(Bytes(data), "alice@example.test", recipients.Length == 0 ? ["bob@partner.test"] : recipients, "127.0.0.1", "client.example.test", null, CancellationToken.None);
+        spool.AcceptAsync(Bytes(data), "alice@example.test", recipients.Length == 0 ? ["bob@partner.test"] : recipients, "127.0.0.1", "client.example.test", null, null, CancellationToken.None);
 
     [Fact]
     public async Task Accept_WritesContentAndEnvelope_IntoIncoming()
@@ -86,7 +86,7 @@ public sealed class FileSpoolRecoveryTests : IDisposable
         var first = Encoding.ASCII.GetBytes("Subject: split\r");
         var second = Encoding.ASCII.GetBytes("\n\r\n" + body + "end");
 
-        var envelope = await spool.AcceptAsync(Segments(first, second), "alice@example.test", ["bob@partner.test"], "127.0.0.1", null, null, CancellationToken.None);
+        var envelope = await spool.AcceptAsync(Segments(first, second), "alice@example.test", ["bob@partner.test"], "127.0.0.1", null, null, null, CancellationToken.None);
 
         var expected = "Subject: split\r\n\r\n" + body.Replace("\n", "\r\n") + "end\r\n";
         var stored = await File.ReadAllTextAsync(spool.ContentPath(envelope.Id));

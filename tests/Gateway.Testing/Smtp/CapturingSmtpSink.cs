@@ -16,6 +16,9 @@ public sealed class CapturingSmtpSink : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private SmtpServer.SmtpServer? _server;
     private Task _running = Task.CompletedTask;
+    private readonly HashSet<object> _mailSessions = new(ReferenceEqualityComparer.Instance);
+    private int _open;
+    private int _maxOpen;
 
     private CapturingSmtpSink(int port) => Port = port;
 
@@ -26,6 +29,23 @@ public sealed class CapturingSmtpSink : IAsyncDisposable
 
     /// <summary>Return a reply for DATA (e.g. 451); non-2xx replies leave the message uncaptured. Null accepts.</summary>
     public Func<CapturedMessage, SmtpResponse?>? OnData { get; set; }
+
+    /// <summary>SMTP sessions that sent at least one MAIL FROM (readiness probes do not count).</summary>
+    public int Sessions
+    {
+        get
+        {
+            lock (_mailSessions) return _mailSessions.Count;
+        }
+    }
+
+    internal void NoteMailSession(object session)
+    {
+        lock (_mailSessions) _mailSessions.Add(session);
+    }
+
+    /// <summary>The most connections that were open at the same time.</summary>
+    public int MaxConcurrentSessions => Volatile.Read(ref _maxOpen);
 
     /// <summary>Snapshot of the messages received so far, in arrival order.</summary>
     public IReadOnlyList<CapturedMessage> Messages
@@ -40,11 +60,14 @@ public sealed class CapturingSmtpSink : IAsyncDisposable
     }
 
     /// <param name="certificate">When given, the sink offers STARTTLS (TLS 1.2 and 1.3) with it.</param>
+    /// <param name="commandTimeout">When given, the sink drops a connection idle this long (an upstream closing idle sessions).</param>
     public static async Task<CapturingSmtpSink> StartAsync(int? port = null, CancellationToken cancellationToken = default,
-        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, TimeSpan? commandTimeout = null)
     {
         var sink = new CapturingSmtpSink(port ?? FreePort.Next());
-        var options = new SmtpServerOptionsBuilder()
+        var builder = new SmtpServerOptionsBuilder();
+        if (commandTimeout is { } timeout) builder.CommandWaitTimeout(timeout);
+        var options = builder
             .ServerName("sink.example.test")
             .Endpoint(b =>
             {
@@ -57,6 +80,15 @@ public sealed class CapturingSmtpSink : IAsyncDisposable
         services.Add(new CapturingMessageStore(sink));
         services.Add(new HookMailboxFilter(sink));
         sink._server = new SmtpServer.SmtpServer(options, services);
+        sink._server.SessionCreated += (_, _) =>
+        {
+            var open = Interlocked.Increment(ref sink._open);
+            int max;
+            while (open > (max = Volatile.Read(ref sink._maxOpen)) && Interlocked.CompareExchange(ref sink._maxOpen, open, max) != max) { }
+        };
+        sink._server.SessionCompleted += (_, _) => Interlocked.Decrement(ref sink._open);
+        sink._server.SessionFaulted += (_, _) => Interlocked.Decrement(ref sink._open);
+        sink._server.SessionCancelled += (_, _) => Interlocked.Decrement(ref sink._open);
 
         // StartAsync only completes at shutdown, so it runs in the background.
         sink._running = sink._server.StartAsync(sink._stop.Token);

@@ -9,7 +9,11 @@ namespace Gateway.Testing.Smtp;
 internal sealed class HookMailboxFilter(CapturingSmtpSink sink) : IMailboxFilter
 {
     public Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size,
-        CancellationToken cancellationToken) => Task.FromResult(true);
+        CancellationToken cancellationToken)
+    {
+        sink.NoteMailSession(context);
+        return Task.FromResult(true);
+    }
 
     public Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from,
         CancellationToken cancellationToken)

@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Text.Json;
+using Gateway.Spool;
+using MimeKit;
+
+namespace Gateway.Cli;
+
+/// <summary>How <c>gateway queue list</c> and <c>show</c> print entries, as a table or as JSON.</summary>
+internal static class QueueOutput
+{
+    private static readonly JsonSerializerOptions Json = new(SpoolJson.Options) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static int List(SpoolAdministration admin, bool json, TextWriter output)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var entries = admin.List();
+        if (json)
+        {
+            output.WriteLine(JsonSerializer.Serialize(entries.Select(e => new
+            {
+                id = e.Name, queue = e.Queue, receivedAt = e.Envelope.ReceivedAt, ageSeconds = (long)(now - e.Envelope.ReceivedAt).TotalSeconds,
+                size = e.Envelope.Size, sender = e.Envelope.MailFrom, attempts = e.Envelope.Attempts, nextAttempt = e.Envelope.NextAttempt,
+                recipients = e.Envelope.Recipients.Select(r => new { address = r.Address, status = r.Status, reply = r.Reply, attempts = r.Attempts }),
+            }), Json));
+            return 0;
+        }
+        output.WriteLine($"{"ID",-24} {"QUEUE",-8} {"AGE",8} {"SIZE",9} {"NEXT ATTEMPT",-20} SENDER -> RECIPIENTS");
+        foreach (var e in entries)
+        {
+            var envelope = e.Envelope;
+            var next = e.Queue == QueueEntry.HoldQueue ? "held" : envelope.NextAttempt is { } n ? (n <= now ? "now" : "in " + Age(n - now)) : "now";
+            var recipients = string.Join(", ", envelope.Recipients.Select(r => $"{r.Address} ({r.Status.ToString().ToLowerInvariant()})"));
+            output.WriteLine($"{e.Name,-24} {e.Queue,-8} {Age(now - envelope.ReceivedAt),8} {envelope.Size,9} {next,-20} <{envelope.MailFrom}> -> {recipients}");
+        }
+        output.WriteLine($"{entries.Count} entries ({entries.Count(e => e.Queue == QueueEntry.IncomingQueue)} queued, {entries.Count(e => e.Queue == QueueEntry.HoldQueue)} held)");
+        return 0;
+    }
+
+    public static async Task<int> ShowAsync(SpoolAdministration admin, string name, bool body, TextWriter output, TextWriter error)
+    {
+        if (!SpoolId.IsValidName(name))
+        {
+            await error.WriteLineAsync($"'{name}' is not a queue id");
+            return 2;
+        }
+        var entry = admin.Find(name);
+        if (entry is null)
+        {
+            await error.WriteLineAsync($"{name}: not in the queue (delivered, deleted or never queued)");
+            return 1;
+        }
+        await output.WriteLineAsync($"# {entry.Queue}/{entry.Name}");
+        await output.WriteLineAsync(JsonSerializer.Serialize(entry.Envelope, Json));
+        await using var content = File.OpenRead(admin.ContentPath(entry));
+        if (body)
+        {
+            await output.WriteLineAsync("# content");
+            await output.FlushAsync();
+            using var reader = new StreamReader(content);
+            await output.WriteAsync(await reader.ReadToEndAsync());
+            return 0;
+        }
+        await output.WriteLineAsync("# headers (the body is shown only with --body)");
+        try
+        {
+            foreach (var header in await HeaderList.LoadAsync(content)) await output.WriteLineAsync(header.ToString().TrimEnd());
+        }
+        catch (FormatException e)
+        {
+            await output.WriteLineAsync($"(header block unreadable: {e.Message})");
+        }
+        return 0;
+    }
+
+    private static string Age(TimeSpan age) =>
+        age.TotalDays >= 1 ? $"{(int)age.TotalDays}d{age.Hours}h"
+        : age.TotalHours >= 1 ? $"{(int)age.TotalHours}h{age.Minutes}m"
+        : age.TotalMinutes >= 1 ? $"{(int)age.TotalMinutes}m{age.Seconds}s"
+        : string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, (int)age.TotalSeconds)}s");
+}

@@ -1,0 +1,163 @@
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Configuration;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Relay;
+
+/// <summary>
+/// Reused connections to the upstream, at most Relay:MaxConnections at once. An idle connection
+/// is checked with NOOP before reuse when it rested longer than a few seconds (IsConnected does
+/// no I/O, and the upstream may have closed it), closed after Relay:IdleTimeout, after
+/// Relay:MaxMessagesPerConnection messages, and after any error. New connections go to Relay:Host,
+/// then to each of Relay:FallbackHosts when one cannot be reached or answers 4xx at connect/EHLO.
+/// </summary>
+internal sealed partial class UpstreamPool : IDisposable
+{
+    private static readonly TimeSpan CheckAfterIdle = TimeSpan.FromSeconds(3);
+    private readonly RelayOptions _relay;
+    private readonly string _heloName;
+    private readonly IReadOnlyList<UpstreamHost> _hosts;
+    private readonly X509Certificate2? _authority;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _slots;
+    private readonly Stack<UpstreamConnection> _idle = new();
+    private readonly Lock _lock = new();
+
+    public UpstreamPool(RelayOptions relay, string heloName, TimeProvider time, ILogger logger)
+    {
+        _relay = relay;
+        _heloName = heloName;
+        _time = time;
+        _logger = logger;
+        _slots = new SemaphoreSlim(relay.MaxConnections, relay.MaxConnections);
+        _hosts = [new UpstreamHost(relay.Host, relay.Port), .. relay.FallbackHosts.Select(h => UpstreamHost.TryParse(h, relay.Port, out var host) ? host : throw new FormatException(h))];
+        _authority = string.IsNullOrEmpty(relay.CaCertificatePath) ? null : X509CertificateLoader.LoadCertificateFromFile(relay.CaCertificatePath);
+    }
+
+    public string Describe() => string.Join(", ", _hosts);
+
+    /// <summary>A connection ready for MAIL FROM; the caller must <see cref="Return"/> it.</summary>
+    public async Task<UpstreamConnection> RentAsync(CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken);
+        try
+        {
+            while (TakeIdle() is { } idle)
+            {
+                if (_time.GetUtcNow() - idle.LastUsed < CheckAfterIdle) return idle;
+                try
+                {
+                    await idle.Client.NoOpAsync(cancellationToken);
+                    return idle;
+                }
+                catch (Exception e) when (e is IOException or SmtpProtocolException or SmtpCommandException or ServiceNotConnectedException or OperationCanceledException)
+                {
+                    idle.Dispose(); // closed by the upstream while idle: open another
+                    if (e is OperationCanceledException) throw;
+                }
+            }
+            return await OpenAsync(cancellationToken);
+        }
+        catch
+        {
+            _slots.Release();
+            throw;
+        }
+    }
+
+    /// <param name="reusable">False after any error: the connection's state is unknown, so it is closed.</param>
+    public void Return(UpstreamConnection connection, bool reusable)
+    {
+        connection.Messages++;
+        connection.LastUsed = _time.GetUtcNow();
+        if (reusable && connection.Client.IsConnected && connection.Messages < _relay.MaxMessagesPerConnection)
+        {
+            lock (_lock) _idle.Push(connection);
+        }
+        else connection.Dispose();
+        _slots.Release();
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            while (_idle.TryPop(out var connection)) connection.Dispose();
+        }
+    }
+
+    private UpstreamConnection? TakeIdle()
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            while (_idle.TryPop(out var connection))
+            {
+                if (now - connection.LastUsed < _relay.IdleTimeout && connection.Client.IsConnected) return connection;
+                connection.Dispose();
+            }
+        }
+        return null;
+    }
+
+    private async Task<UpstreamConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        Exception? last = null;
+        foreach (var host in _hosts)
+        {
+            var client = new RelayClient { LocalDomain = _heloName, Timeout = (int)_relay.Timeout.TotalMilliseconds };
+            try
+            {
+                await ConnectAsync(client, host, cancellationToken);
+                return new UpstreamConnection(client, host, _time.GetUtcNow());
+            }
+            catch (Exception e) when (e is SocketException or IOException or SmtpProtocolException or SslHandshakeException
+                                          or (SmtpCommandException { StatusCode: < (SmtpStatusCode)500 }))
+            {
+                client.Dispose();
+                LogHostFailed(host.ToString(), e.Message);
+                last = e;
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
+        }
+        throw last!;
+    }
+
+    private async Task ConnectAsync(RelayClient client, UpstreamHost host, CancellationToken token)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(host.Name, host.Port, token);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var tls = _relay.TlsMode switch
+        {
+            RelayTlsMode.None => SecureSocketOptions.None,
+            RelayTlsMode.Required => SecureSocketOptions.StartTls,
+            _ => SecureSocketOptions.StartTlsWhenAvailable,
+        };
+        if (_relay.TlsMode == RelayTlsMode.Opportunistic)
+            client.ServerCertificateValidationCallback = (_, _, _, _) => true; // opportunistic: encrypt against passive listeners only
+        else if (_relay.TlsMode == RelayTlsMode.Required && _authority is not null)
+            client.ServerCertificateValidationCallback = (_, certificate, _, errors) => UpstreamValidation.Validate(certificate, errors, _authority);
+        await client.ConnectAsync(socket, host.Name, host.Port, tls, token);
+        if (!string.IsNullOrEmpty(_relay.Username)) await client.AuthenticateAsync(_relay.Username, _relay.Password!, token);
+    }
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Upstream {Host} unavailable ({Reason}); trying the next one if any")]
+    private partial void LogHostFailed(string host, string reason);
+}

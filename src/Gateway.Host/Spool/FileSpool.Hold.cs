@@ -1,0 +1,68 @@
+using System.Text.Json;
+
+namespace Gateway.Spool;
+
+/// <summary>
+/// The hold folder and the moves between it and incoming/, always by copying: content first
+/// (fsynced), the envelope last as commit marker, the source removed only afterwards. A crash
+/// leaves the old entry, or both (a possible duplicate), never an envelope without content.
+/// </summary>
+public sealed partial class FileSpool
+{
+    /// <summary>Parks a copy of the original for the held recipients: hold/ID-N.eml with its own envelope.</summary>
+    public Task<string> HoldAsync(SpoolEnvelope envelope, IReadOnlyList<string> recipients, string reason, CancellationToken cancellationToken) =>
+        CopyToHoldAsync(envelope, $"{envelope.Id}-{envelope.Attempts}",
+            recipients.Select(r => new SpoolRecipient { Address = r, Status = RecipientStatus.Held, Reply = reason }).ToList(), cancellationToken);
+
+    /// <summary>
+    /// Copies an entry to hold/NAME with the given recipients: content first (fsynced), the
+    /// envelope last, so hold/ never shows an envelope without its content.
+    /// </summary>
+    public async Task<string> CopyToHoldAsync(SpoolEnvelope envelope, string name, List<SpoolRecipient> recipients, CancellationToken cancellationToken)
+    {
+        var held = envelope.With(envelope.Id, recipients);
+        Directory.CreateDirectory(Hold);
+        var content = Path.Combine(Hold, name + ".eml");
+        File.Copy(ContentPath(envelope.Id), content, overwrite: true);
+        await using (var stream = new FileStream(content, FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
+        await DurableFile.ReplaceAsync(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options), cancellationToken);
+        return name;
+    }
+
+    public string HeldContentPath(string name) => Path.Combine(Hold, name + ".eml");
+
+    public SpoolEnvelope? TryLoadHeld(string name)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<SpoolEnvelope>(File.ReadAllBytes(Path.Combine(Hold, name + ".json")), SpoolJson.Options);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Removes a held copy: envelope first, so a crash in between leaves no envelope without content.</summary>
+    public void DeleteHeld(string name)
+    {
+        File.Delete(Path.Combine(Hold, name + ".json"));
+        File.Delete(HeldContentPath(name));
+        DurableFile.SyncDirectory(Hold);
+    }
+
+    /// <summary>Names (ID or ID-N) of the entries in a folder that have an envelope, oldest first.</summary>
+    public static IReadOnlyList<string> EntryNames(string folder) =>
+        Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>().Order(StringComparer.Ordinal).ToList()
+            : [];
+
+    /// <summary>Re-queues released content as a new incoming entry: content copied and fsynced, then the envelope as commit marker.</summary>
+    public async Task AdmitAsync(string heldContent, SpoolEnvelope envelope, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Incoming);
+        File.Copy(heldContent, ContentPath(envelope.Id), overwrite: false);
+        await using (var stream = new FileStream(ContentPath(envelope.Id), FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
+        await SaveAsync(envelope, cancellationToken);
+    }
+}

@@ -1,0 +1,146 @@
+using Gateway.Audit;
+
+namespace Gateway.Spool;
+
+/// <summary>
+/// The queue actions behind <c>gateway queue</c>, safe while the gateway runs: every change is
+/// made under the entry's lock (so a worker in the middle of an attempt is waited for, never
+/// interrupted), with the spool's own write order (content, then envelope as commit marker), and
+/// audited. The running gateway is then asked to look again through <see cref="SpoolControl"/>.
+/// </summary>
+public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, IAuditLog audit, TimeProvider time)
+{
+    /// <summary>An attempt holds its entry for at most a relay timeout or so; the admin waits that long.</summary>
+    public static readonly TimeSpan LockWait = TimeSpan.FromSeconds(30);
+    private const string HeldLockPrefix = "held.";
+
+    public IReadOnlyList<QueueEntry> List()
+    {
+        var entries = new List<QueueEntry>();
+        foreach (var id in FileSpool.EntryNames(spool.Incoming))
+            if (Find(id) is { } entry) entries.Add(entry);
+        foreach (var name in FileSpool.EntryNames(spool.Hold))
+            if (spool.TryLoadHeld(name) is { } held) entries.Add(new QueueEntry(name, QueueEntry.HoldQueue, held));
+        return entries;
+    }
+
+    /// <summary>Incoming first, then hold. Reads without a lock: an envelope is only ever replaced whole.</summary>
+    public QueueEntry? Find(string name)
+    {
+        if (SpoolId.IsValid(name) && File.Exists(Path.Combine(spool.Incoming, name + ".json")))
+        {
+            try
+            {
+                var envelope = System.Text.Json.JsonSerializer.Deserialize<SpoolEnvelope>(File.ReadAllBytes(Path.Combine(spool.Incoming, name + ".json")), SpoolJson.Options);
+                if (envelope is not null) return new QueueEntry(name, QueueEntry.IncomingQueue, envelope);
+            }
+            catch (IOException)
+            {
+                // Finished between the listing and the read.
+            }
+        }
+        return spool.TryLoadHeld(name) is { } held ? new QueueEntry(name, QueueEntry.HoldQueue, held) : null;
+    }
+
+    public string ContentPath(QueueEntry entry) =>
+        entry.Queue == QueueEntry.HoldQueue ? spool.HeldContentPath(entry.Name) : spool.ContentPath(entry.Name);
+
+    public async Task<QueueActionResult> RetryAsync(string id, CancellationToken cancellationToken)
+    {
+        using var entryLock = await EntryLock.AcquireAsync(spool.Locks, id, LockWait, cancellationToken);
+        if (entryLock is null) return Busy(id);
+        var entry = spool.TryLoad(id);
+        if (entry is null) return NotQueued(id);
+        entry.NextAttempt = time.GetUtcNow();
+        await spool.SaveAsync(entry, cancellationToken);
+        control.RequestWake(id);
+        await AuditAsync("queue-retry", entry, "next attempt set to now", cancellationToken);
+        return new QueueActionResult(true, $"{id}: next attempt now");
+    }
+
+    public async Task<IReadOnlyList<QueueActionResult>> RetryAllAsync(CancellationToken cancellationToken)
+    {
+        var results = new List<QueueActionResult>();
+        foreach (var id in FileSpool.EntryNames(spool.Incoming))
+            results.Add(await RetryAsync(id, cancellationToken));
+        return results;
+    }
+
+    /// <summary>Moves the open recipients of an incoming entry to hold/ID; delivered and failed ones are done already.</summary>
+    public async Task<QueueActionResult> HoldAsync(string id, CancellationToken cancellationToken)
+    {
+        using var entryLock = await EntryLock.AcquireAsync(spool.Locks, id, LockWait, cancellationToken);
+        if (entryLock is null) return Busy(id);
+        var entry = spool.TryLoad(id);
+        if (entry is null) return NotQueued(id);
+        var open = entry.Recipients.Where(r => r.IsOpen).ToList();
+        await spool.CopyToHoldAsync(entry, id, open, cancellationToken);
+        spool.Complete(id);
+        entryLock.Remove();
+        await AuditAsync("queue-hold", entry, $"moved to hold/{id}", cancellationToken, open.Select(r => r.Address).ToList());
+        return new QueueActionResult(true, $"{id}: held ({open.Count} recipients) in hold/{id}");
+    }
+
+    /// <summary>
+    /// Puts a held entry back into incoming/ (held recipients become pending) and has it processed:
+    /// the policy decides again, so a recipient whose certificate is still missing is held again.
+    /// </summary>
+    public async Task<QueueActionResult> ReleaseAsync(string name, CancellationToken cancellationToken)
+    {
+        using var heldLock = await EntryLock.AcquireAsync(spool.Locks, HeldLockPrefix + name, LockWait, cancellationToken);
+        if (heldLock is null) return Busy(name);
+        var held = spool.TryLoadHeld(name);
+        if (held is null) return new QueueActionResult(false, $"{name}: not in the hold queue");
+        // A policy hold copy (ID-N) or an id still in use in incoming/ gets a fresh id.
+        var id = SpoolId.IsValid(name) && !File.Exists(spool.ContentPath(name)) ? name : SpoolId.New(time.GetUtcNow());
+        using var entryLock = spool.TryLock(id);
+        if (entryLock is null) return Busy(id);
+        var recipients = held.Recipients
+            .Select(r => r.Status == RecipientStatus.Held ? new SpoolRecipient { Address = r.Address, Attempts = r.Attempts } : r)
+            .ToList();
+        var released = held.With(id, recipients);
+        await spool.AdmitAsync(spool.HeldContentPath(name), released, cancellationToken);
+        spool.DeleteHeld(name);
+        heldLock.Remove();
+        control.RequestWake(id);
+        await AuditAsync("queue-release", released, $"released from hold/{name} as incoming/{id}", cancellationToken);
+        return new QueueActionResult(true, $"{name}: released as {id}");
+    }
+
+    /// <summary>Removes an entry for good, without a bounce: the admin decided. The audit keeps who was left.</summary>
+    public async Task<QueueActionResult> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        if (SpoolId.IsValid(name) && File.Exists(Path.Combine(spool.Incoming, name + ".json")))
+        {
+            using var entryLock = await EntryLock.AcquireAsync(spool.Locks, name, LockWait, cancellationToken);
+            if (entryLock is null) return Busy(name);
+            var entry = spool.TryLoad(name);
+            if (entry is null) return NotQueued(name);
+            spool.Complete(name);
+            entryLock.Remove();
+            await AuditAsync("queue-delete", entry, "deleted from incoming/ without delivery or bounce", cancellationToken);
+            return new QueueActionResult(true, $"{name}: deleted");
+        }
+        using var heldLock = await EntryLock.AcquireAsync(spool.Locks, HeldLockPrefix + name, LockWait, cancellationToken);
+        if (heldLock is null) return Busy(name);
+        var held = spool.TryLoadHeld(name);
+        if (held is null) return NotQueued(name);
+        spool.DeleteHeld(name);
+        heldLock.Remove();
+        await AuditAsync("queue-delete", held, $"deleted from hold/{name} without delivery or bounce", cancellationToken);
+        return new QueueActionResult(true, $"{name}: deleted from hold");
+    }
+
+    private ValueTask AuditAsync(string name, SpoolEnvelope entry, string action, CancellationToken cancellationToken, IReadOnlyList<string>? recipients = null) =>
+        audit.WriteAsync(new AuditEvent(name)
+        {
+            SpoolId = entry.Id, Sender = entry.MailFrom, Action = action, Client = "gateway queue",
+            Recipients = recipients ?? entry.Recipients.Where(r => r.Status is not (RecipientStatus.Delivered or RecipientStatus.Failed)).Select(r => r.Address).ToList(),
+            Reason = $"by {Environment.UserName} (pid {Environment.ProcessId})",
+        }, cancellationToken);
+
+    private static QueueActionResult Busy(string name) =>
+        new(false, $"{name}: a delivery attempt still holds it after {LockWait.TotalSeconds:0} s; try again");
+
+    private static QueueActionResult NotQueued(string name) => new(false, $"{name}: not in the queue (delivered, deleted or never queued)");
+}

@@ -1,0 +1,170 @@
+using Gateway.Configuration;
+using Gateway.Testing.Smtp;
+using Gateway.Tests.Fixtures;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using MimeKit;
+using MimeKit.Utils;
+using SmtpServer.Protocol;
+using Xunit.Abstractions;
+
+namespace Gateway.Tests.Bounces;
+
+/// <summary>
+/// The reports a sender gets, read back the way a mail client reads them (MimeKit's
+/// MultipartReport and MessageDeliveryStatus): RFC 3464 structure, every per-message and
+/// per-recipient field, the original headers, the client's ENVID echoed, RET=FULL honoured only
+/// where the content would have left unencrypted anyway, and one delay warning.
+/// </summary>
+public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Alice = "alice@example.test";
+    private const string Erin = "erin@partner.test";        // partner.test requires encryption; erin has no certificate
+    private const string Carol = "carol@partner.test";      // has a certificate: her copy is encrypted
+    private const string Dave = "dave@other.test";          // no identity: his mail to elsewhere goes out plain
+    private const string Frank = "frank@elsewhere.test";
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private readonly GatewayWorld _world = new();
+    private CapturingSmtpSink _sink = null!;
+    private RunningGateway _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _sink = await CapturingSmtpSink.StartAsync();
+        _world.RelayTo(_sink.Port);
+    }
+
+    private async Task StartAsync() => _gateway = await RunningGateway.StartAsync(_world);
+
+    public async Task DisposeAsync()
+    {
+        if (_gateway is not null) await _gateway.DisposeAsync();
+        await _sink.DisposeAsync();
+        _world.Dispose();
+    }
+
+    private Task SendRawAsync(string from, string to, string subject, string mailParameters) =>
+        _gateway.SendRawAsync(from, to, subject, mailParameters);
+
+    private async Task<(CapturedMessage Raw, MimeMessage Parsed)> WaitForReportAsync(string aboutSubject)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (DateTime.UtcNow < deadline)
+        {
+            var report = _sink.Messages.FirstOrDefault(m => m.MailFrom == "" && System.Text.Encoding.ASCII.GetString(m.Data).Contains($"<{aboutSubject}@example.test>"));
+            if (report is not null) return (report, report.Parse());
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"no report about {aboutSubject}; sink has {_sink.Messages.Count} messages");
+    }
+
+    [Fact]
+    public async Task PolicyRefusal_BouncesAValidRfc3464Report_EveryFieldReadBack_HeadersOnlyEvenWithRetFull()
+    {
+        await StartAsync();
+        var serverName = _gateway.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Smtp.ServerName;
+        var before = DateTimeOffset.UtcNow.AddSeconds(-2);
+
+        await SendRawAsync(Alice, Erin, "refused-1", "RET=FULL ENVID=QQ+2Bid-42");
+        var (raw, bounce) = await WaitForReportAsync("refused-1");
+
+        // Envelope and top-level headers: from the null sender, to the original sender only, never auto-answered.
+        Assert.Equal([Alice], raw.RcptTo);
+        Assert.Equal($"MAILER-DAEMON@{serverName}", bounce.From.Mailboxes.Single().Address);
+        Assert.Equal(Alice, bounce.To.Mailboxes.Single().Address);
+        Assert.Equal("auto-replied", bounce.Headers["Auto-Submitted"]);
+        Assert.Equal("Undelivered Mail Returned to Sender", bounce.Subject);
+        Assert.False(string.IsNullOrEmpty(bounce.MessageId));
+
+        // multipart/report; report-type=delivery-status with exactly: explanation, status, original headers.
+        var report = Assert.IsType<MultipartReport>(bounce.Body);
+        Assert.Equal("multipart/report", report.ContentType.MimeType);
+        Assert.Equal("delivery-status", report.ReportType);
+        Assert.Equal(3, report.Count);
+        var human = Assert.IsType<TextPart>(report[0]);
+        Assert.Equal("text/plain", human.ContentType.MimeType);
+        Assert.Contains($"<{Erin}>", human.Text);
+        Assert.Contains("no valid certificate", human.Text);
+        Assert.Contains("would have left unencrypted", human.Text);
+        var status = Assert.IsType<MessageDeliveryStatus>(report[1]);
+        Assert.Equal("message/delivery-status", status.ContentType.MimeType);
+        var headers = Assert.IsType<TextRfc822Headers>(report[2]);
+        Assert.Equal("text/rfc822-headers", headers.ContentType.MimeType);
+
+        // Per-message fields (RFC 3464 2.2).
+        Assert.True(status.StatusGroups.Count == 2, "status groups:\n" + string.Join("\n--\n", status.StatusGroups.Select(g => string.Join("\n", g.Select(h => h.ToString())))) + "\nraw:\n" + System.Text.Encoding.ASCII.GetString(raw.Data));
+        var perMessage = status.StatusGroups[0];
+        Assert.Equal($"dns; {serverName}", perMessage["Reporting-MTA"]);
+        Assert.Equal("QQ+id-42", perMessage["Original-Envelope-Id"]);
+        Assert.True(DateUtils.TryParse(perMessage["Arrival-Date"], out var arrival), perMessage["Arrival-Date"]);
+        Assert.InRange(arrival, before, DateTimeOffset.UtcNow.AddSeconds(2));
+
+        // Per-recipient fields (RFC 3464 2.3) with the RFC 3463 policy code.
+        var perRecipient = status.StatusGroups[1];
+        Assert.Equal($"rfc822; {Erin}", perRecipient["Final-Recipient"]);
+        Assert.Equal("failed", perRecipient["Action"]);
+        Assert.Equal("5.7.10", perRecipient["Status"]);
+        Assert.StartsWith("smtp; 550 5.7.10 ", perRecipient["Diagnostic-Code"]);
+
+        // The original's headers, never its body, even though the client asked RET=FULL.
+        var original = Assert.IsType<MimeMessage>(headers.Message);
+        Assert.Equal("refused-1", original.Subject);
+        Assert.Equal("refused-1@example.test", original.MessageId);
+        Assert.DoesNotContain("secret body", System.Text.Encoding.ASCII.GetString(raw.Data));
+        output.WriteLine($"report for a policy refusal: {raw.Data.Length} bytes; status: {perRecipient["Status"]}; diagnostic: {perRecipient["Diagnostic-Code"]}");
+    }
+
+    [Fact]
+    public async Task UpstreamRefusal_WithRetFull_ReturnsTheWholeMessage_OnlyWhenItsCopyWasNotEncrypted()
+    {
+        _sink.OnRcpt = address => address is Frank or Carol ? new SmtpResponse((SmtpReplyCode)550, "5.1.1 no such user here") : null;
+        await StartAsync();
+
+        await SendRawAsync(Dave, Frank, "plain-full", "RET=FULL");
+        await SendRawAsync(Alice, Carol, "encrypted-full", "RET=FULL");
+        await SendRawAsync(Dave, Frank, "plain-default", "");
+
+        var (plainRaw, plain) = await WaitForReportAsync("plain-full");
+        var (encryptedRaw, encrypted) = await WaitForReportAsync("encrypted-full");
+        var (_, byDefault) = await WaitForReportAsync("plain-default");
+
+        var returned = Assert.IsType<MessagePart>(Assert.IsType<MultipartReport>(plain.Body)[2]);
+        Assert.Equal("message/rfc822", returned.ContentType.MimeType);
+        Assert.Contains("secret body of plain-full", Assert.IsType<TextPart>(Assert.IsType<MimeMessage>(returned.Message).Body).Text);
+        Assert.Equal("5.1.1", Assert.IsType<MessageDeliveryStatus>(Assert.IsType<MultipartReport>(plain.Body)[1]).StatusGroups[1]["Status"]);
+        Assert.IsType<TextRfc822Headers>(Assert.IsType<MultipartReport>(encrypted.Body)[2]);
+        Assert.DoesNotContain("secret body", System.Text.Encoding.ASCII.GetString(encryptedRaw.Data));
+        Assert.IsType<TextRfc822Headers>(Assert.IsType<MultipartReport>(byDefault.Body)[2]);
+        Assert.Equal([Dave], plainRaw.RcptTo);
+    }
+
+    [Fact]
+    public async Task LongDeferral_SendsOneDelayWarning_WithActionDelayed_AndKeepsTrying()
+    {
+        var attempts = 0;
+        _sink.OnRcpt = address => address == Carol ? new SmtpResponse((SmtpReplyCode)450, $"4.2.1 mailbox busy (attempt {Interlocked.Increment(ref attempts)})") : null;
+        _world.Settings["Gateway:Spool:DelayWarningAfter"] = "00:00:02";
+        await StartAsync();
+
+        await SendRawAsync(Alice, Carol, "slow-1", "");
+        var (raw, warning) = await WaitForReportAsync("slow-1");
+        var seenAt = Volatile.Read(ref attempts);
+        while (Volatile.Read(ref attempts) < seenAt + 3) await Task.Delay(100); // three more attempts, no second warning
+
+        Assert.Equal([Alice], raw.RcptTo);
+        Assert.Equal("Delayed Mail (still being retried)", warning.Subject);
+        var report = Assert.IsType<MultipartReport>(warning.Body);
+        Assert.Equal("delivery-status", report.ReportType);
+        var perRecipient = Assert.IsType<MessageDeliveryStatus>(report[1]).StatusGroups[1];
+        Assert.Equal($"rfc822; {Carol}", perRecipient["Final-Recipient"]);
+        Assert.Equal("delayed", perRecipient["Action"]);
+        Assert.Equal("4.2.1", perRecipient["Status"]);
+        Assert.True(DateUtils.TryParse(perRecipient["Will-Retry-Until"], out var until));
+        Assert.InRange(until, DateTimeOffset.UtcNow.AddDays(4.9), DateTimeOffset.UtcNow.AddDays(5.1));
+        Assert.Contains("you do not need to send it again", Assert.IsType<TextPart>(report[0]).Text);
+        Assert.Single(_sink.Messages, m => m.MailFrom == "");
+        Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "delay-warned"));
+        output.WriteLine($"one delay warning after {seenAt} attempts; {Volatile.Read(ref attempts)} attempts so far, still one warning");
+    }
+}

@@ -1,0 +1,31 @@
+using System.Diagnostics;
+using Gateway.Testing;
+
+namespace Gateway.Tests.Cli;
+
+/// <summary>Runs the built <c>gateway</c> executable once, as an admin would, and returns what it printed.</summary>
+public static class GatewayCli
+{
+    public sealed record Result(int ExitCode, string Output, string Error)
+    {
+        public override string ToString() => $"exit {ExitCode}\nstdout:\n{Output}\nstderr:\n{Error}";
+    }
+
+    public static async Task<Result> RunAsync(string workingDirectory, params string[] arguments)
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        var info = new ProcessStartInfo(!string.IsNullOrEmpty(host) && File.Exists(host) ? host : ToolProcess.Require("dotnet"))
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gateway.dll"));
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Gateway__", StringComparison.OrdinalIgnoreCase)).ToList())
+            info.Environment.Remove(name);
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        return new Result(process.ExitCode, await output, await error);
+    }
+}

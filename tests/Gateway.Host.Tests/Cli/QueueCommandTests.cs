@@ -1,0 +1,207 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Gateway.Spool;
+using Gateway.Tests.Configuration;
+using Gateway.Tests.Fixtures;
+using SmtpServer.Protocol;
+
+namespace Gateway.Tests.Cli;
+
+/// <summary>
+/// <c>gateway queue</c> against a live gateway: the CLI runs as its own process on the running
+/// gateway's spool, the upstream is down (or slow) so entries stay queued, and every change must
+/// take effect at once, be audited, and never corrupt an entry a worker is processing.
+/// </summary>
+public sealed partial class QueueCommandTests : IAsyncLifetime
+{
+    private const string Alice = "alice@example.test";
+    private const string Bob = "bob@partner.test";
+    private const string Carol = "carol@partner.test";
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private readonly GatewayWorld _world = new();
+    private readonly ReservedPort _upstream = new();
+    private RunningGateway _gateway = null!;
+    private string _config = null!;
+
+    public async Task InitializeAsync()
+    {
+        _world.RelayTo(_upstream.Port);
+        // Deferred entries would wait an hour: only the queue tools can make them go sooner.
+        _world.Settings["Gateway:Spool:FirstRetry"] = "01:00:00";
+        _world.Settings["Gateway:Spool:MaxRetryInterval"] = "01:00:00";
+        _world.Settings["Gateway:Relay:Timeout"] = "00:00:10";
+        _config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings);
+        _gateway = await RunningGateway.StartAsync(_world);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+        _world.Dispose();
+    }
+
+    private Task<GatewayCli.Result> Queue(params string[] arguments) =>
+        GatewayCli.RunAsync(_world.Root, ["queue", .. arguments, "--config", _config]);
+
+    /// <summary>Sends one message and waits until its first attempt deferred it (the upstream is down).</summary>
+    private async Task<string> QueueDeferredAsync(string subject, params string[] to)
+    {
+        var reply = await _gateway.SendAsync(RunningGateway.NewMessage(Alice, to[0], subject, $"secret body of {subject}\r\n"), Alice, to);
+        var id = QueuedAs().Match(reply).Groups[1].Value;
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred") && e.GetProperty("spoolId").GetString() == id, Wait);
+        return id;
+    }
+
+    private bool Audited(string name, string id) =>
+        _gateway.AuditEvents().Any(e => RunningGateway.Is(e, name) && e.GetProperty("spoolId").GetString() == id);
+
+    [Fact]
+    public async Task List_ShowsTheLiveEntry_WithEachRecipientsState_AndTheNextAttempt()
+    {
+        var id = await QueueDeferredAsync("list me", Bob, Carol);
+
+        var json = await Queue("list", "--json");
+        var table = await Queue("list");
+
+        Assert.True(json.ExitCode == 0, json.ToString());
+        var entry = Assert.Single(JsonDocument.Parse(json.Output).RootElement.EnumerateArray());
+        Assert.Equal(id, entry.GetProperty("id").GetString());
+        Assert.Equal("incoming", entry.GetProperty("queue").GetString());
+        Assert.Equal(Alice, entry.GetProperty("sender").GetString());
+        Assert.True(entry.GetProperty("nextAttempt").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(30));
+        var recipients = entry.GetProperty("recipients").EnumerateArray().ToList();
+        Assert.Equal([Bob, Carol], recipients.Select(r => r.GetProperty("address").GetString()));
+        Assert.All(recipients, r => Assert.Equal("deferred", r.GetProperty("status").GetString()));
+        Assert.All(recipients, r => Assert.StartsWith("451", r.GetProperty("reply").GetString()));
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains(id, table.Output);
+        Assert.Contains($"{Bob} (deferred)", table.Output);
+    }
+
+    [Fact]
+    public async Task Show_PrintsEnvelopeAndHeaders_AndTheBodyOnlyWithBody()
+    {
+        var id = await QueueDeferredAsync("show me", Bob);
+
+        var show = await Queue("show", id);
+        var withBody = await Queue("show", id, "--body");
+        var unknown = await Queue("show", "../../etc/passwd");
+
+        Assert.True(show.ExitCode == 0, show.ToString());
+        Assert.Contains("\"mailFrom\": \"alice@example.test\"", show.Output);
+        Assert.Contains("Subject: show me", show.Output);
+        Assert.DoesNotContain("secret body", show.Output);
+        Assert.Contains("secret body of show me", withBody.Output);
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("is not a queue id", unknown.Error);
+    }
+
+    [Fact]
+    public async Task Retry_MakesADeferredEntryGoNow_AndIsAudited()
+    {
+        var id = await QueueDeferredAsync("retry me", Bob);
+        var sink = await _upstream.StartSinkAsync();
+
+        var retry = await Queue("retry", id);
+
+        Assert.True(retry.ExitCode == 0, retry.ToString());
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("spoolId").GetString() == id, Wait);
+        var message = Assert.Single(sink.Messages);
+        Assert.Equal([Bob], message.RcptTo);
+        Assert.True(Audited("queue-retry", id));
+    }
+
+    [Fact]
+    public async Task HoldThenRelease_ParksTheEntry_ThenDeliversItOnceAfterRelease()
+    {
+        var id = await QueueDeferredAsync("hold me", Bob);
+        var sink = await _upstream.StartSinkAsync();
+
+        var hold = await Queue("hold", id);
+        var retryAll = await Queue("retry", "--all"); // nothing left in incoming/: must not wake the held entry
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.True(hold.ExitCode == 0, hold.ToString());
+        Assert.True(retryAll.ExitCode == 0, retryAll.ToString());
+        Assert.Empty(sink.Messages);
+        Assert.False(File.Exists(Path.Combine(_world.SpoolPath, "incoming", id + ".json")));
+        Assert.True(File.Exists(Path.Combine(_world.SpoolPath, "hold", id + ".json")));
+        Assert.Contains("\"queue\": \"hold\"", (await Queue("list", "--json")).Output.Replace("\":\"", "\": \""));
+
+        var release = await Queue("release", id);
+
+        Assert.True(release.ExitCode == 0, release.ToString());
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("spoolId").GetString() == id, Wait);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal([Bob], Assert.Single(sink.Messages).RcptTo);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold")));
+        Assert.True(Audited("queue-hold", id));
+        Assert.True(Audited("queue-release", id));
+    }
+
+    [Fact]
+    public async Task Delete_RemovesTheEntry_NothingIsDelivered_AndTheDeletionIsAudited()
+    {
+        var id = await QueueDeferredAsync("delete me", Bob);
+        var sink = await _upstream.StartSinkAsync();
+
+        var delete = await Queue("delete", id);
+        var again = await Queue("delete", id);
+        await Queue("retry", "--all");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.True(delete.ExitCode == 0, delete.ToString());
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("not in the queue", again.Error);
+        Assert.Empty(sink.Messages);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "incoming")));
+        var audit = Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "queue-delete"));
+        Assert.Equal(id, audit.GetProperty("spoolId").GetString());
+        Assert.Equal([Bob], audit.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
+    public async Task Hold_DuringADeliveryAttempt_WaitsForTheWorker_AndLeavesNoHalfEntry()
+    {
+        var id = await QueueDeferredAsync("busy", Bob);
+        var sink = await _upstream.StartSinkAsync();
+        var inData = new ManualResetEventSlim();
+        sink.OnData = _ =>
+        {
+            inData.Set();
+            Thread.Sleep(TimeSpan.FromSeconds(6)); // the worker holds the entry's lock meanwhile; the CLI starts in 1-2 s
+            return null;
+        };
+        Assert.Equal(0, (await Queue("retry", id)).ExitCode);
+        Assert.True(inData.Wait(Wait), "the retried attempt never reached DATA");
+
+        var hold = await Queue("hold", id);
+
+        // hold waited for the attempt, which delivered and finished the entry: nothing left to hold.
+        Assert.Equal(1, hold.ExitCode);
+        Assert.Contains("not in the queue", hold.Error);
+        Assert.Single(sink.Messages);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "incoming")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold")));
+        Assert.True(Audited("completed", id));
+        Assert.False(Audited("queue-hold", id));
+    }
+
+    [Fact]
+    public void EntryLock_IsExclusive_BetweenTwoHolders()
+    {
+        var folder = Path.Combine(_world.Root, "locks-test");
+        using (var first = EntryLock.TryAcquire(folder, "X"))
+        {
+            Assert.NotNull(first);
+            Assert.Null(EntryLock.TryAcquire(folder, "X"));
+        }
+        using var again = EntryLock.TryAcquire(folder, "X");
+        Assert.NotNull(again);
+    }
+
+    [GeneratedRegex("queued as ([0-9A-Z]{22})")]
+    private static partial Regex QueuedAs();
+}

@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Gateway.Testing;
+using Gateway.Testing.Smtp;
+using Gateway.Tests.Fixtures;
+using Xunit.Abstractions;
+
+namespace Gateway.Tests.Relay;
+
+/// <summary>
+/// Connections to the upstream are reused, limited to Relay:MaxConnections, checked before reuse
+/// after resting, and a dead or busy first upstream hands over to the next in Relay:FallbackHosts.
+/// </summary>
+public sealed class UpstreamPoolTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Dave = "dave@other.test";       // no identity, recipient without certificate: copies go out plain
+    private const string Frank = "frank@elsewhere.test";
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private readonly GatewayWorld _world = new();
+    private readonly List<IAsyncDisposable> _cleanup = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var item in Enumerable.Reverse(_cleanup)) await item.DisposeAsync();
+        _world.Dispose();
+    }
+
+    private async Task<RunningGateway> StartAsync()
+    {
+        var gateway = await RunningGateway.StartAsync(_world);
+        _cleanup.Add(gateway);
+        return gateway;
+    }
+
+    private async Task<CapturingSmtpSink> SinkAsync(TimeSpan? commandTimeout = null)
+    {
+        var sink = await CapturingSmtpSink.StartAsync(commandTimeout: commandTimeout);
+        _cleanup.Add(sink);
+        return sink;
+    }
+
+    [Fact]
+    public async Task ABurst_ReusesConnections_AndNeverOpensMoreThanMaxConnections()
+    {
+        const int messages = 40;
+        var sink = await SinkAsync();
+        _world.RelayTo(sink.Port);
+        _world.Settings["Gateway:Relay:MaxConnections"] = "2";
+        _world.Settings["Gateway:Spool:Workers"] = "8";
+        var gateway = await StartAsync();
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
+        {
+            for (var m = 0; m < messages / 4; m++)
+                await gateway.SendAsync(RunningGateway.NewMessage(Dave, Frank, $"pool-{c}-{m}"), Dave, Frank);
+        })));
+        await sink.WaitForMessagesAsync(messages, Wait);
+
+        output.WriteLine($"{messages} messages relayed over {sink.Sessions} upstream connections; at most {sink.MaxConcurrentSessions} open at once (MaxConnections 2)");
+        Assert.InRange(sink.MaxConcurrentSessions, 1, 2);
+        Assert.InRange(sink.Sessions, 1, 4);
+    }
+
+    [Fact]
+    public async Task AConnectionTheUpstreamClosedWhileIdle_IsFoundByNoop_AndTheNextMessageGoesOnANewOne()
+    {
+        var sink = await SinkAsync(commandTimeout: TimeSpan.FromSeconds(1));
+        _world.RelayTo(sink.Port);
+        var gateway = await StartAsync();
+
+        await gateway.SendAsync(RunningGateway.NewMessage(Dave, Frank, "before the idle close"), Dave, Frank);
+        await sink.WaitForMessagesAsync(1, Wait);
+        await Task.Delay(TimeSpan.FromSeconds(4)); // the sink drops the idle connection after 1 s; the pool checks after 3 s
+        await gateway.SendAsync(RunningGateway.NewMessage(Dave, Frank, "after the idle close"), Dave, Frank);
+        await sink.WaitForMessagesAsync(2, Wait);
+
+        Assert.Equal(2, sink.Sessions);
+        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred"));
+    }
+
+    [Fact]
+    public async Task FirstUpstreamRefusesConnections_TheFallbackHostGetsTheMessage_WithoutADeferral()
+    {
+        await using var down = new ReservedPort();
+        var sink = await SinkAsync();
+        _world.RelayTo(down.Port);
+        _world.Settings["Gateway:Relay:FallbackHosts:0"] = $"127.0.0.1:{sink.Port}";
+        var gateway = await StartAsync();
+
+        await gateway.SendAsync(RunningGateway.NewMessage(Dave, Frank, "via the fallback"), Dave, Frank);
+
+        var message = Assert.Single(await sink.WaitForMessagesAsync(1, Wait));
+        Assert.Equal("via the fallback", message.Parse().Subject);
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", Frank), Wait);
+        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred"));
+    }
+
+    [Fact]
+    public async Task FirstUpstreamGreetsWith421_TheFallbackHostGetsTheMessage()
+    {
+        using var busy = new TcpListener(IPAddress.Loopback, 0);
+        busy.Start();
+        var greeted = 0;
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                using var client = await busy.AcceptTcpClientAsync();
+                Interlocked.Increment(ref greeted);
+                await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes("421 4.3.2 busy.example.test too busy, try later\r\n"));
+            }
+        });
+        var sink = await SinkAsync();
+        _world.RelayTo(((IPEndPoint)busy.LocalEndpoint).Port);
+        _world.Settings["Gateway:Relay:FallbackHosts:0"] = $"127.0.0.1:{sink.Port}";
+        var gateway = await StartAsync();
+
+        await gateway.SendAsync(RunningGateway.NewMessage(Dave, Frank, "past the busy one"), Dave, Frank);
+
+        Assert.Single(await sink.WaitForMessagesAsync(1, Wait));
+        Assert.True(Volatile.Read(ref greeted) >= 1, "the first upstream was never tried");
+        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred"));
+    }
+}
