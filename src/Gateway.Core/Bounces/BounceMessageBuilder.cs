@@ -19,7 +19,7 @@ public static class BounceMessageBuilder
         var message = new MimeMessage();
         message.Headers.Clear();
         message.From.Add(new MailboxAddress("Mail Delivery System", $"MAILER-DAEMON@{request.ReportingMta}"));
-        message.To.Add(MailboxAddress.Parse(request.OriginalSender));
+        message.To.Add(MailboxAddress.Parse(new ParserOptions { AddressParserComplianceMode = RfcComplianceMode.Looser }, request.OriginalSender));
         message.Subject = IsDelay(request) ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender";
         message.Date = now;
         message.MessageId = MimeUtils.GenerateMessageId(request.ReportingMta);

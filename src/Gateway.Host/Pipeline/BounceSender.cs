@@ -53,6 +53,15 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
             }, cancellationToken);
             return;
         }
+        if (Relay.EnvelopeMailbox.TryCreate(entry.MailFrom) is null)
+        {
+            // Nowhere to send it: a report addressed to an address no MTA can write would loop in our own queue.
+            await audit.WriteAsync(context.Event("bounce-suppressed") with
+            {
+                Recipients = addresses, Reason = $"the sender address <{entry.MailFrom}> cannot be written in an SMTP envelope",
+            }, cancellationToken);
+            return;
+        }
 
         byte[] bytes;
         await using (var original = File.OpenRead(spool.ContentPath(entry.Id)))

@@ -46,7 +46,7 @@ public sealed partial class MessageProcessor(
     {
         var id = entry.Id;
         entry.Attempts++;
-        var context = new ProcessingContext(entry, policies.Current, await MessageHeaders.ReadAsync(spool.ContentPath(id), cancellationToken));
+        var context = new ProcessingContext(entry, policies.Current, await MessageHeaders.ReadAsync(spool.ContentPath(id), cancellationToken), time);
         try
         {
             var open = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList();
@@ -87,7 +87,18 @@ public sealed partial class MessageProcessor(
         if (!entry.IsFinished && retries.IsExpired(entry.ReceivedAt, now))
             await context.FailOpenAsync("550 5.4.7 delivery time expired: the message stayed queued longer than Gateway:Spool:MaximumLifetime",
                 "The message could not be delivered within the time the gateway keeps trying; the last error is below.", audit, cancellationToken);
-        await bounces.SendAsync(context, cancellationToken);
+        try
+        {
+            await bounces.SendAsync(context, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The state of this attempt must still be saved (or recipients that got a 250 would get the
+            // message again); the failed ones go back to deferred, so they fail again and are reported then.
+            LogBounceFailed(e, entry.Id);
+            foreach (var failed in context.NewlyFailed)
+                context.Update(entry.Recipients.First(r => r.Address == failed.Address), Gateway.Spool.RecipientStatus.Deferred, "451 4.3.0 the delivery status notification could not be queued");
+        }
 
         if (entry.IsFinished)
         {
@@ -110,6 +121,9 @@ public sealed partial class MessageProcessor(
     }
 
     private static readonly TimeSpan LockedRetry = TimeSpan.FromSeconds(1);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "The delivery status notification for {Id} could not be queued; its failed recipients are deferred")]
+    private partial void LogBounceFailed(Exception exception, string id);
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Processing of {Id} failed; deferred")]
     private partial void LogProcessingFailed(Exception exception, string id);

@@ -7,7 +7,7 @@ using Gateway.Spool;
 namespace Gateway.Pipeline;
 
 /// <summary>One attempt at one spool entry: its envelope state, the policy snapshot used throughout, and audit helpers.</summary>
-public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy, MessageHeaders headers)
+public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy, MessageHeaders headers, TimeProvider time)
 {
     public SpoolEnvelope Entry { get; } = entry;
     public PolicySnapshot Policy { get; } = policy;
@@ -138,7 +138,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
         recipient.Status = status;
         recipient.Reply = reply;
         recipient.Attempts++;
-        recipient.UpdatedAt = DateTimeOffset.UtcNow;
+        recipient.UpdatedAt = time.GetUtcNow();
     }
 
     private async Task CloseOpenAsync(RecipientStatus status, string name, string reply, IAuditLog audit, CancellationToken cancellationToken)

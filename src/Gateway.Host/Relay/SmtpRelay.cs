@@ -33,20 +33,28 @@ public sealed class SmtpRelay : IRelay, IDisposable
         var token = timeout.Token;
         UpstreamConnection? connection = null;
         var reusable = false;
+        var sender = EnvelopeMailbox.TryCreate(mailFrom);
+        if (sender is null)
+            return recipients.Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"553 5.1.7 the sender address <{mailFrom}> cannot be written in an SMTP envelope")).ToList();
+        var unaddressable = recipients.Where(r => EnvelopeMailbox.TryCreate(r) is null).ToList();
+        var addressable = recipients.Except(unaddressable).ToList();
+        var refused = unaddressable.Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"553 5.1.3 the address <{r}> cannot be written in an SMTP envelope")).ToList();
+        if (addressable.Count == 0) return refused;
+        recipients = addressable;
         try
         {
             var message = await MimeMessage.LoadAsync(content, persistent: true, token);
             connection = await _pool.RentAsync(token);
             var client = connection.Client;
             client.StartMessage(dsn);
-            var envelopeRecipients = recipients.Select(r => new MailboxAddress(string.Empty, r)).ToList();
-            var reply = await client.SendAsync(Wire, message, new MailboxAddress(string.Empty, mailFrom), envelopeRecipients, token);
+            var envelopeRecipients = recipients.Select(r => EnvelopeMailbox.TryCreate(r)!).ToList();
+            var reply = await client.SendAsync(Wire, message, sender, envelopeRecipients, token);
             reusable = true;
             var rejected = client.Rejected.ToDictionary(r => r.Recipient, r => r.Response, StringComparer.OrdinalIgnoreCase);
             return recipients.Select(r => rejected.TryGetValue(r, out var response)
                     ? new RecipientRelayResult(r, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
                     : new RecipientRelayResult(r, RelayOutcome.Accepted, "250 " + reply))
-                .ToList();
+                .Concat(refused).ToList();
         }
         catch (SmtpCommandException e) when (e.ErrorCode == SmtpErrorCode.RecipientNotAccepted || e.ErrorCode == SmtpErrorCode.SenderNotAccepted || e.ErrorCode == SmtpErrorCode.MessageNotAccepted)
         {
@@ -55,7 +63,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
             return recipients.Select(r => rejected.TryGetValue(r, out var response)
                     ? new RecipientRelayResult(r, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
                     : new RecipientRelayResult(r, Classify((int)e.StatusCode), $"{(int)e.StatusCode} {e.Message}"))
-                .ToList();
+                .Concat(refused).ToList();
         }
         catch (Exception e) when (e is SmtpCommandException or SmtpProtocolException or IOException or System.Net.Sockets.SocketException
                                       or SslHandshakeException or AuthenticationException or OperationCanceledException or ServiceNotConnectedException
@@ -66,9 +74,9 @@ public sealed class SmtpRelay : IRelay, IDisposable
                 ? $"451 4.4.2 upstream {upstream} timed out"
                 : $"451 4.4.1 upstream {upstream}: {e.Message}";
             if (e is SmtpCommandException command && (int)command.StatusCode >= 500)
-                return recipients.Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"{(int)command.StatusCode} {command.Message}")).ToList();
+                return recipients.Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"{(int)command.StatusCode} {command.Message}")).Concat(refused).ToList();
             if (e is OperationCanceledException && cancellationToken.IsCancellationRequested) throw;
-            return recipients.Select(r => new RecipientRelayResult(r, RelayOutcome.Temporary, reply)).ToList();
+            return recipients.Select(r => new RecipientRelayResult(r, RelayOutcome.Temporary, reply)).Concat(refused).ToList();
         }
         finally
         {
