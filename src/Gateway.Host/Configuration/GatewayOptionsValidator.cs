@@ -68,6 +68,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CheckPositive(errors, "Gateway:Spool:FirstRetry", spool.FirstRetry);
         CheckPositive(errors, "Gateway:Spool:MaxRetryInterval", spool.MaxRetryInterval);
         CheckPositive(errors, "Gateway:Spool:MaximumLifetime", spool.MaximumLifetime);
+        if (spool.MaxProcessingFailures < 1) errors.Add("Gateway:Spool:MaxProcessingFailures must be at least 1");
         CheckPositive(errors, "Gateway:Spool:ShutdownTimeout", spool.ShutdownTimeout);
         if (spool.MinimumFreeSpace < 0) errors.Add("Gateway:Spool:MinimumFreeSpace must be 0 (off) or a number of bytes");
         if (spool.DelayWarningAfter is { } warning)

@@ -15,6 +15,12 @@ public sealed class SpoolOptions
     public TimeSpan MaximumLifetime { get; set; } = TimeSpan.FromDays(5);
 
     /// <summary>
+    /// After this many attempts in a row that failed inside Gateway (a message it cannot process),
+    /// the open recipients are held for an admin instead of being retried until MaximumLifetime.
+    /// </summary>
+    public int MaxProcessingFailures { get; set; } = 5;
+
+    /// <summary>
     /// Bytes that must stay free on the spool's file system after a message is written, or the
     /// client gets 452 4.3.1 (Postfix's queue_minfree). The room is what lets queued mail be signed
     /// and encrypted (a copy in work/) and leave, so a full disk never blocks its own drain.

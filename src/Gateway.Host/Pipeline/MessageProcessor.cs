@@ -59,6 +59,7 @@ public sealed partial class MessageProcessor(
             if (plan.Groups.Count > 0) context.SourcePath = await TriggerRemoval.PrepareAsync(spool, context, cancellationToken);
             foreach (var group in plan.Groups)
                 await delivery.DeliverAsync(context, plan, group, cancellationToken);
+            entry.ProcessingFailures = 0;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -69,9 +70,15 @@ public sealed partial class MessageProcessor(
         }
         catch (Exception e)
         {
-            // Unknown errors are temporary: the entry stays queued and is tried again.
+            // Unknown errors are temporary: the entry stays queued and is tried again, until it has
+            // failed often enough in a row to be a message we cannot process: then an admin decides.
             LogProcessingFailed(e, id);
-            await context.DeferOpenAsync($"451 4.3.0 processing failed ({e.GetType().Name})", audit, cancellationToken);
+            entry.ProcessingFailures++;
+            var reason = $"processing failed {entry.ProcessingFailures} time(s) in a row ({e.GetType().Name}: {e.Message})";
+            if (entry.ProcessingFailures >= options.Value.Spool.MaxProcessingFailures)
+                await context.HoldOpenAsync(reason, spool, audit, cancellationToken);
+            else
+                await context.DeferOpenAsync($"451 4.3.0 {reason}", audit, cancellationToken);
         }
         finally
         {

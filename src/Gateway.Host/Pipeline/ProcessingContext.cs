@@ -105,6 +105,19 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
         }
     }
 
+    /// <summary>Parks every still-open recipient in hold/ with the reason (a message Gateway cannot process).</summary>
+    public async Task HoldOpenAsync(string reason, FileSpool spool, IAuditLog audit, CancellationToken cancellationToken)
+    {
+        var open = Entry.Recipients.Where(r => r.IsOpen).ToList();
+        if (open.Count == 0) return;
+        var name = await spool.HoldAsync(Entry, open.Select(r => r.Address).ToList(), reason, cancellationToken);
+        foreach (var recipient in open)
+        {
+            Update(recipient, RecipientStatus.Held, $"held as {name}: {reason}");
+            await audit.WriteAsync(Event("held") with { Recipient = recipient.Address, Action = "held", Reason = reason, Status = $"hold/{name}" }, cancellationToken);
+        }
+    }
+
     public Task DeferOpenAsync(string reply, IAuditLog audit, CancellationToken cancellationToken) =>
         CloseOpenAsync(RecipientStatus.Deferred, "deferred", reply, audit, cancellationToken);
 

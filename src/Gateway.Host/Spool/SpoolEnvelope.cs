@@ -19,6 +19,9 @@ public sealed class SpoolEnvelope
     public int Attempts { get; set; }
     public DateTimeOffset? NextAttempt { get; set; }
 
+    /// <summary>Attempts in a row that failed inside Gateway (not upstream); reset by an attempt that gets through.</summary>
+    public int ProcessingFailures { get; set; }
+
     /// <summary>ENVID from MAIL FROM (RFC 3461): echoed as Original-Envelope-Id in our reports and passed upstream.</summary>
     public string? EnvelopeId { get; init; }
 

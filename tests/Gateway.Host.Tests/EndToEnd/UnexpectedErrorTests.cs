@@ -47,6 +47,26 @@ public sealed class UnexpectedErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MessageThatKeepsFailingInsideTheGateway_IsHeldForAnAdmin_AfterMaxProcessingFailures()
+    {
+        await _gateway.DisposeAsync();
+        _world.Settings["Gateway:Spool:MaxProcessingFailures"] = "2";
+        _gateway = await RunningGateway.StartAsync(_world);
+        var work = Path.Combine(_world.SpoolPath, "work");
+        Directory.Delete(work, recursive: true);
+        await File.WriteAllTextAsync(work, "in the way");
+
+        await _gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "cannot process"), "alice@example.test", "bob@partner.test");
+        var held = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "held", "bob@partner.test"), TimeSpan.FromSeconds(30));
+        Assert.StartsWith("processing failed 2 time(s) in a row", held.GetProperty("reason").GetString());
+        Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred", "bob@partner.test"));
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"));
+        Assert.Single(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold"), "*.eml"));
+        Assert.Empty(_sink.Messages);
+        File.Delete(work);
+    }
+
+    [Fact]
     public async Task EveryRecordOfAProcessedMessage_NamesThePolicyRevisionItWasDecidedWith()
     {
         var revision = _gateway.Services.GetRequiredService<PolicyProvider>().Current.Revision;
