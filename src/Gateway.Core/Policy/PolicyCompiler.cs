@@ -131,6 +131,13 @@ public static class PolicyCompiler
 
     private static PolicyCompileResult Fail(PolicyError error) => new(null, [error]);
 
+    /// <summary>Line and column of a JSON path (e.g. $.rules[1].senders[0]) in the policy text, for checks made after compiling.</summary>
+    public static (int Line, int Column) Locate(ReadOnlySpan<byte> json, string path)
+    {
+        if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];
+        return JsonPositionMap.Build(json, ReaderOptions).Find(path);
+    }
+
     private static bool IsSyntaxError(JsonException e) =>
         !e.Message.Contains("could not be mapped", StringComparison.Ordinal) && !e.Message.Contains("could not be converted", StringComparison.Ordinal);
 

@@ -193,7 +193,7 @@ public sealed class StartupValidationTests : IDisposable
             var output = new StringWriter();
             var error = new StringWriter();
 
-            var exit = await PolicyCheckCommand.ExecuteAsync(file, output, error);
+            var exit = await PolicyCheckCommand.ExecuteAsync(file, null, output, error);
 
             Assert.True(exit == 0, $"{file}: exit {exit}\n{error}");
             Assert.Equal(string.Empty, error.ToString());
@@ -216,7 +216,7 @@ public sealed class StartupValidationTests : IDisposable
         var output = new StringWriter();
         var error = new StringWriter();
 
-        var exit = await PolicyCheckCommand.ExecuteAsync(broken, output, error);
+        var exit = await PolicyCheckCommand.ExecuteAsync(broken, null, output, error);
 
         Assert.Equal(1, exit);
         Assert.Equal(string.Empty, output.ToString());
@@ -235,7 +235,7 @@ public sealed class StartupValidationTests : IDisposable
         await File.WriteAllTextAsync(file, edited);
         var error = new StringWriter();
 
-        var exit = await PolicyCheckCommand.ExecuteAsync(file, new StringWriter(), error);
+        var exit = await PolicyCheckCommand.ExecuteAsync(file, null, new StringWriter(), error);
 
         Assert.Equal(1, exit);
         Assert.True(error.ToString().StartsWith($"{file}:{typoLine}:", StringComparison.Ordinal), $"the typo is on line {typoLine}, but policy check said:\n{error}");
@@ -247,7 +247,7 @@ public sealed class StartupValidationTests : IDisposable
         var missing = Path.Combine(_world.Root, "absent-policy.json");
         var error = new StringWriter();
 
-        var exit = await PolicyCheckCommand.ExecuteAsync(missing, new StringWriter(), error);
+        var exit = await PolicyCheckCommand.ExecuteAsync(missing, null, new StringWriter(), error);
 
         Assert.Equal(1, exit);
         Assert.Contains(missing, error.ToString());

@@ -1,0 +1,38 @@
+using Gateway.Certificates;
+using Gateway.Configuration;
+using Gateway.Policy;
+
+namespace Gateway.Cli;
+
+/// <summary>
+/// Finds rules that require signing for a sender address nobody can sign for: no usable identity
+/// in the certificate sources, and the built-in CA (when on) does not enrol that address. Such a
+/// rule would refuse or hold every mail of that sender.
+/// </summary>
+public static class SigningIdentityCheck
+{
+    public static async Task<IReadOnlyList<PolicyError>> FindAsync(PolicySnapshot policy, byte[] json, string file, LocalCertificateStore local, GatewayOptions options, CancellationToken cancellationToken)
+    {
+        var errors = new List<PolicyError>();
+        var eligible = (options.Ca.Enabled ? options.Ca.EligibleSenders ?? [] : [])
+            .Select(p => AddressPattern.TryParse(p, out var pattern, out _) ? pattern : null)
+            .OfType<AddressPattern>()
+            .ToList();
+        for (var i = 0; i < policy.Rules.Count; i++)
+        {
+            var rule = policy.Rules[i];
+            if (rule.Action.Sign != SignMode.Always) continue;
+            for (var j = 0; j < rule.Senders.Count; j++)
+            {
+                var sender = rule.Senders[j];
+                if (sender.Kind != AddressPattern.PatternKind.Address || eligible.Any(p => p.Matches(sender.Value))) continue;
+                var lookup = await local.FindAsync(sender.Value, CertificateUsage.Signing, cancellationToken);
+                var choice = CertificateSelector.Select(lookup.Candidates, sender.Value, CertificateUsage.Signing, local.Trust);
+                if (choice.Found) continue;
+                var (line, column) = PolicyCompiler.Locate(json, $"$.rules[{i}].senders[{j}]");
+                errors.Add(new PolicyError(file, line, column, $"rule '{rule.Name}' signs always for {sender.Value}, but no usable signing identity is known for it ({choice.Reason}) and the built-in CA does not enrol it"));
+            }
+        }
+        return errors;
+    }
+}
