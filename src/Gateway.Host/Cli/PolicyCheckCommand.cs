@@ -31,7 +31,8 @@ public static class PolicyCheckCommand
         var identities = "signing identities not checked (no settings: give --config)";
         if (configPath is not null || File.Exists("appsettings.json"))
         {
-            using var host = await ValidatedHost.TryCreateAsync(configPath, error);
+            using var host = await ValidatedHost.TryCreateAsync(configPath, error, c =>
+                Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(c, new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" }));
             if (host is null) return 1;
             var problems = await SigningIdentityCheck.FindAsync(result.Snapshot!, json, file, host.Services.GetRequiredService<LocalCertificateStore>(),
                 host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value, cancellationToken);
