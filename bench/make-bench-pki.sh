@@ -18,6 +18,7 @@ issue() {  # issue ADDRESS
 issue alice@example.test
 openssl pkcs12 -export -inkey alice@example.test.key -in alice@example.test.crt -name alice@example.test \
   -passout pass:bench -out alice@example.test.p12
+chmod 600 alice@example.test.p12
 rm -f alice@example.test.key alice@example.test.crt
 for r in bob 2bob 3bob; do issue "$r@partner.test"; rm -f "$r@partner.test.key"; done
 rm -f ca.key
