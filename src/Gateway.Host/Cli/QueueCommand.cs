@@ -76,7 +76,7 @@ public static class QueueCommand
 
     private static async Task<int> WithSpoolAsync(string? configPath, Func<SpoolAdministration, CancellationToken, Task<int>> action, CancellationToken cancellationToken = default)
     {
-        var host = await ToolHost.BuildAsync(configPath, Console.Error);
+        var host = await ValidatedHost.TryCreateAsync(configPath, Console.Error, tool: true);
         if (host is null) return 2;
         using (host)
         {

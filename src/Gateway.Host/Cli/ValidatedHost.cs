@@ -8,12 +8,13 @@ namespace Gateway.Cli;
 /// <summary>Builds the host and validates every setting, printing each problem with its key; null when invalid.</summary>
 public static class ValidatedHost
 {
-    public static async Task<IHost?> TryCreateAsync(string? configPath, TextWriter error, Action<Microsoft.Extensions.Configuration.IConfigurationBuilder>? overrides = null)
+    /// <param name="tool">For the admin tools: no console logging, stdout carries the tool's output.</param>
+    public static async Task<IHost?> TryCreateAsync(string? configPath, TextWriter error, Action<Microsoft.Extensions.Configuration.IConfigurationBuilder>? overrides = null, bool tool = false)
     {
         IHost? host = null;
         try
         {
-            host = GatewayHostFactory.Build(configPath, overrides);
+            host = GatewayHostFactory.Build(configPath, overrides, tool);
             _ = host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
             return host;
         }

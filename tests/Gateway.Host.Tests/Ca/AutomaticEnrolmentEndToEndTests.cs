@@ -5,44 +5,30 @@ using Gateway.Tests.Fixtures;
 namespace Gateway.Tests.Ca;
 
 /// <summary>A fresh internal sender's first mail leaves signed with a certificate issued for them seconds earlier.</summary>
-public sealed class AutomaticEnrolmentEndToEndTests : IAsyncLifetime
+public sealed class AutomaticEnrolmentEndToEndTests : GatewayRelayingToSink
 {
-    private readonly GatewayWorld _world = new();
-    private CapturingSmtpSink _sink = null!;
-    private RunningGateway _gateway = null!;
+    private string CaFolder => Path.Combine(World.Root, "ca");
 
-    private string CaFolder => Path.Combine(_world.Root, "ca");
-
-    public async Task InitializeAsync()
+    protected override void Configure(GatewayWorld world)
     {
-        _sink = await CapturingSmtpSink.StartAsync();
-        _world.RelayTo(_sink.Port);
-        _world.Settings["Gateway:Ca:Enabled"] = "true";
-        _world.Settings["Gateway:Ca:Path"] = CaFolder;
-        _world.Settings["Gateway:Ca:EligibleSenders:0"] = "example.test";
-        _world.Settings["Gateway:Ca:Password"] = "ca-password";
-        _gateway = await RunningGateway.StartAsync(_world);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _sink.DisposeAsync();
-        _world.Dispose();
+        world.Settings["Gateway:Ca:Enabled"] = "true";
+        world.Settings["Gateway:Ca:Path"] = CaFolder;
+        world.Settings["Gateway:Ca:EligibleSenders:0"] = "example.test";
+        world.Settings["Gateway:Ca:Password"] = "ca-password";
     }
 
     [Fact]
     public async Task FirstMailOfANewSender_IsSignedWithAFreshCertificate_ThatOpenSslAndGpgsmVerify()
     {
-        await _gateway.SendAsync(RunningGateway.NewMessage("frank@example.test", "dave@elsewhere.test", "my first mail", "Hello from Frank.\r\n"),
+        await Running.SendAsync(RunningGateway.NewMessage("frank@example.test", "dave@elsewhere.test", "my first mail", "Hello from Frank.\r\n"),
             "frank@example.test", "dave@elsewhere.test");
 
-        var issued = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificate-issued", "frank@example.test"));
-        var captured = Assert.Single(await _sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(60)));
-        var delivered = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "dave@elsewhere.test"));
+        var issued = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "certificate-issued", "frank@example.test"));
+        var captured = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(60)));
+        var delivered = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "dave@elsewhere.test"));
         Assert.Equal(issued.GetProperty("signerCertificate").GetString(), delivered.GetProperty("signerCertificate").GetString());
 
-        var eml = Path.Combine(_world.Root, "frank.eml");
+        var eml = Path.Combine(World.Root, "frank.eml");
         captured.WriteTo(eml);
         var caCertificate = Path.Combine(CaFolder, "ca.crt");
         var verified = await OpenSslCms.VerifyAsync(eml, caCertificate);
@@ -57,9 +43,9 @@ public sealed class AutomaticEnrolmentEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task SenderWithAnIdentityInTheLocalStore_KeepsIt_AndNothingIsIssued()
     {
-        await _gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "alice"), "alice@example.test", "dave@elsewhere.test");
-        var delivered = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "dave@elsewhere.test"));
-        Assert.Equal(_world.Alice.Certificate.Thumbprint, delivered.GetProperty("signerCertificate").GetString());
-        Assert.DoesNotContain(_gateway.AuditEvents(), e => RunningGateway.Is(e, "certificate-issued"));
+        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "alice"), "alice@example.test", "dave@elsewhere.test");
+        var delivered = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "dave@elsewhere.test"));
+        Assert.Equal(World.Alice.Certificate.Thumbprint, delivered.GetProperty("signerCertificate").GetString());
+        Assert.DoesNotContain(Running.AuditEvents(), e => RunningGateway.Is(e, "certificate-issued"));
     }
 }

@@ -5,47 +5,29 @@ using Gateway.Tests.Fixtures;
 namespace Gateway.Tests.EndToEnd;
 
 /// <summary>Mail in over SMTP, out to a capturing upstream: signed, encrypted, refused, each as policy says.</summary>
-public sealed class SmarthostEndToEndTests : IAsyncLifetime
+public sealed class SmarthostEndToEndTests : GatewayRelayingToSink
 {
-    private readonly GatewayWorld _world = new();
-    private CapturingSmtpSink _sink = null!;
-    private RunningGateway _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _sink = await CapturingSmtpSink.StartAsync();
-        _world.RelayTo(_sink.Port);
-        _gateway = await RunningGateway.StartAsync(_world);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _sink.DisposeAsync();
-        _world.Dispose();
-    }
-
     [Fact]
     public async Task InternalSenderToPartner_IsSignedAndEncrypted_AndOpenSslDecryptsAndVerifies()
     {
-        var reply = await _gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "quarterly figures", "The secret figures.\r\n"),
+        var reply = await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "quarterly figures", "The secret figures.\r\n"),
             "alice@example.test", "bob@partner.test");
         Assert.Matches("^2.0.0 queued as [0-9A-Z]{22}$", reply);
 
-        var captured = Assert.Single(await _sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        var captured = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
         Assert.Equal("alice@example.test", captured.MailFrom);
         Assert.Equal(["bob@partner.test"], captured.RcptTo);
         var text = System.Text.Encoding.ASCII.GetString(captured.Data);
         Assert.DoesNotContain("secret figures", text);
         Assert.Contains("application/pkcs7-mime; smime-type=enveloped-data", text);
 
-        var eml = Path.Combine(_world.Root, "relayed.eml");
+        var eml = Path.Combine(World.Root, "relayed.eml");
         captured.WriteTo(eml);
-        var decrypted = await OpenSslCms.DecryptAsync(eml, _world.BobFiles.CertificatePath, _world.BobFiles.KeyPath);
+        var decrypted = await OpenSslCms.DecryptAsync(eml, World.BobFiles.CertificatePath, World.BobFiles.KeyPath);
         Assert.True(decrypted.Success, decrypted.Stderr);
-        var inner = Path.Combine(_world.Root, "decrypted.eml");
+        var inner = Path.Combine(World.Root, "decrypted.eml");
         await File.WriteAllBytesAsync(inner, decrypted.Content);
-        var verified = await OpenSslCms.VerifyAsync(inner, _world.CaCertificatePath);
+        var verified = await OpenSslCms.VerifyAsync(inner, World.CaCertificatePath);
         Assert.True(verified.Success, verified.Stderr);
         Assert.Contains("The secret figures.", verified.ContentText);
     }
@@ -53,15 +35,15 @@ public sealed class SmarthostEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task RequiredRecipientWithoutCertificate_IsRefused_NeverReceivesAnything_AndTheSenderGetsADsn()
     {
-        await _gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "erin@partner.test", "for erin", "Plaintext erin must never see.\r\n"),
+        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "erin@partner.test", "for erin", "Plaintext erin must never see.\r\n"),
             "alice@example.test", "erin@partner.test", "bob@partner.test");
 
-        var refused = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "refused", "erin@partner.test"));
+        var refused = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "refused", "erin@partner.test"));
         Assert.Contains("no encryption certificate known for erin@partner.test", refused.GetProperty("reason").GetString());
         Assert.StartsWith("550 5.7.10", refused.GetProperty("reply").GetString());
 
-        var messages = await _sink.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
-        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"));
+        var messages = await Sink.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
+        await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"));
         Assert.DoesNotContain(messages, m => m.RcptTo.Contains("erin@partner.test"));
         Assert.DoesNotContain(messages, m => System.Text.Encoding.ASCII.GetString(m.Data).Contains("Plaintext erin"));
         Assert.Single(messages, m => m.RcptTo.SequenceEqual(["bob@partner.test"]));
@@ -82,10 +64,10 @@ public sealed class SmarthostEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task RecipientsWithDifferentTreatment_GetSeparateCopies_EachWithItsOwnEnvelope()
     {
-        await _gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "mixed", "Mixed treatment.\r\n"),
+        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "mixed", "Mixed treatment.\r\n"),
             "alice@example.test", "bob@partner.test", "carol@partner.test", "dave@elsewhere.test");
 
-        var messages = await _sink.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
+        var messages = await Sink.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
         var encrypted = Assert.Single(messages, m => m.RcptTo.Contains("bob@partner.test"));
         Assert.Equal(["bob@partner.test", "carol@partner.test"], encrypted.RcptTo.Order());
         Assert.Contains("enveloped-data", System.Text.Encoding.ASCII.GetString(encrypted.Data));

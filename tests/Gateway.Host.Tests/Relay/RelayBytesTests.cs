@@ -7,29 +7,12 @@ using MimeKit;
 namespace Gateway.Tests.Relay;
 
 /// <summary>A copy the policy leaves unchanged reaches the upstream byte for byte: the relay never re-encodes.</summary>
-public sealed class RelayBytesTests : IAsyncLifetime
+public sealed class RelayBytesTests() : GatewayRelayingToSink(PassThroughPolicy)
 {
     private const string PassThroughPolicy = """
         { "default": { "sign": "never", "encrypt": "never", "missingCertificate": "refuse" } }
         """;
 
-    private readonly GatewayWorld _world = new(PassThroughPolicy);
-    private CapturingSmtpSink _sink = null!;
-    private RunningGateway _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _sink = await CapturingSmtpSink.StartAsync();
-        _world.RelayTo(_sink.Port);
-        _gateway = await RunningGateway.StartAsync(_world);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _sink.DisposeAsync();
-        _world.Dispose();
-    }
 
     [Fact]
     public async Task UnchangedCopy_IsRelayedByteForByte_Including8BitAndEncodedHeaders()
@@ -49,24 +32,24 @@ public sealed class RelayBytesTests : IAsyncLifetime
 
         using (var client = new SmtpClient())
         {
-            await client.ConnectAsync("127.0.0.1", _gateway.Port, MailKit.Security.SecureSocketOptions.None);
+            await client.ConnectAsync("127.0.0.1", Running.Port, MailKit.Security.SecureSocketOptions.None);
             await client.SendAsync(MimeMessage.Load(new MemoryStream(bytes)), new MailboxAddress("", "alice@example.test"), [new MailboxAddress("", "bob@partner.test")]);
             await client.DisconnectAsync(true);
         }
 
-        var captured = Assert.Single(await _sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        var captured = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
         // Byte for byte below the two trace lines every accepted message gets (Received, X-Gateway-Loop).
         Assert.Equal(raw, TraceHeaders.Strip(Encoding.UTF8.GetString(captured.Data)));
-        var delivered = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "bob@partner.test"));
+        var delivered = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "bob@partner.test"));
         Assert.Equal("relayed unchanged", delivered.GetProperty("action").GetString());
     }
 
     [Fact]
     public async Task AuditLog_NeverContainsTheBody()
     {
-        await _gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "subject", "BODY-MARKER-7f3a91 should never be logged"),
+        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "subject", "BODY-MARKER-7f3a91 should never be logged"),
             "alice@example.test", "bob@partner.test");
-        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"));
-        Assert.DoesNotContain("BODY-MARKER-7f3a91", await File.ReadAllTextAsync(_world.AuditPath));
+        await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"));
+        Assert.DoesNotContain("BODY-MARKER-7f3a91", await File.ReadAllTextAsync(World.AuditPath));
     }
 }

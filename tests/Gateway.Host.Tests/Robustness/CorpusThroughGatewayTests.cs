@@ -12,25 +12,11 @@ namespace Gateway.Tests.Robustness;
 /// reaches a clear outcome (relayed encrypted, or refused/held with a reason), the worker never
 /// dies, nothing accepted is left behind.
 /// </summary>
-public sealed class CorpusThroughGatewayTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class CorpusThroughGatewayTests(ITestOutputHelper output) : GatewayRelayingToSink
 {
-    private readonly GatewayWorld _world = new();
-    private CapturingSmtpSink _sink = null!;
-    private RunningGateway _gateway = null!;
-
-    public async Task InitializeAsync()
+    protected override void Configure(GatewayWorld world)
     {
-        _sink = await CapturingSmtpSink.StartAsync();
-        _world.RelayTo(_sink.Port);
-        _world.Settings["Gateway:Smtp:MaxMessageSize"] = (20 * 1024 * 1024).ToString();
-        _gateway = await RunningGateway.StartAsync(_world);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _sink.DisposeAsync();
-        _world.Dispose();
+        world.Settings["Gateway:Smtp:MaxMessageSize"] = (20 * 1024 * 1024).ToString();
     }
 
     [Fact]
@@ -40,7 +26,7 @@ public sealed class CorpusThroughGatewayTests(ITestOutputHelper output) : IAsync
         var refusedAtSmtp = new List<string>();
         foreach (var (name, message) in Corpus.Messages())
         {
-            await using var client = await RawSmtpClient.ConnectAsync(_gateway.Port);
+            await using var client = await RawSmtpClient.ConnectAsync(Running.Port);
             await client.ReadReplyAsync();
             await client.CommandAsync("EHLO corpus.example.test");
             await client.CommandAsync("MAIL FROM:<alice@example.test>");
@@ -59,14 +45,14 @@ public sealed class CorpusThroughGatewayTests(ITestOutputHelper output) : IAsync
 
         foreach (var (id, name) in accepted)
         {
-            var completed = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("spoolId").GetString() == id, TimeSpan.FromSeconds(60));
+            var completed = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("spoolId").GetString() == id, TimeSpan.FromSeconds(60));
             output.WriteLine($"{name}: {completed.GetProperty("status").GetString()}");
         }
-        var delivered = _gateway.AuditEvents().Where(e => RunningGateway.Is(e, "delivered", "bob@partner.test")).ToList();
+        var delivered = Running.AuditEvents().Where(e => RunningGateway.Is(e, "delivered", "bob@partner.test")).ToList();
         Assert.All(delivered, e => Assert.Contains("encrypted", e.GetProperty("action").GetString()));
-        Assert.DoesNotContain(_sink.Messages.Where(m => m.RcptTo.Contains("bob@partner.test")), m => !Encoding.Latin1.GetString(m.Data).Contains("application/pkcs7-mime"));
-        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(_world.SpoolPath, "incoming")), f => accepted.Keys.Any(id => f.Contains(id, StringComparison.Ordinal)));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "corrupt")));
+        Assert.DoesNotContain(Sink.Messages.Where(m => m.RcptTo.Contains("bob@partner.test")), m => !Encoding.Latin1.GetString(m.Data).Contains("application/pkcs7-mime"));
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(World.SpoolPath, "incoming")), f => accepted.Keys.Any(id => f.Contains(id, StringComparison.Ordinal)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(World.SpoolPath, "corrupt")));
     }
 
     private static string DotStuff(byte[] message)
