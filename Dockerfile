@@ -39,6 +39,7 @@ ENV Gateway__Spool__Path=/var/spool/gateway/spool \
     Gateway__Relay__Outbox=/var/spool/gateway/outbox \
     Gateway__Audit__Path=/var/spool/gateway/audit.jsonl \
     Gateway__Certificates__Cache__Path=/var/spool/gateway/certificates.db \
+    Gateway__Ca__Path=/var/spool/gateway/ca \
     Gateway__Smtp__Address=0.0.0.0
 VOLUME ["/var/spool/gateway", "/etc/gateway"]
 EXPOSE 2525
