@@ -150,7 +150,7 @@ public sealed partial class SmtpListenerService : BackgroundService
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Refused connection from {Client}: {Reason}")]
     private partial void LogRefused(string client, string reason);
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "SMTP listener stopped accepting; open sessions get {Grace} to finish")]
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "SMTP listener stopped accepting; open sessions get {Grace} to finish")]
     private partial void LogStopping(TimeSpan grace);
 
 }
