@@ -14,7 +14,7 @@ public static partial class DurableFile
 
     public static async Task WriteAllBytesAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
-        await using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous);
+        await using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None);
         await stream.WriteAsync(bytes, cancellationToken);
         stream.Flush(flushToDisk: true);
     }
