@@ -30,7 +30,13 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<LocalCertificateStore>();
         services.AddSingleton<CertificateCache>();
         services.AddSingleton<BuiltInCertificateAuthority>();
-        services.AddSingleton(sp => new CertificateResolver(CertificateSources.Build(sp), sp.GetRequiredService<LocalCertificateStore>().Trust));
+        services.AddSingleton(sp =>
+        {
+            var trust = sp.GetRequiredService<LocalCertificateStore>().Trust;
+            var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
+            IRevocationChecker? revocation = options.Value.Certificates.Revocation.Mode == RevocationMode.Off ? null : new ChainRevocationChecker(options, trust);
+            return new CertificateResolver(CertificateSources.Build(sp), trust, revocation);
+        });
         services.AddSingleton<ICertificateDirectory>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GatewayOptions>>();

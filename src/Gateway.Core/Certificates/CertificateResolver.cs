@@ -9,7 +9,7 @@ namespace Gateway.Certificates;
 /// When nothing usable was found and a source could not answer, the choice carries that
 /// temporary failure: the recipient waits, because the missing source might have had the certificate.
 /// </summary>
-public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> sources, TrustContext trust) : ICertificateDirectory
+public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> sources, TrustContext trust, IRevocationChecker? revocation = null) : ICertificateDirectory
 {
     public IReadOnlyList<ICertificateSource> Sources { get; } = sources;
 
@@ -37,13 +37,44 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
             var added = lookup.Candidates.Where(c => seen.Add(c.Certificate.Thumbprint)).ToList();
             if (added.Count == 0) continue;
             candidates.AddRange(added);
-            choice = CertificateSelector.Select(candidates, address, usage, trust);
-            if (choice.Found) return choice;
+            choice = await SelectUnrevokedAsync(candidates, address, usage, cancellationToken);
+            if (choice.Found || choice.TemporaryFailure is not null) return choice;
         }
 
-        choice ??= CertificateSelector.Select(candidates, address, usage, trust);
+        choice ??= await SelectUnrevokedAsync(candidates, address, usage, cancellationToken);
         if (failures.Count == 0) return choice;
         var unavailable = string.Join("; ", failures);
         return choice with { Reason = $"{choice.Reason}; not asked: {unavailable}", TemporaryFailure = unavailable };
+    }
+
+    /// <summary>
+    /// The best usable certificate that is not revoked: a revoked one is rejected with the
+    /// responder's words and the next best is tried; when its status cannot be learned and the
+    /// mode is hard-fail, the recipient waits (a temporary failure), never gets plaintext.
+    /// </summary>
+    private async ValueTask<CertificateChoice> SelectUnrevokedAsync(List<CertificateCandidate> candidates, string address, CertificateUsage usage, CancellationToken cancellationToken)
+    {
+        var remaining = candidates.ToList();
+        var revoked = new List<string>();
+        while (true)
+        {
+            var choice = CertificateSelector.Select(remaining, address, usage, trust);
+            choice = choice with { Rejected = choice.Rejected.Concat(revoked).ToList() };
+            if (!choice.Found || revocation is null) return choice;
+            var selected = choice.Selected!;
+            var verdict = await revocation.CheckAsync(selected.Certificate, choice.ChainWithoutRoot, cancellationToken);
+            switch (verdict.Status)
+            {
+                case RevocationStatus.Good:
+                    return choice with { Reason = $"{choice.Reason}; {verdict.Detail}" };
+                case RevocationStatus.Unavailable:
+                    var why = $"revocation status of {selected.Certificate.Thumbprint} unknown: {verdict.Detail}";
+                    return new CertificateChoice(null, [], why, choice.Rejected) { TemporaryFailure = why };
+                default:
+                    revoked.Add($"{selected.Certificate.Thumbprint} from {selected.Source}: revoked ({verdict.Detail})");
+                    remaining.Remove(selected);
+                    break;
+            }
+        }
     }
 }

@@ -38,6 +38,9 @@ public sealed class CertificatesOptions
 
     public CertificateCacheOptions Cache { get; set; } = new();
 
+    /// <summary>CRL and OCSP checking of the certificates chosen for signing and encryption.</summary>
+    public RevocationOptions Revocation { get; set; } = new();
+
     /// <summary>LDAP directories asked for recipients' certificates (source "ldap").</summary>
     public LdapDirectoryOptions[] Ldap { get; set; } = [];
 

@@ -91,6 +91,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"Gateway:Certificates:Pkcs12PasswordFile: file '{file}' does not exist");
 
         CertificateSourcesValidation.Check(certificates, errors);
+        CheckPositive(errors, "Gateway:Certificates:Revocation:Timeout", certificates.Revocation.Timeout);
         var ca = options.Ca;
         if (ca.Enabled)
         {

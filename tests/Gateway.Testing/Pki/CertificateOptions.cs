@@ -32,4 +32,7 @@ public sealed record CertificateOptions
 
     /// <summary>Issue from the PKI's separate root that no peer trusts (overrides <see cref="Issuer"/>).</summary>
     public bool FromUntrustedCa { get; init; }
+
+    /// <summary>When set, the certificate names this URL as its CRL distribution point.</summary>
+    public string? CrlDistributionUrl { get; init; }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -26,6 +27,16 @@ public sealed class TestCertificateAuthority : IDisposable
     public string CertificatePem => Certificate.ExportCertificatePem();
 
     public string Sha1Fingerprint => Certificate.Thumbprint;
+
+    /// <summary>A CRL signed by this CA listing <paramref name="revoked"/>, valid for a day.</summary>
+    public byte[] CreateCrl(params X509Certificate2[] revoked)
+    {
+        var builder = new CertificateRevocationListBuilder();
+        var now = DateTimeOffset.UtcNow;
+        foreach (var certificate in revoked) builder.AddEntry(certificate, now.AddMinutes(-1), X509RevocationReason.KeyCompromise);
+        using var withKey = Certificate.CopyWithPrivateKey(_key);
+        return builder.Build(withKey, BigInteger.One, now.AddDays(1), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1, now.AddMinutes(-5));
+    }
 
     public void WriteCertificate(string path) => File.WriteAllText(path, CertificatePem);
 

@@ -1,0 +1,9 @@
+namespace Gateway.Certificates;
+
+public enum RevocationStatus { Good, Revoked, Unavailable }
+
+/// <summary>What CRL or OCSP said about one certificate; Unavailable only when the mode makes it matter (hard-fail).</summary>
+public sealed record RevocationVerdict(RevocationStatus Status, string Detail)
+{
+    public static RevocationVerdict Good(string detail = "not revoked") => new(RevocationStatus.Good, detail);
+}

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Certificates;
+using Gateway.Configuration;
+using Gateway.Testing;
+using Gateway.Testing.Pki;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Tests.Certificates;
+
+/// <summary>
+/// Revocation through real CRLs served over HTTP on loopback: a revoked certificate is never
+/// used, a good one is, and an unreachable CRL is accepted under soft-fail and defers under hard-fail.
+/// </summary>
+public sealed class RevocationTests : IDisposable
+{
+    private readonly TestPki _pki = TestPki.Create();
+    private readonly HttpListener _http = new();
+    private readonly string _crlUrl;
+    private byte[] _crl = [];
+    private int _fetches;
+
+    public RevocationTests()
+    {
+        var port = FreePort.Next();
+        // A fresh path per test: .NET caches CRLs by URL until their next update.
+        _crlUrl = $"http://127.0.0.1:{port}/{Guid.NewGuid():N}.crl";
+        _http.Prefixes.Add($"http://127.0.0.1:{port}/");
+        _http.Start();
+        _ = Task.Run(ServeAsync);
+    }
+
+    public void Dispose()
+    {
+        _http.Close();
+        _pki.Dispose();
+    }
+
+    private async Task ServeAsync()
+    {
+        while (_http.IsListening)
+        {
+            HttpListenerContext context;
+            try { context = await _http.GetContextAsync(); } catch (Exception) { return; }
+            Interlocked.Increment(ref _fetches);
+            context.Response.ContentType = "application/pkix-crl";
+            await context.Response.OutputStream.WriteAsync(_crl);
+            context.Response.Close();
+        }
+    }
+
+    private CertificateResolver Resolver(TestIdentity bob, RevocationMode mode)
+    {
+        var trust = new TrustContext(new X509Certificate2Collection(_pki.Root.Certificate), [], TimeProvider.System);
+        var options = Options.Create(new GatewayOptions { Certificates = new CertificatesOptions { Revocation = new RevocationOptions { Mode = mode, Timeout = TimeSpan.FromSeconds(3) } } });
+        return new CertificateResolver([new OneCertificate(bob.PublicCertificate)], trust, new ChainRevocationChecker(options, trust));
+    }
+
+    [Fact]
+    public async Task RevokedCertificate_IsNeverUsed_AndTheAuditReasonSaysRevoked()
+    {
+        var bob = _pki.Issue("bob@partner.test", new CertificateOptions { CrlDistributionUrl = _crlUrl });
+        _crl = _pki.Root.CreateCrl(bob.PublicCertificate);
+        var choice = await Resolver(bob, RevocationMode.SoftFail).FindRecipientAsync("bob@partner.test", default);
+        Assert.False(choice.Found);
+        Assert.Null(choice.TemporaryFailure);
+        Assert.Contains(choice.Rejected, r => r.Contains("revoked", StringComparison.Ordinal) && r.StartsWith(bob.Certificate.Thumbprint, StringComparison.Ordinal));
+        Assert.True(_fetches >= 1, "the CRL was never fetched");
+    }
+
+    [Fact]
+    public async Task CertificateNotOnTheCrl_IsUsed_AfterTheCrlWasChecked()
+    {
+        var bob = _pki.Issue("bob@partner.test", new CertificateOptions { CrlDistributionUrl = _crlUrl });
+        _crl = _pki.Root.CreateCrl();
+        var choice = await Resolver(bob, RevocationMode.HardFail).FindRecipientAsync("bob@partner.test", default);
+        Assert.True(choice.Found, choice.Reason);
+        Assert.Contains("not revoked (CRL/OCSP checked)", choice.Reason);
+        Assert.True(_fetches >= 1, "the CRL was never fetched");
+    }
+
+    [Fact]
+    public async Task UnreachableCrl_IsAcceptedUnderSoftFail_AndMakesTheRecipientWaitUnderHardFail()
+    {
+        var unreachable = $"http://127.0.0.1:{FreePort.Next()}/{Guid.NewGuid():N}.crl";
+        var bob = _pki.Issue("bob@partner.test", new CertificateOptions { CrlDistributionUrl = unreachable });
+
+        var soft = await Resolver(bob, RevocationMode.SoftFail).FindRecipientAsync("bob@partner.test", default);
+        Assert.True(soft.Found, soft.Reason);
+        Assert.Contains("soft-fail", soft.Reason);
+
+        var hard = await Resolver(bob, RevocationMode.HardFail).FindRecipientAsync("bob@partner.test", default);
+        Assert.False(hard.Found);
+        Assert.NotNull(hard.TemporaryFailure);
+        Assert.Contains("revocation status", hard.TemporaryFailure);
+    }
+
+    private sealed class OneCertificate(X509Certificate2 certificate) : ICertificateSource
+    {
+        public string Name => "test";
+
+        public ValueTask<CertificateLookup> FindAsync(string address, CertificateUsage usage, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(CertificateLookup.Found([new CertificateCandidate(certificate, Name)]));
+    }
+}
