@@ -68,6 +68,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddHostedService<SpoolWorkerService>();
         services.AddSingleton<SmtpListenerService>();
         services.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
+        services.AddSingleton<Harvest.HarvestListenerService>();
+        services.AddHostedService(sp => sp.GetRequiredService<Harvest.HarvestListenerService>());
         return services;
     }
 }

@@ -12,4 +12,5 @@ public sealed class GatewayOptions
     public PolicyOptions Policy { get; set; } = new();
     public CertificatesOptions Certificates { get; set; } = new();
     public CaOptions Ca { get; set; } = new();
+    public HarvestOptions Harvest { get; set; } = new();
 }

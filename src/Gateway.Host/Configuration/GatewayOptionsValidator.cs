@@ -107,6 +107,18 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
         errors.AddRange(SecretFilePermissions.Problems(options));
 
+        var harvest = options.Harvest;
+        if (harvest.Enabled)
+        {
+            if (!IPAddress.TryParse(harvest.Address, out _)) errors.Add($"Gateway:Harvest:Address: '{harvest.Address}' is not an IP address");
+            if (harvest.Port is < 0 or > 65535) errors.Add($"Gateway:Harvest:Port: {harvest.Port} is not a TCP port");
+            if (string.IsNullOrWhiteSpace(harvest.UpstreamHost)) errors.Add("Gateway:Harvest:UpstreamHost must name the internal MTA that receives inbound mail after harvesting");
+            CheckPort(errors, "Gateway:Harvest:UpstreamPort", harvest.UpstreamPort);
+            CheckPositive(errors, "Gateway:Harvest:Timeout", harvest.Timeout);
+            foreach (var network in harvest.EffectiveAllowedNetworks)
+                if (!IpNetwork.TryParse(network, out _)) errors.Add($"Gateway:Harvest:AllowedNetworks: '{network}' is not a CIDR network");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -16,6 +16,7 @@ public sealed class CapturingSmtpSink : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private SmtpServer.SmtpServer? _server;
     private Task _running = Task.CompletedTask;
+    private int _disposed;
     private readonly HashSet<object> _mailSessions = new(ReferenceEqualityComparer.Instance);
     private int _open;
     private int _maxOpen;
@@ -135,8 +136,10 @@ public sealed class CapturingSmtpSink : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the sink; a second call (a test that took the upstream down, then its fixture) does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _server?.Shutdown();
         await _stop.CancelAsync().ConfigureAwait(false);
         try

@@ -1,0 +1,22 @@
+namespace Gateway.Configuration;
+
+/// <summary>
+/// The inbound endpoint: the company's inbound mail passes through it (or a copy is sent to it);
+/// the certificates of signed messages are harvested, and every message is passed on unchanged.
+/// </summary>
+public sealed class HarvestOptions
+{
+    public bool Enabled { get; set; }
+    public string Address { get; set; } = "127.0.0.1";
+    public int Port { get; set; } = 2526;
+
+    /// <summary>CIDR blocks that may send to the inbound endpoint. Null: loopback only.</summary>
+    public string[]? AllowedNetworks { get; set; }
+
+    /// <summary>The internal MTA (mailbox server) that receives the message after harvesting; required when enabled.</summary>
+    public string UpstreamHost { get; set; } = string.Empty;
+    public int UpstreamPort { get; set; } = 25;
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    public IReadOnlyList<string> EffectiveAllowedNetworks => AllowedNetworks ?? SmtpOptions.DefaultAllowedNetworks;
+}

@@ -1,0 +1,68 @@
+using System.Net;
+using Gateway.Audit;
+using Gateway.Certificates;
+using Gateway.Configuration;
+using Gateway.Smtp;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmtpServer;
+using SmtpServer.Storage;
+
+namespace Gateway.Harvest;
+
+/// <summary>
+/// The second SMTP endpoint (Gateway:Harvest), for inbound mail: same listener protections as
+/// the outbound one (allowed networks, line and error limits, TCP_NODELAY), no spool, no policy.
+/// </summary>
+public sealed partial class HarvestListenerService(
+    IOptions<GatewayOptions> options, LocalCertificateStore local, CertificateCache cache, IAuditLog audit, ILogger<HarvestListenerService> logger) : BackgroundService
+{
+    private readonly TaskCompletionSource<IPEndPoint> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The bound endpoint; never completes when the endpoint is off.</summary>
+    public Task<IPEndPoint> Ready => _ready.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var harvest = options.Value.Harvest;
+        if (!harvest.Enabled) return;
+        var smtp = options.Value.Smtp;
+        // The allow-list of this endpoint, in the shape the shared listener guard reads.
+        var networks = new ClientNetworks(Options.Create(new GatewayOptions { Smtp = new SmtpOptions { AllowedNetworks = [.. harvest.EffectiveAllowedNetworks] } }));
+        var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout);
+        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, (client, refusal) =>
+            _ = audit.WriteAsync(new AuditEvent("connection-refused") { Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply }, CancellationToken.None).AsTask()));
+        factory.EndpointStarted += (_, e) =>
+        {
+            LogListening(e.LocalEndPoint.ToString()!, harvest.UpstreamHost, harvest.UpstreamPort);
+            _ready.TrySetResult((IPEndPoint)e.LocalEndPoint);
+        };
+        var builder = new SmtpServerOptionsBuilder()
+            .ServerName(smtp.ServerName)
+            .CustomSmtpGreeting(_ => $"220 {smtp.ServerName} ESMTP")
+            .MaxMessageSize((int)smtp.MaxMessageSize, MaxMessageSizeHandling.Strict)
+            .CommandWaitTimeout(smtp.CommandTimeout)
+            .MaxRetryCount(smtp.MaxErrors + 1)
+            .Endpoint(endpoint => endpoint.Endpoint(new IPEndPoint(IPAddress.Parse(harvest.Address), harvest.Port)).SessionTimeout(smtp.SessionTimeout));
+        var provider = new SmtpServer.ComponentModel.ServiceProvider();
+        provider.Add(factory);
+        provider.Add((IMessageStore)new HarvestingMessageStore(harvest, local, cache, audit, logger));
+        var server = new SmtpServer.SmtpServer(builder.Build(), provider);
+        try
+        {
+            await server.StartAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            _ready.TrySetException(e);
+            throw;
+        }
+    }
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Inbound (harvesting) endpoint listening on {Endpoint}, passing mail on to {Upstream}:{Port}")]
+    private partial void LogListening(string endpoint, string upstream, int port);
+}

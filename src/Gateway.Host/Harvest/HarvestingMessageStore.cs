@@ -1,0 +1,74 @@
+using System.Buffers;
+using Gateway.Audit;
+using Gateway.Certificates;
+using Gateway.Configuration;
+using Gateway.Smtp;
+using Microsoft.Extensions.Logging;
+using SmtpServer;
+using SmtpServer.Mail;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
+
+namespace Gateway.Harvest;
+
+/// <summary>
+/// DATA on the inbound endpoint: a signed message's signer certificate is verified and stored
+/// for its sender's address (source "harvested"), then the message goes on unchanged. Whatever
+/// the signature says, the message itself is never held back or altered here.
+/// </summary>
+internal sealed partial class HarvestingMessageStore(HarvestOptions options, LocalCertificateStore local, CertificateCache cache, IAuditLog audit, ILogger logger) : IMessageStore
+{
+    private readonly InboundForwarder _forwarder = new(options);
+
+    public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    {
+        // The command reader puts one CRLF before the data (see SpoolingMessageStore); SMTP's final CRLF is restored.
+        if (buffer.Length >= 2) buffer = buffer.Slice(2);
+        var message = new byte[buffer.Length + 2];
+        buffer.CopyTo(message);
+        message[^2] = (byte)'\r';
+        message[^1] = (byte)'\n';
+        var client = SpoolingMessageStore.ClientAddress(context);
+        var from = transaction.From?.AsAddress() ?? string.Empty;
+        var recipients = transaction.To.Select(t => t.AsAddress()).ToList();
+
+        await HarvestAsync(message, client, from);
+        var (code, text) = await _forwarder.ForwardAsync(message, from, recipients, CancellationToken.None);
+        await audit.WriteAsync(new AuditEvent("inbound-passed")
+        {
+            Client = client, Sender = from, Recipients = recipients, Size = message.Length, Reply = $"{code} {text}", Action = code < 300 ? "passed on" : "refused",
+        }, CancellationToken.None);
+        return new SmtpResponse((SmtpReplyCode)code, text);
+    }
+
+    private async Task HarvestAsync(byte[] message, string client, string from)
+    {
+        try
+        {
+            var result = SignatureHarvester.Harvest(message, local.Trust);
+            if (result.Accepted)
+            {
+                cache.RememberFound(result.Address!, HarvestedCertificateSource.SourceName, [result.Signer!], result.Capabilities, result.Chain);
+                await audit.WriteAsync(new AuditEvent("certificate-harvested")
+                {
+                    Client = client, Sender = from, Recipient = result.Address, SignerCertificate = result.Signer!.Thumbprint, CertificateSource = HarvestedCertificateSource.SourceName,
+                }, CancellationToken.None);
+            }
+            else if (result.Signer is not null)
+            {
+                await audit.WriteAsync(new AuditEvent("certificate-not-harvested")
+                {
+                    Client = client, Sender = from, Recipient = result.Address, SignerCertificate = result.Signer.Thumbprint, Reason = string.Join("; ", result.Problems),
+                }, CancellationToken.None);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Harvesting is a side effect: a message it cannot read still goes on to its mailbox.
+            LogHarvestFailed(e, from);
+        }
+    }
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Could not harvest from a message of {Sender}; passed on unchanged")]
+    private partial void LogHarvestFailed(Exception exception, string sender);
+}

@@ -1,0 +1,80 @@
+using System.Text;
+using Gateway.Harvest;
+using Gateway.Testing.Peers;
+using Gateway.Tests.Fixtures;
+using Gateway.Tests.Smtp;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Harvest;
+
+/// <summary>
+/// The inbound endpoint: a partner's signed mail passes to the internal MTA byte for byte, its
+/// certificate is harvested, and the next outbound mail to that partner is encrypted with it.
+/// </summary>
+public sealed class InboundHarvestTests : GatewayRelayingToSink
+{
+    protected override void Configure(GatewayWorld world)
+    {
+        world.Settings["Gateway:Harvest:Enabled"] = "true";
+        world.Settings["Gateway:Harvest:Port"] = "0";
+        world.Settings["Gateway:Harvest:UpstreamHost"] = "127.0.0.1";
+        world.Settings["Gateway:Harvest:UpstreamPort"] = world.Settings["Gateway:Relay:Port"];
+    }
+
+    private async Task<int> InboundPortAsync() =>
+        (await Running.Services.GetRequiredService<HarvestListenerService>().Ready.WaitAsync(TimeSpan.FromSeconds(20))).Port;
+
+    private async Task<byte[]> SignedByFrankAsync()
+    {
+        var frank = World.Pki.Issue("frank@partner.test").WriteTo(Path.Combine(World.Root, "frank"), "x");
+        var body = Path.Combine(World.Root, "body.mime");
+        await File.WriteAllTextAsync(body, "Content-Type: text/plain; charset=us-ascii\r\n\r\nHello from Frank, signed.\r\n");
+        var signed = Path.Combine(World.Root, "signed.eml");
+        var result = await OpenSslCms.SignAsync(body, signed, frank.CertificatePath, frank.KeyPath, headers: new MessageHeaders("frank@partner.test", "alice@example.test", "signed hello"));
+        Assert.True(result.Success, result.Stderr);
+        var text = (await File.ReadAllTextAsync(signed)).Replace("\r\n", "\n").Replace("\n", "\r\n");
+        return Encoding.ASCII.GetBytes(text);
+    }
+
+    private static async Task<string> SendAsync(int port, string from, string to, byte[] message)
+    {
+        await using var client = await RawSmtpClient.ConnectAsync(port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO mx.partner.test");
+        await client.CommandAsync($"MAIL FROM:<{from}>");
+        await client.CommandAsync($"RCPT TO:<{to}>");
+        await client.CommandAsync("DATA");
+        var text = Encoding.ASCII.GetString(message);
+        await client.SendAsync((text.StartsWith('.') ? "." : "") + text.Replace("\r\n.", "\r\n..", StringComparison.Ordinal) + ".\r\n");
+        return await client.ReadReplyAsync(TimeSpan.FromSeconds(30)) ?? "(closed)";
+    }
+
+    [Fact]
+    public async Task SignedInboundMail_PassesOnUnchanged_AndItsCertificateEncryptsTheReply()
+    {
+        var signed = await SignedByFrankAsync();
+        var reply = await SendAsync(await InboundPortAsync(), "frank@partner.test", "alice@example.test", signed);
+        Assert.StartsWith("250 2.0.0 passed on", reply);
+
+        var passed = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.Equal(signed, passed.Data);
+        Assert.Equal(["alice@example.test"], passed.RcptTo);
+        await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "certificate-harvested", "frank@partner.test"));
+
+        // partner.test requires encryption: before the harvest there was no certificate for frank.
+        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "frank@partner.test", "re: signed hello", "Now encrypted.\r\n"), "alice@example.test", "frank@partner.test");
+        var delivered = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "frank@partner.test"));
+        Assert.Equal("signed+encrypted", delivered.GetProperty("action").GetString());
+        var decision = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "decision", "frank@partner.test"));
+        Assert.Equal("harvested", decision.GetProperty("certificateSource").GetString());
+    }
+
+    [Fact]
+    public async Task InboundMail_WhenTheInternalMtaIsDown_GetsA451_SoTheSenderKeepsIt()
+    {
+        var port = await InboundPortAsync();
+        await Sink.DisposeAsync();
+        var reply = await SendAsync(port, "someone@partner.test", "alice@example.test", Encoding.ASCII.GetBytes("Subject: plain\r\n\r\nnot signed\r\n"));
+        Assert.StartsWith("451 4.4.1", reply);
+    }
+}
