@@ -67,13 +67,13 @@ public sealed class UpstreamPoolTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task AConnectionTheUpstreamClosedWhileIdle_IsFoundByNoop_AndTheNextMessageGoesOnANewOne()
     {
-        var sink = await SinkAsync(commandTimeout: TimeSpan.FromSeconds(1));
+        var sink = await SinkAsync(commandTimeout: TimeSpan.FromSeconds(2));
         _world.RelayTo(sink.Port);
         var gateway = await StartAsync();
 
         await gateway.SendAsync(RunningGateway.NewMessage(Dave, Frank, "before the idle close"), Dave, Frank);
         await sink.WaitForMessagesAsync(1, Wait);
-        await Task.Delay(TimeSpan.FromSeconds(4)); // the sink drops the idle connection after 1 s; the pool checks after 3 s
+        await Task.Delay(TimeSpan.FromSeconds(5)); // the sink drops the idle connection after 2 s; the pool checks after 3 s idle
         await gateway.SendAsync(RunningGateway.NewMessage(Dave, Frank, "after the idle close"), Dave, Frank);
         await sink.WaitForMessagesAsync(2, Wait);
 
