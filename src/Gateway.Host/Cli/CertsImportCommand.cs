@@ -21,16 +21,8 @@ public static class CertsImportCommand
 
     public static async Task<int> ExecuteAsync(string? configPath, IReadOnlyList<string> files, TextWriter output, TextWriter error)
     {
-        using var host = GatewayHostFactory.Build(configPath);
-        try
-        {
-            _ = host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        }
-        catch (OptionsValidationException e)
-        {
-            foreach (var failure in e.Failures) await error.WriteLineAsync($"configuration error: {failure}");
-            return 1;
-        }
+        using var host = await ValidatedHost.TryCreateAsync(configPath, error, tool: true);
+        if (host is null) return 1;
         var trust = host.Services.GetRequiredService<LocalCertificateStore>().Trust;
         var cache = host.Services.GetRequiredService<CertificateCache>();
         var failed = false;

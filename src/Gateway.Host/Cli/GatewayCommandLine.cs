@@ -37,7 +37,11 @@ public static class GatewayCommandLine
         var importFiles = new Argument<string[]>("FILE") { Description = "Signed .eml messages or certificate files (.crt .pem .cer .der .p7b .p7c)", Arity = ArgumentArity.OneOrMore };
         var import = new Command("import", "Store partners' certificates (from verified signed mail or certificate files) in the certificate cache as 'harvested'") { importFiles, config };
         import.SetAction(parse => CertsImportCommand.ExecuteAsync(parse.GetValue(config), parse.GetValue(importFiles)!, Console.Out, Console.Error));
-        var certs = new Command("certs", "Certificate directory tools") { import };
+        var lookupAddress = new Argument<string>("ADDRESS") { Description = "The address to look up" };
+        var lookupJson = new Option<bool>("--json") { Description = "Print JSON instead of text" };
+        var lookup = new Command("lookup", "Show which certificate the gateway would use for an address now, from which source, and why others were rejected") { lookupAddress, lookupJson, config };
+        lookup.SetAction((parse, token) => CertsLookupCommand.ExecuteAsync(parse.GetValue(config), parse.GetValue(lookupAddress)!, parse.GetValue(lookupJson), Console.Out, Console.Error, token));
+        var certs = new Command("certs", "Certificate directory tools") { import, lookup };
 
         var root = new RootCommand("Gateway: an S/MIME mail gateway. Receives mail over SMTP, signs and encrypts it by policy, relays it upstream.")
         {
