@@ -35,4 +35,7 @@ public sealed record CertificateOptions
 
     /// <summary>When set, the certificate names this URL as its CRL distribution point.</summary>
     public string? CrlDistributionUrl { get; init; }
+
+    /// <summary>When set, the certificate names this URL as its OCSP responder (authority information access).</summary>
+    public string? OcspUrl { get; init; }
 }

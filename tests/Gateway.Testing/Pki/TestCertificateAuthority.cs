@@ -38,6 +38,9 @@ public sealed class TestCertificateAuthority : IDisposable
         return builder.Build(withKey, BigInteger.One, now.AddDays(1), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1, now.AddMinutes(-5));
     }
 
+    /// <summary>The CA key as PKCS#8 PEM, for peers that sign as the CA (an OCSP responder).</summary>
+    public string PrivateKeyPem => _key.ExportPkcs8PrivateKeyPem();
+
     public void WriteCertificate(string path) => File.WriteAllText(path, CertificatePem);
 
     public void Dispose()

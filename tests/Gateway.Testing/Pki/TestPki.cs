@@ -90,6 +90,8 @@ public sealed class TestPki : IDisposable
         extensions.Add(issuer.AuthorityKeyIdentifier());
         if (options.CrlDistributionUrl is { } crl)
             extensions.Add(CertificateRevocationListBuilder.BuildCrlDistributionPointExtension([crl]));
+        if (options.OcspUrl is { } ocsp)
+            extensions.Add(new X509AuthorityInformationAccessExtension([ocsp], null));
 
         using var publicOnly = issuer.Sign(request, options.NotBefore ?? now.AddDays(-1), options.NotAfter ?? now.AddYears(1));
         var identity = new TestIdentity(address, TestIdentity.AttachKey(publicOnly, key), key.ExportPkcs8PrivateKeyPem(),
