@@ -68,6 +68,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddHostedService<SpoolWorkerService>();
         services.AddSingleton<SmtpListenerService>();
         services.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
+        services.AddHostedService<CrlPublisherService>();
         services.AddSingleton<Harvest.HarvestListenerService>();
         services.AddHostedService(sp => sp.GetRequiredService<Harvest.HarvestListenerService>());
         return services;

@@ -20,6 +20,9 @@ public sealed class CaOptions
     public int RenewBeforeDays { get; set; } = 30;
 
     public string? CrlDistributionUrl { get; set; }
+
+    /// <summary>When set (e.g. http://+:8080/pki/), Gateway serves ca.crl and ca.crt under this HTTP prefix.</summary>
+    public string? CrlHttpPrefix { get; set; }
     public string? IssuerCertificateUrl { get; set; }
 
     /// <summary>Protects the CA key and every issued key at rest; prefer the environment or <see cref="PasswordFile"/>.</summary>
