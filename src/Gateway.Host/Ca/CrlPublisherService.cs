@@ -1,5 +1,6 @@
 using System.Net;
 using Gateway.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,13 +13,17 @@ namespace Gateway.Ca;
 /// that prefix. Read-only, no other paths; the files are read per request, so a revocation by
 /// `gateway ca revoke` is served at once.
 /// </summary>
-public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options, BuiltInCertificateAuthority ca, ILogger<CrlPublisherService> logger) : BackgroundService
+public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options, IServiceProvider services, ILogger<CrlPublisherService> logger) : BackgroundService
 {
+    // Resolved only when the CA is on: without it (and its password) the CA cannot be constructed.
+    private BuiltInCertificateAuthority _ca = null!;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value.Ca;
         if (!settings.Enabled || string.IsNullOrEmpty(settings.CrlHttpPrefix)) return;
-        if (!File.Exists(ca.CrlFile)) ca.PublishCrl();
+        _ca = services.GetRequiredService<BuiltInCertificateAuthority>();
+        if (!File.Exists(_ca.CrlFile)) _ca.PublishCrl();
         using var listener = new HttpListener();
         listener.Prefixes.Add(settings.CrlHttpPrefix);
         listener.Start();
@@ -45,8 +50,8 @@ public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options
         var name = context.Request.Url?.AbsolutePath.TrimEnd('/').Split('/').LastOrDefault();
         var (file, type) = name switch
         {
-            "ca.crl" => (ca.CrlFile, "application/pkix-crl"),
-            "ca.crt" => (Path.Combine(Path.GetDirectoryName(ca.CrlFile)!, "ca.crt"), "application/pkix-cert"),
+            "ca.crl" => (_ca.CrlFile, "application/pkix-crl"),
+            "ca.crt" => (Path.Combine(Path.GetDirectoryName(_ca.CrlFile)!, "ca.crt"), "application/pkix-cert"),
             _ => (null, null),
         };
         if (context.Request.HttpMethod != "GET" || file is null || !File.Exists(file))
