@@ -4,6 +4,7 @@ using Gateway.Certificates;
 using Gateway.Configuration;
 using Gateway.Testing;
 using Gateway.Testing.Pki;
+using Gateway.Tests.Fixtures;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Certificates;
@@ -72,7 +73,7 @@ public sealed class OcspTests : IAsyncLifetime
     {
         var trust = new TrustContext(new X509Certificate2Collection(_pki.Root.Certificate), [], TimeProvider.System);
         var options = Options.Create(new GatewayOptions { Certificates = new CertificatesOptions { Revocation = new RevocationOptions { Mode = RevocationMode.HardFail, Timeout = TimeSpan.FromSeconds(5) } } });
-        var resolver = new CertificateResolver([new Fixed(identity.PublicCertificate)], trust, new ChainRevocationChecker(options, trust));
+        var resolver = new CertificateResolver([new FixedCertificateSource(identity.PublicCertificate)], trust, new ChainRevocationChecker(options, trust));
         return await resolver.FindRecipientAsync(identity.Address, default);
     }
 
@@ -90,13 +91,5 @@ public sealed class OcspTests : IAsyncLifetime
         var choice = await LookupAsync(_revoked);
         Assert.False(choice.Found, choice.Reason);
         Assert.Contains(choice.Rejected, r => r.Contains("revoked", StringComparison.Ordinal));
-    }
-
-    private sealed class Fixed(X509Certificate2 certificate) : ICertificateSource
-    {
-        public string Name => "test";
-
-        public ValueTask<CertificateLookup> FindAsync(string address, CertificateUsage usage, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(CertificateLookup.Found([new CertificateCandidate(certificate, Name)]));
     }
 }

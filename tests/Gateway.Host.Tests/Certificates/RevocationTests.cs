@@ -4,6 +4,7 @@ using Gateway.Certificates;
 using Gateway.Configuration;
 using Gateway.Testing;
 using Gateway.Testing.Pki;
+using Gateway.Tests.Fixtures;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Certificates;
@@ -53,7 +54,7 @@ public sealed class RevocationTests : IDisposable
     {
         var trust = new TrustContext(new X509Certificate2Collection(_pki.Root.Certificate), [], TimeProvider.System);
         var options = Options.Create(new GatewayOptions { Certificates = new CertificatesOptions { Revocation = new RevocationOptions { Mode = mode, Timeout = TimeSpan.FromSeconds(3) } } });
-        return new CertificateResolver([new OneCertificate(bob.PublicCertificate)], trust, new ChainRevocationChecker(options, trust));
+        return new CertificateResolver([new FixedCertificateSource(bob.PublicCertificate)], trust, new ChainRevocationChecker(options, trust));
     }
 
     [Fact]
@@ -93,13 +94,5 @@ public sealed class RevocationTests : IDisposable
         Assert.False(hard.Found);
         Assert.NotNull(hard.TemporaryFailure);
         Assert.Contains("revocation status", hard.TemporaryFailure);
-    }
-
-    private sealed class OneCertificate(X509Certificate2 certificate) : ICertificateSource
-    {
-        public string Name => "test";
-
-        public ValueTask<CertificateLookup> FindAsync(string address, CertificateUsage usage, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(CertificateLookup.Found([new CertificateCandidate(certificate, Name)]));
     }
 }
