@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Gateway.Testing;
 using Gateway.Testing.Smtp;
@@ -19,7 +17,7 @@ namespace Gateway.Tests.Durability;
 /// while the upstream is still down, and after a restart every message it acknowledged reaches
 /// the upstream. Delivery is at least once: duplicates are counted and reported, losses fail.
 /// </summary>
-public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
+public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string From = "alice@example.test";
     private const string To = "bob@partner.test";
@@ -31,29 +29,14 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
     // Bound but not listening: connections to the relay port are refused, and no other test's
     // listener can be given the port (FreePort.Next() alone would let a parallel test take it,
     // and then the first gateway would deliver there before the crash).
-    private readonly Socket _relayReservation = ReservePort();
+    private readonly ReservedPort _relay = new();
 
-    public void Dispose()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
-        _relayReservation.Dispose();
+        await _relay.DisposeAsync();
         _world.Dispose();
-    }
-
-    private int RelayPort => ((IPEndPoint)_relayReservation.LocalEndPoint!).Port;
-
-    private static Socket ReservePort()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return socket;
-    }
-
-    /// <summary>Frees the reserved relay port and starts the upstream on it.</summary>
-    private Task<CapturingSmtpSink> StartUpstreamAsync()
-    {
-        var port = RelayPort;
-        _relayReservation.Dispose();
-        return CapturingSmtpSink.StartAsync(port);
     }
 
     /// <summary>The first process must not have delivered anything, or the test proves nothing about recovery.</summary>
@@ -98,7 +81,7 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
             foreach (var client in clients) client.Dispose();
 
             AssertNothingWasDeliveredBeforeTheCrash();
-            sink = await StartUpstreamAsync();
+            sink = await _relay.StartSinkAsync();
             second = await GatewayProcess.StartAsync(config, smtpPort, _world.Root);
             var report = await CollectAsync(sink, acknowledged.Select(a => a.Subject).ToList(), second);
 
@@ -176,7 +159,7 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
             var snapshot = acknowledged.ToDictionary();
 
             AssertNothingWasDeliveredBeforeTheCrash();
-            sink = await StartUpstreamAsync();
+            sink = await _relay.StartSinkAsync();
             second = await GatewayProcess.StartAsync(config, smtpPort, _world.Root);
             var report = await CollectAsync(sink, snapshot.Keys.ToList(), second);
             var deliveredUnacknowledged = report.AllSubjects.Keys.Count(s => !snapshot.ContainsKey(s));
@@ -208,7 +191,7 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IDisp
         {
             ["Gateway:Smtp:Port"] = smtpPort.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Relay:Host"] = "127.0.0.1",
-            ["Gateway:Relay:Port"] = RelayPort.ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Relay:Port"] = _relay.Port.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Relay:TlsMode"] = "None",
             ["Gateway:Relay:Timeout"] = "00:00:10",
             ["Gateway:Spool:FirstRetry"] = "00:00:01",
