@@ -28,8 +28,7 @@ public sealed partial class HarvestListenerService(
         var harvest = options.Value.Harvest;
         if (!harvest.Enabled) return;
         var smtp = options.Value.Smtp;
-        // The allow-list of this endpoint, in the shape the shared listener guard reads.
-        var networks = new ClientNetworks(Options.Create(new GatewayOptions { Smtp = new SmtpOptions { AllowedNetworks = [.. harvest.EffectiveAllowedNetworks] } }));
+        var networks = ClientNetworks.For(harvest.EffectiveAllowedNetworks);
         var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout);
         var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, (client, refusal) =>
             _ = audit.WriteAsync(new AuditEvent("connection-refused") { Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply }, CancellationToken.None).AsTask()));
@@ -38,12 +37,7 @@ public sealed partial class HarvestListenerService(
             LogListening(e.LocalEndPoint.ToString()!, harvest.UpstreamHost, harvest.UpstreamPort);
             _ready.TrySetResult((IPEndPoint)e.LocalEndPoint);
         };
-        var builder = new SmtpServerOptionsBuilder()
-            .ServerName(smtp.ServerName)
-            .CustomSmtpGreeting(_ => $"220 {smtp.ServerName} ESMTP")
-            .MaxMessageSize((int)smtp.MaxMessageSize, MaxMessageSizeHandling.Strict)
-            .CommandWaitTimeout(smtp.CommandTimeout)
-            .MaxRetryCount(smtp.MaxErrors + 1)
+        var builder = SmtpServerSettings.Builder(smtp)
             .Endpoint(endpoint => endpoint.Endpoint(new IPEndPoint(IPAddress.Parse(harvest.Address), harvest.Port)).SessionTimeout(smtp.SessionTimeout));
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(factory);

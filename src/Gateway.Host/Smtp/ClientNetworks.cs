@@ -10,12 +10,26 @@ namespace Gateway.Smtp;
 /// clients in Auth:Networks may connect too, but may send only after authenticating over TLS
 /// (<see cref="EnvelopeFilter"/>). Anyone else is refused before the greeting.
 /// </summary>
-public sealed class ClientNetworks(IOptions<GatewayOptions> options)
+public sealed class ClientNetworks
 {
-    private readonly IReadOnlyList<IpNetwork> _networks = options.Value.Smtp.EffectiveAllowedNetworks.Select(IpNetwork.Parse).ToList();
-    private readonly IReadOnlyList<IpNetwork> _authNetworks = options.Value.Smtp.Auth.Enabled
-        ? options.Value.Smtp.Auth.EffectiveNetworks.Select(IpNetwork.Parse).ToList()
-        : [];
+    private readonly IReadOnlyList<IpNetwork> _networks;
+    private readonly IReadOnlyList<IpNetwork> _authNetworks;
+
+    public ClientNetworks(IOptions<GatewayOptions> options)
+        : this(options.Value.Smtp.EffectiveAllowedNetworks, options.Value.Smtp.Auth.Enabled ? options.Value.Smtp.Auth.EffectiveNetworks : [])
+    {
+    }
+
+    // Private, and reached through For(): DI would otherwise pick this longer constructor and
+    // satisfy both lists with empty ones.
+    private ClientNetworks(IEnumerable<string> allowed, IEnumerable<string> authenticating)
+    {
+        _networks = allowed.Select(IpNetwork.Parse).ToList();
+        _authNetworks = authenticating.Select(IpNetwork.Parse).ToList();
+    }
+
+    /// <summary>An allow-list without AUTH networks, for a listener with its own settings (the inbound endpoint).</summary>
+    public static ClientNetworks For(IEnumerable<string> allowed) => new(allowed, []);
 
     /// <summary>True when the client may relay without authenticating.</summary>
     public bool IsAllowed(IPAddress address) => _networks.Any(n => n.Contains(Normalize(address)));

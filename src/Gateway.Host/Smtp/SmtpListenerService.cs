@@ -69,14 +69,7 @@ public sealed partial class SmtpListenerService : BackgroundService
             return;
         }
 
-        var builder = new SmtpServerOptionsBuilder()
-            .ServerName(smtp.ServerName)
-            .CustomSmtpGreeting(_ => $"220 {smtp.ServerName} ESMTP")
-            .MaxMessageSize((int)smtp.MaxMessageSize, MaxMessageSizeHandling.Strict)
-            .CommandWaitTimeout(smtp.CommandTimeout)
-            // SmtpServer closes silently after this many consecutive errors; our ReplyStream counts
-            // all errors and says 421 first, so this is only a backstop.
-            .MaxRetryCount(smtp.MaxErrors + 1)
+        var builder = SmtpServerSettings.Builder(smtp)
             .Endpoint(endpoint =>
             {
                 endpoint.Endpoint(new IPEndPoint(IPAddress.Parse(smtp.Address), smtp.Port))
