@@ -31,8 +31,7 @@ public static class PolicyCheckCommand
         var identities = "signing identities not checked (no settings: give --config)";
         if (configPath is not null || File.Exists("appsettings.json"))
         {
-            using var host = await ValidatedHost.TryCreateAsync(configPath, error, c =>
-                Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(c, new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" }));
+            using var host = await ValidatedHost.TryCreateAsync(configPath, error, tool: true);
             if (host is null) return 1;
             var problems = await SigningIdentityCheck.FindAsync(result.Snapshot!, json, file, host.Services.GetRequiredService<LocalCertificateStore>(),
                 host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value, cancellationToken);
