@@ -13,18 +13,22 @@ public static class GatewayHostFactory
     /// <param name="tool">For <c>gateway queue</c>: no console logging (stdout carries the tool's output).</param>
     public static IHost Build(string? configPath, Action<IConfigurationBuilder>? overrides = null, bool tool = false)
     {
+        // No defaults: they watch the content root recursively for appsettings changes, and with the
+        // spool below it (var/spool, the default) every accepted message raised inotify events that
+        // the watcher filtered on the thread pool. Settings need a restart anyway (README).
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = [],
             ContentRootPath = Directory.GetCurrentDirectory(),
+            DisableDefaults = true,
         });
-        builder.Configuration.Sources.Clear();
         builder.Configuration
             .AddJsonFile(Path.GetFullPath(configPath ?? "appsettings.json"), optional: configPath is null, reloadOnChange: false)
             .AddEnvironmentVariables();
         overrides?.Invoke(builder.Configuration);
         builder.Services.AddGateway(builder.Configuration);
-        if (tool) builder.Logging.ClearProviders();
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        if (!tool) builder.Logging.AddConsole();
         // The host waits for the listener's grace period and the workers' ShutdownTimeout, one after the other.
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) =>
             host.ShutdownTimeout = gateway.Value.Spool.ShutdownTimeout + Smtp.SmtpListenerService.GracePeriod(gateway.Value.Spool.ShutdownTimeout) + TimeSpan.FromSeconds(5));
