@@ -24,12 +24,13 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
         {
             SmimeResult? smime = null;
             Stream content;
-            await using (var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan))
+            if (group.Sign || group.Encrypt)
             {
-                if (group.Sign || group.Encrypt)
+                // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
+                using (var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan))
                 {
                     workFile = spool.NewWorkFile(entry.Id, group.Number);
-                    await using var output = new FileStream(workFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
+                    using var output = new FileStream(workFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
                     var request = new SmimeRequest(
                         group.Sign ? plan.Signer!.Selected!.Certificate : null,
                         group.Sign ? plan.Signer!.ChainWithoutRoot : [],

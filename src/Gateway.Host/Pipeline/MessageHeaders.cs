@@ -14,14 +14,15 @@ public sealed record MessageHeaders(string? MessageId, MessageFacts Facts, byte[
 
     public string? Subject => Facts.Subject;
 
-    public static async Task<MessageHeaders> ReadAsync(string path, CancellationToken cancellationToken)
+    /// <remarks>Synchronous, like every spool read and write (see Spool.DurableFile.WriteAllBytes).</remarks>
+    public static MessageHeaders Read(string path)
     {
-        await using var stream = File.OpenRead(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.None);
         var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         while (buffer.Length < MaximumBlock)
         {
-            var read = await stream.ReadAsync(chunk, cancellationToken);
+            var read = stream.Read(chunk);
             if (read == 0) break;
             buffer.Write(chunk, 0, read);
             if (TriggerStripper.BodyOffset(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) >= 0) break;

@@ -46,7 +46,7 @@ public sealed partial class MessageProcessor(
     {
         var id = entry.Id;
         entry.Attempts++;
-        var context = new ProcessingContext(entry, policies.Current, await MessageHeaders.ReadAsync(spool.ContentPath(id), cancellationToken), time);
+        var context = new ProcessingContext(entry, policies.Current, MessageHeaders.Read(spool.ContentPath(id)), time);
         try
         {
             var open = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList();
@@ -65,7 +65,7 @@ public sealed partial class MessageProcessor(
         {
             // Shutdown ran out of time: keep what this attempt learned (who already got it), then stop.
             entry.NextAttempt = null;
-            await spool.SaveAsync(entry, CancellationToken.None);
+            spool.Save(entry);
             throw;
         }
         catch (Exception e)
@@ -123,7 +123,7 @@ public sealed partial class MessageProcessor(
             entry.DelayWarningSent = now;
         }
         entry.NextAttempt = now + retries.DelayAfter(entry.Attempts);
-        await spool.SaveAsync(entry, CancellationToken.None);
+        spool.Save(entry);
         return entry.NextAttempt;
     }
 

@@ -25,7 +25,7 @@ public sealed class OutboxRelay(IOptions<GatewayOptions> options) : IRelay
             file.Flush(flushToDisk: true);
         }
         var envelope = JsonSerializer.SerializeToUtf8Bytes(new { mailFrom, recipients, envelopeId = dsn?.EnvelopeId, ret = dsn?.Return }, SpoolJson.Options);
-        await DurableFile.ReplaceAsync(Path.Combine(_outbox, copyName + ".envelope.json"), envelope, cancellationToken);
+        DurableFile.Replace(Path.Combine(_outbox, copyName + ".envelope.json"), envelope);
         File.Move(temporary, target, overwrite: true);
         DurableFile.SyncDirectory(_outbox);
         var reply = $"250 2.0.0 written to outbox as {copyName}.eml";

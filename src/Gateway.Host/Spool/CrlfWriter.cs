@@ -11,7 +11,8 @@ public static class CrlfWriter
 {
     private const int BufferSize = 64 * 1024;
 
-    public static async Task<long> WriteAsync(ReadOnlySequence<byte> data, Stream destination, CancellationToken cancellationToken)
+    /// <remarks>Synchronous: the data is in memory and the destination a spool file (see DurableFile.WriteAllBytes).</remarks>
+    public static long Write(ReadOnlySequence<byte> data, Stream destination)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
@@ -26,7 +27,7 @@ public static class CrlfWriter
                     offset += Fill(segment.Span[offset..], buffer, ref state);
                     if (state.Used >= BufferSize - 2)
                     {
-                        await destination.WriteAsync(buffer.AsMemory(0, state.Used), cancellationToken);
+                        destination.Write(buffer, 0, state.Used);
                         written += state.Used;
                         state.Used = 0;
                     }
@@ -38,7 +39,7 @@ public static class CrlfWriter
                 buffer[state.Used++] = (byte)'\r';
                 buffer[state.Used++] = (byte)'\n';
             }
-            await destination.WriteAsync(buffer.AsMemory(0, state.Used), cancellationToken);
+            destination.Write(buffer, 0, state.Used);
             return written + state.Used;
         }
         finally

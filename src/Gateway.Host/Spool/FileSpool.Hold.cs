@@ -25,7 +25,7 @@ public sealed partial class FileSpool
         var content = Path.Combine(Hold, name + ".eml");
         File.Copy(ContentPath(envelope.Id), content, overwrite: true);
         await using (var stream = new FileStream(content, FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
-        await DurableFile.ReplaceAsync(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options), cancellationToken);
+        DurableFile.Replace(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options));
         return name;
     }
 
@@ -63,6 +63,6 @@ public sealed partial class FileSpool
         Directory.CreateDirectory(Incoming);
         File.Copy(heldContent, ContentPath(envelope.Id), overwrite: false);
         await using (var stream = new FileStream(ContentPath(envelope.Id), FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
-        await SaveAsync(envelope, cancellationToken);
+        Save(envelope);
     }
 }

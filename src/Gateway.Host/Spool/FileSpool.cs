@@ -71,7 +71,8 @@ public sealed partial class FileSpool
     /// </summary>
     /// <param name="dsn">ENVID and RET from MAIL FROM, kept for the bounce and passed upstream.</param>
     /// <param name="trace">Header lines (CRLF-terminated) to put before the message, from its spool id and time: our Received line.</param>
-    public async Task<SpoolEnvelope> AcceptAsync(ReadOnlySequence<byte> data, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo,
+    /// <remarks>Runs synchronously (see <see cref="DurableFile.WriteAllBytes"/>): the message is already in memory.</remarks>
+    public Task<SpoolEnvelope> AcceptAsync(ReadOnlySequence<byte> data, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo,
         DsnParameters? dsn, Func<string, DateTimeOffset, byte[]>? trace, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
@@ -80,13 +81,12 @@ public sealed partial class FileSpool
         long size;
         try
         {
-            // Synchronous writes: the data is already in memory, and page-cache writes of a message
-            // cost less than the thread-pool round trips of asynchronous file I/O on Linux.
-            await using (var stream = new FileStream(contentPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.None))
+            cancellationToken.ThrowIfCancellationRequested();
+            using (var stream = new FileStream(contentPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.None))
             {
                 var prefix = trace?.Invoke(id, now) ?? [];
-                await stream.WriteAsync(prefix, cancellationToken);
-                size = prefix.Length + await CrlfWriter.WriteAsync(data, stream, cancellationToken);
+                stream.Write(prefix);
+                size = prefix.Length + CrlfWriter.Write(data, stream);
                 stream.Flush(flushToDisk: true);
             }
             var envelope = new SpoolEnvelope
@@ -102,9 +102,9 @@ public sealed partial class FileSpool
                 Return = dsn?.Return,
             };
             // Written under a temporary name and renamed: a crash mid-write leaves no half envelope
-            // that recovery would take for a commit marker. ReplaceAsync also fsyncs the folder.
-            await DurableFile.ReplaceAsync(EnvelopePath(id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), cancellationToken);
-            return envelope;
+            // that recovery would take for a commit marker. Replace also fsyncs the folder.
+            DurableFile.Replace(EnvelopePath(id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options));
+            return Task.FromResult(envelope);
         }
         catch
         {
@@ -176,8 +176,8 @@ public sealed partial class FileSpool
     }
 
     /// <summary>Records per-recipient state atomically (write, fsync, rename, fsync folder).</summary>
-    public Task SaveAsync(SpoolEnvelope envelope, CancellationToken cancellationToken) =>
-        DurableFile.ReplaceAsync(EnvelopePath(envelope.Id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), cancellationToken);
+    public void Save(SpoolEnvelope envelope) =>
+        DurableFile.Replace(EnvelopePath(envelope.Id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options));
 
     /// <summary>Removes a finished entry: envelope first, so a crash in between leaves content that recovery deletes.</summary>
     public void Complete(string id)

@@ -52,7 +52,7 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
         var entry = spool.TryLoad(id);
         if (entry is null) return NotQueued(id);
         entry.NextAttempt = time.GetUtcNow();
-        await spool.SaveAsync(entry, cancellationToken);
+        spool.Save(entry);
         control.RequestWake(id);
         await AuditAsync("queue-retry", entry, "next attempt set to now", cancellationToken);
         return new QueueActionResult(true, $"{id}: next attempt now");

@@ -221,7 +221,7 @@ public sealed class FileSpoolRecoveryTests : IDisposable
         entry.Recipients[2].Reply = "550 5.1.1 no such user";
         entry.Recipients[2].Attempts = 2;
 
-        await spool.SaveAsync(entry, CancellationToken.None);
+        spool.Save(entry);
         var loaded = NewSpool().TryLoad(entry.Id);
 
         Assert.NotNull(loaded);
