@@ -34,6 +34,10 @@ internal sealed class RelayClient : SmtpClient
     {
     }
 
+    /// <summary>A raw message knows its size; MailKit would otherwise write it once more just to count the bytes.</summary>
+    protected override long GetSize(FormatOptions options, MimeMessage message, CancellationToken cancellationToken) =>
+        message.Body is RawBody raw ? raw.Length : base.GetSize(options, message, cancellationToken);
+
     protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
         Rejected.Add((mailbox.Address, response));
 }

@@ -16,7 +16,7 @@ namespace Gateway.Relay;
 /// </summary>
 public sealed class SmtpRelay : IRelay, IDisposable
 {
-    private static readonly FormatOptions Wire = CreateWireFormat();
+    private static readonly FormatOptions Wire = RawMessage.Format(CreateWireFormat());
     private readonly RelayOptions _relay;
     private readonly UpstreamPool _pool;
 
@@ -43,7 +43,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
         recipients = addressable;
         try
         {
-            var message = await MimeMessage.LoadAsync(content, persistent: true, token);
+            using var message = RawMessage.Create(content);
             connection = await _pool.RentAsync(token);
             var client = connection.Client;
             client.StartMessage(dsn);

@@ -42,6 +42,22 @@ public sealed class RelayBytesTests() : GatewayRelayingToSink(PassThroughPolicy)
         Assert.Equal(raw, TraceHeaders.Strip(Encoding.UTF8.GetString(captured.Data)));
         var delivered = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "bob@partner.test"));
         Assert.Equal("relayed unchanged", delivered.GetProperty("action").GetString());
+        // The relay sends the spooled bytes without parsing them: it must still declare them 8-bit
+        // (RFC 6152) and declare their exact size (RFC 1870).
+        Assert.Equal("8BITMIME", captured.MailParameters["BODY"]);
+        Assert.Equal(captured.Data.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), captured.MailParameters["SIZE"]);
+    }
+
+    [Fact]
+    public async Task SevenBitCopy_IsNotDeclared8Bit_AndDeclaresItsExactSize()
+    {
+        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "plain ascii", "only 7-bit text\r\n.dot line"),
+            "alice@example.test", "bob@partner.test");
+
+        var captured = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.False(captured.MailParameters.ContainsKey("BODY"));
+        Assert.Equal(captured.Data.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), captured.MailParameters["SIZE"]);
+        Assert.Contains("\r\n.dot line\r\n", Encoding.ASCII.GetString(captured.Data));
     }
 
     [Fact]

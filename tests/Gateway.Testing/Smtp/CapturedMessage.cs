@@ -5,6 +5,9 @@ namespace Gateway.Testing.Smtp;
 /// <summary>One message as the sink received it. Data is the full message including its final CRLF.</summary>
 public sealed record CapturedMessage(string MailFrom, IReadOnlyList<string> RcptTo, byte[] Data)
 {
+    /// <summary>The MAIL FROM parameters (SIZE, BODY, ENVID, RET, ...), names in upper case.</summary>
+    public IReadOnlyDictionary<string, string> MailParameters { get; init; } = new Dictionary<string, string>();
+
     public MimeMessage Parse()
     {
         using var stream = new MemoryStream(Data, writable: false);

@@ -22,7 +22,10 @@ internal sealed class CapturingMessageStore(CapturingSmtpSink sink) : IMessageSt
         buffer.CopyTo(data);
         Crlf.CopyTo(data, (int)buffer.Length);
         var message = new CapturedMessage(AddressOf(transaction.From),
-            transaction.To.Select(AddressOf).ToList(), data);
+            transaction.To.Select(AddressOf).ToList(), data)
+        {
+            MailParameters = transaction.Parameters.ToDictionary(p => p.Key.ToUpperInvariant(), p => p.Value, StringComparer.OrdinalIgnoreCase),
+        };
 
         var response = sink.OnData?.Invoke(message);
         if (response is null || (int)response.ReplyCode is >= 200 and < 300)

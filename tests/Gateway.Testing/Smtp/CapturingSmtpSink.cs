@@ -70,6 +70,8 @@ public sealed class CapturingSmtpSink : IAsyncDisposable
         if (commandTimeout is { } timeout) builder.CommandWaitTimeout(timeout);
         var options = builder
             .ServerName("sink.example.test")
+            // Offers SIZE, as real MTAs do, so that the SIZE a client declares can be checked.
+            .MaxMessageSize(200 * 1024 * 1024, SmtpServer.MaxMessageSizeHandling.Strict)
             .Endpoint(b =>
             {
                 b.Endpoint(new IPEndPoint(IPAddress.Loopback, sink.Port));
