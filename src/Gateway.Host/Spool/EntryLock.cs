@@ -1,19 +1,25 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
 namespace Gateway.Spool;
 
 /// <summary>
 /// Exclusive ownership of one spool entry across processes: the worker holds it while it
 /// processes the entry, <c>gateway queue</c> while it holds, releases, retries or deletes it.
-/// .NET maps FileShare.None to flock(LOCK_EX|LOCK_NB) on Linux, which conflicts between processes
-/// and between two handles in one process, and is dropped by the kernel if the holder dies.
+/// An explicit flock(LOCK_EX|LOCK_NB): it conflicts between processes and between two handles in
+/// one process, and the kernel drops it if the holder dies. Explicit because the gateway turns
+/// off .NET's implicit flock on every file it opens (System.IO.DisableFileLocking in the project:
+/// two flock calls per open, on every spool file, for nothing).
 /// </summary>
-public sealed class EntryLock : IDisposable
+public sealed partial class EntryLock : IDisposable
 {
-    private readonly FileStream _stream;
+    private const int LockExclusive = 2, NonBlocking = 4;
+    private readonly SafeFileHandle _handle;
     private readonly string _path;
 
-    private EntryLock(FileStream stream, string path)
+    private EntryLock(SafeFileHandle handle, string path)
     {
-        _stream = stream;
+        _handle = handle;
         _path = path;
     }
 
@@ -22,14 +28,18 @@ public sealed class EntryLock : IDisposable
     {
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, name + ".lock");
+        SafeFileHandle handle;
         try
         {
-            return new EntryLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1), path);
+            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         }
         catch (IOException)
         {
-            return null;
+            return null; // where .NET's own locking is on (Windows, tests): a holder's handle refuses ours
         }
+        if (OperatingSystem.IsWindows() || Flock(handle, LockExclusive | NonBlocking) == 0) return new EntryLock(handle, path);
+        handle.Dispose();
+        return null;
     }
 
     /// <summary>Waits up to <paramref name="timeout"/> for a worker to finish its attempt.</summary>
@@ -54,5 +64,8 @@ public sealed class EntryLock : IDisposable
         try { File.Delete(_path); } catch (IOException) { }
     }
 
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _handle.Dispose();
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int Flock(SafeFileHandle fd, int operation);
 }

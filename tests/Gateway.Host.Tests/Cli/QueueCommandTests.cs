@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Gateway.Spool;
+using Gateway.Testing;
 using Gateway.Tests.Configuration;
 using Gateway.Tests.Fixtures;
 using SmtpServer.Protocol;
@@ -200,6 +201,24 @@ public sealed partial class QueueCommandTests : IAsyncLifetime
         }
         using var again = EntryLock.TryAcquire(folder, "X");
         Assert.NotNull(again);
+    }
+
+    [Fact]
+    public async Task EntryLock_IsAFlockThatAnotherProcessSees()
+    {
+        // The gateway turns .NET's implicit file locking off; the entry lock must still be a real
+        // flock, or `gateway queue` and the running service would both work on one entry.
+        var folder = Path.Combine(_world.Root, "locks-flock");
+        var path = Path.Combine(folder, "Y.lock");
+        using (var held = EntryLock.TryAcquire(folder, "Y"))
+        {
+            Assert.NotNull(held);
+            // Shared: a lock .NET might take on its own for the open handle is shared and would let it pass.
+            var busy = await ToolProcess.RunAsync("flock", ["--nonblock", "--shared", path, "true"]);
+            Assert.NotEqual(0, busy.ExitCode);
+        }
+        var free = await ToolProcess.RunAsync("flock", ["--nonblock", "--exclusive", path, "true"]);
+        Assert.Equal(0, free.ExitCode);
     }
 
     [GeneratedRegex("queued as ([0-9A-Z]{22})")]
