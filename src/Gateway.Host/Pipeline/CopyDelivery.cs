@@ -8,11 +8,19 @@ namespace Gateway.Pipeline;
 
 /// <summary>
 /// Makes the copy for one treatment group and relays it to exactly that group's recipients.
-/// An unchanged copy is the spooled bytes as they are; a signed or encrypted one is written to
-/// spool/work first, so a 50 MB message is streamed, not held twice in memory.
+/// An unchanged copy is the spooled bytes as they are; a signed or encrypted one is made in
+/// memory when the message is small and in spool/work otherwise, so a 50 MB message is streamed,
+/// not held twice in memory.
 /// </summary>
 public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit, TimeProvider time)
 {
+    /// <summary>
+    /// Messages up to this size get their signed or encrypted copy in memory (at most twice this per
+    /// worker): a work file per copy was a file created and deleted per message, and creating files
+    /// is what costs most on a busy spool's file system.
+    /// </summary>
+    private const long InMemoryCopyLimit = 1024 * 1024;
+
     public async Task DeliverAsync(ProcessingContext context, DeliveryPlan plan, DeliveryGroup group, CancellationToken cancellationToken)
     {
         var entry = context.Entry;
@@ -27,22 +35,36 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             if (group.Sign || group.Encrypt)
             {
                 // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
-                using (var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan))
+                using var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
+                if (original.Length <= InMemoryCopyLimit)
+                {
+                    content = new MemoryStream(checked((int)(original.Length * 2)) + 16 * 1024);
+                }
+                else
                 {
                     workFile = spool.NewWorkFile(entry.Id, group.Number);
-                    using var output = new FileStream(workFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
-                    var request = new SmimeRequest(
-                        group.Sign ? plan.Signer!.Selected!.Certificate : null,
-                        group.Sign ? plan.Signer!.ChainWithoutRoot : [],
-                        group.Encrypt ? group.Recipients.Select(r => r.Certificate!.Selected!.Certificate).ToList() : [],
-                        group.Crypto);
-                    smime = SmimeTransformer.Transform(original, request, output, time.GetUtcNow(), cancellationToken);
+                    content = new FileStream(workFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
                 }
+                var request = new SmimeRequest(
+                    group.Sign ? plan.Signer!.Selected!.Certificate : null,
+                    group.Sign ? plan.Signer!.ChainWithoutRoot : [],
+                    group.Encrypt ? group.Recipients.Select(r => r.Certificate!.Selected!.Certificate).ToList() : [],
+                    group.Crypto);
+                try
+                {
+                    smime = SmimeTransformer.Transform(original, request, content, time.GetUtcNow(), cancellationToken);
+                }
+                catch
+                {
+                    content.Dispose();
+                    throw;
+                }
+                content.Position = 0;
             }
-
-            content = workFile is null
-                ? new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024)
-                : new FileStream(workFile, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
+            else
+            {
+                content = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
+            }
             IReadOnlyList<RecipientRelayResult> results;
             await using (content)
                 results = await relay.SendAsync(copyName, entry.MailFrom, recipients, content, Dsn(entry), cancellationToken);

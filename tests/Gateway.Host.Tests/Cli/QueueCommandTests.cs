@@ -204,21 +204,21 @@ public sealed partial class QueueCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EntryLock_IsAFlockThatAnotherProcessSees()
+    public async Task EntryLock_IsARecordLockThatAnotherProcessSees()
     {
         // The gateway turns .NET's implicit file locking off; the entry lock must still be a real
-        // flock, or `gateway queue` and the running service would both work on one entry.
-        var folder = Path.Combine(_world.Root, "locks-flock");
-        var path = Path.Combine(folder, "Y.lock");
+        // lock another process sees, or `gateway queue` and the running service would both work on
+        // one entry. Python's lockf takes a POSIX record lock, which conflicts with ours.
+        var folder = Path.Combine(_world.Root, "locks-record");
+        var probe = $"import fcntl,os,sys\nfd=os.open(sys.argv[1], os.O_RDWR)\ntry:\n  fcntl.lockf(fd, fcntl.LOCK_EX|fcntl.LOCK_NB, 1, int(sys.argv[2]))\nexcept OSError:\n  sys.exit(3)\n";
+        string[] Probe(string name) => ["-c", probe, EntryLock.SharedFile(folder), EntryLock.OffsetOf(name).ToString(System.Globalization.CultureInfo.InvariantCulture)];
         using (var held = EntryLock.TryAcquire(folder, "Y"))
         {
             Assert.NotNull(held);
-            // Shared: a lock .NET might take on its own for the open handle is shared and would let it pass.
-            var busy = await ToolProcess.RunAsync("flock", ["--nonblock", "--shared", path, "true"]);
-            Assert.NotEqual(0, busy.ExitCode);
+            Assert.Equal(3, (await ToolProcess.RunAsync("python3", Probe("Y"))).ExitCode);
+            Assert.Equal(0, (await ToolProcess.RunAsync("python3", Probe("Z"))).ExitCode);
         }
-        var free = await ToolProcess.RunAsync("flock", ["--nonblock", "--exclusive", path, "true"]);
-        Assert.Equal(0, free.ExitCode);
+        Assert.Equal(0, (await ToolProcess.RunAsync("python3", Probe("Y"))).ExitCode);
     }
 
     [GeneratedRegex("queued as ([0-9A-Z]{22})")]
