@@ -15,7 +15,7 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("gateway-ca-").FullName;
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
-    private readonly RecordingAudit _audit = new();
+    private readonly CaFixture.RecordingAudit _audit = new();
     private readonly IOptions<GatewayOptions> _options;
     private readonly BuiltInCertificateAuthority _ca;
 
@@ -31,7 +31,7 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     private EnrollingCertificateDirectory Enrolling() =>
-        new(new EmptyDirectory(), new CertificateEnrolment(_ca, _options, _time), new SenderEligibility(_options, _time, NullLogger<SenderEligibility>.Instance),
+        new(new CaFixture.EmptyDirectory(), new CertificateEnrolment(_ca, _options, _time), new SenderEligibility(_options, _time, NullLogger<SenderEligibility>.Instance),
             _audit, NullLogger<EnrollingCertificateDirectory>.Instance);
 
     private async Task<string> WritePemAsync(X509Certificate2 certificate, string name)
@@ -121,20 +121,16 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
         Assert.Single(_ca.IssuedTo("frank@example.test"));
     }
 
-    private sealed class EmptyDirectory : ICertificateDirectory
+    [Fact]
+    public async Task AnotherProcessRevokingAnAddress_RevokesEachOfItsCertificatesOnce()
     {
-        private static readonly CertificateChoice None = new(null, [], "none in this test", []);
-        public ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken) => ValueTask.FromResult(None);
-        public ValueTask<CertificateChoice> FindRecipientAsync(string address, CancellationToken cancellationToken) => ValueTask.FromResult(None);
-    }
+        var issued = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        var cli = new BuiltInCertificateAuthority(_options, _time, _audit); // as `gateway ca revoke` would, in its own process
+        Assert.Single(cli.IssuedTo("frank@example.test"));
 
-    private sealed class RecordingAudit : IAuditLog
-    {
-        public List<AuditEvent> Events { get; } = [];
-        public ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
-        {
-            lock (Events) Events.Add(auditEvent);
-            return ValueTask.CompletedTask;
-        }
+        var revoked = await cli.RevokeAsync("frank@example.test", X509RevocationReason.KeyCompromise, CancellationToken.None);
+
+        Assert.Equal(issued.Serial, Assert.Single(revoked).Serial);
+        Assert.Single(_audit.Events, e => e.Event == "certificate-revoked");
     }
 }

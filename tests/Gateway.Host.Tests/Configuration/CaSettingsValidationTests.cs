@@ -1,4 +1,3 @@
-using Gateway.Cli;
 using Gateway.Tests.Fixtures;
 
 namespace Gateway.Tests.Configuration;
@@ -18,15 +17,10 @@ public sealed class CaSettingsValidationTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    private async Task<(int ExitCode, string Error)> RunWithAsync(Dictionary<string, string?> changes)
+    private Task<(int ExitCode, string Error)> RunWithAsync(Dictionary<string, string?> changes)
     {
         foreach (var (key, value) in changes) _world.Settings[key] = value;
-        var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings);
-        var error = new StringWriter();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var exit = await RunCommand.ExecuteAsync(config, error, limit.Token);
-        Assert.False(limit.IsCancellationRequested, "gateway run started instead of refusing the settings");
-        return (exit, error.ToString());
+        return RefusedStart.RunAsync(_world.Root, _world.Settings);
     }
 
     [Fact]
