@@ -30,6 +30,14 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<LocalCertificateStore>();
         services.AddSingleton<CertificateCache>();
         services.AddSingleton<BuiltInCertificateAuthority>();
+        // Ca:Issuer picks the implementation; the validator has already refused unknown names.
+        services.AddSingleton<ICertificateIssuer>(sp => sp.GetRequiredService<IOptions<GatewayOptions>>().Value.Ca.Issuer switch
+        {
+            BuiltInCertificateAuthority.IssuerName => sp.GetRequiredService<BuiltInCertificateAuthority>(),
+            var other => throw new InvalidOperationException($"Gateway:Ca:Issuer: '{other}' is not an issuer"),
+        });
+        services.AddSingleton<SenderEligibility>();
+        services.AddSingleton<CertificateEnrolment>();
         services.AddSingleton(sp =>
         {
             var trust = sp.GetRequiredService<LocalCertificateStore>().Trust;
@@ -44,7 +52,7 @@ public static class GatewayServiceCollectionExtensions
             ICertificateDirectory directory = sp.GetRequiredService<CertificateResolver>();
             // Enrolment sits above every source: an identity found anywhere wins over issuing a new one.
             if (options.Value.Ca.Enabled)
-                directory = new EnrollingCertificateDirectory(directory, sp.GetRequiredService<BuiltInCertificateAuthority>(), options, time);
+                directory = ActivatorUtilities.CreateInstance<EnrollingCertificateDirectory>(sp, directory);
             return new CachedCertificateDirectory(directory, time);
         });
         services.AddSingleton<FileSpool>();

@@ -29,6 +29,11 @@ public sealed record AuditEvent(string Event)
     public string? Algorithms { get; init; }
     public string? Reply { get; init; }
     public string? Status { get; init; }
+
+    /// <summary>Certificate lines (issued, revoked, exported): the serial number, the certificate's end and who issued it.</summary>
+    public string? Serial { get; init; }
+    public DateTimeOffset? NotAfter { get; init; }
+    public string? Issuer { get; init; }
     public int? Copy { get; init; }
     public long? Size { get; init; }
 }

@@ -1,61 +1,48 @@
-using System.Collections.Concurrent;
+using Gateway.Audit;
 using Gateway.Certificates;
-using Gateway.Configuration;
-using Gateway.Policy;
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Ca;
 
 /// <summary>
 /// Gives every eligible internal sender a signing identity without an admin: when the local
-/// store has none, the built-in CA's newest unrevoked certificate is used, and when there is
-/// none or it expires within Ca:RenewBeforeDays, a new one is issued on the spot, so the mail
-/// that triggered it leaves signed. An identity the admin put in the local store always wins.
+/// store has none, the issuer's newest unrevoked certificate is used, and when there is none or
+/// it expires within Ca:RenewBeforeDays, a new one is issued on the spot, so the mail that
+/// triggered it leaves signed. An identity the admin put in the local store always wins.
+/// When eligibility cannot be learned (the group's directory is down), nothing is issued: a
+/// sender who already holds a certificate keeps signing with it, anyone else goes on without an
+/// identity, exactly as a sender who is not eligible (the policy decides: unsigned, or held or
+/// refused where signing is required), and the audit says why.
 /// </summary>
-public sealed class EnrollingCertificateDirectory(
-    ICertificateDirectory inner, BuiltInCertificateAuthority ca, IOptions<GatewayOptions> options, TimeProvider time) : ICertificateDirectory
+public sealed partial class EnrollingCertificateDirectory(
+    ICertificateDirectory inner, CertificateEnrolment enrolment, SenderEligibility eligibility, IAuditLog audit, ILogger<EnrollingCertificateDirectory> logger)
+    : ICertificateDirectory
 {
-    private readonly CaOptions _options = options.Value.Ca;
-    private readonly IReadOnlyList<AddressPattern> _eligible = (options.Value.Ca.EligibleSenders ?? [])
-        .Select(p => AddressPattern.TryParse(p, out var pattern, out _) ? pattern! : throw new InvalidOperationException($"invalid Gateway:Ca:EligibleSenders pattern '{p}'"))
-        .ToList();
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _enrolling = new(StringComparer.OrdinalIgnoreCase);
-
     public async ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken)
     {
         var local = await inner.FindSignerAsync(address, cancellationToken);
-        if (local.Found || address.Length == 0 || !_eligible.Any(p => p.Matches(address))) return local;
+        if (local.Found || address.Length == 0) return local;
 
-        var gate = _enrolling.GetOrAdd(address, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
+        var eligible = await eligibility.CheckAsync(address, cancellationToken);
+        switch (eligible.Status)
         {
-            // Checked again under the lock: another worker may have just enrolled this sender.
-            var current = Choose(address);
-            var renewAt = time.GetUtcNow().AddDays(_options.RenewBeforeDays);
-            if (current.Found && current.Selected!.Certificate.NotAfter.ToUniversalTime() > renewAt.UtcDateTime) return current;
-            var trigger = current.Found
-                ? $"renewal: the current certificate expires on {current.Selected!.Certificate.NotAfter.ToUniversalTime():u}"
-                : "first mail of an eligible sender without a signing certificate";
-            await ca.IssueAsync(address, trigger, cancellationToken);
-            return Choose(address);
-        }
-        finally
-        {
-            gate.Release();
+            case EligibilityStatus.Eligible:
+                return (await enrolment.EnsureAsync(address, $"first mail of an eligible sender without a signing certificate ({eligible.Reason})", cancellationToken)).Choice;
+            case EligibilityStatus.Unknown:
+                var current = enrolment.Current(address);
+                if (current.Found) return current;
+                LogNotEnrolled(address, eligible.Reason);
+                await audit.WriteAsync(new AuditEvent("enrolment-skipped") { Sender = address, Reason = eligible.Reason, Issuer = enrolment.Issuer.Name }, cancellationToken);
+                // A temporary failure: the choice is not cached, so the next mail asks the directory again.
+                return local with { Reason = $"{local.Reason}; not enrolled: {eligible.Reason}", TemporaryFailure = eligible.Reason };
+            default:
+                return local;
         }
     }
 
     public ValueTask<CertificateChoice> FindRecipientAsync(string address, CancellationToken cancellationToken) =>
         inner.FindRecipientAsync(address, cancellationToken);
 
-    private CertificateChoice Choose(string address)
-    {
-        var revoked = ca.RevokedSerials();
-        var candidates = ca.IssuedTo(address)
-            .Where(i => !revoked.Contains(i.Serial))
-            .Select(i => new CertificateCandidate(i.Certificate, $"ca:{i.Serial}"));
-        var trust = new TrustContext([ca.Certificate], [], time);
-        return CertificateSelector.Select(candidates, address, CertificateUsage.Signing, trust);
-    }
+    [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "No certificate enrolment for {Address}: {Reason}")]
+    private partial void LogNotEnrolled(string address, string reason);
 }

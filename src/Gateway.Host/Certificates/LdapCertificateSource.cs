@@ -1,5 +1,4 @@
 using System.DirectoryServices.Protocols;
-using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
@@ -29,47 +28,18 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
         var filter = LdapFilter.Format(settings.Filter, address);
         try
         {
-            // The OpenLDAP calls block; connect + bind + search each have their own Timeout, and
-            // this bound covers a library call that ignores it.
-            var values = await Task.Run(() => Search(filter), cancellationToken).WaitAsync(settings.Timeout * 3, cancellationToken);
+            var values = await LdapConnections.RunAsync(settings, () => Search(filter), cancellationToken);
             return CertificateLookup.Found(Candidates(values, address));
         }
-        catch (TimeoutException)
+        catch (Exception e) when (LdapConnections.Failure(e, settings) is { } reason)
         {
-            return Unavailable(address, $"no answer within {settings.Timeout}");
-        }
-        catch (LdapException e)
-        {
-            return Unavailable(address, $"{e.Message.TrimEnd('.')} (LDAP error {e.ErrorCode})");
-        }
-        catch (DirectoryOperationException e)
-        {
-            return Unavailable(address, $"{e.Response?.ResultCode.ToString() ?? "error"}: {e.Message.TrimEnd('.')}");
+            return Unavailable(address, reason);
         }
     }
 
     private List<(string Attribute, byte[] Value)> Search(string filter)
     {
-        var url = new Uri(settings.Url);
-        var secure = url.Scheme == "ldaps";
-        var port = url.Port > 0 ? url.Port : secure ? 636 : 389;
-        using var connection = new LdapConnection(new LdapDirectoryIdentifier(url.Host, port, fullyQualifiedDnsHostName: false, connectionless: false));
-        connection.SessionOptions.ProtocolVersion = 3;
-        connection.SessionOptions.ReferralChasing = ReferralChasingOptions.None;
-        if (secure) connection.SessionOptions.SecureSocketLayer = true;
-        connection.Timeout = settings.Timeout;
-        if (settings.StartTls) connection.SessionOptions.StartTransportLayerSecurity(null);
-        if (string.IsNullOrEmpty(settings.BindDn))
-        {
-            connection.AuthType = AuthType.Anonymous;
-            connection.Bind();
-        }
-        else
-        {
-            connection.AuthType = AuthType.Basic;
-            connection.Bind(new NetworkCredential(settings.BindDn, BindPassword()));
-        }
-
+        using var connection = LdapConnections.Open(settings);
         var request = new SearchRequest(settings.BaseDn, filter, SearchScope.Subtree, Attributes)
         {
             SizeLimit = settings.SizeLimit,
@@ -134,9 +104,6 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
         LogUnavailable(Name, address, reason);
         return CertificateLookup.Unavailable(reason);
     }
-
-    private string? BindPassword() =>
-        string.IsNullOrEmpty(settings.BindPasswordFile) ? settings.BindPassword : File.ReadLines(settings.BindPasswordFile).FirstOrDefault() ?? string.Empty;
 
     private static bool IsCertificateAuthority(X509Certificate2 certificate) =>
         certificate.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority);

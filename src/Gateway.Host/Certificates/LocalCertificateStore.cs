@@ -120,7 +120,7 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     private static string? Pkcs12Password(CertificatesOptions settings)
     {
         if (!string.IsNullOrEmpty(settings.Pkcs12PasswordFile))
-            return (File.ReadLines(settings.Pkcs12PasswordFile).FirstOrDefault() ?? string.Empty).TrimEnd('\r'); // a file saved with CRLF
+            return SecretFile.FirstLine(settings.Pkcs12PasswordFile);
         return settings.Pkcs12Password;
     }
 

@@ -25,7 +25,8 @@ public static class SigningIdentityCheck
             for (var j = 0; j < rule.Senders.Count; j++)
             {
                 var sender = rule.Senders[j];
-                if (sender.Kind != AddressPattern.PatternKind.Address || eligible.Any(p => p.Matches(sender.Value))) continue;
+                // A group member would be enrolled too; whether this address is one only the directory knows, so it is not reported.
+                if (sender.Kind != AddressPattern.PatternKind.Address || eligible.Any(p => p.Matches(sender.Value)) || (options.Ca.Enabled && options.Ca.EligibleGroup is not null)) continue;
                 var lookup = await local.FindAsync(sender.Value, CertificateUsage.Signing, cancellationToken);
                 var choice = CertificateSelector.Select(lookup.Candidates, sender.Value, CertificateUsage.Signing, local.Trust);
                 if (choice.Found) continue;

@@ -7,6 +7,11 @@ public sealed class CaOptions
 {
     public bool Enabled { get; set; }
 
+    /// <summary>Who issues the certificates: "builtIn" (the CA in <see cref="Path"/>, created by Gateway or imported). External CAs come later.</summary>
+    public string Issuer { get; set; } = BuiltInCertificateAuthority.IssuerName;
+
+    public static readonly string[] KnownIssuers = [BuiltInCertificateAuthority.IssuerName];
+
     /// <summary>Folder of the CA: ca.p12 (its key, encrypted), identities/ADDRESS/SERIAL.p12, revoked.json, ca.crl.</summary>
     public string Path { get; set; } = "var/ca";
 
@@ -14,6 +19,9 @@ public sealed class CaOptions
 
     /// <summary>Senders who get a certificate on their first mail: addresses, domains or *.domain.</summary>
     public string[]? EligibleSenders { get; set; }
+
+    /// <summary>Members of this LDAP group are eligible too (besides <see cref="EligibleSenders"/>).</summary>
+    public EligibleGroupOptions? EligibleGroup { get; set; }
 
     public IssuedKeyType KeyType { get; set; } = IssuedKeyType.Rsa3072;
     public int ValidityDays { get; set; } = 365;
@@ -30,5 +38,5 @@ public sealed class CaOptions
     public string? PasswordFile { get; set; }
 
     public string? EffectivePassword =>
-        !string.IsNullOrEmpty(PasswordFile) ? (File.ReadLines(PasswordFile).FirstOrDefault() ?? string.Empty).TrimEnd('\r') : Password;
+        !string.IsNullOrEmpty(PasswordFile) ? SecretFile.FirstLine(PasswordFile) : Password;
 }

@@ -92,21 +92,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         CertificateSourcesValidation.Check(certificates, errors);
         CheckPositive(errors, "Gateway:Certificates:Revocation:Timeout", certificates.Revocation.Timeout);
-        var ca = options.Ca;
-        if (ca.Enabled)
-        {
-            if (string.IsNullOrWhiteSpace(ca.Path)) errors.Add("Gateway:Ca:Path must not be empty");
-            if (ca.EligibleSenders is not { Length: > 0 }) errors.Add("Gateway:Ca:EligibleSenders must list who gets a certificate (e.g. example.com)");
-            foreach (var pattern in ca.EligibleSenders ?? [])
-                if (!Gateway.Policy.AddressPattern.TryParse(pattern, out _, out var problem)) errors.Add($"Gateway:Ca:EligibleSenders: {problem}");
-            if (ca.ValidityDays is < 1 or > 825) errors.Add("Gateway:Ca:ValidityDays must be between 1 and 825 (CA/Browser Forum S/MIME limit)");
-            if (ca.RenewBeforeDays < 1 || ca.RenewBeforeDays >= ca.ValidityDays) errors.Add("Gateway:Ca:RenewBeforeDays must be at least 1 and less than ValidityDays");
-            if (string.IsNullOrEmpty(ca.Password) && string.IsNullOrEmpty(ca.PasswordFile))
-                errors.Add("Gateway:Ca:Password or Gateway:Ca:PasswordFile must be set: CA and issued keys are never stored unencrypted");
-            if (ca.CrlHttpPrefix is { Length: > 0 } prefix && (!prefix.StartsWith("http://", StringComparison.Ordinal) || !prefix.EndsWith('/')))
-                errors.Add($"Gateway:Ca:CrlHttpPrefix: '{prefix}' must start with http:// and end with / (e.g. http://+:8080/pki/)");
-            if (ca.PasswordFile is { Length: > 0 } caPasswordFile && !File.Exists(caPasswordFile)) errors.Add($"Gateway:Ca:PasswordFile: file '{caPasswordFile}' does not exist");
-        }
+        CaSettingsValidation.Check(options, errors);
         errors.AddRange(SecretFilePermissions.Problems(options));
 
         var harvest = options.Harvest;

@@ -4,6 +4,7 @@ using Gateway.Ca;
 using Gateway.Certificates;
 using Gateway.Configuration;
 using Gateway.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -14,7 +15,7 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("gateway-ca-").FullName;
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
-    private readonly RecordingAudit _audit = new();
+    private readonly CaFixture.RecordingAudit _audit = new();
     private readonly IOptions<GatewayOptions> _options;
     private readonly BuiltInCertificateAuthority _ca;
 
@@ -28,6 +29,10 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private EnrollingCertificateDirectory Enrolling() =>
+        new(new CaFixture.EmptyDirectory(), new CertificateEnrolment(_ca, _options, _time), new SenderEligibility(_options, _time, NullLogger<SenderEligibility>.Instance),
+            _audit, NullLogger<EnrollingCertificateDirectory>.Instance);
 
     private async Task<string> WritePemAsync(X509Certificate2 certificate, string name)
     {
@@ -47,7 +52,7 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
         var result = await ToolProcess.RunAsync("openssl", ["verify", "-x509_strict", "-CAfile", ca, "-purpose", purpose, leaf]);
         Assert.True(result.Succeeded, result.Stdout + result.Stderr);
         Assert.True(identity.Certificate.HasPrivateKey);
-        Assert.Contains(_audit.Events, e => e.Event == "certificate-issued" && e.Recipient == "frank@example.test" && e.Status == identity.Serial);
+        Assert.Contains(_audit.Events, e => e.Event == "certificate-issued" && e.Recipient == "frank@example.test" && e.Serial == identity.Serial && e.Issuer == _ca.Name);
     }
 
     [Fact]
@@ -66,7 +71,7 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
     [Fact]
     public async Task RevokedCertificate_IsInTheCrl_AndNoLongerUsedForSigning()
     {
-        var directory = new EnrollingCertificateDirectory(new EmptyDirectory(), _ca, _options, _time);
+        var directory = Enrolling();
         var first = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
         Assert.True(first.Found, first.Reason);
         var serial = first.Selected!.Certificate.SerialNumber;
@@ -86,7 +91,7 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
     [Fact]
     public async Task CertificateCloseToExpiry_IsRenewed_AndTheOldKeyIsKeptForOlderMail()
     {
-        var directory = new EnrollingCertificateDirectory(new EmptyDirectory(), _ca, _options, _time);
+        var directory = Enrolling();
         var first = (await directory.FindSignerAsync("frank@example.test", CancellationToken.None)).Selected!.Certificate;
         _time.Advance(TimeSpan.FromDays(300));
         Assert.Equal(first.Thumbprint, (await directory.FindSignerAsync("frank@example.test", CancellationToken.None)).Selected!.Certificate.Thumbprint);
@@ -102,7 +107,7 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
     [Fact]
     public async Task SenderOutsideTheEligibleDomains_GetsNoCertificate()
     {
-        var directory = new EnrollingCertificateDirectory(new EmptyDirectory(), _ca, _options, _time);
+        var directory = Enrolling();
         Assert.False((await directory.FindSignerAsync("someone@elsewhere.test", CancellationToken.None)).Found);
         Assert.Empty(_ca.IssuedTo("someone@elsewhere.test"));
     }
@@ -110,26 +115,22 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
     [Fact]
     public async Task ManyWorkersAskingAtOnce_EnrolTheSenderOnce()
     {
-        var directory = new EnrollingCertificateDirectory(new EmptyDirectory(), _ca, _options, _time);
+        var directory = Enrolling();
         var choices = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => directory.FindSignerAsync("frank@example.test", CancellationToken.None).AsTask()));
         Assert.Single(choices.Select(c => c.Selected!.Certificate.Thumbprint).Distinct());
         Assert.Single(_ca.IssuedTo("frank@example.test"));
     }
 
-    private sealed class EmptyDirectory : ICertificateDirectory
+    [Fact]
+    public async Task AnotherProcessRevokingAnAddress_RevokesEachOfItsCertificatesOnce()
     {
-        private static readonly CertificateChoice None = new(null, [], "none in this test", []);
-        public ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken) => ValueTask.FromResult(None);
-        public ValueTask<CertificateChoice> FindRecipientAsync(string address, CancellationToken cancellationToken) => ValueTask.FromResult(None);
-    }
+        var issued = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        var cli = new BuiltInCertificateAuthority(_options, _time, _audit); // as `gateway ca revoke` would, in its own process
+        Assert.Single(cli.IssuedTo("frank@example.test"));
 
-    private sealed class RecordingAudit : IAuditLog
-    {
-        public List<AuditEvent> Events { get; } = [];
-        public ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
-        {
-            lock (Events) Events.Add(auditEvent);
-            return ValueTask.CompletedTask;
-        }
+        var revoked = await cli.RevokeAsync("frank@example.test", X509RevocationReason.KeyCompromise, CancellationToken.None);
+
+        Assert.Equal(issued.Serial, Assert.Single(revoked).Serial);
+        Assert.Single(_audit.Events, e => e.Event == "certificate-revoked");
     }
 }

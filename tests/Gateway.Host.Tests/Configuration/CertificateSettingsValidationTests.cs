@@ -10,16 +10,11 @@ public sealed class CertificateSettingsValidationTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    private async Task<(int ExitCode, string Error)> RunWithAsync(Dictionary<string, string?> changes)
+    private Task<(int ExitCode, string Error)> RunWithAsync(Dictionary<string, string?> changes)
     {
         var settings = new Dictionary<string, string?>(_world.Settings);
         foreach (var (key, value) in changes) settings[key] = value;
-        var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), settings);
-        var error = new StringWriter();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var exit = await RunCommand.ExecuteAsync(config, error, limit.Token);
-        Assert.False(limit.IsCancellationRequested, "gateway run started instead of refusing the settings");
-        return (exit, error.ToString());
+        return RefusedStart.RunAsync(_world.Root, settings);
     }
 
     [Fact]

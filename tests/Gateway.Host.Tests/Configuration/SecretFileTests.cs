@@ -13,15 +13,7 @@ public sealed class SecretFileTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    private async Task<(int ExitCode, string Error)> RunAsync()
-    {
-        var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings);
-        var error = new StringWriter();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var exit = await RunCommand.ExecuteAsync(config, error, limit.Token);
-        Assert.False(limit.IsCancellationRequested, "gateway run started instead of refusing");
-        return (exit, error.ToString());
-    }
+    private Task<(int ExitCode, string Error)> RunAsync() => RefusedStart.RunAsync(_world.Root, _world.Settings);
 
     [Fact]
     public async Task WorldReadableSigningKey_RefusesToStart_NamingTheFileAndTheFix()

@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using Gateway.Certificates;
+using Gateway.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Ca;
+
+public enum EnrolmentOutcome { AlreadyValid, Issued, Renewed }
+
+public sealed record EnrolmentResult(EnrolmentOutcome Outcome, CertificateChoice Choice);
+
+/// <summary>
+/// Makes sure an (eligible) address holds a current certificate from the issuer: the newest
+/// unrevoked usable one is kept until Ca:RenewBeforeDays before it expires, then a new one is
+/// issued. One enrolment per address at a time, so workers and <c>gateway ca issue --all</c>
+/// that meet the same sender at once issue one certificate, not several.
+/// </summary>
+public sealed class CertificateEnrolment(ICertificateIssuer issuer, IOptions<GatewayOptions> options, TimeProvider time)
+{
+    private readonly int _renewBeforeDays = options.Value.Ca.RenewBeforeDays;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _enrolling = new(StringComparer.OrdinalIgnoreCase);
+
+    public ICertificateIssuer Issuer => issuer;
+
+    public async Task<EnrolmentResult> EnsureAsync(string address, string firstTrigger, CancellationToken cancellationToken)
+    {
+        var gate = _enrolling.GetOrAdd(address, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            // Looked at under the lock: another worker may have just enrolled this sender.
+            var current = Current(address);
+            if (current.Found && !RenewalDue(current)) return new EnrolmentResult(EnrolmentOutcome.AlreadyValid, current);
+            var trigger = current.Found
+                ? $"renewal: the current certificate expires on {current.Selected!.Certificate.NotAfter.ToUniversalTime():u}"
+                : firstTrigger;
+            await issuer.IssueAsync(address, trigger, cancellationToken);
+            return new EnrolmentResult(current.Found ? EnrolmentOutcome.Renewed : EnrolmentOutcome.Issued, Current(address));
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The newest unrevoked certificate the issuer gave this address that is usable for signing now.</summary>
+    public CertificateChoice Current(string address)
+    {
+        var revoked = issuer.RevokedSerials();
+        var candidates = issuer.IssuedTo(address)
+            .Where(i => !revoked.Contains(i.Serial))
+            .Select(i => new CertificateCandidate(i.Certificate, $"ca:{i.Serial}"));
+        return CertificateSelector.Select(candidates, address, CertificateUsage.Signing, Trust());
+    }
+
+    private bool RenewalDue(CertificateChoice current) =>
+        current.Selected!.Certificate.NotAfter.ToUniversalTime() <= time.GetUtcNow().AddDays(_renewBeforeDays).UtcDateTime;
+
+    /// <summary>
+    /// The issuer's root anchors the chain when the issuer knows it (an imported subordinate CA
+    /// with its chain), and the certificates between are intermediates, so the signer's chain
+    /// sent with each mail lets partners who trust the company root verify it.
+    /// </summary>
+    private TrustContext Trust()
+    {
+        var chain = issuer.Chain;
+        return new TrustContext([chain[^1]], [.. chain.Take(chain.Count - 1)], time);
+    }
+}

@@ -1,0 +1,55 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Gateway.Ca;
+
+/// <summary>
+/// The folder identities/ADDRESS/SERIAL.p12 of an issuer: every key it ever issued, each
+/// PKCS#12 encrypted with AES-256 under the CA password, mode 0600. Nothing is ever deleted: an
+/// older key still decrypts the mail that was encrypted to its certificate. The folder is the
+/// truth (the CLI may add files while the gateway runs); memory only saves decrypting a file twice.
+/// </summary>
+internal sealed class IssuedIdentityStore(string root, string password)
+{
+    public static readonly PbeParameters KeyProtection = new(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 200_000);
+    private readonly Dictionary<string, List<IssuedIdentity>> _loaded = new(StringComparer.Ordinal);
+
+    private string Folder => Path.Combine(root, "identities");
+
+    public IReadOnlyList<IssuedIdentity> For(string address)
+    {
+        lock (_loaded) return Refresh(Key(address), address.ToLowerInvariant()).ToList();
+    }
+
+    public IReadOnlyList<IssuedIdentity> All()
+    {
+        lock (_loaded)
+        {
+            if (!Directory.Exists(Folder)) return [];
+            return Directory.EnumerateDirectories(Folder)
+                .SelectMany(d => Refresh(Path.GetFileName(d), Uri.UnescapeDataString(Path.GetFileName(d))))
+                .ToList();
+        }
+    }
+
+    /// <summary>Writes the identity (certificate and key) and returns it as read back from its file.</summary>
+    public IssuedIdentity Add(string address, X509Certificate2 withKey)
+    {
+        var file = Path.Combine(Folder, Key(address), withKey.SerialNumber + ".p12");
+        PrivateFiles.Write(file, withKey.ExportPkcs12(KeyProtection, password));
+        lock (_loaded) return Refresh(Key(address), address.ToLowerInvariant()).Single(i => i.File == file);
+    }
+
+    private List<IssuedIdentity> Refresh(string key, string address)
+    {
+        if (!_loaded.TryGetValue(key, out var list)) _loaded[key] = list = [];
+        var folder = Path.Combine(Folder, key);
+        if (!Directory.Exists(folder)) return list;
+        foreach (var file in Directory.EnumerateFiles(folder, "*.p12").Where(f => list.All(i => i.File != f)).Order(StringComparer.Ordinal))
+            list.Add(new IssuedIdentity(address, X509CertificateLoader.LoadPkcs12FromFile(file, password, X509KeyStorageFlags.EphemeralKeySet), file));
+        return list;
+    }
+
+    /// <summary>Folder name of an address: lower-case, escaped, so no address can reach outside identities/.</summary>
+    private static string Key(string address) => Uri.EscapeDataString(address.ToLowerInvariant());
+}

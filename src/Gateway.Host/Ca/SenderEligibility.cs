@@ -1,0 +1,81 @@
+using Gateway.Configuration;
+using Gateway.Policy;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Ca;
+
+/// <summary>
+/// Who may be enrolled: a sender matching Gateway:Ca:EligibleSenders, or a member of
+/// Gateway:Ca:EligibleGroup. The patterns are asked first, so their senders never wait for the
+/// directory. The group's member list is read at once and kept for CacheDuration; a failed read is
+/// not kept (the next sender asks again) and makes a sender outside the patterns Unknown, never
+/// Eligible: an outage enrols nobody.
+/// </summary>
+public sealed partial class SenderEligibility
+{
+    private readonly LdapGroup? _group;
+    private readonly TimeSpan _cacheDuration;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SenderEligibility> _logger;
+    private readonly SemaphoreSlim _reading = new(1, 1);
+    private volatile CachedMembers? _cached;
+
+    public SenderEligibility(IOptions<GatewayOptions> options, TimeProvider time, ILogger<SenderEligibility> logger)
+    {
+        var ca = options.Value.Ca;
+        Patterns = (ca.EligibleSenders ?? [])
+            .Select(p => AddressPattern.TryParse(p, out var pattern, out _) ? pattern! : throw new InvalidOperationException($"invalid Gateway:Ca:EligibleSenders pattern '{p}'"))
+            .ToList();
+        if (ca.EligibleGroup is { } group)
+        {
+            var directory = options.Value.Certificates.Ldap.First(d => string.Equals(d.EffectiveName, group.Directory, StringComparison.OrdinalIgnoreCase));
+            _group = new LdapGroup(directory, group);
+            _cacheDuration = group.CacheDuration;
+        }
+        _time = time;
+        _logger = logger;
+    }
+
+    public IReadOnlyList<AddressPattern> Patterns { get; }
+
+    public bool HasGroup => _group is not null;
+
+    public async ValueTask<Eligibility> CheckAsync(string address, CancellationToken cancellationToken)
+    {
+        if (Patterns.FirstOrDefault(p => p.Matches(address)) is { } pattern)
+            return new Eligibility(EligibilityStatus.Eligible, $"matches Gateway:Ca:EligibleSenders '{pattern}'");
+        if (_group is null) return new Eligibility(EligibilityStatus.NotEligible, "matches no Gateway:Ca:EligibleSenders pattern");
+        var members = await GroupMembersAsync(cancellationToken);
+        if (!members.Known) return new Eligibility(EligibilityStatus.Unknown, $"eligibility unknown: {members.Failure}");
+        return members.Addresses.Contains(address)
+            ? new Eligibility(EligibilityStatus.Eligible, $"member of {_group.Name}")
+            : new Eligibility(EligibilityStatus.NotEligible, $"matches no Gateway:Ca:EligibleSenders pattern and is not a member of {_group.Name}");
+    }
+
+    /// <summary>The group's members' addresses (empty and known when no group is configured).</summary>
+    public async Task<GroupMembership> GroupMembersAsync(CancellationToken cancellationToken)
+    {
+        if (_group is null) return GroupMembership.Read(new HashSet<string>());
+        if (_cached is { } fresh && fresh.Until > _time.GetUtcNow()) return fresh.Members;
+        await _reading.WaitAsync(cancellationToken);
+        try
+        {
+            // Another sender may have read the group while this one waited.
+            if (_cached is { } again && again.Until > _time.GetUtcNow()) return again.Members;
+            var members = await _group.ReadAsync(cancellationToken);
+            if (members.Known) _cached = new CachedMembers(members, _time.GetUtcNow() + _cacheDuration);
+            else LogGroupUnavailable(members.Failure!);
+            return members;
+        }
+        finally
+        {
+            _reading.Release();
+        }
+    }
+
+    private sealed record CachedMembers(GroupMembership Members, DateTimeOffset Until);
+
+    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Certificate enrolment: {Reason}; senders outside Gateway:Ca:EligibleSenders are not enrolled until it can be read")]
+    private partial void LogGroupUnavailable(string reason);
+}

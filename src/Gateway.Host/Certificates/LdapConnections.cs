@@ -1,0 +1,65 @@
+using System.DirectoryServices.Protocols;
+using System.Net;
+using Gateway.Configuration;
+
+namespace Gateway.Certificates;
+
+/// <summary>
+/// Opens and binds a connection to one directory of Gateway:Certificates:Ldap: ldap:// or
+/// ldaps://, StartTLS when asked, an anonymous or a simple bind, every step bounded by its
+/// Timeout. Shared by the certificate lookups and the CA's group eligibility, so both reach the
+/// directory the same way.
+/// </summary>
+public static class LdapConnections
+{
+    public static LdapConnection Open(LdapDirectoryOptions settings)
+    {
+        var url = new Uri(settings.Url);
+        var secure = url.Scheme == "ldaps";
+        var port = url.Port > 0 ? url.Port : secure ? 636 : 389;
+        var connection = new LdapConnection(new LdapDirectoryIdentifier(url.Host, port, fullyQualifiedDnsHostName: false, connectionless: false));
+        try
+        {
+            connection.SessionOptions.ProtocolVersion = 3;
+            connection.SessionOptions.ReferralChasing = ReferralChasingOptions.None;
+            if (secure) connection.SessionOptions.SecureSocketLayer = true;
+            connection.Timeout = settings.Timeout;
+            if (settings.StartTls) connection.SessionOptions.StartTransportLayerSecurity(null);
+            if (string.IsNullOrEmpty(settings.BindDn))
+            {
+                connection.AuthType = AuthType.Anonymous;
+                connection.Bind();
+            }
+            else
+            {
+                connection.AuthType = AuthType.Basic;
+                connection.Bind(new NetworkCredential(settings.BindDn, BindPassword(settings)));
+            }
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs a blocking directory operation off the caller's thread. The OpenLDAP calls have their
+    /// own Timeout each (connect, bind, search); this bound covers a library call that ignores it.
+    /// </summary>
+    public static Task<T> RunAsync<T>(LdapDirectoryOptions settings, Func<T> operation, CancellationToken cancellationToken) =>
+        Task.Run(operation, cancellationToken).WaitAsync(settings.Timeout * 3, cancellationToken);
+
+    /// <summary>Why a directory operation failed, in words for the audit and the log; null when the exception is not a directory failure.</summary>
+    public static string? Failure(Exception exception, LdapDirectoryOptions settings) => exception switch
+    {
+        TimeoutException => $"no answer within {settings.Timeout}",
+        LdapException e => $"{e.Message.TrimEnd('.')} (LDAP error {e.ErrorCode})",
+        DirectoryOperationException e => $"{e.Response?.ResultCode.ToString() ?? "error"}: {e.Message.TrimEnd('.')}",
+        _ => null,
+    };
+
+    private static string? BindPassword(LdapDirectoryOptions settings) =>
+        string.IsNullOrEmpty(settings.BindPasswordFile) ? settings.BindPassword : SecretFile.FirstLine(settings.BindPasswordFile);
+}

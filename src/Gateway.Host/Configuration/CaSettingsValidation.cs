@@ -1,0 +1,44 @@
+using Gateway.Policy;
+
+namespace Gateway.Configuration;
+
+/// <summary>Start-time checks of Gateway:Ca (only when it is enabled).</summary>
+internal static class CaSettingsValidation
+{
+    public static void Check(GatewayOptions options, List<string> errors)
+    {
+        var ca = options.Ca;
+        if (!ca.Enabled) return;
+        if (!CaOptions.KnownIssuers.Contains(ca.Issuer, StringComparer.Ordinal))
+            errors.Add($"Gateway:Ca:Issuer: '{ca.Issuer}' is not an issuer (known: {string.Join(", ", CaOptions.KnownIssuers)}; external CAs such as ACME for S/MIME are not available yet)");
+        if (string.IsNullOrWhiteSpace(ca.Path)) errors.Add("Gateway:Ca:Path must not be empty");
+        if (ca.EligibleSenders is not { Length: > 0 } && ca.EligibleGroup is null)
+            errors.Add("Gateway:Ca:EligibleSenders or Gateway:Ca:EligibleGroup must say who gets a certificate (e.g. EligibleSenders: [\"example.com\"])");
+        foreach (var pattern in ca.EligibleSenders ?? [])
+            if (!AddressPattern.TryParse(pattern, out _, out var problem)) errors.Add($"Gateway:Ca:EligibleSenders: {problem}");
+        if (ca.EligibleGroup is { } group) CheckGroup(group, options.Certificates, errors);
+        if (ca.ValidityDays is < 1 or > 825) errors.Add("Gateway:Ca:ValidityDays must be between 1 and 825 (CA/Browser Forum S/MIME limit)");
+        if (ca.RenewBeforeDays < 1 || ca.RenewBeforeDays >= ca.ValidityDays) errors.Add("Gateway:Ca:RenewBeforeDays must be at least 1 and less than ValidityDays");
+        if (string.IsNullOrEmpty(ca.Password) && string.IsNullOrEmpty(ca.PasswordFile))
+            errors.Add("Gateway:Ca:Password or Gateway:Ca:PasswordFile must be set: CA and issued keys are never stored unencrypted");
+        if (ca.CrlHttpPrefix is { Length: > 0 } prefix && (!prefix.StartsWith("http://", StringComparison.Ordinal) || !prefix.EndsWith('/')))
+            errors.Add($"Gateway:Ca:CrlHttpPrefix: '{prefix}' must start with http:// and end with / (e.g. http://+:8080/pki/)");
+        if (ca.PasswordFile is { Length: > 0 } caPasswordFile && !File.Exists(caPasswordFile)) errors.Add($"Gateway:Ca:PasswordFile: file '{caPasswordFile}' does not exist");
+    }
+
+    private static void CheckGroup(EligibleGroupOptions group, CertificatesOptions certificates, List<string> errors)
+    {
+        const string key = "Gateway:Ca:EligibleGroup";
+        var names = certificates.Ldap.Select(d => d.EffectiveName).ToList();
+        if (!names.Contains(group.Directory, StringComparer.OrdinalIgnoreCase))
+            errors.Add($"{key}:Directory: '{group.Directory}' is not the Name of a directory in Gateway:Certificates:Ldap (known: {(names.Count == 0 ? "none" : string.Join(", ", names))})");
+        if (string.IsNullOrWhiteSpace(group.GroupDn)) errors.Add($"{key}:GroupDn must name the group (e.g. cn=smime-users,ou=groups,dc=example,dc=com)");
+        if (!IsAttributeName(group.MemberAttribute)) errors.Add($"{key}:MemberAttribute: '{group.MemberAttribute}' is not an attribute name (member or uniqueMember)");
+        if (!IsAttributeName(group.MailAttribute)) errors.Add($"{key}:MailAttribute: '{group.MailAttribute}' is not an attribute name (e.g. mail)");
+        if (group.CacheDuration <= TimeSpan.Zero) errors.Add($"{key}:CacheDuration must be a positive duration (e.g. 00:15:00)");
+    }
+
+    /// <summary>RFC 4512 descr: a letter, then letters, digits and hyphens (an option such as ;binary is not wanted here).</summary>
+    private static bool IsAttributeName(string? name) =>
+        !string.IsNullOrEmpty(name) && char.IsAsciiLetter(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+}

@@ -1,0 +1,63 @@
+using Gateway.Tests.Fixtures;
+
+namespace Gateway.Tests.Configuration;
+
+/// <summary>Bad certificate-automation settings stop <c>gateway run</c> with exit 1 and the key named.</summary>
+public sealed class CaSettingsValidationTests : IDisposable
+{
+    private readonly GatewayWorld _world = new();
+
+    public CaSettingsValidationTests()
+    {
+        _world.Settings["Gateway:Ca:Enabled"] = "true";
+        _world.Settings["Gateway:Ca:Path"] = Path.Combine(_world.Root, "ca");
+        _world.Settings["Gateway:Ca:Password"] = "ca-password";
+        _world.Settings["Gateway:Ca:EligibleSenders:0"] = "example.test";
+    }
+
+    public void Dispose() => _world.Dispose();
+
+    private Task<(int ExitCode, string Error)> RunWithAsync(Dictionary<string, string?> changes)
+    {
+        foreach (var (key, value) in changes) _world.Settings[key] = value;
+        return RefusedStart.RunAsync(_world.Root, _world.Settings);
+    }
+
+    [Fact]
+    public async Task AnUnknownIssuer_ExitsWith1_NamingTheKeyAndTheKnownIssuers()
+    {
+        var (exit, error) = await RunWithAsync(new() { ["Gateway:Ca:Issuer"] = "acme" });
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Gateway:Ca:Issuer: 'acme' is not an issuer (known: builtIn;", error);
+    }
+
+    [Fact]
+    public async Task BadEligibleGroupSettings_ExitWith1_NamingEachKey()
+    {
+        var (exit, error) = await RunWithAsync(new()
+        {
+            ["Gateway:Ca:EligibleGroup:Directory"] = "hr",
+            ["Gateway:Ca:EligibleGroup:GroupDn"] = "",
+            ["Gateway:Ca:EligibleGroup:MemberAttribute"] = "member)(x=*",
+            ["Gateway:Ca:EligibleGroup:CacheDuration"] = "00:00:00",
+            ["Gateway:Ca:EligibleGroup:Filter"] = "(memberOf=x)",
+        });
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Gateway:Ca:EligibleGroup:Directory: 'hr' is not the Name of a directory in Gateway:Certificates:Ldap (known: none)", error);
+        Assert.Contains("Gateway:Ca:EligibleGroup:GroupDn must name the group", error);
+        Assert.Contains("Gateway:Ca:EligibleGroup:MemberAttribute: 'member)(x=*' is not an attribute name", error);
+        Assert.Contains("Gateway:Ca:EligibleGroup:CacheDuration must be a positive duration", error);
+        Assert.Contains("Gateway:Ca:EligibleGroup:Filter: unknown setting", error);
+    }
+
+    [Fact]
+    public async Task NeitherPatternsNorAGroup_ExitsWith1_SayingWhoWouldGetACertificate()
+    {
+        var (exit, error) = await RunWithAsync(new() { ["Gateway:Ca:EligibleSenders:0"] = null });
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Gateway:Ca:EligibleSenders or Gateway:Ca:EligibleGroup must say who gets a certificate", error);
+    }
+}
