@@ -11,12 +11,13 @@ public sealed class UnexpectedErrorTests : GatewayRelayingToSink
     [Fact]
     public async Task FailureWhileMakingTheCopy_DefersTheMessage_AndItIsDeliveredOnceTheFaultIsGone()
     {
-        // The signed+encrypted copy is written to spool/work; a file in its place makes that fail.
+        // The signed+encrypted copy of a message over 1 MiB is written to spool/work; a file in its
+        // place makes that fail.
         var work = Path.Combine(World.SpoolPath, "work");
         Directory.Delete(work, recursive: true);
         await File.WriteAllTextAsync(work, "in the way");
 
-        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "after a fault"), "alice@example.test", "bob@partner.test");
+        await Running.SendAsync(LargeMessage("after a fault"), "alice@example.test", "bob@partner.test");
         var deferred = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred", "bob@partner.test"));
         Assert.StartsWith("451 4.3.0", deferred.GetProperty("reply").GetString());
         Assert.Empty(Sink.Messages);
@@ -37,7 +38,7 @@ public sealed class UnexpectedErrorTests : GatewayRelayingToSink
         Directory.Delete(work, recursive: true);
         await File.WriteAllTextAsync(work, "in the way");
 
-        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "cannot process"), "alice@example.test", "bob@partner.test");
+        await Running.SendAsync(LargeMessage("cannot process"), "alice@example.test", "bob@partner.test");
         var held = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "held", "bob@partner.test"), TimeSpan.FromSeconds(30));
         Assert.StartsWith("processing failed 2 time(s) in a row", held.GetProperty("reason").GetString());
         Assert.Single(Running.AuditEvents(), e => RunningGateway.Is(e, "deferred", "bob@partner.test"));
@@ -46,6 +47,24 @@ public sealed class UnexpectedErrorTests : GatewayRelayingToSink
         Assert.Empty(Sink.Messages);
         File.Delete(work);
     }
+
+    [Fact]
+    public async Task SmallMessage_IsSignedAndEncryptedInMemory_WithoutTouchingSpoolWork()
+    {
+        var work = Path.Combine(World.SpoolPath, "work");
+        Directory.Delete(work, recursive: true);
+        await File.WriteAllTextAsync(work, "in the way");
+
+        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "small"), "alice@example.test", "bob@partner.test");
+        var delivered = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.Contains("enveloped-data", System.Text.Encoding.ASCII.GetString(delivered.Data));
+        File.Delete(work);
+    }
+
+    /// <summary>Over the size up to which copies are made in memory, so that the copy needs spool/work.</summary>
+    private static MimeKit.MimeMessage LargeMessage(string subject) =>
+        RunningGateway.NewMessage("alice@example.test", "bob@partner.test", subject,
+            string.Concat(Enumerable.Repeat("a line of text that makes the message larger than one mebibyte\r\n", 20_000)));
 
     [Fact]
     public async Task EveryRecordOfAProcessedMessage_NamesThePolicyRevisionItWasDecidedWith()
