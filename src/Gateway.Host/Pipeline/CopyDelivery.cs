@@ -15,9 +15,9 @@ namespace Gateway.Pipeline;
 public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit, TimeProvider time)
 {
     /// <summary>
-    /// Messages up to this size get their signed or encrypted copy in memory (at most twice this per
-    /// worker): a work file per copy was a file created and deleted per message, and creating files
-    /// is what costs most on a busy spool's file system.
+    /// Messages up to this size get their signed or encrypted copy in memory (about twice this per
+    /// worker at most; base64 and quoted-printable grow it): a work file per copy was a file created
+    /// and deleted per message, and creating files is what costs most on a busy spool's file system.
     /// </summary>
     private const long InMemoryCopyLimit = 1024 * 1024;
 
@@ -34,6 +34,12 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             Stream content;
             if (group.Sign || group.Encrypt)
             {
+                // Made before the copy is opened: nothing may throw between that and the try that disposes it.
+                var request = new SmimeRequest(
+                    group.Sign ? plan.Signer!.Selected!.Certificate : null,
+                    group.Sign ? plan.Signer!.ChainWithoutRoot : [],
+                    group.Encrypt ? group.Recipients.Select(r => r.Certificate!.Selected!.Certificate).ToList() : [],
+                    group.Crypto);
                 // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
                 using var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
                 if (original.Length <= InMemoryCopyLimit)
@@ -45,11 +51,6 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
                     workFile = spool.NewWorkFile(entry.Id, group.Number);
                     content = new FileStream(workFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
                 }
-                var request = new SmimeRequest(
-                    group.Sign ? plan.Signer!.Selected!.Certificate : null,
-                    group.Sign ? plan.Signer!.ChainWithoutRoot : [],
-                    group.Encrypt ? group.Recipients.Select(r => r.Certificate!.Selected!.Certificate).ToList() : [],
-                    group.Crypto);
                 try
                 {
                     smime = SmimeTransformer.Transform(original, request, content, time.GetUtcNow(), cancellationToken);

@@ -38,6 +38,10 @@ internal sealed class RelayClient : SmtpClient
     protected override long GetSize(FormatOptions options, MimeMessage message, CancellationToken cancellationToken) =>
         message.Body is RawBody raw ? raw.Length : base.GetSize(options, message, cancellationToken);
 
+    /// <summary>What SendAsync asks (the relay's path); <see cref="GetSize"/> serves only the synchronous Send.</summary>
+    protected override Task<long> GetSizeAsync(FormatOptions options, MimeMessage message, CancellationToken cancellationToken) =>
+        message.Body is RawBody raw ? Task.FromResult(raw.Length) : base.GetSizeAsync(options, message, cancellationToken);
+
     protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
         Rejected.Add((mailbox.Address, response));
 }

@@ -28,9 +28,23 @@ public sealed partial class EntryLock : IDisposable
         _ownFile = ownFile;
     }
 
-    /// <summary>Null when someone else holds the entry.</summary>
+    /// <summary>Null when someone else holds the entry; an IOException when the lock itself cannot be taken.</summary>
     public static EntryLock? TryAcquire(string folder, string name) =>
-        OperatingSystem.IsLinux() ? TryAcquireRange(folder, name) : TryAcquireFile(folder, name);
+        UsesRangeLocks ? TryAcquireRange(folder, name) : TryAcquireFile(folder, name);
+
+    // struct flock below is the 64-bit layout (a 32-bit off_t could not hold the offsets anyway).
+    private static bool UsesRangeLocks => OperatingSystem.IsLinux() && Environment.Is64BitProcess;
+
+    /// <summary>
+    /// Creates the shared lock file at start, so that it belongs to the service's user: one made by
+    /// a `gateway queue` run as another user first could not be opened for writing by the service.
+    /// </summary>
+    public static void Prepare(string folder)
+    {
+        if (!UsesRangeLocks) return;
+        Directory.CreateDirectory(folder);
+        using var _ = File.OpenHandle(SharedFile(folder), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+    }
 
     /// <summary>Waits up to <paramref name="timeout"/> for a worker to finish its attempt.</summary>
     public static async Task<EntryLock?> AcquireAsync(string folder, string name, TimeSpan timeout, CancellationToken cancellationToken)
@@ -81,8 +95,12 @@ public sealed partial class EntryLock : IDisposable
         }
         var range = new RecordLock { Type = WriteLock, Whence = SeekSet, Start = OffsetOf(name), Length = 1 };
         if (Fcntl(handle, OpenFileDescriptionSetLock, ref range) == 0) return new EntryLock(handle, null);
+        var errno = Marshal.GetLastPInvokeError();
         handle.Dispose();
-        return null;
+        // Only these mean "held by someone else"; anything else (EINVAL from a file system or kernel
+        // without OFD locks, ENOLCK) must not look like a busy entry retried every second for ever.
+        if (errno is HeldAgain or HeldAccess) return null;
+        throw new IOException($"cannot lock spool entry {name} in {path} (fcntl F_OFD_SETLK: errno {errno})");
     }
 
     private static EntryLock? TryAcquireFile(string folder, string name)
@@ -109,6 +127,7 @@ public sealed partial class EntryLock : IDisposable
     private static partial int Flock(SafeFileHandle fd, int operation);
 
     private const int OpenFileDescriptionSetLock = 37; // F_OFD_SETLK
+    private const int HeldAgain = 11, HeldAccess = 13; // EAGAIN, EACCES
     private const short WriteLock = 1; // F_WRLCK
     private const short SeekSet = 0;
 

@@ -122,6 +122,7 @@ public sealed partial class FileSpool
     public IReadOnlyList<string> Recover()
     {
         foreach (var folder in new[] { Root, Incoming, Hold, Corrupt, Work, Locks, Control }) Directory.CreateDirectory(folder);
+        EntryLock.Prepare(Locks);
         foreach (var file in Directory.EnumerateFiles(Work)) TryDelete(file);
         foreach (var file in Directory.EnumerateFiles(Incoming, "*.tmp")) TryDelete(file);
 
