@@ -15,11 +15,11 @@ namespace Gateway.Smime;
 /// </summary>
 internal static class CmsSigning
 {
-    public static MultipartSigned SignDetached(MimeEntity entity, SmimeRequest request, DateTimeOffset now)
+    public static MultipartSigned SignDetached(MimeEntity entity, SmimeRequest request, DateTimeOffset now, ScratchStreams scratch, long size)
     {
         // 7-bit safe before signing, so no relay on the way can re-encode what the signature covers.
         SigningPreparation.Prepare(entity);
-        var (parsed, cleartext) = SmimeTransformer.Canonicalise(entity);
+        var (parsed, cleartext) = SmimeTransformer.Canonicalise(entity, scratch, size);
         var cms = new SignedCms(new ContentInfo(cleartext), detached: true);
         cms.ComputeSignature(Signer(request, now), silent: true);
 
@@ -31,10 +31,10 @@ internal static class CmsSigning
         return signed;
     }
 
-    public static ApplicationPkcs7Mime SignOpaque(MimeEntity entity, SmimeRequest request, DateTimeOffset now)
+    public static ApplicationPkcs7Mime SignOpaque(MimeEntity entity, SmimeRequest request, DateTimeOffset now, ScratchStreams scratch, long size)
     {
         SigningPreparation.Prepare(entity);
-        var (_, cleartext) = SmimeTransformer.Canonicalise(entity);
+        var (_, cleartext) = SmimeTransformer.Canonicalise(entity, scratch, size);
         var cms = new SignedCms(new ContentInfo(cleartext), detached: false);
         cms.ComputeSignature(Signer(request, now), silent: true);
         return new ApplicationPkcs7Mime(SecureMimeType.SignedData, new MemoryStream(cms.Encode(), writable: false));

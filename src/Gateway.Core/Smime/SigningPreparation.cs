@@ -1,3 +1,4 @@
+using System.Buffers;
 using MimeKit;
 
 namespace Gateway.Smime;
@@ -29,21 +30,57 @@ internal static class SigningPreparation
         _ => [], // message/rfc822 parts are signed as they are
     };
 
+    /// <summary>Reads the decoded content as a stream, so a 50 MB attachment is never held in memory.</summary>
     private static bool NeedsProtection(IMimeContent content)
     {
-        using var decoded = new MemoryStream();
-        content.DecodeTo(decoded);
-        var bytes = decoded.GetBuffer().AsSpan(0, (int)decoded.Length);
-        var lineStart = 0;
-        for (var i = 0; i <= bytes.Length; i++)
+        using var decoded = content.Open();
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
         {
-            if (i < bytes.Length && bytes[i] != (byte)'\n') continue;
-            var line = bytes[lineStart..i];
-            if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
-            if (line.Length > 0 && (line[^1] == (byte)' ' || line[^1] == (byte)'\t')) return true;
-            if (line.StartsWith("From "u8)) return true;
-            lineStart = i + 1;
+            var line = new LineState();
+            int read;
+            while ((read = decoded.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                foreach (var b in buffer.AsSpan(0, read))
+                    if (line.Add(b)) return true;
+            }
+            return line.EndsBadly();
         }
-        return false;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>One line at a time: does it start with "From " or end (before its CR LF) in white space?</summary>
+    private struct LineState
+    {
+        private static readonly byte[] From = "From "u8.ToArray();
+        private long _length;
+        private int _fromMatched;
+        private byte _last, _beforeLast;
+
+        /// <returns>True when the line so far already needs protection.</returns>
+        public bool Add(byte b)
+        {
+            if (b == (byte)'\n')
+            {
+                if (EndsBadly()) return true;
+                this = default;
+                return false;
+            }
+            if (_length < From.Length && _fromMatched == _length && b == From[_length] && ++_fromMatched == From.Length) return true;
+            _length++;
+            _beforeLast = _last;
+            _last = b;
+            return false;
+        }
+
+        /// <summary>Trailing white space, a CR before the line end not counted.</summary>
+        public readonly bool EndsBadly()
+        {
+            var (length, last) = _last == (byte)'\r' ? (_length - 1, _beforeLast) : (_length, _last);
+            return length > 0 && last is (byte)' ' or (byte)'\t';
+        }
     }
 }

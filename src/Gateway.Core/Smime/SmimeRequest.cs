@@ -13,6 +13,9 @@ public sealed record SmimeRequest(
     IReadOnlyList<X509Certificate2> Recipients,
     CryptoSettings Crypto)
 {
+    /// <summary>Where the transformation keeps its intermediate copies, by the message's size (see <see cref="ScratchStreams"/>).</summary>
+    public Func<long, Stream> Scratch { get; init; } = ScratchStreams.InMemory;
+
     public bool Sign => Signer is not null;
     public bool Encrypt => Recipients.Count > 0;
 }

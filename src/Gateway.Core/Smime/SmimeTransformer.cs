@@ -3,8 +3,6 @@ using System.Security.Cryptography.Pkcs;
 using MimeKit;
 using System.Security.Cryptography.X509Certificates;
 using MimeKit.Cryptography;
-using CmsRecipient = System.Security.Cryptography.Pkcs.CmsRecipient;
-using CmsRecipientCollection = System.Security.Cryptography.Pkcs.CmsRecipientCollection;
 using CmsSigner = System.Security.Cryptography.Pkcs.CmsSigner;
 using SubjectIdentifierType = System.Security.Cryptography.Pkcs.SubjectIdentifierType;
 using MimeKit.IO;
@@ -14,9 +12,10 @@ namespace Gateway.Smime;
 
 /// <summary>
 /// Signs (detached multipart/signed, or opaque signed-data when policy asks) and then envelopes a message. MimeKit builds and parses the
-/// MIME; the CMS is made by .NET's System.Security.Cryptography.Pkcs, whose RSA private-key
+/// MIME; the signature is made by .NET's System.Security.Cryptography.Pkcs, whose RSA private-key
 /// operation runs in OpenSSL (about 8 times faster here than BouncyCastle's managed RSA) and
-/// whose encoder writes DER, which gpgsm requires. Top-level headers stay outside, as every
+/// whose encoder writes DER, which gpgsm requires; the envelope by <see cref="EnvelopedDataWriter"/>,
+/// as a stream, with .NET's RSA and AES. Top-level headers stay outside, as every
 /// S/MIME client expects (RFC 8551 §3.1).
 /// </summary>
 public static class SmimeTransformer
@@ -26,6 +25,8 @@ public static class SmimeTransformer
     public static SmimeResult Transform(Stream original, SmimeRequest request, Stream output, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var (message, repairNote) = Load(original, cancellationToken);
+        var size = original.CanSeek ? original.Length : 0;
+        using var scratch = new ScratchStreams(request.Scratch);
         var body = message.Body ?? new TextPart("plain") { Text = string.Empty };
         // A body without a Content-Type of its own (plain RFC 5322 mail) would be written with no header
         // block at all, and a first line that looks like "Name:" would then be read back as a header.
@@ -60,8 +61,8 @@ public static class SmimeTransformer
         if (sign)
         {
             body = request.Crypto.SignatureForm == Policy.SignatureForm.Opaque
-                ? CmsSigning.SignOpaque(body, request, now)
-                : CmsSigning.SignDetached(body, request, now);
+                ? CmsSigning.SignOpaque(body, request, now, scratch, size)
+                : CmsSigning.SignDetached(body, request, now, scratch, size);
             var keyAlgorithm = request.Signer!.GetRSAPublicKey() is { } rsa
                 ? Dispose(rsa, request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss ? "RSA-PSS" : "RSA")
                 : "ECDSA";
@@ -70,7 +71,7 @@ public static class SmimeTransformer
         }
         if (request.Encrypt)
         {
-            body = Envelope(body, request);
+            body = Envelope(body, request, scratch, size);
             algorithms.Add($"encrypt:{SmimeOids.Name(request.Crypto.ContentEncryption)}");
             algorithms.Add($"keyTransport:{SmimeOids.Name(request.Crypto.KeyTransport)}");
         }
@@ -123,51 +124,46 @@ public static class SmimeTransformer
     private static bool IsInlinePgp(TextPart text)
     {
         if (text.Content is null) return false;
-        using var decoded = new MemoryStream();
-        text.Content.DecodeTo(decoded);
-        var bytes = decoded.GetBuffer().AsSpan(0, (int)decoded.Length);
+        // Only the start matters: reading 4 KB, not the whole (possibly 50 MB) body into memory.
+        using var decoded = text.Content.Open();
+        var buffer = new byte[4096];
+        var bytes = buffer.AsSpan(0, decoded.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false));
         var start = 0;
         while (start < bytes.Length && bytes[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') start++;
         return bytes[start..].StartsWith("-----BEGIN PGP MESSAGE-----"u8);
     }
 
-    private static ApplicationPkcs7Mime Envelope(MimeEntity entity, SmimeRequest request)
+    private static ApplicationPkcs7Mime Envelope(MimeEntity entity, SmimeRequest request, ScratchStreams scratch, long size)
     {
-        byte[] content;
-        using (var memory = new MemoryStream())
-        {
-            entity.WriteTo(Canonical, memory);
-            content = memory.ToArray();
-        }
-
-        var padding = request.Crypto.KeyTransport == Policy.KeyTransport.RsaOaepSha256 ? RSAEncryptionPadding.OaepSHA256 : RSAEncryptionPadding.Pkcs1;
-        var recipients = new CmsRecipientCollection();
-        foreach (var certificate in request.Recipients)
-            recipients.Add(new CmsRecipient(SubjectIdentifierType.IssuerAndSerialNumber, certificate, padding));
-
-        var algorithm = new AlgorithmIdentifier(new Oid(SmimeOids.ContentEncryption(request.Crypto.ContentEncryption)));
-        var enveloped = new EnvelopedCms(new ContentInfo(content), algorithm);
-        enveloped.Encrypt(recipients);
-        CryptographicOperations.ZeroMemory(content);
-        return new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, new MemoryStream(enveloped.Encode(), writable: false));
+        var plaintext = scratch.Create(size);
+        entity.WriteTo(Canonical, plaintext);
+        plaintext.Position = 0;
+        var envelope = scratch.Create(size);
+        EnvelopedDataWriter.Write(plaintext, request.Recipients, request.Crypto, envelope);
+        envelope.Position = 0;
+        return new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, envelope);
     }
 
     /// <summary>
     /// Writes the entity the way RFC 8551 §3.1.1 canonicalises it (CRLF line ends) and parses it
-    /// back, so the part we send is byte for byte what we signed.
+    /// back, so the part we send is byte for byte what we signed. The cleartext array is for
+    /// SignedCms, which takes nothing else; the parsed entity reads from the scratch copy.
     /// </summary>
-    internal static (MimeEntity Parsed, byte[] Cleartext) Canonicalise(MimeEntity entity)
+    internal static (MimeEntity Parsed, byte[] Cleartext) Canonicalise(MimeEntity entity, ScratchStreams scratch, long size)
     {
-        using var memory = new MemoryStream();
-        using (var filtered = new FilteredStream(memory))
+        var canonical = scratch.Create(size);
+        using (var filtered = new FilteredStream(canonical))
         {
             filtered.Add(new Unix2DosFilter());
             entity.WriteTo(Canonical, filtered);
             filtered.Flush();
         }
-        memory.Position = 0;
-        var parsed = new MimeParser(memory, MimeFormat.Entity, persistent: false).ParseEntity();
-        return (parsed, memory.ToArray());
+        var cleartext = new byte[canonical.Length];
+        canonical.Position = 0;
+        canonical.ReadExactly(cleartext);
+        canonical.Position = 0;
+        var parsed = new MimeParser(canonical, MimeFormat.Entity, persistent: true).ParseEntity();
+        return (parsed, cleartext);
     }
 
     private static FormatOptions CreateCanonicalFormat()

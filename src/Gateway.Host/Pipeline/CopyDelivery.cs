@@ -15,9 +15,10 @@ namespace Gateway.Pipeline;
 public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit, TimeProvider time)
 {
     /// <summary>
-    /// Messages up to this size get their signed or encrypted copy in memory (about twice this per
-    /// worker at most; base64 and quoted-printable grow it): a work file per copy was a file created
-    /// and deleted per message, and creating files is what costs most on a busy spool's file system.
+    /// Messages up to this size get their signed or encrypted copy, and the intermediate copies
+    /// signing and encrypting make, in memory (a few times this per worker at most): a work file per
+    /// copy was a file created and deleted per message, and creating files is what costs most on a
+    /// busy spool's file system. Larger ones go through spool/work, so memory does not grow with them.
     /// </summary>
     private const long InMemoryCopyLimit = 1024 * 1024;
 
@@ -39,7 +40,13 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
                     group.Sign ? plan.Signer!.Selected!.Certificate : null,
                     group.Sign ? plan.Signer!.ChainWithoutRoot : [],
                     group.Encrypt ? group.Recipients.Select(r => r.Certificate!.Selected!.Certificate).ToList() : [],
-                    group.Crypto);
+                    group.Crypto)
+                {
+                    // The transformation's own intermediate copies follow the same rule as the copy itself.
+                    Scratch = size => size <= InMemoryCopyLimit
+                        ? new MemoryStream()
+                        : new FileStream(spool.NewWorkFile(entry.Id, group.Number), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose),
+                };
                 // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
                 using var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
                 if (original.Length <= InMemoryCopyLimit)

@@ -1,0 +1,168 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Policy;
+
+namespace Gateway.Smime;
+
+/// <summary>
+/// Writes a CMS EnvelopedData (RFC 5652 §6) as a stream: DER headers first, whose lengths follow
+/// from the plaintext's length, then the content encrypted with AES-CBC as it is read. .NET's
+/// EnvelopedCms takes and returns whole byte arrays, which held a 50 MB message four times over;
+/// this holds none of it. The structure is the one EnvelopedCms writes (version 0, one
+/// KeyTransRecipientInfo per certificate by issuer and serial number, rsaEncryption with NULL
+/// parameters or RSAES-OAEP with SHA-256 and MGF1-SHA-256, the IV as the algorithm's parameter,
+/// a primitive [0] encryptedContent), so openssl, gpgsm and Outlook read it as before.
+/// </summary>
+internal static class EnvelopedDataWriter
+{
+    private const string EnvelopedDataOid = "1.2.840.113549.1.7.3";
+    private const string DataOid = "1.2.840.113549.1.7.1";
+    private const string RsaEncryptionOid = "1.2.840.113549.1.1.1";
+    private const string RsaOaepOid = "1.2.840.113549.1.1.7";
+    private const string Mgf1Oid = "1.2.840.113549.1.1.8";
+    private const string Sha256Oid = "2.16.840.1.101.3.4.2.1";
+    private const int BlockSize = 16;
+
+    /// <summary>Encrypts what <paramref name="plaintext"/> holds from its position to its end.</summary>
+    public static void Write(Stream plaintext, IReadOnlyList<X509Certificate2> recipients, CryptoSettings crypto, Stream output)
+    {
+        var key = RandomNumberGenerator.GetBytes(crypto.ContentEncryption == ContentEncryption.Aes128Cbc ? 16 : 32);
+        var iv = RandomNumberGenerator.GetBytes(BlockSize);
+        try
+        {
+            var plainLength = plaintext.Length - plaintext.Position;
+            var cipherLength = (plainLength / BlockSize + 1) * BlockSize; // PKCS#7 padding always adds 1..16 bytes
+
+            var recipientInfos = RecipientInfos(recipients, key, crypto.KeyTransport);
+            var contentType = Tlv(writer => writer.WriteObjectIdentifier(DataOid));
+            var algorithm = Tlv(writer =>
+            {
+                using (writer.PushSequence())
+                {
+                    writer.WriteObjectIdentifier(SmimeOids.ContentEncryption(crypto.ContentEncryption));
+                    writer.WriteOctetString(iv);
+                }
+            });
+            var encryptedContentHeader = Header(0x80, cipherLength); // [0] IMPLICIT OCTET STRING, primitive
+            var encryptedContentInfoLength = contentType.Length + algorithm.Length + encryptedContentHeader.Length + cipherLength;
+            var encryptedContentInfoHeader = Header(0x30, encryptedContentInfoLength);
+            byte[] version = [0x02, 0x01, 0x00];
+            var envelopedDataLength = version.Length + recipientInfos.Length + encryptedContentInfoHeader.Length + encryptedContentInfoLength;
+            var envelopedDataHeader = Header(0x30, envelopedDataLength);
+            var explicitLength = envelopedDataHeader.Length + envelopedDataLength;
+            var explicitHeader = Header(0xA0, explicitLength);
+            var outerType = Tlv(writer => writer.WriteObjectIdentifier(EnvelopedDataOid));
+            var contentInfoHeader = Header(0x30, outerType.Length + explicitHeader.Length + explicitLength);
+
+            foreach (var part in new[] { contentInfoHeader, outerType, explicitHeader, envelopedDataHeader, version, recipientInfos,
+                                         encryptedContentInfoHeader, contentType, algorithm, encryptedContentHeader })
+                output.Write(part);
+
+            var start = output.CanSeek ? output.Position : -1;
+            using (var aes = Aes.Create())
+            using (var encryptor = aes.CreateEncryptor(key, iv))
+            using (var encrypting = new CryptoStream(output, encryptor, CryptoStreamMode.Write, leaveOpen: true))
+            {
+                plaintext.CopyTo(encrypting, 64 * 1024);
+                encrypting.FlushFinalBlock();
+            }
+            if (start >= 0 && output.Position - start != cipherLength)
+                throw new InvalidOperationException($"the plaintext changed while it was encrypted ({output.Position - start} bytes written, {cipherLength} announced)");
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
+    private static byte[] RecipientInfos(IReadOnlyList<X509Certificate2> recipients, byte[] key, KeyTransport transport)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSetOf())
+        {
+            foreach (var certificate in recipients)
+            {
+                var (issuer, serial) = IssuerAndSerialNumber(certificate);
+                using var rsa = certificate.GetRSAPublicKey() ?? throw new CryptographicException($"certificate {certificate.Thumbprint} has no RSA key to encrypt to");
+                var encryptedKey = rsa.Encrypt(key, transport == KeyTransport.RsaOaepSha256 ? RSAEncryptionPadding.OaepSHA256 : RSAEncryptionPadding.Pkcs1);
+                using (writer.PushSequence())
+                {
+                    writer.WriteInteger(0);
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteEncodedValue(issuer.Span);
+                        writer.WriteEncodedValue(serial.Span);
+                    }
+                    WriteKeyEncryptionAlgorithm(writer, transport);
+                    writer.WriteOctetString(encryptedKey);
+                }
+            }
+        }
+        return writer.Encode();
+    }
+
+    private static void WriteKeyEncryptionAlgorithm(AsnWriter writer, KeyTransport transport)
+    {
+        using (writer.PushSequence())
+        {
+            if (transport != KeyTransport.RsaOaepSha256)
+            {
+                writer.WriteObjectIdentifier(RsaEncryptionOid);
+                writer.WriteNull();
+                return;
+            }
+            writer.WriteObjectIdentifier(RsaOaepOid);
+            using (writer.PushSequence())
+            {
+                using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0)))
+                using (writer.PushSequence())
+                {
+                    writer.WriteObjectIdentifier(Sha256Oid);
+                    writer.WriteNull();
+                }
+                using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 1)))
+                using (writer.PushSequence())
+                {
+                    writer.WriteObjectIdentifier(Mgf1Oid);
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteObjectIdentifier(Sha256Oid);
+                        writer.WriteNull();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The issuer Name and serialNumber INTEGER exactly as the certificate encodes them.</summary>
+    private static (ReadOnlyMemory<byte> Issuer, ReadOnlyMemory<byte> Serial) IssuerAndSerialNumber(X509Certificate2 certificate)
+    {
+        var tbs = new AsnReader(certificate.RawData, AsnEncodingRules.DER).ReadSequence().ReadSequence();
+        if (tbs.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true))) tbs.ReadEncodedValue(); // version
+        var serial = tbs.ReadEncodedValue();
+        tbs.ReadEncodedValue(); // signature algorithm
+        var issuer = tbs.ReadEncodedValue();
+        return (issuer, serial);
+    }
+
+    private static byte[] Tlv(Action<AsnWriter> write)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        write(writer);
+        return writer.Encode();
+    }
+
+    /// <summary>A DER tag and definite length (X.690 §8.1.3).</summary>
+    private static byte[] Header(byte tag, long length)
+    {
+        if (length < 0x80) return [tag, (byte)length];
+        var count = 0;
+        for (var rest = length; rest > 0; rest >>= 8) count++;
+        var header = new byte[2 + count];
+        header[0] = tag;
+        header[1] = (byte)(0x80 | count);
+        for (var i = 0; i < count; i++) header[2 + count - 1 - i] = (byte)(length >> (8 * i));
+        return header;
+    }
+}
