@@ -13,11 +13,15 @@ public sealed record EnrolmentResult(EnrolmentOutcome Outcome, CertificateChoice
 /// Makes sure an (eligible) address holds a current certificate from the issuer: the newest
 /// unrevoked usable one is kept until Ca:RenewBeforeDays before it expires, then a new one is
 /// issued. One enrolment per address at a time, so workers and <c>gateway ca issue --all</c>
-/// that meet the same sender at once issue one certificate, not several.
+/// that meet the same sender at once issue one certificate, not several: a semaphore within the
+/// process, and an entry lock (see Spool.EntryLock) in the CA's locks/ folder between processes.
 /// </summary>
 public sealed class CertificateEnrolment(ICertificateIssuer issuer, IOptions<GatewayOptions> options, TimeProvider time)
 {
+    /// <summary>Issuing one RSA-3072 key takes up to a few seconds; another process's enrolment is waited for this long.</summary>
+    private static readonly TimeSpan OtherProcessWait = TimeSpan.FromSeconds(60);
     private readonly int _renewBeforeDays = options.Value.Ca.RenewBeforeDays;
+    private readonly string _locks = Path.Combine(Path.GetFullPath(options.Value.Ca.Path), "locks");
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _enrolling = new(StringComparer.OrdinalIgnoreCase);
 
     public ICertificateIssuer Issuer => issuer;
@@ -28,7 +32,9 @@ public sealed class CertificateEnrolment(ICertificateIssuer issuer, IOptions<Gat
         await gate.WaitAsync(cancellationToken);
         try
         {
-            // Looked at under the lock: another worker may have just enrolled this sender.
+            using var processLock = await Spool.EntryLock.AcquireAsync(_locks, "enrol " + address.ToLowerInvariant(), OtherProcessWait, cancellationToken)
+                ?? throw new IOException($"another process has been enrolling {address} for over {OtherProcessWait.TotalSeconds:0} s");
+            // Looked at under the lock: another worker or process may have just enrolled this sender.
             var current = Current(address);
             if (current.Found && !RenewalDue(current)) return new EnrolmentResult(EnrolmentOutcome.AlreadyValid, current);
             var trigger = current.Found

@@ -122,6 +122,23 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
     }
 
     [Fact]
+    public async Task TheGatewayAndACaIssueCommandAtOnce_EnrolTheSenderOnce()
+    {
+        // Two enrolments with their own CA objects, as the running gateway and `gateway ca issue --all`
+        // in another process: only the lock in the CA's folder keeps them from both issuing.
+        var cli = new CertificateEnrolment(new BuiltInCertificateAuthority(_options, _time, _audit), _options, _time);
+        var service = new CertificateEnrolment(_ca, _options, _time);
+
+        var results = await Task.WhenAll(
+            Task.Run(() => service.EnsureAsync("grace@example.test", "first mail", CancellationToken.None)),
+            Task.Run(() => cli.EnsureAsync("grace@example.test", "gateway ca issue --all", CancellationToken.None)));
+
+        Assert.Single(_ca.IssuedTo("grace@example.test"));
+        Assert.Single(results, r => r.Outcome == EnrolmentOutcome.Issued);
+        Assert.Single(results, r => r.Outcome == EnrolmentOutcome.AlreadyValid);
+    }
+
+    [Fact]
     public async Task AnotherProcessRevokingAnAddress_RevokesEachOfItsCertificatesOnce()
     {
         var issued = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
