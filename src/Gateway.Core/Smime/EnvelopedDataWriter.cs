@@ -18,10 +18,8 @@ internal static class EnvelopedDataWriter
 {
     private const string EnvelopedDataOid = "1.2.840.113549.1.7.3";
     private const string DataOid = "1.2.840.113549.1.7.1";
-    private const string RsaEncryptionOid = "1.2.840.113549.1.1.1";
-    private const string RsaOaepOid = "1.2.840.113549.1.1.7";
     private const string Mgf1Oid = "1.2.840.113549.1.1.8";
-    private const string Sha256Oid = "2.16.840.1.101.3.4.2.1";
+    private static readonly string Sha256Oid = SmimeOids.Digest(SignatureDigest.Sha256);
     private const int BlockSize = 16;
 
     /// <summary>Encrypts what <paramref name="plaintext"/> holds from its position to its end.</summary>
@@ -108,11 +106,11 @@ internal static class EnvelopedDataWriter
         {
             if (transport != KeyTransport.RsaOaepSha256)
             {
-                writer.WriteObjectIdentifier(RsaEncryptionOid);
+                writer.WriteObjectIdentifier(SmimeOids.RsaEncryption);
                 writer.WriteNull();
                 return;
             }
-            writer.WriteObjectIdentifier(RsaOaepOid);
+            writer.WriteObjectIdentifier(SmimeOids.RsaesOaep);
             using (writer.PushSequence())
             {
                 using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0)))
