@@ -14,7 +14,9 @@ public static class DeliveryPlanner
     /// True once the message has waited Gateway:Certificates:LookupFailureGrace: a certificate
     /// source that still cannot be asked then counts as "no certificate", so "ifPossible" goes on
     /// without encryption and "required" follows the missing-certificate action. Before that the
-    /// recipient is deferred: the source that did not answer might hold the certificate.
+    /// recipient is deferred: the source that did not answer might hold the certificate. The same
+    /// holds for the sender's signing identity (e.g. a CA that cannot read its LDAP group to know
+    /// whether the sender may be enrolled): deferred while signing is wanted, then the rule's answer.
     /// </param>
     public static PlannedRecipient Decide(RecipientPolicy policy, CertificateChoice? signer, CertificateChoice? recipient, string sender, bool lookupGraceOver = false)
     {
@@ -26,11 +28,16 @@ public static class DeliveryPlanner
             return new PlannedRecipient(policy.Recipient, policy, recipient, TreatmentKind.Defer, false, false,
                 $"rule '{policy.RuleName}': certificate lookup deferred: {recipient.TemporaryFailure}", FailureKind.CertificateDirectoryUnavailable);
 
+        if (policy.Sign != SignMode.Never && signer?.Unavailable == true && !lookupGraceOver)
+            return new PlannedRecipient(policy.Recipient, policy, recipient, TreatmentKind.Defer, false, false,
+                $"rule '{policy.RuleName}': signing identity lookup deferred: {signer.TemporaryFailure}", FailureKind.CertificateDirectoryUnavailable);
+
         if (policy.Encrypt == EncryptMode.Required && !certificateFound)
             return Missing(policy, recipient, FailureKind.EncryptionCertificateMissing, $"encryption required by {rule} but {recipient?.Reason ?? "no certificate was looked up"}"
                 + (recipient?.Unavailable == true ? " (certificate sources unavailable past the lookup grace)" : ""));
         if (policy.Sign == SignMode.Always && !signerFound)
-            return Missing(policy, recipient, FailureKind.SigningIdentityMissing, $"signing required by {rule} but {signer?.Reason ?? $"no signing identity for {sender}"}");
+            return Missing(policy, recipient, FailureKind.SigningIdentityMissing, $"signing required by {rule} but {signer?.Reason ?? $"no signing identity for {sender}"}"
+                + (signer?.Unavailable == true ? " (unavailable past the lookup grace)" : ""));
 
         var sign = policy.Sign != SignMode.Never && signerFound;
         var encrypt = policy.Encrypt != EncryptMode.Never && certificateFound;

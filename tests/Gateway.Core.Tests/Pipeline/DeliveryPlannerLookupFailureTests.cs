@@ -56,6 +56,39 @@ public sealed class DeliveryPlannerLookupFailureTests
         Assert.Contains("ldap:corp", planned.Reason);
     }
 
+    private static CertificateChoice EligibilityUnknown => new(null, [], $"no signing identity for {Sender}; enrolment: group membership unknown", [])
+    {
+        TemporaryFailure = "ldap:corp: LDAP server unavailable (group membership unknown)",
+    };
+
+    [Theory]
+    [InlineData(SignMode.Always)]
+    [InlineData(SignMode.IfPossible)]
+    public void SigningIdentityUnavailable_WithinTheGrace_DefersTheRecipient_NeitherUnsignedNorRefused(SignMode sign)
+    {
+        var policy = new RecipientPolicy(Recipient, "sign-all", sign, EncryptMode.Never, MissingCertificateAction.Refuse, CryptoSettings.Default);
+
+        var planned = DeliveryPlanner.Decide(policy, EligibilityUnknown, null, Sender, lookupGraceOver: false);
+
+        Assert.Equal(TreatmentKind.Defer, planned.Kind);
+        Assert.Equal(FailureKind.CertificateDirectoryUnavailable, planned.Failure);
+        Assert.Contains("signing identity lookup deferred", planned.Reason);
+    }
+
+    [Theory]
+    [InlineData(SignMode.Always, TreatmentKind.Refuse, false)]
+    [InlineData(SignMode.IfPossible, TreatmentKind.Deliver, false)]
+    public void SigningIdentityUnavailable_PastTheGrace_FollowsTheRule(SignMode sign, TreatmentKind kind, bool signed)
+    {
+        var policy = new RecipientPolicy(Recipient, "sign-all", sign, EncryptMode.Never, MissingCertificateAction.Refuse, CryptoSettings.Default);
+
+        var planned = DeliveryPlanner.Decide(policy, EligibilityUnknown, null, Sender, lookupGraceOver: true);
+
+        Assert.Equal(kind, planned.Kind);
+        Assert.Equal(signed, planned.Sign);
+        if (kind == TreatmentKind.Refuse) Assert.Contains("unavailable past the lookup grace", planned.Reason);
+    }
+
     [Fact]
     public void DeferredRecipients_AreNeitherRelayedNorRefused_InThePlan()
     {

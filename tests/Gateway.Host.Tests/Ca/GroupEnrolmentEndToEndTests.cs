@@ -8,8 +8,8 @@ namespace Gateway.Tests.Ca;
 /// The running gateway with Ca:EligibleGroup on a real slapd and a policy by which internal
 /// senders must sign (and nothing is encrypted, so no recipient lookup asks the same directory):
 /// a member's first mail leaves signed with a fresh certificate; while the directory is down a
-/// member without a certificate is not enrolled and, signing being required, the mail is refused
-/// as for any sender without an identity: never sent unsigned.
+/// member without a certificate is not enrolled and, signing being required, the mail waits until
+/// the directory answers: never sent unsigned.
 /// </summary>
 public sealed class GroupEnrolmentEndToEndTests : IAsyncLifetime
 {
@@ -60,7 +60,7 @@ public sealed class GroupEnrolmentEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task DirectoryDown_AMemberIsNotEnrolled_AndMailThatMustBeSignedIsRefused_NeverSentUnsigned()
+    public async Task DirectoryDown_AMemberIsNotEnrolled_MailThatMustBeSignedWaits_AndLeavesSignedOnceTheDirectoryIsBack()
     {
         await _slapd.StopAsync();
         await using var gateway = await RunningGateway.StartAsync(_world);
@@ -70,9 +70,17 @@ public sealed class GroupEnrolmentEndToEndTests : IAsyncLifetime
         var skipped = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "enrolment-skipped"));
         Assert.Equal("heidi@example.test", skipped.GetProperty("sender").GetString());
         Assert.Contains("could not be read", skipped.GetProperty("reason").GetString());
-        var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "refused", "dave@elsewhere.test"));
-        Assert.Contains("not enrolled: eligibility unknown", refused.GetProperty("reason").GetString());
-        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "certificate-issued") || RunningGateway.Is(e, "delivered"));
+        // A directory that cannot be asked is not "no certificate": the mail waits (as a recipient
+        // whose certificate source is down does), for at most Certificates:LookupFailureGrace.
+        var deferred = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred", "dave@elsewhere.test"));
+        Assert.StartsWith("451 4.4.3", deferred.GetProperty("reply").GetString());
+        Assert.Contains("signing identity lookup deferred", deferred.GetProperty("reason").GetString());
+        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "certificate-issued") || RunningGateway.Is(e, "delivered") || RunningGateway.Is(e, "refused"));
         Assert.DoesNotContain(_sink.Messages, m => m.RcptTo.Contains("dave@elsewhere.test"));
+
+        await _slapd.StartAgainAsync();
+        var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "dave@elsewhere.test"), TimeSpan.FromSeconds(60));
+        Assert.Equal("signed", delivered.GetProperty("action").GetString());
+        Assert.Single(gateway.AuditEvents(), e => RunningGateway.Is(e, "certificate-issued", "heidi@example.test"));
     }
 }
