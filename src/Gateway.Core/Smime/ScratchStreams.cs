@@ -28,7 +28,8 @@ public sealed class ScratchStreams(Func<long, Stream> create) : IDisposable
     {
         foreach (var stream in _open)
         {
-            if (stream is MemoryStream memory) CryptographicOperations.ZeroMemory(memory.GetBuffer().AsSpan(0, (int)memory.Length));
+            // A plain MemoryStream is zeroed here; pooled streams zero their buffers when they return them.
+            if (stream.GetType() == typeof(MemoryStream)) CryptographicOperations.ZeroMemory(((MemoryStream)stream).GetBuffer().AsSpan(0, (int)stream.Length));
             stream.Dispose();
         }
         _open.Clear();

@@ -44,14 +44,14 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
                 {
                     // The transformation's own intermediate copies follow the same rule as the copy itself.
                     Scratch = size => size <= InMemoryCopyLimit
-                        ? new MemoryStream()
+                        ? CopyBuffers.Rent("smime-scratch")
                         : new FileStream(spool.NewWorkFile(entry.Id, group.Number), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose),
                 };
                 // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
                 using var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
                 if (original.Length <= InMemoryCopyLimit)
                 {
-                    content = new MemoryStream(checked((int)(original.Length * 2)) + 16 * 1024);
+                    content = CopyBuffers.Rent("smime-copy");
                 }
                 else
                 {
