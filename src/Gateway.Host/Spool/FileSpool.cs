@@ -71,49 +71,69 @@ public sealed partial class FileSpool
     /// </summary>
     /// <param name="dsn">ENVID and RET from MAIL FROM, kept for the bounce and passed upstream.</param>
     /// <param name="trace">Header lines (CRLF-terminated) to put before the message, from its spool id and time: our Received line.</param>
-    /// <remarks>Runs synchronously (see <see cref="DurableFile.WriteAllBytes"/>): the message is already in memory.</remarks>
-    public Task<SpoolEnvelope> AcceptAsync(ReadOnlySequence<byte> data, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo,
+    /// <remarks>
+    /// Writes synchronously (see <see cref="DurableFile.WriteAllBytes"/>): the message is already in
+    /// memory. The content's fsync runs on another thread while the envelope is written and
+    /// fsynced: both must be on disk before the rename that commits the entry, but not one after
+    /// the other (one fsync less of latency before the 250).
+    /// </remarks>
+    public async Task<SpoolEnvelope> AcceptAsync(ReadOnlySequence<byte> data, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo,
         DsnParameters? dsn, Func<string, DateTimeOffset, byte[]>? trace, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var id = SpoolId.New(now);
         var contentPath = ContentPath(id);
-        long size;
+        var temporary = EnvelopePath(id) + ".tmp";
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
+            SpoolEnvelope envelope;
             using (var stream = new FileStream(contentPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.None))
             {
                 var prefix = trace?.Invoke(id, now) ?? [];
                 stream.Write(prefix);
-                size = prefix.Length + CrlfWriter.Write(data, stream);
-                stream.Flush(flushToDisk: true);
+                var size = prefix.Length + CrlfWriter.Write(data, stream);
+                var contentDurable = Task.Run(() => stream.Flush(flushToDisk: true), CancellationToken.None);
+                try
+                {
+                    envelope = NewEnvelope(id, mailFrom, recipients, client, helo, now, size, dsn);
+                    DurableFile.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options));
+                }
+                finally
+                {
+                    // The stream is disposed next: its fsync must be over first, whatever happened here.
+                    await Task.WhenAny(contentDurable);
+                }
+                await contentDurable; // an fsync that failed fails the accept
             }
-            var envelope = new SpoolEnvelope
-            {
-                Id = id,
-                MailFrom = mailFrom,
-                Recipients = recipients.Select(r => new SpoolRecipient { Address = r }).ToList(),
-                Client = client,
-                Helo = helo,
-                ReceivedAt = now,
-                Size = size,
-                EnvelopeId = dsn?.EnvelopeId,
-                Return = dsn?.Return,
-            };
-            // Written under a temporary name and renamed: a crash mid-write leaves no half envelope
-            // that recovery would take for a commit marker. Replace also fsyncs the folder.
-            DurableFile.Replace(EnvelopePath(id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options));
-            return Task.FromResult(envelope);
+            // The commit: an envelope under its own name exists only for content on disk, and a
+            // crash before it leaves a temporary envelope that recovery removes with the content.
+            DurableFile.Commit(temporary, EnvelopePath(id));
+            return envelope;
         }
         catch
         {
             // Never leave half an entry: without its envelope the content is removed now, not at the next start.
+            TryDelete(temporary);
             TryDelete(EnvelopePath(id));
             TryDelete(contentPath);
             throw;
         }
     }
+
+    private static SpoolEnvelope NewEnvelope(string id, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo,
+        DateTimeOffset now, long size, DsnParameters? dsn) => new()
+    {
+        Id = id,
+        MailFrom = mailFrom,
+        Recipients = recipients.Select(r => new SpoolRecipient { Address = r }).ToList(),
+        Client = client,
+        Helo = helo,
+        ReceivedAt = now,
+        Size = size,
+        EnvelopeId = dsn?.EnvelopeId,
+        Return = dsn?.Return,
+    };
 
     /// <summary>
     /// Brings the spool back after a stop or a crash: creates the folders, removes content that
