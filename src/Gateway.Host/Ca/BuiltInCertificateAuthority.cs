@@ -28,7 +28,9 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
     public BuiltInCertificateAuthority(IOptions<GatewayOptions> options, TimeProvider time, IAuditLog audit)
     {
         _options = options.Value.Ca;
-        _password = _options.EffectivePassword ?? throw new InvalidOperationException("Gateway:Ca:Password or PasswordFile is required");
+        _password = _options.EffectivePassword is { } password && !string.IsNullOrWhiteSpace(password)
+            ? password
+            : throw new InvalidOperationException("Gateway:Ca:Password or PasswordFile must give a non-empty password");
         _time = time;
         _audit = audit;
         _chain = new Lazy<IReadOnlyList<X509Certificate2>>(LoadOrCreate, LazyThreadSafetyMode.ExecutionAndPublication);
