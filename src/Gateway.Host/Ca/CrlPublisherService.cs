@@ -23,7 +23,7 @@ public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options
         var settings = options.Value.Ca;
         if (!settings.Enabled || string.IsNullOrEmpty(settings.CrlHttpPrefix)) return;
         _ca = services.GetRequiredService<BuiltInCertificateAuthority>();
-        if (!File.Exists(_ca.CrlFile)) _ca.PublishCrl();
+        if (!File.Exists(_ca.CrlFile)) await _ca.PublishCrlAsync(stoppingToken);
         using var listener = new HttpListener();
         listener.Prefixes.Add(settings.CrlHttpPrefix);
         listener.Start();

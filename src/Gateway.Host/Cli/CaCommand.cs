@@ -29,10 +29,10 @@ public static class CaCommand
         }));
 
         var crl = new Command("crl", "Write the built-in CA's CRL again (next update in 7 days)") { config };
-        crl.SetAction((parse, _) => WithCaAsync(parse.GetValue(config), async services =>
+        crl.SetAction((parse, token) => WithCaAsync(parse.GetValue(config), async services =>
         {
             var ca = services.GetRequiredService<BuiltInCertificateAuthority>();
-            ca.PublishCrl();
+            await ca.PublishCrlAsync(token);
             await Console.Out.WriteLineAsync(ca.CrlFile);
             return 0;
         }));

@@ -106,4 +106,26 @@ public sealed class CompanyCaImportTests : IDisposable
         Assert.Contains("exists already", again.Error);
         Assert.Equal(before, await File.ReadAllBytesAsync(Path.Combine(_ca.CaPath, "ca.p12")));
     }
+
+    [Theory]
+    [InlineData("P-384", "ecdsa-with-SHA384")]
+    [InlineData("P-521", "ecdsa-with-SHA512")]
+    public async Task ImportedEcCa_SignsCertificatesAndTheCrl_WithTheHashItsCurveCalls(string curve, string algorithm)
+    {
+        await OpenSslAsync("req", "-x509", "-newkey", "ec", "-pkeyopt", $"ec_paramgen_curve:{curve}", "-nodes", "-keyout", FileIn("ec.key"), "-out", FileIn("ec.crt"),
+            "-days", "3650", "-subj", "/O=Example Corp/CN=Example Corp EC Mail CA", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-addext", "subjectKeyIdentifier=hash");
+        var imported = new CompanyCaImport(_ca.Options().Value.Ca, _ca.Time).FromPem(FileIn("ec.crt"), FileIn("ec.key"), null);
+        Assert.True(imported.Imported, string.Join("; ", imported.Problems));
+
+        var authority = _ca.Authority();
+        var frank = await authority.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        await authority.RevokeAsync("frank@example.test", X509RevocationReason.Superseded, CancellationToken.None);
+
+        await File.WriteAllTextAsync(FileIn("frank.pem"), frank.Certificate.ExportCertificatePem());
+        var certificate = await ToolProcess.RunAsync("openssl", ["x509", "-in", FileIn("frank.pem"), "-noout", "-text"]);
+        Assert.Contains($"Signature Algorithm: {algorithm}", certificate.Stdout);
+        Assert.Contains($"Signature Algorithm: {algorithm}", await RevocationListTests.CrlTextAsync(Path.Combine(_ca.CaPath, "ca.crl")));
+        await OpenSslAsync("verify", "-x509_strict", "-purpose", "smimesign", "-CAfile", FileIn("ec.crt"), FileIn("frank.pem"));
+    }
 }
