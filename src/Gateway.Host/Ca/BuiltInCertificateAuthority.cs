@@ -49,6 +49,9 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
     private string RevokedFile => Path.Combine(Root, "revoked.json");
     public string CrlFile => _crl.CrlPath;
 
+    /// <summary>Whether the CA's key file is there (created, or imported); the CA is created on first use otherwise.</summary>
+    public bool Exists => new CaFolder(Root, _password).Exists;
+
     public IReadOnlyList<IssuedIdentity> IssuedTo(string address) => _identities.For(address);
 
     public IReadOnlySet<string> RevokedSerials() => Revocations().Select(r => r.Serial).ToHashSet(StringComparer.OrdinalIgnoreCase);
