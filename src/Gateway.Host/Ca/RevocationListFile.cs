@@ -23,6 +23,9 @@ internal sealed class RevocationListFile(string root)
     /// <summary>The CRL's bytes and number; nothing is written, so a CA that cannot sign a CRL changes no file.</summary>
     public (byte[] Crl, BigInteger Number) Build(X509Certificate2 ca, IEnumerable<RevocationRecord> records, DateTimeOffset now)
     {
+        // Checked here for a message that names the file: a CA copied into Ca:Path by hand was never checked by `gateway ca import`.
+        if (ca.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault() is { } usage && !usage.KeyUsages.HasFlag(X509KeyUsageFlags.CrlSign))
+            throw new CryptographicException($"{Path.Combine(root, "ca.p12")}: the CA certificate's key usage does not allow signing CRLs (cRLSign), so no CRL can be published");
         var builder = new CertificateRevocationListBuilder();
         // RFC 5280 5.3.1 and the S/MIME BR: no reasonCode at all rather than "unspecified".
         foreach (var record in records)
@@ -48,7 +51,12 @@ internal sealed class RevocationListFile(string root)
     /// </summary>
     private BigInteger LastNumber()
     {
-        if (File.Exists(NumberPath)) return BigInteger.Parse(File.ReadAllText(NumberPath).Trim(), NumberStyles.None, CultureInfo.InvariantCulture);
+        if (File.Exists(NumberPath))
+        {
+            return BigInteger.TryParse(File.ReadAllText(NumberPath).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+                ? last
+                : throw new InvalidDataException($"{NumberPath}: not a CRL number; write the number of the last CRL published (openssl crl -text shows it) into it");
+        }
         if (!File.Exists(CrlPath)) return BigInteger.Zero;
         try
         {

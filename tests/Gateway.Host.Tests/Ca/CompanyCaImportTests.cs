@@ -128,4 +128,45 @@ public sealed class CompanyCaImportTests : IDisposable
         Assert.Contains($"Signature Algorithm: {algorithm}", await RevocationListTests.CrlTextAsync(Path.Combine(_ca.CaPath, "ca.crl")));
         await OpenSslAsync("verify", "-x509_strict", "-purpose", "smimesign", "-CAfile", FileIn("ec.crt"), FileIn("frank.pem"));
     }
+
+    [Theory]
+    [InlineData("rsa:2048", "keyUsage=critical,keyCertSign", "key usage does not allow signing CRLs (cRLSign)")]
+    [InlineData("ec", "keyUsage=critical,keyCertSign,cRLSign", "the S/MIME BR allow P-256, P-384 and P-521 only")]
+    [InlineData("rsa:2048", "extendedKeyUsage=serverAuth", "extended key usage does not allow emailProtection")]
+    public async Task ACaUnfitForSmime_IsRefused_NamingTheFileAndTheReason_AndNothingIsWritten(string key, string extension, string problem)
+    {
+        string[] curve = key == "ec" ? ["-pkeyopt", "ec_paramgen_curve:secp256k1"] : [];
+        string[] keyUsage = extension.StartsWith("keyUsage", StringComparison.Ordinal) ? [] : ["-addext", "keyUsage=critical,keyCertSign,cRLSign"];
+        await OpenSslAsync(["req", "-x509", "-newkey", key, .. curve, "-nodes", "-keyout", FileIn("unfit.key"), "-out", FileIn("unfit.crt"), "-days", "3650",
+            "-subj", "/CN=Unfit CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "subjectKeyIdentifier=hash", .. keyUsage, "-addext", extension]);
+
+        var refused = await _ca.CliAsync("ca", "import", "--certificate", FileIn("unfit.crt"), "--key", FileIn("unfit.key"));
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains(FileIn("unfit.crt"), refused.Error);
+        Assert.True(refused.Error.Contains(problem, StringComparison.Ordinal), refused.Error);
+        Assert.False(File.Exists(Path.Combine(_ca.CaPath, "ca.p12")));
+    }
+
+    [Fact]
+    public async Task ACaCopiedInByHandThatCannotSignCrls_RevokesNothing_AndSaysWhy()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=No CRL CA", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(5));
+        Directory.CreateDirectory(_ca.CaPath);
+        await File.WriteAllBytesAsync(Path.Combine(_ca.CaPath, "ca.p12"), ca.ExportPkcs12(IssuedIdentityStore.KeyProtection, CaFixture.CaPassword));
+        await _ca.Authority().IssueAsync("frank@example.test", "test", CancellationToken.None);
+
+        var revoke = await _ca.CliAsync("ca", "revoke", "frank@example.test");
+
+        Assert.Equal(1, revoke.ExitCode);
+        Assert.Contains("cRLSign", revoke.Error);
+        Assert.DoesNotContain("   at ", revoke.Error); // a message, not a stack trace
+        Assert.False(File.Exists(Path.Combine(_ca.CaPath, "revoked.json")));
+        Assert.Empty(_ca.Authority().RevokedSerials());
+    }
 }
