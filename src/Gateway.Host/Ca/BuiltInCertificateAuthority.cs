@@ -149,7 +149,8 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
     private IReadOnlyList<X509Certificate2> LoadOrCreate()
     {
         var folder = new CaFolder(Root, _password);
-        if (!folder.Exists) folder.Write(CreateRoot(), []);
+        // Whoever loses the race to create ca.p12 uses the winner's: the one on disk is the CA.
+        if (!folder.Exists) folder.TryCreate(CreateRoot(), []);
         return folder.Load();
     }
 

@@ -61,7 +61,8 @@ public sealed class CompanyCaImport(CaOptions options, TimeProvider time)
         if (folder.Exists) problems.Add($"{folder.KeyFile} exists already: move it (and identities/, revoked.json, ca.crl) away first; the certificates issued under it need it");
         var above = CaFolder.Ordered(ca, others).Skip(1).ToList();
         if (problems.Count > 0) return new Result(ca, above, problems);
-        folder.Write(ca, above);
+        // Checked above for the message; TryCreate is what holds when the service creates a CA meanwhile.
+        if (!folder.TryCreate(ca, above)) return new Result(ca, above, [$"{folder.KeyFile} was created meanwhile (by the running gateway's first enrolment?): move it away first"]);
         return new Result(ca, above, []);
     }
 

@@ -150,4 +150,23 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
         Assert.Equal(issued.Serial, Assert.Single(revoked).Serial);
         Assert.Single(_audit.Events, e => e.Event == "certificate-revoked");
     }
+
+    [Fact]
+    public async Task TwoProcessesMeetingTheirFirstSendersAtOnce_CreateOneCa_TheOneOnDisk()
+    {
+        // The service enrolling a first sender while an admin runs `gateway ca issue` on a fresh install.
+        var other = new BuiltInCertificateAuthority(_options, _time, _audit);
+        using var together = new Barrier(2);
+
+        var issued = await Task.WhenAll(
+            Task.Run(() => { together.SignalAndWait(); return _ca.IssueAsync("frank@example.test", "first mail", CancellationToken.None); }),
+            Task.Run(() => { together.SignalAndWait(); return other.IssueAsync("grace@example.test", "gateway ca issue", CancellationToken.None); }));
+
+        var onDisk = new CaFolder(Path.GetFullPath(_options.Value.Ca.Path), _options.Value.Ca.Password!).Load()[0];
+        Assert.Equal(onDisk.Thumbprint, _ca.Certificate.Thumbprint);
+        Assert.Equal(onDisk.Thumbprint, other.Certificate.Thumbprint);
+        Assert.All(issued, i => Assert.Equal(
+            onDisk.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Single().SubjectKeyIdentifier,
+            Convert.ToHexString(i.Certificate.Extensions.OfType<X509AuthorityKeyIdentifierExtension>().Single().KeyIdentifier!.Value.Span)));
+    }
 }
