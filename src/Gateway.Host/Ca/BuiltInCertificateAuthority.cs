@@ -63,6 +63,9 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
         try
         {
             var now = _time.GetUtcNow();
+            // Checked first, before a key is made: certificates end with their CA, so an expired CA can issue none.
+            if (Certificate.NotAfter.ToUniversalTime() <= now.UtcDateTime)
+                throw new InvalidOperationException($"{new CaFolder(Root, _password).KeyFile}: the CA certificate ({Certificate.Subject}) expired on {Certificate.NotAfter.ToUniversalTime():u} and cannot issue; import a new CA (gateway ca import)");
             using AsymmetricAlgorithm key = _options.KeyType == IssuedKeyType.EcdsaP256 ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : RSA.Create(3072);
             var request = SmimeCertificateProfile.CreateRequest(address, key);
             var notAfter = Min(now.AddDays(_options.ValidityDays), Certificate.NotAfter);

@@ -66,7 +66,7 @@ public static class CaIssueCommand
         {
             result = await enrolment.EnsureAsync(address, AllTrigger, cancellationToken);
         }
-        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (CaCommand.IsCaFailure(e))
         {
             await output.WriteLineAsync($"{address}: failed: {e.Message}");
             return false;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Ca;
 using Gateway.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gateway.Tests.Ca;
 
@@ -62,7 +63,7 @@ public sealed class CompanyCaImportTests : IDisposable
         Assert.Equal(["CN=Example Corp Mail CA, O=Example Corp", "CN=Example Corp Root CA, O=Example Corp"], authority.Chain.Select(c => c.Subject));
         Assert.StartsWith("builtIn (CN=Example Corp Mail CA", authority.Name);
         // Signed mail carries the subordinate CA, so a partner who trusts only the root can verify it.
-        var current = new CertificateEnrolment(authority, _ca.Options(), TimeProvider.System).Current("frank@example.test");
+        var current = new CertificateEnrolment(authority, _ca.Options(), TimeProvider.System, _ca.Audit, NullLogger<CertificateEnrolment>.Instance).Current("frank@example.test");
         Assert.True(current.Found, current.Reason);
         Assert.Contains(current.ChainWithoutRoot, c => c.Subject.Contains("Example Corp Mail CA", StringComparison.Ordinal));
     }
@@ -115,6 +116,7 @@ public sealed class CompanyCaImportTests : IDisposable
         await OpenSslAsync("req", "-x509", "-newkey", "ec", "-pkeyopt", $"ec_paramgen_curve:{curve}", "-nodes", "-keyout", FileIn("ec.key"), "-out", FileIn("ec.crt"),
             "-days", "3650", "-subj", "/O=Example Corp/CN=Example Corp EC Mail CA", "-addext", "basicConstraints=critical,CA:TRUE",
             "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-addext", "subjectKeyIdentifier=hash");
+        _ca.Time.SetUtcNow(DateTimeOffset.UtcNow); // openssl's CA begins now, after the fixture's clock was made
         var imported = new CompanyCaImport(_ca.Options().Value.Ca, _ca.Time).FromPem(FileIn("ec.crt"), FileIn("ec.key"), null);
         Assert.True(imported.Imported, string.Join("; ", imported.Problems));
 
