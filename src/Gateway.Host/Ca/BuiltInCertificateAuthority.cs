@@ -97,8 +97,8 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
         {
             using var held = await RevocationLockAsync(cancellationToken);
             var already = RevokedSerials();
-            var targets = _identities.All()
-                .Where(i => string.Equals(i.Address, addressOrSerial, StringComparison.OrdinalIgnoreCase) || string.Equals(i.Serial, addressOrSerial, StringComparison.OrdinalIgnoreCase))
+            // Only the keys concerned are opened: decrypting every key of the CA to revoke one is slow and needless.
+            var targets = (addressOrSerial.Contains('@') ? _identities.For(addressOrSerial) : _identities.WithSerial(addressOrSerial))
                 .Where(i => !already.Contains(i.Serial))
                 .ToList();
             var now = _time.GetUtcNow();

@@ -212,4 +212,20 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
         Assert.Contains("expired", refused.Message);
         Assert.Empty(_ca.IssuedTo("frank@example.test"));
     }
+
+    [Fact]
+    public async Task RevokingOneAddressOrSerial_OpensOnlyThatAddressesKeys()
+    {
+        var frank = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        var grace = await _ca.IssueAsync("grace@example.test", "test", CancellationToken.None);
+        await File.WriteAllTextAsync(grace.File, "not a PKCS#12 file: revoking someone else must not open it");
+        var cli = new BuiltInCertificateAuthority(_options, _time, _audit); // a fresh process: nothing decrypted yet
+
+        var bySerial = await cli.RevokeAsync(frank.Serial.ToLowerInvariant(), X509RevocationReason.Superseded, CancellationToken.None);
+        var second = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        var byAddress = await new BuiltInCertificateAuthority(_options, _time, _audit).RevokeAsync("Frank@example.test", X509RevocationReason.KeyCompromise, CancellationToken.None);
+
+        Assert.Equal(frank.Serial, Assert.Single(bySerial).Serial);
+        Assert.Equal(second.Serial, Assert.Single(byAddress).Serial);
+    }
 }
