@@ -21,6 +21,7 @@ public sealed class CompanyCaImport(CaOptions options, TimeProvider time)
     /// <summary>A PKCS#12 file: the certificate with a private key is the CA, the others its chain.</summary>
     public Result FromPkcs12(string file, string password)
     {
+        if (!File.Exists(file)) return Refused($"{file}: file does not exist");
         X509Certificate2Collection all;
         try
         {
@@ -38,6 +39,7 @@ public sealed class CompanyCaImport(CaOptions options, TimeProvider time)
     /// <summary>PEM files: the first certificate of <paramref name="certificateFile"/> is the CA, further ones its chain; the key may be encrypted.</summary>
     public Result FromPem(string certificateFile, string keyFile, string? password)
     {
+        if (new[] { certificateFile, keyFile }.FirstOrDefault(f => !File.Exists(f)) is { } missing) return Refused($"{missing}: file does not exist");
         X509Certificate2 ca;
         var others = new X509Certificate2Collection();
         try
