@@ -52,6 +52,7 @@ internal static class CaSettingsValidation
         if (!IsAttributeName(group.MemberAttribute)) errors.Add($"{key}:MemberAttribute: '{group.MemberAttribute}' is not an attribute name (member or uniqueMember)");
         if (!IsAttributeName(group.MailAttribute)) errors.Add($"{key}:MailAttribute: '{group.MailAttribute}' is not an attribute name (e.g. mail)");
         if (group.CacheDuration <= TimeSpan.Zero) errors.Add($"{key}:CacheDuration must be a positive duration (e.g. 00:15:00)");
+        if (group.StaleMembershipMaxAge < TimeSpan.Zero) errors.Add($"{key}:StaleMembershipMaxAge must be zero or a positive duration (e.g. 1.00:00:00)");
     }
 
     /// <summary>RFC 4512 descr: a letter, then letters, digits and hyphens (an option such as ;binary is not wanted here).</summary>

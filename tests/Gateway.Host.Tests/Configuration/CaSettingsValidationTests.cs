@@ -41,6 +41,7 @@ public sealed class CaSettingsValidationTests : IDisposable
             ["Gateway:Ca:EligibleGroup:GroupDn"] = "",
             ["Gateway:Ca:EligibleGroup:MemberAttribute"] = "member)(x=*",
             ["Gateway:Ca:EligibleGroup:CacheDuration"] = "00:00:00",
+            ["Gateway:Ca:EligibleGroup:StaleMembershipMaxAge"] = "-01:00:00",
             ["Gateway:Ca:EligibleGroup:Filter"] = "(memberOf=x)",
         });
 
@@ -49,6 +50,7 @@ public sealed class CaSettingsValidationTests : IDisposable
         Assert.Contains("Gateway:Ca:EligibleGroup:GroupDn must name the group", error);
         Assert.Contains("Gateway:Ca:EligibleGroup:MemberAttribute: 'member)(x=*' is not an attribute name", error);
         Assert.Contains("Gateway:Ca:EligibleGroup:CacheDuration must be a positive duration", error);
+        Assert.Contains("Gateway:Ca:EligibleGroup:StaleMembershipMaxAge must be zero or a positive duration", error);
         Assert.Contains("Gateway:Ca:EligibleGroup:Filter: unknown setting", error);
     }
 
