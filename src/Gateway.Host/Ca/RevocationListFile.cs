@@ -63,9 +63,9 @@ internal sealed class RevocationListFile(string root)
             CertificateRevocationListBuilder.Load(File.ReadAllBytes(CrlPath), out var published);
             return published;
         }
-        catch (CryptographicException)
+        catch (Exception e) when (e is CryptographicException or System.Formats.Asn1.AsnContentException)
         {
-            return BigInteger.Zero;
+            return BigInteger.Zero; // not a CRL: nothing was published under a number worth keeping above
         }
     }
 }
