@@ -10,9 +10,12 @@ namespace Gateway.Ca;
 /// </summary>
 public static class CertificateLint
 {
-    public static IReadOnlyList<string> Check(X509Certificate2 certificate, string address)
+    /// <param name="issuer">When given, the signature must also use the hash its key calls for (BR: P-384 with SHA-384, P-521 with SHA-512).</param>
+    public static IReadOnlyList<string> Check(X509Certificate2 certificate, string address, X509Certificate2? issuer = null)
     {
         var problems = new List<string>();
+        if (issuer is not null && SmimeCertificateProfile.SignatureAlgorithm(issuer) is var wanted && certificate.SignatureAlgorithm.Value != wanted)
+            problems.Add($"signature algorithm {certificate.SignatureAlgorithm.FriendlyName ?? certificate.SignatureAlgorithm.Value} does not fit the issuer's key (wanted {new Oid(wanted).FriendlyName ?? wanted})");
         if (certificate.Version != 3) problems.Add("not an X.509 v3 certificate");
         var serial = certificate.SerialNumberBytes.Span;
         if (serial.Length < 9 || (serial[0] & 0x80) != 0) problems.Add("serial number must be positive with at least 64 random bits");

@@ -50,7 +50,8 @@ public static class SmimeCertificateProfile
 
     /// <summary>
     /// Signs with the issuer's own key type, so an RSA CA can certify an EC subscriber (the plain
-    /// Create overload insists that both keys are of one algorithm).
+    /// Create overload insists that both keys are of one algorithm), and with the hash the
+    /// issuer's key calls for (<see cref="SignatureHash"/>), whatever hash the request was made with.
     /// </summary>
     public static X509Certificate2 Sign(CertificateRequest request, X509Certificate2 issuer, DateTimeOffset notBefore, DateTimeOffset notAfter, byte[] serial)
     {
@@ -59,7 +60,40 @@ public static class SmimeCertificateProfile
         var generator = rsa is not null ? X509SignatureGenerator.CreateForRSA(rsa, RSASignaturePadding.Pkcs1)
             : ec is not null ? X509SignatureGenerator.CreateForECDsa(ec)
             : throw new ArgumentException("the issuer certificate has no RSA or ECDSA private key", nameof(issuer));
-        return request.Create(issuer.SubjectName, generator, notBefore, notAfter, serial);
+        // The request's hash is the one Create signs with, and it cannot be changed: the same request under the issuer's hash.
+        var signed = new CertificateRequest(request.SubjectName, request.PublicKey, SignatureHash(issuer), rsa is null ? null : RSASignaturePadding.Pkcs1);
+        foreach (var extension in request.CertificateExtensions) signed.CertificateExtensions.Add(extension);
+        return signed.Create(issuer.SubjectName, generator, notBefore, notAfter, serial);
+    }
+
+    /// <summary>
+    /// The hash an issuer signs certificates and CRLs with. The S/MIME BR tie ECDSA to its curve
+    /// (P-256: SHA-256, P-384: SHA-384, P-521: SHA-512); RSA keys sign with SHA-256, which the BR
+    /// allow for any RSA size.
+    /// </summary>
+    public static HashAlgorithmName SignatureHash(X509Certificate2 issuer)
+    {
+        using var ec = issuer.GetECDsaPublicKey();
+        return ec?.KeySize switch
+        {
+            384 => HashAlgorithmName.SHA384,
+            521 => HashAlgorithmName.SHA512,
+            _ => HashAlgorithmName.SHA256,
+        };
+    }
+
+    /// <summary>The signature algorithm OID <see cref="SignatureHash"/> gives with the issuer's key type.</summary>
+    public static string SignatureAlgorithm(X509Certificate2 issuer)
+    {
+        using var ec = issuer.GetECDsaPublicKey();
+        var hash = SignatureHash(issuer);
+        return (ec is not null, hash.Name) switch
+        {
+            (true, "SHA384") => "1.2.840.10045.4.3.3",
+            (true, "SHA512") => "1.2.840.10045.4.3.4",
+            (true, _) => "1.2.840.10045.4.3.2",
+            _ => "1.2.840.113549.1.1.11",
+        };
     }
 
     /// <summary>128 random bits, the top bit cleared so the DER INTEGER stays positive without padding.</summary>

@@ -24,15 +24,21 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Lazy<IReadOnlyList<X509Certificate2>> _chain;
     private readonly IssuedIdentityStore _identities;
+    private readonly RevocationListFile _crl;
+    /// <summary>Signing a CRL takes milliseconds; another process holding the lock longer than this is stuck.</summary>
+    private static readonly TimeSpan OtherProcessWait = TimeSpan.FromSeconds(60);
 
     public BuiltInCertificateAuthority(IOptions<GatewayOptions> options, TimeProvider time, IAuditLog audit)
     {
         _options = options.Value.Ca;
-        _password = _options.EffectivePassword ?? throw new InvalidOperationException("Gateway:Ca:Password or PasswordFile is required");
+        _password = _options.EffectivePassword is { } password && !string.IsNullOrWhiteSpace(password)
+            ? password
+            : throw new InvalidOperationException("Gateway:Ca:Password or PasswordFile must give a non-empty password");
         _time = time;
         _audit = audit;
         _chain = new Lazy<IReadOnlyList<X509Certificate2>>(LoadOrCreate, LazyThreadSafetyMode.ExecutionAndPublication);
         _identities = new IssuedIdentityStore(Root, _password);
+        _crl = new RevocationListFile(Root);
     }
 
     /// <summary>The CA certificate with its private key.</summary>
@@ -41,7 +47,10 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
     public string Name => $"{IssuerName} ({Certificate.Subject})";
     private string Root => Path.GetFullPath(_options.Path);
     private string RevokedFile => Path.Combine(Root, "revoked.json");
-    public string CrlFile => Path.Combine(Root, "ca.crl");
+    public string CrlFile => _crl.CrlPath;
+
+    /// <summary>Whether the CA's key file is there (created, or imported); the CA is created on first use otherwise.</summary>
+    public bool Exists => new CaFolder(Root, _password).Exists;
 
     public IReadOnlyList<IssuedIdentity> IssuedTo(string address) => _identities.For(address);
 
@@ -54,6 +63,9 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
         try
         {
             var now = _time.GetUtcNow();
+            // Checked first, before a key is made: certificates end with their CA, so an expired CA can issue none.
+            if (Certificate.NotAfter.ToUniversalTime() <= now.UtcDateTime)
+                throw new InvalidOperationException($"{new CaFolder(Root, _password).KeyFile}: the CA certificate ({Certificate.Subject}) expired on {Certificate.NotAfter.ToUniversalTime():u} and cannot issue; import a new CA (gateway ca import)");
             using AsymmetricAlgorithm key = _options.KeyType == IssuedKeyType.EcdsaP256 ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : RSA.Create(3072);
             var request = SmimeCertificateProfile.CreateRequest(address, key);
             var notAfter = Min(now.AddDays(_options.ValidityDays), Certificate.NotAfter);
@@ -61,7 +73,7 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
             SmimeCertificateProfile.AddIssuerExtensions(request, Certificate, issuance);
             using var issued = SmimeCertificateProfile.Sign(request, Certificate, issuance.NotBefore, issuance.NotAfter, SmimeCertificateProfile.NewSerialNumber());
             using var withKey = key is RSA rsa ? issued.CopyWithPrivateKey(rsa) : issued.CopyWithPrivateKey((ECDsa)key);
-            var problems = CertificateLint.Check(withKey, address);
+            var problems = CertificateLint.Check(withKey, address, Certificate);
             if (problems.Count > 0) throw new CryptographicException($"issued certificate violates the S/MIME profile: {string.Join("; ", problems)}");
 
             var identity = _identities.Add(address, withKey);
@@ -83,16 +95,23 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            using var held = await RevocationLockAsync(cancellationToken);
             var already = RevokedSerials();
-            var targets = _identities.All()
-                .Where(i => string.Equals(i.Address, addressOrSerial, StringComparison.OrdinalIgnoreCase) || string.Equals(i.Serial, addressOrSerial, StringComparison.OrdinalIgnoreCase))
+            // Only the keys concerned are opened: decrypting every key of the CA to revoke one is slow and needless.
+            var targets = (addressOrSerial.Contains('@') ? _identities.For(addressOrSerial) : _identities.WithSerial(addressOrSerial))
                 .Where(i => !already.Contains(i.Serial))
                 .ToList();
             var now = _time.GetUtcNow();
             var added = targets.Select(t => new RevocationRecord(t.Serial, t.Address, now, reason)).ToList();
             var records = Revocations().Concat(added).ToList();
+            // Signed before anything is written: a CA that cannot sign a CRL (no cRLSign, a bad key)
+            // fails here with revoked.json untouched. revoked.json is then written before ca.crl,
+            // because every later publication is built from it: a ca.crl that failed to be written
+            // is repaired by the next one, whereas a CRL listing a serial revoked.json lacks would
+            // lose that serial again at the next publication.
+            var (crl, number) = _crl.Build(Certificate, records, now);
             PrivateFiles.Write(RevokedFile, JsonSerializer.SerializeToUtf8Bytes(records));
-            PublishCrl(records, now);
+            _crl.Write(crl, number);
             foreach (var (record, target) in added.Zip(targets))
             {
                 await _audit.WriteAsync(new AuditEvent("certificate-revoked")
@@ -110,20 +129,22 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
         }
     }
 
-    /// <summary>Writes ca.crl (DER), next update in 7 days; called on every revocation and at start.</summary>
-    public void PublishCrl() => PublishCrl(Revocations(), _time.GetUtcNow());
-
-    private void PublishCrl(IReadOnlyList<RevocationRecord> records, DateTimeOffset now)
+    /// <summary>Signs ca.crl again (next update in 7 days, a new CRL number); on every revocation, at start and daily by the service, and by <c>gateway ca crl</c>.</summary>
+    public async Task PublishCrlAsync(CancellationToken cancellationToken)
     {
-        var builder = new CertificateRevocationListBuilder();
-        foreach (var record in records) builder.AddEntry(Convert.FromHexString(record.Serial), record.RevokedAt, record.Reason);
-        // An imported company CA may have an EC key: the RSA padding applies to RSA keys only.
-        using var rsa = Certificate.GetRSAPublicKey();
-        var padding = rsa is null ? null : RSASignaturePadding.Pkcs1;
-        var crl = builder.Build(Certificate, records.Count + 1, now.AddDays(7), HashAlgorithmName.SHA256, padding, now);
-        PrivateFiles.Write(CrlFile, crl);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(CrlFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        using var held = await RevocationLockAsync(cancellationToken);
+        var (crl, number) = _crl.Build(Certificate, Revocations(), _time.GetUtcNow());
+        _crl.Write(crl, number);
     }
+
+    /// <summary>
+    /// Revoking and publishing read revoked.json and the CRL number and write both: one at a time
+    /// across processes (the service's daily publication, <c>gateway ca revoke</c>), or a
+    /// revocation could be lost or a CRL number used twice.
+    /// </summary>
+    private async Task<Spool.EntryLock> RevocationLockAsync(CancellationToken cancellationToken) =>
+        await Spool.EntryLock.AcquireAsync(Path.Combine(Root, "locks"), "revocations", OtherProcessWait, cancellationToken)
+            ?? throw new IOException($"another process has held the revocation lock in {Root} for over {OtherProcessWait.TotalSeconds:0} s");
 
     private List<RevocationRecord> Revocations() =>
         File.Exists(RevokedFile) ? JsonSerializer.Deserialize<List<RevocationRecord>>(File.ReadAllBytes(RevokedFile)) ?? [] : [];
@@ -131,7 +152,8 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
     private IReadOnlyList<X509Certificate2> LoadOrCreate()
     {
         var folder = new CaFolder(Root, _password);
-        if (!folder.Exists) folder.Write(CreateRoot(), []);
+        // Whoever loses the race to create ca.p12 uses the winner's: the one on disk is the CA.
+        if (!folder.Exists) folder.TryCreate(CreateRoot(), []);
         return folder.Load();
     }
 

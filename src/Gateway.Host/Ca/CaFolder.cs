@@ -15,13 +15,19 @@ internal sealed class CaFolder(string root, string password)
     public string ChainFile => Path.Combine(root, "ca-chain.pem");
     public bool Exists => File.Exists(KeyFile);
 
-    public void Write(X509Certificate2 caWithKey, IReadOnlyList<X509Certificate2> above)
+    /// <summary>
+    /// Writes ca.p12 unless there is one: false, and nothing written, when another process (the
+    /// service meeting a first sender, <c>gateway ca issue</c> or <c>import</c>) made it first,
+    /// so two processes can never each create a CA and issue under the one that is later replaced.
+    /// </summary>
+    public bool TryCreate(X509Certificate2 caWithKey, IReadOnlyList<X509Certificate2> above)
     {
         var all = new X509Certificate2Collection(caWithKey);
         all.AddRange(above.ToArray());
-        PrivateFiles.Write(KeyFile, all.ExportPkcs12(IssuedIdentityStore.KeyProtection, password));
+        if (!PrivateFiles.WriteNew(KeyFile, all.ExportPkcs12(IssuedIdentityStore.KeyProtection, password))) return false;
         File.WriteAllText(CertificateFile, caWithKey.ExportCertificatePem());
         File.WriteAllText(ChainFile, string.Concat(all.Select(c => c.ExportCertificatePem() + "\n")), Encoding.ASCII);
+        return true;
     }
 
     /// <summary>The CA certificate (the one with a key) first, then its issuer, its issuer's issuer … as far as the file holds them.</summary>

@@ -9,10 +9,12 @@ namespace Gateway.Ca;
 /// store has none, the issuer's newest unrevoked certificate is used, and when there is none or
 /// it expires within Ca:RenewBeforeDays, a new one is issued on the spot, so the mail that
 /// triggered it leaves signed. An identity the admin put in the local store always wins.
-/// When eligibility cannot be learned (the group's directory is down), nothing is issued: a
-/// sender who already holds a certificate keeps signing with it, anyone else goes on without an
-/// identity, exactly as a sender who is not eligible (the policy decides: unsigned, or held or
-/// refused where signing is required), and the audit says why.
+/// During a directory outage eligibility comes from the member list last read, up to
+/// Ca:EligibleGroup:StaleMembershipMaxAge old (see SenderEligibility). When it cannot be learned
+/// at all, nothing is issued and the CA's certificates are not used either (a member removed long
+/// ago must not sign again because the group cannot be read): the sender goes on without an
+/// identity, exactly as one who is not eligible (the policy decides: unsigned, or held or refused
+/// where signing is required), and the audit says why.
 /// </summary>
 public sealed partial class EnrollingCertificateDirectory(
     ICertificateDirectory inner, CertificateEnrolment enrolment, SenderEligibility eligibility, IAuditLog audit, ILogger<EnrollingCertificateDirectory> logger)
@@ -29,8 +31,6 @@ public sealed partial class EnrollingCertificateDirectory(
             case EligibilityStatus.Eligible:
                 return (await enrolment.EnsureAsync(address, $"first mail of an eligible sender without a signing certificate ({eligible.Reason})", cancellationToken)).Choice;
             case EligibilityStatus.Unknown:
-                var current = enrolment.Current(address);
-                if (current.Found) return current;
                 LogNotEnrolled(address, eligible.Reason);
                 await audit.WriteAsync(new AuditEvent("enrolment-skipped") { Sender = address, Reason = eligible.Reason, Issuer = enrolment.Issuer.Name }, cancellationToken);
                 // A temporary failure: the choice is not cached, so the next mail asks the directory again.

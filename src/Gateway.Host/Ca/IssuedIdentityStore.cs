@@ -21,13 +21,19 @@ internal sealed class IssuedIdentityStore(string root, string password)
         lock (_loaded) return Refresh(Key(address), address.ToLowerInvariant()).ToList();
     }
 
-    public IReadOnlyList<IssuedIdentity> All()
+    /// <summary>
+    /// The identity with this serial, found by its file name (identities/*/SERIAL.p12), so no
+    /// other key is decrypted to find it; empty when there is none.
+    /// </summary>
+    public IReadOnlyList<IssuedIdentity> WithSerial(string serial)
     {
+        if (serial.Length == 0 || !serial.All(char.IsAsciiHexDigit) || !Directory.Exists(Folder)) return [];
+        var name = serial.ToUpperInvariant() + ".p12"; // as Add names it: X509Certificate2.SerialNumber is upper-case hex
         lock (_loaded)
         {
-            if (!Directory.Exists(Folder)) return [];
             return Directory.EnumerateDirectories(Folder)
-                .SelectMany(d => Refresh(Path.GetFileName(d), Uri.UnescapeDataString(Path.GetFileName(d))))
+                .Where(d => File.Exists(Path.Combine(d, name)))
+                .Select(d => Load(Path.GetFileName(d), Uri.UnescapeDataString(Path.GetFileName(d)), Path.Combine(d, name)))
                 .ToList();
         }
     }
@@ -45,9 +51,18 @@ internal sealed class IssuedIdentityStore(string root, string password)
         if (!_loaded.TryGetValue(key, out var list)) _loaded[key] = list = [];
         var folder = Path.Combine(Folder, key);
         if (!Directory.Exists(folder)) return list;
-        foreach (var file in Directory.EnumerateFiles(folder, "*.p12").Where(f => list.All(i => i.File != f)).Order(StringComparer.Ordinal))
-            list.Add(new IssuedIdentity(address, X509CertificateLoader.LoadPkcs12FromFile(file, password, X509KeyStorageFlags.EphemeralKeySet), file));
+        foreach (var file in Directory.EnumerateFiles(folder, "*.p12").Order(StringComparer.Ordinal)) Load(key, address, file);
         return list;
+    }
+
+    /// <summary>One identity file, decrypted once and then kept.</summary>
+    private IssuedIdentity Load(string key, string address, string file)
+    {
+        if (!_loaded.TryGetValue(key, out var list)) _loaded[key] = list = [];
+        if (list.FirstOrDefault(i => i.File == file) is { } known) return known;
+        var identity = new IssuedIdentity(address, X509CertificateLoader.LoadPkcs12FromFile(file, password, X509KeyStorageFlags.EphemeralKeySet), file);
+        list.Add(identity);
+        return identity;
     }
 
     /// <summary>Folder name of an address: lower-case, escaped, so no address can reach outside identities/.</summary>

@@ -3,7 +3,28 @@ namespace Gateway.Ca;
 /// <summary>Key material is written readable by the service user only, and atomically.</summary>
 internal static class PrivateFiles
 {
-    public static void Write(string path, ReadOnlySpan<byte> bytes)
+    public static void Write(string path, ReadOnlySpan<byte> bytes) => Write(path, bytes, overwrite: true);
+
+    /// <summary>
+    /// Writes <paramref name="path"/> only if it does not exist, atomically: false, and nothing
+    /// written, when it does (or another process made it first). File.Move without overwrite is a
+    /// link(2) on Linux, which fails rather than replace a file that appeared meanwhile.
+    /// </summary>
+    public static bool WriteNew(string path, ReadOnlySpan<byte> bytes)
+    {
+        if (File.Exists(path)) return false;
+        try
+        {
+            Write(path, bytes, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+    }
+
+    private static void Write(string path, ReadOnlySpan<byte> bytes, bool overwrite)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         // A name of its own: the service and a `gateway ca` command may write the same file at once,
@@ -18,7 +39,7 @@ internal static class PrivateFiles
                 stream.Write(bytes);
                 stream.Flush(flushToDisk: true);
             }
-            File.Move(temporary, path, overwrite: true);
+            File.Move(temporary, path, overwrite);
         }
         catch
         {

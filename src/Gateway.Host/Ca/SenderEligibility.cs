@@ -9,8 +9,9 @@ namespace Gateway.Ca;
 /// Who may be enrolled: a sender matching Gateway:Ca:EligibleSenders, or a member of
 /// Gateway:Ca:EligibleGroup. The patterns are asked first, so their senders never wait for the
 /// directory. The group's member list is read at once and kept for CacheDuration; a failed read is
-/// not kept (the next sender asks again) and makes a sender outside the patterns Unknown, never
-/// Eligible: an outage enrols nobody.
+/// not kept (the next sender asks again). During an outage the list last read is used until it is
+/// StaleMembershipMaxAge old, so a member keeps signing and a removed member does not sign again;
+/// without such a list a sender outside the patterns is Unknown, never Eligible.
 /// </summary>
 public sealed partial class SenderEligibility
 {
@@ -20,6 +21,9 @@ public sealed partial class SenderEligibility
     private readonly ILogger<SenderEligibility> _logger;
     private readonly SemaphoreSlim _reading = new(1, 1);
     private volatile CachedMembers? _cached;
+    private readonly TimeSpan _staleMaxAge;
+    /// <summary>The last list read successfully: what an outage falls back on, up to <see cref="_staleMaxAge"/>.</summary>
+    private volatile ReadMembers? _lastRead;
 
     public SenderEligibility(IOptions<GatewayOptions> options, TimeProvider time, ILogger<SenderEligibility> logger)
     {
@@ -32,6 +36,7 @@ public sealed partial class SenderEligibility
             var directory = options.Value.Certificates.Ldap.First(d => string.Equals(d.EffectiveName, group.Directory, StringComparison.OrdinalIgnoreCase));
             _group = new LdapGroup(directory, group);
             _cacheDuration = group.CacheDuration;
+            _staleMaxAge = group.StaleMembershipMaxAge;
         }
         _time = time;
         _logger = logger;
@@ -47,10 +52,17 @@ public sealed partial class SenderEligibility
             return new Eligibility(EligibilityStatus.Eligible, $"matches Gateway:Ca:EligibleSenders '{pattern}'");
         if (_group is null) return new Eligibility(EligibilityStatus.NotEligible, "matches no Gateway:Ca:EligibleSenders pattern");
         var members = await GroupMembersAsync(cancellationToken);
-        if (!members.Known) return new Eligibility(EligibilityStatus.Unknown, $"eligibility unknown: {members.Failure}");
+        var asOf = "";
+        if (!members.Known)
+        {
+            if (_lastRead is not { } last || _time.GetUtcNow() - last.ReadAt > _staleMaxAge)
+                return new Eligibility(EligibilityStatus.Unknown, $"eligibility unknown: {members.Failure}");
+            asOf = $" as read at {last.ReadAt.UtcDateTime:u} (now {members.Failure}; an old list is used up to Gateway:Ca:EligibleGroup:StaleMembershipMaxAge)";
+            members = last.Members;
+        }
         return members.Addresses.Contains(address)
-            ? new Eligibility(EligibilityStatus.Eligible, $"member of {_group.Name}")
-            : new Eligibility(EligibilityStatus.NotEligible, $"matches no Gateway:Ca:EligibleSenders pattern and is not a member of {_group.Name}");
+            ? new Eligibility(EligibilityStatus.Eligible, $"member of {_group.Name}{asOf}")
+            : new Eligibility(EligibilityStatus.NotEligible, $"matches no Gateway:Ca:EligibleSenders pattern and is not a member of {_group.Name}{asOf}");
     }
 
     /// <summary>The group's members' addresses (empty and known when no group is configured).</summary>
@@ -64,7 +76,11 @@ public sealed partial class SenderEligibility
             // Another sender may have read the group while this one waited.
             if (_cached is { } again && again.Until > _time.GetUtcNow()) return again.Members;
             var members = await _group.ReadAsync(cancellationToken);
-            if (members.Known) _cached = new CachedMembers(members, _time.GetUtcNow() + _cacheDuration);
+            if (members.Known)
+            {
+                _cached = new CachedMembers(members, _time.GetUtcNow() + _cacheDuration);
+                _lastRead = new ReadMembers(members, _time.GetUtcNow());
+            }
             else LogGroupUnavailable(members.Failure!);
             return members;
         }
@@ -75,6 +91,8 @@ public sealed partial class SenderEligibility
     }
 
     private sealed record CachedMembers(GroupMembership Members, DateTimeOffset Until);
+
+    private sealed record ReadMembers(GroupMembership Members, DateTimeOffset ReadAt);
 
     [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Certificate enrolment: {Reason}; senders outside Gateway:Ca:EligibleSenders are not enrolled until it can be read")]
     private partial void LogGroupUnavailable(string reason);

@@ -17,7 +17,16 @@ public static class CaCommand
         var revoke = new Command("revoke", "Revoke certificates and publish a new CRL") { target, reason, config };
         revoke.SetAction((parse, token) => WithCaAsync(parse.GetValue(config), async services =>
         {
-            var revoked = await services.GetRequiredService<ICertificateIssuer>().RevokeAsync(parse.GetValue(target)!, parse.GetValue(reason), token);
+            IReadOnlyList<RevocationRecord> revoked;
+            try
+            {
+                revoked = await services.GetRequiredService<ICertificateIssuer>().RevokeAsync(parse.GetValue(target)!, parse.GetValue(reason), token);
+            }
+            catch (Exception e) when (IsCaFailure(e))
+            {
+                await Console.Error.WriteLineAsync($"ca revoke: nothing revoked: {e.Message}");
+                return 1;
+            }
             if (revoked.Count == 0)
             {
                 await Console.Error.WriteLineAsync($"nothing to revoke: no unrevoked certificate issued to or with serial '{parse.GetValue(target)}'");
@@ -29,10 +38,18 @@ public static class CaCommand
         }));
 
         var crl = new Command("crl", "Write the built-in CA's CRL again (next update in 7 days)") { config };
-        crl.SetAction((parse, _) => WithCaAsync(parse.GetValue(config), async services =>
+        crl.SetAction((parse, token) => WithCaAsync(parse.GetValue(config), async services =>
         {
             var ca = services.GetRequiredService<BuiltInCertificateAuthority>();
-            ca.PublishCrl();
+            try
+            {
+                await ca.PublishCrlAsync(token);
+            }
+            catch (Exception e) when (IsCaFailure(e))
+            {
+                await Console.Error.WriteLineAsync($"ca crl: no CRL written: {e.Message}");
+                return 1;
+            }
             await Console.Out.WriteLineAsync(ca.CrlFile);
             return 0;
         }));
@@ -55,6 +72,10 @@ public static class CaCommand
         }
         return await action(host.Services);
     }
+
+    /// <summary>What a CA that cannot do its work throws (a bad key file, a CA unfit for the task, a full disk): reported as a message, not a stack trace.</summary>
+    public static bool IsCaFailure(Exception e) =>
+        e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException or InvalidOperationException;
 
     /// <summary>A password for a file the admin hands over or receives: from a file, never from the command line (the process list shows it).</summary>
     public static async Task<string?> PasswordAsync(string? passwordFile, string what)

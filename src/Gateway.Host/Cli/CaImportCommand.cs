@@ -37,7 +37,9 @@ public static class CaImportCommand
             }
             else if (parse.GetValue(pkcs12) is null && parse.GetValue(certificate) is { } pem && parse.GetValue(key) is { } keyFile)
             {
-                var password = parse.GetValue(passwordFile) is null ? null : await CaCommand.PasswordAsync(parse.GetValue(passwordFile), "the PEM key");
+                string? password = null;
+                // A password file that was given but cannot be read must not mean "the key is not encrypted".
+                if (parse.GetValue(passwordFile) is { } given && (password = await CaCommand.PasswordAsync(given, "the PEM key")) is null) return 1;
                 result = importer.FromPem(pem, keyFile, password);
             }
             else

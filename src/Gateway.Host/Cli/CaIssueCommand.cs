@@ -6,7 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Gateway.Cli;
 
 /// <summary>
-/// <c>gateway ca issue ADDRESS</c> issues a certificate now; <c>gateway ca issue --all</c> enrols
+/// <c>gateway ca issue ADDRESS [--force]</c> issues a certificate now for an eligible sender (any
+/// address with --force, which the audit line records); <c>gateway ca issue --all</c> enrols
 /// every sender who can be listed ahead of their first mail: the single addresses of
 /// Ca:EligibleSenders and the members of Ca:EligibleGroup. Domains cannot be listed; they are
 /// named as skipped. Run twice, --all issues nothing new: valid certificates are kept, due ones renewed.
@@ -23,20 +24,48 @@ public static class CaIssueCommand
             Description = "Instead of ADDRESS: every listable eligible sender (the addresses in Ca:EligibleSenders and the members of Ca:EligibleGroup; " +
                 "domain patterns cannot be listed and are skipped). Issues where none is valid, renews where due, keeps the rest",
         };
-        var issue = new Command("issue", "Issue signing certificates now, before the first mail") { address, all, config };
+        var force = new Option<bool>("--force")
+        {
+            Description = "With ADDRESS: issue even though the sender is not eligible (matches no Ca:EligibleSenders pattern and is not in Ca:EligibleGroup, " +
+                "or the group cannot be read); the audit line says so",
+        };
+        var issue = new Command("issue", "Issue signing certificates now, before the first mail") { address, all, force, config };
         issue.SetAction((parse, token) => CaCommand.WithCaAsync(parse.GetValue(config), services =>
             (parse.GetValue(address), parse.GetValue(all)) switch
             {
-                ({ } one, false) => IssueOneAsync(services.GetRequiredService<ICertificateIssuer>(), one, token),
+                ({ } one, false) => IssueOneAsync(services.GetRequiredService<ICertificateIssuer>(), services.GetRequiredService<SenderEligibility>(), one, parse.GetValue(force), token),
                 (null, true) => IssueAllAsync(services.GetRequiredService<SenderEligibility>(), services.GetRequiredService<CertificateEnrolment>(), Console.Out, token),
                 _ => Usage(),
             }));
         return issue;
     }
 
-    private static async Task<int> IssueOneAsync(ICertificateIssuer issuer, string address, CancellationToken cancellationToken)
+    private static async Task<int> IssueOneAsync(ICertificateIssuer issuer, SenderEligibility eligibility, string address, bool force, CancellationToken cancellationToken)
     {
-        var identity = await issuer.IssueAsync(address, "issued from the command line", cancellationToken);
+        if (!IsMailbox(address))
+        {
+            await Console.Error.WriteLineAsync($"ca issue: '{address}' is not a mail address (user@example.com, ASCII only: an S/MIME certificate's rfc822Name cannot hold more)");
+            return 1;
+        }
+        var eligible = await eligibility.CheckAsync(address, cancellationToken);
+        if (eligible.Status != EligibilityStatus.Eligible && !force)
+        {
+            await Console.Error.WriteLineAsync($"ca issue: {address} is not eligible ({eligible.Reason}); give --force to issue anyway");
+            return 1;
+        }
+        var trigger = eligible.Status == EligibilityStatus.Eligible
+            ? $"issued from the command line ({eligible.Reason})"
+            : $"issued from the command line with --force ({eligible.Reason})";
+        IssuedIdentity identity;
+        try
+        {
+            identity = await issuer.IssueAsync(address, trigger, cancellationToken);
+        }
+        catch (Exception e) when (CaCommand.IsCaFailure(e))
+        {
+            await Console.Error.WriteLineAsync($"ca issue: not issued: {e.Message}");
+            return 1;
+        }
         await Console.Out.WriteLineAsync($"issued {identity.Address}: serial {identity.Serial}, thumbprint {identity.Certificate.Thumbprint}, valid until {identity.Certificate.NotAfter.ToUniversalTime():u}");
         return 0;
     }
@@ -66,7 +95,7 @@ public static class CaIssueCommand
         {
             result = await enrolment.EnsureAsync(address, AllTrigger, cancellationToken);
         }
-        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (CaCommand.IsCaFailure(e))
         {
             await output.WriteLineAsync($"{address}: failed: {e.Message}");
             return false;
@@ -86,6 +115,11 @@ public static class CaIssueCommand
         });
         return true;
     }
+
+    /// <summary>One address (not a domain or pattern) in printable ASCII, as an rfc822Name (IA5String) must be.</summary>
+    private static bool IsMailbox(string address) =>
+        address.All(c => c is > ' ' and < '\u007f')
+        && AddressPattern.TryParse(address, out var pattern, out _) && pattern!.Kind == AddressPattern.PatternKind.Address;
 
     private static async Task<int> Usage()
     {

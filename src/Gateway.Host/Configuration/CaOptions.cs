@@ -37,6 +37,7 @@ public sealed class CaOptions
     public string? Password { get; set; }
     public string? PasswordFile { get; set; }
 
+    /// <summary>The password in force: the first line of <see cref="PasswordFile"/> when set, else <see cref="Password"/>; empty ones are refused at start.</summary>
     public string? EffectivePassword =>
         !string.IsNullOrEmpty(PasswordFile) ? SecretFile.FirstLine(PasswordFile) : Password;
 }

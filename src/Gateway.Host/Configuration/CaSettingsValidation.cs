@@ -19,11 +19,27 @@ internal static class CaSettingsValidation
         if (ca.EligibleGroup is { } group) CheckGroup(group, options.Certificates, errors);
         if (ca.ValidityDays is < 1 or > 825) errors.Add("Gateway:Ca:ValidityDays must be between 1 and 825 (CA/Browser Forum S/MIME limit)");
         if (ca.RenewBeforeDays < 1 || ca.RenewBeforeDays >= ca.ValidityDays) errors.Add("Gateway:Ca:RenewBeforeDays must be at least 1 and less than ValidityDays");
-        if (string.IsNullOrEmpty(ca.Password) && string.IsNullOrEmpty(ca.PasswordFile))
-            errors.Add("Gateway:Ca:Password or Gateway:Ca:PasswordFile must be set: CA and issued keys are never stored unencrypted");
+        CheckPassword(ca, errors);
         if (ca.CrlHttpPrefix is { Length: > 0 } prefix && (!prefix.StartsWith("http://", StringComparison.Ordinal) || !prefix.EndsWith('/')))
             errors.Add($"Gateway:Ca:CrlHttpPrefix: '{prefix}' must start with http:// and end with / (e.g. http://+:8080/pki/)");
-        if (ca.PasswordFile is { Length: > 0 } caPasswordFile && !File.Exists(caPasswordFile)) errors.Add($"Gateway:Ca:PasswordFile: file '{caPasswordFile}' does not exist");
+    }
+
+    /// <summary>
+    /// An empty password still "encrypts" a PKCS#12, so without this check every key would be
+    /// stored under a password anyone can guess, and nothing would say so.
+    /// </summary>
+    private static void CheckPassword(CaOptions ca, List<string> errors)
+    {
+        if (!string.IsNullOrEmpty(ca.PasswordFile))
+        {
+            if (!File.Exists(ca.PasswordFile)) errors.Add($"Gateway:Ca:PasswordFile: file '{ca.PasswordFile}' does not exist");
+            else if (string.IsNullOrWhiteSpace(SecretFile.FirstLine(ca.PasswordFile)))
+                errors.Add($"Gateway:Ca:PasswordFile: the first line of '{ca.PasswordFile}' is empty; it must hold the password that protects the CA and issued keys");
+        }
+        else if (ca.Password is null)
+            errors.Add("Gateway:Ca:Password or Gateway:Ca:PasswordFile must be set: CA and issued keys are never stored unencrypted");
+        else if (string.IsNullOrWhiteSpace(ca.Password))
+            errors.Add("Gateway:Ca:Password is empty: CA and issued keys are never stored under an empty password (set it, or Gateway:Ca:PasswordFile)");
     }
 
     private static void CheckGroup(EligibleGroupOptions group, CertificatesOptions certificates, List<string> errors)
@@ -36,6 +52,7 @@ internal static class CaSettingsValidation
         if (!IsAttributeName(group.MemberAttribute)) errors.Add($"{key}:MemberAttribute: '{group.MemberAttribute}' is not an attribute name (member or uniqueMember)");
         if (!IsAttributeName(group.MailAttribute)) errors.Add($"{key}:MailAttribute: '{group.MailAttribute}' is not an attribute name (e.g. mail)");
         if (group.CacheDuration <= TimeSpan.Zero) errors.Add($"{key}:CacheDuration must be a positive duration (e.g. 00:15:00)");
+        if (group.StaleMembershipMaxAge < TimeSpan.Zero) errors.Add($"{key}:StaleMembershipMaxAge must be zero or a positive duration (e.g. 1.00:00:00)");
     }
 
     /// <summary>RFC 4512 descr: a letter, then letters, digits and hyphens (an option such as ;binary is not wanted here).</summary>

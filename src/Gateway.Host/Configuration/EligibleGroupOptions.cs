@@ -21,4 +21,11 @@ public sealed class EligibleGroupOptions
 
     /// <summary>How long a membership list read from the directory is used before it is read again.</summary>
     public TimeSpan CacheDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// While the group cannot be read, the member list last read is used for this long after it
+    /// was read; after that, eligibility is unknown and group senders do not sign with the CA's
+    /// certificates. Zero: never use an old list.
+    /// </summary>
+    public TimeSpan StaleMembershipMaxAge { get; set; } = TimeSpan.FromDays(1);
 }

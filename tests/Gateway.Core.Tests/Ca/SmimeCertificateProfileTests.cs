@@ -99,4 +99,26 @@ public sealed class SmimeCertificateProfileTests : IDisposable
             r.CertificateExtensions.Remove(r.CertificateExtensions.Single(e => e.Oid!.Value == "2.5.29.32")));
         Assert.Contains("certificatePolicies must name the mailbox-validated strict policy", CertificateLint.Check(certificate, "frank@example.test"));
     }
+
+    [Fact]
+    public void P384Issuer_SignsWithSha384_AndTheLintRejectsSha256FromIt()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var caRequest = new CertificateRequest("CN=P-384 Test CA, O=Gateway TEST ONLY", caKey, HashAlgorithmName.SHA384);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, false));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(5));
+        using var key = RSA.Create(2048);
+        var now = DateTimeOffset.UtcNow;
+        var request = SmimeCertificateProfile.CreateRequest("frank@example.test", key);
+        SmimeCertificateProfile.AddIssuerExtensions(request, ca, new IssuanceRequest("frank@example.test", now, now.AddDays(30)));
+
+        using var right = SmimeCertificateProfile.Sign(request, ca, now, now.AddDays(30), SmimeCertificateProfile.NewSerialNumber());
+        using var wrong = request.Create(ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), now, now.AddDays(30), SmimeCertificateProfile.NewSerialNumber());
+
+        Assert.Equal("1.2.840.10045.4.3.3", right.SignatureAlgorithm.Value); // ecdsa-with-SHA384
+        Assert.Empty(CertificateLint.Check(right, "frank@example.test", ca));
+        Assert.Contains(CertificateLint.Check(wrong, "frank@example.test", ca), p => p.StartsWith("signature algorithm", StringComparison.Ordinal) && p.Contains("does not fit the issuer's key", StringComparison.Ordinal));
+    }
 }

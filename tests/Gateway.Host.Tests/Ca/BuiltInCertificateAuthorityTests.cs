@@ -31,7 +31,7 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     private EnrollingCertificateDirectory Enrolling() =>
-        new(new CaFixture.EmptyDirectory(), new CertificateEnrolment(_ca, _options, _time), new SenderEligibility(_options, _time, NullLogger<SenderEligibility>.Instance),
+        new(new CaFixture.EmptyDirectory(), new CertificateEnrolment(_ca, _options, _time, _audit, NullLogger<CertificateEnrolment>.Instance), new SenderEligibility(_options, _time, NullLogger<SenderEligibility>.Instance),
             _audit, NullLogger<EnrollingCertificateDirectory>.Instance);
 
     private async Task<string> WritePemAsync(X509Certificate2 certificate, string name)
@@ -126,8 +126,8 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
     {
         // Two enrolments with their own CA objects, as the running gateway and `gateway ca issue --all`
         // in another process: only the lock in the CA's folder keeps them from both issuing.
-        var cli = new CertificateEnrolment(new BuiltInCertificateAuthority(_options, _time, _audit), _options, _time);
-        var service = new CertificateEnrolment(_ca, _options, _time);
+        var cli = new CertificateEnrolment(new BuiltInCertificateAuthority(_options, _time, _audit), _options, _time, _audit, NullLogger<CertificateEnrolment>.Instance);
+        var service = new CertificateEnrolment(_ca, _options, _time, _audit, NullLogger<CertificateEnrolment>.Instance);
 
         var results = await Task.WhenAll(
             Task.Run(() => service.EnsureAsync("grace@example.test", "first mail", CancellationToken.None)),
@@ -149,5 +149,83 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
 
         Assert.Equal(issued.Serial, Assert.Single(revoked).Serial);
         Assert.Single(_audit.Events, e => e.Event == "certificate-revoked");
+    }
+
+    [Fact]
+    public async Task TwoProcessesMeetingTheirFirstSendersAtOnce_CreateOneCa_TheOneOnDisk()
+    {
+        // The service enrolling a first sender while an admin runs `gateway ca issue` on a fresh install.
+        var other = new BuiltInCertificateAuthority(_options, _time, _audit);
+        using var together = new Barrier(2);
+
+        var issued = await Task.WhenAll(
+            Task.Run(() => { together.SignalAndWait(); return _ca.IssueAsync("frank@example.test", "first mail", CancellationToken.None); }),
+            Task.Run(() => { together.SignalAndWait(); return other.IssueAsync("grace@example.test", "gateway ca issue", CancellationToken.None); }));
+
+        var onDisk = new CaFolder(Path.GetFullPath(_options.Value.Ca.Path), _options.Value.Ca.Password!).Load()[0];
+        Assert.Equal(onDisk.Thumbprint, _ca.Certificate.Thumbprint);
+        Assert.Equal(onDisk.Thumbprint, other.Certificate.Thumbprint);
+        Assert.All(issued, i => Assert.Equal(
+            onDisk.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Single().SubjectKeyIdentifier,
+            Convert.ToHexString(i.Certificate.Extensions.OfType<X509AuthorityKeyIdentifierExtension>().Single().KeyIdentifier!.Value.Span)));
+    }
+
+    private void SetClockTo(DateTime utc) => _time.SetUtcNow(new DateTimeOffset(utc.ToUniversalTime(), TimeSpan.Zero));
+
+    [Fact]
+    public async Task CaEndingWithinRenewBeforeDays_RenewsNoCertificateThatCouldNotEndLater_AndWarnsOncePerDay()
+    {
+        var directory = Enrolling();
+        SetClockTo(_ca.Certificate.NotAfter.AddDays(-20)); // created now, 10 years: 20 days left, inside RenewBeforeDays (30)
+
+        var first = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
+        Assert.True(first.Found, first.Reason);
+        Assert.Equal(_ca.Certificate.NotAfter, first.Selected!.Certificate.NotAfter); // capped at the CA's end
+        for (var i = 0; i < 5; i++)
+        {
+            _time.Advance(TimeSpan.FromHours(1));
+            var again = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
+            Assert.Equal(first.Selected.Certificate.Thumbprint, again.Selected!.Certificate.Thumbprint);
+        }
+
+        Assert.Single(_ca.IssuedTo("frank@example.test"));
+        Assert.Single(_audit.Events, e => e.Event == "certificate-issued");
+        var warning = Assert.Single(_audit.Events, e => e.Event == "ca-expiring");
+        Assert.Equal(_ca.Name, warning.Issuer);
+        _time.Advance(TimeSpan.FromDays(1));
+        await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
+        Assert.Equal(2, _audit.Events.Count(e => e.Event == "ca-expiring"));
+    }
+
+    [Fact]
+    public async Task AnExpiredCa_IssuesNothing_TheSenderGoesWithoutAndTheCommandSaysWhich()
+    {
+        var directory = Enrolling();
+        SetClockTo(_ca.Certificate.NotAfter.AddDays(1));
+
+        var choice = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => _ca.IssueAsync("frank@example.test", "test", CancellationToken.None));
+
+        Assert.False(choice.Found);
+        Assert.Contains("expired", choice.Reason);
+        Assert.Contains(Path.Combine(Path.GetFullPath(_options.Value.Ca.Path), "ca.p12"), refused.Message);
+        Assert.Contains("expired", refused.Message);
+        Assert.Empty(_ca.IssuedTo("frank@example.test"));
+    }
+
+    [Fact]
+    public async Task RevokingOneAddressOrSerial_OpensOnlyThatAddressesKeys()
+    {
+        var frank = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        var grace = await _ca.IssueAsync("grace@example.test", "test", CancellationToken.None);
+        await File.WriteAllTextAsync(grace.File, "not a PKCS#12 file: revoking someone else must not open it");
+        var cli = new BuiltInCertificateAuthority(_options, _time, _audit); // a fresh process: nothing decrypted yet
+
+        var bySerial = await cli.RevokeAsync(frank.Serial.ToLowerInvariant(), X509RevocationReason.Superseded, CancellationToken.None);
+        var second = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        var byAddress = await new BuiltInCertificateAuthority(_options, _time, _audit).RevokeAsync("Frank@example.test", X509RevocationReason.KeyCompromise, CancellationToken.None);
+
+        Assert.Equal(frank.Serial, Assert.Single(bySerial).Serial);
+        Assert.Equal(second.Serial, Assert.Single(byAddress).Serial);
     }
 }

@@ -49,7 +49,9 @@ public sealed class CaFixture : IDisposable
     public SenderEligibility Eligibility() => new(Options(), Time, NullLogger<SenderEligibility>.Instance);
 
     public EnrollingCertificateDirectory Enrolling(ICertificateIssuer issuer, SenderEligibility eligibility) =>
-        new(new EmptyDirectory(), new CertificateEnrolment(issuer, Options(), Time), eligibility, Audit, NullLogger<EnrollingCertificateDirectory>.Instance);
+        new(new EmptyDirectory(), Enrolment(issuer), eligibility, Audit, NullLogger<EnrollingCertificateDirectory>.Instance);
+
+    public CertificateEnrolment Enrolment(ICertificateIssuer issuer) => new(issuer, Options(), Time, Audit, NullLogger<CertificateEnrolment>.Instance);
 
     /// <summary>Runs the built gateway executable with these settings, as an admin would.</summary>
     public Task<GatewayCli.Result> CliAsync(params string[] arguments)

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Ca;
 using Gateway.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gateway.Tests.Ca;
 
@@ -62,7 +63,7 @@ public sealed class CompanyCaImportTests : IDisposable
         Assert.Equal(["CN=Example Corp Mail CA, O=Example Corp", "CN=Example Corp Root CA, O=Example Corp"], authority.Chain.Select(c => c.Subject));
         Assert.StartsWith("builtIn (CN=Example Corp Mail CA", authority.Name);
         // Signed mail carries the subordinate CA, so a partner who trusts only the root can verify it.
-        var current = new CertificateEnrolment(authority, _ca.Options(), TimeProvider.System).Current("frank@example.test");
+        var current = new CertificateEnrolment(authority, _ca.Options(), TimeProvider.System, _ca.Audit, NullLogger<CertificateEnrolment>.Instance).Current("frank@example.test");
         Assert.True(current.Found, current.Reason);
         Assert.Contains(current.ChainWithoutRoot, c => c.Subject.Contains("Example Corp Mail CA", StringComparison.Ordinal));
     }
@@ -105,5 +106,69 @@ public sealed class CompanyCaImportTests : IDisposable
         Assert.Equal(1, again.ExitCode);
         Assert.Contains("exists already", again.Error);
         Assert.Equal(before, await File.ReadAllBytesAsync(Path.Combine(_ca.CaPath, "ca.p12")));
+    }
+
+    [Theory]
+    [InlineData("P-384", "ecdsa-with-SHA384")]
+    [InlineData("P-521", "ecdsa-with-SHA512")]
+    public async Task ImportedEcCa_SignsCertificatesAndTheCrl_WithTheHashItsCurveCalls(string curve, string algorithm)
+    {
+        await OpenSslAsync("req", "-x509", "-newkey", "ec", "-pkeyopt", $"ec_paramgen_curve:{curve}", "-nodes", "-keyout", FileIn("ec.key"), "-out", FileIn("ec.crt"),
+            "-days", "3650", "-subj", "/O=Example Corp/CN=Example Corp EC Mail CA", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-addext", "subjectKeyIdentifier=hash");
+        _ca.Time.SetUtcNow(DateTimeOffset.UtcNow); // openssl's CA begins now, after the fixture's clock was made
+        var imported = new CompanyCaImport(_ca.Options().Value.Ca, _ca.Time).FromPem(FileIn("ec.crt"), FileIn("ec.key"), null);
+        Assert.True(imported.Imported, string.Join("; ", imported.Problems));
+
+        var authority = _ca.Authority();
+        var frank = await authority.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        await authority.RevokeAsync("frank@example.test", X509RevocationReason.Superseded, CancellationToken.None);
+
+        await File.WriteAllTextAsync(FileIn("frank.pem"), frank.Certificate.ExportCertificatePem());
+        var certificate = await ToolProcess.RunAsync("openssl", ["x509", "-in", FileIn("frank.pem"), "-noout", "-text"]);
+        Assert.Contains($"Signature Algorithm: {algorithm}", certificate.Stdout);
+        Assert.Contains($"Signature Algorithm: {algorithm}", await RevocationListTests.CrlTextAsync(Path.Combine(_ca.CaPath, "ca.crl")));
+        await OpenSslAsync("verify", "-x509_strict", "-purpose", "smimesign", "-CAfile", FileIn("ec.crt"), FileIn("frank.pem"));
+    }
+
+    [Theory]
+    [InlineData("rsa:2048", "keyUsage=critical,keyCertSign", "key usage does not allow signing CRLs (cRLSign)")]
+    [InlineData("ec", "keyUsage=critical,keyCertSign,cRLSign", "the S/MIME BR allow P-256, P-384 and P-521 only")]
+    [InlineData("rsa:2048", "extendedKeyUsage=serverAuth", "extended key usage does not allow emailProtection")]
+    public async Task ACaUnfitForSmime_IsRefused_NamingTheFileAndTheReason_AndNothingIsWritten(string key, string extension, string problem)
+    {
+        string[] curve = key == "ec" ? ["-pkeyopt", "ec_paramgen_curve:secp256k1"] : [];
+        string[] keyUsage = extension.StartsWith("keyUsage", StringComparison.Ordinal) ? [] : ["-addext", "keyUsage=critical,keyCertSign,cRLSign"];
+        await OpenSslAsync(["req", "-x509", "-newkey", key, .. curve, "-nodes", "-keyout", FileIn("unfit.key"), "-out", FileIn("unfit.crt"), "-days", "3650",
+            "-subj", "/CN=Unfit CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "subjectKeyIdentifier=hash", .. keyUsage, "-addext", extension]);
+
+        var refused = await _ca.CliAsync("ca", "import", "--certificate", FileIn("unfit.crt"), "--key", FileIn("unfit.key"));
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains(FileIn("unfit.crt"), refused.Error);
+        Assert.True(refused.Error.Contains(problem, StringComparison.Ordinal), refused.Error);
+        Assert.False(File.Exists(Path.Combine(_ca.CaPath, "ca.p12")));
+    }
+
+    [Fact]
+    public async Task ACaCopiedInByHandThatCannotSignCrls_RevokesNothing_AndSaysWhy()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=No CRL CA", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(5));
+        Directory.CreateDirectory(_ca.CaPath);
+        await File.WriteAllBytesAsync(Path.Combine(_ca.CaPath, "ca.p12"), ca.ExportPkcs12(IssuedIdentityStore.KeyProtection, CaFixture.CaPassword));
+        await _ca.Authority().IssueAsync("frank@example.test", "test", CancellationToken.None);
+
+        var revoke = await _ca.CliAsync("ca", "revoke", "frank@example.test");
+
+        Assert.Equal(1, revoke.ExitCode);
+        Assert.Contains("cRLSign", revoke.Error);
+        Assert.DoesNotContain("   at ", revoke.Error); // a message, not a stack trace
+        Assert.False(File.Exists(Path.Combine(_ca.CaPath, "revoked.json")));
+        Assert.Empty(_ca.Authority().RevokedSerials());
     }
 }

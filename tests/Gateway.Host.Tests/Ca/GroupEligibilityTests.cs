@@ -64,13 +64,15 @@ public sealed class GroupEligibilityTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task DirectoryDown_AMemberWhoAlreadyHoldsACertificate_KeepsSigningWithIt_AndNothingIsIssued()
+    public async Task DirectoryDown_AMemberWhoAlreadyHoldsACertificate_KeepsSigningWithIt_OnTheMembershipLastRead()
     {
         var authority = _ca.Authority();
-        var first = await _ca.Enrolling(authority, _ca.Eligibility()).FindSignerAsync("frank@example.test", CancellationToken.None);
+        var directory = _ca.Enrolling(authority, _ca.Eligibility());
+        var first = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
         await _slapd.StopAsync();
+        _ca.Time.Advance(TimeSpan.FromHours(3)); // past CacheDuration: the group is asked again, and cannot be read
 
-        var later = await _ca.Enrolling(authority, _ca.Eligibility()).FindSignerAsync("frank@example.test", CancellationToken.None);
+        var later = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
 
         Assert.True(later.Found, later.Reason);
         Assert.Equal(first.Selected!.Certificate.Thumbprint, later.Selected!.Certificate.Thumbprint);
@@ -78,9 +80,48 @@ public sealed class GroupEligibilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DirectoryDown_AMemberRemovedBeforeTheOutage_DoesNotSignWithTheCertificateTheyStillHold()
+    {
+        var authority = _ca.Authority();
+        var directory = _ca.Enrolling(authority, _ca.Eligibility());
+        Assert.True((await directory.FindSignerAsync("frank@example.test", CancellationToken.None)).Found);
+        await _slapd.AddAsync($"dn: {CompanyDirectory.Group}\nchangetype: modify\ndelete: member\nmember: uid=frank,{SlapdInstance.People}\n");
+        _ca.Time.Advance(TimeSpan.FromHours(1));
+        Assert.False((await directory.FindSignerAsync("frank@example.test", CancellationToken.None)).Found); // read: no longer a member
+        await _slapd.StopAsync();
+        _ca.Time.Advance(TimeSpan.FromHours(1));
+
+        var duringOutage = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
+
+        Assert.False(duringOutage.Found, duringOutage.Reason);
+    }
+
+    [Fact]
+    public async Task DirectoryDownLongerThanStaleMembershipMaxAge_EligibilityIsUnknown_AndNobodySignsWithTheCasCertificates()
+    {
+        _ca.Settings["Gateway:Ca:EligibleGroup:StaleMembershipMaxAge"] = "02:00:00";
+        var authority = _ca.Authority();
+        var eligibility = _ca.Eligibility();
+        var directory = _ca.Enrolling(authority, eligibility);
+        Assert.True((await directory.FindSignerAsync("frank@example.test", CancellationToken.None)).Found);
+        await _slapd.StopAsync();
+
+        _ca.Time.Advance(TimeSpan.FromMinutes(90));
+        Assert.Equal(EligibilityStatus.Eligible, (await eligibility.CheckAsync("frank@example.test", CancellationToken.None)).Status);
+        _ca.Time.Advance(TimeSpan.FromMinutes(60));
+        var frank = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
+
+        Assert.False(frank.Found, frank.Reason);
+        Assert.NotNull(frank.TemporaryFailure);
+        Assert.Contains("eligibility unknown", frank.Reason);
+        Assert.Single(authority.IssuedTo("frank@example.test"));
+    }
+
+    [Fact]
     public async Task Membership_IsReadOncePerCacheDuration_ThenAskedAgain()
     {
         _ca.Settings["Gateway:Ca:EligibleGroup:CacheDuration"] = "00:10:00";
+        _ca.Settings["Gateway:Ca:EligibleGroup:StaleMembershipMaxAge"] = "00:00:00"; // no old list during the outage: see the tests above
         var eligibility = _ca.Eligibility();
         Assert.Equal(EligibilityStatus.Eligible, (await eligibility.CheckAsync("frank@example.test", CancellationToken.None)).Status);
         await _slapd.StopAsync();

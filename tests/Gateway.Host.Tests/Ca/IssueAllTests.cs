@@ -57,7 +57,7 @@ public sealed class IssueAllTests : IAsyncLifetime
     public async Task ACertificateDueForRenewal_IsRenewed_TheOthersAreKept()
     {
         var authority = _ca.Authority();
-        var enrolment = new CertificateEnrolment(authority, _ca.Options(), _ca.Time);
+        var enrolment = _ca.Enrolment(authority);
         var eligibility = _ca.Eligibility();
         Assert.Equal(0, await CaIssueCommand.IssueAllAsync(eligibility, enrolment, new StringWriter(), CancellationToken.None));
         _ca.Time.Advance(TimeSpan.FromDays(340)); // 25 days before expiry, inside RenewBeforeDays (30)
@@ -94,5 +94,19 @@ public sealed class IssueAllTests : IAsyncLifetime
 
         Assert.Contains("--all", help.Output);
         Assert.Contains("domain patterns cannot be listed", help.Output);
+    }
+
+    [Fact]
+    public async Task AnExpiredCa_FailsEachAddressByName_InsteadOfCrashing()
+    {
+        var authority = _ca.Authority();
+        _ca.Time.SetUtcNow(new DateTimeOffset(authority.Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero).AddDays(1));
+        var output = new StringWriter();
+
+        var exit = await CaIssueCommand.IssueAllAsync(_ca.Eligibility(), _ca.Enrolment(authority), output, CancellationToken.None);
+
+        Assert.Equal(1, exit);
+        foreach (var address in new[] { "frank@example.test", "heidi@example.test", "ivan@example.test" })
+            Assert.Contains(output.ToString().Split('\n'), l => l.StartsWith($"{address}: failed: ", StringComparison.Ordinal) && l.Contains("expired", StringComparison.Ordinal));
     }
 }

@@ -120,4 +120,20 @@ public sealed class KeyExportTests : IDisposable
         Assert.Contains("no certificate was ever issued to nobody@example.test", nobody.Error);
         Assert.False(File.Exists(FileIn("nobody.p12")));
     }
+
+    [Fact]
+    public async Task AnExportOfSixKeys_LoadsInDotNetWithItsDefaultLimits_AndInOpenSsl()
+    {
+        _ca.Settings["Gateway:Ca:KeyType"] = "EcdsaP256"; // six keys quickly; the file's layout does not depend on the key type
+        var authority = _ca.Authority();
+        for (var i = 0; i < 6; i++) await authority.IssueAsync("frank@example.test", "re-keyed", CancellationToken.None);
+        var file = FileIn("frank.p12");
+
+        IdentityExport.Write(authority, "frank@example.test", file, ExportPassword);
+
+        var loaded = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12Collection(await File.ReadAllBytesAsync(file), ExportPassword);
+        Assert.Equal(6, loaded.Count(c => c.HasPrivateKey));
+        var passwordFile = _ca.WriteFile("export.pw", ExportPassword + "\n");
+        Assert.Equal(6, (await KeysFromExportAsync(file, passwordFile)).Count);
+    }
 }

@@ -41,6 +41,7 @@ public sealed class CaSettingsValidationTests : IDisposable
             ["Gateway:Ca:EligibleGroup:GroupDn"] = "",
             ["Gateway:Ca:EligibleGroup:MemberAttribute"] = "member)(x=*",
             ["Gateway:Ca:EligibleGroup:CacheDuration"] = "00:00:00",
+            ["Gateway:Ca:EligibleGroup:StaleMembershipMaxAge"] = "-01:00:00",
             ["Gateway:Ca:EligibleGroup:Filter"] = "(memberOf=x)",
         });
 
@@ -49,6 +50,7 @@ public sealed class CaSettingsValidationTests : IDisposable
         Assert.Contains("Gateway:Ca:EligibleGroup:GroupDn must name the group", error);
         Assert.Contains("Gateway:Ca:EligibleGroup:MemberAttribute: 'member)(x=*' is not an attribute name", error);
         Assert.Contains("Gateway:Ca:EligibleGroup:CacheDuration must be a positive duration", error);
+        Assert.Contains("Gateway:Ca:EligibleGroup:StaleMembershipMaxAge must be zero or a positive duration", error);
         Assert.Contains("Gateway:Ca:EligibleGroup:Filter: unknown setting", error);
     }
 
@@ -59,5 +61,34 @@ public sealed class CaSettingsValidationTests : IDisposable
 
         Assert.Equal(1, exit);
         Assert.Contains("Gateway:Ca:EligibleSenders or Gateway:Ca:EligibleGroup must say who gets a certificate", error);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("\n")]
+    [InlineData("\nthe-password-on-line-two\n")]
+    public async Task APasswordFileWhoseFirstLineIsEmpty_ExitsWith1_NamingTheKey(string content)
+    {
+        var file = Path.Combine(_world.Root, "ca.pw");
+        await File.WriteAllTextAsync(file, content);
+        Gateway.Testing.OwnerOnly.Apply(file);
+
+        var (exit, error) = await RunWithAsync(new() { ["Gateway:Ca:Password"] = null, ["Gateway:Ca:PasswordFile"] = file });
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"Gateway:Ca:PasswordFile: the first line of '{file}' is empty", error);
+        Assert.False(File.Exists(Path.Combine(_world.Root, "ca", "ca.p12")));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    public async Task AnEmptyPassword_ExitsWith1_NamingTheKey(string password)
+    {
+        var (exit, error) = await RunWithAsync(new() { ["Gateway:Ca:Password"] = password });
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Gateway:Ca:Password", error);
+        Assert.Contains("empty", error);
     }
 }
