@@ -41,13 +41,6 @@ public static partial class DurableFile
         SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
-    /// <summary>Renames a written and fsynced temporary file to <paramref name="path"/> and fsyncs the directory: the commit.</summary>
-    public static void Commit(string temporary, string path)
-    {
-        File.Move(temporary, path, overwrite: true);
-        SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-    }
-
     public static void SyncDirectory(string directory)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;

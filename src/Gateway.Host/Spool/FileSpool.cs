@@ -19,6 +19,7 @@ public sealed partial class FileSpool
     private readonly ILogger<FileSpool> _logger;
     private readonly TimeProvider _time;
     private readonly long _minimumFreeSpace;
+    private readonly DirectorySync _incomingNames;
 
     public FileSpool(IOptions<GatewayOptions> options, TimeProvider time, ILogger<FileSpool> logger)
     {
@@ -32,6 +33,7 @@ public sealed partial class FileSpool
         Work = Path.Combine(Root, "work");
         Locks = Path.Combine(Root, "locks");
         Control = Path.Combine(Root, "control");
+        _incomingNames = DirectorySync.For(Incoming);
     }
 
     public string Root { get; }
@@ -108,7 +110,9 @@ public sealed partial class FileSpool
             }
             // The commit: an envelope under its own name exists only for content on disk, and a
             // crash before it leaves a temporary envelope that recovery removes with the content.
-            DurableFile.Commit(temporary, EnvelopePath(id));
+            // The folder's fsync (both names) is shared with sessions accepting at the same time.
+            File.Move(temporary, EnvelopePath(id), overwrite: true);
+            await _incomingNames.SyncAsync();
             return envelope;
         }
         catch
