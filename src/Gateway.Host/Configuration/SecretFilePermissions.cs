@@ -1,8 +1,8 @@
 namespace Gateway.Configuration;
 
 /// <summary>
-/// Files that hold secrets (PKCS#12 identities, the TLS key, the PKCS#12 password file, the AUTH
-/// users file) must not be readable by group or others: Gateway refuses to start otherwise and
+/// Files that hold secrets (PKCS#12 identities, the TLS key, the password files of the PKCS#12
+/// identities, the CA and the LDAP binds, the AUTH users file) must not be readable by group or others: Gateway refuses to start otherwise and
 /// names each file, unless Gateway:Certificates:AllowInsecureKeyPermissions is true.
 /// </summary>
 public static class SecretFilePermissions
@@ -41,6 +41,9 @@ public static class SecretFilePermissions
         if (!string.IsNullOrEmpty(tls.KeyPath)) yield return ("Gateway:Smtp:Tls:KeyPath", tls.KeyPath);
         else if (!string.IsNullOrEmpty(tls.CertificatePath)) yield return ("Gateway:Smtp:Tls:CertificatePath", tls.CertificatePath);
         if (!string.IsNullOrEmpty(options.Smtp.Auth.UsersFile)) yield return ("Gateway:Smtp:Auth:UsersFile", options.Smtp.Auth.UsersFile);
+        if (!string.IsNullOrEmpty(options.Ca.PasswordFile)) yield return ("Gateway:Ca:PasswordFile", options.Ca.PasswordFile);
+        for (var i = 0; i < certificates.Ldap.Length; i++)
+            if (!string.IsNullOrEmpty(certificates.Ldap[i].BindPasswordFile)) yield return ($"Gateway:Certificates:Ldap:{i}:BindPasswordFile", certificates.Ldap[i].BindPasswordFile!);
     }
 
     private static string Octal(UnixFileMode mode) => "0" + Convert.ToString((int)mode & 0x1FF, 8);

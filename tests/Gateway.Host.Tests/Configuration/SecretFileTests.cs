@@ -65,6 +65,21 @@ public sealed class SecretFileTests : IDisposable
     }
 
     [Fact]
+    public async Task GroupReadableCaPasswordFile_RefusesToStart_NamingTheKey_NeverThePassword()
+    {
+        var file = Path.Combine(_world.Root, "ca-password");
+        File.WriteAllText(file, "ca-secret-0815\n");
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        _world.Settings["Gateway:Ca:Enabled"] = "true";
+        _world.Settings["Gateway:Ca:Path"] = Path.Combine(_world.Root, "ca");
+        _world.Settings["Gateway:Ca:PasswordFile"] = file;
+        var (exit, error) = await RunAsync();
+        Assert.Equal(1, exit);
+        Assert.Contains($"Gateway:Ca:PasswordFile: '{file}' holds a secret but is accessible to other users (mode 0640)", error);
+        Assert.DoesNotContain("ca-secret-0815", error);
+    }
+
+    [Fact]
     public async Task InsecurePermissions_AreAccepted_OnlyWhenExplicitlyAllowed()
     {
         File.SetUnixFileMode(_world.AliceFiles.Pkcs12Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
