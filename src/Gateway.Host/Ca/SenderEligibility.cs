@@ -11,7 +11,8 @@ namespace Gateway.Ca;
 /// directory. The group's member list is read at once and kept for CacheDuration; a failed read is
 /// not kept (the next sender asks again). During an outage the list last read is used until it is
 /// StaleMembershipMaxAge old, so a member keeps signing and a removed member does not sign again;
-/// without such a list a sender outside the patterns is Unknown, never Eligible.
+/// it is kept on disk too (<see cref="RememberedMembership"/>), so a restart during an outage
+/// does not lose it. Without such a list a sender outside the patterns is Unknown, never Eligible.
 /// </summary>
 public sealed partial class SenderEligibility
 {
@@ -24,6 +25,7 @@ public sealed partial class SenderEligibility
     private readonly TimeSpan _staleMaxAge;
     /// <summary>The last list read successfully: what an outage falls back on, up to <see cref="_staleMaxAge"/>.</summary>
     private volatile ReadMembers? _lastRead;
+    private readonly RememberedMembership? _remembered;
 
     public SenderEligibility(IOptions<GatewayOptions> options, TimeProvider time, ILogger<SenderEligibility> logger)
     {
@@ -37,6 +39,8 @@ public sealed partial class SenderEligibility
             _group = new LdapGroup(directory, group);
             _cacheDuration = group.CacheDuration;
             _staleMaxAge = group.StaleMembershipMaxAge;
+            _remembered = new RememberedMembership(Path.GetFullPath(ca.Path), _group.Name);
+            if (_remembered.Load() is { } remembered) _lastRead = new ReadMembers(remembered.Members, remembered.ReadAt);
         }
         _time = time;
         _logger = logger;
@@ -80,6 +84,7 @@ public sealed partial class SenderEligibility
             {
                 _cached = new CachedMembers(members, _time.GetUtcNow() + _cacheDuration);
                 _lastRead = new ReadMembers(members, _time.GetUtcNow());
+                if (!_remembered!.TrySave(members, _lastRead.ReadAt)) LogMembershipNotSaved();
             }
             else LogGroupUnavailable(members.Failure!);
             return members;
@@ -93,6 +98,9 @@ public sealed partial class SenderEligibility
     private sealed record CachedMembers(GroupMembership Members, DateTimeOffset Until);
 
     private sealed record ReadMembers(GroupMembership Members, DateTimeOffset ReadAt);
+
+    [LoggerMessage(EventId = 7007, Level = LogLevel.Warning, Message = "Certificate enrolment: the group's member list could not be saved in the CA folder; after a restart during a directory outage group senders wait for the directory")]
+    private partial void LogMembershipNotSaved();
 
     [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Certificate enrolment: {Reason}; senders outside Gateway:Ca:EligibleSenders are not enrolled until it can be read")]
     private partial void LogGroupUnavailable(string reason);

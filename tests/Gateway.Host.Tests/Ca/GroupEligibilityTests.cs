@@ -97,6 +97,26 @@ public sealed class GroupEligibilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARestartDuringAnOutage_UsesTheMemberListLastRead_KeptInTheCaFolder_UpToItsMaxAge()
+    {
+        _ca.Settings["Gateway:Ca:EligibleGroup:StaleMembershipMaxAge"] = "02:00:00";
+        Assert.Equal(EligibilityStatus.Eligible, (await _ca.Eligibility().CheckAsync("frank@example.test", CancellationToken.None)).Status);
+        await _slapd.StopAsync();
+
+        // A new instance, as after a restart: nothing in memory, the directory down.
+        _ca.Time.Advance(TimeSpan.FromMinutes(30));
+        var member = await _ca.Eligibility().CheckAsync("frank@example.test", CancellationToken.None);
+        var nonMember = await _ca.Eligibility().CheckAsync("grace@example.test", CancellationToken.None);
+        _ca.Time.Advance(TimeSpan.FromHours(2));
+        var tooOld = await _ca.Eligibility().CheckAsync("frank@example.test", CancellationToken.None);
+
+        Assert.Equal(EligibilityStatus.Eligible, member.Status);
+        Assert.Contains("as read at", member.Reason);
+        Assert.Equal(EligibilityStatus.NotEligible, nonMember.Status);
+        Assert.Equal(EligibilityStatus.Unknown, tooOld.Status);
+    }
+
+    [Fact]
     public async Task DirectoryDownLongerThanStaleMembershipMaxAge_EligibilityIsUnknown_AndNobodySignsWithTheCasCertificates()
     {
         _ca.Settings["Gateway:Ca:EligibleGroup:StaleMembershipMaxAge"] = "02:00:00";
