@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Gateway.Spool;
 
 namespace Gateway.Ca;
 
@@ -11,6 +10,7 @@ namespace Gateway.Ca;
 /// </summary>
 internal sealed class RememberedMembership(string folder, string group)
 {
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private readonly string _path = Path.Combine(folder, "group-members.json");
 
     public (GroupMembership Members, DateTimeOffset ReadAt)? Load()
@@ -18,7 +18,7 @@ internal sealed class RememberedMembership(string folder, string group)
         try
         {
             if (!File.Exists(_path)) return null;
-            var saved = JsonSerializer.Deserialize<Saved>(File.ReadAllBytes(_path), SpoolJson.Options);
+            var saved = JsonSerializer.Deserialize<Saved>(File.ReadAllBytes(_path), Json);
             if (saved is null || !string.Equals(saved.Group, group, StringComparison.OrdinalIgnoreCase)) return null;
             return (GroupMembership.Read(saved.Addresses.ToHashSet(StringComparer.OrdinalIgnoreCase)), saved.ReadAt);
         }
@@ -35,7 +35,7 @@ internal sealed class RememberedMembership(string folder, string group)
         {
             Directory.CreateDirectory(folder);
             var saved = new Saved(group, readAt, members.Addresses.Order(StringComparer.Ordinal).ToList());
-            PrivateFiles.Write(_path, JsonSerializer.SerializeToUtf8Bytes(saved, SpoolJson.Options));
+            PrivateFiles.Write(_path, JsonSerializer.SerializeToUtf8Bytes(saved, Json));
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
