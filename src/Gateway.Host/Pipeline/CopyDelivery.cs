@@ -28,87 +28,74 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
         var recipients = group.Recipients.Select(r => r.Address).ToList();
         var copyName = $"{entry.Id}-{entry.Attempts}-{group.Number}";
         var source = context.SourcePath ?? spool.ContentPath(entry.Id);
-        string? workFile = null;
-        try
+        SmimeResult? smime = null;
+        Stream content;
+        if (group.Sign || group.Encrypt)
         {
-            SmimeResult? smime = null;
-            Stream content;
-            if (group.Sign || group.Encrypt)
+            // Made before the copy is opened: nothing may throw between that and the try that disposes it.
+            var request = new SmimeRequest(
+                group.Sign ? plan.Signer!.Selected!.Certificate : null,
+                group.Sign ? plan.Signer!.ChainWithoutRoot : [],
+                group.Encrypt ? group.Recipients.Select(r => r.Certificate!.Selected!.Certificate).ToList() : [],
+                group.Crypto)
             {
-                // Made before the copy is opened: nothing may throw between that and the try that disposes it.
-                var request = new SmimeRequest(
-                    group.Sign ? plan.Signer!.Selected!.Certificate : null,
-                    group.Sign ? plan.Signer!.ChainWithoutRoot : [],
-                    group.Encrypt ? group.Recipients.Select(r => r.Certificate!.Selected!.Certificate).ToList() : [],
-                    group.Crypto)
-                {
-                    // The transformation's own intermediate copies follow the same rule as the copy itself.
-                    Scratch = size => size <= InMemoryCopyLimit
-                        ? CopyBuffers.Rent("smime-scratch")
-                        : new FileStream(spool.NewWorkFile(entry.Id, group.Number), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose),
-                };
-                // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
-                using var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
-                if (original.Length <= InMemoryCopyLimit)
-                {
-                    content = CopyBuffers.Rent("smime-copy");
-                }
-                else
-                {
-                    workFile = spool.NewWorkFile(entry.Id, group.Number);
-                    content = new FileStream(workFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
-                }
-                try
-                {
-                    smime = SmimeTransformer.Transform(original, request, content, time.GetUtcNow(), cancellationToken);
-                }
-                catch
-                {
-                    content.Dispose();
-                    throw;
-                }
-                content.Position = 0;
-            }
-            else
+                // The transformation's own intermediate copies follow the same rule as the copy itself.
+                Scratch = size => NewCopy(entry.Id, group.Number, size, "smime-scratch"),
+            };
+            // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
+            using var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
+            content = NewCopy(entry.Id, group.Number, original.Length, "smime-copy");
+            try
             {
-                content = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
+                smime = SmimeTransformer.Transform(original, request, content, time.GetUtcNow(), cancellationToken);
             }
-            IReadOnlyList<RecipientRelayResult> results;
-            await using (content)
-                results = await relay.SendAsync(copyName, entry.MailFrom, recipients, content, Dsn(entry), cancellationToken);
-
-            foreach (var result in results)
+            catch
             {
-                var state = context.Recipient(result.Recipient);
-                var name = result.Outcome switch
-                {
-                    RelayOutcome.Accepted => "delivered",
-                    RelayOutcome.Permanent => "failed",
-                    _ => "deferred",
-                };
-                if (result.Outcome == RelayOutcome.Permanent)
-                    context.Fail(state, SmtpReply.Parse(result.Reply), "The receiving mail server refused the message for this recipient.", result.Reply, mayReturnContent: !group.Encrypt);
-                else
-                    context.Update(state, result.Outcome == RelayOutcome.Accepted ? RecipientStatus.Delivered : RecipientStatus.Deferred, result.Reply);
-                await audit.WriteAsync(context.Event(name) with
-                {
-                    Recipient = result.Recipient,
-                    Rule = group.Recipients.First(r => r.Address == result.Recipient).Policy.RuleName,
-                    Action = smime is null ? "relayed unchanged" : Describe(smime),
-                    Copy = group.Number,
-                    Reply = result.Reply,
-                    SignerCertificate = smime?.SignerThumbprint,
-                    RecipientCertificates = smime?.RecipientThumbprints is { Count: > 0 } thumbprints ? thumbprints : null,
-                    Algorithms = smime?.Algorithms,
-                    Reason = smime?.Note,
-                }, cancellationToken);
+                content.Dispose();
+                throw;
             }
+            content.Position = 0;
         }
-        finally
+        else
         {
-            if (workFile is not null) File.Delete(workFile);
+            content = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
+        }
+        IReadOnlyList<RecipientRelayResult> results;
+        await using (content)
+            results = await relay.SendAsync(copyName, entry.MailFrom, recipients, content, Dsn(entry), cancellationToken);
+
+        foreach (var result in results)
+        {
+            var state = context.Recipient(result.Recipient);
+            var name = result.Outcome switch
+            {
+                RelayOutcome.Accepted => "delivered",
+                RelayOutcome.Permanent => "failed",
+                _ => "deferred",
+            };
+            if (result.Outcome == RelayOutcome.Permanent)
+                context.Fail(state, SmtpReply.Parse(result.Reply), "The receiving mail server refused the message for this recipient.", result.Reply, mayReturnContent: !group.Encrypt);
+            else
+                context.Update(state, result.Outcome == RelayOutcome.Accepted ? RecipientStatus.Delivered : RecipientStatus.Deferred, result.Reply);
+            await audit.WriteAsync(context.Event(name) with
+            {
+                Recipient = result.Recipient,
+                Rule = group.Recipients.First(r => r.Address == result.Recipient).Policy.RuleName,
+                Action = smime is null ? "relayed unchanged" : Describe(smime),
+                Copy = group.Number,
+                Reply = result.Reply,
+                SignerCertificate = smime?.SignerThumbprint,
+                RecipientCertificates = smime?.RecipientThumbprints is { Count: > 0 } thumbprints ? thumbprints : null,
+                Algorithms = smime?.Algorithms,
+                Reason = smime?.Note,
+            }, cancellationToken);
         }
     }
+
+    /// <summary>A copy of about <paramref name="size"/> bytes: pooled memory when small, else a work file deleted when the copy is disposed.</summary>
+    private Stream NewCopy(string id, int group, long size, string tag) => size <= InMemoryCopyLimit
+        ? CopyBuffers.Rent(tag)
+        : new FileStream(spool.NewWorkFile(id, group), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose);
 
     private static DsnParameters? Dsn(SpoolEnvelope entry) =>
         entry.EnvelopeId is null && entry.Return is null ? null : new DsnParameters(entry.EnvelopeId, entry.Return);
