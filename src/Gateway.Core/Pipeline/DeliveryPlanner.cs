@@ -28,13 +28,14 @@ public static class DeliveryPlanner
             return new PlannedRecipient(policy.Recipient, policy, recipient, TreatmentKind.Defer, false, false,
                 $"rule '{policy.RuleName}': certificate lookup deferred: {recipient.TemporaryFailure}", FailureKind.CertificateDirectoryUnavailable);
 
-        if (policy.Sign != SignMode.Never && signer?.Unavailable == true && !lookupGraceOver)
-            return new PlannedRecipient(policy.Recipient, policy, recipient, TreatmentKind.Defer, false, false,
-                $"rule '{policy.RuleName}': signing identity lookup deferred: {signer.TemporaryFailure}", FailureKind.CertificateDirectoryUnavailable);
-
         if (policy.Encrypt == EncryptMode.Required && !certificateFound)
             return Missing(policy, recipient, FailureKind.EncryptionCertificateMissing, $"encryption required by {rule} but {recipient?.Reason ?? "no certificate was looked up"}"
                 + (recipient?.Unavailable == true ? " (certificate sources unavailable past the lookup grace)" : ""));
+        // After the encryption answer: a recipient whose certificate is known to be missing is refused
+        // or held at once, not after waiting for the sender's identity.
+        if (policy.Sign != SignMode.Never && signer?.Unavailable == true && !lookupGraceOver)
+            return new PlannedRecipient(policy.Recipient, policy, recipient, TreatmentKind.Defer, false, false,
+                $"rule '{policy.RuleName}': signing identity lookup deferred: {signer.TemporaryFailure}", FailureKind.CertificateDirectoryUnavailable);
         if (policy.Sign == SignMode.Always && !signerFound)
             return Missing(policy, recipient, FailureKind.SigningIdentityMissing, $"signing required by {rule} but {signer?.Reason ?? $"no signing identity for {sender}"}"
                 + (signer?.Unavailable == true ? " (unavailable past the lookup grace)" : ""));

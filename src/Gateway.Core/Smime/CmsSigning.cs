@@ -20,14 +20,24 @@ internal static class CmsSigning
         // 7-bit safe before signing, so no relay on the way can re-encode what the signature covers.
         SigningPreparation.Prepare(entity);
         var (parsed, cleartext) = SmimeTransformer.Canonicalise(entity, scratch, size);
-        var cms = new SignedCms(new ContentInfo(cleartext), detached: true);
-        cms.ComputeSignature(Signer(request, now), silent: true);
+        byte[] signature;
+        try
+        {
+            var cms = new SignedCms(new ContentInfo(cleartext), detached: true);
+            cms.ComputeSignature(Signer(request, now), silent: true);
+            signature = cms.Encode();
+        }
+        finally
+        {
+            // SignedCms takes the content only as an array: this copy of the mail must not linger.
+            CryptographicOperations.ZeroMemory(cleartext);
+        }
 
         var signed = new MultipartSigned();
         signed.ContentType.Parameters["protocol"] = "application/pkcs7-signature";
         signed.ContentType.Parameters["micalg"] = SmimeOids.Micalg(request.Crypto.Digest);
         signed.Add(parsed);
-        signed.Add(new ApplicationPkcs7Signature(new MemoryStream(cms.Encode(), writable: false)));
+        signed.Add(new ApplicationPkcs7Signature(new MemoryStream(signature, writable: false)));
         return signed;
     }
 
@@ -35,9 +45,23 @@ internal static class CmsSigning
     {
         SigningPreparation.Prepare(entity);
         var (_, cleartext) = SmimeTransformer.Canonicalise(entity, scratch, size);
-        var cms = new SignedCms(new ContentInfo(cleartext), detached: false);
-        cms.ComputeSignature(Signer(request, now), silent: true);
-        return new ApplicationPkcs7Mime(SecureMimeType.SignedData, new MemoryStream(cms.Encode(), writable: false));
+        var encoded = scratch.Create(size);
+        byte[]? signedData = null;
+        try
+        {
+            var cms = new SignedCms(new ContentInfo(cleartext), detached: false);
+            cms.ComputeSignature(Signer(request, now), silent: true);
+            signedData = cms.Encode();
+            encoded.Write(signedData);
+        }
+        finally
+        {
+            // Both arrays hold the mail (signed-data carries its content): into the scratch copy, which is released with the others.
+            CryptographicOperations.ZeroMemory(cleartext);
+            if (signedData is not null) CryptographicOperations.ZeroMemory(signedData);
+        }
+        encoded.Position = 0;
+        return new ApplicationPkcs7Mime(SecureMimeType.SignedData, encoded);
     }
 
     private static CmsSigner Signer(SmimeRequest request, DateTimeOffset now)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -62,7 +63,7 @@ internal static class EnvelopedDataWriter
             using (var encryptor = aes.CreateEncryptor(key, iv))
             using (var encrypting = new CryptoStream(output, encryptor, CryptoStreamMode.Write, leaveOpen: true))
             {
-                plaintext.CopyTo(encrypting, 64 * 1024);
+                CopyClearing(plaintext, encrypting);
                 encrypting.FlushFinalBlock();
             }
             if (start >= 0 && output.Position - start != cipherLength)
@@ -71,6 +72,21 @@ internal static class EnvelopedDataWriter
         finally
         {
             CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
+    /// <summary>Stream.CopyTo returns its pooled buffer with the mail still in it; this one is cleared.</summary>
+    private static void CopyClearing(Stream source, Stream destination)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int read;
+            while ((read = source.Read(buffer, 0, buffer.Length)) > 0) destination.Write(buffer, 0, read);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         }
     }
 
@@ -136,7 +152,8 @@ internal static class EnvelopedDataWriter
     /// <summary>The issuer Name and serialNumber INTEGER exactly as the certificate encodes them.</summary>
     private static (ReadOnlyMemory<byte> Issuer, ReadOnlyMemory<byte> Serial) IssuerAndSerialNumber(X509Certificate2 certificate)
     {
-        var tbs = new AsnReader(certificate.RawData, AsnEncodingRules.DER).ReadSequence().ReadSequence();
+        // BER: a certificate from a directory is not always strict DER, and its bytes are copied as they are.
+        var tbs = new AsnReader(certificate.RawData, AsnEncodingRules.BER).ReadSequence().ReadSequence();
         if (tbs.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true))) tbs.ReadEncodedValue(); // version
         var serial = tbs.ReadEncodedValue();
         tbs.ReadEncodedValue(); // signature algorithm

@@ -24,13 +24,24 @@ public sealed class ScratchStreams(Func<long, Stream> create) : IDisposable
         return stream;
     }
 
+    /// <summary>
+    /// Releases every copy, even when one of them fails to close (a full disk flushing a work
+    /// file): the transformation is over by then, its own error matters more than this one, and
+    /// a work file left behind is removed when the spool is recovered at the next start.
+    /// </summary>
     public void Dispose()
     {
         foreach (var stream in _open)
         {
-            // A plain MemoryStream is zeroed here; pooled streams zero their buffers when they return them.
-            if (stream.GetType() == typeof(MemoryStream)) CryptographicOperations.ZeroMemory(((MemoryStream)stream).GetBuffer().AsSpan(0, (int)stream.Length));
-            stream.Dispose();
+            try
+            {
+                // A plain MemoryStream is zeroed here; pooled streams zero their buffers when they return them.
+                if (stream.GetType() == typeof(MemoryStream)) CryptographicOperations.ZeroMemory(((MemoryStream)stream).GetBuffer().AsSpan(0, (int)stream.Length));
+                stream.Dispose();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+            }
         }
         _open.Clear();
     }

@@ -48,7 +48,7 @@ internal static class SigningPreparation
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true); // it held decoded mail
         }
     }
 

@@ -127,7 +127,18 @@ public static class SmimeTransformer
         // Only the start matters: reading 4 KB, not the whole (possibly 50 MB) body into memory.
         using var decoded = text.Content.Open();
         var buffer = new byte[4096];
-        var bytes = buffer.AsSpan(0, decoded.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false));
+        try
+        {
+            return StartsWithPgpArmour(buffer.AsSpan(0, decoded.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(buffer);
+        }
+    }
+
+    private static bool StartsWithPgpArmour(ReadOnlySpan<byte> bytes)
+    {
         var start = 0;
         while (start < bytes.Length && bytes[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') start++;
         return bytes[start..].StartsWith("-----BEGIN PGP MESSAGE-----"u8);

@@ -40,7 +40,7 @@ public sealed partial class SenderEligibility
             _cacheDuration = group.CacheDuration;
             _staleMaxAge = group.StaleMembershipMaxAge;
             _remembered = new RememberedMembership(Path.GetFullPath(ca.Path), _group.Name);
-            if (_remembered.Load() is { } remembered) _lastRead = new ReadMembers(remembered.Members, remembered.ReadAt);
+            if (_remembered.Load(time.GetUtcNow()) is { } remembered) _lastRead = new ReadMembers(remembered.Members, remembered.ReadAt);
         }
         _time = time;
         _logger = logger;

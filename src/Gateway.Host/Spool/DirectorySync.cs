@@ -12,42 +12,40 @@ public sealed class DirectorySync(Action flush)
     private readonly object _gate = new();
     private long _requested;
     private long _durable;
-    private TaskCompletionSource? _running;
+    private Flush? _running;
 
     public static DirectorySync For(string directory) => new(() => DurableFile.SyncDirectory(directory));
 
-    /// <summary>Returns when everything named in the folder before this call is durable.</summary>
+    /// <summary>Returns when everything named in the folder before this call is durable; throws when the fsync meant for it failed.</summary>
     public async Task SyncAsync()
     {
         long ticket;
         lock (_gate) ticket = ++_requested;
         while (true)
         {
-            Task wait;
-            TaskCompletionSource flushing;
-            long covers;
+            Flush? running;
+            Flush? mine = null;
             lock (_gate)
             {
                 if (_durable >= ticket) return;
-                if (_running is not null)
+                running = _running;
+                if (running is null)
                 {
-                    wait = _running.Task;
-                    flushing = null!;
-                    covers = 0;
-                }
-                else
-                {
-                    // Every caller up to here renamed its entry before this fsync begins.
-                    flushing = _running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    covers = _requested;
-                    wait = null!;
+                    // Every caller up to here named its entry before this fsync begins.
+                    mine = _running = new Flush(_requested);
                 }
             }
-            if (wait is not null)
+            if (mine is null)
             {
-                // Someone else's fsync failing is not ours: the loop looks again and, if this caller
-                // is still not covered, it does an fsync of its own and meets its own error.
-                try { await wait; } catch (Exception) { }
+                if (ticket <= running!.Covers)
+                {
+                    // That fsync was this caller's too: its failure is this caller's failure. Trying
+                    // again with a new descriptor could pass while the name is still not on disk,
+                    // since Linux reports a writeback error once.
+                    await running.Done.Task;
+                    return;
+                }
+                try { await running.Done.Task; } catch (Exception) { } // someone else's; this caller's fsync comes next
                 continue;
             }
             try
@@ -57,16 +55,22 @@ public sealed class DirectorySync(Action flush)
             catch (Exception e)
             {
                 lock (_gate) _running = null;
-                flushing.SetException(e);
+                mine.Done.SetException(e);
                 throw;
             }
             lock (_gate)
             {
-                _durable = Math.Max(_durable, covers);
+                _durable = Math.Max(_durable, mine.Covers);
                 _running = null;
             }
-            flushing.SetResult();
+            mine.Done.SetResult();
             return;
         }
+    }
+
+    private sealed class Flush(long covers)
+    {
+        public long Covers { get; } = covers;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -90,6 +90,18 @@ public sealed class DeliveryPlannerLookupFailureTests
     }
 
     [Fact]
+    public void EncryptionRequiredWithoutCertificate_IsRefusedAtOnce_EvenWhileTheSignerCannotBeLookedUp()
+    {
+        var policy = new RecipientPolicy(Recipient, "partners", SignMode.Always, EncryptMode.Required, MissingCertificateAction.Refuse, CryptoSettings.Default);
+        var noCertificate = new CertificateChoice(null, [], $"no encryption certificate known for {Recipient}", []);
+
+        var planned = DeliveryPlanner.Decide(policy, EligibilityUnknown, noCertificate, Sender, lookupGraceOver: false);
+
+        Assert.Equal(TreatmentKind.Refuse, planned.Kind);
+        Assert.Equal(FailureKind.EncryptionCertificateMissing, planned.Failure);
+    }
+
+    [Fact]
     public void DeferredRecipients_AreNeitherRelayedNorRefused_InThePlan()
     {
         var deferred = DeliveryPlanner.Decide(Policy(EncryptMode.Required), null, DirectoryDown, Sender);
