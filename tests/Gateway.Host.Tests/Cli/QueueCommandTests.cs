@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Gateway.Spool;
 using Gateway.Testing;
 using Gateway.Tests.Configuration;
@@ -13,7 +12,7 @@ namespace Gateway.Tests.Cli;
 /// gateway's spool, the upstream is down (or slow) so entries stay queued, and every change must
 /// take effect at once, be audited, and never corrupt an entry a worker is processing.
 /// </summary>
-public sealed partial class QueueCommandTests : IAsyncLifetime
+public sealed class QueueCommandTests : IAsyncLifetime
 {
     private const string Alice = "alice@example.test";
     private const string Bob = "bob@partner.test";
@@ -50,7 +49,7 @@ public sealed partial class QueueCommandTests : IAsyncLifetime
     private async Task<string> QueueDeferredAsync(string subject, params string[] to)
     {
         var reply = await _gateway.SendAsync(RunningGateway.NewMessage(Alice, to[0], subject, $"secret body of {subject}\r\n"), Alice, to);
-        var id = QueuedAs().Match(reply).Groups[1].Value;
+        var id = QueuedReply.Id(reply);
         await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred") && e.GetProperty("spoolId").GetString() == id, Wait);
         return id;
     }
@@ -220,7 +219,4 @@ public sealed partial class QueueCommandTests : IAsyncLifetime
         }
         Assert.Equal(0, (await ToolProcess.RunAsync("python3", Probe("Y"))).ExitCode);
     }
-
-    [GeneratedRegex("queued as ([0-9A-Z]{22})")]
-    private static partial Regex QueuedAs();
 }

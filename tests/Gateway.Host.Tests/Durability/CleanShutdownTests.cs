@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Gateway.Testing;
 using Gateway.Testing.Smtp;
 using Gateway.Tests.Configuration;
@@ -18,7 +17,7 @@ namespace Gateway.Tests.Durability;
 /// gateway stops accepting, lets the attempts finish within Spool:ShutdownTimeout, exits 0 and
 /// leaves the rest queued, whole; after a restart every message that got 250 is delivered.
 /// </summary>
-public sealed partial class CleanShutdownTests(ITestOutputHelper output) : IDisposable
+public sealed class CleanShutdownTests(ITestOutputHelper output) : IDisposable
 {
     private const string From = "alice@example.test";
     private const string To = "bob@partner.test";
@@ -67,7 +66,7 @@ public sealed partial class CleanShutdownTests(ITestOutputHelper output) : IDisp
                     try
                     {
                         var reply = await client.SendAsync(RunningGateway.NewMessage(From, To, subject), new MailboxAddress("", From), [new MailboxAddress("", To)]);
-                        acknowledged[subject] = QueuedAs().Match(reply).Groups[1].Value;
+                        acknowledged[subject] = QueuedReply.Id(reply);
                     }
                     catch (Exception e) when (stopped.Task.IsCompleted && e is IOException or MailKit.ServiceNotConnectedException or SmtpProtocolException or SmtpCommandException)
                     {
@@ -140,7 +139,4 @@ public sealed partial class CleanShutdownTests(ITestOutputHelper output) : IDisp
 
         Assert.True(exitCode == 0, $"exit code {exitCode} after signal {signal}:\n{gateway.Output}");
     }
-
-    [GeneratedRegex("queued as ([0-9A-Z]{22})")]
-    private static partial Regex QueuedAs();
 }

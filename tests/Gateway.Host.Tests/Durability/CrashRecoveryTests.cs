@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Gateway.Testing;
 using Gateway.Testing.Smtp;
 using Gateway.Tests.Configuration;
@@ -17,7 +16,7 @@ namespace Gateway.Tests.Durability;
 /// while the upstream is still down, and after a restart every message it acknowledged reaches
 /// the upstream. Delivery is at least once: duplicates are counted and reported, losses fail.
 /// </summary>
-public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string From = "alice@example.test";
     private const string To = "bob@partner.test";
@@ -71,7 +70,7 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IAsyn
                 {
                     var subject = Subject(c * perConnection + m);
                     var reply = await client.SendAsync(NewMessage(subject), new MailboxAddress("", From), [new MailboxAddress("", To)]);
-                    acknowledged.Add((subject, QueuedId(reply)));
+                    acknowledged.Add((subject, QueuedReply.Id(reply)));
                 }
             }
 
@@ -137,7 +136,7 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IAsyn
                     try
                     {
                         var reply = await client.SendAsync(NewMessage(subject), new MailboxAddress("", From), [new MailboxAddress("", To)]);
-                        acknowledged[subject] = QueuedId(reply);
+                        acknowledged[subject] = QueuedReply.Id(reply);
                     }
                     catch (Exception e) when (e is IOException or MailKit.ServiceNotConnectedException or SmtpProtocolException or SmtpCommandException or ObjectDisposedException)
                     {
@@ -226,13 +225,6 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IAsyn
         return message;
     }
 
-    private static string QueuedId(string reply)
-    {
-        var match = QueuedAs().Match(reply);
-        Assert.True(match.Success, $"250 reply without a queue id: {reply}");
-        return match.Groups[1].Value;
-    }
-
     private int QueuedEntries()
     {
         var incoming = Path.Combine(_world.SpoolPath, "incoming");
@@ -263,7 +255,4 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output) : IAsyn
     }
 
     private sealed record DeliveryReport(IReadOnlyDictionary<string, int> AllSubjects, IReadOnlyList<string> Delivered, IReadOnlyList<string> Missing, int Total, int Duplicates);
-
-    [GeneratedRegex("queued as ([0-9A-Z]{22})")]
-    private static partial Regex QueuedAs();
 }

@@ -34,8 +34,7 @@ public sealed class CorpusThroughGatewayTests(ITestOutputHelper output) : Gatewa
             Assert.StartsWith("354", await client.CommandAsync("DATA"));
             await client.SendAsync(Encoding.Latin1.GetBytes(DotStuff(message) + ".\r\n"));
             var reply = await client.ReadReplyAsync(TimeSpan.FromSeconds(30)) ?? "(closed)";
-            var match = System.Text.RegularExpressions.Regex.Match(reply, "queued as ([0-9A-Z]{22})");
-            if (match.Success) accepted[match.Groups[1].Value] = name;
+            if (QueuedReply.TryId(reply) is { } id) accepted[id] = name;
             else refusedAtSmtp.Add($"{name}: {reply}");
         }
         output.WriteLine($"{accepted.Count} accepted, {refusedAtSmtp.Count} refused in the SMTP dialogue");
