@@ -54,7 +54,7 @@ internal sealed class RawBody : MimePart
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true); // it held mail
         }
     }
 
@@ -71,7 +71,7 @@ internal sealed class RawBody : MimePart
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true); // it held mail
         }
     }
 
@@ -98,7 +98,7 @@ internal sealed class RawBody : MimePart
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true); // it held mail
         }
     }
 }

@@ -44,7 +44,7 @@ public static class CrlfWriter
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true); // it held mail
         }
     }
 
