@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Gateway.Certificates;
 
 namespace Gateway.Ca;
 
@@ -26,7 +27,7 @@ public static class CertificateLint
         if (!extensions.TryGetValue("2.5.29.19", out var basic) || new X509BasicConstraintsExtension(basic, basic.Critical).CertificateAuthority)
             problems.Add("basicConstraints must be present with cA false");
 
-        if (!extensions.TryGetValue("2.5.29.37", out var ekuRaw)) problems.Add("no extended key usage");
+        if (!extensions.TryGetValue(SmimeCertificateValidator.EnhancedKeyUsageOid, out var ekuRaw)) problems.Add("no extended key usage");
         else
         {
             var eku = new X509EnhancedKeyUsageExtension(ekuRaw, ekuRaw.Critical).EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value).ToList();
@@ -38,12 +39,12 @@ public static class CertificateLint
         var expected = rsa is not null
             ? X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment
             : X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement;
-        if (!extensions.TryGetValue("2.5.29.15", out var kuRaw) || !kuRaw.Critical) problems.Add("key usage must be present and critical");
+        if (!extensions.TryGetValue(SmimeCertificateValidator.KeyUsageOid, out var kuRaw) || !kuRaw.Critical) problems.Add("key usage must be present and critical");
         else if (new X509KeyUsageExtension(kuRaw, true).KeyUsages != expected) problems.Add($"key usage must be exactly {expected}");
         if (rsa is not null && (rsa.KeySize < 2048 || rsa.KeySize % 8 != 0)) problems.Add($"RSA key of {rsa.KeySize} bits");
         if (rsa is null && ec is null) problems.Add("key is neither RSA nor ECDSA");
 
-        if (!extensions.TryGetValue("2.5.29.17", out var san)) problems.Add("no subjectAltName");
+        if (!extensions.TryGetValue(SmimeCertificateValidator.SubjectAltNameOid, out var san)) problems.Add("no subjectAltName");
         else
         {
             var (emails, others) = Names(san.RawData);

@@ -14,7 +14,7 @@ namespace Gateway.Ca;
 public static class SmimeCertificateProfile
 {
     public const string MailboxValidatedStrictPolicy = "2.23.140.1.5.1.3";
-    public const string EmailProtection = "1.3.6.1.5.5.7.3.4";
+    public const string EmailProtection = Certificates.SmimeCertificateValidator.EmailProtectionOid;
     public static readonly TimeSpan MaximumValidity = TimeSpan.FromDays(825);
 
     public static CertificateRequest CreateRequest(string address, AsymmetricAlgorithm subscriberKey)

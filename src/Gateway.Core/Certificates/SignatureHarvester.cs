@@ -15,7 +15,6 @@ public static class SignatureHarvester
     private const string Sha1 = "1.3.14.3.2.26";
     private const string Sha1WithRsa = "1.2.840.113549.1.1.5";
     private const string EcdsaWithSha1 = "1.2.840.10045.4.1";
-    private const string SmimeCapabilities = "1.2.840.113549.1.9.15";
 
     public static HarvestResult Harvest(byte[] rawMessage, TrustContext trust)
     {
@@ -55,7 +54,7 @@ public static class SignatureHarvester
         problems.AddRange(verdict.Problems);
 
         var capabilities = signerInfo.SignedAttributes.Cast<CryptographicAttributeObject>()
-            .FirstOrDefault(a => a.Oid.Value == SmimeCapabilities)?.Values.Cast<AsnEncodedData>().FirstOrDefault()?.RawData;
+            .FirstOrDefault(a => a.Oid.Value == Smime.SmimeOids.SmimeCapabilities)?.Values.Cast<AsnEncodedData>().FirstOrDefault()?.RawData;
         // The intermediates that built the chain are kept with the certificate for its later use.
         return new HarvestResult(parts.From, signer, verdict.ChainWithoutRoot.Skip(1).ToList(), capabilities, problems);
     }

@@ -14,10 +14,10 @@ namespace Gateway.Certificates;
 public static class SmimeCertificateValidator
 {
     public const string EmailProtectionOid = "1.3.6.1.5.5.7.3.4";
-    private const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
-    private const string SubjectAltNameOid = "2.5.29.17";
-    private const string EnhancedKeyUsageOid = "2.5.29.37";
-    private const string KeyUsageOid = "2.5.29.15";
+    public const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
+    public const string SubjectAltNameOid = "2.5.29.17";
+    public const string EnhancedKeyUsageOid = "2.5.29.37";
+    public const string KeyUsageOid = "2.5.29.15";
 
     public static CertificateVerdict Validate(X509Certificate2 certificate, string address, CertificateUsage usage, TrustContext trust)
     {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Configuration;
+using Gateway.Certificates;
 
 namespace Gateway.Ca;
 
@@ -84,7 +85,7 @@ public sealed class CompanyCaImport(CaOptions options, TimeProvider time)
         }
         // The CA's own EKU, when it has one, limits what it may issue (RFC 5280 path validation as most clients apply it).
         if (ca.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is { } eku
-            && !eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value is SmimeCertificateProfile.EmailProtection or AnyExtendedKeyUsage))
+            && !eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value is SmimeCertificateProfile.EmailProtection or SmimeCertificateValidator.AnyExtendedKeyUsageOid))
             problems.Add($"its extended key usage does not allow emailProtection ({string.Join(", ", eku.EnhancedKeyUsages.Cast<Oid>().Select(o => o.FriendlyName ?? o.Value))})");
         if (ca.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault() is null)
             problems.Add("it has no subject key identifier, which issued certificates name as their authority key identifier");
@@ -101,7 +102,6 @@ public sealed class CompanyCaImport(CaOptions options, TimeProvider time)
 
     private static Result Refused(string problem) => new(null, [], [problem]);
 
-    private const string AnyExtendedKeyUsage = "2.5.29.37.0";
     private static readonly string[] AllowedCurves = ["nistP256", "nistP384", "nistP521"];
 
     /// <summary>The curve's .NET name (nistP256 …), or its OID or "explicit parameters" when it has none.</summary>
