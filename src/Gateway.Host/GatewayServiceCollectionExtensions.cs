@@ -56,6 +56,7 @@ public static class GatewayServiceCollectionExtensions
             return new CachedCertificateDirectory(directory, time);
         });
         services.AddSingleton<FileSpool>();
+        services.AddSingleton<AcceptJournal>();
         services.AddSingleton<SpoolQueue>();
         services.AddSingleton<SpoolControl>();
         services.AddSingleton<SpoolAdministration>();

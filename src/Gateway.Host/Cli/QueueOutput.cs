@@ -28,11 +28,12 @@ internal static class QueueOutput
         foreach (var e in entries)
         {
             var envelope = e.Envelope;
-            var next = e.Queue == QueueEntry.HoldQueue ? "held" : envelope.NextAttempt is { } n ? (n <= now ? "now" : "in " + Age(n - now)) : "now";
+            var next = e.Queue == QueueEntry.HoldQueue ? "held" : e.Queue == QueueEntry.JournalQueue ? "first attempt" : envelope.NextAttempt is { } n ? (n <= now ? "now" : "in " + Age(n - now)) : "now";
             var recipients = string.Join(", ", envelope.Recipients.Select(r => $"{r.Address} ({r.Status.ToString().ToLowerInvariant()})"));
             output.WriteLine($"{e.Name,-24} {e.Queue,-8} {Age(now - envelope.ReceivedAt),8} {envelope.Size,9} {next,-20} <{envelope.MailFrom}> -> {recipients}");
         }
-        output.WriteLine($"{entries.Count} entries ({entries.Count(e => e.Queue == QueueEntry.IncomingQueue)} queued, {entries.Count(e => e.Queue == QueueEntry.HoldQueue)} held)");
+        output.WriteLine($"{entries.Count} entries ({entries.Count(e => e.Queue == QueueEntry.IncomingQueue)} queued, {entries.Count(e => e.Queue == QueueEntry.HoldQueue)} held, " +
+                         $"{entries.Count(e => e.Queue == QueueEntry.JournalQueue)} in their first attempt)");
         return 0;
     }
 

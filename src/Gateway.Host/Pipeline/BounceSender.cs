@@ -64,7 +64,7 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
         }
 
         byte[] bytes;
-        await using (var original = File.OpenRead(spool.ContentPath(entry.Id)))
+        await using (var original = context.Content.OpenRead())
         using (var memory = new MemoryStream())
         {
             var request = new BounceRequest(_reportingMta, entry.Id, entry.MailFrom, entry.ReceivedAt, recipients, original, entry.EnvelopeId, returnContent);

@@ -27,7 +27,6 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
         var entry = context.Entry;
         var recipients = group.Recipients.Select(r => r.Address).ToList();
         var copyName = $"{entry.Id}-{entry.Attempts}-{group.Number}";
-        var source = context.SourcePath ?? spool.ContentPath(entry.Id);
         SmimeResult? smime = null;
         Stream content;
         if (group.Sign || group.Encrypt)
@@ -43,7 +42,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
                 Scratch = size => NewCopy(entry.Id, group.Number, size, "smime-scratch"),
             };
             // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
-            using var original = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
+            using var original = context.Source.OpenRead();
             content = NewCopy(entry.Id, group.Number, original.Length, "smime-copy");
             try
             {
@@ -58,7 +57,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
         }
         else
         {
-            content = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
+            content = context.Source.OpenRead();
         }
         IReadOnlyList<RecipientRelayResult> results;
         await using (content)

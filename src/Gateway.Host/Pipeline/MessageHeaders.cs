@@ -15,9 +15,9 @@ public sealed record MessageHeaders(string? MessageId, MessageFacts Facts, byte[
     public string? Subject => Facts.Subject;
 
     /// <remarks>Synchronous, like every spool read and write (see Spool.DurableFile.WriteAllBytes).</remarks>
-    public static MessageHeaders Read(string path)
+    public static MessageHeaders Read(Spool.SpooledContent content)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.None);
+        using var stream = content.OpenRead();
         var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         while (buffer.Length < MaximumBlock)

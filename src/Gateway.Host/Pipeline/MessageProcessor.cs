@@ -13,6 +13,7 @@ namespace Gateway.Pipeline;
 /// </summary>
 public sealed partial class MessageProcessor(
     FileSpool spool,
+    AcceptJournal journal,
     PolicyProvider policies,
     MessagePlanner planner,
     CopyDelivery delivery,
@@ -26,6 +27,11 @@ public sealed partial class MessageProcessor(
     /// <returns>When to try again, or null when the entry is finished.</returns>
     public async Task<DateTimeOffset?> ProcessAsync(string id, CancellationToken cancellationToken)
     {
+        // A message in the accept journal is in its first attempt and known to this process only
+        // (`gateway queue` works on incoming/): no entry lock to take, nothing to load.
+        if (journal.Find(id) is { } journaled)
+            return await AttemptAsync(journaled.Envelope, journaled.Content(), journaled, cancellationToken);
+
         // `gateway queue` may be holding, releasing or deleting this entry: never both at once.
         using var entryLock = spool.TryLock(id);
         if (entryLock is null) return time.GetUtcNow() + LockedRetry;
@@ -37,16 +43,17 @@ public sealed partial class MessageProcessor(
         }
         // The envelope on disk decides when: a stale wake-up must not make an early attempt.
         if (entry.NextAttempt is { } due && due > time.GetUtcNow()) return due;
-        var next = await AttemptAsync(entry, cancellationToken);
+        var next = await AttemptAsync(entry, SpooledContent.InFile(spool.ContentPath(id)), null, cancellationToken);
         if (next is null) entryLock.Remove();
         return next;
     }
 
-    private async Task<DateTimeOffset?> AttemptAsync(SpoolEnvelope entry, CancellationToken cancellationToken)
+    /// <param name="journaled">Set when the entry is still in the accept journal: then its state goes to incoming/ only if it stays queued.</param>
+    private async Task<DateTimeOffset?> AttemptAsync(SpoolEnvelope entry, SpooledContent content, AcceptJournal.Entry? journaled, CancellationToken cancellationToken)
     {
         var id = entry.Id;
         entry.Attempts++;
-        var context = new ProcessingContext(entry, policies.Current, MessageHeaders.Read(spool.ContentPath(id)), time);
+        var context = new ProcessingContext(entry, content, policies.Current, MessageHeaders.Read(content), time);
         try
         {
             var open = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList();
@@ -56,7 +63,7 @@ public sealed partial class MessageProcessor(
             await context.RefuseAsync(plan.Refused, audit, cancellationToken);
             await context.HoldAsync(plan.Held, spool, audit, cancellationToken);
             await context.DeferAsync(plan.Deferred, audit, cancellationToken);
-            if (plan.Groups.Count > 0) context.SourcePath = await TriggerRemoval.PrepareAsync(spool, context, cancellationToken);
+            if (plan.Groups.Count > 0 && await TriggerRemoval.PrepareAsync(spool, context, cancellationToken) is { } stripped) context.Source = stripped;
             foreach (var group in plan.Groups)
                 await delivery.DeliverAsync(context, plan, group, cancellationToken);
             entry.ProcessingFailures = 0;
@@ -65,7 +72,7 @@ public sealed partial class MessageProcessor(
         {
             // Shutdown ran out of time: keep what this attempt learned (who already got it), then stop.
             entry.NextAttempt = null;
-            spool.Save(entry);
+            await SaveAsync(context, journaled);
             throw;
         }
         catch (Exception e)
@@ -82,12 +89,19 @@ public sealed partial class MessageProcessor(
         }
         finally
         {
-            if (context.SourcePath is not null) File.Delete(context.SourcePath);
+            if (context.Source.IsWorkFile) File.Delete(context.Source.Path!);
         }
-        return await FinishAsync(context, cancellationToken);
+        return await FinishAsync(context, journaled, cancellationToken);
     }
 
-    private async Task<DateTimeOffset?> FinishAsync(ProcessingContext context, CancellationToken cancellationToken)
+    /// <summary>Records the entry's state: in its envelope, or, for a journaled one, by moving it to incoming/.</summary>
+    private async Task SaveAsync(ProcessingContext context, AcceptJournal.Entry? journaled)
+    {
+        if (journaled is null) spool.Save(context.Entry);
+        else await journal.MoveToIncomingAsync(journaled);
+    }
+
+    private async Task<DateTimeOffset?> FinishAsync(ProcessingContext context, AcceptJournal.Entry? journaled, CancellationToken cancellationToken)
     {
         var entry = context.Entry;
         var now = time.GetUtcNow();
@@ -109,7 +123,8 @@ public sealed partial class MessageProcessor(
 
         if (entry.IsFinished)
         {
-            spool.Complete(entry.Id);
+            if (journaled is null) spool.Complete(entry.Id);
+            else journal.Complete(journaled);
             await audit.WriteAsync(context.Event("completed") with
             {
                 Action = "removed from queue",
@@ -123,7 +138,7 @@ public sealed partial class MessageProcessor(
             entry.DelayWarningSent = now;
         }
         entry.NextAttempt = now + retries.DelayAfter(entry.Attempts);
-        spool.Save(entry);
+        await SaveAsync(context, journaled);
         return entry.NextAttempt;
     }
 

@@ -7,14 +7,17 @@ using Gateway.Spool;
 namespace Gateway.Pipeline;
 
 /// <summary>One attempt at one spool entry: its envelope state, the policy snapshot used throughout, and audit helpers.</summary>
-public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy, MessageHeaders headers, TimeProvider time)
+public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent content, PolicySnapshot policy, MessageHeaders headers, TimeProvider time)
 {
     public SpoolEnvelope Entry { get; } = entry;
     public PolicySnapshot Policy { get; } = policy;
     public MessageHeaders Headers { get; } = headers;
 
+    /// <summary>The message as spooled (for hold copies and returned content).</summary>
+    public SpooledContent Content { get; } = content;
+
     /// <summary>The bytes every copy is made from: the spooled message, or its copy without trigger marks.</summary>
-    public string? SourcePath { get; set; }
+    public SpooledContent Source { get; set; } = content;
 
     /// <summary>Recipients failed during this attempt: the sender gets one report naming them all.</summary>
     public List<FailedRecipient> NewlyFailed { get; } = [];
@@ -80,7 +83,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
     {
         if (held.Count == 0) return;
         var reason = string.Join("; ", held.Select(h => h.Reason).Distinct());
-        var name = await spool.HoldAsync(Entry, held.Select(h => h.Address).ToList(), reason, cancellationToken);
+        var name = await spool.HoldAsync(Entry, Content, held.Select(h => h.Address).ToList(), reason, cancellationToken);
         foreach (var recipient in held)
         {
             Update(Recipient(recipient.Address), RecipientStatus.Held, $"held as {name}: {recipient.Reason}");
@@ -110,7 +113,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, PolicySnapshot policy
     {
         var open = Entry.Recipients.Where(r => r.IsOpen).ToList();
         if (open.Count == 0) return;
-        var name = await spool.HoldAsync(Entry, open.Select(r => r.Address).ToList(), reason, cancellationToken);
+        var name = await spool.HoldAsync(Entry, Content, open.Select(r => r.Address).ToList(), reason, cancellationToken);
         foreach (var recipient in open)
         {
             Update(recipient, RecipientStatus.Held, $"held as {name}: {reason}");

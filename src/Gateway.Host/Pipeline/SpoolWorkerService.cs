@@ -14,6 +14,7 @@ namespace Gateway.Pipeline;
 /// </summary>
 public sealed partial class SpoolWorkerService(
     FileSpool spool,
+    AcceptJournal journal,
     SpoolQueue queue,
     SpoolControl control,
     MessageProcessor processor,
@@ -30,6 +31,10 @@ public sealed partial class SpoolWorkerService(
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // Before the listener answers anyone: recovery must see the spool as the last run left it.
+        // The journal first: what it held unfinished becomes ordinary entries that Recover then finds.
+        spool.EnsureFolders();
+        var fromJournal = journal.Recover();
+        if (fromJournal > 0) LogJournalRecovered(fromJournal);
         var ready = spool.Recover();
         var now = time.GetUtcNow();
         foreach (var id in ready)
@@ -146,6 +151,9 @@ public sealed partial class SpoolWorkerService(
         {
         }
     }
+
+    [LoggerMessage(EventId = 5106, Level = LogLevel.Information, Message = "Accept journal: {Count} messages accepted before the last stop and not finished were moved to incoming/")]
+    private partial void LogJournalRecovered(int count);
 
     [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "Spool {Path}: {Count} queued entries recovered")]
     private partial void LogRecovered(int count, string path);

@@ -10,7 +10,7 @@ namespace Gateway.Pipeline;
 public static class TriggerRemoval
 {
     /// <returns>The work file to send from, or null when the spooled bytes can go as they are.</returns>
-    public static async Task<string?> PrepareAsync(FileSpool spool, ProcessingContext context, CancellationToken cancellationToken)
+    public static async Task<SpooledContent?> PrepareAsync(FileSpool spool, ProcessingContext context, CancellationToken cancellationToken)
     {
         if (context.Policy.Triggers is not { } triggers) return null;
         var block = context.Headers.Block;
@@ -18,11 +18,13 @@ public static class TriggerRemoval
         if (stripped is null) return null;
 
         var path = spool.NewWorkFile(context.Entry.Id, 0);
-        await using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024);
-        await output.WriteAsync(stripped, cancellationToken);
-        await using var original = new FileStream(spool.ContentPath(context.Entry.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
-        original.Position = block.Length;
-        await original.CopyToAsync(output, cancellationToken);
-        return path;
+        await using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
+        await using (var original = context.Content.OpenRead())
+        {
+            await output.WriteAsync(stripped, cancellationToken);
+            original.Position = block.Length;
+            await original.CopyToAsync(output, cancellationToken);
+        }
+        return SpooledContent.InWorkFile(path);
     }
 }

@@ -23,7 +23,7 @@ namespace Gateway.Smtp;
 /// failure is answered, never thrown: SmtpServer turns an exception into a 554 (a permanent
 /// bounce for our own fault) and an SmtpResponseException into no reply at all.
 /// </summary>
-internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue queue, IAuditLog audit, IOptions<GatewayOptions> options, ILogger<SpoolingMessageStore> logger) : IMessageStore
+internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJournal journal, SpoolQueue queue, IAuditLog audit, IOptions<GatewayOptions> options, ILogger<SpoolingMessageStore> logger) : IMessageStore
 {
     private readonly DataScreenLimits _limits = new(
         options.Value.Smtp.BareNewline == BareNewlineHandling.Reject, options.Value.Smtp.MaxHeaderSize,
@@ -56,7 +56,7 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, SpoolQueue q
         {
             // Not the session's token: a session timeout in the middle of fsync must not leave
             // a half-committed entry; the write finishes, and the client retries if it missed the 250.
-            var envelope = await spool.AcceptAsync(buffer, from, recipients, client, null, DsnParameters.From(transaction.Parameters), (id, time) => Trace(context, client, id, time), CancellationToken.None);
+            var envelope = await journal.AcceptAsync(buffer, from, recipients, client, null, DsnParameters.From(transaction.Parameters), (id, time) => Trace(context, client, id, time), CancellationToken.None);
             await audit.WriteAsync(new AuditEvent("received")
             {
                 SpoolId = envelope.Id, Client = client, Sender = from, Recipients = recipients, Size = envelope.Size, Action = "queued",

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Gateway.Spool;
 
@@ -55,6 +56,20 @@ public static partial class DurableFile
             _ = Close(fd);
         }
     }
+
+    /// <summary>fdatasync on Linux (the data and the size, not the times), fsync on macOS; nothing else has it here.</summary>
+    public static void SyncData(SafeFileHandle handle)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) throw new PlatformNotSupportedException("fdatasync");
+        var result = OperatingSystem.IsLinux() ? Fdatasync(handle) : FsyncHandle(handle);
+        if (result != 0) throw new IOException($"fdatasync failed (errno {Marshal.GetLastPInvokeError()})");
+    }
+
+    [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    private static partial int Fdatasync(SafeFileHandle fd);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int FsyncHandle(SafeFileHandle fd);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);

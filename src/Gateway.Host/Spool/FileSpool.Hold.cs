@@ -10,23 +10,28 @@ namespace Gateway.Spool;
 public sealed partial class FileSpool
 {
     /// <summary>Parks a copy of the original for the held recipients: hold/ID-N.eml with its own envelope.</summary>
-    public Task<string> HoldAsync(SpoolEnvelope envelope, IReadOnlyList<string> recipients, string reason, CancellationToken cancellationToken) =>
-        CopyToHoldAsync(envelope, $"{envelope.Id}-{envelope.Attempts}",
+    public Task<string> HoldAsync(SpoolEnvelope envelope, SpooledContent content, IReadOnlyList<string> recipients, string reason, CancellationToken cancellationToken) =>
+        CopyToHoldAsync(envelope, content, $"{envelope.Id}-{envelope.Attempts}",
             recipients.Select(r => new SpoolRecipient { Address = r, Status = RecipientStatus.Held, Reply = reason }).ToList(), cancellationToken);
 
     /// <summary>
     /// Copies an entry to hold/NAME with the given recipients: content first (fsynced), the
     /// envelope last, so hold/ never shows an envelope without its content.
     /// </summary>
-    public async Task<string> CopyToHoldAsync(SpoolEnvelope envelope, string name, List<SpoolRecipient> recipients, CancellationToken cancellationToken)
+    public Task<string> CopyToHoldAsync(SpoolEnvelope envelope, SpooledContent content, string name, List<SpoolRecipient> recipients, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var held = envelope.With(envelope.Id, recipients);
         Directory.CreateDirectory(Hold);
-        var content = Path.Combine(Hold, name + ".eml");
-        File.Copy(ContentPath(envelope.Id), content, overwrite: true);
-        await using (var stream = new FileStream(content, FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
+        // Synchronous, as every spool write (see DurableFile.WriteAllBytes).
+        using (var output = new FileStream(HeldContentPath(name), FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.None))
+        using (var input = content.OpenRead())
+        {
+            input.CopyTo(output);
+            output.Flush(flushToDisk: true);
+        }
         DurableFile.Replace(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options));
-        return name;
+        return Task.FromResult(name);
     }
 
     public string HeldContentPath(string name) => Path.Combine(Hold, name + ".eml");

@@ -125,7 +125,7 @@ public sealed partial class FileSpool
         }
     }
 
-    private static SpoolEnvelope NewEnvelope(string id, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo,
+    internal static SpoolEnvelope NewEnvelope(string id, string mailFrom, IReadOnlyList<string> recipients, string client, string? helo,
         DateTimeOffset now, long size, DsnParameters? dsn) => new()
     {
         Id = id,
@@ -140,13 +140,55 @@ public sealed partial class FileSpool
     };
 
     /// <summary>
+    /// Writes an entry kept elsewhere until now (the accept journal) as incoming/ID.eml and ID.json,
+    /// each fsynced, the envelope last as commit marker, then fsyncs the folder (shared with the
+    /// sessions accepting at the same time).
+    /// </summary>
+    public async Task MaterializeAsync(SpoolEnvelope envelope, SpooledContent content)
+    {
+        Materialize(envelope, content);
+        await _incomingNames.SyncAsync();
+    }
+
+    /// <summary>As <see cref="MaterializeAsync"/> without the folder's fsync: recovery does one for all.</summary>
+    internal void Materialize(SpoolEnvelope envelope, SpooledContent content)
+    {
+        var temporary = EnvelopePath(envelope.Id) + ".tmp";
+        try
+        {
+            using (var output = new FileStream(ContentPath(envelope.Id), FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.None))
+            using (var input = content.OpenRead())
+            {
+                input.CopyTo(output);
+                output.Flush(flushToDisk: true);
+            }
+            DurableFile.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options));
+            File.Move(temporary, EnvelopePath(envelope.Id), overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Whether incoming/ has an entry (its envelope) under this id.</summary>
+    public bool Exists(string id) => File.Exists(EnvelopePath(id));
+
+    /// <summary>The spool's folders, and the shared lock file, as the service and the queue tools expect them.</summary>
+    public void EnsureFolders()
+    {
+        foreach (var folder in new[] { Root, Incoming, Hold, Corrupt, Work, Locks, Control }) Directory.CreateDirectory(folder);
+        EntryLock.Prepare(Locks);
+    }
+
+    /// <summary>
     /// Brings the spool back after a stop or a crash: creates the folders, removes content that
     /// was never acknowledged, moves unreadable entries to corrupt/, returns the ids to process.
     /// </summary>
     public IReadOnlyList<string> Recover()
     {
-        foreach (var folder in new[] { Root, Incoming, Hold, Corrupt, Work, Locks, Control }) Directory.CreateDirectory(folder);
-        EntryLock.Prepare(Locks);
+        EnsureFolders();
         foreach (var file in Directory.EnumerateFiles(Work)) TryDelete(file);
         foreach (var file in Directory.EnumerateFiles(Incoming, "*.tmp")) TryDelete(file);
 

@@ -5,6 +5,9 @@ public sealed record QueueEntry(string Name, string Queue, SpoolEnvelope Envelop
 {
     public const string IncomingQueue = "incoming";
     public const string HoldQueue = "hold";
+
+    /// <summary>In the accept journal: in its first attempt (or left by a stopped gateway, moved to incoming/ at its next start).</summary>
+    public const string JournalQueue = "journal";
 }
 
 /// <summary>What a queue action did, in words for the admin; <see cref="Succeeded"/> decides the exit code.</summary>

@@ -21,6 +21,9 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
             if (Find(id) is { } entry) entries.Add(entry);
         foreach (var name in FileSpool.EntryNames(spool.Hold))
             if (spool.TryLoadHeld(name) is { } held) entries.Add(new QueueEntry(name, QueueEntry.HoldQueue, held));
+        // Shown, not acted on: the running gateway owns them until their first attempt ends.
+        foreach (var envelope in AcceptJournal.ReadUnfinished(spool))
+            entries.Add(new QueueEntry(envelope.Id, QueueEntry.JournalQueue, envelope));
         return entries;
     }
 
@@ -74,7 +77,7 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
         var entry = spool.TryLoad(id);
         if (entry is null) return NotQueued(id);
         var open = entry.Recipients.Where(r => r.IsOpen).ToList();
-        await spool.CopyToHoldAsync(entry, id, open, cancellationToken);
+        await spool.CopyToHoldAsync(entry, SpooledContent.InFile(spool.ContentPath(id)), id, open, cancellationToken);
         spool.Complete(id);
         entryLock.Remove();
         await AuditAsync("queue-hold", entry, $"moved to hold/{id}", cancellationToken, open.Select(r => r.Address).ToList());

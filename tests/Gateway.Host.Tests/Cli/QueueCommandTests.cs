@@ -51,11 +51,44 @@ public sealed class QueueCommandTests : IAsyncLifetime
         var reply = await _gateway.SendAsync(RunningGateway.NewMessage(Alice, to[0], subject, $"secret body of {subject}\r\n"), Alice, to);
         var id = QueuedReply.Id(reply);
         await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred") && e.GetProperty("spoolId").GetString() == id, Wait);
+        // The attempt ends by moving the entry from the accept journal to incoming/, just after that audit line.
+        var envelope = Path.Combine(_world.SpoolPath, "incoming", id + ".json");
+        var deadline = DateTime.UtcNow + Wait;
+        while (!File.Exists(envelope) && DateTime.UtcNow < deadline) await Task.Delay(20);
         return id;
     }
 
     private bool Audited(string name, string id) =>
         _gateway.AuditEvents().Any(e => RunningGateway.Is(e, name) && e.GetProperty("spoolId").GetString() == id);
+
+    [Fact]
+    public async Task List_ShowsMessagesStillInTheAcceptJournal_AsInTheirFirstAttempt()
+    {
+        // A journal written beside the running gateway's, as a gateway that stopped would leave it.
+        var options = Microsoft.Extensions.Options.Options.Create(new Gateway.Configuration.GatewayOptions
+        {
+            Spool = new Gateway.Configuration.SpoolOptions { Path = _world.SpoolPath },
+        });
+        var spool = new FileSpool(options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<FileSpool>.Instance);
+        using var journal = new AcceptJournal(spool, options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AcceptJournal>.Instance)
+        {
+            SegmentSize = 1024 * 1024,
+        };
+        var data = new System.Buffers.ReadOnlySequence<byte>("Subject: in flight\r\n\r\nbody"u8.ToArray());
+        var inFlight = await journal.AcceptAsync(data, Alice, [Bob], "127.0.0.1", null, null, null, CancellationToken.None);
+        var done = await journal.AcceptAsync(data, Alice, [Carol], "127.0.0.1", null, null, null, CancellationToken.None);
+        journal.Complete(journal.Find(done.Id)!);
+
+        var json = await Queue("list", "--json");
+        var table = await Queue("list");
+
+        Assert.True(json.ExitCode == 0, json.ToString());
+        var entry = Assert.Single(JsonDocument.Parse(json.Output).RootElement.EnumerateArray());
+        Assert.Equal(inFlight.Id, entry.GetProperty("id").GetString());
+        Assert.Equal("journal", entry.GetProperty("queue").GetString());
+        Assert.Contains("first attempt", table.Output);
+        Assert.Contains("1 in their first attempt", table.Output);
+    }
 
     [Fact]
     public async Task List_ShowsTheLiveEntry_WithEachRecipientsState_AndTheNextAttempt()

@@ -101,6 +101,68 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetim
         }
     }
 
+    /// <summary>
+    /// Messages whose first attempt has not ended live only in the accept journal: with the
+    /// upstream swallowing connections, every first attempt hangs, so at the kill incoming/ is empty
+    /// and the journal holds everything that got a 250. The next start must move it all to incoming/.
+    /// </summary>
+    [Fact]
+    public async Task KillWhileEveryFirstAttemptHangs_JournaledMessagesAreDeliveredAfterRestart()
+    {
+        const int messages = 12;
+        _relay.SwallowConnections();
+        var (config, smtpPort) = WriteConfig();
+        var acknowledged = new List<(string Subject, string SpoolId)>();
+        GatewayProcess? first = null;
+        GatewayProcess? second = null;
+        CapturingSmtpSink? sink = null;
+        try
+        {
+            first = await GatewayProcess.StartAsync(config, smtpPort, _world.Root);
+            using (var client = new SmtpClient())
+            {
+                await client.ConnectAsync("127.0.0.1", smtpPort, SecureSocketOptions.None);
+                for (var n = 0; n < messages; n++)
+                {
+                    var subject = Subject(n);
+                    var reply = await client.SendAsync(NewMessage(subject), new MailboxAddress("", From), [new MailboxAddress("", To)]);
+                    acknowledged.Add((subject, QueuedReply.Id(reply)));
+                }
+                first.Kill();
+            }
+            var inIncoming = QueuedEntries();
+            var inJournal = SpooledMessages.All(_world.SpoolPath).Count(m => acknowledged.Any(a => a.SpoolId == m.Id));
+
+            AssertNothingWasDeliveredBeforeTheCrash();
+            sink = await _relay.StartSinkAsync();
+            second = await GatewayProcess.StartAsync(config, smtpPort, _world.Root);
+            var report = await CollectAsync(sink, acknowledged.Select(a => a.Subject).ToList(), second);
+
+            output.WriteLine($"sent with 250: {acknowledged.Count}; at kill: {inIncoming} in incoming/, {inJournal} in the journal; " +
+                             $"delivered: {report.Delivered.Count} distinct, {report.Total} copies; duplicates: {report.Duplicates}");
+            Assert.Equal(0, inIncoming);
+            Assert.Equal(messages, inJournal);
+            Assert.True(report.Missing.Count == 0,
+                $"{report.Missing.Count} acknowledged messages were lost: {string.Join(", ", report.Missing)}\n" +
+                Diagnose(report.Missing.Select(m => acknowledged.First(a => a.Subject == m).SpoolId), first, second));
+            Assert.Equal(0, report.Duplicates);
+            Assert.DoesNotContain(Directory.GetFiles(Path.Combine(_world.SpoolPath, "journal"), "*.journal"), SegmentHasRecords);
+        }
+        finally
+        {
+            if (first is not null) await first.DisposeAsync();
+            if (second is not null) await second.DisposeAsync();
+            if (sink is not null) await sink.DisposeAsync();
+        }
+    }
+
+    /// <summary>A segment with records: the recovered ones are deleted; the second process's own, unused, has none.</summary>
+    private static bool SegmentHasRecords(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return Gateway.Spool.JournalRecord.ReadAll(stream, out _).Count > 0;
+    }
+
     [Fact]
     public async Task KillInTheMiddleOfAParallelBurst_EveryAcknowledgedMessageIsDeliveredAfterRestart()
     {

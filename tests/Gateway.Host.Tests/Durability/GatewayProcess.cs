@@ -85,7 +85,14 @@ public sealed class GatewayProcess : IAsyncDisposable
     public async Task<int> SignalAndWaitAsync(int signal, TimeSpan timeout)
     {
         if (SendSignal(_process.Id, signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
-        await _process.WaitForExitAsync().WaitAsync(timeout);
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"gateway process {_process.Id} still runs {timeout.TotalSeconds:0} s after signal {signal}; its output:\n{Output}");
+        }
         return _process.ExitCode;
     }
 

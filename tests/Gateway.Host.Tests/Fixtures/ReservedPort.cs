@@ -22,6 +22,12 @@ public sealed class ReservedPort : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>
+    /// Turns the port into a black hole: the kernel completes connections, nobody accepts them or
+    /// sends a greeting, so a relay attempt hangs until its timeout.
+    /// </summary>
+    public void SwallowConnections() => _socket.Listen(64);
+
     public async Task<CapturingSmtpSink> StartSinkAsync()
     {
         _socket.Dispose();

@@ -13,7 +13,7 @@ public sealed class SmtpAbuseTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    private string[] Queued() => Directory.EnumerateFiles(Path.Combine(_world.SpoolPath, "incoming"), "*.eml").ToArray();
+    private IReadOnlyList<SpooledMessages.Message> Queued() => SpooledMessages.All(_world.SpoolPath);
 
     [Fact]
     public async Task CommandLineOver512Octets_Gets500_552_AndTheSessionGoesOn()

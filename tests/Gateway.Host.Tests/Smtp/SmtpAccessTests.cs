@@ -27,7 +27,7 @@ public sealed class SmtpAccessTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    private string[] Queued() => Directory.EnumerateFiles(Path.Combine(_world.SpoolPath, "incoming"), "*.eml").ToArray();
+    private IReadOnlyList<SpooledMessages.Message> Queued() => SpooledMessages.All(_world.SpoolPath);
 
     [Fact]
     public async Task OpenRelayProbe_FromAnUntrustedUnauthenticatedClient_IsRefused530_AndAudited()

@@ -15,7 +15,7 @@ public sealed class SmtpSmugglingTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    private string[] Queued() => Directory.EnumerateFiles(Path.Combine(_world.SpoolPath, "incoming"), "*.eml").ToArray();
+    private IReadOnlyList<SpooledMessages.Message> Queued() => SpooledMessages.All(_world.SpoolPath);
 
     [Theory]
     [InlineData("\n.\n", "bare <LF>")]        // the original smuggling end marker
@@ -49,7 +49,7 @@ public sealed class SmtpSmugglingTests : IDisposable
         await client.StartDataAsync();
         await client.SendAsync("Subject: lf\nFrom: alice@example.test\n\nbody\n.\nstill body\r\n.\r\n");
         Assert.StartsWith("250 2.0.0 queued as", await client.ReadReplyAsync());
-        var content = await File.ReadAllTextAsync(Assert.Single(Queued()));
+        var content = Assert.Single(Queued()).Text;
         Assert.EndsWith("Subject: lf\r\nFrom: alice@example.test\r\n\r\nbody\r\n.\r\nstill body\r\n", content);
     }
 
@@ -75,7 +75,7 @@ public sealed class SmtpSmugglingTests : IDisposable
         await client.StartDataAsync();
         await client.SendAsync("..X-First: dot\r\nSubject: s\r\n\r\n..body\r\n.\r\n");
         Assert.StartsWith("250", await client.ReadReplyAsync());
-        var content = await File.ReadAllTextAsync(Assert.Single(Queued()));
+        var content = Assert.Single(Queued()).Text;
         Assert.EndsWith("\r\n.X-First: dot\r\nSubject: s\r\n\r\n.body\r\n", content);
     }
 
@@ -91,7 +91,7 @@ public sealed class SmtpSmugglingTests : IDisposable
         await client.SendAsync("Subject: traced\r\n\r\nbody\r\n.\r\n");
         var reply = await client.ReadReplyAsync();
         var id = reply!["250 2.0.0 queued as ".Length..];
-        var content = await File.ReadAllTextAsync(Assert.Single(Queued()));
+        var content = Assert.Single(Queued()).Text;
         Assert.Matches($"^Received: from \\[127.0.0.1\\]\r\n\tby gw.example.test \\(Gateway\\) with ESMTP id {id};\r\n\t[A-Z][a-z]{{2}}, .+ \\+0000\r\nX-Gateway-Loop: gw.example.test\r\nSubject: traced\r\n\r\nbody\r\n$", content);
     }
 

@@ -1,0 +1,291 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Gateway.Configuration;
+using Gateway.Spool;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Tests.Spool;
+
+/// <summary>
+/// The accept journal on disk: what a crash leaves behind is moved to incoming/ at the next start,
+/// exactly the messages that were acknowledged and not done; torn tails and other gateways'
+/// segments are left alone; the journal steps aside for large messages and unusable folders.
+/// </summary>
+public sealed class AcceptJournalTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("gateway-journal-").FullName;
+    private readonly List<AcceptJournal> _journals = [];
+
+    public void Dispose()
+    {
+        foreach (var journal in _journals) journal.Dispose();
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    private string JournalFolder => Path.Combine(_root, "journal");
+
+    private FileSpool NewSpool(long? minimumFreeSpace = null)
+    {
+        var spool = new FileSpool(Options.Create(new GatewayOptions { Spool = new SpoolOptions { Path = _root, MinimumFreeSpace = minimumFreeSpace } }),
+            TimeProvider.System, NullLogger<FileSpool>.Instance);
+        spool.EnsureFolders();
+        return spool;
+    }
+
+    private AcceptJournal NewJournal(FileSpool spool, long segmentSize = 1024 * 1024, long memoryLimit = 64 * 1024 * 1024)
+    {
+        var journal = new AcceptJournal(spool, Options.Create(new GatewayOptions { Spool = new SpoolOptions { Path = _root } }),
+            TimeProvider.System, NullLogger<AcceptJournal>.Instance) { SegmentSize = segmentSize, MemoryLimit = memoryLimit };
+        _journals.Add(journal);
+        return journal;
+    }
+
+    private static Task<SpoolEnvelope> AcceptAsync(AcceptJournal journal, string data) =>
+        journal.AcceptAsync(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(data)), "alice@example.test", ["bob@partner.test", "carol@partner.test"],
+            "127.0.0.1", "client.example.test", null, null, CancellationToken.None);
+
+    private static string Message(string subject, int bodyBytes = 0) =>
+        $"Subject: {subject}\r\nFrom: alice@example.test\r\n\r\n{new string('x', bodyBytes)}body of {subject}";
+
+    private string[] Segments() => Directory.Exists(JournalFolder) ? Directory.GetFiles(JournalFolder, "*.journal") : [];
+
+    private static string[] Incoming(FileSpool spool) =>
+        Directory.GetFiles(spool.Incoming, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>What a crash leaves: the process's handles and locks are gone, the files stay. Dispose writes nothing.</summary>
+    private static void Crash(AcceptJournal journal) => journal.Dispose();
+
+    [Fact]
+    public async Task AcknowledgedMessages_NotDone_AreMovedToIncomingAtTheNextStart_WithTheirBytesAndEnvelope()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        var kept = await AcceptAsync(journal, Message("kept"));
+        var done = await AcceptAsync(journal, Message("done"));
+        journal.Complete(journal.Find(done.Id)!);
+        Assert.Empty(Incoming(spool));
+        Crash(journal);
+
+        var moved = NewJournal(spool).Recover();
+
+        Assert.Equal(1, moved);
+        Assert.Equal([kept.Id], Incoming(spool));
+        Assert.EndsWith(Message("kept") + "\r\n", await File.ReadAllTextAsync(spool.ContentPath(kept.Id)));
+        var envelope = spool.TryLoad(kept.Id)!;
+        Assert.Equal(["bob@partner.test", "carol@partner.test"], envelope.Recipients.Select(r => r.Address));
+        Assert.Equal("alice@example.test", envelope.MailFrom);
+        Assert.Equal(new FileInfo(spool.ContentPath(kept.Id)).Length, envelope.Size);
+        Assert.Empty(Segments());
+    }
+
+    /// <summary>Two messages journaled, then a crash; the segment, and where the second record ends in it.</summary>
+    private async Task<(FileSpool Spool, string First, string Second, string Segment, long SecondEnd)> TwoRecordsThenCrashAsync()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        var first = await AcceptAsync(journal, Message("first"));
+        var second = await AcceptAsync(journal, Message("second", 5000));
+        var segment = Assert.Single(Segments(), HasRecords);
+        Crash(journal);
+        return (spool, first.Id, second.Id, segment, FindRecordEnd(segment, 2));
+    }
+
+    [Fact]
+    public async Task RecordCutShortByACrash_IsDropped_TheWholeOnesBeforeItAreMoved()
+    {
+        var (spool, first, second, segment, end) = await TwoRecordsThenCrashAsync();
+        // The second record loses its last 100 bytes and the zeros after it: a write the crash cut.
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write)) file.SetLength(end - 100);
+
+        Assert.Equal(1, NewJournal(spool).Recover());
+        Assert.Equal([first], Incoming(spool));
+        Assert.False(spool.Exists(second));
+    }
+
+    [Fact]
+    public async Task RecordWithStaleBytes_FailsItsChecksum_AndIsNotDelivered()
+    {
+        var (spool, first, second, segment, end) = await TwoRecordsThenCrashAsync();
+        // Blocks of the second record that never reached the disk hold old bytes: same lengths, other content.
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = end - 2000;
+            file.Write(Encoding.ASCII.GetBytes(new string('s', 1000)));
+        }
+
+        Assert.Equal(1, NewJournal(spool).Recover());
+        Assert.Equal([first], Incoming(spool));
+        Assert.False(spool.Exists(second));
+    }
+
+    [Fact]
+    public async Task SegmentOfAJournalStillRunning_IsNotRecoveredByAnother()
+    {
+        var spool = NewSpool();
+        var running = NewJournal(spool);
+        var envelope = await AcceptAsync(running, Message("in flight"));
+
+        Assert.Equal(0, NewJournal(spool).Recover());
+        Assert.Empty(Incoming(spool));
+        Assert.NotNull(running.Find(envelope.Id));
+        Assert.NotEmpty(Segments());
+    }
+
+    [Fact]
+    public async Task MessageAlreadyMovedToIncoming_WhoseDoneRecordWasLost_IsNotMovedAgain()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        var envelope = await AcceptAsync(journal, Message("moved"));
+        // The worker moved it with its state after a first attempt; the crash took the 'D' record.
+        var entry = journal.Find(envelope.Id)!;
+        entry.Envelope.Attempts = 3;
+        await spool.MaterializeAsync(entry.Envelope, entry.Content());
+        Crash(journal);
+
+        Assert.Equal(0, NewJournal(spool).Recover());
+        Assert.Equal(3, spool.TryLoad(envelope.Id)!.Attempts);
+    }
+
+    [Fact]
+    public async Task MoveToIncoming_KeepsTheAttemptsState_AndRecoveryThenHasNothingToDo()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        var envelope = await AcceptAsync(journal, Message("deferred"));
+        var entry = journal.Find(envelope.Id)!;
+        entry.Envelope.Attempts = 1;
+        entry.Envelope.Recipients[0].Status = RecipientStatus.Delivered;
+
+        await journal.MoveToIncomingAsync(entry);
+
+        Assert.Null(journal.Find(envelope.Id));
+        var saved = spool.TryLoad(envelope.Id)!;
+        Assert.Equal(1, saved.Attempts);
+        Assert.Equal(RecipientStatus.Delivered, saved.Recipients[0].Status);
+        Crash(journal);
+        Assert.Equal(0, NewJournal(spool).Recover());
+    }
+
+    [Fact]
+    public async Task FullSegment_IsDeleted_OnceEveryMessageInItIsDone()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool, segmentSize: 64 * 1024);
+        var ids = new List<string>();
+        for (var n = 0; n < 20; n++) ids.Add((await AcceptAsync(journal, Message($"m{n}", 10 * 1024))).Id);
+        var written = Segments().Length;
+        Assert.True(written >= 3, $"20 records of 10 KB in segments of 64 KB made {written} segments");
+
+        foreach (var id in ids) journal.Complete(journal.Find(id)!);
+
+        // What is left: the segment being written and the spare made ahead of it.
+        Assert.InRange(Segments().Length, 1, 2);
+        Assert.Equal(0, journal.Count);
+    }
+
+    [Fact]
+    public async Task MessageOverMemoryLimit_IsReadBackFromItsSegment()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool, memoryLimit: 0);
+        var envelope = await AcceptAsync(journal, Message("read back", 3000));
+
+        using var content = journal.Find(envelope.Id)!.Content().OpenRead();
+        using var reader = new StreamReader(content, Encoding.ASCII);
+
+        Assert.EndsWith(Message("read back", 3000) + "\r\n", await reader.ReadToEndAsync());
+    }
+
+    [Fact]
+    public async Task LargestMessageOfBareLineFeeds_DoublesWhenRepaired_AndIsStillRecovered()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool, segmentSize: 4 * 1024 * 1024);
+        var data = "Subject: lf\n\n" + new string('\n', (int)AcceptJournal.MaximumMessageSize - 13);
+        var envelope = await AcceptAsync(journal, data);
+        Assert.NotNull(journal.Find(envelope.Id));
+        Assert.True(envelope.Size > 2 * AcceptJournal.MaximumMessageSize - 100, $"size {envelope.Size}");
+        Crash(journal);
+
+        Assert.Equal(1, NewJournal(spool).Recover());
+        Assert.Equal(envelope.Size, new FileInfo(spool.ContentPath(envelope.Id)).Length);
+    }
+
+    [Fact]
+    public async Task MessageOverTheJournalLimit_GetsItsOwnFiles()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        var envelope = await AcceptAsync(journal, Message("large", (int)AcceptJournal.MaximumMessageSize));
+
+        Assert.Null(journal.Find(envelope.Id));
+        Assert.Equal([envelope.Id], Incoming(spool));
+    }
+
+    [Fact]
+    public async Task JournalFolderUnusable_MessagesGetTheirOwnFiles()
+    {
+        var spool = NewSpool();
+        await File.WriteAllTextAsync(JournalFolder, "not a folder");
+        var journal = NewJournal(spool);
+
+        var envelope = await AcceptAsync(journal, Message("fallback"));
+
+        Assert.Null(journal.Find(envelope.Id));
+        Assert.Equal([envelope.Id], Incoming(spool));
+    }
+
+    [Fact]
+    public async Task NoRoomForASegmentAboveTheFreeSpaceReserve_MessagesGetTheirOwnFiles()
+    {
+        var free = new DriveInfo(_root).AvailableFreeSpace;
+        // A reserve that leaves room for a small message but not for a segment of 1 MiB more.
+        var spool = NewSpool(minimumFreeSpace: free - 512 * 1024);
+        var journal = NewJournal(spool);
+
+        var envelope = await AcceptAsync(journal, Message("no room"));
+
+        Assert.Null(journal.Find(envelope.Id));
+        Assert.Equal([envelope.Id], Incoming(spool));
+        Assert.Empty(Segments());
+    }
+
+    [Fact]
+    public async Task ConcurrentAccepts_AreAllJournaled_AndAllRecovered()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool, segmentSize: 256 * 1024);
+        var envelopes = await Task.WhenAll(Enumerable.Range(0, 64).Select(n => Task.Run(() => AcceptAsync(journal, Message($"c{n}", 2000)))));
+        Assert.Equal(64, journal.Count);
+        Crash(journal);
+
+        Assert.Equal(64, NewJournal(spool).Recover());
+        Assert.Equal(envelopes.Select(e => e.Id).Order(StringComparer.Ordinal), Incoming(spool));
+        foreach (var envelope in envelopes)
+        {
+            var text = await File.ReadAllTextAsync(spool.ContentPath(envelope.Id));
+            var subject = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(spool.Incoming, envelope.Id + ".json"))).RootElement.GetProperty("id").GetString();
+            Assert.Equal(envelope.Id, subject);
+            Assert.Contains("Subject: c", text);
+        }
+    }
+
+    /// <summary>A segment records were written to, not the spare made ahead.</summary>
+    private static bool HasRecords(string segment)
+    {
+        using var stream = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return JournalRecord.ReadAll(stream, out _).Count > 0;
+    }
+
+    /// <summary>Offset just past the n-th record (1-based) of a segment.</summary>
+    private static long FindRecordEnd(string segment, int n)
+    {
+        using var stream = new FileStream(segment, FileMode.Open, FileAccess.Read);
+        var records = JournalRecord.ReadAll(stream, out _);
+        var record = records[n - 1];
+        return record.Offset + JournalRecord.PrefixLength + record.Header.Length + record.Content.Length + JournalRecord.TrailerLength;
+    }
+}
