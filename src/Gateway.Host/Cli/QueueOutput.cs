@@ -47,7 +47,7 @@ internal static class QueueOutput
         var entry = admin.Find(name);
         if (entry is null)
         {
-            await error.WriteLineAsync($"{name}: not in the queue (delivered, deleted or never queued)");
+            await error.WriteLineAsync(admin.NotQueuedMessage(name));
             return 1;
         }
         await output.WriteLineAsync($"# {entry.Queue}/{entry.Name}");

@@ -27,14 +27,17 @@ public sealed partial class MessageProcessor(
     /// <returns>When to try again, or null when the entry is finished.</returns>
     public async Task<DateTimeOffset?> ProcessAsync(string id, CancellationToken cancellationToken)
     {
-        // A message in the accept journal is in its first attempt and known to this process only
-        // (`gateway queue` works on incoming/): no entry lock to take, nothing to load.
-        if (journal.Find(id) is { } journaled)
-            return await AttemptAsync(journaled.Envelope, journaled.Content(), journaled, cancellationToken);
-
-        // `gateway queue` may be holding, releasing or deleting this entry: never both at once.
+        // `gateway queue` may be holding, releasing or deleting this entry: never both at once. A
+        // journaled one is known to this process only until its attempt moves it to incoming/: the
+        // lock is held across that move too, so `gateway queue` waits for the attempt to end.
         using var entryLock = spool.TryLock(id);
         if (entryLock is null) return time.GetUtcNow() + LockedRetry;
+        if (journal.Find(id) is { } journaled)
+        {
+            var afterJournal = await AttemptAsync(journaled.Envelope, journaled.Content(), journaled, cancellationToken);
+            if (afterJournal is null) entryLock.Remove();
+            return afterJournal;
+        }
         var entry = spool.TryLoad(id);
         if (entry is null)
         {
@@ -49,7 +52,7 @@ public sealed partial class MessageProcessor(
     }
 
     /// <param name="journaled">Set when the entry is still in the accept journal: then its state goes to incoming/ only if it stays queued.</param>
-    private async Task<DateTimeOffset?> AttemptAsync(SpoolEnvelope entry, SpooledContent content, AcceptJournal.Entry? journaled, CancellationToken cancellationToken)
+    private async Task<DateTimeOffset?> AttemptAsync(SpoolEnvelope entry, SpooledContent content, JournalEntry? journaled, CancellationToken cancellationToken)
     {
         var id = entry.Id;
         entry.Attempts++;
@@ -95,13 +98,13 @@ public sealed partial class MessageProcessor(
     }
 
     /// <summary>Records the entry's state: in its envelope, or, for a journaled one, by moving it to incoming/.</summary>
-    private async Task SaveAsync(ProcessingContext context, AcceptJournal.Entry? journaled)
+    private async Task SaveAsync(ProcessingContext context, JournalEntry? journaled)
     {
         if (journaled is null) spool.Save(context.Entry);
         else await journal.MoveToIncomingAsync(journaled);
     }
 
-    private async Task<DateTimeOffset?> FinishAsync(ProcessingContext context, AcceptJournal.Entry? journaled, CancellationToken cancellationToken)
+    private async Task<DateTimeOffset?> FinishAsync(ProcessingContext context, JournalEntry? journaled, CancellationToken cancellationToken)
     {
         var entry = context.Entry;
         var now = time.GetUtcNow();

@@ -21,11 +21,12 @@ namespace Gateway.Spool;
 /// finishes it (delivered, refused, held, bounced) a 'D' record says so; when anything stays open,
 /// it is moved to incoming/ as an ordinary entry (content and envelope fsynced) before that 'D'
 /// record, and the retries, <c>gateway queue</c> and recovery work on it as on any other. So only
-/// messages in their first attempt live in the journal, and <c>gateway queue</c> does not list them.
+/// messages in their first attempt live in the journal; <c>gateway queue list</c> shows them
+/// (queue <c>journal</c>) and no other command acts on them.
 /// </para>
 /// <para>
 /// A segment is deleted once it is full and all its messages are done. After a crash, recovery
-/// (at start, and in <c>gateway queue</c> when no gateway runs) moves every message of the
+/// (at start, before the listener opens; see AcceptJournal.Recovery.cs) moves every message of the
 /// segments left behind that has no 'D' record to incoming/: a message is delivered at least once,
 /// as with the files (a lost 'D' record means it is sent again).
 /// </para>
@@ -45,17 +46,20 @@ public sealed partial class AcceptJournal : IDisposable
     internal long MemoryLimit { get; init; } = 64 * 1024 * 1024;
 
     private const string Extension = ".journal";
+    private static readonly TimeSpan SegmentRetry = TimeSpan.FromMinutes(1);
+    private static readonly byte[] Zeros = new byte[1024 * 1024];
 
     private readonly FileSpool _spool;
     private readonly TimeProvider _time;
     private readonly ILogger<AcceptJournal> _logger;
     private readonly bool _enabled;
     private readonly object _gate = new();
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
-    private readonly List<Segment> _unsynced = [];
-    private readonly DirectorySync _commit;
-    private Segment? _active;
-    private Task<Segment>? _spare;
+    private readonly ConcurrentDictionary<string, JournalEntry> _entries = new(StringComparer.Ordinal);
+    private readonly List<JournalSegment> _segments = [];
+    private readonly List<JournalSegment> _toRetire = [];
+    private DirectorySync _commit;
+    private JournalSegment? _active;
+    private Task<JournalSegment>? _spare;
     private DateTimeOffset _noSegmentUntil;
     private long _inMemory;
     private bool _disposed;
@@ -89,57 +93,94 @@ public sealed partial class AcceptJournal : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var now = _time.GetUtcNow();
         var id = SpoolId.New(now);
-        var content = CopyBuffers.Rent("journal");
-        Entry? entry = null;
+        var prefix = trace?.Invoke(id, now) ?? [];
+        var (bytes, length) = Spooled(prefix, data);
+        var envelope = FileSpool.NewEnvelope(id, mailFrom, recipients, client, helo, now, length, dsn);
+        JournalEntry? entry;
         try
         {
-            var prefix = trace?.Invoke(id, now) ?? [];
-            content.Write(prefix);
-            var size = prefix.Length + CrlfWriter.Write(data, content);
-            var envelope = FileSpool.NewEnvelope(id, mailFrom, recipients, client, helo, now, size, dsn);
-            entry = Append(envelope, content);
-            if (entry is null)
-            {
-                content.Dispose();
-                return await _spool.AcceptAsync(data, mailFrom, recipients, client, helo, dsn, trace, cancellationToken);
-            }
+            entry = Append(envelope, bytes, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(bytes, clearArray: true);
+            throw;
+        }
+        if (entry is null)
+        {
+            ArrayPool<byte>.Shared.Return(bytes, clearArray: true);
+            return await _spool.AcceptAsync(data, mailFrom, recipients, client, helo, dsn, trace, cancellationToken);
+        }
+        try
+        {
             await _commit.SyncAsync();
+            // The group commit returning is not enough: the fdatasync that covered this record may
+            // have been another caller's, and failed (see JournalSegment.Failed).
+            if (!IsDurable(entry)) throw new IOException($"journal segment {entry.Segment.Path}: the record of {id} could not be made durable (an fdatasync failed)");
             return envelope;
         }
         catch
         {
             // Not acknowledged: the worker never sees it, and a 'D' record keeps recovery from sending it.
-            if (entry is null) content.Dispose();
-            else Finish(entry);
+            Finish(entry);
             throw;
         }
     }
 
+    /// <summary>The message with its Received line and CRLF line ends, in a pooled array of its own.</summary>
+    private static (byte[] Bytes, int Length) Spooled(byte[] prefix, ReadOnlySequence<byte> data)
+    {
+        using var staging = CopyBuffers.Rent("journal");
+        staging.Write(prefix);
+        CrlfWriter.Write(data, staging);
+        var length = (int)staging.Length;
+        var bytes = ArrayPool<byte>.Shared.Rent(length);
+        staging.Position = 0;
+        staging.ReadExactly(bytes, 0, length);
+        return (bytes, length);
+    }
+
+    private bool IsDurable(JournalEntry entry)
+    {
+        lock (_gate) return !entry.Segment.Failed && entry.Segment.Synced >= entry.End;
+    }
+
     /// <summary>The journaled message with this id, while its first attempt has not ended.</summary>
-    public Entry? Find(string id) => _entries.TryGetValue(id, out var entry) ? entry : null;
+    public JournalEntry? Find(string id) => _entries.TryGetValue(id, out var entry) ? entry : null;
 
     /// <summary>Records that the message needs nothing more from the journal: every recipient is done with.</summary>
-    public void Complete(Entry entry) => Finish(entry);
+    public void Complete(JournalEntry entry) => Finish(entry);
 
     /// <summary>
     /// Moves a message whose first attempt left recipients open to incoming/ with its state, durably,
-    /// then marks it done here: from then on it is an ordinary spool entry.
+    /// then marks it done here: from then on it is an ordinary spool entry. It is out of
+    /// <see cref="Find"/> from the start, so no second attempt is ever made from the journal on a
+    /// message that is also in incoming/.
     /// </summary>
-    public async Task MoveToIncomingAsync(Entry entry)
+    public async Task MoveToIncomingAsync(JournalEntry entry)
     {
-        await _spool.MaterializeAsync(entry.Envelope, entry.Content());
-        Finish(entry);
+        if (!_entries.TryRemove(new KeyValuePair<string, JournalEntry>(entry.Envelope.Id, entry))) return;
+        try
+        {
+            await _spool.MaterializeAsync(entry.Envelope, entry.Content());
+        }
+        catch
+        {
+            _entries[entry.Envelope.Id] = entry; // still only here: the worker tries again
+            throw;
+        }
+        Done(entry);
     }
 
     /// <returns>Null when there is no segment to write to (see <see cref="SegmentFor"/>): the message then gets its own files.</returns>
-    private Entry? Append(SpoolEnvelope envelope, MemoryStream content)
+    private JournalEntry? Append(SpoolEnvelope envelope, byte[] bytes, int length)
     {
         var header = JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options);
         // Recovery would take a longer record for a torn one.
-        if (content.Length > JournalRecord.MaximumContentLength || header.Length > JournalRecord.MaximumHeaderLength) return null;
-        var length = (int)content.Length;
-        var body = new ReadOnlyMemory<byte>(content.GetBuffer(), 0, length);
+        if (length > JournalRecord.MaximumContentLength || header.Length > JournalRecord.MaximumHeaderLength) return null;
+        var body = new ReadOnlyMemory<byte>(bytes, 0, length);
         var (head, trailer) = JournalRecord.Frame(JournalRecord.Accepted, header, body.Span);
+        JournalEntry entry;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -148,57 +189,47 @@ public sealed partial class AcceptJournal : IDisposable
             RandomAccess.Write(segment.Handle, [head, body, trailer], offset);
             segment.Length += head.Length + length + trailer.Length;
             segment.Open++;
-            if (!_unsynced.Contains(segment)) _unsynced.Add(segment);
-            var keep = _inMemory + length <= MemoryLimit;
-            if (keep) _inMemory += length;
-            var entry = new Entry(envelope, segment, offset + head.Length, length, keep ? content : null);
-            if (!keep) content.Dispose();
+            var keep = _inMemory + bytes.Length <= MemoryLimit;
+            entry = new JournalEntry(envelope, segment, offset + head.Length, length, segment.Length, keep ? bytes : null);
+            entry.CountMemory();
+            _inMemory += entry.MemoryHeld;
             _entries[envelope.Id] = entry;
-            return entry;
+            if (!keep) ArrayPool<byte>.Shared.Return(bytes, clearArray: true);
         }
+        RetirePending();
+        return entry;
     }
 
     /// <summary>
-    /// The segment to append a record to; null when none can be made (the disk is full or nearly,
-    /// or the journal folder cannot be written): then messages get their own files, which need less
-    /// room, and the journal is tried again after <see cref="SegmentRetry"/>.
+    /// The segment to append a record to; null when there is none: the disk is full or nearly, or the
+    /// journal folder cannot be written (then messages get their own files, which need less room, and
+    /// the journal is tried again after <see cref="SegmentRetry"/>), or the next segment is still
+    /// being made (then for a few messages; nobody waits for it under the journal's lock).
     /// </summary>
-    private Segment? SegmentFor(int recordLength)
+    private JournalSegment? SegmentFor(int recordLength)
     {
         if (_active is { Failed: false } active && (active.Length == 0 || active.Length + recordLength <= SegmentSize)) return active;
         if (_active is not null) Seal(_active);
         if (_time.GetUtcNow() < _noSegmentUntil) return null;
+        JournalSegment next;
         try
         {
-            _active = TakeSpare() ?? NewSegment();
+            if (_spare is null) next = NewSegment(); // the first one, or after a failure
+            else if (!_spare.IsCompleted) return null;
+            else next = _spare.GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            _spare = null;
             _noSegmentUntil = _time.GetUtcNow() + SegmentRetry;
             LogNoSegment(e, SegmentRetry);
             return null;
         }
+        _active = next;
+        _segments.Add(next);
         // The next one is made while this one fills: making one writes SegmentSize bytes.
         _spare = Task.Run(NewSegment);
-        return _active;
-    }
-
-    private static readonly TimeSpan SegmentRetry = TimeSpan.FromMinutes(1);
-
-    private Segment? TakeSpare()
-    {
-        var spare = _spare;
-        _spare = null;
-        if (spare is null) return null;
-        try
-        {
-            return spare.GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogSpareFailed(e);
-            return null; // made again now: its error, if it lasts, is the accept's
-        }
+        return next;
     }
 
     /// <summary>
@@ -206,11 +237,15 @@ public sealed partial class AcceptJournal : IDisposable
     /// record then writes the record's blocks only, not the file's new size and block map (half
     /// the time of one after an append, measured on ext4). Reading stops at the zeros.
     /// </summary>
-    private Segment NewSegment()
+    private JournalSegment NewSegment()
     {
         // The room a segment takes must not eat the spool's reserve (Spool:MinimumFreeSpace).
         if (!_spool.HasRoomFor(SegmentSize)) throw new IOException($"no room for a journal segment of {SegmentSize} bytes in {Folder}");
-        Directory.CreateDirectory(Folder);
+        if (!Directory.Exists(Folder))
+        {
+            Directory.CreateDirectory(Folder);
+            DurableFile.SyncDirectory(_spool.Root); // the folder's own name
+        }
         var name = SpoolId.New(_time.GetUtcNow()) + Extension;
         var path = Path.Combine(Folder, name);
         var segmentLock = EntryLock.TryAcquire(_spool.Locks, LockName(name))
@@ -219,12 +254,13 @@ public sealed partial class AcceptJournal : IDisposable
         try
         {
             handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
-            for (long offset = 0; offset < SegmentSize; offset += Zeros.Length) RandomAccess.Write(handle, Zeros.AsSpan(0, (int)Math.Min(Zeros.Length, SegmentSize - offset)), offset);
+            for (long offset = 0; offset < SegmentSize; offset += Zeros.Length)
+                RandomAccess.Write(handle, Zeros.AsSpan(0, (int)Math.Min(Zeros.Length, SegmentSize - offset)), offset);
             DurableFile.SyncData(handle);
             // The segment's name must be on disk before the first 250 that depends on a record in it.
             DurableFile.SyncDirectory(Folder);
             LogSegmentStarted(path);
-            return new Segment(path, handle, segmentLock);
+            return new JournalSegment(path, handle, segmentLock);
         }
         catch
         {
@@ -235,201 +271,119 @@ public sealed partial class AcceptJournal : IDisposable
         }
     }
 
-    private static readonly byte[] Zeros = new byte[1024 * 1024];
-
-    /// <summary>The group commit: one fdatasync per segment written since the last one.</summary>
+    /// <summary>
+    /// The group commit: one fdatasync per segment with records (or 'D' records) written since its
+    /// last one. A segment counts as synced only as far as it was written before its fdatasync
+    /// began, and only if that fdatasync succeeded.
+    /// </summary>
     private void SyncUnsynced()
     {
-        Segment[] segments;
-        lock (_gate)
-        {
-            segments = [.. _unsynced];
-            _unsynced.Clear();
-        }
-        foreach (var segment in segments)
+        List<(JournalSegment Segment, long Length)> due;
+        lock (_gate) due = _segments.Where(s => !s.Failed && !s.Closed && s.Length > s.Synced).Select(s => (s, s.Length)).ToList();
+        Exception? failure = null;
+        foreach (var (segment, length) in due)
         {
             try
             {
                 DurableFile.SyncData(segment.Handle);
+                lock (_gate) segment.Synced = Math.Max(segment.Synced, length);
             }
-            catch (ObjectDisposedException) when (segment.Closed)
+            catch (ObjectDisposedException)
             {
-                // Retired meanwhile, which synced it: every message in it was done with.
+                // Closed meanwhile: retired (all its messages done) or by Dispose, which synced it.
+                // Either way its Synced says what holds.
             }
-            catch
+            catch (Exception e)
             {
                 // Linux reports a writeback error once and may have dropped the pages: nothing more
-                // is written to this segment. Those who waited for this fdatasync fail with it.
+                // is written to this segment, and nothing in it not yet synced is acknowledged.
                 lock (_gate)
                 {
                     segment.Failed = true;
                     if (_active == segment) Seal(segment);
                 }
-                throw;
+                LogSyncFailed(e, segment.Path);
+                failure ??= e;
             }
         }
+        RetirePending();
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
     }
 
-    private void Finish(Entry entry)
+    private void Finish(JournalEntry entry)
     {
-        if (!_entries.TryRemove(new KeyValuePair<string, Entry>(entry.Envelope.Id, entry))) return;
-        var header = Encoding.ASCII.GetBytes(entry.Envelope.Id);
-        var (head, trailer) = JournalRecord.Frame(JournalRecord.Done, header, []);
+        if (_entries.TryRemove(new KeyValuePair<string, JournalEntry>(entry.Envelope.Id, entry))) Done(entry);
+    }
+
+    /// <summary>A 'D' record for an entry already out of <see cref="_entries"/>; its memory returned.</summary>
+    private void Done(JournalEntry entry)
+    {
+        var (head, trailer) = JournalRecord.Frame(JournalRecord.Done, Encoding.ASCII.GetBytes(entry.Envelope.Id), []);
         lock (_gate)
         {
-            if (entry.InMemory is not null) _inMemory -= entry.ContentLength;
+            _inMemory -= entry.MemoryHeld;
             var segment = entry.Segment;
             if (!segment.Closed)
             {
-                try
+                if (!segment.Failed)
                 {
-                    // Not synced here: a 'D' lost in a crash only means the message is sent again.
-                    RandomAccess.Write(segment.Handle, [head, trailer], segment.Length);
-                    segment.Length += head.Length + trailer.Length;
-                }
-                catch (IOException e)
-                {
-                    LogDoneNotRecorded(e, entry.Envelope.Id);
+                    try
+                    {
+                        // Synced with the next group commit, not waited for: a 'D' lost in a crash
+                        // only means the message is sent again.
+                        RandomAccess.Write(segment.Handle, [head, trailer], segment.Length);
+                        segment.Length += head.Length + trailer.Length;
+                    }
+                    catch (IOException e)
+                    {
+                        LogDoneNotRecorded(e, entry.Envelope.Id);
+                    }
                 }
                 segment.Open--;
-                if (segment != _active && segment.Open == 0) Retire(segment);
+                if (segment != _active && segment.Open == 0) ScheduleRetire(segment);
             }
         }
         entry.Release();
+        RetirePending();
     }
 
-    private void Seal(Segment segment)
+    private void Seal(JournalSegment segment)
     {
         if (_active == segment) _active = null;
-        if (segment.Open == 0) Retire(segment);
+        if (segment.Open == 0) ScheduleRetire(segment);
     }
 
-    /// <summary>A sealed segment with every message done: synced (so its 'D' records hold if the unlink is lost), then deleted.</summary>
-    private void Retire(Segment segment)
+    private void ScheduleRetire(JournalSegment segment)
     {
-        try
-        {
-            if (!segment.Failed) DurableFile.SyncData(segment.Handle);
-            File.Delete(segment.Path);
-        }
-        catch (IOException e)
-        {
-            LogRetireFailed(e, segment.Path);
-        }
-        segment.Close();
-        _unsynced.Remove(segment);
+        _segments.Remove(segment);
+        _toRetire.Add(segment);
     }
 
     /// <summary>
-    /// Moves the messages of segments no running gateway writes (left by a crash or a stop) to
-    /// incoming/, unless they are there already, and deletes the segments.
+    /// Deletes the sealed segments whose messages are all done, outside the journal's lock (an
+    /// fdatasync each, so their 'D' records hold if the unlink is lost in a crash).
     /// </summary>
-    /// <returns>How many messages were moved.</returns>
-    public int Recover()
+    private void RetirePending()
     {
-        if (!Directory.Exists(Folder)) return 0;
-        var moved = 0;
-        foreach (var path in Directory.EnumerateFiles(Folder, "*" + Extension).Order(StringComparer.Ordinal))
+        List<JournalSegment> retiring;
+        lock (_gate)
         {
-            var name = Path.GetFileName(path);
-            lock (_gate)
-                if (_active?.Path == path || _entries.Values.Any(e => e.Segment.Path == path)) continue;
-            using var segmentLock = EntryLock.TryAcquire(_spool.Locks, LockName(name));
-            if (segmentLock is null) continue; // a running gateway's
-            moved += RecoverSegment(path);
+            if (_toRetire.Count == 0) return;
+            retiring = [.. _toRetire];
+            _toRetire.Clear();
         }
-        if (moved > 0) DurableFile.SyncDirectory(_spool.Incoming);
-        DurableFile.SyncDirectory(Folder);
-        return moved;
-    }
-
-    private int RecoverSegment(string path)
-    {
-        List<JournalRecord.Entry> records;
-        bool complete;
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan))
-            records = JournalRecord.ReadAll(stream, out complete);
-        if (!complete) LogTornTail(path, records.Count);
-        var open = new Dictionary<string, (SpoolEnvelope Envelope, byte[] Content)>(StringComparer.Ordinal);
-        var moved = 0;
-        try
+        foreach (var segment in retiring)
         {
-            foreach (var record in records)
-            {
-                if (record.Kind == JournalRecord.Done)
-                {
-                    var id = Encoding.ASCII.GetString(record.Header);
-                    if (open.Remove(id, out var done)) Array.Clear(done.Content);
-                    continue;
-                }
-                if (TryEnvelope(record.Header) is not { } envelope)
-                {
-                    LogBadRecord(path, record.Offset);
-                    Array.Clear(record.Content);
-                    continue;
-                }
-                open[envelope.Id] = (envelope, record.Content);
-            }
-            _spool.EnsureFolders();
-            foreach (var (envelope, content) in open.Values)
-            {
-                if (_spool.Exists(envelope.Id)) continue; // moved before the crash, its 'D' record lost
-                _spool.Materialize(envelope, SpooledContent.InMemory(content, content.Length));
-                moved++;
-            }
-        }
-        finally
-        {
-            foreach (var (_, content) in open.Values) Array.Clear(content);
-        }
-        if (moved > 0) DurableFile.SyncDirectory(_spool.Incoming);
-        File.Delete(path);
-        LogRecovered(path, moved);
-        return moved;
-    }
-
-    /// <summary>
-    /// The messages of every segment that are not done and not yet in incoming/, read without
-    /// taking anything (for <c>gateway queue list</c>, while a gateway may be writing): those in
-    /// their first attempt, or left by a gateway that stopped, to be moved at its next start.
-    /// </summary>
-    public static IReadOnlyList<SpoolEnvelope> ReadUnfinished(FileSpool spool)
-    {
-        var folder = Path.Combine(spool.Root, "journal");
-        var open = new Dictionary<string, SpoolEnvelope>(StringComparer.Ordinal);
-        if (!Directory.Exists(folder)) return [];
-        foreach (var path in Directory.EnumerateFiles(folder, "*" + Extension))
-        {
-            List<JournalRecord.Entry> records;
             try
             {
-                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.SequentialScan);
-                records = JournalRecord.ReadAll(stream, out _);
+                if (!segment.Failed) DurableFile.SyncData(segment.Handle);
+                File.Delete(segment.Path);
             }
-            catch (FileNotFoundException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                continue; // retired meanwhile
+                LogRetireFailed(e, segment.Path);
             }
-            foreach (var record in records)
-            {
-                Array.Clear(record.Content);
-                if (record.Kind == JournalRecord.Done) open.Remove(Encoding.ASCII.GetString(record.Header));
-                else if (TryEnvelope(record.Header) is { } envelope) open[envelope.Id] = envelope;
-            }
-        }
-        return open.Values.Where(e => !spool.Exists(e.Id)).OrderBy(e => e.Id, StringComparer.Ordinal).ToList();
-    }
-
-    private static SpoolEnvelope? TryEnvelope(byte[] header)
-    {
-        try
-        {
-            var envelope = JsonSerializer.Deserialize<SpoolEnvelope>(header, SpoolJson.Options);
-            return envelope is not null && SpoolId.IsValid(envelope.Id) && envelope.Recipients.Count > 0 ? envelope : null;
-        }
-        catch (JsonException)
-        {
-            return null;
+            lock (_gate) segment.Close();
         }
     }
 
@@ -437,105 +391,61 @@ public sealed partial class AcceptJournal : IDisposable
 
     public void Dispose()
     {
+        Task<JournalSegment>? spare;
         lock (_gate)
         {
             if (_disposed) return;
             _disposed = true;
-            // Messages still open stay in their segments for recovery at the next start.
-            var segments = _entries.Values.Select(e => e.Segment).Append(_active).OfType<Segment>().Distinct().ToList();
             _active = null;
-            try
+            // Messages still open stay in their segments for recovery at the next start. A session
+            // may still be waiting for its group commit: the segment is synced before it is closed,
+            // and that session's 250 rests on this fdatasync (or its failure refuses it).
+            foreach (var segment in _segments.ToList())
             {
-                if (_spare?.GetAwaiter().GetResult() is { } spare) segments.Add(spare);
+                if (segment.Open == 0)
+                {
+                    ScheduleRetire(segment);
+                    continue;
+                }
+                if (!segment.Failed && segment.Length > segment.Synced)
+                {
+                    try
+                    {
+                        DurableFile.SyncData(segment.Handle);
+                        segment.Synced = segment.Length;
+                    }
+                    catch (Exception e)
+                    {
+                        segment.Failed = true;
+                        LogSyncFailed(e, segment.Path);
+                    }
+                }
+                segment.Close();
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
+            _segments.Clear();
+            spare = _spare;
             _spare = null;
-            foreach (var segment in segments)
-            {
-                if (segment.Open == 0) Retire(segment);
-                else segment.Close();
-            }
             // Their memory is not released: an attempt cut by the shutdown may still be reading it.
         }
-    }
-
-    /// <summary>A journaled message in its first attempt.</summary>
-    public sealed class Entry
-    {
-        private readonly object _contentGate = new();
-        private MemoryStream? _readBack;
-
-        internal Entry(SpoolEnvelope envelope, Segment segment, long contentOffset, int contentLength, MemoryStream? inMemory)
+        RetirePending();
+        try
         {
-            Envelope = envelope;
-            Segment = segment;
-            ContentOffset = contentOffset;
-            ContentLength = contentLength;
-            InMemory = inMemory;
-        }
-
-        public SpoolEnvelope Envelope { get; }
-        internal Segment Segment { get; }
-        internal long ContentOffset { get; }
-        internal int ContentLength { get; }
-        internal MemoryStream? InMemory { get; private set; }
-
-        /// <summary>The message as spooled: from memory, or read back from its segment once.</summary>
-        public SpooledContent Content()
-        {
-            lock (_contentGate)
+            if (spare?.GetAwaiter().GetResult() is { } unused)
             {
-                var stream = InMemory ?? _readBack;
-                if (stream is null)
-                {
-                    stream = CopyBuffers.Rent("journal-read");
-                    stream.SetLength(ContentLength);
-                    var buffer = stream.GetBuffer();
-                    var read = RandomAccess.Read(Segment.Handle, buffer.AsSpan(0, ContentLength), ContentOffset);
-                    if (read != ContentLength) throw new IOException($"journal segment {Segment.Path}: message {Envelope.Id} is cut short");
-                    _readBack = stream;
-                }
-                return SpooledContent.InMemory(stream.GetBuffer(), ContentLength);
+                File.Delete(unused.Path);
+                unused.Close();
             }
         }
-
-        internal void Release()
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            lock (_contentGate)
-            {
-                InMemory?.Dispose();
-                InMemory = null;
-                _readBack?.Dispose();
-                _readBack = null;
-            }
-        }
-    }
-
-    internal sealed class Segment(string path, SafeFileHandle handle, EntryLock segmentLock)
-    {
-        public string Path { get; } = path;
-        public SafeFileHandle Handle { get; } = handle;
-        public long Length { get; set; }
-        public int Open { get; set; }
-        public bool Failed { get; set; }
-        public bool Closed { get; private set; }
-
-        public void Close()
-        {
-            if (Closed) return;
-            Closed = true;
-            Handle.Dispose();
-            segmentLock.Dispose();
         }
     }
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Debug, Message = "Accept journal: new segment {Path}")]
     private partial void LogSegmentStarted(string path);
 
-    [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "Accept journal: the next segment could not be prepared; trying again")]
-    private partial void LogSpareFailed(Exception exception);
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Error, Message = "Accept journal: fdatasync of {Path} failed; nothing more is written to it, and its messages not yet acknowledged are refused with 451")]
+    private partial void LogSyncFailed(Exception exception, string path);
 
     [LoggerMessage(EventId = 2017, Level = LogLevel.Warning, Message = "Accept journal: no segment can be made; messages get their own files for {Retry}")]
     private partial void LogNoSegment(Exception exception, TimeSpan retry);
@@ -545,13 +455,4 @@ public sealed partial class AcceptJournal : IDisposable
 
     [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Accept journal: could not delete the finished segment {Path}")]
     private partial void LogRetireFailed(Exception exception, string path);
-
-    [LoggerMessage(EventId = 2013, Level = LogLevel.Information, Message = "Accept journal {Path}: {Count} unfinished messages moved to incoming/")]
-    private partial void LogRecovered(string path, int count);
-
-    [LoggerMessage(EventId = 2014, Level = LogLevel.Information, Message = "Accept journal {Path}: reading stopped after {Count} whole records (a record cut short by a crash is one that was never acknowledged)")]
-    private partial void LogTornTail(string path, int count);
-
-    [LoggerMessage(EventId = 2015, Level = LogLevel.Error, Message = "Accept journal {Path}: the record at offset {Offset} has an unreadable envelope; skipped")]
-    private partial void LogBadRecord(string path, long offset);
 }

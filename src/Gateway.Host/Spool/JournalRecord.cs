@@ -56,39 +56,77 @@ internal static class JournalRecord
 
     /// <summary>The records of a segment up to the first one that is incomplete or does not check.</summary>
     /// <param name="complete">Set to false when reading stopped before the end of the segment.</param>
-    public static List<Entry> ReadAll(Stream segment, out bool complete)
+    public static List<Entry> ReadAll(Stream segment, out bool complete) => ReadAll(segment, out complete, out _);
+
+    /// <summary>
+    /// The records of a segment. Reading stops at the first record that is cut short or does not
+    /// check, unless whole records follow it: a crash only ever cuts the tail (after it the segment
+    /// is zeros or the rest of that one record), so records after a bad one mean the segment was
+    /// damaged in the middle (a bad sector, a flipped bit); they are read too, and
+    /// <paramref name="damaged"/> says so.
+    /// </summary>
+    public static List<Entry> ReadAll(Stream segment, out bool complete, out bool damaged)
     {
-        var entries = new List<Entry>();
-        var prefix = new byte[PrefixLength];
-        var trailer = new byte[TrailerLength];
-        complete = false;
-        while (true)
+        var data = new byte[segment.Length - segment.Position];
+        segment.ReadExactly(data);
+        try
         {
-            var offset = segment.Position;
-            var read = segment.ReadAtLeast(prefix, PrefixLength, throwOnEndOfStream: false);
-            // The zeros a segment is made of before records fill it (see AcceptJournal) are its end.
-            if (read == 0 || (read == PrefixLength && prefix.AsSpan().IndexOfAnyExcept((byte)0) < 0))
+            var entries = new List<Entry>();
+            complete = true;
+            damaged = false;
+            var offset = 0;
+            while (offset < data.Length)
             {
-                complete = true;
-                return entries;
+                if (TryParse(data, offset) is { } entry)
+                {
+                    entries.Add(entry);
+                    offset += RecordLength(entry);
+                    continue;
+                }
+                // The zeros a segment is made of before records fill it (see AcceptJournal) are its end.
+                if (data.AsSpan(offset).IndexOfAnyExcept((byte)0) < 0) return entries;
+                var next = NextRecord(data, offset + 1);
+                if (next < 0)
+                {
+                    complete = false; // a torn tail: the record a crash cut, never acknowledged
+                    return entries;
+                }
+                damaged = true;
+                offset = next;
             }
-            if (read < PrefixLength || prefix[0] != 'G' || prefix[1] != 'J' || prefix[2] != '1' || prefix[3] is not (Accepted or Done)) return entries;
-            var headerLength = BinaryPrimitives.ReadInt32LittleEndian(prefix.AsSpan(4));
-            var contentLength = BinaryPrimitives.ReadInt64LittleEndian(prefix.AsSpan(8));
-            if (headerLength is <= 0 or > MaximumHeaderLength || contentLength < 0 || contentLength > MaximumContentLength
-                || offset + PrefixLength + headerLength + contentLength + TrailerLength > segment.Length)
-                return entries;
-            var header = new byte[headerLength];
-            var content = new byte[contentLength];
-            segment.ReadExactly(header);
-            segment.ReadExactly(content);
-            segment.ReadExactly(trailer);
-            var crc = new Crc32();
-            crc.Append(prefix);
-            crc.Append(header);
-            crc.Append(content);
-            if (crc.GetCurrentHashAsUInt32() != BinaryPrimitives.ReadUInt32LittleEndian(trailer)) return entries;
-            entries.Add(new Entry(prefix[3], header, content, offset));
+            return entries;
         }
+        finally
+        {
+            Array.Clear(data); // plaintext mail
+        }
+    }
+
+    public static int RecordLength(Entry entry) => PrefixLength + entry.Header.Length + entry.Content.Length + TrailerLength;
+
+    private static int NextRecord(byte[] data, int from)
+    {
+        for (var at = data.AsSpan(from).IndexOf("GJ1"u8); at >= 0; )
+        {
+            var offset = from + at;
+            if (TryParse(data, offset) is not null) return offset;
+            from = offset + 1;
+            at = data.AsSpan(from).IndexOf("GJ1"u8);
+        }
+        return -1;
+    }
+
+    private static Entry? TryParse(byte[] data, int offset)
+    {
+        var rest = data.AsSpan(offset);
+        if (rest.Length < PrefixLength || rest[0] != 'G' || rest[1] != 'J' || rest[2] != '1' || rest[3] is not (Accepted or Done)) return null;
+        var headerLength = BinaryPrimitives.ReadInt32LittleEndian(rest[4..]);
+        var contentLength = BinaryPrimitives.ReadInt64LittleEndian(rest[8..]);
+        if (headerLength is <= 0 or > MaximumHeaderLength || contentLength < 0 || contentLength > MaximumContentLength
+            || PrefixLength + headerLength + contentLength + TrailerLength > rest.Length)
+            return null;
+        var body = PrefixLength + headerLength + (int)contentLength;
+        if (Crc32.HashToUInt32(rest[..body]) != BinaryPrimitives.ReadUInt32LittleEndian(rest[body..])) return null;
+        return new Entry(rest[3], rest.Slice(PrefixLength, headerLength).ToArray(), rest.Slice(PrefixLength + headerLength, (int)contentLength).ToArray(), offset);
     }
 }

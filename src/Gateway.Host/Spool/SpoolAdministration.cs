@@ -145,5 +145,11 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
     private static QueueActionResult Busy(string name) =>
         new(false, $"{name}: a delivery attempt still holds it after {LockWait.TotalSeconds:0} s; try again");
 
-    private static QueueActionResult NotQueued(string name) => new(false, $"{name}: not in the queue (delivered, deleted or never queued)");
+    private QueueActionResult NotQueued(string name) => new(false, NotQueuedMessage(name));
+
+    /// <summary>Why an entry cannot be acted on: gone, or still in its first attempt in the accept journal.</summary>
+    public string NotQueuedMessage(string name) =>
+        AcceptJournal.ReadUnfinished(spool).Any(e => e.Id == name)
+            ? $"{name}: in its first attempt (accept journal); `list` shows it, and it can be acted on once that attempt ends (it is then delivered or in incoming/)"
+            : $"{name}: not in the queue (delivered, deleted or never queued)";
 }

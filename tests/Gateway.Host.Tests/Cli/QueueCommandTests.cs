@@ -88,6 +88,9 @@ public sealed class QueueCommandTests : IAsyncLifetime
         Assert.Equal("journal", entry.GetProperty("queue").GetString());
         Assert.Contains("first attempt", table.Output);
         Assert.Contains("1 in their first attempt", table.Output);
+        var show = await Queue("show", inFlight.Id);
+        Assert.Equal(1, show.ExitCode);
+        Assert.Contains("in its first attempt", show.ToString());
     }
 
     [Fact]

@@ -91,9 +91,31 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"gateway process {_process.Id} still runs {timeout.TotalSeconds:0} s after signal {signal}; its output:\n{Output}");
+            throw new TimeoutException($"gateway process {_process.Id} still runs {timeout.TotalSeconds:0} s after signal {signal}{IgnoredNote(signal)}; its output:\n{Output}");
         }
         return _process.ExitCode;
+    }
+
+    /// <summary>
+    /// A signal ignored when the process started stays ignored (exec keeps SIG_IGN, and .NET, like
+    /// any Unix program, leaves an ignored SIGINT alone): that is what a test run started in the
+    /// background (`cmd &`) passes down. Said in the failure instead of a bare timeout.
+    /// </summary>
+    private string IgnoredNote(int signal)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+            if (line is null) return "";
+            var mask = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
+            return (mask & (1UL << (signal - 1))) != 0
+                ? $" (the process ignores signal {signal}, inherited from the test run: run the suite in the foreground, not with `&`)"
+                : "";
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            return "";
+        }
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]

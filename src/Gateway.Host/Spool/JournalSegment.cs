@@ -1,0 +1,39 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Gateway.Spool;
+
+/// <summary>
+/// One file of the accept journal while a gateway writes it, with what is known of it: how far
+/// records were written, how far an fdatasync that succeeded covers them, and how many of its
+/// messages are still in their first attempt. Guarded by the journal's lock.
+/// </summary>
+internal sealed class JournalSegment(string path, SafeFileHandle handle, EntryLock segmentLock)
+{
+    public string Path { get; } = path;
+    public SafeFileHandle Handle { get; } = handle;
+
+    /// <summary>Bytes of records written.</summary>
+    public long Length { get; set; }
+
+    /// <summary>Bytes of records an fdatasync that succeeded has covered: a 250 needs its record below this.</summary>
+    public long Synced { get; set; }
+
+    /// <summary>Messages written to it whose first attempt has not ended.</summary>
+    public int Open { get; set; }
+
+    /// <summary>
+    /// An fdatasync failed. Linux reports a writeback error once and may have dropped the pages,
+    /// so no later fdatasync proves anything: nothing more is written to it or acknowledged from it.
+    /// </summary>
+    public bool Failed { get; set; }
+
+    public bool Closed { get; private set; }
+
+    public void Close()
+    {
+        if (Closed) return;
+        Closed = true;
+        Handle.Dispose();
+        segmentLock.Dispose();
+    }
+}
