@@ -73,11 +73,8 @@ internal static class CmsSigning
             IncludeOption = X509IncludeOption.EndCertOnly,
         };
         // PSS only for RSA keys and only when policy asks: gpgsm 2.2 cannot verify it.
-        if (request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss && request.Signer!.GetRSAPublicKey() is { } rsa)
-        {
-            rsa.Dispose();
+        if (request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss && SmimeOids.HasRsaKey(request.Signer!))
             signer.SignaturePadding = RSASignaturePadding.Pss;
-        }
         foreach (var intermediate in request.SignerChain.Skip(1)) signer.Certificates.Add(intermediate);
         signer.SignedAttributes.Add(new Pkcs9SigningTime(now.UtcDateTime));
         signer.SignedAttributes.Add(SignedAttributes.SmimeCapabilities());

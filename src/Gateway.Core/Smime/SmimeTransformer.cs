@@ -63,8 +63,8 @@ public static class SmimeTransformer
             body = request.Crypto.SignatureForm == Policy.SignatureForm.Opaque
                 ? CmsSigning.SignOpaque(body, request, now, scratch, size)
                 : CmsSigning.SignDetached(body, request, now, scratch, size);
-            var keyAlgorithm = request.Signer!.GetRSAPublicKey() is { } rsa
-                ? Dispose(rsa, request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss ? "RSA-PSS" : "RSA")
+            var keyAlgorithm = SmimeOids.HasRsaKey(request.Signer!)
+                ? request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss ? "RSA-PSS" : "RSA"
                 : "ECDSA";
             algorithms.Add($"sign:{SmimeOids.Name(request.Crypto.Digest)}With{keyAlgorithm}");
             if (request.Crypto.SignatureForm == Policy.SignatureForm.Opaque) algorithms.Add("signature:opaque");
@@ -87,12 +87,6 @@ public static class SmimeTransformer
             request.Recipients.Select(c => c.Thumbprint).ToList(),
             algorithms.Count == 0 ? "none" : string.Join(' ', algorithms),
             note);
-    }
-
-    private static string Dispose(IDisposable key, string name)
-    {
-        key.Dispose();
-        return name;
     }
 
     private static bool IsSigned(MimeEntity body) =>
