@@ -19,7 +19,7 @@ internal static class CmsSigning
     {
         // 7-bit safe before signing, so no relay on the way can re-encode what the signature covers.
         SigningPreparation.Prepare(entity);
-        var (parsed, cleartext) = SmimeTransformer.Canonicalise(entity, scratch, size);
+        var (canonical, cleartext) = SmimeTransformer.Canonicalise(entity, scratch, size);
         byte[] signature;
         try
         {
@@ -36,7 +36,7 @@ internal static class CmsSigning
         var signed = new MultipartSigned();
         signed.ContentType.Parameters["protocol"] = "application/pkcs7-signature";
         signed.ContentType.Parameters["micalg"] = SmimeOids.Micalg(request.Crypto.Digest);
-        signed.Add(parsed);
+        signed.Add(canonical);
         signed.Add(new ApplicationPkcs7Signature(new MemoryStream(signature, writable: false)));
         return signed;
     }

@@ -150,11 +150,11 @@ public static class SmimeTransformer
     }
 
     /// <summary>
-    /// Writes the entity the way RFC 8551 §3.1.1 canonicalises it (CRLF line ends) and parses it
-    /// back, so the part we send is byte for byte what we signed. The cleartext array is for
-    /// SignedCms, which takes nothing else; the parsed entity reads from the scratch copy.
+    /// Writes the entity the way RFC 8551 §3.1.1 canonicalises it (CRLF line ends); the part we
+    /// send is those bytes as they are, so it is byte for byte what we signed. The cleartext array
+    /// is for SignedCms, which takes nothing else; the signed part reads from the scratch copy.
     /// </summary>
-    internal static (MimeEntity Parsed, byte[] Cleartext) Canonicalise(MimeEntity entity, ScratchStreams scratch, long size)
+    internal static (CanonicalEntity Signed, byte[] Cleartext) Canonicalise(MimeEntity entity, ScratchStreams scratch, long size)
     {
         var canonical = scratch.Create(size);
         using (var filtered = new FilteredStream(canonical))
@@ -166,9 +166,7 @@ public static class SmimeTransformer
         var cleartext = new byte[canonical.Length];
         canonical.Position = 0;
         canonical.ReadExactly(cleartext);
-        canonical.Position = 0;
-        var parsed = new MimeParser(canonical, MimeFormat.Entity, persistent: true).ParseEntity();
-        return (parsed, cleartext);
+        return (new CanonicalEntity(new ContentType(entity.ContentType.MediaType, entity.ContentType.MediaSubtype), canonical), cleartext);
     }
 
     private static FormatOptions CreateCanonicalFormat()
