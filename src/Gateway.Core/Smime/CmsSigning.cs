@@ -61,7 +61,7 @@ internal static class CmsSigning
             if (signedData is not null) CryptographicOperations.ZeroMemory(signedData);
         }
         encoded.Position = 0;
-        return new ApplicationPkcs7Mime(SecureMimeType.SignedData, encoded);
+        return new Pkcs7MimePart(SecureMimeType.SignedData, encoded);
     }
 
     private static CmsSigner Signer(SmimeRequest request, DateTimeOffset now)

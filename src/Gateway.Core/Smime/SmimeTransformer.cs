@@ -146,7 +146,7 @@ public static class SmimeTransformer
         var envelope = scratch.Create(size);
         EnvelopedDataWriter.Write(plaintext, request.Recipients, request.Crypto, envelope);
         envelope.Position = 0;
-        return new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, envelope);
+        return new Pkcs7MimePart(SecureMimeType.EnvelopedData, envelope);
     }
 
     /// <summary>
