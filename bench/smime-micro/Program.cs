@@ -10,9 +10,13 @@ using Microsoft.IO;
 //   PKI_DIR from bench/make-bench-pki.sh; scenarios: sign+encrypt sign encrypt opaque (default: sign+encrypt sign)
 // Prints, per scenario, the median over rounds of CPU-µs per op (Process.TotalProcessorTime), wall-µs and bytes allocated per op.
 var pki = args.Length > 0 ? args[0] : throw new ArgumentException("usage: smime-micro PKI_DIR [iterations] [rounds] [scenario...]");
-var iterations = args.Length > 1 ? int.Parse(args[1]) : 2000;
-var rounds = args.Length > 2 ? int.Parse(args[2]) : 5;
+var iterations = args.Length > 1 && args[1] != "--dump" ? int.Parse(args[1]) : 2000;
+var rounds = args.Length > 2 && args[1] != "--dump" ? int.Parse(args[2]) : 5;
 var scenarios = args.Length > 3 ? args[3..] : ["sign+encrypt", "sign"];
+
+// "--dump DIR" instead of the iteration count: writes one output per scenario to DIR (SCENARIO.eml), for openssl/gpgsm checks.
+string? dump = args.Length > 2 && args[1] == "--dump" ? args[2] : null;
+if (dump is not null) (iterations, rounds, scenarios) = (1, 0, args.Length > 3 ? args[3..] : ["sign+encrypt", "sign", "encrypt", "opaque"]);
 
 var signer = X509CertificateLoader.LoadPkcs12FromFile(Path.Combine(pki, "alice@example.test.p12"), "bench", X509KeyStorageFlags.EphemeralKeySet);
 var recipient = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(pki, "bob@partner.test.crt"));
@@ -25,7 +29,7 @@ var pool = new RecyclableMemoryStreamManager(new RecyclableMemoryStreamManager.O
     BlockSize = 32 * 1024, LargeBufferMultiple = 1024 * 1024, MaximumBufferSize = 8 * 1024 * 1024,
     MaximumSmallPoolFreeBytes = 0, MaximumLargePoolFreeBytes = 0, ZeroOutBuffer = true,
 });
-var now = DateTimeOffset.UtcNow;
+var now = dump is null ? DateTimeOffset.UtcNow : new DateTimeOffset(DateTime.UtcNow.Date, TimeSpan.Zero); // a fixed signing time makes dumps comparable
 
 foreach (var scenario in scenarios)
 {
@@ -47,6 +51,13 @@ foreach (var scenario in scenarios)
         using var original = new MemoryStream(message, writable: false);
         using var output = pool.GetStream("copy");
         SmimeTransformer.Transform(original, request, output, now, CancellationToken.None);
+    }
+    if (dump is not null)
+    {
+        using var original = new MemoryStream(message, writable: false);
+        using var file = File.Create(Path.Combine(dump, scenario + ".eml"));
+        SmimeTransformer.Transform(original, request, file, now, CancellationToken.None);
+        continue;
     }
     for (var i = 0; i < iterations; i++) One();
     var cpu = new List<double>(); var wall = new List<double>(); var alloc = new List<double>();
