@@ -5,8 +5,6 @@ using System.Security.Cryptography.X509Certificates;
 using MimeKit.Cryptography;
 using CmsSigner = System.Security.Cryptography.Pkcs.CmsSigner;
 using SubjectIdentifierType = System.Security.Cryptography.Pkcs.SubjectIdentifierType;
-using MimeKit.IO;
-using MimeKit.IO.Filters;
 
 namespace Gateway.Smime;
 
@@ -157,11 +155,10 @@ public static class SmimeTransformer
     internal static (CanonicalEntity Signed, byte[] Cleartext) Canonicalise(MimeEntity entity, ScratchStreams scratch, long size)
     {
         var canonical = scratch.Create(size);
-        using (var filtered = new FilteredStream(canonical))
+        using (var crlf = new CrlfStream(canonical))
         {
-            filtered.Add(new Unix2DosFilter());
-            entity.WriteTo(Canonical, filtered);
-            filtered.Flush();
+            entity.WriteTo(Canonical, crlf);
+            crlf.Flush();
         }
         var cleartext = new byte[canonical.Length];
         canonical.Position = 0;
