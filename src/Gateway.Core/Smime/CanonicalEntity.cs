@@ -18,6 +18,9 @@ internal sealed class CanonicalEntity : MimeEntity
     /// <param name="signed">The canonical bytes, from position 0 to the end; released (and zeroed) by its owner.</param>
     public CanonicalEntity(ContentType contentType, Stream signed) : base(contentType) => _signed = signed;
 
+    /// <summary>The signed bytes; readers set its position.</summary>
+    public Stream Bytes => _signed;
+
     /// <summary>Prepared before it was signed; any change now would break the signature.</summary>
     public override void Prepare(EncodingConstraint constraint, int maxLineLength = 78)
     {

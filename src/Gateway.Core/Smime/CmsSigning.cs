@@ -19,19 +19,10 @@ internal static class CmsSigning
     {
         // 7-bit safe before signing, so no relay on the way can re-encode what the signature covers.
         SigningPreparation.Prepare(entity);
-        var (canonical, cleartext) = SmimeTransformer.Canonicalise(entity, scratch, size);
-        byte[] signature;
-        try
-        {
-            var cms = new SignedCms(new ContentInfo(cleartext), detached: true);
-            cms.ComputeSignature(Signer(request, now), silent: true);
-            signature = cms.Encode();
-        }
-        finally
-        {
-            // SignedCms takes the content only as an array: this copy of the mail must not linger.
-            CryptographicOperations.ZeroMemory(cleartext);
-        }
+        var canonical = SmimeTransformer.Canonicalise(entity, scratch, size);
+        var signature = DetachedSignatureWriter.Supports(request)
+            ? DetachedSignatureWriter.Sign(canonical.Bytes, request, now)
+            : SignWithSignedCms(canonical.Bytes, request, now);
 
         var signed = new MultipartSigned();
         signed.ContentType.Parameters["protocol"] = "application/pkcs7-signature";
@@ -41,10 +32,35 @@ internal static class CmsSigning
         return signed;
     }
 
+    /// <summary>PSS and ECDSA signers: what <see cref="DetachedSignatureWriter"/> does not write.</summary>
+    internal static byte[] SignWithSignedCms(Stream canonical, SmimeRequest request, DateTimeOffset now)
+    {
+        var cleartext = Cleartext(canonical);
+        try
+        {
+            var cms = new SignedCms(new ContentInfo(cleartext), detached: true);
+            cms.ComputeSignature(Signer(request, now), silent: true);
+            return cms.Encode();
+        }
+        finally
+        {
+            // SignedCms takes the content only as an array: this copy of the mail must not linger.
+            CryptographicOperations.ZeroMemory(cleartext);
+        }
+    }
+
+    private static byte[] Cleartext(Stream canonical)
+    {
+        var cleartext = new byte[canonical.Length];
+        canonical.Position = 0;
+        canonical.ReadExactly(cleartext);
+        return cleartext;
+    }
+
     public static ApplicationPkcs7Mime SignOpaque(MimeEntity entity, SmimeRequest request, DateTimeOffset now, ScratchStreams scratch, long size)
     {
         SigningPreparation.Prepare(entity);
-        var (_, cleartext) = SmimeTransformer.Canonicalise(entity, scratch, size);
+        var cleartext = Cleartext(SmimeTransformer.Canonicalise(entity, scratch, size).Bytes);
         var encoded = scratch.Create(size);
         byte[]? signedData = null;
         try

@@ -149,10 +149,10 @@ public static class SmimeTransformer
 
     /// <summary>
     /// Writes the entity the way RFC 8551 §3.1.1 canonicalises it (CRLF line ends); the part we
-    /// send is those bytes as they are, so it is byte for byte what we signed. The cleartext array
-    /// is for SignedCms, which takes nothing else; the signed part reads from the scratch copy.
+    /// send is those bytes as they are, so it is byte for byte what we signed. They are kept in a
+    /// scratch copy, released (and zeroed) with the others.
     /// </summary>
-    internal static (CanonicalEntity Signed, byte[] Cleartext) Canonicalise(MimeEntity entity, ScratchStreams scratch, long size)
+    internal static CanonicalEntity Canonicalise(MimeEntity entity, ScratchStreams scratch, long size)
     {
         var canonical = scratch.Create(size);
         using (var crlf = new CrlfStream(canonical))
@@ -160,10 +160,7 @@ public static class SmimeTransformer
             entity.WriteTo(Canonical, crlf);
             crlf.Flush();
         }
-        var cleartext = new byte[canonical.Length];
-        canonical.Position = 0;
-        canonical.ReadExactly(cleartext);
-        return (new CanonicalEntity(new ContentType(entity.ContentType.MediaType, entity.ContentType.MediaSubtype), canonical), cleartext);
+        return new CanonicalEntity(new ContentType(entity.ContentType.MediaType, entity.ContentType.MediaSubtype), canonical);
     }
 
     private static FormatOptions CreateCanonicalFormat()
