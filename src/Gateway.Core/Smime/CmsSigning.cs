@@ -28,7 +28,7 @@ internal static class CmsSigning
         signed.ContentType.Parameters["protocol"] = "application/pkcs7-signature";
         signed.ContentType.Parameters["micalg"] = SmimeOids.Micalg(request.Crypto.Digest);
         signed.Add(canonical);
-        signed.Add(new ApplicationPkcs7Signature(new MemoryStream(signature, writable: false)));
+        signed.Add(new SignaturePart(signature));
         return signed;
     }
 

@@ -37,7 +37,8 @@ internal sealed class Pkcs7MimePart(SecureMimeType type, Stream der) : Applicati
         return Task.CompletedTask;
     }
 
-    private static void WriteBase64Lines(Stream der, Stream output, CancellationToken cancellationToken)
+    /// <summary>The whole of <paramref name="der"/> as base64 lines of 76 characters, each ended by CRLF, as MimeKit writes them.</summary>
+    internal static void WriteBase64Lines(Stream der, Stream output, CancellationToken cancellationToken)
     {
         var input = ArrayPool<byte>.Shared.Rent(LineBytes * LinesPerBlock);
         var encoded = ArrayPool<byte>.Shared.Rent(78 * LinesPerBlock);
