@@ -9,12 +9,15 @@ using SubjectIdentifierType = System.Security.Cryptography.Pkcs.SubjectIdentifie
 namespace Gateway.Smime;
 
 /// <summary>
-/// Signs (detached multipart/signed, or opaque signed-data when policy asks) and then envelopes a message. MimeKit builds and parses the
-/// MIME; the signature is made by .NET's System.Security.Cryptography.Pkcs, whose RSA private-key
-/// operation runs in OpenSSL (about 8 times faster here than BouncyCastle's managed RSA) and
-/// whose encoder writes DER, which gpgsm requires; the envelope by <see cref="EnvelopedDataWriter"/>,
-/// as a stream, with .NET's RSA and AES. Top-level headers stay outside, as every
-/// S/MIME client expects (RFC 8551 §3.1).
+/// Signs (detached multipart/signed, or opaque signed-data when policy asks) and then envelopes a message. MimeKit parses the
+/// message and writes its canonical form once; the signed part and the S/MIME parts are then
+/// written from bytes (<see cref="CanonicalEntity"/>, <see cref="SignaturePart"/>, <see cref="Pkcs7MimePart"/>),
+/// not parsed and re-written. The RSA private-key operation runs in OpenSSL through .NET (about
+/// 8 times faster here than BouncyCastle's managed RSA); the detached PKCS#1 signature's DER is
+/// written by <see cref="DetachedSignatureWriter"/>, PSS, ECDSA and opaque ones by SignedCms (DER
+/// either way, which gpgsm requires); the envelope by <see cref="EnvelopedDataWriter"/>, as a
+/// stream, with .NET's RSA and AES. Top-level headers stay outside, as every S/MIME client
+/// expects (RFC 8551 §3.1).
 /// </summary>
 public static class SmimeTransformer
 {
