@@ -19,32 +19,48 @@ internal static class CmsSigning
     {
         // 7-bit safe before signing, so no relay on the way can re-encode what the signature covers.
         SigningPreparation.Prepare(entity);
-        var (parsed, cleartext) = SmimeTransformer.Canonicalise(entity, scratch, size);
-        byte[] signature;
+        var canonical = SmimeTransformer.Canonicalise(entity, scratch, size);
+        var signature = DetachedSignatureWriter.Supports(request)
+            ? DetachedSignatureWriter.Sign(canonical.Bytes, request, now)
+            : SignWithSignedCms(canonical.Bytes, request, now);
+
+        var signed = new MultipartSigned();
+        signed.ContentType.Parameters["protocol"] = "application/pkcs7-signature";
+        signed.ContentType.Parameters["micalg"] = SmimeOids.Micalg(request.Crypto.Digest);
+        signed.Add(canonical);
+        signed.Add(new SignaturePart(signature));
+        return signed;
+    }
+
+    /// <summary>PSS and ECDSA signers: what <see cref="DetachedSignatureWriter"/> does not write.</summary>
+    internal static byte[] SignWithSignedCms(Stream canonical, SmimeRequest request, DateTimeOffset now)
+    {
+        var cleartext = Cleartext(canonical);
         try
         {
             var cms = new SignedCms(new ContentInfo(cleartext), detached: true);
             cms.ComputeSignature(Signer(request, now), silent: true);
-            signature = cms.Encode();
+            return cms.Encode();
         }
         finally
         {
             // SignedCms takes the content only as an array: this copy of the mail must not linger.
             CryptographicOperations.ZeroMemory(cleartext);
         }
+    }
 
-        var signed = new MultipartSigned();
-        signed.ContentType.Parameters["protocol"] = "application/pkcs7-signature";
-        signed.ContentType.Parameters["micalg"] = SmimeOids.Micalg(request.Crypto.Digest);
-        signed.Add(parsed);
-        signed.Add(new ApplicationPkcs7Signature(new MemoryStream(signature, writable: false)));
-        return signed;
+    private static byte[] Cleartext(Stream canonical)
+    {
+        var cleartext = new byte[canonical.Length];
+        canonical.Position = 0;
+        canonical.ReadExactly(cleartext);
+        return cleartext;
     }
 
     public static ApplicationPkcs7Mime SignOpaque(MimeEntity entity, SmimeRequest request, DateTimeOffset now, ScratchStreams scratch, long size)
     {
         SigningPreparation.Prepare(entity);
-        var (_, cleartext) = SmimeTransformer.Canonicalise(entity, scratch, size);
+        var cleartext = Cleartext(SmimeTransformer.Canonicalise(entity, scratch, size).Bytes);
         var encoded = scratch.Create(size);
         byte[]? signedData = null;
         try
@@ -61,7 +77,7 @@ internal static class CmsSigning
             if (signedData is not null) CryptographicOperations.ZeroMemory(signedData);
         }
         encoded.Position = 0;
-        return new ApplicationPkcs7Mime(SecureMimeType.SignedData, encoded);
+        return new Pkcs7MimePart(SecureMimeType.SignedData, encoded);
     }
 
     private static CmsSigner Signer(SmimeRequest request, DateTimeOffset now)
@@ -73,11 +89,8 @@ internal static class CmsSigning
             IncludeOption = X509IncludeOption.EndCertOnly,
         };
         // PSS only for RSA keys and only when policy asks: gpgsm 2.2 cannot verify it.
-        if (request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss && request.Signer!.GetRSAPublicKey() is { } rsa)
-        {
-            rsa.Dispose();
+        if (request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss && SmimeOids.HasRsaKey(request.Signer!))
             signer.SignaturePadding = RSASignaturePadding.Pss;
-        }
         foreach (var intermediate in request.SignerChain.Skip(1)) signer.Certificates.Add(intermediate);
         signer.SignedAttributes.Add(new Pkcs9SigningTime(now.UtcDateTime));
         signer.SignedAttributes.Add(SignedAttributes.SmimeCapabilities());

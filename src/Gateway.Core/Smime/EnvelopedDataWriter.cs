@@ -97,16 +97,15 @@ internal static class EnvelopedDataWriter
         {
             foreach (var certificate in recipients)
             {
-                var (issuer, serial) = IssuerAndSerialNumber(certificate);
-                using var rsa = certificate.GetRSAPublicKey() ?? throw new CryptographicException($"certificate {certificate.Thumbprint} has no RSA key to encrypt to");
-                var encryptedKey = rsa.Encrypt(key, transport == KeyTransport.RsaOaepSha256 ? RSAEncryptionPadding.OaepSHA256 : RSAEncryptionPadding.Pkcs1);
+                var recipient = RecipientKeyCache.For(certificate);
+                var encryptedKey = recipient.EncryptKey(key, transport == KeyTransport.RsaOaepSha256 ? RSAEncryptionPadding.OaepSHA256 : RSAEncryptionPadding.Pkcs1);
                 using (writer.PushSequence())
                 {
                     writer.WriteInteger(0);
                     using (writer.PushSequence())
                     {
-                        writer.WriteEncodedValue(issuer.Span);
-                        writer.WriteEncodedValue(serial.Span);
+                        writer.WriteEncodedValue(recipient.Issuer.Span);
+                        writer.WriteEncodedValue(recipient.Serial.Span);
                     }
                     WriteKeyEncryptionAlgorithm(writer, transport);
                     writer.WriteOctetString(encryptedKey);
@@ -147,18 +146,6 @@ internal static class EnvelopedDataWriter
                 }
             }
         }
-    }
-
-    /// <summary>The issuer Name and serialNumber INTEGER exactly as the certificate encodes them.</summary>
-    private static (ReadOnlyMemory<byte> Issuer, ReadOnlyMemory<byte> Serial) IssuerAndSerialNumber(X509Certificate2 certificate)
-    {
-        // BER: a certificate from a directory is not always strict DER, and its bytes are copied as they are.
-        var tbs = new AsnReader(certificate.RawData, AsnEncodingRules.BER).ReadSequence().ReadSequence();
-        if (tbs.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true))) tbs.ReadEncodedValue(); // version
-        var serial = tbs.ReadEncodedValue();
-        tbs.ReadEncodedValue(); // signature algorithm
-        var issuer = tbs.ReadEncodedValue();
-        return (issuer, serial);
     }
 
     private static byte[] Tlv(Action<AsnWriter> write)

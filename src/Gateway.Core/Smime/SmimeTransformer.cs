@@ -5,18 +5,19 @@ using System.Security.Cryptography.X509Certificates;
 using MimeKit.Cryptography;
 using CmsSigner = System.Security.Cryptography.Pkcs.CmsSigner;
 using SubjectIdentifierType = System.Security.Cryptography.Pkcs.SubjectIdentifierType;
-using MimeKit.IO;
-using MimeKit.IO.Filters;
 
 namespace Gateway.Smime;
 
 /// <summary>
-/// Signs (detached multipart/signed, or opaque signed-data when policy asks) and then envelopes a message. MimeKit builds and parses the
-/// MIME; the signature is made by .NET's System.Security.Cryptography.Pkcs, whose RSA private-key
-/// operation runs in OpenSSL (about 8 times faster here than BouncyCastle's managed RSA) and
-/// whose encoder writes DER, which gpgsm requires; the envelope by <see cref="EnvelopedDataWriter"/>,
-/// as a stream, with .NET's RSA and AES. Top-level headers stay outside, as every
-/// S/MIME client expects (RFC 8551 §3.1).
+/// Signs (detached multipart/signed, or opaque signed-data when policy asks) and then envelopes a message. MimeKit parses the
+/// message and writes its canonical form once; the signed part and the S/MIME parts are then
+/// written from bytes (<see cref="CanonicalEntity"/>, <see cref="SignaturePart"/>, <see cref="Pkcs7MimePart"/>),
+/// not parsed and re-written. The RSA private-key operation runs in OpenSSL through .NET (about
+/// 8 times faster here than BouncyCastle's managed RSA); the detached PKCS#1 signature's DER is
+/// written by <see cref="DetachedSignatureWriter"/>, PSS, ECDSA and opaque ones by SignedCms (DER
+/// either way, which gpgsm requires); the envelope by <see cref="EnvelopedDataWriter"/>, as a
+/// stream, with .NET's RSA and AES. Top-level headers stay outside, as every S/MIME client
+/// expects (RFC 8551 §3.1).
 /// </summary>
 public static class SmimeTransformer
 {
@@ -63,8 +64,8 @@ public static class SmimeTransformer
             body = request.Crypto.SignatureForm == Policy.SignatureForm.Opaque
                 ? CmsSigning.SignOpaque(body, request, now, scratch, size)
                 : CmsSigning.SignDetached(body, request, now, scratch, size);
-            var keyAlgorithm = request.Signer!.GetRSAPublicKey() is { } rsa
-                ? Dispose(rsa, request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss ? "RSA-PSS" : "RSA")
+            var keyAlgorithm = SmimeOids.HasRsaKey(request.Signer!)
+                ? request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss ? "RSA-PSS" : "RSA"
                 : "ECDSA";
             algorithms.Add($"sign:{SmimeOids.Name(request.Crypto.Digest)}With{keyAlgorithm}");
             if (request.Crypto.SignatureForm == Policy.SignatureForm.Opaque) algorithms.Add("signature:opaque");
@@ -87,12 +88,6 @@ public static class SmimeTransformer
             request.Recipients.Select(c => c.Thumbprint).ToList(),
             algorithms.Count == 0 ? "none" : string.Join(' ', algorithms),
             note);
-    }
-
-    private static string Dispose(IDisposable key, string name)
-    {
-        key.Dispose();
-        return name;
     }
 
     private static bool IsSigned(MimeEntity body) =>
@@ -152,29 +147,23 @@ public static class SmimeTransformer
         var envelope = scratch.Create(size);
         EnvelopedDataWriter.Write(plaintext, request.Recipients, request.Crypto, envelope);
         envelope.Position = 0;
-        return new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, envelope);
+        return new Pkcs7MimePart(SecureMimeType.EnvelopedData, envelope);
     }
 
     /// <summary>
-    /// Writes the entity the way RFC 8551 §3.1.1 canonicalises it (CRLF line ends) and parses it
-    /// back, so the part we send is byte for byte what we signed. The cleartext array is for
-    /// SignedCms, which takes nothing else; the parsed entity reads from the scratch copy.
+    /// Writes the entity the way RFC 8551 §3.1.1 canonicalises it (CRLF line ends); the part we
+    /// send is those bytes as they are, so it is byte for byte what we signed. They are kept in a
+    /// scratch copy, released (and zeroed) with the others.
     /// </summary>
-    internal static (MimeEntity Parsed, byte[] Cleartext) Canonicalise(MimeEntity entity, ScratchStreams scratch, long size)
+    internal static CanonicalEntity Canonicalise(MimeEntity entity, ScratchStreams scratch, long size)
     {
         var canonical = scratch.Create(size);
-        using (var filtered = new FilteredStream(canonical))
+        using (var crlf = new CrlfStream(canonical))
         {
-            filtered.Add(new Unix2DosFilter());
-            entity.WriteTo(Canonical, filtered);
-            filtered.Flush();
+            entity.WriteTo(Canonical, crlf);
+            crlf.Flush();
         }
-        var cleartext = new byte[canonical.Length];
-        canonical.Position = 0;
-        canonical.ReadExactly(cleartext);
-        canonical.Position = 0;
-        var parsed = new MimeParser(canonical, MimeFormat.Entity, persistent: true).ParseEntity();
-        return (parsed, cleartext);
+        return new CanonicalEntity(new ContentType(entity.ContentType.MediaType, entity.ContentType.MediaSubtype), canonical);
     }
 
     private static FormatOptions CreateCanonicalFormat()

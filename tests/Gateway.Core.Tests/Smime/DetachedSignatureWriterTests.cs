@@ -1,0 +1,66 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.Pkcs;
+using Gateway.Policy;
+using Gateway.Smime;
+using Gateway.Testing.Pki;
+
+namespace Gateway.Tests.Smime;
+
+/// <summary>The SignedData we write ourselves must be, byte for byte, what SignedCms writes for the same signer, content and time.</summary>
+public sealed class DetachedSignatureWriterTests(PkiFixture fixture) : IClassFixture<PkiFixture>
+{
+    // Fractions of a second and an offset: the signing time is written as UTCTime, in seconds, in UTC.
+    private static readonly DateTimeOffset Now = new DateTimeOffset(2025, 3, 14, 10, 26, 53, TimeSpan.FromHours(1)).AddTicks(1_234_567);
+
+    [Theory]
+    [InlineData(SignatureDigest.Sha256, 2)]
+    [InlineData(SignatureDigest.Sha384, 1)]
+    [InlineData(SignatureDigest.Sha512, 100_000)]
+    [InlineData(SignatureDigest.Sha256, 70_000)]
+    public void RsaPkcs1_IsWhatSignedCmsWrites(SignatureDigest digest, int length)
+    {
+        var request = new SmimeRequest(fixture.Alice.Certificate, [fixture.Alice.PublicCertificate], [], CryptoSettings.Default with { Digest = digest });
+
+        AssertSameAsSignedCms(request, length);
+    }
+
+    [Fact]
+    public void WithAnIntermediate_IsWhatSignedCmsWrites_AndCarriesItsCertificate()
+    {
+        var intermediate = fixture.Pki.CreateIntermediate("Signature Writer Intermediate");
+        using var dave = fixture.Pki.Issue("dave@example.test", new CertificateOptions { Issuer = intermediate });
+        var request = new SmimeRequest(dave.Certificate, [dave.PublicCertificate, intermediate.Certificate], [], CryptoSettings.Default);
+
+        var encoded = AssertSameAsSignedCms(request, 5000);
+
+        var cms = new SignedCms();
+        cms.Decode(encoded);
+        Assert.Contains(cms.Certificates, c => c.Thumbprint == intermediate.Certificate.Thumbprint);
+        Assert.DoesNotContain(cms.Certificates, c => c.Thumbprint == fixture.Pki.Root.Certificate.Thumbprint);
+    }
+
+    [Fact]
+    public void PssSigner_IsLeftToSignedCms()
+    {
+        var request = new SmimeRequest(fixture.Alice.Certificate, [fixture.Alice.PublicCertificate], [],
+            CryptoSettings.Default with { SignaturePadding = SignaturePadding.Pss });
+
+        Assert.False(DetachedSignatureWriter.Supports(request));
+    }
+
+    private static byte[] AssertSameAsSignedCms(SmimeRequest request, int length)
+    {
+        var content = new byte[length];
+        new Random(length).NextBytes(content);
+        Assert.True(DetachedSignatureWriter.Supports(request));
+
+        var ours = DetachedSignatureWriter.Sign(new MemoryStream(content), request, Now);
+        var theirs = CmsSigning.SignWithSignedCms(new MemoryStream(content), request, Now);
+
+        Assert.Equal(Convert.ToHexString(theirs), Convert.ToHexString(ours));
+        var check = new SignedCms(new ContentInfo(content), detached: true);
+        check.Decode(ours);
+        check.CheckSignature(verifySignatureOnly: true);
+        return ours;
+    }
+}
