@@ -92,7 +92,7 @@ internal static class CmsSigning
         if (request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss && SmimeOids.HasRsaKey(request.Signer!))
             signer.SignaturePadding = RSASignaturePadding.Pss;
         foreach (var intermediate in request.SignerChain.Skip(1)) signer.Certificates.Add(intermediate);
-        signer.SignedAttributes.Add(new Pkcs9SigningTime(now.UtcDateTime));
+        signer.SignedAttributes.Add(SignedAttributes.SigningTime(now));
         signer.SignedAttributes.Add(SignedAttributes.SmimeCapabilities());
         signer.SignedAttributes.Add(SignedAttributes.EncryptionKeyPreference(request.Signer!));
         return signer;

@@ -83,7 +83,7 @@ internal static class DetachedSignatureWriter
         using (writer.PushSetOf()) // DER sorts the attributes, as SignedCms does
         {
             WriteAttribute(writer, ContentTypeOid, value => value.WriteObjectIdentifier(DataOid));
-            WriteAttribute(writer, SigningTimeOid, value => value.WriteUtcTime(now.ToUniversalTime()));
+            WriteAttribute(writer, SigningTimeOid, value => value.WriteEncodedValue(SignedAttributes.SigningTime(now).RawData));
             WriteAttribute(writer, MessageDigestOid, value => value.WriteOctetString(digest));
             WriteAttribute(writer, SmimeOids.SmimeCapabilities, value => value.WriteEncodedValue(SignedAttributes.SmimeCapabilities().RawData));
             WriteAttribute(writer, SmimeOids.EncryptionKeyPreference, value => value.WriteEncodedValue(SignedAttributes.EncryptionKeyPreference(signer).RawData));

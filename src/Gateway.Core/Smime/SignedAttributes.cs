@@ -18,6 +18,23 @@ internal static class SignedAttributes
 
     private static readonly byte[] CapabilitiesDer = EncodeCapabilities();
 
+    /// <summary>
+    /// signingTime (RFC 5652 §11.3): UTCTime for 1950 to 2049, GeneralizedTime otherwise, in whole
+    /// seconds of UTC. (.NET's Pkcs9SigningTime refuses dates from 2050 on; a UTCTime written for
+    /// them would read back as 19xx.)
+    /// </summary>
+    public static AsnEncodedData SigningTime(DateTimeOffset now)
+    {
+        var utc = now.ToUniversalTime();
+        utc = utc.AddTicks(-(utc.Ticks % TimeSpan.TicksPerSecond));
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        if (utc.Year is >= 1950 and <= 2049) writer.WriteUtcTime(utc, twoDigitYearMax: 2049);
+        else writer.WriteGeneralizedTime(utc, omitFractionalSeconds: true);
+        return new AsnEncodedData(new Oid(SigningTimeOid), writer.Encode());
+    }
+
+    private const string SigningTimeOid = "1.2.840.113549.1.9.5";
+
     public static AsnEncodedData SmimeCapabilities() => new(new Oid(SmimeOids.SmimeCapabilities), CapabilitiesDer);
 
     public static AsnEncodedData EncryptionKeyPreference(X509Certificate2 certificate)

@@ -43,7 +43,7 @@ internal static class SigningPreparation
             {
                 if (line.Add(buffer.AsSpan(0, read))) return true;
             }
-            return line.EndsBadly();
+            return line.EndsBadly() || line.EndsInCarriageReturn();
         }
         finally
         {
@@ -52,7 +52,9 @@ internal static class SigningPreparation
     }
 
     /// <summary>
-    /// One line at a time: does it start with "From " or end (before its CR LF) in white space?
+    /// One line at a time: does it start with "From ", end (before its CR LF) in white space, or
+    /// hold a CR that is not part of its line end? A bare CR is not allowed in 7bit or 8bit text
+    /// (RFC 2045 §2.7), and OpenSSL's verification, which splits lines on it, then fails.
     /// Looks only at the start and the end of each line, found with a vectorised search: a byte
     /// at a time, this scan cost as much as the rest of the preparation.
     /// </summary>
@@ -82,6 +84,10 @@ internal static class SigningPreparation
         private bool AddToLine(ReadOnlySpan<byte> segment)
         {
             if (segment.IsEmpty) return false;
+            // A CR before more of the line (in this read or the one before) is a bare one.
+            if (_length > 0 && _last == (byte)'\r') return true;
+            var carriageReturn = segment.IndexOf((byte)'\r');
+            if (carriageReturn >= 0 && carriageReturn < segment.Length - 1) return true;
             for (var i = 0; i < segment.Length && _length + i < From.Length; i++)
             {
                 if (_fromMatched != _length + i || segment[i] != From[(int)_length + i]) break;
@@ -92,6 +98,9 @@ internal static class SigningPreparation
             _last = segment[^1];
             return false;
         }
+
+        /// <summary>At the end of the content: a last line ending in CR without its LF.</summary>
+        public readonly bool EndsInCarriageReturn() => _length > 0 && _last == (byte)'\r';
 
         /// <summary>Trailing white space, a CR before the line end not counted.</summary>
         public readonly bool EndsBadly()

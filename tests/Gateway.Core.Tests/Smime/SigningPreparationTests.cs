@@ -21,9 +21,11 @@ public sealed class SigningPreparationTests
     [InlineData("trailing space \r\nnext\r\n", true)]
     [InlineData("trailing tab\t\n", true)]
     [InlineData("last line without a line end ", true)]
-    [InlineData("cr only at the end\r", false)]
+    [InlineData("cr only at the end\r", true)]  // a bare CR: no LF follows
     [InlineData("space before a lone cr \r", true)]
-    [InlineData("two crs \r\r\n", false)]
+    [InlineData("two crs\r\r\n", true)]
+    [InlineData("bare\rcr\r\n", true)]
+    [InlineData("crlf only\r\nnext\r\n", false)]
     [InlineData(" \r\n", true)]
     [InlineData("\r\n\r\n\n", false)]
     [InlineData("-- \r\nAlice\r\n", true)]
@@ -71,13 +73,16 @@ public sealed class SigningPreparationTests
 
     private static bool Needs(byte[] bytes) => SigningPreparation.NeedsProtection(new MimeContent(new MemoryStream(bytes)));
 
-    /// <summary>The rule, read the slow way: split at line feeds, one CR before the line feed not counted.</summary>
+    /// <summary>The rule, read the slow way: split at line feeds, one CR before the line feed not counted, any other CR bare.</summary>
     private static bool Reference(byte[] bytes)
     {
         var lines = Encoding.Latin1.GetString(bytes).Split('\n');
-        foreach (var line in lines)
+        for (var i = 0; i < lines.Length; i++)
         {
-            var content = line.EndsWith('\r') ? line[..^1] : line;
+            var line = lines[i];
+            var followedByLineFeed = i < lines.Length - 1;
+            var content = followedByLineFeed && line.EndsWith('\r') ? line[..^1] : line;
+            if (content.Contains('\r')) return true;
             if (line.StartsWith("From ", StringComparison.Ordinal)) return true;
             if (content.Length > 0 && content[^1] is ' ' or '\t') return true;
         }

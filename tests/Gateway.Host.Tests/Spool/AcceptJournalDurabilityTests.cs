@@ -12,11 +12,11 @@ using Microsoft.Win32.SafeHandles;
 namespace Gateway.Tests.Spool;
 
 /// <summary>
-/// Review of the accept journal (f8d5526): a 250 must mean the record was made durable by an
+/// The accept journal under failures: a 250 must mean the record was made durable by an
 /// fdatasync that succeeded after it was written, and the memory limit must bound memory.
 /// The group commit's flush is wrapped (reflection) only to widen a window that exists anyway.
 /// </summary>
-public sealed class AcceptJournalReviewTests : IDisposable
+public sealed class AcceptJournalDurabilityTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
     private readonly string _root = Directory.CreateTempSubdirectory("gateway-journal-review-").FullName;
