@@ -23,6 +23,7 @@ public sealed partial class AcceptJournal
             using var segmentLock = EntryLock.TryAcquire(_spool.Locks, LockName(Path.GetFileName(path)));
             if (segmentLock is null) continue; // a running gateway's (or this one's spare)
             moved += RecoverSegment(path);
+            segmentLock.Remove(); // its lock file, where locks are files
         }
         DurableFile.SyncDirectory(Folder);
         return moved;

@@ -374,16 +374,18 @@ public sealed partial class AcceptJournal : IDisposable
         }
         foreach (var segment in retiring)
         {
+            var deleted = false;
             try
             {
                 if (!segment.Failed) DurableFile.SyncData(segment.Handle);
                 File.Delete(segment.Path);
+                deleted = true;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 LogRetireFailed(e, segment.Path);
             }
-            lock (_gate) segment.Close();
+            lock (_gate) segment.Close(gone: deleted);
         }
     }
 
@@ -433,7 +435,7 @@ public sealed partial class AcceptJournal : IDisposable
             if (spare?.GetAwaiter().GetResult() is { } unused)
             {
                 File.Delete(unused.Path);
-                unused.Close();
+                unused.Close(gone: true);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

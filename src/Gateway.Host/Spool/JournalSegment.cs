@@ -29,11 +29,13 @@ internal sealed class JournalSegment(string path, SafeFileHandle handle, EntryLo
 
     public bool Closed { get; private set; }
 
-    public void Close()
+    /// <param name="gone">The segment was deleted: its lock file goes too, where locks are files (not Linux).</param>
+    public void Close(bool gone = false)
     {
         if (Closed) return;
         Closed = true;
         Handle.Dispose();
+        if (gone) segmentLock.Remove();
         segmentLock.Dispose();
     }
 }
