@@ -15,11 +15,6 @@ namespace Gateway.Smime;
 /// </summary>
 internal static class DetachedSignatureWriter
 {
-    private const string SignedDataOid = "1.2.840.113549.1.7.2";
-    private const string DataOid = "1.2.840.113549.1.7.1";
-    private const string ContentTypeOid = "1.2.840.113549.1.9.3";
-    private const string MessageDigestOid = "1.2.840.113549.1.9.4";
-    private const string SigningTimeOid = "1.2.840.113549.1.9.5";
 
     public static bool Supports(SmimeRequest request) =>
         request.Crypto.SignaturePadding == SignaturePadding.Pkcs1 && SmimeOids.HasRsaKey(request.Signer!);
@@ -38,7 +33,7 @@ internal static class DetachedSignatureWriter
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSequence())
         {
-            writer.WriteObjectIdentifier(SignedDataOid);
+            writer.WriteObjectIdentifier(SmimeOids.SignedData);
             using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
             using (writer.PushSequence())
             {
@@ -46,7 +41,7 @@ internal static class DetachedSignatureWriter
                 using (writer.PushSetOf())
                     WriteAlgorithm(writer, digestOid);
                 using (writer.PushSequence())
-                    writer.WriteObjectIdentifier(DataOid); // detached: no eContent
+                    writer.WriteObjectIdentifier(SmimeOids.Data); // detached: no eContent
                 using (writer.PushSetOf(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
                 {
                     // EndCertOnly plus explicit intermediates, as CmsSigning gives SignedCms: no X509Chain per message, no root.
@@ -82,9 +77,9 @@ internal static class DetachedSignatureWriter
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSetOf()) // DER sorts the attributes, as SignedCms does
         {
-            WriteAttribute(writer, ContentTypeOid, value => value.WriteObjectIdentifier(DataOid));
-            WriteAttribute(writer, SigningTimeOid, value => value.WriteEncodedValue(SignedAttributes.SigningTime(now).RawData));
-            WriteAttribute(writer, MessageDigestOid, value => value.WriteOctetString(digest));
+            WriteAttribute(writer, SmimeOids.ContentType, value => value.WriteObjectIdentifier(SmimeOids.Data));
+            WriteAttribute(writer, SmimeOids.SigningTime, value => value.WriteEncodedValue(SignedAttributes.SigningTime(now).RawData));
+            WriteAttribute(writer, SmimeOids.MessageDigest, value => value.WriteOctetString(digest));
             WriteAttribute(writer, SmimeOids.SmimeCapabilities, value => value.WriteEncodedValue(SignedAttributes.SmimeCapabilities().RawData));
             WriteAttribute(writer, SmimeOids.EncryptionKeyPreference, value => value.WriteEncodedValue(SignedAttributes.EncryptionKeyPreference(signer).RawData));
         }

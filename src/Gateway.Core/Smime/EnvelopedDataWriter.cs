@@ -17,8 +17,6 @@ namespace Gateway.Smime;
 /// </summary>
 internal static class EnvelopedDataWriter
 {
-    private const string EnvelopedDataOid = "1.2.840.113549.1.7.3";
-    private const string DataOid = "1.2.840.113549.1.7.1";
     private const string Mgf1Oid = "1.2.840.113549.1.1.8";
     private static readonly string Sha256Oid = SmimeOids.Digest(SignatureDigest.Sha256);
     private const int BlockSize = 16;
@@ -34,7 +32,7 @@ internal static class EnvelopedDataWriter
             var cipherLength = (plainLength / BlockSize + 1) * BlockSize; // PKCS#7 padding always adds 1..16 bytes
 
             var recipientInfos = RecipientInfos(recipients, key, crypto.KeyTransport);
-            var contentType = Tlv(writer => writer.WriteObjectIdentifier(DataOid));
+            var contentType = Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.Data));
             var algorithm = Tlv(writer =>
             {
                 using (writer.PushSequence())
@@ -51,7 +49,7 @@ internal static class EnvelopedDataWriter
             var envelopedDataHeader = Header(0x30, envelopedDataLength);
             var explicitLength = envelopedDataHeader.Length + envelopedDataLength;
             var explicitHeader = Header(0xA0, explicitLength);
-            var outerType = Tlv(writer => writer.WriteObjectIdentifier(EnvelopedDataOid));
+            var outerType = Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.EnvelopedData));
             var contentInfoHeader = Header(0x30, outerType.Length + explicitHeader.Length + explicitLength);
 
             foreach (var part in new[] { contentInfoHeader, outerType, explicitHeader, envelopedDataHeader, version, recipientInfos,

@@ -30,10 +30,9 @@ internal static class SignedAttributes
         var writer = new AsnWriter(AsnEncodingRules.DER);
         if (utc.Year is >= 1950 and <= 2049) writer.WriteUtcTime(utc, twoDigitYearMax: 2049);
         else writer.WriteGeneralizedTime(utc, omitFractionalSeconds: true);
-        return new AsnEncodedData(new Oid(SigningTimeOid), writer.Encode());
+        return new AsnEncodedData(new Oid(SmimeOids.SigningTime), writer.Encode());
     }
 
-    private const string SigningTimeOid = "1.2.840.113549.1.9.5";
 
     public static AsnEncodedData SmimeCapabilities() => new(new Oid(SmimeOids.SmimeCapabilities), CapabilitiesDer);
 

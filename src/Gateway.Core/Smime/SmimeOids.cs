@@ -13,6 +13,14 @@ internal static class SmimeOids
     public const string SmimeCapabilities = "1.2.840.113549.1.9.15";
     public const string EncryptionKeyPreference = "1.2.840.113549.1.9.16.2.11";
 
+    // CMS content types and signed attributes (RFC 5652 §4, §5, §6, §11).
+    public const string Data = "1.2.840.113549.1.7.1";
+    public const string SignedData = "1.2.840.113549.1.7.2";
+    public const string EnvelopedData = "1.2.840.113549.1.7.3";
+    public const string ContentType = "1.2.840.113549.1.9.3";
+    public const string MessageDigest = "1.2.840.113549.1.9.4";
+    public const string SigningTime = "1.2.840.113549.1.9.5";
+
     /// <summary>
     /// True when the certificate's key is rsaEncryption, exactly when GetRSAPublicKey() would return a key, without
     /// importing it: an RSA public key import costs OpenSSL 3 about 0.1 ms, half a signature.
