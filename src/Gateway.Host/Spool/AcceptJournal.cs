@@ -57,7 +57,7 @@ public sealed partial class AcceptJournal : IDisposable
     private readonly ConcurrentDictionary<string, JournalEntry> _entries = new(StringComparer.Ordinal);
     private readonly List<JournalSegment> _segments = [];
     private readonly List<JournalSegment> _toRetire = [];
-    private DirectorySync _commit;
+    private readonly DirectorySync _commit;
     private JournalSegment? _active;
     private Task<JournalSegment>? _spare;
     private DateTimeOffset _noSegmentUntil;
