@@ -254,9 +254,13 @@ public sealed partial class AcceptJournal : IDisposable
         try
         {
             handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+            // Synced a MiB at a time: one fdatasync of the whole segment kept the disk busy long
+            // enough to hold up the sessions' own fdatasyncs (a p99 of 13-18 ms to the 250).
             for (long offset = 0; offset < SegmentSize; offset += Zeros.Length)
+            {
                 RandomAccess.Write(handle, Zeros.AsSpan(0, (int)Math.Min(Zeros.Length, SegmentSize - offset)), offset);
-            DurableFile.SyncData(handle);
+                DurableFile.SyncData(handle);
+            }
             // The segment's name must be on disk before the first 250 that depends on a record in it.
             DurableFile.SyncDirectory(Folder);
             LogSegmentStarted(path);
