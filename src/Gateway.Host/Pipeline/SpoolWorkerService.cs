@@ -68,6 +68,10 @@ public sealed partial class SpoolWorkerService(
         _abortInFlight.CancelAfter(timeout);
         _watcher?.Dispose();
         await base.StopAsync(cancellationToken);
+        // The listener stopped before this service (hosted services stop in reverse order), so
+        // nothing new arrives: what still waits in the journal becomes ordinary entries.
+        var moved = await journal.MoveWaitingToIncomingAsync();
+        if (moved > 0) LogJournalMovedAtStop(moved);
     }
 
     public override void Dispose()
@@ -151,6 +155,9 @@ public sealed partial class SpoolWorkerService(
         {
         }
     }
+
+    [LoggerMessage(EventId = 5107, Level = LogLevel.Information, Message = "Accept journal: {Count} messages waiting for their first attempt moved to incoming/ for the next start")]
+    private partial void LogJournalMovedAtStop(int count);
 
     [LoggerMessage(EventId = 5106, Level = LogLevel.Information, Message = "Accept journal: {Count} messages accepted before the last stop and not finished were moved to incoming/")]
     private partial void LogJournalRecovered(int count);

@@ -22,7 +22,8 @@ namespace Gateway.Spool;
 /// it is moved to incoming/ as an ordinary entry (content and envelope fsynced) before that 'D'
 /// record, and the retries, <c>gateway queue</c> and recovery work on it as on any other. So only
 /// messages in their first attempt live in the journal; <c>gateway queue list</c> shows them
-/// (queue <c>journal</c>) and no other command acts on them.
+/// (queue <c>journal</c>) and no other command acts on them. A clean stop moves those still
+/// waiting to incoming/ too, so only a crash leaves messages in the journal.
 /// </para>
 /// <para>
 /// A segment is deleted once it is full and all its messages are done. After a crash, recovery
@@ -170,6 +171,33 @@ public sealed partial class AcceptJournal : IDisposable
             throw;
         }
         Done(entry);
+    }
+
+    /// <summary>
+    /// On a clean stop, after the workers: moves the messages still waiting for their first attempt
+    /// to incoming/, so a stopped gateway's spool holds files only (what `gateway queue` acts on,
+    /// and what a version without the journal reads). One whose attempt still holds its entry lock
+    /// stays in the journal, for recovery at the next start.
+    /// </summary>
+    /// <returns>How many were moved.</returns>
+    public async Task<int> MoveWaitingToIncomingAsync()
+    {
+        var moved = 0;
+        foreach (var entry in _entries.Values.OrderBy(e => e.Envelope.Id, StringComparer.Ordinal).ToList())
+        {
+            using var entryLock = _spool.TryLock(entry.Envelope.Id);
+            if (entryLock is null) continue;
+            try
+            {
+                await MoveToIncomingAsync(entry);
+                moved++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogNotMovedAtStop(e, entry.Envelope.Id);
+            }
+        }
+        return moved;
     }
 
     /// <returns>Null when there is no segment to write to (see <see cref="SegmentFor"/>): the message then gets its own files.</returns>
@@ -452,6 +480,9 @@ public sealed partial class AcceptJournal : IDisposable
 
     [LoggerMessage(EventId = 2016, Level = LogLevel.Error, Message = "Accept journal: fdatasync of {Path} failed; nothing more is written to it, and its messages not yet acknowledged are refused with 451")]
     private partial void LogSyncFailed(Exception exception, string path);
+
+    [LoggerMessage(EventId = 2019, Level = LogLevel.Warning, Message = "Accept journal: {Id} could not be moved to incoming/ at the stop; it stays in the journal for the next start")]
+    private partial void LogNotMovedAtStop(Exception exception, string id);
 
     [LoggerMessage(EventId = 2017, Level = LogLevel.Warning, Message = "Accept journal: no segment can be made; messages get their own files for {Retry}")]
     private partial void LogNoSegment(Exception exception, TimeSpan retry);

@@ -125,6 +125,62 @@ public sealed class CleanShutdownTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    /// <summary>
+    /// A clean stop leaves a spool of files only: messages still waiting in the accept journal for
+    /// their first attempt (one worker, its attempt hanging on an upstream that never answers) are
+    /// moved to incoming/, so `gateway queue` sees them and a version without the journal reads them.
+    /// </summary>
+    [Fact]
+    public async Task Sigterm_MovesMessagesWaitingInTheJournal_ToIncoming()
+    {
+        await using var upstream = new ReservedPort();
+        upstream.SwallowConnections();
+        var smtpPort = FreePort.Next();
+        var settings = new Dictionary<string, string?>(_world.Settings)
+        {
+            ["Gateway:Smtp:Port"] = smtpPort.ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Relay:Host"] = "127.0.0.1",
+            ["Gateway:Relay:Port"] = upstream.Port.ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Relay:TlsMode"] = "None",
+            ["Gateway:Relay:Timeout"] = "00:00:30",
+            ["Gateway:Spool:Workers"] = "1",
+            ["Gateway:Spool:ShutdownTimeout"] = "00:00:01",
+        };
+        var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), settings);
+        var acknowledged = new List<string>();
+        await using (var gateway = await GatewayProcess.StartAsync(config, smtpPort, _world.Root))
+        {
+            using (var client = new SmtpClient())
+            {
+                await client.ConnectAsync("127.0.0.1", smtpPort, SecureSocketOptions.None);
+                for (var n = 0; n < 5; n++)
+                {
+                    var reply = await client.SendAsync(RunningGateway.NewMessage(From, To, $"waiting-{_run}-{n}"), new MailboxAddress("", From), [new MailboxAddress("", To)]);
+                    acknowledged.Add(QueuedReply.Id(reply));
+                }
+                await client.DisconnectAsync(quit: true);
+            }
+            var inJournal = SpooledMessages.All(_world.SpoolPath).Count(m => acknowledged.Contains(m.Id));
+            Assert.Equal(5, inJournal);
+
+            var exitCode = await gateway.SignalAndWaitAsync(15, TimeSpan.FromSeconds(60));
+            Assert.True(exitCode == 0, $"exit code {exitCode}:\n{gateway.Output}");
+        }
+
+        var incoming = Directory.GetFiles(Path.Combine(_world.SpoolPath, "incoming"), "*.json").Select(Path.GetFileNameWithoutExtension).Order().ToList();
+        Assert.Equal(acknowledged.Order(), incoming);
+        var journal = Path.Combine(_world.SpoolPath, "journal");
+        var unfinished = Directory.Exists(journal)
+            ? Directory.GetFiles(journal, "*.journal").Sum(segment =>
+            {
+                using var stream = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                var records = Gateway.Spool.JournalRecord.ReadAll(stream, out _);
+                return records.Count(r => r.Kind == Gateway.Spool.JournalRecord.Accepted) - records.Count(r => r.Kind == Gateway.Spool.JournalRecord.Done);
+            })
+            : 0;
+        Assert.Equal(0, unfinished);
+    }
+
     [Theory]
     [InlineData(2)]   // SIGINT, what Ctrl-C sends
     [InlineData(15)]  // SIGTERM
