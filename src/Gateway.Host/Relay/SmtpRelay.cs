@@ -33,6 +33,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
         var token = timeout.Token;
         UpstreamConnection? connection = null;
         var reusable = false;
+        var saysGoodbye = false; // a refusal leaves the session in a known state: QUIT, not a dropped connection
         var sender = EnvelopeMailbox.TryCreate(mailFrom);
         if (sender is null)
             return recipients.Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"553 5.1.7 the sender address <{mailFrom}> cannot be written in an SMTP envelope")).ToList();
@@ -58,6 +59,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
         }
         catch (SmtpCommandException e) when (e.ErrorCode == SmtpErrorCode.RecipientNotAccepted || e.ErrorCode == SmtpErrorCode.SenderNotAccepted || e.ErrorCode == SmtpErrorCode.MessageNotAccepted)
         {
+            saysGoodbye = true;
             // When no recipient is accepted MailKit throws; the recorded rejections still say why for each.
             var rejected = connection?.Client.Rejected.ToDictionary(r => r.Recipient, r => r.Response, StringComparer.OrdinalIgnoreCase) ?? [];
             return recipients.Select(r => rejected.TryGetValue(r, out var response)
@@ -80,7 +82,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
         }
         finally
         {
-            if (connection is not null) _pool.Return(connection, reusable);
+            if (connection is not null) _pool.Return(connection, reusable, saysGoodbye);
         }
     }
 

@@ -3,23 +3,42 @@ namespace Gateway.Relay;
 /// <summary>One open, authenticated connection to an upstream, owned by one sender at a time.</summary>
 internal sealed class UpstreamConnection(RelayClient client, UpstreamHost host, DateTimeOffset openedAt) : IDisposable
 {
+    /// <summary>How long a QUIT may take before the connection is simply closed.</summary>
+    private static readonly TimeSpan QuitTimeout = TimeSpan.FromSeconds(5);
+
     public RelayClient Client { get; } = client;
     public UpstreamHost Host { get; } = host;
     public DateTimeOffset OpenedAt { get; } = openedAt;
     public DateTimeOffset LastUsed { get; set; } = openedAt;
     public int Messages { get; set; }
 
-    public void Dispose()
+    /// <summary>
+    /// Closes at once, without QUIT: after an error the connection's state is unknown, and a QUIT
+    /// to an upstream that stopped answering would hold the worker for a whole Relay:Timeout.
+    /// </summary>
+    public void Dispose() => Client.Dispose();
+
+    /// <summary>
+    /// QUIT, then close, as a client that is done says goodbye; asynchronous and bounded, never a
+    /// blocked thread (a synchronous QUIT held a thread-pool thread for a round trip, or for the
+    /// whole Relay:Timeout when the upstream did not answer).
+    /// </summary>
+    public async Task CloseAsync()
     {
+        using var timeout = new CancellationTokenSource(QuitTimeout);
         try
         {
-            if (Client.IsConnected) Client.Disconnect(quit: true);
+            if (Client.IsConnected) await Client.DisconnectAsync(quit: true, timeout.Token);
         }
-        catch (Exception e) when (e is IOException or MailKit.Net.Smtp.SmtpProtocolException or MailKit.Net.Smtp.SmtpCommandException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or MailKit.Net.Smtp.SmtpProtocolException or MailKit.Net.Smtp.SmtpCommandException
+                                      or MailKit.ServiceNotConnectedException or OperationCanceledException or System.Net.Sockets.SocketException)
         {
             // Closing anyway.
         }
-        Client.Dispose();
+        finally
+        {
+            Client.Dispose();
+        }
     }
 }
 

@@ -70,25 +70,39 @@ internal sealed partial class UpstreamPool : IDisposable
         }
     }
 
-    /// <param name="reusable">False after any error: the connection's state is unknown, so it is closed.</param>
-    public void Return(UpstreamConnection connection, bool reusable)
+    /// <param name="reusable">False after any error or refusal: the connection is not used again.</param>
+    /// <param name="quit">
+    /// For one that is not reusable: the session is in a known state (a refusal), so it says QUIT;
+    /// otherwise (I/O error, timeout) its state is unknown and it is closed at once.
+    /// </param>
+    /// <remarks>Never waits for the upstream: a connection done with says QUIT in the background.</remarks>
+    public void Return(UpstreamConnection connection, bool reusable, bool quit = false)
     {
         connection.Messages++;
         connection.LastUsed = _time.GetUtcNow();
-        if (reusable && connection.Client.IsConnected && connection.Messages < _relay.MaxMessagesPerConnection)
+        if (!reusable)
+        {
+            if (quit) _ = connection.CloseAsync();
+            else connection.Dispose();
+        }
+        else if (connection.Client.IsConnected && connection.Messages < _relay.MaxMessagesPerConnection)
         {
             lock (_lock) _idle.Push(connection);
         }
-        else connection.Dispose();
+        else _ = connection.CloseAsync();
         _slots.Release();
     }
 
+    /// <summary>At the stop: each idle connection says QUIT, all within a few seconds at most.</summary>
     public void Dispose()
     {
+        List<UpstreamConnection> idle;
         lock (_lock)
         {
-            while (_idle.TryPop(out var connection)) connection.Dispose();
+            idle = [.. _idle];
+            _idle.Clear();
         }
+        Task.WaitAll(idle.Select(c => c.CloseAsync()).ToArray(), TimeSpan.FromSeconds(6));
     }
 
     private UpstreamConnection? TakeIdle()
@@ -99,7 +113,8 @@ internal sealed partial class UpstreamPool : IDisposable
             while (_idle.TryPop(out var connection))
             {
                 if (now - connection.LastUsed < _relay.IdleTimeout && connection.Client.IsConnected) return connection;
-                connection.Dispose();
+                if (connection.Client.IsConnected) _ = connection.CloseAsync(); // idle too long: goodbye, in the background
+                else connection.Dispose();
             }
         }
         return null;
