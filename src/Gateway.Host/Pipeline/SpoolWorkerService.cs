@@ -70,7 +70,7 @@ public sealed partial class SpoolWorkerService(
         await base.StopAsync(cancellationToken);
         // The listener stopped before this service (hosted services stop in reverse order), so
         // nothing new arrives: what still waits in the journal becomes ordinary entries.
-        var moved = await journal.MoveWaitingToIncomingAsync();
+        var moved = await journal.MoveWaitingToIncomingAsync(cancellationToken);
         if (moved > 0) LogJournalMovedAtStop(moved);
     }
 

@@ -27,6 +27,8 @@ internal sealed partial class UpstreamPool : IDisposable
     private readonly SemaphoreSlim _slots;
     private readonly Stack<UpstreamConnection> _idle = new();
     private readonly Lock _lock = new();
+    private readonly HashSet<Task> _closing = [];
+    private volatile bool _disposed;
 
     public UpstreamPool(RelayOptions relay, string heloName, TimeProvider time, ILogger logger)
     {
@@ -44,6 +46,7 @@ internal sealed partial class UpstreamPool : IDisposable
     /// <summary>A connection ready for MAIL FROM; the caller must <see cref="Return"/> it.</summary>
     public async Task<UpstreamConnection> RentAsync(CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         await _slots.WaitAsync(cancellationToken);
         try
         {
@@ -75,49 +78,83 @@ internal sealed partial class UpstreamPool : IDisposable
     /// For one that is not reusable: the session is in a known state (a refusal), so it says QUIT;
     /// otherwise (I/O error, timeout) its state is unknown and it is closed at once.
     /// </param>
-    /// <remarks>Never waits for the upstream: a connection done with says QUIT in the background.</remarks>
+    /// <remarks>
+    /// Never waits for the upstream: a connection done with says QUIT in the background, and keeps
+    /// its place in Relay:MaxConnections until it is closed (at most a few seconds).
+    /// </remarks>
     public void Return(UpstreamConnection connection, bool reusable, bool quit = false)
     {
         connection.Messages++;
         connection.LastUsed = _time.GetUtcNow();
-        if (!reusable)
-        {
-            if (quit) _ = connection.CloseAsync();
-            else connection.Dispose();
-        }
-        else if (connection.Client.IsConnected && connection.Messages < _relay.MaxMessagesPerConnection)
+        var keep = reusable && !_disposed && connection.Client.IsConnected && connection.Messages < _relay.MaxMessagesPerConnection;
+        if (keep)
         {
             lock (_lock) _idle.Push(connection);
         }
-        else _ = connection.CloseAsync();
+        else if (!reusable && !quit)
+        {
+            connection.Dispose();
+        }
+        else
+        {
+            CloseInBackground(connection); // releases the slot when closed
+            return;
+        }
         _slots.Release();
     }
 
-    /// <summary>At the stop: each idle connection says QUIT, all within a few seconds at most.</summary>
+    private void CloseInBackground(UpstreamConnection connection)
+    {
+        var closing = CloseThenReleaseAsync(connection);
+        lock (_lock) _closing.Add(closing);
+        _ = closing.ContinueWith(done => { lock (_lock) _closing.Remove(done); }, TaskScheduler.Default);
+    }
+
+    private async Task CloseThenReleaseAsync(UpstreamConnection connection)
+    {
+        try
+        {
+            await connection.CloseAsync();
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>At the stop: each idle connection says QUIT, and those already saying it finish, all within a few seconds.</summary>
     public void Dispose()
     {
         List<UpstreamConnection> idle;
+        Task[] closing;
         lock (_lock)
         {
+            _disposed = true;
             idle = [.. _idle];
             _idle.Clear();
+            closing = [.. _closing];
         }
-        Task.WaitAll(idle.Select(c => c.CloseAsync()).ToArray(), TimeSpan.FromSeconds(6));
+        Task.WaitAll([.. idle.Select(c => c.CloseAsync()), .. closing], TimeSpan.FromSeconds(6));
     }
 
+    /// <summary>An idle connection still fit for use; those idle too long or closed by the upstream are dropped.</summary>
     private UpstreamConnection? TakeIdle()
     {
         var now = _time.GetUtcNow();
+        var stale = new List<UpstreamConnection>();
+        UpstreamConnection? found = null;
         lock (_lock)
         {
-            while (_idle.TryPop(out var connection))
+            while (found is null && _idle.TryPop(out var connection))
             {
-                if (now - connection.LastUsed < _relay.IdleTimeout && connection.Client.IsConnected) return connection;
-                if (connection.Client.IsConnected) _ = connection.CloseAsync(); // idle too long: goodbye, in the background
-                else connection.Dispose();
+                if (now - connection.LastUsed < _relay.IdleTimeout && connection.Client.IsConnected) found = connection;
+                else stale.Add(connection);
             }
         }
-        return null;
+        // Dropped without QUIT: their places in Relay:MaxConnections go to new connections at once,
+        // and an upstream has usually closed one idle that long itself.
+        foreach (var connection in stale) connection.Dispose();
+        return found;
     }
 
     private async Task<UpstreamConnection> OpenAsync(CancellationToken cancellationToken)

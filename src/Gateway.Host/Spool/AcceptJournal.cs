@@ -158,9 +158,10 @@ public sealed partial class AcceptJournal : IDisposable
     /// <see cref="Find"/> from the start, so no second attempt is ever made from the journal on a
     /// message that is also in incoming/.
     /// </summary>
-    public async Task MoveToIncomingAsync(JournalEntry entry)
+    /// <returns>False when it was no longer in the journal (finished or moved meanwhile).</returns>
+    public async Task<bool> MoveToIncomingAsync(JournalEntry entry)
     {
-        if (!_entries.TryRemove(new KeyValuePair<string, JournalEntry>(entry.Envelope.Id, entry))) return;
+        if (!_entries.TryRemove(new KeyValuePair<string, JournalEntry>(entry.Envelope.Id, entry))) return false;
         try
         {
             await _spool.MaterializeAsync(entry.Envelope, entry.Content());
@@ -171,6 +172,7 @@ public sealed partial class AcceptJournal : IDisposable
             throw;
         }
         Done(entry);
+        return true;
     }
 
     /// <summary>
@@ -179,18 +181,19 @@ public sealed partial class AcceptJournal : IDisposable
     /// and what a version without the journal reads). One whose attempt still holds its entry lock
     /// stays in the journal, for recovery at the next start.
     /// </summary>
+    /// <param name="cancellationToken">The host's stop running out: what is left is moved by recovery at the next start.</param>
     /// <returns>How many were moved.</returns>
-    public async Task<int> MoveWaitingToIncomingAsync()
+    public async Task<int> MoveWaitingToIncomingAsync(CancellationToken cancellationToken)
     {
         var moved = 0;
         foreach (var entry in _entries.Values.OrderBy(e => e.Envelope.Id, StringComparer.Ordinal).ToList())
         {
-            using var entryLock = _spool.TryLock(entry.Envelope.Id);
-            if (entryLock is null) continue;
+            if (cancellationToken.IsCancellationRequested) break;
             try
             {
-                await MoveToIncomingAsync(entry);
-                moved++;
+                using var entryLock = _spool.TryLock(entry.Envelope.Id);
+                if (entryLock is null) continue;
+                if (await MoveToIncomingAsync(entry)) moved++;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
