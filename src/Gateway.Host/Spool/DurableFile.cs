@@ -24,8 +24,17 @@ public static partial class DurableFile
         stream.Flush(flushToDisk: true);
     }
 
+    /// <summary>Copies <paramref name="content"/> to <paramref name="path"/> (created or overwritten) and fsyncs it.</summary>
+    public static void WriteAll(string path, Stream content)
+    {
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.None);
+        content.CopyTo(stream);
+        stream.Flush(flushToDisk: true);
+    }
+
     /// <summary>Writes to a temporary name, fsyncs, renames over <paramref name="path"/> and fsyncs the directory.</summary>
-    public static void Replace(string path, ReadOnlySpan<byte> bytes)
+    /// <param name="syncDirectory">False when the caller fsyncs the directory itself, once for several names.</param>
+    public static void Replace(string path, ReadOnlySpan<byte> bytes, bool syncDirectory = true)
     {
         var temporary = path + ".tmp";
         try
@@ -39,7 +48,7 @@ public static partial class DurableFile
             try { File.Delete(temporary); } catch (IOException) { }
             throw;
         }
-        SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        if (syncDirectory) SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     public static void SyncDirectory(string directory)

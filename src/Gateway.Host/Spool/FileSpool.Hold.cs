@@ -23,13 +23,7 @@ public sealed partial class FileSpool
         cancellationToken.ThrowIfCancellationRequested();
         var held = envelope.With(envelope.Id, recipients);
         Directory.CreateDirectory(Hold);
-        // Synchronous, as every spool write (see DurableFile.WriteAllBytes).
-        using (var output = new FileStream(HeldContentPath(name), FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.None))
-        using (var input = content.OpenRead())
-        {
-            input.CopyTo(output);
-            output.Flush(flushToDisk: true);
-        }
+        using (var input = content.OpenRead()) DurableFile.WriteAll(HeldContentPath(name), input);
         DurableFile.Replace(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options));
         return Task.FromResult(name);
     }

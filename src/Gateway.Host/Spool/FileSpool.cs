@@ -153,23 +153,9 @@ public sealed partial class FileSpool
     /// <summary>As <see cref="MaterializeAsync"/> without the folder's fsync: recovery does one for all.</summary>
     internal void Materialize(SpoolEnvelope envelope, SpooledContent content)
     {
-        var temporary = EnvelopePath(envelope.Id) + ".tmp";
-        try
-        {
-            using (var output = new FileStream(ContentPath(envelope.Id), FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.None))
-            using (var input = content.OpenRead())
-            {
-                input.CopyTo(output);
-                output.Flush(flushToDisk: true);
-            }
-            DurableFile.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options));
-            File.Move(temporary, EnvelopePath(envelope.Id), overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
+        using (var input = content.OpenRead()) DurableFile.WriteAll(ContentPath(envelope.Id), input);
+        // The envelope last, as the commit marker.
+        DurableFile.Replace(EnvelopePath(envelope.Id), JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), syncDirectory: false);
     }
 
     /// <summary>Whether incoming/ has an entry (its envelope) under this id.</summary>
