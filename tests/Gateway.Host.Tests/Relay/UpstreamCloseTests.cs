@@ -1,85 +1,23 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using Gateway.Configuration;
-using Gateway.Relay;
-using Microsoft.Extensions.Logging.Abstractions;
+using Gateway.Tests.Fixtures;
 
 namespace Gateway.Tests.Relay;
 
 /// <summary>
 /// Giving a connection back never waits for the upstream: one that is done says QUIT in the
 /// background, one after an error is dropped at once. A synchronous QUIT to an upstream that had
-/// stopped answering held the worker's thread for a whole Relay:Timeout.
+/// stopped answering held the worker's thread for a whole Relay:Timeout. A connection saying
+/// goodbye still counts against Relay:MaxConnections, and the pool's stop accounts for it.
 /// </summary>
 public sealed class UpstreamCloseTests : IAsyncDisposable
 {
-    private static readonly TimeSpan RelayTimeout = TimeSpan.FromSeconds(10);
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<string> _commands = [];
-    private readonly SemaphoreSlim _quitSeen = new(0);
+    private readonly QuitlessUpstream _upstream = new();
 
-    public UpstreamCloseTests()
-    {
-        _listener.Start();
-        _ = AcceptAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        _stop.Dispose();
-    }
-
-    /// <summary>An upstream that answers everything but QUIT.</summary>
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { return; }
-            _ = Task.Run(async () =>
-            {
-                using (client)
-                {
-                    var stream = client.GetStream();
-                    using var reader = new StreamReader(stream, Encoding.ASCII);
-                    async Task Say(string reply) => await stream.WriteAsync(Encoding.ASCII.GetBytes(reply + "\r\n"));
-                    try
-                    {
-                        await Say("220 upstream.test ESMTP");
-                        while (await reader.ReadLineAsync(_stop.Token) is { } line)
-                        {
-                            lock (_commands) _commands.Add(line);
-                            if (line.StartsWith("EHLO", StringComparison.OrdinalIgnoreCase)) await Say("250-upstream.test\r\n250 8BITMIME");
-                            else if (line.StartsWith("QUIT", StringComparison.OrdinalIgnoreCase)) _quitSeen.Release(); // and no answer
-                            else await Say("250 2.0.0 ok");
-                        }
-                    }
-                    catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
-                    {
-                    }
-                }
-            });
-        }
-    }
-
-    private UpstreamPool NewPool() => new(new RelayOptions
-    {
-        Host = "127.0.0.1",
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port,
-        TlsMode = RelayTlsMode.None,
-        Timeout = RelayTimeout,
-        MaxMessagesPerConnection = 1,
-    }, "gateway.test", TimeProvider.System, NullLogger.Instance);
+    public ValueTask DisposeAsync() => _upstream.DisposeAsync();
 
     [Fact]
     public async Task ConnectionDoneWith_SaysQuitInTheBackground_WithoutWaitingForTheAnswer()
     {
-        using var pool = NewPool();
+        using var pool = _upstream.NewPool();
         var connection = await pool.RentAsync(CancellationToken.None);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -87,13 +25,13 @@ public sealed class UpstreamCloseTests : IAsyncDisposable
         clock.Stop();
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"Return took {clock.Elapsed.TotalSeconds:0.0} s waiting for a QUIT the upstream never answers");
-        Assert.True(await _quitSeen.WaitAsync(TimeSpan.FromSeconds(5)), "no QUIT reached the upstream");
+        Assert.True(await _upstream.QuitSeen.WaitAsync(TimeSpan.FromSeconds(5)), "no QUIT reached the upstream");
     }
 
     [Fact]
     public async Task ConnectionAfterAnError_IsDroppedAtOnce_WithoutQuit()
     {
-        using var pool = NewPool();
+        using var pool = _upstream.NewPool();
         var connection = await pool.RentAsync(CancellationToken.None);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -101,13 +39,13 @@ public sealed class UpstreamCloseTests : IAsyncDisposable
         clock.Stop();
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"Return took {clock.Elapsed.TotalSeconds:0.0} s");
-        Assert.False(await _quitSeen.WaitAsync(TimeSpan.FromMilliseconds(500)), "QUIT sent to a connection in an unknown state");
+        Assert.False(await _upstream.QuitSeen.WaitAsync(TimeSpan.FromMilliseconds(500)), "QUIT sent to a connection in an unknown state");
     }
 
     [Fact]
     public async Task RefusalLeavesAKnownState_SoTheConnectionSaysQuit_InTheBackground()
     {
-        using var pool = NewPool();
+        using var pool = _upstream.NewPool();
         var connection = await pool.RentAsync(CancellationToken.None);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -115,6 +53,48 @@ public sealed class UpstreamCloseTests : IAsyncDisposable
         clock.Stop();
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"Return took {clock.Elapsed.TotalSeconds:0.0} s");
-        Assert.True(await _quitSeen.WaitAsync(TimeSpan.FromSeconds(5)), "no QUIT reached the upstream");
+        Assert.True(await _upstream.QuitSeen.WaitAsync(TimeSpan.FromSeconds(5)), "no QUIT reached the upstream");
+    }
+
+    /// <summary>With Relay:MaxConnections = 1, a connection still saying QUIT keeps the next one from opening.</summary>
+    [Fact]
+    public async Task ConnectionsSayingQuit_StillCountAgainstMaxConnections()
+    {
+        using var pool = _upstream.NewPool(maxConnections: 1, maxMessagesPerConnection: 1);
+        for (var n = 0; n < 3; n++)
+        {
+            var connection = await pool.RentAsync(CancellationToken.None);
+            pool.Return(connection, reusable: true); // its one message: QUIT in the background
+        }
+        await Task.Delay(500);
+
+        Assert.True(_upstream.MostOpen <= 1, $"{_upstream.MostOpen} upstream connections open at once with Relay:MaxConnections = 1");
+    }
+
+    /// <summary>A worker that outlives the stop gives its connection back after the pool's Dispose: it is closed, not pooled.</summary>
+    [Fact]
+    public async Task ConnectionReturnedAfterDispose_IsClosed()
+    {
+        var pool = _upstream.NewPool(maxConnections: 2, maxMessagesPerConnection: 100);
+        var connection = await pool.RentAsync(CancellationToken.None);
+        pool.Dispose();
+
+        pool.Return(connection, reusable: true);
+
+        Assert.True(await _upstream.Closed.WaitAsync(TimeSpan.FromSeconds(7)), "the connection given back after Dispose is still open");
+    }
+
+    /// <summary>Dispose waits (boundedly) for a QUIT already under way in the background, not only for the idle connections'.</summary>
+    [Fact]
+    public async Task Dispose_AccountsForQuitsAlreadyUnderway()
+    {
+        var pool = _upstream.NewPool(maxConnections: 2, maxMessagesPerConnection: 1);
+        var connection = await pool.RentAsync(CancellationToken.None);
+        pool.Return(connection, reusable: true); // QUIT in the background, never answered
+
+        pool.Dispose();
+
+        Assert.True(_upstream.Open == 0 || await _upstream.Closed.WaitAsync(TimeSpan.FromMilliseconds(200)),
+            "Dispose returned while a background QUIT still holds an upstream connection open");
     }
 }
