@@ -169,15 +169,8 @@ public sealed class CleanShutdownTests(ITestOutputHelper output) : IDisposable
 
         var incoming = Directory.GetFiles(Path.Combine(_world.SpoolPath, "incoming"), "*.json").Select(Path.GetFileNameWithoutExtension).Order().ToList();
         Assert.Equal(acknowledged.Order(), incoming);
-        var journal = Path.Combine(_world.SpoolPath, "journal");
-        var unfinished = Directory.Exists(journal)
-            ? Directory.GetFiles(journal, "*.journal").Sum(segment =>
-            {
-                using var stream = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                var records = Gateway.Spool.JournalRecord.ReadAll(stream, out _);
-                return records.Count(r => r.Kind == Gateway.Spool.JournalRecord.Accepted) - records.Count(r => r.Kind == Gateway.Spool.JournalRecord.Done);
-            })
-            : 0;
+        var records = SpooledMessages.Segments(_world.SpoolPath).SelectMany(SpooledMessages.Records).ToList();
+        var unfinished = records.Count(r => r.Kind == Gateway.Spool.JournalRecord.Accepted) - records.Count(r => r.Kind == Gateway.Spool.JournalRecord.Done);
         Assert.Equal(0, unfinished);
     }
 

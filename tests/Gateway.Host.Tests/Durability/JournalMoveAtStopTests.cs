@@ -1,9 +1,7 @@
 using System.Buffers;
 using System.Text;
-using Gateway.Configuration;
 using Gateway.Spool;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
+using Gateway.Tests.Fixtures;
 
 namespace Gateway.Tests.Durability;
 
@@ -11,45 +9,17 @@ namespace Gateway.Tests.Durability;
 /// The clean-stop move (AcceptJournal.MoveWaitingToIncomingAsync) against the
 /// entry lock, against itself, and its cost for a backlog.
 /// </summary>
-public sealed class JournalMoveAtStopTests : IDisposable
+public sealed class JournalMoveAtStopTests : JournalTestFolder
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("gateway-stop-review-").FullName;
-    private readonly List<AcceptJournal> _journals = [];
-
-    public void Dispose()
-    {
-        foreach (var journal in _journals) journal.Dispose();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
-
-    private FileSpool NewSpool()
-    {
-        var spool = new FileSpool(Options.Create(new GatewayOptions { Spool = new SpoolOptions { Path = _root } }), TimeProvider.System, NullLogger<FileSpool>.Instance);
-        spool.EnsureFolders();
-        return spool;
-    }
-
-    private AcceptJournal NewJournal(FileSpool spool)
-    {
-        var journal = new AcceptJournal(spool, Options.Create(new GatewayOptions { Spool = new SpoolOptions { Path = _root } }),
-            TimeProvider.System, NullLogger<AcceptJournal>.Instance) { SegmentSize = 8 * 1024 * 1024 };
-        _journals.Add(journal);
-        return journal;
-    }
-
     private static Task<SpoolEnvelope> AcceptAsync(AcceptJournal journal, int n) =>
         journal.AcceptAsync(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes($"Subject: m{n}\r\n\r\nbody {n}\r\n")), "alice@example.test", ["bob@partner.test"],
             "127.0.0.1", "client.example.test", null, null, CancellationToken.None);
 
-    private static string[] Incoming(FileSpool spool) =>
-        Directory.GetFiles(spool.Incoming, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>().Order(StringComparer.Ordinal).ToArray();
-
     [Fact]
     public async Task MoveAtStop_SkipsAnEntryWhoseAttemptHoldsItsLock_AndRecoveryMovesItLater()
     {
-        if (!OperatingSystem.IsLinux()) return;
         var spool = NewSpool();
-        var journal = NewJournal(spool);
+        var journal = NewJournal(spool, segmentSize: 8 * 1024 * 1024);
         var held = await AcceptAsync(journal, 0);
         var free = await AcceptAsync(journal, 1);
 
@@ -59,7 +29,7 @@ public sealed class JournalMoveAtStopTests : IDisposable
         Assert.Equal(1, moved);
         Assert.Equal([free.Id], Incoming(spool));
         journal.Dispose();
-        Assert.Equal(1, NewJournal(spool).Recover());
+        Assert.Equal(1, NewJournal(spool, segmentSize: 8 * 1024 * 1024).Recover());
         Assert.Equal(new[] { held.Id, free.Id }.Order(StringComparer.Ordinal), Incoming(spool));
     }
 
@@ -73,10 +43,9 @@ public sealed class JournalMoveAtStopTests : IDisposable
     [Fact]
     public async Task MoveAtStop_CountsOnlyWhatItMoved_WhenAWorkerFinishesAnEntryMeanwhile()
     {
-        if (!OperatingSystem.IsLinux()) return;
         const int waiting = 1000;
         var spool = NewSpool();
-        var journal = NewJournal(spool);
+        var journal = NewJournal(spool, segmentSize: 8 * 1024 * 1024);
         var ids = new List<string>();
         for (var n = 0; n < waiting; n++) ids.Add((await AcceptAsync(journal, n)).Id);
         var last = ids.Max(StringComparer.Ordinal)!;
@@ -105,13 +74,13 @@ public sealed class JournalMoveAtStopTests : IDisposable
     public async Task MoveAtStop_StopsWhenTheHostsTimeRunsOut_AndRecoveryMovesTheRest()
     {
         var spool = NewSpool();
-        var journal = NewJournal(spool);
+        var journal = NewJournal(spool, segmentSize: 8 * 1024 * 1024);
         for (var n = 0; n < 5; n++) await AcceptAsync(journal, n);
 
         var moved = await journal.MoveWaitingToIncomingAsync(new CancellationToken(canceled: true));
 
         Assert.Equal(0, moved);
         journal.Dispose();
-        Assert.Equal(5, NewJournal(spool).Recover());
+        Assert.Equal(5, NewJournal(spool, segmentSize: 8 * 1024 * 1024).Recover());
     }
 }

@@ -29,21 +29,27 @@ internal static class SpooledMessages
                 found[id] = new Message(id, File.ReadAllBytes(Path.Combine(incoming, id + ".eml")), envelope);
             }
         }
-        var journal = Path.Combine(spoolPath, "journal");
-        if (Directory.Exists(journal))
+        foreach (var record in Segments(spoolPath).SelectMany(Records).Where(r => r.Kind == JournalRecord.Accepted))
         {
-            foreach (var segment in Directory.EnumerateFiles(journal, "*.journal"))
-            {
-                using var stream = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                foreach (var record in JournalRecord.ReadAll(stream, out _).Where(r => r.Kind == JournalRecord.Accepted))
-                {
-                    var envelope = JsonDocument.Parse(record.Header).RootElement.Clone();
-                    var id = envelope.GetProperty("id").GetString()!;
-                    found.TryAdd(id, new Message(id, record.Content, envelope));
-                }
-            }
+            var envelope = JsonDocument.Parse(record.Header).RootElement.Clone();
+            var id = envelope.GetProperty("id").GetString()!;
+            found.TryAdd(id, new Message(id, record.Content, envelope));
         }
         return found.Values.OrderBy(m => m.Id, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The segments of a spool's accept journal.</summary>
+    public static string[] Segments(string spoolPath)
+    {
+        var journal = Path.Combine(spoolPath, "journal");
+        return Directory.Exists(journal) ? Directory.GetFiles(journal, "*.journal") : [];
+    }
+
+    /// <summary>The whole records of one segment, read as recovery reads them, also while a gateway writes it.</summary>
+    public static List<JournalRecord.Entry> Records(string segment)
+    {
+        using var stream = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return JournalRecord.ReadAll(stream, out _);
     }
 
     public static Message Find(string spoolPath, string id) =>

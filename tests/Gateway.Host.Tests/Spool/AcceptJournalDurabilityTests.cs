@@ -3,10 +3,8 @@ using System.Reflection;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Text;
-using Gateway.Configuration;
 using Gateway.Spool;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
+using Gateway.Tests.Fixtures;
 using Microsoft.Win32.SafeHandles;
 
 namespace Gateway.Tests.Spool;
@@ -16,34 +14,9 @@ namespace Gateway.Tests.Spool;
 /// fdatasync that succeeded after it was written, and the memory limit must bound memory.
 /// The group commit's flush is wrapped (reflection) only to widen a window that exists anyway.
 /// </summary>
-public sealed class AcceptJournalDurabilityTests : IDisposable
+public sealed class AcceptJournalDurabilityTests : JournalTestFolder
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-    private readonly string _root = Directory.CreateTempSubdirectory("gateway-journal-review-").FullName;
-    private readonly List<AcceptJournal> _journals = [];
-
-    public void Dispose()
-    {
-        foreach (var journal in _journals) journal.Dispose();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
-
-    private FileSpool NewSpool()
-    {
-        var spool = new FileSpool(Options.Create(new GatewayOptions { Spool = new SpoolOptions { Path = _root } }),
-            TimeProvider.System, NullLogger<FileSpool>.Instance);
-        spool.EnsureFolders();
-        return spool;
-    }
-
-    private AcceptJournal NewJournal(FileSpool spool, long segmentSize = 1024 * 1024, long memoryLimit = 64 * 1024 * 1024)
-    {
-        var journal = new AcceptJournal(spool, Options.Create(new GatewayOptions { Spool = new SpoolOptions { Path = _root } }),
-            TimeProvider.System, NullLogger<AcceptJournal>.Instance) { SegmentSize = segmentSize, MemoryLimit = memoryLimit };
-        _journals.Add(journal);
-        return journal;
-    }
-
     private static Task<SpoolEnvelope> AcceptAsync(AcceptJournal journal, string data) =>
         journal.AcceptAsync(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(data)), "alice@example.test", ["bob@partner.test"],
             "127.0.0.1", "client.example.test", null, null, CancellationToken.None);
@@ -115,7 +88,7 @@ public sealed class AcceptJournalDurabilityTests : IDisposable
     [Fact]
     public async Task GroupCommitFails_ARecordAppendedBeforeItsSnapshot_IsNeverAcknowledgedWithoutASuccessfulSync()
     {
-        if (!OperatingSystem.IsLinux()) return; // dup2 onto /dev/null to fail fdatasync
+        Assert.True(OperatingSystem.IsLinux(), "this test makes fdatasync fail by dup2 onto /dev/null, which needs Linux");
         var spool = NewSpool();
         var journal = NewJournal(spool);
         var before = await AcceptAsync(journal, Message("before"));
@@ -233,19 +206,15 @@ public sealed class AcceptJournalDurabilityTests : IDisposable
         var middle = await AcceptAsync(journal, Message("middle", 3000));
         var last = await AcceptAsync(journal, Message("last"));
         var segment = Path.Combine(journal.Folder, Path.GetFileName(journal.Find(first.Id)!.Segment.Path));
-        long middleBody;
-        using (var stream = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
-        {
-            var record = JournalRecord.ReadAll(stream, out _)[1];
-            middleBody = record.Offset + JournalRecord.PrefixLength + record.Header.Length + 1000;
-        }
+        var record = SpooledMessages.Records(segment)[1];
+        var middleBody = record.Offset + JournalRecord.PrefixLength + record.Header.Length + 1000;
         journal.Dispose(); // crash
         using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write)) { file.Position = middleBody; file.WriteByte((byte)'#'); }
 
         NewJournal(spool).Recover();
 
         Assert.True(spool.Exists(first.Id));
-        var kept = Directory.EnumerateFiles(_root, Path.GetFileName(segment), SearchOption.AllDirectories).Any();
+        var kept = Directory.EnumerateFiles(Root, Path.GetFileName(segment), SearchOption.AllDirectories).Any();
         Assert.True(spool.Exists(last.Id) || kept,
             $"acknowledged {last.Id} after the damaged {middle.Id} was dropped and its segment deleted");
     }

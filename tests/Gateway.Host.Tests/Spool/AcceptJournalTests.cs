@@ -1,10 +1,8 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using Gateway.Configuration;
 using Gateway.Spool;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
+using Gateway.Tests.Fixtures;
 
 namespace Gateway.Tests.Spool;
 
@@ -13,35 +11,8 @@ namespace Gateway.Tests.Spool;
 /// exactly the messages that were acknowledged and not done; torn tails and other gateways'
 /// segments are left alone; the journal steps aside for large messages and unusable folders.
 /// </summary>
-public sealed class AcceptJournalTests : IDisposable
+public sealed class AcceptJournalTests : JournalTestFolder
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("gateway-journal-").FullName;
-    private readonly List<AcceptJournal> _journals = [];
-
-    public void Dispose()
-    {
-        foreach (var journal in _journals) journal.Dispose();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
-
-    private string JournalFolder => Path.Combine(_root, "journal");
-
-    private FileSpool NewSpool(long? minimumFreeSpace = null)
-    {
-        var spool = new FileSpool(Options.Create(new GatewayOptions { Spool = new SpoolOptions { Path = _root, MinimumFreeSpace = minimumFreeSpace } }),
-            TimeProvider.System, NullLogger<FileSpool>.Instance);
-        spool.EnsureFolders();
-        return spool;
-    }
-
-    private AcceptJournal NewJournal(FileSpool spool, long segmentSize = 1024 * 1024, long memoryLimit = 64 * 1024 * 1024)
-    {
-        var journal = new AcceptJournal(spool, Options.Create(new GatewayOptions { Spool = new SpoolOptions { Path = _root } }),
-            TimeProvider.System, NullLogger<AcceptJournal>.Instance) { SegmentSize = segmentSize, MemoryLimit = memoryLimit };
-        _journals.Add(journal);
-        return journal;
-    }
-
     private static Task<SpoolEnvelope> AcceptAsync(AcceptJournal journal, string data) =>
         journal.AcceptAsync(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(data)), "alice@example.test", ["bob@partner.test", "carol@partner.test"],
             "127.0.0.1", "client.example.test", null, null, CancellationToken.None);
@@ -49,12 +20,7 @@ public sealed class AcceptJournalTests : IDisposable
     private static string Message(string subject, int bodyBytes = 0) =>
         $"Subject: {subject}\r\nFrom: alice@example.test\r\n\r\n{new string('x', bodyBytes)}body of {subject}";
 
-    private string[] Segments() => Directory.Exists(JournalFolder) ? Directory.GetFiles(JournalFolder, "*.journal") : [];
-
-    private static string[] Incoming(FileSpool spool) =>
-        Directory.GetFiles(spool.Incoming, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>().Order(StringComparer.Ordinal).ToArray();
-
-    /// <summary>What a crash leaves: the process's handles and locks are gone, the files stay. Dispose writes nothing.</summary>
+    /// <summary>What a crash leaves: the process's handles and locks are gone, unfinished messages stay in their segments.</summary>
     private static void Crash(AcceptJournal journal) => journal.Dispose();
 
     [Fact]
@@ -249,7 +215,7 @@ public sealed class AcceptJournalTests : IDisposable
     [Fact]
     public async Task NoRoomForASegmentAboveTheFreeSpaceReserve_MessagesGetTheirOwnFiles()
     {
-        var free = new DriveInfo(_root).AvailableFreeSpace;
+        var free = new DriveInfo(Root).AvailableFreeSpace;
         // A reserve that leaves room for a small message but not for a segment of 1 MiB more.
         var spool = NewSpool(minimumFreeSpace: free - 512 * 1024);
         var journal = NewJournal(spool);
@@ -282,18 +248,12 @@ public sealed class AcceptJournalTests : IDisposable
     }
 
     /// <summary>A segment records were written to, not the spare made ahead.</summary>
-    private static bool HasRecords(string segment)
-    {
-        using var stream = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        return JournalRecord.ReadAll(stream, out _).Count > 0;
-    }
+    private static bool HasRecords(string segment) => SpooledMessages.Records(segment).Count > 0;
 
     /// <summary>Offset just past the n-th record (1-based) of a segment.</summary>
     private static long FindRecordEnd(string segment, int n)
     {
-        using var stream = new FileStream(segment, FileMode.Open, FileAccess.Read);
-        var records = JournalRecord.ReadAll(stream, out _);
-        var record = records[n - 1];
+        var record = SpooledMessages.Records(segment)[n - 1];
         return record.Offset + JournalRecord.PrefixLength + record.Header.Length + record.Content.Length + JournalRecord.TrailerLength;
     }
 }
