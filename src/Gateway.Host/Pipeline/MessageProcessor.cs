@@ -32,21 +32,23 @@ public sealed partial class MessageProcessor(
         // lock is held across that move too, so `gateway queue` waits for the attempt to end.
         using var entryLock = spool.TryLock(id);
         if (entryLock is null) return time.GetUtcNow() + LockedRetry;
+        DateTimeOffset? next;
         if (journal.Find(id) is { } journaled)
         {
-            var afterJournal = await AttemptAsync(journaled.Envelope, journaled.Content(), journaled, cancellationToken);
-            if (afterJournal is null) entryLock.Remove();
-            return afterJournal;
+            next = await AttemptAsync(journaled.Envelope, journaled.Content(), journaled, cancellationToken);
         }
-        var entry = spool.TryLoad(id);
-        if (entry is null)
+        else
         {
-            entryLock.Remove(); // deleted or held meanwhile
-            return null;
+            var entry = spool.TryLoad(id);
+            if (entry is null)
+            {
+                entryLock.Remove(); // deleted or held meanwhile
+                return null;
+            }
+            // The envelope on disk decides when: a stale wake-up must not make an early attempt.
+            if (entry.NextAttempt is { } due && due > time.GetUtcNow()) return due;
+            next = await AttemptAsync(entry, SpooledContent.InFile(spool.ContentPath(id)), null, cancellationToken);
         }
-        // The envelope on disk decides when: a stale wake-up must not make an early attempt.
-        if (entry.NextAttempt is { } due && due > time.GetUtcNow()) return due;
-        var next = await AttemptAsync(entry, SpooledContent.InFile(spool.ContentPath(id)), null, cancellationToken);
         if (next is null) entryLock.Remove();
         return next;
     }
