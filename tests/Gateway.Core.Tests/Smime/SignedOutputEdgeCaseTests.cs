@@ -98,7 +98,7 @@ public sealed class SignedOutputEdgeCaseTests(PkiFixture fixture) : IClassFixtur
         }
     }
 
-    /// <summary>A lone CR at the end of a 7-bit text part: signed as is, and openssl's text canonicalisation drops it (pre-existing, also before this branch).</summary>
+    /// <summary>A lone CR in a 7-bit text part makes it quoted-printable before signing: signed as is, openssl's text canonicalisation dropped it and the signature failed.</summary>
     [Fact]
     public async Task BareCrInSevenBitText_IsProtectedBeforeSigning_SoOpenSslVerifies()
     {
