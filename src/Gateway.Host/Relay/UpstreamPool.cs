@@ -206,7 +206,7 @@ internal sealed partial class UpstreamPool : IDisposable
             client.ServerCertificateValidationCallback = (_, _, _, _) => true; // opportunistic: encrypt against passive listeners only
         else if (_relay.TlsMode == RelayTlsMode.Required && _authority is not null)
             client.ServerCertificateValidationCallback = (_, certificate, _, errors) => UpstreamValidation.Validate(certificate, errors, _authority);
-        await client.ConnectAsync(socket, host.Name, host.Port, tls, token);
+        await client.ConnectAsync(new CoalescingStream(new NetworkStream(socket, ownsSocket: true)), host.Name, host.Port, tls, token);
         if (!string.IsNullOrEmpty(_relay.Username)) await client.AuthenticateAsync(_relay.Username, _relay.Password!, token);
     }
 

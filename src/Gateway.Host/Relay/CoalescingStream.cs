@@ -1,0 +1,137 @@
+using System.Buffers;
+
+namespace Gateway.Relay;
+
+/// <summary>
+/// The upstream connection's stream as MailKit sees it: writes wait until MailKit flushes, reads, or
+/// <see cref="Capacity"/> bytes are waiting, and then go out in one send. MailKit writes a message
+/// in 4 KiB blocks, each its own send, and with TCP_NODELAY its own segment and its own wake-up of
+/// the upstream: three for a 10 KB message, 256 for 1 MB. Every read first sends what waits, so
+/// nothing that expects an answer (a command, a TLS handshake message) is ever held back, whether
+/// or not the writer flushed.
+/// <para>
+/// One operation at a time, as MailKit's client (and the SslStream it puts on top for STARTTLS)
+/// uses its stream.
+/// </para>
+/// </summary>
+internal sealed class CoalescingStream(Stream inner) : Stream
+{
+    public const int Capacity = 64 * 1024;
+
+    private byte[]? _pending;
+    private int _length;
+
+    public override bool CanRead => true;
+    public override bool CanWrite => true;
+    public override bool CanSeek => false;
+    public override bool CanTimeout => inner.CanTimeout;
+
+    public override int ReadTimeout
+    {
+        get => inner.ReadTimeout;
+        set => inner.ReadTimeout = value;
+    }
+
+    public override int WriteTimeout
+    {
+        get => inner.WriteTimeout;
+        set => inner.WriteTimeout = value;
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        if (_length + buffer.Length > Capacity) SendPending();
+        if (buffer.Length >= Capacity)
+        {
+            inner.Write(buffer);
+            return;
+        }
+        Append(buffer);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_length + buffer.Length > Capacity) await SendPendingAsync(cancellationToken);
+        if (buffer.Length >= Capacity)
+        {
+            await inner.WriteAsync(buffer, cancellationToken);
+            return;
+        }
+        Append(buffer.Span);
+    }
+
+    public override void Flush()
+    {
+        SendPending();
+        inner.Flush();
+    }
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        await SendPendingAsync(cancellationToken);
+        await inner.FlushAsync(cancellationToken);
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        SendPending();
+        return inner.Read(buffer);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        await SendPendingAsync(cancellationToken);
+        return await inner.ReadAsync(buffer, cancellationToken);
+    }
+
+    private void Append(ReadOnlySpan<byte> buffer)
+    {
+        _pending ??= ArrayPool<byte>.Shared.Rent(Capacity);
+        buffer.CopyTo(_pending.AsSpan(_length));
+        _length += buffer.Length;
+    }
+
+    private void SendPending()
+    {
+        if (_length == 0) return;
+        var length = _length;
+        _length = 0; // a failed send leaves the connection unusable; nothing is sent twice
+        inner.Write(_pending!, 0, length);
+    }
+
+    private async ValueTask SendPendingAsync(CancellationToken cancellationToken)
+    {
+        if (_length == 0) return;
+        var length = _length;
+        _length = 0;
+        await inner.WriteAsync(_pending.AsMemory(0, length), cancellationToken);
+    }
+
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            // Whatever still waits was never flushed or followed by a read: nobody waits for it.
+            inner.Dispose();
+            if (_pending is { } pending) ArrayPool<byte>.Shared.Return(pending);
+            _pending = null;
+            _length = 0;
+        }
+        base.Dispose(disposing);
+    }
+}
