@@ -24,6 +24,9 @@ public sealed class SpooledContent
 
     public string? Path => _path;
 
+    /// <summary>The bytes, when they are held in memory (a journaled message); null for a file.</summary>
+    public ReadOnlyMemory<byte>? Memory => _buffer?.AsMemory(0, (int)Length);
+
     public static SpooledContent InFile(string path) => new(path, null, new FileInfo(path).Length);
 
     public static SpooledContent InWorkFile(string path) => new(path, null, new FileInfo(path).Length) { IsWorkFile = true };
