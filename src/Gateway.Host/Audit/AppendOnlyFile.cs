@@ -23,8 +23,11 @@ internal static partial class AppendOnlyFile
         return new SafeFileHandle(fd, ownsHandle: true);
     }
 
-    /// <summary>One write per record: with O_APPEND the kernel places it at the end, whatever the offset says.</summary>
-    public static void Write(SafeFileHandle handle, ReadOnlySpan<byte> record) => RandomAccess.Write(handle, record, fileOffset: 0);
+    /// <summary>
+    /// One write (pwritev) per record, given in parts: with O_APPEND the kernel places it at the end,
+    /// whatever the offset says, and no other writer's line lands between its parts.
+    /// </summary>
+    public static void Write(SafeFileHandle handle, IReadOnlyList<ReadOnlyMemory<byte>> parts) => RandomAccess.Write(handle, parts, fileOffset: 0);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenNative(string path, int flags, int mode);

@@ -23,7 +23,8 @@ public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();
+    private readonly Lock _gate = new();
     private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file;
     private readonly TimeProvider _time;
 
@@ -38,29 +39,23 @@ public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
 
     public string FilePath { get; }
 
-    public async ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
+    public ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
         var stamped = auditEvent.Time == default ? auditEvent with { Time = _time.GetUtcNow() } : auditEvent;
         var line = JsonSerializer.SerializeToUtf8Bytes(stamped, Options);
-        var record = new byte[line.Length + 1];
-        line.CopyTo(record, 0);
-        record[^1] = (byte)'\n';
-        await _gate.WaitAsync(CancellationToken.None);
-        try
+        // A lock, not an asynchronous wait: the write is one short system call, and a session
+        // queued behind another's line would otherwise continue on another thread.
+        lock (_gate)
         {
             // Straight to the kernel: a killed process loses no line it reported written.
-            AppendOnlyFile.Write(_file, record);
+            AppendOnlyFile.Write(_file, [line, NewLine]);
         }
-        finally
-        {
-            _gate.Release();
-        }
+        return ValueTask.CompletedTask;
     }
 
     public ValueTask DisposeAsync()
     {
         _file.Dispose();
-        _gate.Dispose();
         return ValueTask.CompletedTask;
     }
 }
