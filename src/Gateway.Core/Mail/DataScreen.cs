@@ -27,24 +27,40 @@ public static class DataScreen
         return CheckHeaders(data, limits);
     }
 
-    /// <summary>'\r' for a CR not followed by LF, '\n' for an LF not preceded by CR, else null. A CR wins.</summary>
+    /// <summary>
+    /// '\r' for a CR not followed by LF, '\n' for an LF not preceded by CR, else null. A CR wins.
+    /// Jumps from line end to line end with a vectorised search: a byte at a time, this scan was a
+    /// tenth of the CPU a 1 MB message cost.
+    /// </summary>
     private static char? BareNewline(ReadOnlySequence<byte> data)
     {
         char? found = null;
-        byte previous = 0;
-        var pendingCr = false;
-        foreach (var segment in data)
+        byte previous = 0; // the last byte of the segments before
+        foreach (var memory in data)
         {
-            foreach (var b in segment.Span)
+            var span = memory.Span;
+            if (span.IsEmpty) continue;
+            if (previous == (byte)'\r' && span[0] != (byte)'\n') return '\r';
+            var i = 0;
+            while (i < span.Length)
             {
-                if (pendingCr && b != (byte)'\n') return '\r';
-                pendingCr = b == (byte)'\r';
-                if (b == (byte)'\n' && previous != (byte)'\r') found = '\n';
-                previous = b;
+                var next = span[i..].IndexOfAny((byte)'\r', (byte)'\n');
+                if (next < 0) break;
+                i += next;
+                if (span[i] == (byte)'\r')
+                {
+                    if (i + 1 == span.Length) break; // the next segment, or the end, decides
+                    if (span[i + 1] != (byte)'\n') return '\r';
+                    i += 2;
+                    continue;
+                }
+                if ((i > 0 ? span[i - 1] : previous) != (byte)'\r') found = '\n';
+                i++;
             }
+            previous = span[^1];
         }
         // SmtpServer hands the data over without the CRLF before the final dot, so a final CR is bare.
-        return pendingCr ? '\r' : found;
+        return previous == (byte)'\r' ? '\r' : found;
     }
 
     private static FailureKind? CheckHeaders(ReadOnlySequence<byte> data, DataScreenLimits limits)

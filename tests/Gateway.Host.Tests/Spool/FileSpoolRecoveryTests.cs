@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Gateway.Configuration;
 using Gateway.Spool;
+using Gateway.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -86,7 +87,7 @@ public sealed class FileSpoolRecoveryTests : IDisposable
         var first = Encoding.ASCII.GetBytes("Subject: split\r");
         var second = Encoding.ASCII.GetBytes("\n\r\n" + body + "end");
 
-        var envelope = await spool.AcceptAsync(Segments(first, second), "alice@example.test", ["bob@partner.test"], "127.0.0.1", null, null, null, CancellationToken.None);
+        var envelope = await spool.AcceptAsync(SegmentedSequence.Of(first, second), "alice@example.test", ["bob@partner.test"], "127.0.0.1", null, null, null, CancellationToken.None);
 
         var expected = "Subject: split\r\n\r\n" + body.Replace("\n", "\r\n") + "end\r\n";
         var stored = await File.ReadAllTextAsync(spool.ContentPath(envelope.Id));
@@ -250,28 +251,5 @@ public sealed class FileSpoolRecoveryTests : IDisposable
         Assert.False(File.Exists(Path.Combine(spool.Incoming, done.Id + ".json")));
         Assert.Null(spool.TryLoad(done.Id));
         Assert.Equal([other.Id], NewSpool().Recover());
-    }
-
-    private static ReadOnlySequence<byte> Segments(byte[] first, byte[] second)
-    {
-        var head = new Segment(first, 0);
-        var tail = head.Append(second);
-        return new ReadOnlySequence<byte>(head, 0, tail, second.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
