@@ -29,7 +29,7 @@ public sealed partial class HarvestListenerService(
         if (!harvest.Enabled) return;
         var smtp = options.Value.Smtp;
         var networks = ClientNetworks.For(harvest.EffectiveAllowedNetworks);
-        var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout);
+        var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize);
         var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, (client, refusal) =>
             _ = audit.WriteAsync(new AuditEvent("connection-refused") { Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply }, CancellationToken.None).AsTask()));
         factory.EndpointStarted += (_, e) =>
@@ -41,7 +41,7 @@ public sealed partial class HarvestListenerService(
             .Endpoint(endpoint => endpoint.Endpoint(new IPEndPoint(IPAddress.Parse(harvest.Address), harvest.Port)).SessionTimeout(smtp.SessionTimeout));
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(factory);
-        provider.Add((IMessageStore)new HarvestingMessageStore(harvest, local, cache, audit, logger));
+        provider.Add((IMessageStore)new HarvestingMessageStore(harvest, smtp.MaxMessageSize, local, cache, audit, logger));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
         try
         {

@@ -16,7 +16,7 @@ namespace Gateway.Harvest;
 /// for its sender's address (source "harvested"), then the message goes on unchanged. Whatever
 /// the signature says, the message itself is never held back or altered here.
 /// </summary>
-internal sealed partial class HarvestingMessageStore(HarvestOptions options, LocalCertificateStore local, CertificateCache cache, IAuditLog audit, ILogger logger) : IMessageStore
+internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, LocalCertificateStore local, CertificateCache cache, IAuditLog audit, ILogger logger) : IMessageStore
 {
     private readonly InboundForwarder _forwarder = new(options);
 
@@ -24,6 +24,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, Loc
     {
         // The command reader puts one CRLF before the data (see SpoolingMessageStore); SMTP's final CRLF is restored.
         if (buffer.Length >= 2) buffer = buffer.Slice(2);
+        if (MessageSize.Exceeds(buffer.Length, maxMessageSize)) return MessageSize.Response;
         var message = new byte[buffer.Length + 2];
         buffer.CopyTo(message);
         message[^2] = (byte)'\r';

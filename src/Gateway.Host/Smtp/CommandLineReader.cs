@@ -10,11 +10,14 @@ namespace Gateway.Smtp;
 /// on the first line is not unstuffed. Here: command lines over 512 octets are discarded with
 /// "500 5.5.2", DATA has an absolute deadline (a slowloris gets a 421), and DATA is handed over
 /// behind one CRLF that <see cref="SpoolingMessageStore"/> removes again, which makes the first
-/// line like every other. Only CRLF.CRLF ever ends DATA: that search stays SmtpServer's.
+/// line like every other. Only CRLF.CRLF ever ends DATA: that search stays SmtpServer's, except
+/// for data over Smtp:MaxMessageSize, which is dropped here up to its final dot (see
+/// <see cref="RefuseOversizedAsync"/>), so the client gets its 552 after the dot, as from Postfix.
 /// </summary>
 internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
 {
     private static readonly ReadOnlyMemory<byte> Crlf = "\r\n"u8.ToArray();
+    private static readonly byte[] DataEnd = "\r\n.\r\n"u8.ToArray();
 
     private PrefixedChain? _chain;
 
@@ -22,6 +25,8 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     private ReadOnlySequence<byte> _innerBuffer;
     private ReadOnlySequence<byte> _outerBuffer;
     private int _prefixInOuter;
+    private readonly byte[] _droppedTail = new byte[DataEnd.Length - 1];
+    private int _droppedTailLength;
 
     public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
@@ -30,7 +35,11 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             if (state.Closed) return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
             var result = state.InData ? await ReadDataAsync(cancellationToken) : await inner.ReadAsync(cancellationToken);
             if (state.Closed) return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
-            if (state.InData) return WithPrefix(result);
+            if (state.InData)
+            {
+                if (!MessageSize.CannotFit(result.Buffer.Length, state.Limits.MaxMessageSize)) return WithPrefix(result);
+                return await RefuseOversizedAsync(result, cancellationToken);
+            }
             _chain = null;
             _prefixInOuter = 0;
             if (await DiscardOverlongLineAsync(result, cancellationToken)) continue;
@@ -52,6 +61,61 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             await replies.CloseWithAsync($"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded while receiving data", "data timeout", CancellationToken.None);
             return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
         }
+    }
+
+    /// <summary>
+    /// Data that cannot fit Smtp:MaxMessageSize: dropped as it arrives, up to and with its final dot
+    /// (under the DATA deadline, so memory stays bounded by the limit), then 552 and the connection
+    /// is closed. The client reads the 552 after its dot, as from Postfix, instead of failing to
+    /// write into a closed connection (which a client such as Postfix takes for a temporary failure
+    /// and retries for days). Data near the limit goes on to the store, which measures it exactly.
+    /// </summary>
+    private async ValueTask<ReadResult> RefuseOversizedAsync(ReadResult result, CancellationToken cancellationToken)
+    {
+        _droppedTailLength = 0;
+        while (true)
+        {
+            var buffer = result.Buffer;
+            if (EndOfData(buffer) is { } end)
+            {
+                inner.AdvanceTo(end);
+                await replies.CloseWithAsync(MessageSize.Reply.ToString(), "message size exceeds Gateway:Smtp:MaxMessageSize", CancellationToken.None);
+                return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+            }
+            RememberTail(buffer);
+            inner.AdvanceTo(buffer.End);
+            if (result.IsCompleted || result.IsCanceled) return new ReadResult(ReadOnlySequence<byte>.Empty, result.IsCanceled, isCompleted: true);
+            result = await ReadDataAsync(cancellationToken);
+            if (state.Closed) return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+        }
+    }
+
+    /// <summary>Where the final dot's line ends, also when its CRLF.CRLF began in data already dropped.</summary>
+    private SequencePosition? EndOfData(ReadOnlySequence<byte> buffer)
+    {
+        if (_droppedTailLength > 0)
+        {
+            Span<byte> joint = stackalloc byte[2 * DataEnd.Length];
+            _droppedTail.AsSpan(0, _droppedTailLength).CopyTo(joint);
+            var head = buffer.Slice(0, Math.Min(DataEnd.Length - 1, buffer.Length));
+            head.CopyTo(joint[_droppedTailLength..]);
+            var at = joint[..(_droppedTailLength + (int)head.Length)].IndexOf(DataEnd);
+            if (at >= 0) return buffer.GetPosition(at + DataEnd.Length - _droppedTailLength);
+        }
+        var reader = new SequenceReader<byte>(buffer);
+        return reader.TryReadTo(out ReadOnlySequence<byte> _, DataEnd, advancePastDelimiter: true) ? reader.Position : null;
+    }
+
+    /// <summary>The last bytes dropped, in which the final CRLF.CRLF may have begun.</summary>
+    private void RememberTail(ReadOnlySequence<byte> buffer)
+    {
+        var tail = buffer.Slice(Math.Max(0, buffer.Length - _droppedTail.Length));
+        var kept = Math.Min(_droppedTailLength, _droppedTail.Length - (int)tail.Length);
+        Span<byte> next = stackalloc byte[_droppedTail.Length];
+        _droppedTail.AsSpan(_droppedTailLength - kept, kept).CopyTo(next);
+        tail.CopyTo(next[kept..]);
+        _droppedTailLength = kept + (int)tail.Length;
+        next[.._droppedTailLength].CopyTo(_droppedTail);
     }
 
     /// <summary>True when the first line was too long and has been (or is being) dropped.</summary>

@@ -20,6 +20,13 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
     private Stream _stream;
     private int _disposed;
 
+    /// <summary>
+    /// 64 KiB reads: with the default 4 KiB, a 1 MB message took 256 reads, each rebuilding the
+    /// DATA chain and rescanning in SmtpServer (4.3 instead of 6 CPU ms per 1 MB message
+    /// passed through). A zero-byte read first, so an idle connection holds no buffer.
+    /// </summary>
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 64 * 1024, minimumReadSize: 4096, useZeroByteReads: true);
+
     public NetworkDuplexPipe(TcpClient client, SmtpSessionLimits limits, Action onDispose)
     {
         _client = client;
@@ -39,7 +46,7 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
     private (PipeReader, PipeWriter, ReplyStream) Wrap(Stream stream)
     {
         var replies = new ReplyStream(stream, State, Shutdown);
-        var input = new CommandLineReader(PipeReader.Create(stream), State, replies);
+        var input = new CommandLineReader(PipeReader.Create(stream, ReaderOptions), State, replies);
         return (input, PipeWriter.Create(replies), replies);
     }
 

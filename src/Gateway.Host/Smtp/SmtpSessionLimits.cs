@@ -1,7 +1,7 @@
 namespace Gateway.Smtp;
 
 /// <summary>The per-connection limits the pipe enforces below SmtpServer (which has no such settings).</summary>
-internal sealed record SmtpSessionLimits(string ServerName, int MaxErrors, TimeSpan DataTimeout)
+internal sealed record SmtpSessionLimits(string ServerName, int MaxErrors, TimeSpan DataTimeout, long MaxMessageSize)
 {
     /// <summary>RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with its CRLF.</summary>
     public const int MaxCommandLine = 512;

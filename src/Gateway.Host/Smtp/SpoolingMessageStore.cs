@@ -25,6 +25,7 @@ namespace Gateway.Smtp;
 /// </summary>
 internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJournal journal, SpoolQueue queue, IAuditLog audit, IOptions<GatewayOptions> options, ILogger<SpoolingMessageStore> logger) : IMessageStore
 {
+    private readonly long _maxMessageSize = options.Value.Smtp.MaxMessageSize;
     private readonly DataScreenLimits _limits = new(
         options.Value.Smtp.BareNewline == BareNewlineHandling.Reject, options.Value.Smtp.MaxHeaderSize,
         options.Value.Smtp.MaxHops, options.Value.Smtp.MaxLoopMarkers, options.Value.Smtp.ServerName);
@@ -37,6 +38,15 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
         // CommandLineReader put one CRLF before the data so that SmtpServer sees every line,
         // the first included, behind a line end; it is not part of the message.
         if (buffer.Length >= 2) buffer = buffer.Slice(2);
+        if (MessageSize.Exceeds(buffer.Length, _maxMessageSize))
+        {
+            var tooLarge = MessageSize.Reply;
+            await audit.WriteAsync(new AuditEvent("message-refused")
+            {
+                Client = client, Sender = from, Recipients = recipients, Size = buffer.Length + 2, Action = "refused", Reason = tooLarge.Text, Reply = tooLarge.ToString(),
+            }, CancellationToken.None);
+            return MessageSize.Response;
+        }
         if (DataScreen.Check(buffer, _limits) is { } refusal)
         {
             var reply = Failures.Reply(refusal);

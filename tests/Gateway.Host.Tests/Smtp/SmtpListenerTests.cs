@@ -38,22 +38,68 @@ public sealed class SmtpListenerTests : IDisposable
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(_world.SpoolPath, "incoming")));
     }
 
-    [Fact]
-    public async Task MessageOverSizeLimit_IsRefusedWith552_AndNothingIsQueued()
+    [Theory]
+    [InlineData(21)] // just over the limit: all of it, final dot included, arrives in one read
+    [InlineData(40)] // twice the limit
+    public async Task MessageOverSizeLimit_IsRefusedWith552_NothingIsQueued_AndTheSessionGoesOn(int lines)
     {
         _world.Settings["Gateway:Smtp:MaxMessageSize"] = "20000";
         await using var gateway = await RunningGateway.StartAsync(_world);
         await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
-        await client.ReadReplyAsync();
-        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        await client.StartDataAsync();
+        // One write: the whole message, then the reply is read, as an MTA that ignores SIZE does.
+        await client.SendAsync(string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", lines)) + ".\r\n");
+        Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("NOOP"));
+        Assert.Empty(SpooledMessages.All(_world.SpoolPath));
+        var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused"));
+        Assert.Equal(lines * 1000, refused.GetProperty("size").GetInt64());
+    }
+
+    [Fact]
+    public async Task MessageFarOverSizeLimit_IsDroppedAsItArrives_AndRefusedWith552AfterItsFinalDot()
+    {
+        _world.Settings["Gateway:Smtp:MaxMessageSize"] = "20000";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.StartDataAsync();
+        await client.SendAsync(string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", 2000)) + ".\r\n");
+        Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
+        Assert.Null(await client.ReadReplyAsync()); // and the connection is closed
+        Assert.Empty(SpooledMessages.All(_world.SpoolPath));
+    }
+
+    [Fact]
+    public async Task MessageFarOverSizeLimit_WhoseFinalDotIsSplitAcrossReads_StillGetsIts552()
+    {
+        _world.Settings["Gateway:Smtp:MaxMessageSize"] = "20000";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.StartDataAsync();
+        await client.SendAsync(string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", 100)) + "last line\r");
+        await Task.Delay(300); // the gateway drops what it has; the CRLF.CRLF began in it
+        await client.SendAsync("\n.\r\n");
+        Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
+        Assert.Empty(SpooledMessages.All(_world.SpoolPath));
+    }
+
+    [Fact]
+    public async Task MessageOfExactlyTheSizeLimit_IsAccepted_AndOneByteMoreIsRefused()
+    {
+        _world.Settings["Gateway:Smtp:MaxMessageSize"] = "20000";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.StartDataAsync();
+        // 17 + 199 * 100 + 83 = 20,000 bytes, with the CRLF before the final dot (RFC 1870 §4).
+        var message = "Subject: size\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('x', 98) + "\r\n", 199)) + new string('y', 81) + "\r\n";
+        Assert.Equal(20000, message.Length);
+        await client.SendAsync(message + ".\r\n");
+        Assert.StartsWith("250", await client.ReadReplyAsync());
         Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<alice@example.test>"));
         Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<dave@elsewhere.test>"));
         Assert.StartsWith("354", await client.CommandAsync("DATA"));
-        // One write: the server answers 552 and closes as soon as it has read past the limit, and a
-        // client still writing line by line then can get EPIPE before it reads the reply.
-        await client.SendAsync(string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", 40)) + ".\r\n");
-        Assert.StartsWith("552", await client.ReadReplyAsync());
-        Assert.Empty(SpooledMessages.All(_world.SpoolPath));
+        await client.SendAsync("z" + message + ".\r\n");
+        Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
     }
 
     [Fact]

@@ -1,0 +1,29 @@
+using Gateway.Outcomes;
+using SmtpServer.Protocol;
+
+namespace Gateway.Smtp;
+
+/// <summary>
+/// Smtp:MaxMessageSize applied to DATA. A message's size is its bytes with the CRLF before the
+/// final dot (RFC 1870 §4), after dot-unstuffing: the stores measure that exactly. While the data
+/// still arrives only its wire length is known (the final dot's line and the stuffed dots are in
+/// it), so the reader gives up on it only past a margin no real message reaches.
+/// </summary>
+internal static class MessageSize
+{
+    /// <summary>Room for the final ".CRLF" and for up to 64 Ki dot-stuffed lines.</summary>
+    private const long WireMargin = 64 * 1024;
+
+    /// <summary>True when data of this wire length cannot be a message within the limit.</summary>
+    public static bool CannotFit(long wireLength, long limit) => wireLength > limit + WireMargin;
+
+    /// <summary>
+    /// True when the message SmtpServer handed over (without our leading CRLF, and without the CRLF
+    /// before the final dot, which belongs to the message) is over the limit.
+    /// </summary>
+    public static bool Exceeds(long handedOver, long limit) => handedOver + 2 > limit;
+
+    public static SmtpReply Reply => Failures.Reply(FailureKind.MessageTooLarge);
+
+    public static SmtpResponse Response => new((SmtpReplyCode)Reply.Code, $"{Reply.EnhancedCode} {Reply.Text}");
+}
