@@ -11,7 +11,9 @@ namespace Gateway.Relay;
 /// or not the writer flushed.
 /// <para>
 /// One operation at a time, as MailKit's client (and the SslStream it puts on top for STARTTLS)
-/// uses its stream.
+/// uses its stream. Asynchronous reads and writes end after ReadTimeout/WriteTimeout (MailKit
+/// sets them to Relay:Timeout) with an IOException, as MailKit's own network stream does: .NET's
+/// NetworkStream applies them only to synchronous calls.
 /// </para>
 /// </summary>
 internal sealed class CoalescingStream(Stream inner) : Stream
@@ -59,7 +61,7 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         if (_length + buffer.Length > Capacity) await SendPendingAsync(cancellationToken);
         if (buffer.Length >= Capacity)
         {
-            await inner.WriteAsync(buffer, cancellationToken);
+            await WriteWithinTimeoutAsync(buffer, cancellationToken);
             return;
         }
         Append(buffer.Span);
@@ -91,8 +93,42 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         await SendPendingAsync(cancellationToken);
-        return await inner.ReadAsync(buffer, cancellationToken);
+        var timeout = inner.CanTimeout ? inner.ReadTimeout : Timeout.Infinite;
+        if (timeout == Timeout.Infinite) return await inner.ReadAsync(buffer, cancellationToken);
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(timeout);
+        try
+        {
+            return await inner.ReadAsync(buffer, timer.Token);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw TimedOut($"the upstream did not answer within {timeout} ms", e);
+        }
     }
+
+    private async ValueTask WriteWithinTimeoutAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var timeout = inner.CanTimeout ? inner.WriteTimeout : Timeout.Infinite;
+        if (timeout == Timeout.Infinite)
+        {
+            await inner.WriteAsync(buffer, cancellationToken);
+            return;
+        }
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(timeout);
+        try
+        {
+            await inner.WriteAsync(buffer, timer.Token);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw TimedOut($"the upstream took no data for {timeout} ms", e);
+        }
+    }
+
+    /// <summary>An IOException, which the relay treats as a temporary failure of this connection (451 4.4.1).</summary>
+    private static IOException TimedOut(string message, Exception cause) => new(message, new TimeoutException(message, cause));
 
     private void Append(ReadOnlySpan<byte> buffer)
     {
@@ -114,7 +150,7 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         if (_length == 0) return;
         var length = _length;
         _length = 0;
-        await inner.WriteAsync(_pending.AsMemory(0, length), cancellationToken);
+        await WriteWithinTimeoutAsync(_pending.AsMemory(0, length), cancellationToken);
     }
 
     public override long Length => throw new NotSupportedException();
@@ -128,7 +164,7 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         {
             // Whatever still waits was never flushed or followed by a read: nobody waits for it.
             inner.Dispose();
-            if (_pending is { } pending) ArrayPool<byte>.Shared.Return(pending);
+            if (_pending is { } pending) ArrayPool<byte>.Shared.Return(pending, clearArray: true); // it held mail, and AUTH
             _pending = null;
             _length = 0;
         }
