@@ -24,7 +24,7 @@ public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
     };
 
     private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();
-    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file;
     private readonly TimeProvider _time;
 
@@ -39,23 +39,28 @@ public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
 
     public string FilePath { get; }
 
-    public ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
+    public async ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
         var stamped = auditEvent.Time == default ? auditEvent with { Time = _time.GetUtcNow() } : auditEvent;
         var line = JsonSerializer.SerializeToUtf8Bytes(stamped, Options);
-        // A lock, not an asynchronous wait: the write is one short system call, and a session
-        // queued behind another's line would otherwise continue on another thread.
-        lock (_gate)
+        // Waiting asynchronously: on a stalled disk only the writer blocks a thread, not every
+        // session with a line to write.
+        await _gate.WaitAsync(CancellationToken.None);
+        try
         {
             // Straight to the kernel: a killed process loses no line it reported written.
             AppendOnlyFile.Write(_file, [line, NewLine]);
         }
-        return ValueTask.CompletedTask;
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     public ValueTask DisposeAsync()
     {
         _file.Dispose();
+        _gate.Dispose();
         return ValueTask.CompletedTask;
     }
 }

@@ -103,6 +103,30 @@ public sealed class SmtpListenerTests : IDisposable
     }
 
     [Fact]
+    public async Task MessageOfTheSizeLimit_WithEveryLineDotStuffed_IsAccepted()
+    {
+        // The worst case for the wire length: lines of a single dot, each sent as "..".
+        const int lines = 65_600;
+        var message = "Subject: dots\r\n\r\n" + string.Concat(Enumerable.Repeat(".\r\n", lines));
+        _world.Settings["Gateway:Smtp:MaxMessageSize"] = message.Length.ToString();
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.StartDataAsync();
+        await client.SendAsync("Subject: dots\r\n\r\n" + string.Concat(Enumerable.Repeat("..\r\n", lines)) + ".\r\n");
+        Assert.StartsWith("250", await client.ReadReplyAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task AClientOutsideTheNetworks_StillGets554_WhenTheAuditCannotBeWritten()
+    {
+        _world.Settings["Gateway:Audit:Path"] = "/dev/full"; // every write fails with ENOSPC
+        _world.Settings["Gateway:Smtp:AllowedNetworks:0"] = "10.0.0.0/8";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        Assert.StartsWith("554 5.7.1 ", await client.ReadReplyAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
     public async Task DeclaredSizeOverLimit_IsRefusedAtMailFrom()
     {
         _world.Settings["Gateway:Smtp:MaxMessageSize"] = "20000";
