@@ -48,7 +48,7 @@ public sealed class SmtpListenerTests : IDisposable
         await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
         await client.StartDataAsync();
         // One write: the whole message, then the reply is read, as an MTA that ignores SIZE does.
-        await client.SendAsync(string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", lines)) + ".\r\n");
+        await client.SendAsync(XLines(lines) + ".\r\n");
         Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
         Assert.StartsWith("250", await client.CommandAsync("NOOP"));
         Assert.Empty(SpooledMessages.All(_world.SpoolPath));
@@ -63,7 +63,7 @@ public sealed class SmtpListenerTests : IDisposable
         await using var gateway = await RunningGateway.StartAsync(_world);
         await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
         await client.StartDataAsync();
-        await client.SendAsync(string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", 2000)) + ".\r\n");
+        await client.SendAsync(XLines(2000) + ".\r\n");
         Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
         Assert.Null(await client.ReadReplyAsync()); // and the connection is closed
         Assert.Empty(SpooledMessages.All(_world.SpoolPath));
@@ -76,7 +76,7 @@ public sealed class SmtpListenerTests : IDisposable
         await using var gateway = await RunningGateway.StartAsync(_world);
         await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
         await client.StartDataAsync();
-        await client.SendAsync(string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", 100)) + "last line\r");
+        await client.SendAsync(XLines(100) + "last line\r");
         await Task.Delay(300); // the gateway drops what it has; the CRLF.CRLF began in it
         await client.SendAsync("\n.\r\n");
         Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
@@ -91,7 +91,7 @@ public sealed class SmtpListenerTests : IDisposable
         await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
         await client.StartDataAsync();
         // 17 + 199 * 100 + 83 = 20,000 bytes, with the CRLF before the final dot (RFC 1870 §4).
-        var message = "Subject: size\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('x', 98) + "\r\n", 199)) + new string('y', 81) + "\r\n";
+        var message = "Subject: size\r\n\r\n" + XLines(199, length: 100) + new string('y', 81) + "\r\n";
         Assert.Equal(20000, message.Length);
         await client.SendAsync(message + ".\r\n");
         Assert.StartsWith("250", await client.ReadReplyAsync());
@@ -234,4 +234,7 @@ public sealed class SmtpListenerTests : IDisposable
         Assert.StartsWith("2.0.0 queued as", reply);
         await client.DisconnectAsync(true);
     }
+
+    /// <summary><paramref name="count"/> lines of x, each <paramref name="length"/> bytes with its CRLF.</summary>
+    private static string XLines(int count, int length = 1000) => string.Concat(Enumerable.Repeat(new string('x', length - 2) + "\r\n", count));
 }
