@@ -30,8 +30,16 @@ public sealed partial class HarvestListenerService(
         var smtp = options.Value.Smtp;
         var networks = ClientNetworks.For(harvest.EffectiveAllowedNetworks);
         var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize);
-        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, (client, refusal) =>
-            _ = audit.WriteAsync(new AuditEvent("connection-refused") { Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply }, CancellationToken.None).AsTask()));
+        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits,
+            (client, refusal) => _ = audit.WriteAsync(new AuditEvent("connection-refused")
+            {
+                Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply,
+            }, CancellationToken.None).AsTask(),
+            (client, received) => _ = audit.WriteAsync(new AuditEvent("message-refused")
+            {
+                Client = client.Address.ToString(), Size = received, Action = "refused", Reply = MessageSize.Reply.ToString(),
+                Reason = "inbound endpoint: message too large to keep (Gateway:Smtp:MaxMessageSize); its data was dropped as it arrived and the connection closed",
+            }, CancellationToken.None).AsTask()));
         factory.EndpointStarted += (_, e) =>
         {
             LogListening(e.LocalEndPoint.ToString()!, harvest.UpstreamHost, harvest.UpstreamPort);

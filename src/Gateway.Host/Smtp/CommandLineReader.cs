@@ -14,7 +14,7 @@ namespace Gateway.Smtp;
 /// for data over Smtp:MaxMessageSize, which is dropped here up to its final dot (see
 /// <see cref="RefuseOversizedAsync"/>), so the client gets its 552 after the dot, as from Postfix.
 /// </summary>
-internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
+internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies, Action<long> onOversized) : PipeReader
 {
     private static readonly ReadOnlyMemory<byte> Crlf = "\r\n"u8.ToArray();
     private static readonly byte[] DataEnd = "\r\n.\r\n"u8.ToArray();
@@ -73,15 +73,19 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     private async ValueTask<ReadResult> RefuseOversizedAsync(ReadResult result, CancellationToken cancellationToken)
     {
         _droppedTailLength = 0;
+        long dropped = 0;
         while (true)
         {
             var buffer = result.Buffer;
             if (EndOfData(buffer) is { } end)
             {
+                dropped += buffer.Slice(0, end).Length;
                 inner.AdvanceTo(end);
+                onOversized(dropped - 3); // for the audit, which the store never hears of: without the final ".CRLF"
                 await replies.CloseWithAsync(MessageSize.Reply.ToString(), "message size exceeds Gateway:Smtp:MaxMessageSize", CancellationToken.None);
                 return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
             }
+            dropped += buffer.Length;
             RememberTail(buffer);
             inner.AdvanceTo(buffer.End);
             if (result.IsCompleted || result.IsCanceled) return new ReadResult(ReadOnlySequence<byte>.Empty, result.IsCanceled, isCompleted: true);

@@ -40,7 +40,7 @@ internal sealed class GuardedEndpointListener(TcpListener listener, ListenerGuar
             context.Properties[EndpointListener.LocalEndPointKey] = listener.LocalEndpoint;
             context.Properties[EndpointListener.RemoteEndPointKey] = remote;
             context.Properties[TrustedNetworkKey] = guards.Networks.IsAllowed(remote.Address);
-            return new NetworkDuplexPipe(client, guards.Limits, () => guards.Limiter.Release(remote.Address));
+            return new NetworkDuplexPipe(client, guards.Limits, () => guards.Limiter.Release(remote.Address), dropped => guards.OnOversized(remote, dropped));
         }
     }
 
@@ -68,8 +68,13 @@ internal sealed class GuardedEndpointListener(TcpListener listener, ListenerGuar
     }
 }
 
-/// <summary>What the listener needs to decide on a new connection.</summary>
-internal sealed record ListenerGuards(ClientNetworks Networks, ConnectionLimiter Limiter, SmtpSessionLimits Limits, Action<IPEndPoint, ConnectionRefusal> OnRefused);
+/// <summary>
+/// What the listener needs to decide on a new connection, and whom it tells about refusals the
+/// stores never see: a connection refused before the greeting, and DATA too large to keep (see
+/// CommandLineReader), with the bytes received.
+/// </summary>
+internal sealed record ListenerGuards(ClientNetworks Networks, ConnectionLimiter Limiter, SmtpSessionLimits Limits,
+    Action<IPEndPoint, ConnectionRefusal> OnRefused, Action<IPEndPoint, long> OnOversized);
 
 /// <summary>Why a connection was refused before the greeting, with the reply and the audit reason.</summary>
 internal sealed record ConnectionRefusal(string Reply, string Reason)

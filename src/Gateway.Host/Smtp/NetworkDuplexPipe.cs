@@ -17,6 +17,7 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
 {
     private readonly TcpClient _client;
     private readonly Action _onDispose;
+    private readonly Action<long> _onOversized;
     private Stream _stream;
     private int _disposed;
 
@@ -27,10 +28,11 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
     /// </summary>
     private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 64 * 1024, minimumReadSize: 4096, useZeroByteReads: true);
 
-    public NetworkDuplexPipe(TcpClient client, SmtpSessionLimits limits, Action onDispose)
+    public NetworkDuplexPipe(TcpClient client, SmtpSessionLimits limits, Action onDispose, Action<long> onOversized)
     {
         _client = client;
         _onDispose = onDispose;
+        _onOversized = onOversized;
         State = new SmtpConnectionState(limits);
         _stream = client.GetStream();
         (Input, Output, Replies) = Wrap(_stream);
@@ -46,7 +48,7 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
     private (PipeReader, PipeWriter, ReplyStream) Wrap(Stream stream)
     {
         var replies = new ReplyStream(stream, State, Shutdown);
-        var input = new CommandLineReader(PipeReader.Create(stream, ReaderOptions), State, replies);
+        var input = new CommandLineReader(PipeReader.Create(stream, ReaderOptions), State, replies, _onOversized);
         return (input, PipeWriter.Create(replies), replies);
     }
 

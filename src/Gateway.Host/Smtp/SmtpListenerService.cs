@@ -47,7 +47,7 @@ public sealed partial class SmtpListenerService : BackgroundService
     {
         var smtp = _options.Smtp;
         var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize);
-        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(_networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, OnRefused));
+        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(_networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, OnRefused, OnOversized));
         factory.EndpointStarted += (_, e) =>
         {
             var endpoint = (IPEndPoint)e.LocalEndPoint;
@@ -132,6 +132,16 @@ public sealed partial class SmtpListenerService : BackgroundService
         _ = _audit.WriteAsync(new AuditEvent("connection-refused")
         {
             Client = client.Address.ToString(), Action = "refused", Reason = refusal.Reason, Reply = refusal.Reply,
+        }, CancellationToken.None).AsTask();
+    }
+
+    private void OnOversized(IPEndPoint client, long received)
+    {
+        var reply = MessageSize.Reply;
+        _ = _audit.WriteAsync(new AuditEvent("message-refused")
+        {
+            Client = client.Address.ToString(), Size = received, Action = "refused", Reply = reply.ToString(),
+            Reason = $"{reply.Text} (Gateway:Smtp:MaxMessageSize); too large to keep, its data was dropped as it arrived and the connection closed",
         }, CancellationToken.None).AsTask();
     }
 

@@ -67,6 +67,10 @@ public sealed class SmtpListenerTests : IDisposable
         Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
         Assert.Null(await client.ReadReplyAsync()); // and the connection is closed
         Assert.Empty(SpooledMessages.All(_world.SpoolPath));
+        // The store never saw it; the audit still says what was refused, and how much arrived.
+        var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused"));
+        Assert.Equal(2000 * 1000, refused.GetProperty("size").GetInt64()); // as received, without the final ".CRLF"
+        Assert.StartsWith("552 5.3.4", refused.GetProperty("reply").GetString());
     }
 
     [Fact]
