@@ -65,8 +65,8 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
 
     /// <summary>
     /// Data that cannot fit Smtp:MaxMessageSize: dropped as it arrives, up to and with its final dot
-    /// (under the DATA deadline, so memory stays bounded by the limit), then 552 and the connection
-    /// is closed. The client reads the 552 after its dot, as from Postfix, instead of failing to
+    /// (under the DATA deadline; no more is held than <see cref="MessageSize.CannotFit"/> allows),
+    /// then 552 and the connection is closed. The client reads the 552 after its dot, as from Postfix, instead of failing to
     /// write into a closed connection (which a client such as Postfix takes for a temporary failure
     /// and retries for days). Data near the limit goes on to the store, which measures it exactly.
     /// </summary>
