@@ -94,7 +94,7 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     {
         await SendPendingAsync(cancellationToken);
         var timeout = inner.CanTimeout ? inner.ReadTimeout : Timeout.Infinite;
-        if (timeout == Timeout.Infinite) return await inner.ReadAsync(buffer, cancellationToken);
+        if (timeout <= 0) return await inner.ReadAsync(buffer, cancellationToken); // 0 and Infinite: none, as for sockets
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timer.CancelAfter(timeout);
         try
@@ -110,7 +110,7 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     private async ValueTask WriteWithinTimeoutAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         var timeout = inner.CanTimeout ? inner.WriteTimeout : Timeout.Infinite;
-        if (timeout == Timeout.Infinite)
+        if (timeout <= 0)
         {
             await inner.WriteAsync(buffer, cancellationToken);
             return;
