@@ -25,8 +25,6 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     private ReadOnlySequence<byte> _innerBuffer;
     private ReadOnlySequence<byte> _outerBuffer;
     private int _prefixInOuter;
-    private readonly byte[] _droppedTail = new byte[DataEnd.Length - 1];
-    private int _droppedTailLength;
 
     public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
@@ -72,54 +70,27 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     /// </summary>
     private async ValueTask<ReadResult> RefuseOversizedAsync(ReadResult result, CancellationToken cancellationToken)
     {
-        _droppedTailLength = 0;
         long dropped = 0;
         while (true)
         {
             var buffer = result.Buffer;
-            if (EndOfData(buffer) is { } end)
+            var reader = new SequenceReader<byte>(buffer);
+            if (reader.TryReadTo(out ReadOnlySequence<byte> _, DataEnd, advancePastDelimiter: true))
             {
-                dropped += buffer.Slice(0, end).Length;
-                inner.AdvanceTo(end);
+                dropped += reader.Consumed;
+                inner.AdvanceTo(reader.Position);
                 onOversized(dropped - 3); // for the audit, which the store never hears of: without the final ".CRLF"
                 await replies.CloseWithAsync(MessageSize.Reply.ToString(), "message size exceeds Gateway:Smtp:MaxMessageSize", CancellationToken.None);
                 return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
             }
-            dropped += buffer.Length;
-            RememberTail(buffer);
-            inner.AdvanceTo(buffer.End);
+            // The last bytes stay in the pipe: the final CRLF.CRLF may have begun in them.
+            var kept = Math.Min(buffer.Length, DataEnd.Length - 1);
+            dropped += buffer.Length - kept;
+            inner.AdvanceTo(buffer.GetPosition(buffer.Length - kept), buffer.End);
             if (result.IsCompleted || result.IsCanceled) return new ReadResult(ReadOnlySequence<byte>.Empty, result.IsCanceled, isCompleted: true);
             result = await ReadDataAsync(cancellationToken);
             if (state.Closed) return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
         }
-    }
-
-    /// <summary>Where the final dot's line ends, also when its CRLF.CRLF began in data already dropped.</summary>
-    private SequencePosition? EndOfData(ReadOnlySequence<byte> buffer)
-    {
-        if (_droppedTailLength > 0)
-        {
-            Span<byte> joint = stackalloc byte[2 * DataEnd.Length];
-            _droppedTail.AsSpan(0, _droppedTailLength).CopyTo(joint);
-            var head = buffer.Slice(0, Math.Min(DataEnd.Length - 1, buffer.Length));
-            head.CopyTo(joint[_droppedTailLength..]);
-            var at = joint[..(_droppedTailLength + (int)head.Length)].IndexOf(DataEnd);
-            if (at >= 0) return buffer.GetPosition(at + DataEnd.Length - _droppedTailLength);
-        }
-        var reader = new SequenceReader<byte>(buffer);
-        return reader.TryReadTo(out ReadOnlySequence<byte> _, DataEnd, advancePastDelimiter: true) ? reader.Position : null;
-    }
-
-    /// <summary>The last bytes dropped, in which the final CRLF.CRLF may have begun.</summary>
-    private void RememberTail(ReadOnlySequence<byte> buffer)
-    {
-        var tail = buffer.Slice(Math.Max(0, buffer.Length - _droppedTail.Length));
-        var kept = Math.Min(_droppedTailLength, _droppedTail.Length - (int)tail.Length);
-        Span<byte> next = stackalloc byte[_droppedTail.Length];
-        _droppedTail.AsSpan(_droppedTailLength - kept, kept).CopyTo(next);
-        tail.CopyTo(next[kept..]);
-        _droppedTailLength = kept + (int)tail.Length;
-        next[.._droppedTailLength].CopyTo(_droppedTail);
     }
 
     /// <summary>True when the first line was too long and has been (or is being) dropped.</summary>
