@@ -35,11 +35,7 @@ public sealed partial class HarvestListenerService(
             {
                 Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply,
             }, CancellationToken.None).AsTask(),
-            (client, received) => _ = audit.WriteAsync(new AuditEvent("message-refused")
-            {
-                Client = client.Address.ToString(), Size = received, Action = "refused", Reply = MessageSize.Reply.ToString(),
-                Reason = "inbound endpoint: message too large to keep (Gateway:Smtp:MaxMessageSize); its data was dropped as it arrived and the connection closed",
-            }, CancellationToken.None).AsTask()));
+            (client, received) => _ = audit.WriteAsync(MessageSize.Dropped(client, received, "inbound endpoint: "), CancellationToken.None).AsTask()));
         factory.EndpointStarted += (_, e) =>
         {
             LogListening(e.LocalEndPoint.ToString()!, harvest.UpstreamHost, harvest.UpstreamPort);

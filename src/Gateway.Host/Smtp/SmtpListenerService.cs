@@ -135,15 +135,8 @@ public sealed partial class SmtpListenerService : BackgroundService
         }, CancellationToken.None).AsTask();
     }
 
-    private void OnOversized(IPEndPoint client, long received)
-    {
-        var reply = MessageSize.Reply;
-        _ = _audit.WriteAsync(new AuditEvent("message-refused")
-        {
-            Client = client.Address.ToString(), Size = received, Action = "refused", Reply = reply.ToString(),
-            Reason = $"{reply.Text} (Gateway:Smtp:MaxMessageSize); too large to keep, its data was dropped as it arrived and the connection closed",
-        }, CancellationToken.None).AsTask();
-    }
+    private void OnOversized(IPEndPoint client, long received) =>
+        _ = _audit.WriteAsync(MessageSize.Dropped(client, received), CancellationToken.None).AsTask();
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "SMTP listening on {Endpoint} (STARTTLS offered: {Tls}, AUTH over TLS: {Auth})")]
     private partial void LogListening(string endpoint, bool tls, bool auth);
