@@ -93,38 +93,37 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         await SendPendingAsync(cancellationToken);
-        var timeout = inner.CanTimeout ? inner.ReadTimeout : Timeout.Infinite;
-        if (timeout <= 0) return await inner.ReadAsync(buffer, cancellationToken); // 0 and Infinite: none, as for sockets
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer.CancelAfter(timeout);
+        using var deadline = Deadline(ReadTimeout, cancellationToken);
         try
         {
-            return await inner.ReadAsync(buffer, timer.Token);
+            return await inner.ReadAsync(buffer, deadline?.Token ?? cancellationToken);
         }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (deadline is not null && !cancellationToken.IsCancellationRequested)
         {
-            throw TimedOut($"the upstream did not answer within {timeout} ms", e);
+            throw TimedOut($"the upstream did not answer within {ReadTimeout} ms", e);
         }
     }
 
     private async ValueTask WriteWithinTimeoutAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
-        var timeout = inner.CanTimeout ? inner.WriteTimeout : Timeout.Infinite;
-        if (timeout <= 0)
-        {
-            await inner.WriteAsync(buffer, cancellationToken);
-            return;
-        }
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer.CancelAfter(timeout);
+        using var deadline = Deadline(WriteTimeout, cancellationToken);
         try
         {
-            await inner.WriteAsync(buffer, timer.Token);
+            await inner.WriteAsync(buffer, deadline?.Token ?? cancellationToken);
         }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (deadline is not null && !cancellationToken.IsCancellationRequested)
         {
-            throw TimedOut($"the upstream took no data for {timeout} ms", e);
+            throw TimedOut($"the upstream took no data for {WriteTimeout} ms", e);
         }
+    }
+
+    /// <summary>The caller's token, cancelled also after <paramref name="timeout"/> ms; null when there is none (0 and Infinite, as for sockets).</summary>
+    private CancellationTokenSource? Deadline(int timeout, CancellationToken cancellationToken)
+    {
+        if (!inner.CanTimeout || timeout <= 0) return null;
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        return deadline;
     }
 
     /// <summary>An IOException, which the relay treats as a temporary failure of this connection (451 4.4.1).</summary>
