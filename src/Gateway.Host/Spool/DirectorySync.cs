@@ -6,6 +6,9 @@ namespace Gateway.Spool;
 /// share one. A caller returns once an fsync that began after its call has finished; the first
 /// caller with no fsync running does it, the others wait for it or for the next one. Each fsync
 /// of the spool folder is a cache flush of the disk, and concurrent sessions each asked for one.
+/// The first caller lets the work already queued on the thread pool run before its fsync begins:
+/// sessions whose data has just arrived then join it instead of waiting for the next one
+/// (0.81 -> 0.65 fdatasyncs per message with 4 sessions, docs/benchmarks.md).
 /// </summary>
 public sealed class DirectorySync(Action flush)
 {
@@ -29,25 +32,25 @@ public sealed class DirectorySync(Action flush)
             {
                 if (_durable >= ticket) return;
                 running = _running;
-                if (running is null)
-                {
-                    // Every caller up to here named its entry before this fsync begins.
-                    mine = _running = new Flush(_requested);
-                }
+                if (running is null) mine = _running = new Flush();
             }
             if (mine is null)
             {
-                if (ticket <= running!.Covers)
+                try
                 {
-                    // That fsync was this caller's too: its failure is this caller's failure. Trying
-                    // again with a new descriptor could pass while the name is still not on disk,
-                    // since Linux reports a writeback error once.
-                    await running.Done.Task;
-                    return;
+                    await running!.Done.Task;
                 }
-                try { await running.Done.Task; } catch (Exception) { } // someone else's; this caller's fsync comes next
+                catch (Exception) when (ticket > running!.Covers)
+                {
+                    // Someone else's fsync; this caller's comes next. One that covered this caller
+                    // failed for it too: trying again with a new descriptor could pass while the
+                    // name is still not on disk, since Linux reports a writeback error once.
+                }
                 continue;
             }
+            await Task.Yield();
+            // Every caller up to here named its entry before this fsync begins.
+            lock (_gate) mine.Covers = _requested;
             try
             {
                 flush();
@@ -68,9 +71,10 @@ public sealed class DirectorySync(Action flush)
         }
     }
 
-    private sealed class Flush(long covers)
+    private sealed class Flush
     {
-        public long Covers { get; } = covers;
+        /// <summary>The last ticket this fsync covers, fixed under the gate just before it begins.</summary>
+        public long Covers { get; set; } = long.MaxValue;
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -64,4 +64,34 @@ public sealed class DirectorySyncTests
         await waiting.WaitAsync(Wait);
         Assert.Equal(2, calls);
     }
+
+    [Fact]
+    public async Task CallersArrivingBeforeTheFirstFlushBegins_ShareIt()
+    {
+        var flushes = 0;
+        var sync = new DirectorySync(() => Interlocked.Increment(ref flushes));
+
+        // Four sessions whose records are written before the first one's flush starts: on one
+        // thread, so each call runs up to its first wait before the next call begins.
+        var callers = await Task.Run(() => Enumerable.Range(0, 4).Select(_ => sync.SyncAsync()).ToList());
+        await Task.WhenAll(callers).WaitAsync(Wait);
+
+        Assert.Equal(1, flushes);
+    }
+
+    [Fact]
+    public async Task AFailedFlush_FailsEveryCallerItCovered_WithoutFlushingAgain()
+    {
+        var flushes = 0;
+        var sync = new DirectorySync(() =>
+        {
+            Interlocked.Increment(ref flushes);
+            throw new IOException("fsync of directory failed (errno 5)");
+        });
+
+        var callers = await Task.Run(() => Enumerable.Range(0, 3).Select(_ => sync.SyncAsync()).ToList());
+
+        foreach (var caller in callers) await Assert.ThrowsAsync<IOException>(() => caller.WaitAsync(Wait));
+        Assert.Equal(1, flushes);
+    }
 }
