@@ -35,7 +35,7 @@ public sealed partial class HarvestListenerService(
             {
                 Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply,
             }, CancellationToken.None).AsTask(),
-            (client, received) => _ = audit.WriteAsync(MessageSize.Dropped(client, received, "inbound endpoint: "), CancellationToken.None).AsTask()));
+            (client, closure) => _ = audit.WriteAsync(closure.Audit(client, "inbound endpoint: "), CancellationToken.None).AsTask()));
         factory.EndpointStarted += (_, e) =>
         {
             LogListening(e.LocalEndPoint.ToString()!, harvest.UpstreamHost, harvest.UpstreamPort);

@@ -14,7 +14,7 @@ namespace Gateway.Smtp;
 /// for data over Smtp:MaxMessageSize, which is dropped here up to its final dot (see
 /// <see cref="RefuseOversizedAsync"/>), so the client gets its 552 after the dot, as from Postfix.
 /// </summary>
-internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies, Action<long> onOversized) : PipeReader
+internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
 {
     private static readonly ReadOnlyMemory<byte> Crlf = "\r\n"u8.ToArray();
     private static readonly byte[] DataEnd = "\r\n.\r\n"u8.ToArray();
@@ -56,7 +56,9 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            await replies.CloseWithAsync($"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded while receiving data", "data timeout", CancellationToken.None);
+            await replies.CloseWithAsync(new SessionClosure(
+                "the data did not end within Gateway:Smtp:DataTimeout",
+                $"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded while receiving data"), CancellationToken.None);
             return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
         }
     }
@@ -79,8 +81,11 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             {
                 dropped += reader.Consumed;
                 inner.AdvanceTo(reader.Position);
-                onOversized(dropped - 3); // for the audit, which the store never hears of: without the final ".CRLF"
-                await replies.CloseWithAsync(MessageSize.Reply.ToString(), "message size exceeds Gateway:Smtp:MaxMessageSize", CancellationToken.None);
+                // Audited as a refused message (no store hears of it), without the final ".CRLF".
+                await replies.CloseWithAsync(new SessionClosure("message size exceeds Gateway:Smtp:MaxMessageSize", MessageSize.Reply.ToString())
+                {
+                    DroppedBytes = dropped - 3,
+                }, CancellationToken.None);
                 return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
             }
             // The last bytes stay in the pipe: the final CRLF.CRLF may have begun in them.

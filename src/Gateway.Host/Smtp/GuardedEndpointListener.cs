@@ -40,7 +40,12 @@ internal sealed class GuardedEndpointListener(TcpListener listener, ListenerGuar
             context.Properties[EndpointListener.LocalEndPointKey] = listener.LocalEndpoint;
             context.Properties[EndpointListener.RemoteEndPointKey] = remote;
             context.Properties[TrustedNetworkKey] = guards.Networks.IsAllowed(remote.Address);
-            return new NetworkDuplexPipe(client, guards.Limits, () => guards.Limiter.Release(remote.Address), dropped => guards.OnOversized(remote, dropped));
+            OpenTransaction.Track(context);
+            return new NetworkDuplexPipe(client, guards.Limits, () => guards.Limiter.Release(remote.Address), closure =>
+            {
+                var transaction = OpenTransaction.Of(context);
+                guards.OnClosed(remote, transaction is null ? closure : closure with { Sender = transaction.Sender, Recipients = [.. transaction.Recipients] });
+            });
         }
     }
 
@@ -69,12 +74,12 @@ internal sealed class GuardedEndpointListener(TcpListener listener, ListenerGuar
 }
 
 /// <summary>
-/// What the listener needs to decide on a new connection, and whom it tells about refusals the
-/// stores never see: a connection refused before the greeting, and DATA too large to keep (see
-/// CommandLineReader), with the bytes received.
+/// What the listener needs to decide on a new connection, and whom it tells about what the stores
+/// never see: a connection refused before the greeting, and a session Gateway ended on its own
+/// (<see cref="SessionClosure"/>: DATA too large to keep, a timeout, too many errors).
 /// </summary>
 internal sealed record ListenerGuards(ClientNetworks Networks, ConnectionLimiter Limiter, SmtpSessionLimits Limits,
-    Action<IPEndPoint, ConnectionRefusal> OnRefused, Action<IPEndPoint, long> OnOversized);
+    Action<IPEndPoint, ConnectionRefusal> OnRefused, Action<IPEndPoint, SessionClosure> OnClosed);
 
 /// <summary>Why a connection was refused before the greeting, with the reply and the audit reason.</summary>
 internal sealed record ConnectionRefusal(string Reply, string Reason)

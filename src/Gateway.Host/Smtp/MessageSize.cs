@@ -33,14 +33,4 @@ internal static class MessageSize
     public static readonly SmtpReply Reply = Failures.Reply(FailureKind.MessageTooLarge);
 
     public static SmtpResponse Response => new((SmtpReplyCode)Reply.Code, $"{Reply.EnhancedCode} {Reply.Text}");
-
-    /// <summary>
-    /// The audit record of data refused as too large to keep (see CommandLineReader), which no
-    /// store saw; <paramref name="endpoint"/> names a listener other than the main one.
-    /// </summary>
-    public static AuditEvent Dropped(IPEndPoint client, long received, string? endpoint = null) => new("message-refused")
-    {
-        Client = client.Address.ToString(), Size = received, Action = "refused", Reply = Reply.ToString(),
-        Reason = $"{endpoint}{Reply.Text} (Gateway:Smtp:MaxMessageSize); too large to keep, its data was dropped as it arrived and the connection closed",
-    };
 }

@@ -17,7 +17,6 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
 {
     private readonly TcpClient _client;
     private readonly Action _onDispose;
-    private readonly Action<long> _onOversized;
     private Stream _stream;
     private int _disposed;
 
@@ -28,12 +27,11 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
     /// </summary>
     private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 64 * 1024, minimumReadSize: 4096, useZeroByteReads: true);
 
-    public NetworkDuplexPipe(TcpClient client, SmtpSessionLimits limits, Action onDispose, Action<long> onOversized)
+    public NetworkDuplexPipe(TcpClient client, SmtpSessionLimits limits, Action onDispose, Action<SessionClosure> onClosed)
     {
         _client = client;
         _onDispose = onDispose;
-        _onOversized = onOversized;
-        State = new SmtpConnectionState(limits);
+        State = new SmtpConnectionState(limits, onClosed);
         _stream = client.GetStream();
         (Input, Output, Replies) = Wrap(_stream);
     }
@@ -48,7 +46,7 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
     private (PipeReader, PipeWriter, ReplyStream) Wrap(Stream stream)
     {
         var replies = new ReplyStream(stream, State, Shutdown);
-        var input = new CommandLineReader(PipeReader.Create(stream, ReaderOptions), State, replies, _onOversized);
+        var input = new CommandLineReader(PipeReader.Create(stream, ReaderOptions), State, replies);
         return (input, PipeWriter.Create(replies), replies);
     }
 

@@ -12,6 +12,7 @@ namespace Gateway.Smtp;
 internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState state, Action shutdown) : Stream
 {
     private readonly MemoryStream _partial = new();
+    private readonly string _idleTimeout = $"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded\r\n";
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -44,10 +45,11 @@ internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState stat
     }
 
     /// <summary>Sends a last reply and closes the connection; later writes are dropped.</summary>
-    public async Task CloseWithAsync(string reply, string reason, CancellationToken cancellationToken)
+    public async Task CloseWithAsync(SessionClosure closure, CancellationToken cancellationToken)
     {
         if (state.Closed) return;
-        state.Close(reason);
+        state.Close(closure);
+        var reply = closure.Reply;
         try
         {
             await inner.WriteAsync(Encoding.ASCII.GetBytes(reply + "\r\n"), cancellationToken);
@@ -66,10 +68,12 @@ internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState stat
         // The last line of a reply has a space (or nothing) after the code, the others a hyphen.
         if (text.Length < 3 || !int.TryParse(text.AsSpan(0, 3), out var code) || (text.Length > 3 && text[3] == '-')) return;
         state.OnReply(code);
+        if (text == _idleTimeout) state.Close(new SessionClosure("no command within Gateway:Smtp:CommandTimeout", text.TrimEnd()));
         if (state.TooManyErrors && code is >= 400 and not 421)
         {
-            state.Close("too many errors");
-            output.Write(Encoding.ASCII.GetBytes($"421 4.7.0 {state.Limits.ServerName} Error: too many errors\r\n"));
+            var reply = $"421 4.7.0 {state.Limits.ServerName} Error: too many errors";
+            state.Close(new SessionClosure($"{state.Errors} replies of 4xx or 5xx (Gateway:Smtp:MaxErrors)", reply));
+            output.Write(Encoding.ASCII.GetBytes(reply + "\r\n"));
         }
     }
 
@@ -79,7 +83,7 @@ internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState stat
     /// </summary>
     private string Rewrite(string line) => line switch
     {
-        "221 Timeout while waiting for input.\r\n" => $"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded\r\n",
+        "221 Timeout while waiting for input.\r\n" => _idleTimeout,
         "221 The session has be cancelled.\r\n" => $"421 4.3.2 {state.Limits.ServerName} Service shutting down\r\n",
         _ => line,
     };

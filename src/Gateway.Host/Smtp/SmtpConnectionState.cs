@@ -2,9 +2,10 @@ namespace Gateway.Smtp;
 
 /// <summary>
 /// What the input and output sides of one connection share: whether the client is in DATA (the
-/// 354 was sent and the reply to the data not yet), the error count, and whether we closed it.
+/// 354 was sent and the reply to the data not yet), the error count, and whether we closed it
+/// (told once to <paramref name="onClosed"/>, for the audit).
 /// </summary>
-internal sealed class SmtpConnectionState(SmtpSessionLimits limits)
+internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<SessionClosure>? onClosed = null)
 {
     public SmtpSessionLimits Limits { get; } = limits;
     public bool InData { get; private set; }
@@ -15,8 +16,6 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits)
     public int Errors { get; private set; }
     public bool Closed { get; private set; }
 
-    /// <summary>Why we closed the connection ourselves, for the audit (null when the client did).</summary>
-    public string? CloseReason { get; private set; }
 
     public void OnReply(int code)
     {
@@ -34,9 +33,10 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits)
 
     public bool TooManyErrors => Errors >= Limits.MaxErrors;
 
-    public void Close(string reason)
+    public void Close(SessionClosure closure)
     {
+        if (Closed) return;
         Closed = true;
-        CloseReason ??= reason;
+        onClosed?.Invoke(closure);
     }
 }

@@ -47,7 +47,7 @@ public sealed partial class SmtpListenerService : BackgroundService
     {
         var smtp = _options.Smtp;
         var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize);
-        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(_networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, OnRefused, OnOversized));
+        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(_networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, OnRefused, OnClosed));
         factory.EndpointStarted += (_, e) =>
         {
             var endpoint = (IPEndPoint)e.LocalEndPoint;
@@ -135,8 +135,11 @@ public sealed partial class SmtpListenerService : BackgroundService
         }, CancellationToken.None).AsTask();
     }
 
-    private void OnOversized(IPEndPoint client, long received) =>
-        _ = _audit.WriteAsync(MessageSize.Dropped(client, received), CancellationToken.None).AsTask();
+    private void OnClosed(IPEndPoint client, SessionClosure closure)
+    {
+        LogClosed(client.ToString(), closure.Reason);
+        _ = _audit.WriteAsync(closure.Audit(client), CancellationToken.None).AsTask();
+    }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "SMTP listening on {Endpoint} (STARTTLS offered: {Tls}, AUTH over TLS: {Auth})")]
     private partial void LogListening(string endpoint, bool tls, bool auth);
@@ -146,6 +149,9 @@ public sealed partial class SmtpListenerService : BackgroundService
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Refused connection from {Client}: {Reason}")]
     private partial void LogRefused(string client, string reason);
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Closed the session of {Client}: {Reason}")]
+    private partial void LogClosed(string client, string reason);
+
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "SMTP listener stopped accepting; open sessions get {Grace} to finish")]
     private partial void LogStopping(TimeSpan grace);
 

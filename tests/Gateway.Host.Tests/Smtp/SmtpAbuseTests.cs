@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Gateway.Tests.Fixtures;
 
 namespace Gateway.Tests.Smtp;
@@ -54,7 +55,7 @@ public sealed class SmtpAbuseTests : IDisposable
     }
 
     [Fact]
-    public async Task TooManyErrors_End_WithA421_AndTheConnectionIsClosed()
+    public async Task TooManyErrors_End_WithA421_AndTheConnectionIsClosed_AndAudited()
     {
         _world.Settings["Gateway:Smtp:MaxErrors"] = "3";
         await using var gateway = await RunningGateway.StartAsync(_world);
@@ -65,6 +66,26 @@ public sealed class SmtpAbuseTests : IDisposable
         Assert.StartsWith("502", await client.CommandAsync("XYZZY"));
         Assert.Equal("502 Unrecognized command\r\n421 4.7.0 gateway.localdomain Error: too many errors", await client.CommandAsync("XYZZY") + "\r\n" + await client.ReadReplyAsync());
         Assert.Null(await client.ReadReplyAsync());
+        var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
+        Assert.Equal("127.0.0.1", closed.GetProperty("client").GetString());
+        Assert.Equal("421 4.7.0 gateway.localdomain Error: too many errors", closed.GetProperty("reply").GetString());
+        Assert.Contains("Gateway:Smtp:MaxErrors", closed.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task TooManyErrors_AfterAMessageWasAccepted_AreAuditedWithoutThatMessagesEnvelope()
+    {
+        _world.Settings["Gateway:Smtp:MaxErrors"] = "2";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.StartDataAsync();
+        Assert.StartsWith("250", await client.CommandAsync("Subject: accepted\r\n\r\nbody\r\n."));
+        Assert.StartsWith("502", await client.CommandAsync("XYZZY"));
+        Assert.StartsWith("502", await client.CommandAsync("XYZZY"));
+        Assert.StartsWith("421", await client.ReadReplyAsync());
+        var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
+        Assert.False(closed.TryGetProperty("sender", out var sender) && sender.ValueKind != JsonValueKind.Null, "the accepted message's transaction had ended");
+        Assert.False(closed.TryGetProperty("recipients", out var recipients) && recipients.ValueKind != JsonValueKind.Null);
     }
 
     [Fact]
@@ -109,6 +130,8 @@ public sealed class SmtpAbuseTests : IDisposable
         Assert.Equal("421 4.4.2 gateway.localdomain Error: timeout exceeded", await client.ReadReplyAsync(TimeSpan.FromSeconds(10)));
         Assert.Null(await client.ReadReplyAsync());
         Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(8));
+        var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
+        Assert.Contains("Gateway:Smtp:CommandTimeout", closed.GetProperty("reason").GetString());
     }
 
     [Fact]
@@ -141,6 +164,11 @@ public sealed class SmtpAbuseTests : IDisposable
         await stop.CancelAsync();
         await trickle;
         Assert.Empty(Queued());
+        // No store saw it; the audit says whose message was cut off.
+        var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
+        Assert.Contains("Gateway:Smtp:DataTimeout", closed.GetProperty("reason").GetString());
+        Assert.Equal("alice@example.test", closed.GetProperty("sender").GetString());
+        Assert.Equal(["dave@elsewhere.test"], closed.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
     }
 
     [Fact]

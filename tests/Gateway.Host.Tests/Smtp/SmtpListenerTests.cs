@@ -71,6 +71,10 @@ public sealed class SmtpListenerTests : IDisposable
         var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused"));
         Assert.Equal(2000 * 1000, refused.GetProperty("size").GetInt64()); // as received, without the final ".CRLF"
         Assert.StartsWith("552 5.3.4", refused.GetProperty("reply").GetString());
+        // Who sent it, and to whom, though SmtpServer keeps its transaction to itself.
+        Assert.Equal("alice@example.test", refused.GetProperty("sender").GetString());
+        Assert.Equal(["dave@elsewhere.test"], refused.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
+        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "session-closed")); // one line, not two
     }
 
     [Fact]

@@ -1,0 +1,37 @@
+using System.Net;
+using Gateway.Audit;
+
+namespace Gateway.Smtp;
+
+/// <summary>
+/// Gateway ending a session on its own (a data timeout, too many errors, an idle client, data too
+/// large to keep): the last reply, why, and the transaction the client had open, for the audit.
+/// No store sees these sessions, so without this a SIEM would never hear of them.
+/// </summary>
+internal sealed record SessionClosure(string Reason, string Reply)
+{
+    /// <summary>The bytes of data dropped as too large to keep; null when the close was for another reason.</summary>
+    public long? DroppedBytes { get; init; }
+
+    public string? Sender { get; init; }
+
+    public IReadOnlyList<string> Recipients { get; init; } = [];
+
+    /// <summary>
+    /// Its audit record: data too large to keep is a refused message; any other close is
+    /// 'session-closed'. <paramref name="endpoint"/> names a listener other than the main one.
+    /// </summary>
+    public AuditEvent Audit(IPEndPoint client, string? endpoint = null) => DroppedBytes is { } dropped
+        ? new AuditEvent("message-refused")
+        {
+            Client = client.Address.ToString(), Sender = Sender, Recipients = RecipientsOrNull, Size = dropped, Action = "refused", Reply = Reply,
+            Reason = $"{endpoint}{MessageSize.Reply.Text} (Gateway:Smtp:MaxMessageSize); too large to keep, its data was dropped as it arrived and the connection closed",
+        }
+        : new AuditEvent("session-closed")
+        {
+            Client = client.Address.ToString(), Sender = Sender, Recipients = RecipientsOrNull, Action = "closed", Reply = Reply,
+            Reason = $"{endpoint}{Reason}; nothing of the open transaction was queued",
+        };
+
+    private IReadOnlyList<string>? RecipientsOrNull => Recipients.Count > 0 ? Recipients : null;
+}
