@@ -6,9 +6,9 @@ namespace Gateway.Spool;
 /// share one. A caller returns once an fsync that began after its call has finished; the first
 /// caller with no fsync running does it, the others wait for it or for the next one. Each fsync
 /// of the spool folder is a cache flush of the disk, and concurrent sessions each asked for one.
-/// The first caller lets the work already queued on the thread pool run before its fsync begins:
-/// sessions whose data has just arrived then join it instead of waiting for the next one
-/// (0.81 -> 0.65 fdatasyncs per message with 4 sessions, docs/benchmarks.md).
+/// The first caller puts its fsync behind the work already queued on the thread pool: sessions
+/// whose data has just arrived then join it instead of waiting for the next one (0.81 -> 0.65
+/// fdatasyncs per message with 4 sessions, docs/benchmarks.md).
 /// </summary>
 public sealed class DirectorySync(Action flush)
 {
@@ -17,9 +17,16 @@ public sealed class DirectorySync(Action flush)
     private long _durable;
     private Flush? _running;
 
+    /// <summary>
+    /// The tickets each failed fsync covered. Their names may never reach the disk whatever a later
+    /// fsync reports (Linux reports a writeback error once), so their callers fail, even one that
+    /// only looks after a later fsync succeeded. One entry per failure: a failing spool disk.
+    /// </summary>
+    private readonly List<(long After, long UpTo, Exception Error)> _failed = [];
+
     public static DirectorySync For(string directory) => new(() => DurableFile.SyncDirectory(directory));
 
-    /// <summary>Returns when everything named in the folder before this call is durable; throws when the fsync meant for it failed.</summary>
+    /// <summary>Returns when everything named in the folder before this call is durable; throws when an fsync meant for it failed.</summary>
     public async Task SyncAsync()
     {
         long ticket;
@@ -27,37 +34,39 @@ public sealed class DirectorySync(Action flush)
         while (true)
         {
             Flush? running;
-            Flush? mine = null;
+            Flush mine;
             lock (_gate)
             {
+                if (FailureOf(ticket) is { } failure) throw new IOException(failure.Message, failure);
                 if (_durable >= ticket) return;
                 running = _running;
-                if (running is null) mine = _running = new Flush();
+                mine = running is null ? _running = new Flush() : running;
             }
-            if (mine is null)
+            if (running is not null)
             {
-                try
-                {
-                    await running!.Done.Task;
-                }
-                catch (Exception) when (ticket > running!.Covers)
-                {
-                    // Someone else's fsync; this caller's comes next. One that covered this caller
-                    // failed for it too: trying again with a new descriptor could pass while the
-                    // name is still not on disk, since Linux reports a writeback error once.
-                }
+                // Whatever it did for this caller is read under the gate on the next turn.
+                try { await running.Done.Task; } catch (Exception) { }
                 continue;
             }
             await Task.Yield();
-            // Every caller up to here named its entry before this fsync begins.
-            lock (_gate) mine.Covers = _requested;
+            long after;
+            lock (_gate)
+            {
+                // Every caller up to here named its entry before this fsync begins.
+                mine.Covers = _requested;
+                after = _durable;
+            }
             try
             {
                 flush();
             }
             catch (Exception e)
             {
-                lock (_gate) _running = null;
+                lock (_gate)
+                {
+                    _failed.Add((after, mine.Covers, e));
+                    _running = null;
+                }
                 mine.Done.SetException(e);
                 throw;
             }
@@ -71,10 +80,18 @@ public sealed class DirectorySync(Action flush)
         }
     }
 
+    private Exception? FailureOf(long ticket)
+    {
+        foreach (var (after, upTo, error) in _failed)
+            if (ticket > after && ticket <= upTo) return error;
+        return null;
+    }
+
     private sealed class Flush
     {
         /// <summary>The last ticket this fsync covers, fixed under the gate just before it begins.</summary>
-        public long Covers { get; set; } = long.MaxValue;
+        public long Covers { get; set; }
+
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -71,9 +71,8 @@ public sealed class DirectorySyncTests
         var flushes = 0;
         var sync = new DirectorySync(() => Interlocked.Increment(ref flushes));
 
-        // Four sessions whose records are written before the first one's flush starts: on one
-        // thread, so each call runs up to its first wait before the next call begins.
-        var callers = await Task.Run(() => Enumerable.Range(0, 4).Select(_ => sync.SyncAsync()).ToList());
+        // Four sessions whose records are written before the first one's flush starts.
+        var callers = CallTogether(sync, 4);
         await Task.WhenAll(callers).WaitAsync(Wait);
 
         Assert.Equal(1, flushes);
@@ -89,9 +88,89 @@ public sealed class DirectorySyncTests
             throw new IOException("fsync of directory failed (errno 5)");
         });
 
-        var callers = await Task.Run(() => Enumerable.Range(0, 3).Select(_ => sync.SyncAsync()).ToList());
+        var callers = CallTogether(sync, 3);
 
         foreach (var caller in callers) await Assert.ThrowsAsync<IOException>(() => caller.WaitAsync(Wait));
         Assert.Equal(1, flushes);
+    }
+
+    [Fact]
+    public async Task ACallerCoveredByAFailedFlush_Fails_EvenWhenItOnlyLooksAfterALaterFlushSucceeded()
+    {
+        var calls = 0;
+        var releaseFirst = new SemaphoreSlim(0);
+        var firstStarted = new SemaphoreSlim(0);
+        var sync = new DirectorySync(() =>
+        {
+            var call = Interlocked.Increment(ref calls);
+            if (call == 1) { firstStarted.Release(); releaseFirst.Wait(Wait); return; }
+            if (call == 2) throw new IOException("fsync of directory failed (errno 5)");
+            // Later fsyncs pass: Linux reported the writeback error once, to the second.
+        });
+        var first = Task.Run(sync.SyncAsync);
+        Assert.True(await firstStarted.WaitAsync(Wait));
+
+        // Calls during the first flush, so waits for it; a busy thread pool holds its continuation.
+        var held = new HeldContext();
+        var late = Run(held, sync.SyncAsync);
+        releaseFirst.Release();
+        await first.WaitAsync(Wait);
+        // The next flush covers the late caller's entry, and fails.
+        await Assert.ThrowsAsync<IOException>(() => Task.Run(sync.SyncAsync).WaitAsync(Wait));
+
+        held.Release();
+        await Assert.ThrowsAsync<IOException>(() => late.WaitAsync(Wait));
+        // And a caller after the failure gets a flush of its own, which passes.
+        await Task.Run(sync.SyncAsync).WaitAsync(Wait);
+        Assert.Equal(3, calls);
+    }
+
+    /// <summary>Makes the calls with every continuation they post held back until all were made, as a busy thread pool would.</summary>
+    private static List<Task> CallTogether(DirectorySync sync, int count)
+    {
+        var held = new HeldContext();
+        var callers = Enumerable.Range(0, count).Select(_ => Run(held, sync.SyncAsync)).ToList();
+        held.Release();
+        return callers;
+    }
+
+    private static Task Run(SynchronizationContext context, Func<Task> call)
+    {
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(context);
+        try
+        {
+            return call();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    }
+
+    /// <summary>Holds what is posted to it until released; after that, runs it on the thread pool.</summary>
+    private sealed class HeldContext : SynchronizationContext
+    {
+        private readonly List<(SendOrPostCallback Callback, object? State)> _held = [];
+        private bool _released;
+
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+            lock (_held)
+            {
+                if (!_released)
+                {
+                    _held.Add((d, state));
+                    return;
+                }
+            }
+            ThreadPool.QueueUserWorkItem(_ => d(state));
+        }
+
+        public void Release()
+        {
+            lock (_held) _released = true;
+            foreach (var (callback, state) in _held) ThreadPool.QueueUserWorkItem(_ => callback(state));
+        }
     }
 }
