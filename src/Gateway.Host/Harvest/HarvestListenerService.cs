@@ -35,7 +35,11 @@ public sealed partial class HarvestListenerService(
             {
                 Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply,
             }, CancellationToken.None).AsTask(),
-            (client, closure) => _ = audit.WriteAsync(closure.Audit(client, "inbound endpoint: "), CancellationToken.None).AsTask()));
+            (client, closure) =>
+            {
+                LogClosed(client.ToString(), closure.Reason);
+                _ = audit.WriteAsync(closure.Audit(client, "inbound endpoint: "), CancellationToken.None).AsTask();
+            }));
         factory.EndpointStarted += (_, e) =>
         {
             LogListening(e.LocalEndPoint.ToString()!, harvest.UpstreamHost, harvest.UpstreamPort);
@@ -47,6 +51,7 @@ public sealed partial class HarvestListenerService(
         provider.Add(factory);
         provider.Add((IMessageStore)new HarvestingMessageStore(harvest, smtp.MaxMessageSize, local, cache, audit, logger));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
+        SessionTimeouts.Answer(server, stoppingToken);
         try
         {
             await server.StartAsync(stoppingToken);
@@ -60,6 +65,9 @@ public sealed partial class HarvestListenerService(
             throw;
         }
     }
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Inbound endpoint: closed the session of {Client}: {Reason}")]
+    private partial void LogClosed(string client, string reason);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Inbound (harvesting) endpoint listening on {Endpoint}, passing mail on to {Upstream}:{Port}")]
     private partial void LogListening(string endpoint, string upstream, int port);

@@ -27,7 +27,6 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
             await RefuseAsync(context, FailureKind.AuthenticationRequired, from, "relay-refused");
         var address = from is null || string.IsNullOrEmpty(from.User) ? string.Empty : from.AsAddress();
         if (!_senders.Allows(address)) await RefuseAsync(context, FailureKind.SenderNotAllowed, from, "sender-refused");
-        OpenTransaction.Begin(context, address);
         return true;
     }
 
@@ -40,7 +39,6 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
             throw Refusal(Failures.Reply(FailureKind.TooManyRecipients));
         }
         context.Properties[RecipientCountKey] = count + 1;
-        OpenTransaction.Of(context)?.Recipients.Add(to.AsAddress());
         return Task.FromResult(true);
     }
 

@@ -40,12 +40,9 @@ internal sealed class GuardedEndpointListener(TcpListener listener, ListenerGuar
             context.Properties[EndpointListener.LocalEndPointKey] = listener.LocalEndpoint;
             context.Properties[EndpointListener.RemoteEndPointKey] = remote;
             context.Properties[TrustedNetworkKey] = guards.Networks.IsAllowed(remote.Address);
-            OpenTransaction.Track(context);
-            return new NetworkDuplexPipe(client, guards.Limits, () => guards.Limiter.Release(remote.Address), closure =>
-            {
-                var transaction = OpenTransaction.Of(context);
-                guards.OnClosed(remote, transaction is null ? closure : closure with { Sender = transaction.Sender, Recipients = [.. transaction.Recipients] });
-            });
+            var pipe = new NetworkDuplexPipe(client, guards.Limits, () => guards.Limiter.Release(remote.Address), closure => guards.OnClosed(remote, closure));
+            context.CommandExecuting += (_, e) => pipe.State.Transaction.OnCommand(e.Command);
+            return pipe;
         }
     }
 

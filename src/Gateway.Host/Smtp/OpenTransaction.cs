@@ -1,37 +1,60 @@
-using SmtpServer;
+using SmtpServer.Mail;
 using SmtpServer.Protocol;
 
 namespace Gateway.Smtp;
 
 /// <summary>
-/// The sender and accepted recipients of the client's current transaction, kept in the session's
-/// properties by <see cref="EnvelopeFilter"/>: SmtpServer keeps its own transaction internal, and a
-/// session Gateway ends before any store sees it is audited with them (<see cref="SessionClosure"/>).
+/// The sender and accepted recipients of the client's current transaction, as the connection saw
+/// them: a MAIL or RCPT counts once its reply was 2xx, and the transaction ends with the reply to
+/// the data, or with RSET, EHLO or HELO (RFC 5321 §4.1.4). SmtpServer keeps its own transaction
+/// internal; a session Gateway ends before any store saw the message is audited with this one
+/// (<see cref="SessionClosure"/>), on every listener.
 /// </summary>
 internal sealed class OpenTransaction
 {
-    private const string Key = "Gateway:OpenTransaction";
+    private readonly List<string> _recipients = [];
+    private SmtpCommand? _awaitingReply;
+    private string? _sender;
 
-    public string Sender { get; private init; } = string.Empty;
-    public List<string> Recipients { get; } = [];
+    public string? Sender => _sender;
+    public IReadOnlyList<string> Recipients => _recipients;
 
-    /// <summary>A new transaction, after MAIL FROM was accepted.</summary>
-    public static OpenTransaction Begin(ISessionContext context, string sender)
+    /// <summary>A command SmtpServer is about to execute; its reply comes next.</summary>
+    public void OnCommand(SmtpCommand command)
     {
-        var transaction = new OpenTransaction { Sender = sender };
-        context.Properties[Key] = transaction;
-        return transaction;
+        _awaitingReply = command;
+        if (command is RsetCommand or EhloCommand or HeloCommand) End();
     }
 
-    public static OpenTransaction? Of(ISessionContext context) =>
-        context.Properties.TryGetValue(Key, out var value) ? value as OpenTransaction : null;
-
-    /// <summary>Forgets the transaction when it ends, so a later close does not name a message already answered.</summary>
-    public static void Track(ISessionContext context) => context.CommandExecuted += EndWith;
-
-    // DATA ends a transaction whatever its reply; RSET, EHLO and HELO abort it (RFC 5321 §4.1.4).
-    private static void EndWith(object? sender, SmtpCommandEventArgs e)
+    /// <summary>The last line of a reply; <paramref name="answersData"/> when it is the reply to the data after a 354.</summary>
+    public void OnReply(int code, bool answersData)
     {
-        if (e.Command is DataCommand or RsetCommand or EhloCommand or HeloCommand) e.Context.Properties.Remove(Key);
+        var command = _awaitingReply;
+        _awaitingReply = null;
+        if (answersData)
+        {
+            End();
+            return;
+        }
+        if (code is < 200 or >= 300) return;
+        switch (command)
+        {
+            case MailCommand mail:
+                End();
+                _sender = Address(mail.Address);
+                break;
+            case RcptCommand rcpt when _sender is not null:
+                _recipients.Add(Address(rcpt.Address));
+                break;
+        }
     }
+
+    private void End()
+    {
+        _sender = null;
+        _recipients.Clear();
+    }
+
+    private static string Address(IMailbox? mailbox) =>
+        mailbox is null || string.IsNullOrEmpty(mailbox.User) ? string.Empty : mailbox.AsAddress();
 }

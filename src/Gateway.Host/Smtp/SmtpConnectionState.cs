@@ -2,8 +2,8 @@ namespace Gateway.Smtp;
 
 /// <summary>
 /// What the input and output sides of one connection share: whether the client is in DATA (the
-/// 354 was sent and the reply to the data not yet), the error count, and whether we closed it
-/// (told once to <paramref name="onClosed"/>, for the audit).
+/// 354 was sent and the reply to the data not yet), the error count, the open transaction, and
+/// whether we closed it (told once to <paramref name="onClosed"/>, for the audit).
 /// </summary>
 internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<SessionClosure>? onClosed = null)
 {
@@ -15,10 +15,11 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
     public DateTimeOffset DataDeadline { get; private set; }
     public int Errors { get; private set; }
     public bool Closed { get; private set; }
-
+    public OpenTransaction Transaction { get; } = new();
 
     public void OnReply(int code)
     {
+        Transaction.OnReply(code, answersData: InData && code != 354);
         if (code == 354)
         {
             InData = true;
@@ -37,6 +38,6 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
     {
         if (Closed) return;
         Closed = true;
-        onClosed?.Invoke(closure);
+        onClosed?.Invoke(closure with { Sender = Transaction.Sender, Recipients = [.. Transaction.Recipients] });
     }
 }

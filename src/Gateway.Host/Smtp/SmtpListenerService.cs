@@ -90,6 +90,7 @@ public sealed partial class SmtpListenerService : BackgroundService
             provider.Add((SmtpServer.Authentication.IUserAuthenticator)new FileUserAuthenticator(users, _audit));
         }
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
+        SessionTimeouts.Answer(server, stoppingToken);
         _server = server;
         try
         {

@@ -19,6 +19,7 @@ public sealed class InboundHarvestTests : GatewayRelayingToSink
         world.Settings["Gateway:Harvest:Port"] = "0";
         world.Settings["Gateway:Harvest:UpstreamHost"] = "127.0.0.1";
         world.Settings["Gateway:Harvest:UpstreamPort"] = world.Settings["Gateway:Relay:Port"];
+        world.Settings["Gateway:Smtp:MaxMessageSize"] = "100000";
     }
 
     private async Task<int> InboundPortAsync() =>
@@ -67,6 +68,20 @@ public sealed class InboundHarvestTests : GatewayRelayingToSink
         Assert.Equal("signed+encrypted", delivered.GetProperty("action").GetString());
         var decision = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "decision", "frank@partner.test"));
         Assert.Equal("harvested", decision.GetProperty("certificateSource").GetString());
+    }
+
+    [Fact]
+    public async Task InboundDataTooLargeToKeep_IsRefused_AndAuditedWithItsSenderAndRecipients()
+    {
+        var port = await InboundPortAsync();
+        await using var client = await RawSmtpClient.ConnectAsync(port);
+        await client.StartDataAsync("frank@partner.test", "alice@example.test");
+        await client.SendAsync(string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", 400)) + ".\r\n");
+        Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
+        var refused = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused"));
+        Assert.StartsWith("inbound endpoint: ", refused.GetProperty("reason").GetString());
+        Assert.Equal("frank@partner.test", refused.GetProperty("sender").GetString());
+        Assert.Equal(["alice@example.test"], refused.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
     }
 
     [Fact]

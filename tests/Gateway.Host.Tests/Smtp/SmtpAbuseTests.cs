@@ -89,6 +89,42 @@ public sealed class SmtpAbuseTests : IDisposable
     }
 
     [Fact]
+    public async Task TooManyErrors_ReachedByTheRefusalOfTheData_DoNotNameThatAnsweredMessageAgain()
+    {
+        _world.Settings["Gateway:Smtp:MaxErrors"] = "1";
+        _world.Settings["Gateway:Smtp:MaxMessageSize"] = "20000";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.StartDataAsync();
+        await client.SendAsync(string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", 21)) + ".\r\n"); // just over: the store answers 552
+        Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
+        Assert.StartsWith("421 4.7.0", await client.ReadReplyAsync());
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused")); // the store's line for that message
+        var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
+        Assert.False(closed.TryGetProperty("sender", out var sender) && sender.ValueKind != JsonValueKind.Null, closed.GetRawText());
+    }
+
+    [Fact]
+    public async Task SessionOverItsTimeLimit_Gets421_AndIsAuditedWithItsOpenTransaction()
+    {
+        _world.Settings["Gateway:Smtp:SessionTimeout"] = "00:00:02";
+        _world.Settings["Gateway:Smtp:MaxRecipients"] = "1";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        Assert.StartsWith("220", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<alice@example.test>"));
+        Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<dave@elsewhere.test>"));
+        Assert.StartsWith("452", await client.CommandAsync("RCPT TO:<erin@elsewhere.test>")); // refused: not part of the transaction
+        Assert.Equal("421 4.4.2 gateway.localdomain Error: session time limit exceeded", await client.ReadReplyAsync(TimeSpan.FromSeconds(10)));
+        Assert.Null(await client.ReadReplyAsync());
+        var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
+        Assert.Contains("Gateway:Smtp:SessionTimeout", closed.GetProperty("reason").GetString());
+        Assert.Equal("alice@example.test", closed.GetProperty("sender").GetString());
+        Assert.Equal(["dave@elsewhere.test"], closed.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
     public async Task TooManyConnectionsFromOneClient_TheNextGets421_BeforeAnyGreeting_AndIsAudited()
     {
         _world.Settings["Gateway:Smtp:MaxConnectionsPerClient"] = "2";
