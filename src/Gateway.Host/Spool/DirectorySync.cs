@@ -20,9 +20,9 @@ public sealed class DirectorySync(Action flush)
     /// <summary>
     /// The tickets each failed fsync covered. Their names may never reach the disk whatever a later
     /// fsync reports (Linux reports a writeback error once), so their callers fail, even one that
-    /// only looks after a later fsync succeeded. One entry per failure: a failing spool disk.
+    /// only looks after a later fsync succeeded. An entry goes once every caller it covered failed.
     /// </summary>
-    private readonly List<(long After, long UpTo, Exception Error)> _failed = [];
+    private readonly List<FailedFlush> _failed = [];
 
     public static DirectorySync For(string directory) => new(() => DurableFile.SyncDirectory(directory));
 
@@ -37,7 +37,7 @@ public sealed class DirectorySync(Action flush)
             Flush mine;
             lock (_gate)
             {
-                if (FailureOf(ticket) is { } failure) throw new IOException(failure.Message, failure);
+                if (TakeFailureOf(ticket) is { } failure) throw new IOException(failure.Message, failure);
                 if (_durable >= ticket) return;
                 running = _running;
                 mine = running is null ? _running = new Flush() : running;
@@ -64,7 +64,8 @@ public sealed class DirectorySync(Action flush)
             {
                 lock (_gate)
                 {
-                    _failed.Add((after, mine.Covers, e));
+                    // This caller's own ticket is among them, and it fails here.
+                    if (mine.Covers - after > 1) _failed.Add(new FailedFlush(after, mine.Covers, e) { Unseen = mine.Covers - after - 1 });
                     _running = null;
                 }
                 mine.Done.SetException(e);
@@ -80,11 +81,18 @@ public sealed class DirectorySync(Action flush)
         }
     }
 
-    private Exception? FailureOf(long ticket)
+    /// <summary>The failure that covered this ticket, if any; each covered caller asks once, as it fails.</summary>
+    private Exception? TakeFailureOf(long ticket)
     {
-        foreach (var (after, upTo, error) in _failed)
-            if (ticket > after && ticket <= upTo) return error;
-        return null;
+        var failed = _failed.Find(f => ticket > f.After && ticket <= f.UpTo);
+        if (failed is null) return null;
+        if (--failed.Unseen == 0) _failed.Remove(failed);
+        return failed.Error;
+    }
+
+    private sealed record FailedFlush(long After, long UpTo, Exception Error)
+    {
+        public long Unseen { get; set; }
     }
 
     private sealed class Flush

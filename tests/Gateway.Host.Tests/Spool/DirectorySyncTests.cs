@@ -125,6 +125,25 @@ public sealed class DirectorySyncTests
         Assert.Equal(3, calls);
     }
 
+    [Fact]
+    public async Task AFailedFlush_IsForgotten_OnceEveryCallerItCoveredHasFailed()
+    {
+        var fail = true;
+        var sync = new DirectorySync(() =>
+        {
+            if (Volatile.Read(ref fail)) throw new IOException("fsync of directory failed (errno 5)");
+        });
+        var failed = typeof(DirectorySync).GetField("_failed", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+
+        var callers = CallTogether(sync, 3);
+        foreach (var caller in callers) await Assert.ThrowsAsync<IOException>(() => caller.WaitAsync(Wait));
+        Volatile.Write(ref fail, false);
+        await Task.Run(sync.SyncAsync).WaitAsync(Wait);
+
+        // A disk whose fsyncs keep failing must not make the record of failures grow without end.
+        Assert.Empty((System.Collections.IEnumerable)failed.GetValue(sync)!);
+    }
+
     /// <summary>Makes the calls with every continuation they post held back until all were made, as a busy thread pool would.</summary>
     private static List<Task> CallTogether(DirectorySync sync, int count)
     {
