@@ -15,6 +15,7 @@ public sealed class DirectorySync(Action flush)
     private readonly object _gate = new();
     private long _requested;
     private long _durable;
+    private long _decided; // the last ticket an fsync covered, whether it passed or failed
     private Flush? _running;
 
     /// <summary>
@@ -52,9 +53,11 @@ public sealed class DirectorySync(Action flush)
             long after;
             lock (_gate)
             {
-                // Every caller up to here named its entry before this fsync begins.
+                // Every caller up to here named its entry before this fsync begins; those after the
+                // last fsync's are this one's to decide.
                 mine.Covers = _requested;
-                after = _durable;
+                after = _decided;
+                _decided = mine.Covers;
             }
             try
             {

@@ -144,6 +144,33 @@ public sealed class DirectorySyncTests
         Assert.Empty((System.Collections.IEnumerable)failed.GetValue(sync)!);
     }
 
+    [Fact]
+    public async Task TwoFailedFlushesInARow_AreEachForgotten_OnceTheCallersOfEachHaveFailed()
+    {
+        var calls = 0;
+        var releaseFirst = new SemaphoreSlim(0);
+        var firstStarted = new SemaphoreSlim(0);
+        var sync = new DirectorySync(() =>
+        {
+            if (Interlocked.Increment(ref calls) == 1) { firstStarted.Release(); releaseFirst.Wait(Wait); }
+            throw new IOException("fsync of directory failed (errno 5)");
+        });
+        var failed = typeof(DirectorySync).GetField("_failed", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+
+        var first = Task.Run(sync.SyncAsync);
+        Assert.True(await firstStarted.WaitAsync(Wait));
+        var held = new HeldContext();
+        var late = Run(held, sync.SyncAsync); // after the first flush began: the second one's to decide
+        releaseFirst.Release();
+        await Assert.ThrowsAsync<IOException>(() => first.WaitAsync(Wait));
+        await Assert.ThrowsAsync<IOException>(() => Task.Run(sync.SyncAsync).WaitAsync(Wait)); // the second flush, covering the late caller
+        held.Release();
+        await Assert.ThrowsAsync<IOException>(() => late.WaitAsync(Wait));
+
+        Assert.Equal(2, calls);
+        Assert.Empty((System.Collections.IEnumerable)failed.GetValue(sync)!);
+    }
+
     /// <summary>Makes the calls with every continuation they post held back until all were made, as a busy thread pool would.</summary>
     private static List<Task> CallTogether(DirectorySync sync, int count)
     {
