@@ -87,6 +87,7 @@ public sealed class DirectorySync(Action flush)
     /// <summary>The failure that covered this ticket, if any; each covered caller asks once, as it fails.</summary>
     private Exception? TakeFailureOf(long ticket)
     {
+        if (_failed.Count == 0) return null;
         var failed = _failed.Find(f => ticket > f.After && ticket <= f.UpTo);
         if (failed is null) return null;
         if (--failed.Unseen == 0) _failed.Remove(failed);
