@@ -87,11 +87,15 @@ public sealed class DirectorySync(Action flush)
     /// <summary>The failure that covered this ticket, if any; each covered caller asks once, as it fails.</summary>
     private Exception? TakeFailureOf(long ticket)
     {
-        if (_failed.Count == 0) return null;
-        var failed = _failed.Find(f => ticket > f.After && ticket <= f.UpTo);
-        if (failed is null) return null;
-        if (--failed.Unseen == 0) _failed.Remove(failed);
-        return failed.Error;
+        // A loop, not a lambda: a closure over the ticket would be allocated on every call.
+        for (var i = 0; i < _failed.Count; i++)
+        {
+            var failed = _failed[i];
+            if (ticket <= failed.After || ticket > failed.UpTo) continue;
+            if (--failed.Unseen == 0) _failed.RemoveAt(i);
+            return failed.Error;
+        }
+        return null;
     }
 
     private sealed record FailedFlush(long After, long UpTo, Exception Error)
