@@ -1,5 +1,3 @@
-using System.Net;
-using Gateway.Audit;
 using Gateway.Outcomes;
 using SmtpServer.Protocol;
 

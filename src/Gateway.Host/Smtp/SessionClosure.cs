@@ -30,7 +30,7 @@ internal sealed record SessionClosure(string Reason, string Reply)
         : new AuditEvent("session-closed")
         {
             Client = client.Address.ToString(), Sender = Sender, Recipients = RecipientsOrNull, Action = "closed", Reply = Reply,
-            Reason = $"{endpoint}{Reason}; nothing of the open transaction was queued",
+            Reason = Sender is null ? $"{endpoint}{Reason}" : $"{endpoint}{Reason}; nothing of the open transaction was queued",
         };
 
     private IReadOnlyList<string>? RecipientsOrNull => Recipients.Count > 0 ? Recipients : null;

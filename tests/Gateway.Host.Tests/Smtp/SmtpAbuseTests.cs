@@ -171,7 +171,7 @@ public sealed class SmtpAbuseTests : IDisposable
         Assert.Null(await client.ReadReplyAsync());
         Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(8));
         var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
-        Assert.Contains("Gateway:Smtp:CommandTimeout", closed.GetProperty("reason").GetString());
+        Assert.Equal("no command within Gateway:Smtp:CommandTimeout", closed.GetProperty("reason").GetString()); // no transaction was open
     }
 
     [Fact]
@@ -206,7 +206,7 @@ public sealed class SmtpAbuseTests : IDisposable
         Assert.Empty(Queued());
         // No store saw it; the audit says whose message was cut off.
         var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
-        Assert.Contains("Gateway:Smtp:DataTimeout", closed.GetProperty("reason").GetString());
+        Assert.Equal("the data did not end within Gateway:Smtp:DataTimeout; nothing of the open transaction was queued", closed.GetProperty("reason").GetString());
         Assert.Equal("alice@example.test", closed.GetProperty("sender").GetString());
         Assert.Equal(["dave@elsewhere.test"], closed.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
     }
