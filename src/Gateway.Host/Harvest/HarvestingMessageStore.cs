@@ -24,7 +24,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
     {
         // The command reader puts one CRLF before the data (see SpoolingMessageStore); SMTP's final CRLF is restored.
         if (buffer.Length >= 2) buffer = buffer.Slice(2);
-        if (MessageSize.Exceeds(buffer.Length, maxMessageSize)) return MessageSize.Response;
+        if (MessageSize.Exceeds(buffer.Length, maxMessageSize)) return MessageSize.Reply.ToResponse();
         var message = new byte[buffer.Length + 2];
         buffer.CopyTo(message);
         message[^2] = (byte)'\r';

@@ -57,5 +57,5 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
     }
 
     private static SmtpResponseException Refusal(SmtpReply reply) =>
-        new(new SmtpResponse((SmtpReplyCode)reply.Code, $"{reply.EnhancedCode} {reply.Text}"));
+        new(reply.ToResponse());
 }

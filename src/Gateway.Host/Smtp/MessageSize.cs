@@ -1,5 +1,4 @@
 using Gateway.Outcomes;
-using SmtpServer.Protocol;
 
 namespace Gateway.Smtp;
 
@@ -29,6 +28,4 @@ internal static class MessageSize
     public static bool Exceeds(long handedOver, long limit) => handedOver + 2 > limit;
 
     public static readonly SmtpReply Reply = Failures.Reply(FailureKind.MessageTooLarge);
-
-    public static SmtpResponse Response => new((SmtpReplyCode)Reply.Code, $"{Reply.EnhancedCode} {Reply.Text}");
 }

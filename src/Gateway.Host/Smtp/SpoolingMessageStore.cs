@@ -38,29 +38,15 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
         // CommandLineReader put one CRLF before the data so that SmtpServer sees every line,
         // the first included, behind a line end; it is not part of the message.
         if (buffer.Length >= 2) buffer = buffer.Slice(2);
+        // The size limit counts the CRLF before the final dot (RFC 1870), the data screen's record the data handed over.
         if (MessageSize.Exceeds(buffer.Length, _maxMessageSize))
-        {
-            var tooLarge = MessageSize.Reply;
-            await audit.WriteAsync(new AuditEvent("message-refused")
-            {
-                Client = client, Sender = from, Recipients = recipients, Size = buffer.Length + 2, Action = "refused", Reason = tooLarge.Text, Reply = tooLarge.ToString(),
-            }, CancellationToken.None);
-            return MessageSize.Response;
-        }
+            return await RefuseAsync(MessageSize.Reply, buffer.Length + 2, client, from, recipients);
         if (DataScreen.Check(buffer, _limits) is { } refusal)
-        {
-            var reply = Failures.Reply(refusal);
-            await audit.WriteAsync(new AuditEvent("message-refused")
-            {
-                Client = client, Sender = from, Recipients = recipients, Size = buffer.Length, Action = "refused", Reason = reply.Text, Reply = reply.ToString(),
-            }, CancellationToken.None);
-            return new SmtpResponse((SmtpReplyCode)reply.Code, $"{reply.EnhancedCode} {reply.Text}");
-        }
+            return await RefuseAsync(Failures.Reply(refusal), buffer.Length, client, from, recipients);
         if (!spool.HasRoomFor(buffer.Length))
         {
             LogNoRoom(client, buffer.Length);
-            var full = Failures.Reply(FailureKind.SpoolFull);
-            return new SmtpResponse((SmtpReplyCode)full.Code, $"{full.EnhancedCode} {full.Text}");
+            return Failures.Reply(FailureKind.SpoolFull).ToResponse();
         }
         try
         {
@@ -78,9 +64,18 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
         {
             var full = e is IOException io && IsDiskFull(io);
             LogSpoolFailure(e, client, full);
-            var reply = Failures.Reply(full ? FailureKind.SpoolFull : FailureKind.SpoolUnavailable);
-            return new SmtpResponse((SmtpReplyCode)reply.Code, $"{reply.EnhancedCode} {reply.Text}");
+            return Failures.Reply(full ? FailureKind.SpoolFull : FailureKind.SpoolUnavailable).ToResponse();
         }
+    }
+
+    /// <summary>A message refused before it is spooled: audited, and answered.</summary>
+    private async Task<SmtpResponse> RefuseAsync(SmtpReply reply, long size, string client, string from, IReadOnlyList<string> recipients)
+    {
+        await audit.WriteAsync(new AuditEvent("message-refused")
+        {
+            Client = client, Sender = from, Recipients = recipients, Size = size, Action = "refused", Reason = reply.Text, Reply = reply.ToString(),
+        }, CancellationToken.None);
+        return reply.ToResponse();
     }
 
     /// <summary>
