@@ -31,7 +31,8 @@ internal sealed class UpstreamConnection(RelayClient client, UpstreamHost host, 
             if (Client.IsConnected) await Client.DisconnectAsync(quit: true, timeout.Token);
         }
         catch (Exception e) when (e is IOException or MailKit.Net.Smtp.SmtpProtocolException or MailKit.Net.Smtp.SmtpCommandException
-                                      or MailKit.ServiceNotConnectedException or OperationCanceledException or System.Net.Sockets.SocketException)
+                                      or MailKit.ServiceNotConnectedException or OperationCanceledException or System.Net.Sockets.SocketException
+                                      or ObjectDisposedException) // closed meanwhile by the pool's Dispose
         {
             // Closing anyway.
         }

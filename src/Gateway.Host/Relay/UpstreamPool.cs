@@ -27,7 +27,7 @@ internal sealed partial class UpstreamPool : IDisposable
     private readonly SemaphoreSlim _slots;
     private readonly Stack<UpstreamConnection> _idle = new();
     private readonly Lock _lock = new();
-    private readonly HashSet<Task> _closing = [];
+    private readonly Dictionary<UpstreamConnection, Task> _closing = [];
     private volatile bool _disposed;
 
     public UpstreamPool(RelayOptions relay, string heloName, TimeProvider time, ILogger logger)
@@ -106,8 +106,8 @@ internal sealed partial class UpstreamPool : IDisposable
     private void CloseInBackground(UpstreamConnection connection)
     {
         var closing = CloseThenReleaseAsync(connection);
-        lock (_lock) _closing.Add(closing);
-        _ = closing.ContinueWith(done => { lock (_lock) _closing.Remove(done); }, TaskScheduler.Default);
+        lock (_lock) _closing[connection] = closing;
+        _ = closing.ContinueWith(_ => { lock (_lock) _closing.Remove(connection); }, TaskScheduler.Default);
     }
 
     private async Task CloseThenReleaseAsync(UpstreamConnection connection)
@@ -122,11 +122,14 @@ internal sealed partial class UpstreamPool : IDisposable
         }
     }
 
-    /// <summary>At the stop: each idle connection says QUIT, and those already saying it finish, all within a few seconds.</summary>
+    /// <summary>
+    /// At the stop: each idle connection says QUIT, and those already saying it finish, all within a
+    /// few seconds; what has not said goodbye by then is closed without it, so none stays open.
+    /// </summary>
     public void Dispose()
     {
         List<UpstreamConnection> idle;
-        Task[] closing;
+        KeyValuePair<UpstreamConnection, Task>[] closing;
         lock (_lock)
         {
             _disposed = true;
@@ -134,7 +137,9 @@ internal sealed partial class UpstreamPool : IDisposable
             _idle.Clear();
             closing = [.. _closing];
         }
-        Task.WaitAll([.. idle.Select(c => c.CloseAsync()), .. closing], TimeSpan.FromSeconds(6));
+        Task.WaitAll([.. idle.Select(c => c.CloseAsync()), .. closing.Select(c => c.Value)], TimeSpan.FromSeconds(6));
+        // A QUIT's own bound ends just before this one, but under load its end can come later.
+        foreach (var connection in idle.Concat(closing.Select(c => c.Key))) connection.Dispose();
     }
 
     /// <summary>An idle connection still fit for use; those idle too long or closed by the upstream are dropped.</summary>
