@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gateway.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Audit;
@@ -13,7 +14,7 @@ namespace Gateway.Audit;
 /// <c>gateway queue</c> can add its lines while the gateway runs: .NET's FileMode.Append keeps its
 /// own offset and would write over the other process's lines.
 /// </summary>
-public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
+public sealed partial class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
 {
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -27,10 +28,12 @@ public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
 
-    public JsonLinesAuditLog(IOptions<GatewayOptions> options, TimeProvider time)
+    public JsonLinesAuditLog(IOptions<GatewayOptions> options, TimeProvider time, ILogger<JsonLinesAuditLog> logger)
     {
         _time = time;
+        _logger = logger;
         var path = Path.GetFullPath(options.Value.Audit.Path);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         _file = AppendOnlyFile.Open(path);
@@ -51,11 +54,20 @@ public sealed class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
             // Straight to the kernel: a killed process loses no line it reported written.
             AppendOnlyFile.Write(_file, [line, NewLine]);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Said here once for every caller, those that go on without the line included.
+            LogWriteFailed(e, FilePath, stamped.Event);
+            throw;
+        }
         finally
         {
             _gate.Release();
         }
     }
+
+    [LoggerMessage(EventId = 8001, Level = LogLevel.Error, Message = "Audit log {Path}: a '{Event}' line could not be written")]
+    private partial void LogWriteFailed(Exception exception, string path, string @event);
 
     public ValueTask DisposeAsync()
     {

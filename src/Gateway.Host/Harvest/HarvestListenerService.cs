@@ -31,14 +31,14 @@ public sealed partial class HarvestListenerService(
         var networks = ClientNetworks.For(harvest.EffectiveAllowedNetworks);
         var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize);
         var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits,
-            (client, refusal) => _ = audit.WriteAsync(new AuditEvent("connection-refused")
+            (client, refusal) => _ = audit.TryWriteAsync(new AuditEvent("connection-refused")
             {
                 Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply,
-            }, CancellationToken.None).AsTask(),
+            }).AsTask(),
             (client, closure) =>
             {
                 LogClosed(client.ToString(), closure.Reason);
-                _ = audit.WriteAsync(closure.Audit(client, "inbound endpoint: "), CancellationToken.None).AsTask();
+                _ = audit.TryWriteAsync(closure.Audit(client, "inbound endpoint: ")).AsTask();
             }));
         factory.EndpointStarted += (_, e) =>
         {

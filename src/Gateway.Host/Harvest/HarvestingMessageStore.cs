@@ -24,21 +24,30 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
     {
         // The command reader puts one CRLF before the data (see SpoolingMessageStore); SMTP's final CRLF is restored.
         if (buffer.Length >= 2) buffer = buffer.Slice(2);
-        if (MessageSize.Exceeds(buffer.Length, maxMessageSize)) return MessageSize.Reply.ToResponse();
+        var client = SpoolingMessageStore.ClientAddress(context);
+        var from = transaction.From?.AsAddress() ?? string.Empty;
+        var recipients = transaction.To.Select(t => t.AsAddress()).ToList();
+        if (MessageSize.Exceeds(buffer.Length, maxMessageSize))
+        {
+            await audit.TryWriteAsync(new AuditEvent("message-refused")
+            {
+                Client = client, Sender = from, Recipients = recipients, Size = buffer.Length + 2, Action = "refused",
+                Reason = $"inbound endpoint: {MessageSize.Reply.Text} (Gateway:Smtp:MaxMessageSize)", Reply = MessageSize.Reply.ToString(),
+            });
+            return MessageSize.Reply.ToResponse();
+        }
         var message = new byte[buffer.Length + 2];
         buffer.CopyTo(message);
         message[^2] = (byte)'\r';
         message[^1] = (byte)'\n';
-        var client = SpoolingMessageStore.ClientAddress(context);
-        var from = transaction.From?.AsAddress() ?? string.Empty;
-        var recipients = transaction.To.Select(t => t.AsAddress()).ToList();
 
         await HarvestAsync(message, client, from);
         var (code, text) = await _forwarder.ForwardAsync(message, from, recipients, CancellationToken.None);
-        await audit.WriteAsync(new AuditEvent("inbound-passed")
+        // The internal MTA has answered: a log that cannot be written must not make that answer a lie.
+        await audit.TryWriteAsync(new AuditEvent("inbound-passed")
         {
             Client = client, Sender = from, Recipients = recipients, Size = message.Length, Reply = $"{code} {text}", Action = code < 300 ? "passed on" : "refused",
-        }, CancellationToken.None);
+        });
         return new SmtpResponse((SmtpReplyCode)code, text);
     }
 
@@ -50,17 +59,17 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             if (result.Accepted)
             {
                 cache.RememberFound(result.Address!, HarvestedCertificateSource.SourceName, [result.Signer!], result.Capabilities, result.Chain);
-                await audit.WriteAsync(new AuditEvent("certificate-harvested")
+                await audit.TryWriteAsync(new AuditEvent("certificate-harvested")
                 {
                     Client = client, Sender = from, Recipient = result.Address, SignerCertificate = result.Signer!.Thumbprint, CertificateSource = HarvestedCertificateSource.SourceName,
-                }, CancellationToken.None);
+                });
             }
             else if (result.Signer is not null)
             {
-                await audit.WriteAsync(new AuditEvent("certificate-not-harvested")
+                await audit.TryWriteAsync(new AuditEvent("certificate-not-harvested")
                 {
                     Client = client, Sender = from, Recipient = result.Address, SignerCertificate = result.Signer.Thumbprint, Reason = string.Join("; ", result.Problems),
-                }, CancellationToken.None);
+                });
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -45,14 +45,14 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
     private async Task RefuseAsync(ISessionContext context, FailureKind kind, IMailbox? from, string auditEvent)
     {
         var reply = Failures.Reply(kind);
-        await audit.WriteAsync(new AuditEvent(auditEvent)
+        await audit.TryWriteAsync(new AuditEvent(auditEvent)
         {
             Client = SpoolingMessageStore.ClientAddress(context),
             Sender = from?.AsAddress(),
             Action = "refused",
             Reason = reply.Text,
             Reply = reply.ToString(),
-        }, CancellationToken.None);
+        });
         throw Refusal(reply);
     }
 

@@ -11,13 +11,14 @@ internal sealed class FileUserAuthenticator(SmtpUsers users, IAuditLog audit) : 
     {
         // PBKDF2 is deliberately slow: off the session's thread.
         var ok = await Task.Run(() => users.Verify(user, password), CancellationToken.None);
-        await audit.WriteAsync(new AuditEvent(ok ? "auth-succeeded" : "auth-failed")
+        // Answered either way: a message sent after a success is not accepted without its own audit line.
+        await audit.TryWriteAsync(new AuditEvent(ok ? "auth-succeeded" : "auth-failed")
         {
             Client = SpoolingMessageStore.ClientAddress(context),
             User = user,
             Action = ok ? "authenticated" : "refused",
             Reason = ok ? null : "wrong user name or password",
-        }, CancellationToken.None);
+        });
         return ok;
     }
 }

@@ -130,16 +130,16 @@ public sealed partial class SmtpListenerService : BackgroundService
     private void OnRefused(IPEndPoint client, ConnectionRefusal refusal)
     {
         LogRefused(client.ToString(), refusal.Reason);
-        _ = _audit.WriteAsync(new AuditEvent("connection-refused")
+        _ = _audit.TryWriteAsync(new AuditEvent("connection-refused")
         {
             Client = client.Address.ToString(), Action = "refused", Reason = refusal.Reason, Reply = refusal.Reply,
-        }, CancellationToken.None).AsTask();
+        }).AsTask();
     }
 
     private void OnClosed(IPEndPoint client, SessionClosure closure)
     {
         LogClosed(client.ToString(), closure.Reason);
-        _ = _audit.WriteAsync(closure.Audit(client), CancellationToken.None).AsTask();
+        _ = _audit.TryWriteAsync(closure.Audit(client)).AsTask();
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "SMTP listening on {Endpoint} (STARTTLS offered: {Tls}, AUTH over TLS: {Auth})")]

@@ -46,35 +46,43 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
         if (!spool.HasRoomFor(buffer.Length))
         {
             LogNoRoom(client, buffer.Length);
-            return Failures.Reply(FailureKind.SpoolFull).ToResponse();
+            return await RefuseAsync(Failures.Reply(FailureKind.SpoolFull), buffer.Length, client, from, recipients);
         }
+        SpoolEnvelope envelope;
         try
         {
             // Not the session's token: a session timeout in the middle of fsync must not leave
             // a half-committed entry; the write finishes, and the client retries if it missed the 250.
-            var envelope = await journal.AcceptAsync(buffer, from, recipients, client, null, DsnParameters.From(transaction.Parameters), (id, time) => Trace(context, client, id, time), CancellationToken.None);
-            await audit.WriteAsync(new AuditEvent("received")
-            {
-                SpoolId = envelope.Id, Client = client, Sender = from, Recipients = recipients, Size = envelope.Size, Action = "queued",
-            }, CancellationToken.None);
-            queue.Enqueue(envelope.Id);
-            return new SmtpResponse(SmtpReplyCode.Ok, $"2.0.0 queued as {envelope.Id}");
+            envelope = await journal.AcceptAsync(buffer, from, recipients, client, null, DsnParameters.From(transaction.Parameters), (id, time) => Trace(context, client, id, time), CancellationToken.None);
         }
         catch (Exception e)
         {
             var full = e is IOException io && IsDiskFull(io);
             LogSpoolFailure(e, client, full);
-            return Failures.Reply(full ? FailureKind.SpoolFull : FailureKind.SpoolUnavailable).ToResponse();
+            return await RefuseAsync(Failures.Reply(full ? FailureKind.SpoolFull : FailureKind.SpoolUnavailable), buffer.Length, client, from, recipients);
         }
+        var received = await audit.TryWriteAsync(new AuditEvent("received")
+        {
+            SpoolId = envelope.Id, Client = client, Sender = from, Recipients = recipients, Size = envelope.Size, Action = "queued",
+        });
+        // No mail goes through unaccounted for: without its audit line the message is taken back and
+        // the client keeps it (4xx). A 4xx for a message that is kept anyway would have it sent twice.
+        if (!received && journal.Withdraw(envelope.Id))
+        {
+            LogWithdrawn(envelope.Id, client);
+            return Failures.Reply(FailureKind.SpoolUnavailable).ToResponse();
+        }
+        queue.Enqueue(envelope.Id);
+        return new SmtpResponse(SmtpReplyCode.Ok, $"2.0.0 queued as {envelope.Id}");
     }
 
-    /// <summary>A message refused before it is spooled: audited, and answered.</summary>
+    /// <summary>A message refused before it is spooled: audited (if the audit log can be written: it is refused either way), and answered.</summary>
     private async Task<SmtpResponse> RefuseAsync(SmtpReply reply, long size, string client, string from, IReadOnlyList<string> recipients)
     {
-        await audit.WriteAsync(new AuditEvent("message-refused")
+        await audit.TryWriteAsync(new AuditEvent("message-refused")
         {
             Client = client, Sender = from, Recipients = recipients, Size = size, Action = "refused", Reason = reply.Text, Reply = reply.ToString(),
-        }, CancellationToken.None);
+        });
         return reply.ToResponse();
     }
 
@@ -106,6 +114,9 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Refused a message of {Size} bytes from {Client} with 452: the spool's file system is below Gateway:Spool:MinimumFreeSpace")]
     private partial void LogNoRoom(string client, long size);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Message {Id} from {Client} taken back and refused with 451: its audit line could not be written")]
+    private partial void LogWithdrawn(string id, string client);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Could not spool a message from {Client} (disk full: {DiskFull})")]
     private partial void LogSpoolFailure(Exception exception, string client, bool diskFull);

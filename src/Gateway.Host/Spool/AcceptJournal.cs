@@ -149,6 +149,33 @@ public sealed partial class AcceptJournal : IDisposable
     /// <summary>The journaled message with this id, while its first attempt has not ended.</summary>
     public JournalEntry? Find(string id) => _entries.TryGetValue(id, out var entry) ? entry : null;
 
+    /// <summary>
+    /// Takes back a message accepted a moment ago whose acceptance could not be completed (its
+    /// audit line could not be written): the client is answered 4xx and sends it again, so it
+    /// must not also be delivered from here. In the journal or in its own files.
+    /// </summary>
+    /// <returns>False when it could not be taken back: then it stays queued, as accepted.</returns>
+    public bool Withdraw(string id)
+    {
+        if (Find(id) is { } entry)
+        {
+            Finish(entry);
+            return true;
+        }
+        try
+        {
+            using var entryLock = _spool.TryLock(id);
+            if (entryLock is null) return false; // `gateway queue` holds it: it is known as queued
+            _spool.Complete(id);
+            entryLock.Remove();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Records that the message needs nothing more from the journal: every recipient is done with.</summary>
     public void Complete(JournalEntry entry) => Finish(entry);
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gateway.Audit;
 using Gateway.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Audit;
@@ -17,8 +18,8 @@ public sealed class JsonLinesAuditLogTests : IDisposable
     {
         var options = Options.Create(new GatewayOptions { Audit = new AuditOptions { Path = Path.Combine(_folder, "audit.jsonl") } });
         // Two instances stand for two processes: each has its own file description.
-        await using var service = new JsonLinesAuditLog(options, TimeProvider.System);
-        await using var command = new JsonLinesAuditLog(options, TimeProvider.System);
+        await using var service = new JsonLinesAuditLog(options, TimeProvider.System, NullLogger<JsonLinesAuditLog>.Instance);
+        await using var command = new JsonLinesAuditLog(options, TimeProvider.System, NullLogger<JsonLinesAuditLog>.Instance);
         await Task.WhenAll(
             Task.Run(async () => { for (var i = 0; i < 500; i++) await service.WriteAsync(new AuditEvent("service") { SpoolId = $"s{i}" }, default); }),
             Task.Run(async () => { for (var i = 0; i < 500; i++) await command.WriteAsync(new AuditEvent("command") { SpoolId = $"c{i}" }, default); }));

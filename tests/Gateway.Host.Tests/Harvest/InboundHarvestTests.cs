@@ -85,6 +85,23 @@ public sealed class InboundHarvestTests : GatewayRelayingToSink
     }
 
     [Fact]
+    public async Task InboundDataJustOverTheLimit_IsRefusedWith552_AndAuditedWithItsSenderAndRecipients()
+    {
+        var port = await InboundPortAsync();
+        await using var client = await RawSmtpClient.ConnectAsync(port);
+        await client.StartDataAsync("frank@partner.test", "alice@example.test");
+        // 101,000 bytes against a limit of 100,000: received whole, then measured by the store.
+        await client.SendAsync(string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", 101)) + ".\r\n");
+        Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("NOOP"));
+        var refused = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused"));
+        Assert.Equal("inbound endpoint: Message size exceeds fixed limit (Gateway:Smtp:MaxMessageSize)", refused.GetProperty("reason").GetString());
+        Assert.Equal(101_000, refused.GetProperty("size").GetInt64());
+        Assert.Equal("frank@partner.test", refused.GetProperty("sender").GetString());
+        Assert.Equal(["alice@example.test"], refused.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
     public async Task InboundMail_WhenTheInternalMtaIsDown_GetsA451_SoTheSenderKeepsIt()
     {
         var port = await InboundPortAsync();
