@@ -15,6 +15,7 @@ public enum FailureKind
     Unexpected,
     AuthenticationRequired,
     SenderNotAllowed,
+    SenderNotOwned,
     BareLineFeed,
     BareCarriageReturn,
     EmptyMessage,

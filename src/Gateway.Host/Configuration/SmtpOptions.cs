@@ -87,6 +87,13 @@ public sealed class SmtpAuthOptions
     /// <summary>Networks from which clients may connect to authenticate. Null: any, when AUTH is on.</summary>
     public string[]? Networks { get; set; }
 
+    /// <summary>
+    /// An authenticated client (outside AllowedNetworks) may use as MAIL FROM only the addresses its
+    /// user owns (<see cref="Gateway.Smtp.SmtpUsers.Owns"/>): Gateway signs with that sender's key,
+    /// so one user must not send, and sign, as another (Postfix's reject_sender_login_mismatch).
+    /// </summary>
+    public bool RequireOwnSender { get; set; } = true;
+
     public bool Enabled => !string.IsNullOrEmpty(UsersFile);
 
     public IReadOnlyList<string> EffectiveNetworks => Networks ?? AnyNetwork;

@@ -11,9 +11,11 @@ namespace Gateway.Smtp;
 
 /// <summary>
 /// Checks before the queue: who may send at all (a trusted network, or AUTH over TLS), which
-/// sender addresses are ours, and the number of recipients per transaction.
+/// sender addresses are ours and, for an authenticated user, its own, and the number of
+/// recipients per transaction.
 /// </summary>
-internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog audit) : IMailboxFilter
+/// <param name="users">The users file when AUTH is on and Smtp:Auth:RequireOwnSender holds; else null.</param>
+internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog audit, SmtpUsers? users) : IMailboxFilter
 {
     private const string RecipientCountKey = "Gateway:RecipientCount";
     private readonly int _maxRecipients = options.Value.Smtp.MaxRecipients;
@@ -27,6 +29,10 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
             await RefuseAsync(context, FailureKind.AuthenticationRequired, from, "relay-refused");
         var address = from is null || string.IsNullOrEmpty(from.User) ? string.Empty : from.AsAddress();
         if (!_senders.Allows(address)) await RefuseAsync(context, FailureKind.SenderNotAllowed, from, "sender-refused");
+        // A trusted network's MTA vouches for its own users; a client that relays on its login only
+        // sends as what that login owns.
+        if (!trusted && users is not null && !users.Owns(context.Authentication!.User, address))
+            await RefuseAsync(context, FailureKind.SenderNotOwned, from, "sender-refused");
         return true;
     }
 
@@ -49,6 +55,7 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
         {
             Client = SpoolingMessageStore.ClientAddress(context),
             Sender = from?.AsAddress(),
+            User = context.Authentication?.IsAuthenticated == true ? context.Authentication.User : null,
             Action = "refused",
             Reason = reply.Text,
             Reply = reply.ToString(),

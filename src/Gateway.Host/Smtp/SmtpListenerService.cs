@@ -83,12 +83,14 @@ public sealed partial class SmtpListenerService : BackgroundService
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(factory);
         provider.Add((IMessageStore)ActivatorUtilities.CreateInstance<SpoolingMessageStore>(_services));
-        provider.Add((IMailboxFilter)ActivatorUtilities.CreateInstance<EnvelopeFilter>(_services));
-        if (smtp.Auth.Enabled)
+        var users = smtp.Auth.Enabled ? SmtpUsers.Load(smtp.Auth.UsersFile!).Users : null;
+        if (users is not null)
         {
-            var users = SmtpUsers.Load(smtp.Auth.UsersFile!).Users;
             provider.Add((SmtpServer.Authentication.IUserAuthenticator)new FileUserAuthenticator(users, _audit));
+            if (smtp.Auth.RequireOwnSender && users.WithoutSenders.ToList() is { Count: > 0 } idle)
+                LogUsersWithoutSenders(string.Join(", ", idle));
         }
+        provider.Add((IMailboxFilter)new EnvelopeFilter(Options.Create(_options), _audit, smtp.Auth.RequireOwnSender ? users : null));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
         SessionTimeouts.Answer(server, stoppingToken);
         _server = server;
@@ -141,6 +143,9 @@ public sealed partial class SmtpListenerService : BackgroundService
         LogClosed(client.ToString(), closure.Reason);
         _ = _audit.TryWriteAsync(closure.Audit(client)).AsTask();
     }
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Smtp:Auth:UsersFile: {Users} may authenticate but own no sender address (the login is not an address and none is listed after the hash), so every MAIL FROM of theirs is refused while Smtp:Auth:RequireOwnSender holds")]
+    private partial void LogUsersWithoutSenders(string users);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "SMTP listening on {Endpoint} (STARTTLS offered: {Tls}, AUTH over TLS: {Auth})")]
     private partial void LogListening(string endpoint, bool tls, bool auth);

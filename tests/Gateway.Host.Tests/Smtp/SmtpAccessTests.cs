@@ -21,7 +21,8 @@ public sealed class SmtpAccessTests : IDisposable
         _world.Settings["Gateway:Smtp:Tls:CertificatePath"] = TestServerCertificate.Write(_world.Root);
         _world.Settings["Gateway:Smtp:Tls:CertificatePassword"] = TestServerCertificate.Password;
         var users = Path.Combine(_world.Root, "smtp-users");
-        File.WriteAllText(users, $"# test users\nrelay-user:{PasswordHash.Create("correct horse", PasswordHash.MinimumIterations)}\n");
+        var hash = PasswordHash.Create("correct horse", PasswordHash.MinimumIterations);
+        File.WriteAllText(users, $"# test users\nrelay-user:{hash}:alice@example.test,@sales.example.test\nbob@example.test:{hash}\n");
         _world.Settings["Gateway:Smtp:Auth:UsersFile"] = Gateway.Testing.OwnerOnly.Apply(users);
     }
 
@@ -109,6 +110,60 @@ public sealed class SmtpAccessTests : IDisposable
         var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "sender-refused"));
         Assert.Equal("127.0.0.1", refused.GetProperty("client").GetString());
         Assert.Equal("ceo@evil.test", refused.GetProperty("sender").GetString());
+    }
+
+    /// <returns>Null when the message was queued, else the reply that refused it.</returns>
+    private static async Task<string?> SendAuthenticatedAsync(int port, string user, string sender)
+    {
+        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", port, SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync(user, "correct horse");
+        try
+        {
+            await client.SendAsync(RunningGateway.NewMessage(sender, "dave@elsewhere.test", "owned?"), new MailboxAddress("", sender), [new MailboxAddress("", "dave@elsewhere.test")]);
+            return null;
+        }
+        catch (SmtpCommandException e)
+        {
+            return $"{(int)e.StatusCode} {e.Message}";
+        }
+    }
+
+    [Fact]
+    public async Task AuthenticatedUser_MaySendOnlyAsTheAddressesItOwns_AndAMismatchIsRefused553AndAuditedWithTheUser()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        // relay-user owns what its line lists: an address and a domain.
+        Assert.Null(await SendAuthenticatedAsync(gateway.Port, "relay-user", "alice@example.test"));
+        Assert.Null(await SendAuthenticatedAsync(gateway.Port, "relay-user", "Carol@Sales.Example.Test"));
+        Assert.Equal("553 5.7.1 Sender address rejected: not owned by the authenticated user", await SendAuthenticatedAsync(gateway.Port, "relay-user", "ceo@example.test"));
+        // bob@example.test lists nothing: it owns its login.
+        Assert.Null(await SendAuthenticatedAsync(gateway.Port, "bob@example.test", "bob@example.test"));
+        Assert.Equal("553 5.7.1 Sender address rejected: not owned by the authenticated user", await SendAuthenticatedAsync(gateway.Port, "bob@example.test", "alice@example.test"));
+
+        var refused = (await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "sender-refused") && e.GetProperty("user").GetString() == "bob@example.test"));
+        Assert.Equal("alice@example.test", refused.GetProperty("sender").GetString());
+        Assert.Equal("553 5.7.1 Sender address rejected: not owned by the authenticated user", refused.GetProperty("reply").GetString());
+        Assert.Single(gateway.AuditEvents(), e => RunningGateway.Is(e, "sender-refused") && e.GetProperty("sender").GetString() == "ceo@example.test"
+                                                   && e.GetProperty("user").GetString() == "relay-user");
+        Assert.Equal(3, gateway.AuditEvents().Count(e => RunningGateway.Is(e, "received")));
+    }
+
+    [Fact]
+    public async Task AuthenticatedUser_MaySendAsAnyCompanySender_WhenRequireOwnSenderIsOff()
+    {
+        _world.Settings["Gateway:Smtp:Auth:RequireOwnSender"] = "false";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        Assert.Null(await SendAuthenticatedAsync(gateway.Port, "bob@example.test", "alice@example.test"));
+    }
+
+    [Fact]
+    public async Task TrustedNetworkClient_IsNotHeldToAnyLogin()
+    {
+        _world.Settings["Gateway:Smtp:AllowedNetworks:0"] = "127.0.0.0/8";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.StartDataAsync("ceo@example.test");
     }
 
     [Fact]
