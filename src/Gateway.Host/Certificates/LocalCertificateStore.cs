@@ -80,6 +80,13 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     public ValueTask<CertificateLookup> FindAsync(string address, CertificateUsage usage, CancellationToken cancellationToken) =>
         ValueTask.FromResult(CertificateLookup.Found(Candidates(usage == CertificateUsage.Signing ? _signers : _recipients, address)));
 
+    /// <summary>
+    /// Every certificate with its key held for the address, whatever its validity: inbound mail
+    /// encrypted to an expired or replaced one still needs that key to be read.
+    /// </summary>
+    public IReadOnlyList<X509Certificate2> IdentitiesFor(string address) =>
+        Candidates(_signers, address).Select(c => c.Certificate).ToList();
+
     private static List<CertificateCandidate> Candidates(Dictionary<string, List<CertificateCandidate>> index, string address) =>
         index.TryGetValue(address, out var list) ? list : [];
 

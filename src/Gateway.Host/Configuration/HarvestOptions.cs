@@ -18,5 +18,12 @@ public sealed class HarvestOptions
     public int UpstreamPort { get; set; } = 25;
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Decrypt S/MIME mail encrypted to keys Gateway holds for internal users (their signing
+    /// identities, and every key the CA issued them) before passing it on, when the message was
+    /// encrypted for every one of its envelope recipients.
+    /// </summary>
+    public bool Decrypt { get; set; } = true;
+
     public IReadOnlyList<string> EffectiveAllowedNetworks => AllowedNetworks ?? SmtpOptions.DefaultAllowedNetworks;
 }

@@ -1,8 +1,10 @@
 using System.Net;
 using Gateway.Audit;
+using Gateway.Ca;
 using Gateway.Certificates;
 using Gateway.Configuration;
 using Gateway.Smtp;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,7 +18,7 @@ namespace Gateway.Harvest;
 /// the outbound one (allowed networks, line and error limits, TCP_NODELAY), no spool, no policy.
 /// </summary>
 public sealed partial class HarvestListenerService(
-    IOptions<GatewayOptions> options, LocalCertificateStore local, CertificateCache cache, IAuditLog audit, ILogger<HarvestListenerService> logger) : BackgroundService
+    IOptions<GatewayOptions> options, LocalCertificateStore local, CertificateCache cache, IAuditLog audit, IServiceProvider services, ILogger<HarvestListenerService> logger) : BackgroundService
 {
     private readonly TaskCompletionSource<IPEndPoint> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -49,7 +51,8 @@ public sealed partial class HarvestListenerService(
             .Endpoint(endpoint => endpoint.Endpoint(new IPEndPoint(IPAddress.Parse(harvest.Address), harvest.Port)).SessionTimeout(smtp.SessionTimeout));
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(factory);
-        provider.Add((IMessageStore)new HarvestingMessageStore(harvest, smtp.MaxMessageSize, local, cache, audit, logger));
+        var keys = harvest.Decrypt ? new DecryptionKeys(local, options.Value.Ca.Enabled ? services.GetRequiredService<ICertificateIssuer>() : null) : null;
+        provider.Add((IMessageStore)new HarvestingMessageStore(harvest, smtp.MaxMessageSize, smtp.ServerName, local, cache, keys, audit, logger));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
         SessionTimeouts.Answer(server, stoppingToken);
         try

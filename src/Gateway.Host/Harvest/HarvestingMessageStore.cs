@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Security.Cryptography;
 using Gateway.Audit;
 using Gateway.Certificates;
 using Gateway.Configuration;
+using Gateway.Inbound;
 using Gateway.Smtp;
 using Microsoft.Extensions.Logging;
 using SmtpServer;
@@ -12,11 +14,15 @@ using SmtpServer.Storage;
 namespace Gateway.Harvest;
 
 /// <summary>
-/// DATA on the inbound endpoint: a signed message's signer certificate is verified and stored
-/// for its sender's address (source "harvested"), then the message goes on unchanged. Whatever
-/// the signature says, the message itself is never held back or altered here.
+/// DATA on the inbound endpoint: a message encrypted to keys Gateway holds for all its recipients
+/// is decrypted (<see cref="EnvelopeOpener"/>; Harvest:Decrypt); a signed message's signer
+/// certificate is verified and stored for its sender's address (source "harvested"), the inner
+/// signature of a decrypted one included; then the message goes on, otherwise unchanged.
+/// Whatever the signature says, the message itself is never held back here.
 /// </summary>
-internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, LocalCertificateStore local, CertificateCache cache, IAuditLog audit, ILogger logger) : IMessageStore
+/// <param name="keys">Null when Harvest:Decrypt is off.</param>
+internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, string serverName, LocalCertificateStore local, CertificateCache cache,
+    DecryptionKeys? keys, IAuditLog audit, ILogger logger) : IMessageStore
 {
     private readonly InboundForwarder _forwarder = new(options);
 
@@ -41,6 +47,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         message[^2] = (byte)'\r';
         message[^1] = (byte)'\n';
 
+        if (keys is not null) message = await DecryptAsync(message, client, from, recipients);
         await HarvestAsync(message, client, from);
         var (code, text) = await _forwarder.ForwardAsync(message, from, recipients, CancellationToken.None);
         // The internal MTA has answered: a log that cannot be written must not make that answer a lie.
@@ -49,6 +56,39 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             Client = client, Sender = from, Recipients = recipients, Size = message.Length, Reply = $"{code} {text}", Action = code < 300 ? "passed on" : "refused",
         });
         return new SmtpResponse((SmtpReplyCode)code, text);
+    }
+
+    private async Task<byte[]> DecryptAsync(byte[] message, string client, string from, IReadOnlyList<string> recipients)
+    {
+        DecryptionResult result;
+        try
+        {
+            result = EnvelopeOpener.Open(message, recipients, keys!.For, serverName);
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            // A key file that cannot be read must not stop the mail: it goes on as it came.
+            LogDecryptionFailed(e, from);
+            await audit.TryWriteAsync(new AuditEvent("inbound-not-decrypted")
+            {
+                Client = client, Sender = from, Recipients = recipients, Action = "passed on encrypted", Reason = $"our keys could not be read: {e.Message}",
+            });
+            return message;
+        }
+        var line = result.Outcome switch
+        {
+            DecryptionOutcome.Decrypted => new AuditEvent("inbound-decrypted")
+            {
+                Action = "decrypted", RecipientCertificates = [result.Key!.Thumbprint], Algorithms = result.Algorithms,
+            },
+            DecryptionOutcome.NotForOurKeys or DecryptionOutcome.Unreadable => new AuditEvent("inbound-not-decrypted")
+            {
+                Action = "passed on encrypted", Reason = result.Reason, RecipientCertificates = result.Key is null ? null : [result.Key.Thumbprint], Algorithms = result.Algorithms,
+            },
+            _ => null,
+        };
+        if (line is not null) await audit.TryWriteAsync(line with { Client = client, Sender = from, Recipients = recipients });
+        return result.Message;
     }
 
     private async Task HarvestAsync(byte[] message, string client, string from)
@@ -78,6 +118,9 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             LogHarvestFailed(e, from);
         }
     }
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Could not read our keys to decrypt a message of {Sender}; passed on encrypted")]
+    private partial void LogDecryptionFailed(Exception exception, string sender);
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Could not harvest from a message of {Sender}; passed on unchanged")]
     private partial void LogHarvestFailed(Exception exception, string sender);

@@ -1,9 +1,7 @@
 using System.Text;
-using Gateway.Harvest;
 using Gateway.Testing.Peers;
 using Gateway.Tests.Fixtures;
 using Gateway.Tests.Smtp;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Harvest;
 
@@ -11,20 +9,8 @@ namespace Gateway.Tests.Harvest;
 /// The inbound endpoint: a partner's signed mail passes to the internal MTA byte for byte, its
 /// certificate is harvested, and the next outbound mail to that partner is encrypted with it.
 /// </summary>
-public sealed class InboundHarvestTests : GatewayRelayingToSink
+public sealed class InboundHarvestTests : GatewayWithInboundEndpoint
 {
-    protected override void Configure(GatewayWorld world)
-    {
-        world.Settings["Gateway:Harvest:Enabled"] = "true";
-        world.Settings["Gateway:Harvest:Port"] = "0";
-        world.Settings["Gateway:Harvest:UpstreamHost"] = "127.0.0.1";
-        world.Settings["Gateway:Harvest:UpstreamPort"] = world.Settings["Gateway:Relay:Port"];
-        world.Settings["Gateway:Smtp:MaxMessageSize"] = "100000";
-    }
-
-    private async Task<int> InboundPortAsync() =>
-        (await Running.Services.GetRequiredService<HarvestListenerService>().Ready.WaitAsync(TimeSpan.FromSeconds(20))).Port;
-
     private async Task<byte[]> SignedByFrankAsync()
     {
         var frank = World.Pki.Issue("frank@partner.test").WriteTo(Path.Combine(World.Root, "frank"), "x");
@@ -37,24 +23,11 @@ public sealed class InboundHarvestTests : GatewayRelayingToSink
         return Encoding.ASCII.GetBytes(text);
     }
 
-    private static async Task<string> SendAsync(int port, string from, string to, byte[] message)
-    {
-        await using var client = await RawSmtpClient.ConnectAsync(port);
-        await client.ReadReplyAsync();
-        await client.CommandAsync("EHLO mx.partner.test");
-        await client.CommandAsync($"MAIL FROM:<{from}>");
-        await client.CommandAsync($"RCPT TO:<{to}>");
-        await client.CommandAsync("DATA");
-        var text = Encoding.ASCII.GetString(message);
-        await client.SendAsync((text.StartsWith('.') ? "." : "") + text.Replace("\r\n.", "\r\n..", StringComparison.Ordinal) + ".\r\n");
-        return await client.ReadReplyAsync(TimeSpan.FromSeconds(30)) ?? "(closed)";
-    }
-
     [Fact]
     public async Task SignedInboundMail_PassesOnUnchanged_AndItsCertificateEncryptsTheReply()
     {
         var signed = await SignedByFrankAsync();
-        var reply = await SendAsync(await InboundPortAsync(), "frank@partner.test", "alice@example.test", signed);
+        var reply = await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], signed);
         Assert.StartsWith("250 2.0.0 passed on", reply);
 
         var passed = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
@@ -106,7 +79,7 @@ public sealed class InboundHarvestTests : GatewayRelayingToSink
     {
         var port = await InboundPortAsync();
         await Sink.DisposeAsync();
-        var reply = await SendAsync(port, "someone@partner.test", "alice@example.test", Encoding.ASCII.GetBytes("Subject: plain\r\n\r\nnot signed\r\n"));
+        var reply = await SendAsync(port, "someone@partner.test", ["alice@example.test"], Encoding.ASCII.GetBytes("Subject: plain\r\n\r\nnot signed\r\n"));
         Assert.StartsWith("451 4.4.1", reply);
     }
 }

@@ -52,14 +52,18 @@ public static class OpenSslCms
         return await RunToFileAsync(arguments, outputPath, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Encrypts a MIME entity (default AES-256-CBC, RSA PKCS#1 v1.5 key transport) for the recipients.</summary>
+    /// <summary>
+    /// Encrypts a MIME entity (default AES-256-CBC, RSA PKCS#1 v1.5 key transport) for the recipients.
+    /// <paramref name="binary"/> encrypts the file's bytes as they are (a CRLF entity that is signed
+    /// already) instead of openssl's text-mode line-end translation.
+    /// </summary>
     public static async Task<OpenSslResult> EncryptAsync(string mimeEntityPath, string outputPath,
         IEnumerable<string> recipientCertPaths, string cipher = "aes-256-cbc", MessageHeaders? headers = null,
-        CancellationToken cancellationToken = default)
+        bool binary = false, CancellationToken cancellationToken = default)
     {
         string[] arguments =
         [
-            "cms", "-encrypt", "-" + cipher, .. (headers ?? MessageHeaders.None).ToArguments(),
+            "cms", "-encrypt", "-" + cipher, .. (binary ? ["-binary"] : Array.Empty<string>()), .. (headers ?? MessageHeaders.None).ToArguments(),
             "-in", mimeEntityPath, "-out", outputPath,
             .. recipientCertPaths, // trailing certificates work for RSA and EC alike (see peers.md)
         ];

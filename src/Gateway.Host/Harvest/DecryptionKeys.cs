@@ -1,0 +1,16 @@
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Ca;
+using Gateway.Certificates;
+
+namespace Gateway.Harvest;
+
+/// <summary>
+/// The private keys Gateway holds for an internal address: the signing identities of the local
+/// certificate folder and, with certificate automation on, every identity the CA ever issued to it
+/// (read from its folder each time, so one issued by `gateway ca issue` meanwhile counts).
+/// </summary>
+internal sealed class DecryptionKeys(LocalCertificateStore local, ICertificateIssuer? issuer)
+{
+    public IReadOnlyList<X509Certificate2> For(string address) =>
+        [.. local.IdentitiesFor(address), .. issuer?.IssuedTo(address).Select(i => i.Certificate) ?? []];
+}

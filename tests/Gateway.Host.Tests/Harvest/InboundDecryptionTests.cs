@@ -1,0 +1,104 @@
+using System.Text;
+using Gateway.Testing.Peers;
+using Gateway.Tests.Fixtures;
+
+namespace Gateway.Tests.Harvest;
+
+/// <summary>
+/// The inbound endpoint decrypts what partners encrypted to our users' keys (made by openssl and
+/// by gpgsm, as partners' clients would), so that users read it without a key of their own; the
+/// signature inside still verifies, and what was not encrypted for every recipient passes as it came.
+/// </summary>
+public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
+{
+    private static string Crlf(string text) => text.Replace("\r\n", "\n").Replace("\n", "\r\n");
+
+    /// <summary>Frank at partner.test signs a note and encrypts it for <paramref name="recipientCertificates"/>, as his client would.</summary>
+    private async Task<byte[]> SignedAndEncryptedByFrankAsync(string to, params string[] recipientCertificates)
+    {
+        var frank = World.Pki.Issue("frank@partner.test").WriteTo(Path.Combine(World.Root, "frank"), "x");
+        var body = Path.Combine(World.Root, "body.mime");
+        await File.WriteAllTextAsync(body, "Content-Type: text/plain; charset=us-ascii\r\n\r\nThe figures, signed and sealed.\r\n");
+        var signed = Path.Combine(World.Root, "signed.mime");
+        var signing = await OpenSslCms.SignAsync(body, signed, frank.CertificatePath, frank.KeyPath);
+        Assert.True(signing.Success, signing.Stderr);
+        await File.WriteAllTextAsync(signed, Crlf(await File.ReadAllTextAsync(signed)));
+        var encrypted = Path.Combine(World.Root, "encrypted.eml");
+        var encryption = await OpenSslCms.EncryptAsync(signed, encrypted, recipientCertificates, headers: new MessageHeaders("frank@partner.test", to, "figures"), binary: true);
+        Assert.True(encryption.Success, encryption.Stderr);
+        return Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)));
+    }
+
+    [Fact]
+    public async Task SignedThenEncryptedForOurUser_ArrivesDecrypted_ItsSignatureStillVerifies_AndTheSignerIsHarvested()
+    {
+        var message = await SignedAndEncryptedByFrankAsync("alice@example.test", World.AliceFiles.CertificatePath);
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+
+        var passed = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        var text = Encoding.ASCII.GetString(passed.Data);
+        Assert.DoesNotContain("application/pkcs7-mime", text);
+        Assert.Contains("Content-Type: multipart/signed", text);
+        Assert.Contains("The figures, signed and sealed.", text);
+        Assert.Contains($"X-Gateway-Decrypted: by gw.example.test; certificate={World.Alice.Certificate.Thumbprint}\r\n", text);
+        Assert.Contains("Subject: figures\r\n", text);
+        Assert.Single(text.Split("\r\n\r\n")[0].Split("\r\n"), l => l.StartsWith("MIME-Version:", StringComparison.OrdinalIgnoreCase));
+
+        // An independent implementation checks the signature over what the user receives.
+        var received = Path.Combine(World.Root, "received.eml");
+        await File.WriteAllBytesAsync(received, passed.Data);
+        var verified = await OpenSslCms.VerifyAsync(received, World.CaCertificatePath);
+        Assert.True(verified.Success, verified.Stderr);
+
+        var decrypted = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-decrypted"));
+        Assert.Equal(World.Alice.Certificate.Thumbprint, decrypted.GetProperty("recipientCertificates")[0].GetString());
+        Assert.Equal("encrypt:aes-256-cbc keyTransport:rsaes-pkcs1-v1_5", decrypted.GetProperty("algorithms").GetString());
+        await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "certificate-harvested", "frank@partner.test"));
+    }
+
+    [Fact]
+    public async Task MailEncryptedByGpgsm_IsDecryptedToo()
+    {
+        await using var gpgsm = await Gpgsm.CreateAsync(World.CaCertificatePath);
+        Assert.True((await gpgsm.ImportCertificateAsync(World.AliceFiles.CertificatePath)).Success);
+        var entity = Path.Combine(World.Root, "entity.mime");
+        await File.WriteAllTextAsync(entity, "Content-Type: text/plain; charset=us-ascii\r\n\r\nSealed by gpgsm.\r\n");
+        var der = Path.Combine(World.Root, "gpgsm.p7m");
+        var encrypted = await gpgsm.RunAsync(["--batch", "--yes", "--encrypt", "--recipient", World.Alice.Certificate.Thumbprint, "--output", der, entity]);
+        Assert.True(encrypted.ExitCode == 0, encrypted.Stderr);
+        var message = Encoding.ASCII.GetBytes(
+            "From: frank@partner.test\r\nTo: alice@example.test\r\nSubject: from gpgsm\r\nMIME-Version: 1.0\r\n" +
+            "Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+            Convert.ToBase64String(await File.ReadAllBytesAsync(der), Base64FormattingOptions.InsertLineBreaks) + "\r\n");
+
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+        var text = Encoding.ASCII.GetString(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
+        Assert.EndsWith("Content-Type: text/plain; charset=us-ascii\r\n\r\nSealed by gpgsm.\r\n", text);
+        Assert.Contains("Subject: from gpgsm\r\n", text);
+    }
+
+    [Fact]
+    public async Task MessageNotEncryptedForEveryRecipient_PassesOnEncrypted_AsItCame()
+    {
+        // Encrypted for Alice only, but the envelope also names dave, who would get her plaintext.
+        var message = await SignedAndEncryptedByFrankAsync("alice@example.test", World.AliceFiles.CertificatePath);
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test", "dave@example.test"], message));
+
+        var passed = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.Equal(message, passed.Data);
+        var refused = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-not-decrypted"));
+        Assert.Contains("dave@example.test", refused.GetProperty("reason").GetString());
+        Assert.Equal("passed on encrypted", refused.GetProperty("action").GetString());
+    }
+
+    [Fact]
+    public async Task WithDecryptOff_EncryptedMailPassesOnAsItCame()
+    {
+        World.Settings["Gateway:Harvest:Decrypt"] = "false";
+        await RestartAsync();
+        var message = await SignedAndEncryptedByFrankAsync("alice@example.test", World.AliceFiles.CertificatePath);
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+        Assert.Equal(message, Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
+        Assert.DoesNotContain(Running.AuditEvents(), e => RunningGateway.Is(e, "inbound-decrypted") || RunningGateway.Is(e, "inbound-not-decrypted"));
+    }
+}
