@@ -15,7 +15,7 @@ public static class AuditLogExtensions
             await audit.WriteAsync(auditEvent, CancellationToken.None);
             return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException) // disposed: a session outlived the stop
         {
             return false;
         }

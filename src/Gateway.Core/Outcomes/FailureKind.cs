@@ -16,6 +16,8 @@ public enum FailureKind
     AuthenticationRequired,
     SenderNotAllowed,
     SenderNotOwned,
+    SenderAddressInvalid,
+    RecipientAddressInvalid,
     BareLineFeed,
     BareCarriageReturn,
     EmptyMessage,

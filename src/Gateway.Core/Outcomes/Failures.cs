@@ -22,6 +22,8 @@ public static class Failures
         FailureKind.AuthenticationRequired => new(530, "5.7.0", detail ?? "Authentication required: client network is not allowed to relay"),
         FailureKind.SenderNotAllowed => new(553, "5.7.1", detail ?? "Sender address rejected: domain not allowed here"),
         // Postfix's wording for reject_sender_login_mismatch, without the user's name.
+        FailureKind.SenderAddressInvalid => new(553, "5.1.7", detail ?? "Sender address rejected: the local part is empty"),
+        FailureKind.RecipientAddressInvalid => new(553, "5.1.3", detail ?? "Recipient address rejected: the local part is empty"),
         FailureKind.SenderNotOwned => new(553, "5.7.1", detail ?? "Sender address rejected: not owned by the authenticated user"),
         // Postfix 3.9's wording for smtpd_forbid_bare_newline = reject.
         FailureKind.BareLineFeed => new(550, "5.5.2", detail ?? "Error: bare <LF> received"),
@@ -37,6 +39,7 @@ public static class Failures
     {
         FailureKind.ClientNotAllowed or FailureKind.MessageTooLarge or FailureKind.TooManyRecipients
             or FailureKind.SpoolUnavailable or FailureKind.SpoolFull or FailureKind.AuthenticationRequired or FailureKind.SenderNotAllowed or FailureKind.SenderNotOwned
+            or FailureKind.SenderAddressInvalid or FailureKind.RecipientAddressInvalid
             or FailureKind.BareLineFeed or FailureKind.BareCarriageReturn or FailureKind.EmptyMessage or FailureKind.HeaderTooLarge
             or FailureKind.TooManyHops or FailureKind.MailLoop => AfterQueueAction.None,
         FailureKind.EncryptionCertificateMissing or FailureKind.SigningIdentityMissing or FailureKind.UpstreamPermanent => AfterQueueAction.Fail,

@@ -27,7 +27,11 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
         var trusted = context.Properties.TryGetValue(GuardedEndpointListener.TrustedNetworkKey, out var value) && value is true;
         if (!trusted && context.Authentication?.IsAuthenticated != true)
             await RefuseAsync(context, FailureKind.AuthenticationRequired, from, "relay-refused");
-        var address = from is null || string.IsNullOrEmpty(from.User) ? string.Empty : from.AsAddress();
+        // Only <> is the null sender: <""@domain> has an empty local part, and would pass every
+        // check below as if it were <> while the spool, the policy and the relay see "@domain".
+        var isNull = from is null || (string.IsNullOrEmpty(from.User) && string.IsNullOrEmpty(from.Host));
+        if (!isNull && string.IsNullOrEmpty(from!.User)) await RefuseAsync(context, FailureKind.SenderAddressInvalid, from, "sender-refused");
+        var address = isNull ? string.Empty : from!.AsAddress();
         if (!_senders.Allows(address)) await RefuseAsync(context, FailureKind.SenderNotAllowed, from, "sender-refused");
         // A trusted network's MTA vouches for its own users; a client that relays on its login only
         // sends as what that login owns.
@@ -44,6 +48,7 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
             // 452 asks the client to send the remaining recipients in another transaction (RFC 5321 §4.5.3.1.10).
             throw Refusal(Failures.Reply(FailureKind.TooManyRecipients));
         }
+        if (string.IsNullOrEmpty(to.User)) throw Refusal(Failures.Reply(FailureKind.RecipientAddressInvalid));
         context.Properties[RecipientCountKey] = count + 1;
         return Task.FromResult(true);
     }

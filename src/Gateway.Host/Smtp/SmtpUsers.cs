@@ -31,7 +31,7 @@ public sealed class SmtpUsers
             number++;
             var line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#')) continue;
-            var fields = line.Split(':');
+            var fields = line.Split(':', StringSplitOptions.TrimEntries);
             if (fields.Length is < 2 or > 3 || fields[0].Length == 0)
             {
                 errors.Add($"{path}:{number}: expected user:{PasswordHash.Scheme}iterations$salt$hash, optionally followed by :sender,@domain,…");
@@ -43,7 +43,8 @@ public sealed class SmtpUsers
                 errors.Add($"{path}:{number}: user '{user}': {error}");
                 continue;
             }
-            var senders = fields.Length == 3 ? fields[2].Split(',', StringSplitOptions.TrimEntries) : [];
+            // "user:hash:" and a trailing comma list nothing more: empty entries are not senders.
+            var senders = fields.Length == 3 ? fields[2].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [];
             if (senders.FirstOrDefault(s => !IsSender(s)) is { } bad)
             {
                 errors.Add($"{path}:{number}: user '{user}': sender '{bad}' is neither an address (local@domain) nor @domain");

@@ -67,10 +67,14 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
         });
         // No mail goes through unaccounted for: without its audit line the message is taken back and
         // the client keeps it (4xx). A 4xx for a message that is kept anyway would have it sent twice.
-        if (!received && journal.Withdraw(envelope.Id))
+        if (!received)
         {
-            LogWithdrawn(envelope.Id, client);
-            return Failures.Reply(FailureKind.SpoolUnavailable).ToResponse();
+            if (await journal.WithdrawAsync(envelope.Id))
+            {
+                LogWithdrawn(envelope.Id, client);
+                return Failures.Reply(FailureKind.SpoolUnavailable).ToResponse();
+            }
+            LogKeptUnaudited(envelope.Id, client);
         }
         queue.Enqueue(envelope.Id);
         return new SmtpResponse(SmtpReplyCode.Ok, $"2.0.0 queued as {envelope.Id}");
@@ -117,6 +121,9 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
 
     [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Message {Id} from {Client} taken back and refused with 451: its audit line could not be written")]
     private partial void LogWithdrawn(string id, string client);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Error, Message = "Message {Id} from {Client} is queued without its audit line: it could not be taken back either")]
+    private partial void LogKeptUnaudited(string id, string client);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Could not spool a message from {Client} (disk full: {DiskFull})")]
     private partial void LogSpoolFailure(Exception exception, string client, bool diskFull);

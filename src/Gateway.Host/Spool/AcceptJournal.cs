@@ -155,19 +155,35 @@ public sealed partial class AcceptJournal : IDisposable
     /// must not also be delivered from here. In the journal or in its own files.
     /// </summary>
     /// <returns>False when it could not be taken back: then it stays queued, as accepted.</returns>
-    public bool Withdraw(string id)
+    /// <remarks>
+    /// The withdrawal is made durable before the caller answers 4xx, as the acceptance was before a
+    /// 250: a crash must not bring back a message whose client was told to send it again. When
+    /// that sync fails the message may come back after a crash: twice rather than never.
+    /// </remarks>
+    public async Task<bool> WithdrawAsync(string id)
     {
         if (Find(id) is { } entry)
         {
-            Finish(entry);
+            if (!_entries.TryRemove(new KeyValuePair<string, JournalEntry>(id, entry))) return false;
+            Done(entry);
+            try
+            {
+                await _commit.SyncAsync(); // the 'D' record
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogDoneNotRecorded(e, id);
+            }
             return true;
         }
         try
         {
             using var entryLock = _spool.TryLock(id);
-            if (entryLock is null) return false; // `gateway queue` holds it: it is known as queued
+            // Held by `gateway queue`, or already gone (delivered by a flush, held): it is not ours to take back.
+            if (entryLock is null || !File.Exists(_spool.EnvelopePath(id))) return false;
             _spool.Complete(id);
             entryLock.Remove();
+            DurableFile.SyncDirectory(_spool.Incoming);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

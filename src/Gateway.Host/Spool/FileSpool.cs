@@ -45,7 +45,7 @@ public sealed partial class FileSpool
     public string Control { get; }
 
     public string ContentPath(string id) => Path.Combine(Incoming, id + ".eml");
-    private string EnvelopePath(string id) => Path.Combine(Incoming, id + ".json");
+    public string EnvelopePath(string id) => Path.Combine(Incoming, id + ".json");
 
     /// <summary>
     /// Whether a message of <paramref name="size"/> bytes leaves Spool:MinimumFreeSpace free.

@@ -158,12 +158,32 @@ public sealed class SmtpAccessTests : IDisposable
     }
 
     [Fact]
-    public async Task TrustedNetworkClient_IsNotHeldToAnyLogin()
+    public async Task TrustedNetworkClient_IsNotHeldToTheSendersOfItsLogin()
     {
         _world.Settings["Gateway:Smtp:AllowedNetworks:0"] = "127.0.0.0/8";
         await using var gateway = await RunningGateway.StartAsync(_world);
+        // The MTA of a trusted network vouches for its users, whether or not it authenticates itself.
+        Assert.Null(await SendAuthenticatedAsync(gateway.Port, "bob@example.test", "ceo@example.test"));
         await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
         await client.StartDataAsync("ceo@example.test");
+    }
+
+    [Fact]
+    public async Task EmptyLocalPart_IsNotTheNullSender_AndIsRefused553()
+    {
+        _world.Settings["Gateway:Smtp:AllowedNetworks:0"] = "127.0.0.0/8";
+        _world.Settings["Gateway:Smtp:SenderDomains:0"] = "example.test";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        // <""@domain> passed every sender check as if it were <>, then went on as "@domain".
+        Assert.Equal("553 5.1.7 Sender address rejected: the local part is empty", await client.CommandAsync("MAIL FROM:<\"\"@victim.test>"));
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<>"));
+        Assert.Equal("553 5.1.3 Recipient address rejected: the local part is empty", await client.CommandAsync("RCPT TO:<\"\"@elsewhere.test>"));
+        Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<dave@elsewhere.test>"));
+        var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "sender-refused"));
+        Assert.StartsWith("553 5.1.7", refused.GetProperty("reply").GetString());
     }
 
     [Fact]

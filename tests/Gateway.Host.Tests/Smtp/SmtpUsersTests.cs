@@ -66,6 +66,16 @@ public sealed class SmtpUsersTests : IDisposable
     }
 
     [Fact]
+    public void SpacesAroundFields_AnEmptyListAndATrailingComma_AreForgiven()
+    {
+        var (users, errors) = Load($"app : {Hash} : billing@example.test, ", $"relay:{Hash}:");
+        Assert.Empty(errors);
+        Assert.True(users.Verify("app", "pw"));
+        Assert.True(users.Owns("app", "billing@example.test"));
+        Assert.Equal(["relay"], users.WithoutSenders);
+    }
+
+    [Fact]
     public void LineWithTooManyFields_IsAnError()
     {
         var (_, errors) = Load($"app:{Hash}:a@example.test:b@example.test");
