@@ -12,6 +12,9 @@ public enum DecryptionOutcome
     /// <summary>Encrypted, but not for keys we hold for every envelope recipient: passed on encrypted.</summary>
     NotForOurKeys,
 
+    /// <summary>Decryptable, but its content is not signed with a signature that verifies: passed on encrypted (Harvest:DecryptUnsigned).</summary>
+    NotSigned,
+
     /// <summary>Encrypted, and it could not be read (not CMS, a key that does not open it, an unknown algorithm): passed on encrypted.</summary>
     Unreadable,
 }

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Security.Cryptography.Xml;
 using System.Text;
 using MimeKit;
+using MimeKit.Encodings;
 
 namespace Gateway.Inbound;
 
@@ -12,106 +13,157 @@ namespace Gateway.Inbound;
 /// keys the gateway holds for its internal users, so that they read encrypted mail without a key
 /// on their desktop: the reverse of what the gateway does outbound.
 /// <para>
-/// Only when every envelope recipient has a key the message was encrypted to: a recipient the
-/// sender did not encrypt for (a Bcc, an alias expanded upstream) must not get the plaintext, so
-/// such a message passes on encrypted, as it came. The plaintext keeps the outer headers (From,
-/// Subject, Received, …); the MIME entity inside replaces the envelope's Content-* headers and
-/// body, byte for byte, so a signature inside still verifies. <see cref="MarkerHeader"/> says it
-/// was decrypted here, and is removed from every inbound message, so a sender cannot forge it.
+/// Only for a message encrypted to every envelope recipient, each opened with that recipient's
+/// own key to the same content: a recipient the sender did not encrypt for (a Bcc, an alias
+/// expanded upstream, or a RecipientInfo forged to name them) must not get the plaintext. And, by
+/// default, only when the content is signed and its signature verifies: AES-CBC has no integrity,
+/// and a decrypting gateway would otherwise deliver ciphertext bent by an attacker (EFAIL's CBC
+/// gadgets) as trusted plaintext. Anything else passes on encrypted, as it came.
+/// </para>
+/// <para>
+/// The plaintext keeps the outer headers (From, Subject, Received, …); from the entity inside
+/// only its Content-* headers are taken (an encrypted part must not add From or
+/// Authentication-Results lines to the header block the inbound MTA checked), and its body byte
+/// for byte, so a signature inside still verifies. <see cref="MarkerHeader"/> says it was
+/// decrypted here; <see cref="WithoutMarker"/> removes it from every inbound message.
 /// </para>
 /// </summary>
 public static class EnvelopeOpener
 {
     public const string MarkerHeader = "X-Gateway-Decrypted";
 
+    /// <summary>More than any real message carries; each one is compared with our keys.</summary>
+    public const int MaximumRecipientInfos = 100;
+
     private const string DataOid = "1.2.840.113549.1.7.1";
 
-    // What describes the envelope itself; the decrypted entity brings its own (MIME-Version is decided apart).
-    private static readonly string[] EntityHeaders = ["Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Content-Description", "Content-ID", "Content-MD5"];
-
-    /// <param name="keysFor">The certificates with private keys the gateway holds for an address, expired and replaced ones included (older mail was encrypted to them).</param>
-    /// <param name="serverName">Named in <see cref="MarkerHeader"/>.</param>
-    public static DecryptionResult Open(byte[] raw, IReadOnlyList<string> recipients, Func<string, IReadOnlyList<X509Certificate2>> keysFor, string serverName)
+    /// <summary>The message without any <see cref="MarkerHeader"/> line: the same array when it has none.</summary>
+    public static byte[] WithoutMarker(byte[] raw)
     {
         var canonical = Crlf(raw);
-        var (fields, bodyStart) = HeaderFields(canonical);
-        var unmarked = fields.Where(f => !f.Is(MarkerHeader)).ToList();
-        var asReceived = unmarked.Count == fields.Count ? raw : Join(unmarked, "\r\n"u8, canonical.AsSpan(bodyStart));
+        var (fields, bodyStart, _) = HeaderFields(canonical);
+        var kept = fields.Where(f => !f.Is(MarkerHeader)).ToList();
+        return kept.Count == fields.Count ? raw : Join(kept, "\r\n"u8, canonical.AsSpan(bodyStart));
+    }
 
-        MimeMessage message;
-        try
-        {
-            message = MimeMessage.Load(new MemoryStream(canonical, writable: false));
-        }
-        catch (FormatException)
-        {
-            return new DecryptionResult(DecryptionOutcome.NotEncrypted, asReceived);
-        }
-        if (message.Body is not MimePart { Content: not null } part || !IsEnvelopedData(part.ContentType))
-            return new DecryptionResult(DecryptionOutcome.NotEncrypted, asReceived);
+    /// <param name="raw">The message, <see cref="WithoutMarker"/> already applied.</param>
+    /// <param name="keysFor">The certificates with private keys the gateway holds for an address, expired and replaced ones included (older mail was encrypted to them).</param>
+    /// <param name="serverName">Named in <see cref="MarkerHeader"/>.</param>
+    /// <param name="requireSignature">Decrypt only content that is signed, with a signature that verifies.</param>
+    public static DecryptionResult Open(byte[] raw, IReadOnlyList<string> recipients, Func<string, IReadOnlyList<X509Certificate2>> keysFor, string serverName, bool requireSignature = true)
+    {
+        var canonical = Crlf(raw);
+        var (fields, bodyStart, _) = HeaderFields(canonical);
+        if (fields.LastOrDefault(f => f.Is("Content-Type")) is not { } typeField
+            || !ContentType.TryParse(Encoding.ASCII.GetBytes(typeField.Value), out var type)
+            || !(type.IsMimeType("application", "pkcs7-mime") || type.IsMimeType("application", "x-pkcs7-mime")))
+            return new DecryptionResult(DecryptionOutcome.NotEncrypted, raw);
+        // RFC 8551 §3.2.2: smime-type says what the CMS holds; older clients leave it out, and then
+        // the CMS itself decides (Decode refuses signed-data as enveloped).
+        var smimeType = type.Parameters["smime-type"] ?? string.Empty;
+        if (smimeType.Equals("authEnveloped-data", StringComparison.OrdinalIgnoreCase))
+            return Unreadable(raw, "authEnveloped-data (AES-GCM, RFC 5083) cannot be decrypted here");
+        if (smimeType.Length > 0 && !smimeType.Equals("enveloped-data", StringComparison.OrdinalIgnoreCase))
+            return new DecryptionResult(DecryptionOutcome.NotEncrypted, raw);
+
+        var encoding = fields.LastOrDefault(f => f.Is("Content-Transfer-Encoding"))?.Value.Trim().ToLowerInvariant() ?? "7bit";
+        var body = canonical.AsSpan(bodyStart);
+        byte[] encoded;
+        if (encoding == "base64") encoded = DecodeBase64(body);
+        else if (encoding is "binary" or "7bit" or "8bit") encoded = body.ToArray();
+        else return Unreadable(raw, $"an enveloped-data body in Content-Transfer-Encoding {encoding}");
 
         var cms = new EnvelopedCms();
         try
         {
-            using var encoded = new MemoryStream();
-            part.Content.DecodeTo(encoded);
-            cms.Decode(encoded.ToArray());
+            cms.Decode(encoded);
         }
         catch (CryptographicException e)
         {
-            return new DecryptionResult(DecryptionOutcome.Unreadable, asReceived, Reason: $"not readable CMS enveloped-data: {e.Message.TrimEnd('.')}");
+            return Unreadable(raw, $"not readable CMS enveloped-data: {e.Message.TrimEnd('.')}");
         }
-
         var infos = cms.RecipientInfos.Cast<RecipientInfo>().ToList();
-        (RecipientInfo Info, X509Certificate2 Key)? opener = null;
+        if (infos.Count > MaximumRecipientInfos) return Unreadable(raw, $"{infos.Count} recipient infos, more than the {MaximumRecipientInfos} looked at");
+
+        // Each recipient by its own key: one that is merely named (a forged RecipientInfo costs
+        // nothing) opens nothing, and gets nothing.
+        var openers = new List<(string Recipient, RecipientInfo Info, X509Certificate2 Key)>();
         var without = new List<string>();
         foreach (var recipient in recipients)
         {
-            var match = keysFor(recipient).Where(k => k.HasPrivateKey)
+            var match = keysFor(recipient).Where(MayDecrypt)
                 .SelectMany(k => infos.Where(i => Identifies(i.RecipientIdentifier, k)).Select(i => (Info: i, Key: k)))
                 .FirstOrDefault();
             if (match.Key is null) without.Add(recipient);
-            else opener ??= match;
+            else openers.Add((recipient, match.Info, match.Key));
         }
-        if (without.Count > 0 || opener is not { } chosen)
+        if (without.Count > 0 || openers.Count == 0)
         {
-            return new DecryptionResult(DecryptionOutcome.NotForOurKeys, asReceived,
+            return new DecryptionResult(DecryptionOutcome.NotForOurKeys, raw,
                 Reason: $"encrypted to {infos.Count} recipient key(s), none of them ours for {string.Join(", ", without)}: passed on encrypted");
         }
 
-        var algorithms = $"encrypt:{AlgorithmName(cms.ContentEncryptionAlgorithm.Oid)} keyTransport:{AlgorithmName(chosen.Info.KeyEncryptionAlgorithm.Oid)}";
-        try
+        var first = openers[0];
+        var algorithms = $"encrypt:{AlgorithmName(cms.ContentEncryptionAlgorithm.Oid)} {KeyManagement(first.Info)}:{AlgorithmName(first.Info.KeyEncryptionAlgorithm.Oid)}";
+        byte[]? entity = null;
+        foreach (var (recipient, info, key) in openers.DistinctBy(o => (o.Info, o.Key.Thumbprint)))
         {
-            cms.Decrypt(chosen.Info, new X509Certificate2Collection(chosen.Key));
-        }
-        catch (CryptographicException e)
-        {
-            return new DecryptionResult(DecryptionOutcome.Unreadable, asReceived, chosen.Key, algorithms,
-                $"the key of certificate {chosen.Key.Thumbprint} did not open it: {e.Message.TrimEnd('.')}");
-        }
-        if (cms.ContentInfo.ContentType.Value != DataOid)
-        {
-            return new DecryptionResult(DecryptionOutcome.Unreadable, asReceived, chosen.Key, algorithms,
-                $"the decrypted content is {cms.ContentInfo.ContentType.Value}, not MIME data");
+            var own = new EnvelopedCms();
+            try
+            {
+                own.Decode(encoded);
+                own.Decrypt(own.RecipientInfos.Cast<RecipientInfo>().ElementAt(infos.IndexOf(info)), new X509Certificate2Collection(key));
+            }
+            catch (CryptographicException e)
+            {
+                return new DecryptionResult(DecryptionOutcome.Unreadable, raw, key, algorithms,
+                    $"the key of certificate {key.Thumbprint} ({recipient}) did not open it: {e.Message.TrimEnd('.')}");
+            }
+            if (own.ContentInfo.ContentType.Value != DataOid)
+                return new DecryptionResult(DecryptionOutcome.Unreadable, raw, key, algorithms, $"the decrypted content is {own.ContentInfo.ContentType.Value}, not MIME data");
+            if (entity is null) entity = own.ContentInfo.Content;
+            else if (!entity.AsSpan().SequenceEqual(own.ContentInfo.Content))
+                return new DecryptionResult(DecryptionOutcome.Unreadable, raw, key, algorithms, $"the key of {recipient} opens other content than the key of {first.Recipient}");
         }
 
-        var entity = Crlf(cms.ContentInfo.Content);
-        // One MIME-Version: the entity's when it has one (a signed entity often does), else ours.
-        var outer = unmarked.Where(f => !EntityHeaders.Any(f.Is) && !f.Is("MIME-Version")).ToList();
-        var mimeVersion = HeaderFields(entity).Fields.Any(f => f.Is("MIME-Version")) ? "" : "MIME-Version: 1.0\r\n";
-        var added = Encoding.ASCII.GetBytes($"{mimeVersion}{MarkerHeader}: by {serverName}; certificate={chosen.Key.Thumbprint}\r\n");
-        // The entity's own header lines follow the outer ones directly: one header block, then its body.
-        return new DecryptionResult(DecryptionOutcome.Decrypted, Join(outer, added, entity), chosen.Key, algorithms);
+        var inner = Crlf(entity!);
+        var (entityFields, entityBodyStart, wellFormed) = HeaderFields(inner);
+        if (!wellFormed) return new DecryptionResult(DecryptionOutcome.Unreadable, raw, first.Key, algorithms, "the decrypted content is not a MIME entity (no header block)");
+        if (requireSignature && !SignatureCheck.Verifies(inner))
+        {
+            return new DecryptionResult(DecryptionOutcome.NotSigned, raw, first.Key, algorithms,
+                "the content is not signed, or its signature does not verify: unauthenticated CBC plaintext is not passed on (Harvest:DecryptUnsigned)");
+        }
+
+        var outer = fields.Where(f => !f.Is(MarkerHeader) && !f.Is("MIME-Version") && !f.IsContentHeader).ToList();
+        var marker = Encoding.ASCII.GetBytes(
+            $"{MarkerHeader}: by {serverName}; certificate={first.Key.Thumbprint}; cipher={AlgorithmName(cms.ContentEncryptionAlgorithm.Oid)}\r\n\r\n");
+        var output = new MemoryStream(inner.Length + canonical.Length / 4);
+        foreach (var field in outer) output.Write(field.Message, field.Start, field.Length);
+        output.Write("MIME-Version: 1.0\r\n"u8);
+        foreach (var field in entityFields.Where(f => f.IsContentHeader)) output.Write(field.Message, field.Start, field.Length);
+        output.Write(marker);
+        output.Write(inner.AsSpan(entityBodyStart));
+        return new DecryptionResult(DecryptionOutcome.Decrypted, output.ToArray(), first.Key, algorithms);
     }
 
-    private static bool IsEnvelopedData(ContentType type)
+    private static DecryptionResult Unreadable(byte[] raw, string reason) => new(DecryptionOutcome.Unreadable, raw, Reason: reason);
+
+    private static byte[] DecodeBase64(ReadOnlySpan<byte> body)
     {
-        if (!type.IsMimeType("application", "pkcs7-mime") && !type.IsMimeType("application", "x-pkcs7-mime")) return false;
-        var smimeType = type.Parameters["smime-type"];
-        // RFC 8551 §3.2.2: smime-type says what the CMS holds; older clients leave it out, and
-        // then the CMS itself decides (Decode refuses signed-data as enveloped).
-        return string.IsNullOrEmpty(smimeType) || string.Equals(smimeType, "enveloped-data", StringComparison.OrdinalIgnoreCase)
-               || string.Equals(smimeType, "authEnveloped-data", StringComparison.OrdinalIgnoreCase);
+        var decoder = new Base64Decoder();
+        var input = body.ToArray();
+        var output = new byte[decoder.EstimateOutputLength(input.Length)];
+        var length = decoder.Decode(input, 0, input.Length, output);
+        return output.AsSpan(0, length).ToArray();
+    }
+
+    /// <summary>A key whose certificate limits its use to signing does not decrypt (RFC 8550 §4.4.2).</summary>
+    private static bool MayDecrypt(X509Certificate2 key)
+    {
+        if (!key.HasPrivateKey) return false;
+        var usage = key.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
+        return usage is null || (usage.KeyUsages & (X509KeyUsageFlags.KeyEncipherment | X509KeyUsageFlags.KeyAgreement)) != 0;
     }
 
     private static bool Identifies(SubjectIdentifier identifier, X509Certificate2 certificate) => identifier.Type switch
@@ -122,6 +174,12 @@ public static class EnvelopeOpener
         SubjectIdentifierType.SubjectKeyIdentifier => identifier.Value is string keyIdentifier
             && certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Any(e => string.Equals(e.SubjectKeyIdentifier, keyIdentifier, StringComparison.OrdinalIgnoreCase)),
         _ => false,
+    };
+
+    private static string KeyManagement(RecipientInfo info) => info switch
+    {
+        KeyAgreeRecipientInfo => "keyAgreement",
+        _ => "keyTransport",
     };
 
     private static string AlgorithmName(Oid oid) => oid.Value switch
@@ -136,25 +194,34 @@ public static class EnvelopeOpener
         _ => oid.Value ?? "unknown",
     };
 
-    /// <summary>The header fields of the top-level header block, each with its continuation lines and CRLF, and where the body starts.</summary>
-    private static (List<HeaderField> Fields, int BodyStart) HeaderFields(byte[] message)
+    /// <summary>
+    /// The header fields of a header block, each with its continuation lines and CRLF; where the
+    /// body starts (after the empty line); and whether every line was a header field.
+    /// </summary>
+    private static (List<HeaderField> Fields, int BodyStart, bool WellFormed) HeaderFields(byte[] message)
     {
         var fields = new List<HeaderField>();
+        var wellFormed = true;
         var at = 0;
         while (at < message.Length)
         {
             var lineEnd = message.AsSpan(at).IndexOf("\r\n"u8);
-            if (lineEnd == 0) return (fields, at + 2); // the empty line that ends the header block
+            if (lineEnd == 0) return (fields, at + 2, wellFormed); // the empty line that ends the header block
             var end = lineEnd < 0 ? message.Length : at + lineEnd + 2;
-            if (fields.Count > 0 && message[at] is (byte)' ' or (byte)'\t')
+            if (message[at] is (byte)' ' or (byte)'\t')
             {
-                var last = fields[^1];
-                fields[^1] = last with { Length = end - last.Start };
+                if (fields.Count == 0) wellFormed = false;
+                else fields[^1] = fields[^1] with { Length = end - fields[^1].Start };
             }
-            else fields.Add(new HeaderField(message, at, end - at));
+            else
+            {
+                var field = new HeaderField(message, at, end - at);
+                wellFormed &= field.Name is not null;
+                fields.Add(field);
+            }
             at = end;
         }
-        return (fields, message.Length);
+        return (fields, message.Length, false); // no empty line: no body, and not an entity either
     }
 
     private static byte[] Join(List<HeaderField> fields, ReadOnlySpan<byte> between, ReadOnlySpan<byte> rest)
@@ -180,11 +247,31 @@ public static class EnvelopeOpener
 
     private sealed record HeaderField(byte[] Message, int Start, int Length)
     {
-        public bool Is(string name)
+        /// <summary>The field name (RFC 5322 §3.6.8: printable ASCII but the colon; white space before the colon tolerated, as MimeKit does); null when the line is not a field.</summary>
+        public string? Name
         {
-            var line = Message.AsSpan(Start, Length);
-            var colon = line.IndexOf((byte)':');
-            return colon == name.Length && Encoding.ASCII.GetString(line[..colon]).Equals(name, StringComparison.OrdinalIgnoreCase);
+            get
+            {
+                var line = Message.AsSpan(Start, Length);
+                var colon = line.IndexOf((byte)':');
+                if (colon <= 0) return null;
+                var name = line[..colon].TrimEnd(" \t"u8);
+                if (name.Length == 0 || name.IndexOfAnyExceptInRange((byte)33, (byte)126) >= 0) return null;
+                return Encoding.ASCII.GetString(name);
+            }
         }
+
+        public string Value
+        {
+            get
+            {
+                var line = Message.AsSpan(Start, Length);
+                return Encoding.ASCII.GetString(line[(line.IndexOf((byte)':') + 1)..]).Replace("\r\n", "");
+            }
+        }
+
+        public bool IsContentHeader => Name?.StartsWith("Content-", StringComparison.OrdinalIgnoreCase) == true;
+
+        public bool Is(string name) => string.Equals(Name, name, StringComparison.OrdinalIgnoreCase);
     }
 }

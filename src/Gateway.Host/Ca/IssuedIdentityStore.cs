@@ -48,8 +48,13 @@ internal sealed class IssuedIdentityStore(string root, string password)
 
     private List<IssuedIdentity> Refresh(string key, string address)
     {
-        if (!_loaded.TryGetValue(key, out var list)) _loaded[key] = list = [];
         var folder = Path.Combine(Folder, key);
+        // Nothing is remembered for an address without a folder: inbound mail asks for any address.
+        if (!_loaded.TryGetValue(key, out var list))
+        {
+            if (!Directory.Exists(folder)) return [];
+            _loaded[key] = list = [];
+        }
         if (!Directory.Exists(folder)) return list;
         foreach (var file in Directory.EnumerateFiles(folder, "*.p12").Order(StringComparer.Ordinal)) Load(key, address, file);
         return list;

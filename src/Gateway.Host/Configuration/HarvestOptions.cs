@@ -25,5 +25,12 @@ public sealed class HarvestOptions
     /// </summary>
     public bool Decrypt { get; set; } = true;
 
+    /// <summary>
+    /// Decrypt also content that is not signed (or whose signature does not verify). Off by
+    /// default: AES-CBC has no integrity, and ciphertext bent by an attacker (EFAIL's CBC
+    /// gadgets) would reach users as plaintext the gateway vouched for.
+    /// </summary>
+    public bool DecryptUnsigned { get; set; }
+
     public IReadOnlyList<string> EffectiveAllowedNetworks => AllowedNetworks ?? SmtpOptions.DefaultAllowedNetworks;
 }

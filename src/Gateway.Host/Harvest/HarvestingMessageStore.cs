@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using Gateway.Audit;
 using Gateway.Certificates;
 using Gateway.Configuration;
@@ -47,6 +46,8 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         message[^2] = (byte)'\r';
         message[^1] = (byte)'\n';
 
+        // Whatever else happens: a sender must not make a message look decrypted by us.
+        message = EnvelopeOpener.WithoutMarker(message);
         if (keys is not null) message = await DecryptAsync(message, client, from, recipients);
         await HarvestAsync(message, client, from);
         var (code, text) = await _forwarder.ForwardAsync(message, from, recipients, CancellationToken.None);
@@ -63,15 +64,16 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         DecryptionResult result;
         try
         {
-            result = EnvelopeOpener.Open(message, recipients, keys!.For, serverName);
+            result = EnvelopeOpener.Open(message, recipients, keys!.For, serverName, requireSignature: !options.DecryptUnsigned);
         }
-        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A key file that cannot be read must not stop the mail: it goes on as it came.
+            // A key file that cannot be read (or anything unforeseen) must not stop the mail, nor
+            // turn into SmtpServer's 554: it goes on as it came.
             LogDecryptionFailed(e, from);
             await audit.TryWriteAsync(new AuditEvent("inbound-not-decrypted")
             {
-                Client = client, Sender = from, Recipients = recipients, Action = "passed on encrypted", Reason = $"our keys could not be read: {e.Message}",
+                Client = client, Sender = from, Recipients = recipients, Action = "passed on encrypted", Reason = $"not decrypted: {e.GetType().Name}: {e.Message}",
             });
             return message;
         }
@@ -81,7 +83,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             {
                 Action = "decrypted", RecipientCertificates = [result.Key!.Thumbprint], Algorithms = result.Algorithms,
             },
-            DecryptionOutcome.NotForOurKeys or DecryptionOutcome.Unreadable => new AuditEvent("inbound-not-decrypted")
+            DecryptionOutcome.NotForOurKeys or DecryptionOutcome.NotSigned or DecryptionOutcome.Unreadable => new AuditEvent("inbound-not-decrypted")
             {
                 Action = "passed on encrypted", Reason = result.Reason, RecipientCertificates = result.Key is null ? null : [result.Key.Thumbprint], Algorithms = result.Algorithms,
             },
@@ -119,7 +121,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         }
     }
 
-    [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Could not read our keys to decrypt a message of {Sender}; passed on encrypted")]
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Could not decrypt a message of {Sender}; passed on as it came")]
     private partial void LogDecryptionFailed(Exception exception, string sender);
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Could not harvest from a message of {Sender}; passed on unchanged")]

@@ -40,7 +40,7 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         Assert.DoesNotContain("application/pkcs7-mime", text);
         Assert.Contains("Content-Type: multipart/signed", text);
         Assert.Contains("The figures, signed and sealed.", text);
-        Assert.Contains($"X-Gateway-Decrypted: by gw.example.test; certificate={World.Alice.Certificate.Thumbprint}\r\n", text);
+        Assert.Contains($"X-Gateway-Decrypted: by gw.example.test; certificate={World.Alice.Certificate.Thumbprint}; cipher=aes-256-cbc\r\n", text);
         Assert.Contains("Subject: figures\r\n", text);
         Assert.Single(text.Split("\r\n\r\n")[0].Split("\r\n"), l => l.StartsWith("MIME-Version:", StringComparison.OrdinalIgnoreCase));
 
@@ -57,8 +57,44 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
     }
 
     [Fact]
+    public async Task UnsignedEncryptedMail_PassesOnEncrypted_UnlessDecryptUnsignedIsOn()
+    {
+        var entity = Path.Combine(World.Root, "entity.mime");
+        await File.WriteAllTextAsync(entity, "Content-Type: text/plain; charset=us-ascii\r\n\r\nSealed, not signed.\r\n");
+        var encrypted = Path.Combine(World.Root, "unsigned.eml");
+        Assert.True((await OpenSslCms.EncryptAsync(entity, encrypted, [World.AliceFiles.CertificatePath], headers: new MessageHeaders("frank@partner.test", "alice@example.test", "unsigned"))).Success);
+        var message = Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)));
+
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+        Assert.Equal(message, Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
+        var kept = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-not-decrypted"));
+        Assert.Contains("not signed", kept.GetProperty("reason").GetString());
+
+        World.Settings["Gateway:Harvest:DecryptUnsigned"] = "true";
+        await RestartAsync();
+        Sink.Clear();
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+        Assert.EndsWith("\r\n\r\nSealed, not signed.\r\n", Encoding.ASCII.GetString(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
+    }
+
+    [Fact]
+    public async Task ForgedDecryptedMark_IsRemoved_EvenWithDecryptOff()
+    {
+        World.Settings["Gateway:Harvest:Decrypt"] = "false";
+        await RestartAsync();
+        var forged = Encoding.ASCII.GetBytes("From: mallory@evil.test\r\nTo: alice@example.test\r\nX-Gateway-Decrypted : by gw.example.test\r\nSubject: trust me\r\n\r\nbody\r\n");
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "mallory@evil.test", ["alice@example.test"], forged));
+        var text = Encoding.ASCII.GetString(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
+        Assert.DoesNotContain("X-Gateway-Decrypted", text, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Subject: trust me\r\n", text);
+    }
+
+    [Fact]
     public async Task MailEncryptedByGpgsm_IsDecryptedToo()
     {
+        // gpgsm encrypts a MIME entity without signing it inside (its --sign --encrypt nests CMS, not MIME).
+        World.Settings["Gateway:Harvest:DecryptUnsigned"] = "true";
+        await RestartAsync();
         await using var gpgsm = await Gpgsm.CreateAsync(World.CaCertificatePath);
         Assert.True((await gpgsm.ImportCertificateAsync(World.AliceFiles.CertificatePath)).Success);
         var entity = Path.Combine(World.Root, "entity.mime");
@@ -73,8 +109,10 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
 
         Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
         var text = Encoding.ASCII.GetString(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
-        Assert.EndsWith("Content-Type: text/plain; charset=us-ascii\r\n\r\nSealed by gpgsm.\r\n", text);
+        Assert.Contains("Content-Type: text/plain; charset=us-ascii\r\n", text);
+        Assert.EndsWith("\r\n\r\nSealed by gpgsm.\r\n", text);
         Assert.Contains("Subject: from gpgsm\r\n", text);
+        Assert.DoesNotContain("pkcs7-mime", text);
     }
 
     [Fact]

@@ -1,0 +1,33 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.Pkcs;
+using Gateway.Certificates;
+
+namespace Gateway.Inbound;
+
+/// <summary>
+/// Whether a MIME entity is S/MIME signed and its signature verifies over the exact signed bytes,
+/// whoever the signer is: what decrypted content needs to be trusted as untampered. Nobody who
+/// bent the ciphertext can sign plaintext they never saw; whether the signer is who the mail
+/// claims is the reader's client's question, with the certificate the signature carries.
+/// </summary>
+public static class SignatureCheck
+{
+    public static bool Verifies(byte[] entity)
+    {
+        var parts = SignedMessageParts.Split(entity, out _);
+        if (parts is null) return false;
+        var cms = parts.Detached ? new SignedCms(new ContentInfo(parts.Content!), detached: true) : new SignedCms();
+        try
+        {
+            cms.Decode(parts.Signature);
+            if (cms.SignerInfos.Count == 0) return false;
+            // verifySignatureOnly: integrity is the question here, not trust in the signer.
+            cms.CheckSignature(verifySignatureOnly: true);
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+}
