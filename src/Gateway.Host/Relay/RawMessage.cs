@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MimeKit;
 
 namespace Gateway.Relay;
@@ -11,10 +12,6 @@ namespace Gateway.Relay;
 /// </summary>
 internal static class RawMessage
 {
-    // Messages MimeKit builds itself are "strict" and always write a blank line and a MIME-Version
-    // header before the body; a parsed one is "loose" and writes only what it holds.
-    private static readonly byte[] Placeholder = "X-Placeholder: 1\r\n\r\n"u8.ToArray();
-
     /// <summary>The format to send with: the placeholder headers MimeKit gives the body are never written.</summary>
     public static FormatOptions Format(FormatOptions wire)
     {
@@ -27,10 +24,16 @@ internal static class RawMessage
 
     public static MimeMessage Create(Stream content)
     {
-        using var placeholder = new MemoryStream(Placeholder, writable: false);
-        var message = MimeMessage.Load(placeholder);
-        message.Headers.Clear();
+        var message = Loose(ParserOptions.Default, [], RfcComplianceMode.Loose);
         message.Body = new RawBody(content);
         return message;
     }
+
+    // Messages MimeKit builds itself are "strict" and always write a blank line and a MIME-Version
+    // header before the body; what its parser builds is "loose" and writes only what it holds. The
+    // parser's constructor, without the parser: parsing a placeholder message cost 4.9–6.4 µs a
+    // message against 1.6–1.8 for this (a loop of 200,000), ~1 % of the pass-through path. Should a later MimeKit rename it, every relay attempt
+    // fails with MissingMethodException (and defers), and RawBodyTests and RelayBytesTests fail first.
+    [UnsafeAccessor(UnsafeAccessorKind.Constructor)]
+    private static extern MimeMessage Loose(ParserOptions options, IEnumerable<Header> headers, RfcComplianceMode mode);
 }
