@@ -74,6 +74,7 @@ public static class GatewayServiceCollectionExtensions
         });
 
         services.AddHostedService<PolicyWatcherService>();
+        services.AddHostedService<CertificateFolderWatcherService>();
         services.AddHostedService<SpoolWorkerService>();
         services.AddSingleton<SmtpListenerService>();
         services.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());

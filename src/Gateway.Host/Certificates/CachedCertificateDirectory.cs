@@ -12,6 +12,9 @@ public sealed class CachedCertificateDirectory(ICertificateDirectory inner, Time
     private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<(bool Signer, string Address), (CertificateChoice Choice, DateTimeOffset Until)> _choices = new();
 
+    /// <summary>Forgets every choice: the certificates they were made from changed.</summary>
+    public void Clear() => _choices.Clear();
+
     public ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken) =>
         GetAsync(true, address, inner.FindSignerAsync, cancellationToken);
 

@@ -7,63 +7,41 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Certificates;
 
 /// <summary>
-/// The local certificate folder, read once at start: PKCS#12 files are signing identities of
-/// internal senders, other certificate files are recipients' certificates (or intermediates).
-/// Every certificate is indexed under each address of its subjectAltName; whether it may be used
-/// is decided per lookup by <see cref="CertificateSelector"/>, so expiry is noticed as time passes.
+/// The local certificate folder: PKCS#12 files are signing identities of internal senders, other
+/// certificate files are recipients' certificates (or intermediates). Every certificate is indexed
+/// under each address of its subjectAltName; whether it may be used is decided per lookup by
+/// <see cref="CertificateSelector"/>, so expiry is noticed as time passes. Read at start and again
+/// by <see cref="Reload"/> when the folder changes (<see cref="CertificateFolderWatcherService"/>):
+/// a folder with a file that cannot be read is not taken, and the last good one stays.
 /// </summary>
 public sealed partial class LocalCertificateStore : ICertificateSource
 {
     private static readonly string[] IdentityExtensions = [".p12", ".pfx"];
     private static readonly string[] CertificateExtensions = [".crt", ".pem", ".cer", ".der"];
 
-    private readonly Dictionary<string, List<CertificateCandidate>> _signers = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, List<CertificateCandidate>> _recipients = new(StringComparer.OrdinalIgnoreCase);
+    private readonly string _path;
+    private readonly string? _password;
+    private readonly bool _allowInsecureKeys;
     private readonly ILogger<LocalCertificateStore> _logger;
-    private readonly List<string> _unreadable = [];
+    private volatile Contents _current;
 
     public LocalCertificateStore(IOptions<GatewayOptions> options, TimeProvider time, ILogger<LocalCertificateStore> logger)
     {
         _logger = logger;
         var settings = options.Value.Certificates;
+        _path = settings.Path;
+        _password = Pkcs12Password(settings);
+        _allowInsecureKeys = settings.AllowInsecureKeyPermissions;
         var anchors = new X509Certificate2Collection();
         foreach (var anchor in settings.EffectiveTrustAnchors)
         {
             var files = Directory.Exists(anchor) ? Directory.EnumerateFiles(anchor).Where(HasExtension(CertificateExtensions)) : [anchor];
             foreach (var file in files) anchors.AddRange(LoadCertificates(file));
         }
-        var intermediates = new X509Certificate2Collection();
-        Trust = new TrustContext(anchors, intermediates, time);
-
-        var password = Pkcs12Password(settings);
-        foreach (var file in Directory.EnumerateFiles(settings.Path).Order(StringComparer.Ordinal))
-        {
-            var source = "local:" + Path.GetFileName(file);
-            try
-            {
-                if (HasExtension(IdentityExtensions)(file)) LoadIdentity(file, password, source, intermediates);
-                else if (HasExtension(CertificateExtensions)(file))
-                {
-                    foreach (var certificate in LoadCertificates(file))
-                    {
-                        if (IsCertificateAuthority(certificate)) intermediates.Add(certificate);
-                        else Index(_recipients, certificate, source);
-                    }
-                }
-            }
-            catch (CryptographicException e)
-            {
-                _unreadable.Add($"{file}: {e.Message}");
-                // The message names the file, never the password.
-                LogUnreadable(Path.GetFileName(file), e.Message);
-            }
-        }
-        // A certificate whose key the gateway holds belongs to an internal user, who reads mail
-        // without that key (the point of a gateway): encrypting to it would make the mail unreadable.
-        var identities = _signers.Values.SelectMany(l => l).Select(c => c.Certificate.Thumbprint).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        foreach (var list in _recipients.Values) list.RemoveAll(c => identities.Contains(c.Certificate.Thumbprint));
-        foreach (var empty in _recipients.Where(r => r.Value.Count == 0).Select(r => r.Key).ToList()) _recipients.Remove(empty);
-        LogLoaded(settings.Path, _signers.Count, _recipients.Count, anchors.Count);
+        _current = Read();
+        // Those of the folder at start; a later reload gives its intermediates to its candidates.
+        Trust = new TrustContext(anchors, new X509Certificate2Collection(_current.Intermediates.ToArray()), time);
+        LogLoaded(settings.Path, _current.Signers.Count, _current.Recipients.Count, anchors.Count);
     }
 
     public TrustContext Trust { get; }
@@ -73,40 +51,125 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     /// never the password. `gateway run` refuses to start while there are any: a sender whose
     /// identity silently failed to load would otherwise have every mail refused or held.
     /// </summary>
-    public IReadOnlyList<string> Unreadable => _unreadable;
+    public IReadOnlyList<string> Unreadable => _current.Unreadable;
+
+    /// <summary>What the folder's files are now (names, sizes, times, modes), to compare with <see cref="FolderReload.Fingerprint"/>.</summary>
+    public string Fingerprint() => FolderFingerprint(_path);
+
+    /// <summary>The fingerprint of the folder as the certificates in use were read from it.</summary>
+    public string LoadedFingerprint => _current.Fingerprint;
+
+    public string FolderPath => _path;
 
     public string Name => "local";
 
-    public ValueTask<CertificateLookup> FindAsync(string address, CertificateUsage usage, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(CertificateLookup.Found(Candidates(usage == CertificateUsage.Signing ? _signers : _recipients, address)));
+    public ValueTask<CertificateLookup> FindAsync(string address, CertificateUsage usage, CancellationToken cancellationToken)
+    {
+        var current = _current;
+        return ValueTask.FromResult(CertificateLookup.Found(Candidates(usage == CertificateUsage.Signing ? current.Signers : current.Recipients, address)));
+    }
 
     /// <summary>
     /// Every certificate with its key held for the address, whatever its validity: inbound mail
     /// encrypted to an expired or replaced one still needs that key to be read.
     /// </summary>
     public IReadOnlyList<X509Certificate2> IdentitiesFor(string address) =>
-        Candidates(_signers, address).Select(c => c.Certificate).ToList();
+        Candidates(_current.Signers, address).Select(c => c.Certificate).ToList();
+
+    /// <summary>Reads the folder again and takes it, unless a file in it cannot be read: then the certificates read before stay.</summary>
+    public FolderReload Reload()
+    {
+        var next = Read();
+        if (next.Unreadable.Count > 0)
+        {
+            LogReloadRefused(_path, string.Join("; ", next.Unreadable));
+            return new FolderReload(false, next.Unreadable, _current.Signers.Count, _current.Recipients.Count, next.Fingerprint);
+        }
+        _current = next;
+        LogReloaded(_path, next.Signers.Count, next.Recipients.Count);
+        return new FolderReload(true, [], next.Signers.Count, next.Recipients.Count, next.Fingerprint);
+    }
 
     private static List<CertificateCandidate> Candidates(Dictionary<string, List<CertificateCandidate>> index, string address) =>
         index.TryGetValue(address, out var list) ? list : [];
 
-    private void LoadIdentity(string file, string? password, string source, X509Certificate2Collection intermediates)
+    private Contents Read()
+    {
+        var signers = new List<(X509Certificate2 Certificate, string Source)>();
+        var recipients = new List<(X509Certificate2 Certificate, string Source)>();
+        var intermediates = new List<X509Certificate2>();
+        var unreadable = new List<string>();
+        var fingerprint = FolderFingerprint(_path);
+        foreach (var file in Directory.EnumerateFiles(_path).Order(StringComparer.Ordinal))
+        {
+            var source = "local:" + Path.GetFileName(file);
+            try
+            {
+                if (HasExtension(IdentityExtensions)(file))
+                {
+                    // As at start (SecretFilePermissions): a key others can read is not taken in while running either.
+                    if (!_allowInsecureKeys && SecretFilePermissions.Exposure(file) is { } exposure)
+                    {
+                        unreadable.Add(exposure);
+                        LogUnreadable(Path.GetFileName(file), "accessible to other users");
+                        continue;
+                    }
+                    LoadIdentity(file, _password, source, signers, intermediates);
+                }
+                else if (HasExtension(CertificateExtensions)(file))
+                {
+                    foreach (var certificate in LoadCertificates(file))
+                    {
+                        if (IsCertificateAuthority(certificate)) intermediates.Add(certificate);
+                        else recipients.Add((certificate, source));
+                    }
+                }
+            }
+            catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+            {
+                unreadable.Add($"{file}: {e.Message}");
+                // The message names the file, never the password.
+                LogUnreadable(Path.GetFileName(file), e.Message);
+            }
+        }
+        // A certificate whose key the gateway holds belongs to an internal user, who reads mail
+        // without that key (the point of a gateway): encrypting to it would make the mail unreadable.
+        var identities = signers.Select(c => c.Certificate.Thumbprint).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return new Contents(
+            Index(signers, intermediates),
+            Index(recipients.Where(r => !identities.Contains(r.Certificate.Thumbprint)), intermediates),
+            intermediates, unreadable, fingerprint);
+    }
+
+    private static void LoadIdentity(string file, string? password, string source, List<(X509Certificate2, string)> signers, List<X509Certificate2> intermediates)
     {
         var collection = X509CertificateLoader.LoadPkcs12CollectionFromFile(file, password, X509KeyStorageFlags.EphemeralKeySet);
         foreach (var certificate in collection)
         {
-            if (certificate.HasPrivateKey) Index(_signers, certificate, source);
+            if (certificate.HasPrivateKey) signers.Add((certificate, source));
             else if (IsCertificateAuthority(certificate)) intermediates.Add(certificate);
         }
     }
 
-    private static void Index(Dictionary<string, List<CertificateCandidate>> index, X509Certificate2 certificate, string source)
+    private static Dictionary<string, List<CertificateCandidate>> Index(IEnumerable<(X509Certificate2 Certificate, string Source)> certificates, IReadOnlyList<X509Certificate2> intermediates)
     {
-        foreach (var address in SmimeCertificateValidator.EmailAddresses(certificate))
+        var index = new Dictionary<string, List<CertificateCandidate>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (certificate, source) in certificates)
         {
-            if (!index.TryGetValue(address, out var list)) index[address] = list = [];
-            list.Add(new CertificateCandidate(certificate, source));
+            foreach (var address in SmimeCertificateValidator.EmailAddresses(certificate))
+            {
+                if (!index.TryGetValue(address, out var list)) index[address] = list = [];
+                list.Add(new CertificateCandidate(certificate, source, intermediates.Count > 0 ? intermediates : null));
+            }
         }
+        return index;
+    }
+
+    private static string FolderFingerprint(string path)
+    {
+        var files = new DirectoryInfo(path).EnumerateFiles().OrderBy(f => f.Name, StringComparer.Ordinal)
+            .Select(f => $"{f.Name}|{f.Length}|{f.LastWriteTimeUtc.Ticks}|{(OperatingSystem.IsWindows() ? 0 : (int)f.UnixFileMode)}"); // a chmod 600 makes a refused key usable
+        return string.Join("\n", files);
     }
 
     private static X509Certificate2Collection LoadCertificates(string file)
@@ -136,4 +199,21 @@ public sealed partial class LocalCertificateStore : ICertificateSource
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Certificate file {File} could not be read: {Reason}")]
     private partial void LogUnreadable(string file, string reason);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Certificate store {Path} reloaded: {Signers} sender addresses with signing identities, {Recipients} recipient addresses")]
+    private partial void LogReloaded(string path, int signers, int recipients);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Certificate store {Path} not reloaded, the certificates read before stay: {Problems}")]
+    private partial void LogReloadRefused(string path, string problems);
+
+    /// <summary>One reading of the folder; replaced whole, never changed.</summary>
+    private sealed record Contents(
+        Dictionary<string, List<CertificateCandidate>> Signers,
+        Dictionary<string, List<CertificateCandidate>> Recipients,
+        IReadOnlyList<X509Certificate2> Intermediates,
+        IReadOnlyList<string> Unreadable,
+        string Fingerprint);
 }
+
+/// <summary>What a reload of the certificate folder did: taken, or refused for the files named; the counts now in use.</summary>
+public sealed record FolderReload(bool Taken, IReadOnlyList<string> Unreadable, int Signers, int Recipients, string Fingerprint);

@@ -23,6 +23,9 @@ public sealed class CertificatesOptions
     /// </summary>
     public bool AllowInsecureKeyPermissions { get; set; }
 
+    /// <summary>How often the folder is compared with what was read from it, besides the file-system watcher's events.</summary>
+    public TimeSpan ReloadCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Where certificates are looked for, in this order: "local" (the folder), "cache" (the
     /// persistent cache of earlier directory answers), "ldap" (every entry of <see cref="Ldap"/>, in

@@ -79,6 +79,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         if (string.IsNullOrWhiteSpace(options.Audit.Path)) errors.Add("Gateway:Audit:Path must not be empty");
         CheckPositive(errors, "Gateway:Policy:ReloadCheckInterval", options.Policy.ReloadCheckInterval);
+        CheckPositive(errors, "Gateway:Certificates:ReloadCheckInterval", options.Certificates.ReloadCheckInterval);
         if (!File.Exists(options.Policy.Path)) errors.Add($"Gateway:Policy:Path: file '{options.Policy.Path}' does not exist");
 
         var certificates = options.Certificates;

@@ -18,12 +18,18 @@ public static class SecretFilePermissions
         if (OperatingSystem.IsWindows() || options.Certificates.AllowInsecureKeyPermissions) yield break;
         foreach (var (key, file) in SecretFiles(options))
         {
-            if (!File.Exists(file)) continue;
-            var mode = File.GetUnixFileMode(file);
-            if ((mode & GroupOrOther) == 0) continue;
-            yield return $"{key}: '{file}' holds a secret but is accessible to other users (mode {Octal(mode)}); " +
-                "run chmod 600 on it (owned by the service user), or set Gateway:Certificates:AllowInsecureKeyPermissions=true for public test keys only";
+            if (Exposure(file) is { } exposure) yield return $"{key}: {exposure}";
         }
+    }
+
+    /// <summary>Why the file must not be used (it exists and group or others may access it), or null; Windows is not checked.</summary>
+    public static string? Exposure(string file)
+    {
+        if (OperatingSystem.IsWindows() || !File.Exists(file)) return null;
+        var mode = File.GetUnixFileMode(file);
+        if ((mode & GroupOrOther) == 0) return null;
+        return $"'{file}' holds a secret but is accessible to other users (mode {Octal(mode)}); " +
+            "run chmod 600 on it (owned by the service user), or set Gateway:Certificates:AllowInsecureKeyPermissions=true for public test keys only";
     }
 
     private static IEnumerable<(string Key, string File)> SecretFiles(GatewayOptions options)

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Gateway.Tests.Fixtures;
+
+namespace Gateway.Tests.Certificates;
+
+/// <summary>
+/// The certificate folder while the gateway runs: a certificate dropped in is used for the next
+/// message, one taken out is no longer used, and a file that cannot be read changes nothing but
+/// is reported, once.
+/// </summary>
+public sealed class CertificateFolderReloadTests : IDisposable
+{
+    private readonly GatewayWorld _world = new();
+
+    public CertificateFolderReloadTests()
+    {
+        // No file-system events needed: the periodic check alone must find the change.
+        _world.Settings["Gateway:Certificates:ReloadCheckInterval"] = "00:00:00.300";
+    }
+
+    public void Dispose() => _world.Dispose();
+
+    private static int Count(RunningGateway gateway, string name) => gateway.AuditEvents().Count(e => RunningGateway.Is(e, name));
+
+    private static async Task<JsonElement> OutcomeForAsync(RunningGateway gateway, string subject, string recipient)
+    {
+        var reply = await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", recipient, subject), "alice@example.test", recipient);
+        var id = reply.Split(' ')[^1];
+        return await gateway.WaitForAuditAsync(e => e.TryGetProperty("spoolId", out var spoolId) && spoolId.GetString() == id
+                                                    && (RunningGateway.Is(e, "delivered", recipient) || RunningGateway.Is(e, "refused", recipient)));
+    }
+
+    [Fact]
+    public async Task CertificateDroppedIntoTheFolder_IsUsedForTheNextMessage_AndOneTakenOutNoLonger()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        // partner.test requires encryption; dave has no certificate yet.
+        Assert.Equal("refused", (await OutcomeForAsync(gateway, "before", "dave@partner.test")).GetProperty("event").GetString());
+
+        using var dave = _world.Pki.Issue("dave@partner.test");
+        var file = Path.Combine(_world.Certificates, "dave@partner.test.crt");
+        await File.WriteAllTextAsync(file, dave.CertificatePem);
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-reloaded"));
+
+        var delivered = await OutcomeForAsync(gateway, "after", "dave@partner.test");
+        Assert.Equal("delivered", delivered.GetProperty("event").GetString());
+        Assert.Equal("signed+encrypted", delivered.GetProperty("action").GetString());
+        Assert.Equal(dave.Certificate.Thumbprint, delivered.GetProperty("recipientCertificates")[0].GetString());
+
+        File.Delete(file);
+        await gateway.WaitForAuditAsync(_ => Count(gateway, "certificates-reloaded") >= 2);
+        Assert.Equal("refused", (await OutcomeForAsync(gateway, "removed", "dave@partner.test")).GetProperty("event").GetString());
+    }
+
+    [Fact]
+    public async Task UnreadableFileInTheFolder_KeepsTheCertificatesInUse_AndIsReportedOnce()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        var broken = Path.Combine(_world.Certificates, "broken.p12");
+        await File.WriteAllBytesAsync(broken, [0x30, 0x03, 0x02, 0x01, 0x00]);
+
+        var rejected = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-rejected"));
+        Assert.Contains("broken.p12", rejected.GetProperty("reason").GetString());
+        // Alice's identity and Bob's certificate are still there to sign and encrypt with.
+        var delivered = await OutcomeForAsync(gateway, "still", "bob@partner.test");
+        Assert.Equal("signed+encrypted", delivered.GetProperty("action").GetString());
+        await Task.Delay(1000); // several periodic checks of the unchanged folder
+        Assert.Equal(1, Count(gateway, "certificates-rejected"));
+
+        File.Delete(broken);
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-reloaded"));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task IdentityOthersCanRead_IsNotTakenInWhileRunning_AsAtStart()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        using var erin = _world.Pki.Issue("erin@example.test");
+        var files = erin.WriteTo(Path.Combine(_world.Root, "staging"), GatewayWorld.Pkcs12Password);
+        var exposed = Path.Combine(_world.Certificates, "erin@example.test.p12");
+        File.Copy(files.Pkcs12Path, exposed);
+        File.SetUnixFileMode(exposed, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        var rejected = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-rejected"));
+        Assert.Contains("accessible to other users (mode 0644)", rejected.GetProperty("reason").GetString());
+        File.SetUnixFileMode(exposed, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-reloaded"));
+    }
+}
