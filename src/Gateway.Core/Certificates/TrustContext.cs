@@ -6,10 +6,18 @@ namespace Gateway.Certificates;
 /// What a certificate must chain to, and the intermediates that may be used to get there.
 /// Only configured anchors are trusted: the system roots are not S/MIME trust decisions.
 /// </summary>
-public sealed class TrustContext(X509Certificate2Collection anchors, X509Certificate2Collection intermediates, TimeProvider time)
+public sealed class TrustContext(X509Certificate2Collection anchors, Func<X509Certificate2Collection> intermediates, TimeProvider time)
 {
+    public TrustContext(X509Certificate2Collection anchors, X509Certificate2Collection intermediates, TimeProvider time)
+        : this(anchors, () => intermediates, time)
+    {
+    }
+
     public X509Certificate2Collection Anchors { get; } = anchors;
-    public X509Certificate2Collection Intermediates { get; } = intermediates;
+
+    /// <summary>Asked at each use: the local folder's intermediates change when it is reloaded.</summary>
+    public X509Certificate2Collection Intermediates => intermediates();
+
     public TimeProvider Time { get; } = time;
 
     /// <summary>This trust with more intermediates to build chains through (the anchors stay the same); itself when there are none.</summary>

@@ -12,8 +12,14 @@ public sealed class CachedCertificateDirectory(ICertificateDirectory inner, Time
     private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<(bool Signer, string Address), (CertificateChoice Choice, DateTimeOffset Until)> _choices = new();
 
+    private long _generation;
+
     /// <summary>Forgets every choice: the certificates they were made from changed.</summary>
-    public void Clear() => _choices.Clear();
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _choices.Clear();
+    }
 
     public ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken) =>
         GetAsync(true, address, inner.FindSignerAsync, cancellationToken);
@@ -26,13 +32,17 @@ public sealed class CachedCertificateDirectory(ICertificateDirectory inner, Time
         var now = time.GetUtcNow();
         var key = (signer, address.ToLowerInvariant());
         if (_choices.TryGetValue(key, out var cached) && cached.Until > now) return cached.Choice;
+        var generation = Interlocked.Read(ref _generation);
         var choice = await find(address, cancellationToken);
         // A source that could not answer is asked again at the next attempt, not a minute later.
         if (choice.Unavailable) return choice;
         var until = now + Lifetime;
         if (choice.Selected is { } selected && selected.Certificate.NotAfter.ToUniversalTime() < until.UtcDateTime)
             until = new DateTimeOffset(selected.Certificate.NotAfter.ToUniversalTime());
+        // A lookup that began before a Clear() may have read the certificates as they were: not kept.
+        if (Interlocked.Read(ref _generation) != generation) return choice;
         _choices[key] = (choice, until);
+        if (Interlocked.Read(ref _generation) != generation) _choices.TryRemove(key, out _); // a Clear() in between
         return choice;
     }
 }

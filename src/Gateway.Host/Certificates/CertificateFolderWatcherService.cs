@@ -9,20 +9,21 @@ namespace Gateway.Certificates;
 /// <summary>
 /// Reloads the local certificate folder when it changes, so that a partner's certificate or a
 /// sender's identity dropped into it is used without a restart: a file-system watcher for speed,
-/// and a comparison of the folder's file names, sizes, times and modes every
-/// Certificates:ReloadCheckInterval for file systems that send no events. Events are debounced
-/// (a PKCS#12 being copied is not judged half-written), and a folder already tried is not read
-/// again until it changes, so a broken file is reported once, not at every check.
+/// and a comparison of a hash of the folder's certificate and key files every
+/// Certificates:ReloadCheckInterval for file systems that send no events (and symlinked mounts).
+/// Events are debounced until the folder is quiet (a PKCS#12 being copied is not judged
+/// half-written). A folder that was refused is read again at every check, and its problems are
+/// reported when they change, not at every check.
 /// </summary>
 public sealed partial class CertificateFolderWatcherService(
     LocalCertificateStore store,
     ICertificateDirectory directory,
     IAuditLog audit,
     IOptions<GatewayOptions> options,
-    TimeProvider time,
     ILogger<CertificateFolderWatcherService> logger) : BackgroundService
 {
     private static readonly TimeSpan Debounce = TimeSpan.FromSeconds(1);
+    private const int MaxDebounces = 30;
     private readonly SemaphoreSlim _changed = new(0, 1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -47,6 +48,7 @@ public sealed partial class CertificateFolderWatcherService(
         }
 
         var tried = store.LoadedFingerprint;
+        var refused = ""; // the problems last reported, so that a broken folder is reported once
         var interval = options.Value.Certificates.ReloadCheckInterval;
         using (watcher)
         {
@@ -56,13 +58,14 @@ public sealed partial class CertificateFolderWatcherService(
                 {
                     if (await _changed.WaitAsync(interval, stoppingToken))
                     {
-                        await Task.Delay(Debounce, time, stoppingToken);
-                        if (_changed.CurrentCount > 0) _changed.Wait(0);
+                        // Until the folder has been quiet for a moment: a large copy sends many events.
+                        for (var i = 0; i < MaxDebounces && await _changed.WaitAsync(Debounce, stoppingToken); i++) { }
                     }
-                    if (store.Fingerprint() == tried) continue;
+                    // A refused folder is read again at every check, whatever changed (a password file, an owner).
+                    if (refused.Length == 0 && store.Fingerprint() == tried) continue;
                     var reload = store.Reload();
                     tried = reload.Fingerprint;
-                    await ReportAsync(reload);
+                    refused = await ReportAsync(reload, refused);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -77,24 +80,28 @@ public sealed partial class CertificateFolderWatcherService(
         }
     }
 
-    private async Task ReportAsync(FolderReload reload)
+    /// <returns>The problems now reported ("" when the folder was taken).</returns>
+    private async Task<string> ReportAsync(FolderReload reload, string reportedBefore)
     {
         if (reload.Taken)
         {
+            if (!reload.Changed) return "";
             // Choices made from the folder as it was must not outlive it by their minute.
             (directory as CachedCertificateDirectory)?.Clear();
             await audit.TryWriteAsync(new AuditEvent("certificates-reloaded")
             {
                 Action = "reloaded", Reason = $"{store.FolderPath}: {reload.Signers} sender addresses with signing identities, {reload.Recipients} recipient addresses",
             });
+            return "";
         }
-        else
+        var problems = string.Join("; ", reload.Unreadable);
+        if (problems == reportedBefore) return problems;
+        LogReloadRefused(store.FolderPath, problems);
+        await audit.TryWriteAsync(new AuditEvent("certificates-rejected")
         {
-            await audit.TryWriteAsync(new AuditEvent("certificates-rejected")
-            {
-                Action = "kept the certificates read before", Reason = string.Join("; ", reload.Unreadable),
-            });
-        }
+            Action = "kept the certificates read before", Reason = problems,
+        });
+        return problems;
     }
 
     private void Signal()
@@ -107,6 +114,9 @@ public sealed partial class CertificateFolderWatcherService(
         _changed.Dispose();
         base.Dispose();
     }
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Certificate store {Path} not reloaded, the certificates read before stay: {Problems}")]
+    private partial void LogReloadRefused(string path, string problems);
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Certificate folder watcher failed; the periodic check continues")]
     private partial void LogWatcherFailed(Exception exception);

@@ -19,8 +19,8 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     private static readonly string[] IdentityExtensions = [".p12", ".pfx"];
     private static readonly string[] CertificateExtensions = [".crt", ".pem", ".cer", ".der"];
 
+    private readonly CertificatesOptions _settings;
     private readonly string _path;
-    private readonly string? _password;
     private readonly bool _allowInsecureKeys;
     private readonly ILogger<LocalCertificateStore> _logger;
     private volatile Contents _current;
@@ -29,8 +29,8 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     {
         _logger = logger;
         var settings = options.Value.Certificates;
+        _settings = settings;
         _path = settings.Path;
-        _password = Pkcs12Password(settings);
         _allowInsecureKeys = settings.AllowInsecureKeyPermissions;
         var anchors = new X509Certificate2Collection();
         foreach (var anchor in settings.EffectiveTrustAnchors)
@@ -39,8 +39,9 @@ public sealed partial class LocalCertificateStore : ICertificateSource
             foreach (var file in files) anchors.AddRange(LoadCertificates(file));
         }
         _current = Read();
-        // Those of the folder at start; a later reload gives its intermediates to its candidates.
-        Trust = new TrustContext(anchors, new X509Certificate2Collection(_current.Intermediates.ToArray()), time);
+        foreach (var problem in _current.Unreadable) LogUnreadable(problem);
+        // The folder's intermediates as they are now, for every chain built (LDAP's, harvested ones' too).
+        Trust = new TrustContext(anchors, () => _current.Intermediates, time);
         LogLoaded(settings.Path, _current.Signers.Count, _current.Recipients.Count, anchors.Count);
     }
 
@@ -53,8 +54,8 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     /// </summary>
     public IReadOnlyList<string> Unreadable => _current.Unreadable;
 
-    /// <summary>What the folder's files are now (names, sizes, times, modes), to compare with <see cref="FolderReload.Fingerprint"/>.</summary>
-    public string Fingerprint() => FolderFingerprint(_path);
+    /// <summary>A hash of what the folder's certificate and key files (and the PKCS#12 password file) hold now, and their modes, to compare with <see cref="FolderReload.Fingerprint"/>.</summary>
+    public string Fingerprint() => FolderFingerprint();
 
     /// <summary>The fingerprint of the folder as the certificates in use were read from it.</summary>
     public string LoadedFingerprint => _current.Fingerprint;
@@ -81,13 +82,11 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     {
         var next = Read();
         if (next.Unreadable.Count > 0)
-        {
-            LogReloadRefused(_path, string.Join("; ", next.Unreadable));
-            return new FolderReload(false, next.Unreadable, _current.Signers.Count, _current.Recipients.Count, next.Fingerprint);
-        }
+            return new FolderReload(false, next.Unreadable, _current.Signers.Count, _current.Recipients.Count, next.Fingerprint, Changed: false);
+        var changed = next.Identity != _current.Identity;
         _current = next;
-        LogReloaded(_path, next.Signers.Count, next.Recipients.Count);
-        return new FolderReload(true, [], next.Signers.Count, next.Recipients.Count, next.Fingerprint);
+        if (changed) LogReloaded(_path, next.Signers.Count, next.Recipients.Count);
+        return new FolderReload(true, [], next.Signers.Count, next.Recipients.Count, next.Fingerprint, changed);
     }
 
     private static List<CertificateCandidate> Candidates(Dictionary<string, List<CertificateCandidate>> index, string address) =>
@@ -99,7 +98,17 @@ public sealed partial class LocalCertificateStore : ICertificateSource
         var recipients = new List<(X509Certificate2 Certificate, string Source)>();
         var intermediates = new List<X509Certificate2>();
         var unreadable = new List<string>();
-        var fingerprint = FolderFingerprint(_path);
+        var fingerprint = FolderFingerprint();
+        if (!Directory.Exists(_path)) return new Contents([], [], [], [$"{_path}: the folder does not exist"], fingerprint, "");
+        string? password;
+        try
+        {
+            password = Pkcs12Password(_settings); // read each time: the password file may have changed with the keys
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new Contents([], [], [], [$"{_settings.Pkcs12PasswordFile}: {e.Message}"], fingerprint, "");
+        }
         foreach (var file in Directory.EnumerateFiles(_path).Order(StringComparer.Ordinal))
         {
             var source = "local:" + Path.GetFileName(file);
@@ -111,34 +120,40 @@ public sealed partial class LocalCertificateStore : ICertificateSource
                     if (!_allowInsecureKeys && SecretFilePermissions.Exposure(file) is { } exposure)
                     {
                         unreadable.Add(exposure);
-                        LogUnreadable(Path.GetFileName(file), "accessible to other users");
                         continue;
                     }
-                    LoadIdentity(file, _password, source, signers, intermediates);
+                    LoadIdentity(file, password, source, signers, intermediates);
                 }
                 else if (HasExtension(CertificateExtensions)(file))
                 {
-                    foreach (var certificate in LoadCertificates(file))
+                    var certificates = LoadCertificates(file);
+                    // A PEM cut off by a copy still in progress reads as no certificate at all.
+                    if (certificates.Count == 0) throw new CryptographicException("no certificate in it (a PEM file cut short?)");
+                    foreach (var certificate in certificates)
                     {
                         if (IsCertificateAuthority(certificate)) intermediates.Add(certificate);
                         else recipients.Add((certificate, source));
                     }
                 }
             }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                // Deleted between the listing and the reading: it is not there, which is no error.
+            }
             catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
             {
-                unreadable.Add($"{file}: {e.Message}");
                 // The message names the file, never the password.
-                LogUnreadable(Path.GetFileName(file), e.Message);
+                unreadable.Add($"{file}: {e.Message}");
             }
         }
         // A certificate whose key the gateway holds belongs to an internal user, who reads mail
         // without that key (the point of a gateway): encrypting to it would make the mail unreadable.
         var identities = signers.Select(c => c.Certificate.Thumbprint).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        return new Contents(
-            Index(signers, intermediates),
-            Index(recipients.Where(r => !identities.Contains(r.Certificate.Thumbprint)), intermediates),
-            intermediates, unreadable, fingerprint);
+        var kept = recipients.Where(r => !identities.Contains(r.Certificate.Thumbprint)).ToList();
+        // What is in use, to tell a reload that changed it from one that found the same certificates.
+        var identity = string.Join("\n", signers.Select(c => "S" + c.Certificate.Thumbprint + c.Source)
+            .Concat(kept.Select(c => "R" + c.Certificate.Thumbprint + c.Source)).Concat(intermediates.Select(c => "I" + c.Thumbprint)).Order(StringComparer.Ordinal));
+        return new Contents(Index(signers), Index(kept), new X509Certificate2Collection(intermediates.ToArray()), unreadable, fingerprint, identity);
     }
 
     private static void LoadIdentity(string file, string? password, string source, List<(X509Certificate2, string)> signers, List<X509Certificate2> intermediates)
@@ -151,7 +166,7 @@ public sealed partial class LocalCertificateStore : ICertificateSource
         }
     }
 
-    private static Dictionary<string, List<CertificateCandidate>> Index(IEnumerable<(X509Certificate2 Certificate, string Source)> certificates, IReadOnlyList<X509Certificate2> intermediates)
+    private static Dictionary<string, List<CertificateCandidate>> Index(IEnumerable<(X509Certificate2 Certificate, string Source)> certificates)
     {
         var index = new Dictionary<string, List<CertificateCandidate>>(StringComparer.OrdinalIgnoreCase);
         foreach (var (certificate, source) in certificates)
@@ -159,17 +174,38 @@ public sealed partial class LocalCertificateStore : ICertificateSource
             foreach (var address in SmimeCertificateValidator.EmailAddresses(certificate))
             {
                 if (!index.TryGetValue(address, out var list)) index[address] = list = [];
-                list.Add(new CertificateCandidate(certificate, source, intermediates.Count > 0 ? intermediates : null));
+                list.Add(new CertificateCandidate(certificate, source));
             }
         }
         return index;
     }
 
-    private static string FolderFingerprint(string path)
+    /// <summary>
+    /// SHA-256 over the names, modes and contents of the files this store reads, and of the
+    /// PKCS#12 password file: contents, not sizes and times, so a symlink swapped under a mounted
+    /// secret, or a same-size rewrite within a timestamp's granularity, is seen. Nothing secret
+    /// stays in it.
+    /// </summary>
+    private string FolderFingerprint()
     {
-        var files = new DirectoryInfo(path).EnumerateFiles().OrderBy(f => f.Name, StringComparer.Ordinal)
-            .Select(f => $"{f.Name}|{f.Length}|{f.LastWriteTimeUtc.Ticks}|{(OperatingSystem.IsWindows() ? 0 : (int)f.UnixFileMode)}"); // a chmod 600 makes a refused key usable
-        return string.Join("\n", files);
+        if (!Directory.Exists(_path)) return "missing";
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        IEnumerable<string> files = Directory.EnumerateFiles(_path).Where(f => HasExtension(IdentityExtensions)(f) || HasExtension(CertificateExtensions)(f)).Order(StringComparer.Ordinal);
+        if (!string.IsNullOrEmpty(_settings.Pkcs12PasswordFile)) files = files.Append(_settings.Pkcs12PasswordFile);
+        foreach (var file in files)
+        {
+            try
+            {
+                var mode = OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(file); // a chmod 600 makes a refused key usable
+                hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{file}|{mode}|"));
+                hash.AppendData(File.ReadAllBytes(file));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{file}|unreadable|"));
+            }
+        }
+        return Convert.ToHexString(hash.GetHashAndReset());
     }
 
     private static X509Certificate2Collection LoadCertificates(string file)
@@ -197,23 +233,23 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Certificate store {Path}: {Signers} sender addresses with signing identities, {Recipients} recipient addresses, {Anchors} trust anchors")]
     private partial void LogLoaded(string path, int signers, int recipients, int anchors);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Certificate file {File} could not be read: {Reason}")]
-    private partial void LogUnreadable(string file, string reason);
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Certificate file could not be read: {Problem}")]
+    private partial void LogUnreadable(string problem);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Certificate store {Path} reloaded: {Signers} sender addresses with signing identities, {Recipients} recipient addresses")]
     private partial void LogReloaded(string path, int signers, int recipients);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Certificate store {Path} not reloaded, the certificates read before stay: {Problems}")]
-    private partial void LogReloadRefused(string path, string problems);
 
-    /// <summary>One reading of the folder; replaced whole, never changed.</summary>
+    /// <summary>One reading of the folder; replaced whole, never changed. <paramref name="Identity"/> names the certificates it holds.</summary>
     private sealed record Contents(
         Dictionary<string, List<CertificateCandidate>> Signers,
         Dictionary<string, List<CertificateCandidate>> Recipients,
-        IReadOnlyList<X509Certificate2> Intermediates,
+        X509Certificate2Collection Intermediates,
         IReadOnlyList<string> Unreadable,
-        string Fingerprint);
+        string Fingerprint,
+        string Identity);
 }
 
 /// <summary>What a reload of the certificate folder did: taken, or refused for the files named; the counts now in use.</summary>
-public sealed record FolderReload(bool Taken, IReadOnlyList<string> Unreadable, int Signers, int Recipients, string Fingerprint);
+/// <param name="Changed">Taken, and the certificates in use differ from before (not only the files' bytes or modes).</param>
+public sealed record FolderReload(bool Taken, IReadOnlyList<string> Unreadable, int Signers, int Recipients, string Fingerprint, bool Changed);

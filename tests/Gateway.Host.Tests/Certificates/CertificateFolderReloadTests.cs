@@ -52,23 +52,55 @@ public sealed class CertificateFolderReloadTests : IDisposable
         Assert.Equal("refused", (await OutcomeForAsync(gateway, "removed", "dave@partner.test")).GetProperty("event").GetString());
     }
 
-    [Fact]
-    public async Task UnreadableFileInTheFolder_KeepsTheCertificatesInUse_AndIsReportedOnce()
+    [Theory]
+    [InlineData("broken.p12", "garbage")]
+    [InlineData("zed@partner.test.crt", "half a PEM")]
+    public async Task FolderWithAFileThatCannotBeRead_IsNotTaken_NorAnythingNewInIt_AndIsReportedOnce(string name, string kind)
     {
         await using var gateway = await RunningGateway.StartAsync(_world);
-        var broken = Path.Combine(_world.Certificates, "broken.p12");
-        await File.WriteAllBytesAsync(broken, [0x30, 0x03, 0x02, 0x01, 0x00]);
+        using var dave = _world.Pki.Issue("dave@partner.test");
+        var broken = Path.Combine(_world.Certificates, name);
+        if (kind == "garbage") await File.WriteAllBytesAsync(broken, [0x30, 0x03, 0x02, 0x01, 0x00]);
+        else
+        {
+            using var zed = _world.Pki.Issue("zed@partner.test");
+            await File.WriteAllTextAsync(broken, zed.CertificatePem[..(zed.CertificatePem.Length / 2)]); // a copy still in progress
+        }
+        await File.WriteAllTextAsync(Path.Combine(_world.Certificates, "dave@partner.test.crt"), dave.CertificatePem);
 
         var rejected = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-rejected"));
-        Assert.Contains("broken.p12", rejected.GetProperty("reason").GetString());
-        // Alice's identity and Bob's certificate are still there to sign and encrypt with.
-        var delivered = await OutcomeForAsync(gateway, "still", "bob@partner.test");
-        Assert.Equal("signed+encrypted", delivered.GetProperty("action").GetString());
-        await Task.Delay(1000); // several periodic checks of the unchanged folder
+        Assert.Contains(name, rejected.GetProperty("reason").GetString());
+        // The folder as it was stays in use: Alice still signs and Bob's certificate encrypts, and
+        // Dave's, new in the refused folder, is not used yet.
+        Assert.Equal("signed+encrypted", (await OutcomeForAsync(gateway, "still", "bob@partner.test")).GetProperty("action").GetString());
+        Assert.Equal("refused", (await OutcomeForAsync(gateway, "not yet", "dave@partner.test")).GetProperty("event").GetString());
+        await Task.Delay(1000); // several periodic checks, each reading the refused folder again
         Assert.Equal(1, Count(gateway, "certificates-rejected"));
 
         File.Delete(broken);
         await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-reloaded"));
+        Assert.Equal("signed+encrypted", (await OutcomeForAsync(gateway, "now", "dave@partner.test")).GetProperty("action").GetString());
+    }
+
+    [Fact]
+    public async Task SendersIdentityDroppedIntoTheFolder_SignsTheirNextMessage()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        using var erin = _world.Pki.Issue("erin@example.test");
+        async Task<JsonElement> FromErinAsync(string subject)
+        {
+            var id = (await gateway.SendAsync(RunningGateway.NewMessage("erin@example.test", "bob@partner.test", subject), "erin@example.test", "bob@partner.test")).Split(' ')[^1];
+            return await gateway.WaitForAuditAsync(e => e.TryGetProperty("spoolId", out var spoolId) && spoolId.GetString() == id
+                                                        && (RunningGateway.Is(e, "delivered", "bob@partner.test") || RunningGateway.Is(e, "refused", "bob@partner.test")));
+        }
+        // Senders at example.test must sign; Erin has no identity yet.
+        Assert.Equal("refused", (await FromErinAsync("before")).GetProperty("event").GetString());
+
+        erin.WriteTo(_world.Certificates, GatewayWorld.Pkcs12Password); // p12 mode 0600, .crt and .key beside it
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-reloaded"));
+        var delivered = await FromErinAsync("after");
+        Assert.Equal("signed+encrypted", delivered.GetProperty("action").GetString());
+        Assert.Equal(erin.Certificate.Thumbprint, delivered.GetProperty("signerCertificate").GetString());
     }
 
     [Fact]
