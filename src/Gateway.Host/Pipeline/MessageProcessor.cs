@@ -47,6 +47,20 @@ public sealed partial class MessageProcessor(
             }
             // The envelope on disk decides when: a stale wake-up must not make an early attempt.
             if (entry.NextAttempt is { } due && due > time.GetUtcNow()) return due;
+            if (!File.Exists(spool.ContentPath(id)))
+            {
+                // Its content is gone (deleted by hand, or lost with a disk): nothing can be sent,
+                // and trying again cannot change that. Kept for the admin, as recovery keeps an
+                // envelope without content.
+                spool.MoveToCorrupt(id, "its content file is missing");
+                entryLock.Remove();
+                await audit.TryWriteAsync(new AuditEvent("corrupt")
+                {
+                    SpoolId = id, Sender = entry.MailFrom, Recipients = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList(),
+                    Action = "moved to corrupt/", Reason = "its content file is missing: nothing more can be sent",
+                });
+                return null;
+            }
             next = await AttemptAsync(entry, SpooledContent.InFile(spool.ContentPath(id)), null, cancellationToken);
         }
         if (next is null) entryLock.Remove();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Gateway.Configuration;
 using Gateway.Spool;
 using Microsoft.Extensions.Hosting;
@@ -18,12 +19,14 @@ public sealed partial class SpoolWorkerService(
     SpoolQueue queue,
     SpoolControl control,
     MessageProcessor processor,
+    RetrySchedule retries,
     IOptions<GatewayOptions> options,
     TimeProvider time,
     ILogger<SpoolWorkerService> logger) : BackgroundService
 {
     private static readonly TimeSpan ControlPoll = TimeSpan.FromSeconds(1);
     private readonly Scheduler _scheduler = new();
+    private readonly ConcurrentDictionary<string, int> _spoolFailures = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _abortInFlight = new();
     private readonly SemaphoreSlim _controlSignal = new(0);
     private FileSystemWatcher? _watcher;
@@ -100,6 +103,7 @@ public sealed partial class SpoolWorkerService(
                 try
                 {
                     var next = await processor.ProcessAsync(id, inFlight);
+                    _spoolFailures.TryRemove(id, out _);
                     if (next is not null) _scheduler.Schedule(id, next.Value);
                 }
                 catch (OperationCanceledException) when (inFlight.IsCancellationRequested)
@@ -109,9 +113,13 @@ public sealed partial class SpoolWorkerService(
                 }
                 catch (Exception e)
                 {
-                    // The processor already defers on errors; reaching here means the spool itself failed.
-                    LogWorkerFailure(e, id);
-                    _scheduler.Schedule(id, time.GetUtcNow() + options.Value.Spool.FirstRetry);
+                    // The processor already defers on errors; reaching here means the spool itself
+                    // failed (a bad sector under the message, an envelope that cannot be saved). Backed
+                    // off like attempts, so a failing disk is not read every FirstRetry for ever.
+                    var failures = _spoolFailures.AddOrUpdate(id, 1, (_, n) => n + 1);
+                    var delay = retries.DelayAfter(failures);
+                    LogWorkerFailure(e, id, failures, delay);
+                    _scheduler.Schedule(id, time.GetUtcNow() + delay);
                 }
                 if (stoppingToken.IsCancellationRequested) return;
             }
@@ -165,8 +173,8 @@ public sealed partial class SpoolWorkerService(
     [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "Spool {Path}: {Count} queued entries recovered")]
     private partial void LogRecovered(int count, string path);
 
-    [LoggerMessage(EventId = 5102, Level = LogLevel.Error, Message = "Worker failed on {Id}; retried later")]
-    private partial void LogWorkerFailure(Exception exception, string id);
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Error, Message = "Worker failed on {Id} ({Failures} time(s) in a row); tried again in {Delay}")]
+    private partial void LogWorkerFailure(Exception exception, string id, int failures, TimeSpan delay);
 
     [LoggerMessage(EventId = 5103, Level = LogLevel.Information, Message = "Stopping: no new deliveries; attempts in flight get {Timeout} to finish")]
     private partial void LogStopping(TimeSpan timeout);

@@ -1,0 +1,39 @@
+using Gateway.Tests.Fixtures;
+
+namespace Gateway.Tests.Durability;
+
+/// <summary>
+/// A queued entry whose content file is gone (deleted by hand, lost with a disk) cannot be sent:
+/// it is moved to corrupt/ for the admin and audited, as recovery does at start, instead of
+/// failing at every retry for ever.
+/// </summary>
+public sealed class MissingContentTests : IAsyncDisposable
+{
+    private readonly GatewayWorld _world = new();
+    private readonly ReservedPort _upstream = new(); // bound, never listening: every attempt defers
+
+    public async ValueTask DisposeAsync()
+    {
+        await _upstream.DisposeAsync();
+        _world.Dispose();
+    }
+
+    [Fact]
+    public async Task DeferredEntryWhoseContentVanished_IsMovedToCorrupt_AndAudited()
+    {
+        _world.Settings["Gateway:Spool:Journal"] = "false"; // its own files from the start
+        _world.RelayTo(_upstream.Port);
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        var reply = await gateway.SendAsync(RunningGateway.NewMessage("dave@other.test", "erin@elsewhere.test", "vanishing"), "dave@other.test", "erin@elsewhere.test");
+        var id = reply.Split(' ')[^1];
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred", "erin@elsewhere.test"));
+
+        File.Delete(Path.Combine(_world.SpoolPath, "incoming", id + ".eml"));
+
+        var corrupt = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "corrupt"));
+        Assert.Equal(id, corrupt.GetProperty("spoolId").GetString());
+        Assert.Equal(["erin@elsewhere.test"], corrupt.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
+        Assert.True(File.Exists(Path.Combine(_world.SpoolPath, "corrupt", id + ".json")));
+        Assert.False(File.Exists(Path.Combine(_world.SpoolPath, "incoming", id + ".json")));
+    }
+}
