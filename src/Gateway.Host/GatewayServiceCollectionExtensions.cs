@@ -25,7 +25,10 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IAuditLog, JsonLinesAuditLog>();
+        services.AddSingleton<JsonLinesAuditLog>();
+        // Every audit line is counted for the metrics endpoint on its way to the file.
+        services.AddSingleton(sp => new Gateway.Metrics.CountingAuditLog(sp.GetRequiredService<JsonLinesAuditLog>()));
+        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<Gateway.Metrics.CountingAuditLog>());
         services.AddSingleton<PolicyProvider>();
         services.AddSingleton<LocalCertificateStore>();
         services.AddSingleton<CertificateCache>();
@@ -79,6 +82,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<SmtpListenerService>();
         services.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
         services.AddHostedService<CrlPublisherService>();
+        services.AddHostedService<Gateway.Metrics.MetricsEndpointService>();
         services.AddSingleton<Harvest.HarvestListenerService>();
         services.AddHostedService(sp => sp.GetRequiredService<Harvest.HarvestListenerService>());
         return services;

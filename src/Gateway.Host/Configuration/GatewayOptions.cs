@@ -13,4 +13,5 @@ public sealed class GatewayOptions
     public CertificatesOptions Certificates { get; set; } = new();
     public CaOptions Ca { get; set; } = new();
     public HarvestOptions Harvest { get; set; } = new();
+    public MetricsOptions Metrics { get; set; } = new();
 }

@@ -96,6 +96,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CaSettingsValidation.Check(options, errors);
         errors.AddRange(SecretFilePermissions.Problems(options));
 
+        if (options.Metrics.HttpPrefix is { Length: > 0 } metrics && (!metrics.StartsWith("http://", StringComparison.Ordinal) || !metrics.EndsWith('/')))
+            errors.Add($"Gateway:Metrics:HttpPrefix: '{metrics}' must start with http:// and end with / (e.g. http://127.0.0.1:9310/)");
+
         var harvest = options.Harvest;
         if (harvest.Enabled)
         {

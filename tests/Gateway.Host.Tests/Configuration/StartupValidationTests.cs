@@ -65,6 +65,17 @@ public sealed class StartupValidationTests : IDisposable
         Assert.DoesNotContain("'127.0.0.0/8'", error);
     }
 
+    [Theory]
+    [InlineData("Gateway:Metrics:HttpPrefix", "127.0.0.1:9310/", "must start with http:// and end with /")]
+    [InlineData("Gateway:Certificates:ReloadCheckInterval", "00:00:00", "must be a positive duration")]
+    public async Task BadValueOfASettingAddedLater_ExitsWith1_NamingTheKey(string key, string value, string expected)
+    {
+        var (exit, error) = await RunAsync(WriteConfig(s => s[key] = value));
+        Assert.Equal(1, exit);
+        Assert.Contains($"configuration error: {key}", error);
+        Assert.Contains(expected, error);
+    }
+
     [Fact]
     public async Task UnknownKey_ExitsWith1_NamingTheFullKey()
     {

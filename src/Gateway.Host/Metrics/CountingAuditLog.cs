@@ -1,0 +1,25 @@
+using System.Collections.Concurrent;
+using Gateway.Audit;
+
+namespace Gateway.Metrics;
+
+/// <summary>
+/// The audit log, counting every line it writes by event and action: each outcome the gateway
+/// accounts for (received, signed+encrypted, refused, held, deferred, certificate-harvested, …)
+/// becomes a metric without a counter at each place that decides it, and the numbers agree with
+/// the audit log by construction. Lines that could not be written are not counted.
+/// </summary>
+public sealed class CountingAuditLog(IAuditLog inner) : IAuditLog
+{
+    private readonly ConcurrentDictionary<(string Event, string Action), long> _counts = new();
+
+    public async ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
+    {
+        await inner.WriteAsync(auditEvent, cancellationToken);
+        _counts.AddOrUpdate((auditEvent.Event, auditEvent.Action ?? ""), 1, (_, n) => n + 1);
+    }
+
+    /// <summary>The counts so far, by event and action (empty when the line had none).</summary>
+    public IReadOnlyList<(string Event, string Action, long Count)> Counts() =>
+        _counts.Select(c => (c.Key.Event, c.Key.Action, c.Value)).OrderBy(c => c.Event, StringComparer.Ordinal).ThenBy(c => c.Action, StringComparer.Ordinal).ToList();
+}

@@ -1,0 +1,58 @@
+using System.Net;
+using Gateway.Metrics;
+using Gateway.Testing;
+using Gateway.Tests.Fixtures;
+
+namespace Gateway.Tests.Metrics;
+
+/// <summary>
+/// The Prometheus endpoint: audited outcomes counted by event and action, the queue by state,
+/// nothing that names a person, and nothing served but GET metrics.
+/// </summary>
+public sealed class MetricsEndpointTests : IDisposable
+{
+    private readonly GatewayWorld _world = new();
+    private readonly int _port = FreePort.Next();
+
+    public MetricsEndpointTests() => _world.Settings["Gateway:Metrics:HttpPrefix"] = $"http://127.0.0.1:{_port}/";
+
+    public void Dispose() => _world.Dispose();
+
+    [Fact]
+    public async Task Metrics_CountWhatTheAuditLogSays_AndTheQueue_WithoutNamingAnyone()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "counted"), "alice@example.test", "bob@partner.test");
+        await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@partner.test", "refused"), "alice@example.test", "dave@partner.test");
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "bob@partner.test"));
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("status").GetString()!.Contains("failed"));
+
+        using var http = new HttpClient();
+        var response = await http.GetAsync($"http://127.0.0.1:{_port}/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain; version=0.0.4", response.Content.Headers.ContentType!.ToString());
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Contains("# TYPE gateway_audit_events_total counter\n", text);
+        Assert.Contains("gateway_audit_events_total{event=\"received\",action=\"queued\"} 2\n", text);
+        Assert.Contains("gateway_audit_events_total{event=\"delivered\",action=\"signed+encrypted\"} 1\n", text);
+        Assert.Contains("gateway_audit_events_total{event=\"refused\",action=\"refused\"} 1\n", text);
+        Assert.Contains("gateway_queue_messages{state=\"first-attempt\"} 0\n", text);
+        Assert.Contains("gateway_queue_messages{state=\"queued\"} 0\n", text);
+        Assert.Contains("gateway_start_time_seconds ", text);
+        // The same counts as the audit log itself.
+        Assert.Equal(gateway.AuditEvents().Count(e => RunningGateway.Is(e, "decision")),
+            text.Split('\n').Where(l => l.StartsWith("gateway_audit_events_total{event=\"decision\"")).Sum(l => int.Parse(l.Split(' ')[^1])));
+        Assert.DoesNotContain("@", text);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"http://127.0.0.1:{_port}/other")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync($"http://127.0.0.1:{_port}/metrics", new StringContent(""))).StatusCode);
+    }
+
+    [Fact]
+    public void LabelValues_EscapeQuotesBackslashesAndLineFeeds()
+    {
+        var text = new PrometheusText().Metric("m", "counter", "help").Sample("m", 3, ("action", "a \"b\" \\ c\nd")).ToString();
+        Assert.Equal("# HELP m help\n# TYPE m counter\nm{action=\"a \\\"b\\\" \\\\ c\\nd\"} 3\n", text);
+    }
+}
