@@ -96,8 +96,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CaSettingsValidation.Check(options, errors);
         errors.AddRange(SecretFilePermissions.Problems(options));
 
-        if (options.Metrics.HttpPrefix is { Length: > 0 } metrics && (!metrics.StartsWith("http://", StringComparison.Ordinal) || !metrics.EndsWith('/')))
-            errors.Add($"Gateway:Metrics:HttpPrefix: '{metrics}' must start with http:// and end with / (e.g. http://127.0.0.1:9310/)");
+        if (options.Metrics.HttpPrefix is { Length: > 0 } metrics && !IsListenerPrefix(metrics))
+            errors.Add($"Gateway:Metrics:HttpPrefix: '{metrics}' must start with http://, name a host (or + for all) and a port, and end with / (e.g. http://127.0.0.1:9310/; IPv6 addresses are not supported)");
 
         var harvest = options.Harvest;
         if (harvest.Enabled)
@@ -138,6 +138,21 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     private static void CheckPort(List<string> errors, string key, int port)
     {
         if (port is < 1 or > 65535) errors.Add($"{key}: {port} is not a TCP port (1-65535)");
+    }
+
+    /// <summary>
+    /// HttpListener's prefix rules, checked here so that a bad one is a configuration error, not a
+    /// failure at bind time: http://, a host (or + or * for all), an explicit port, a path ending in
+    /// /. IPv6 literals are refused: the managed listener cannot bind them.
+    /// </summary>
+    private static bool IsListenerPrefix(string prefix)
+    {
+        if (!prefix.StartsWith("http://", StringComparison.Ordinal) || !prefix.EndsWith('/') || prefix.Contains('[')) return false;
+        var authority = prefix["http://".Length..].Split('/')[0];
+        var colon = authority.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(authority[(colon + 1)..], out var port) || port is < 1 or > 65535) return false;
+        var host = authority[..colon];
+        return host is "+" or "*" || Uri.CheckHostName(host) != UriHostNameType.Unknown;
     }
 
     private static void CheckPositive(List<string> errors, string key, TimeSpan value)

@@ -7,7 +7,8 @@ namespace Gateway.Metrics;
 /// The audit log, counting every line it writes by event and action: each outcome the gateway
 /// accounts for (received, signed+encrypted, refused, held, deferred, certificate-harvested, …)
 /// becomes a metric without a counter at each place that decides it, and the numbers agree with
-/// the audit log by construction. Lines that could not be written are not counted.
+/// the audit log of this process by construction (since its start; the `gateway` commands' own
+/// lines are theirs). Lines that could not be written are not counted.
 /// </summary>
 public sealed class CountingAuditLog(IAuditLog inner) : IAuditLog
 {
@@ -16,8 +17,17 @@ public sealed class CountingAuditLog(IAuditLog inner) : IAuditLog
     public async ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
         await inner.WriteAsync(auditEvent, cancellationToken);
-        _counts.AddOrUpdate((auditEvent.Event, auditEvent.Action ?? ""), 1, (_, n) => n + 1);
+        _counts.AddOrUpdate((auditEvent.Event, Label(auditEvent.Action)), 1, (_, n) => n + 1);
     }
+
+    /// <summary>
+    /// The action as a label when it is one of the audit log's words ("signed+encrypted", "relayed
+    /// unchanged", "moved to corrupt/"); "other" for free text (a certificate's enrolment trigger
+    /// names a renewal date or an address pattern): a label must neither grow without bound nor
+    /// carry an address.
+    /// </summary>
+    private static string Label(string? action) =>
+        action is null ? "" : action.Length <= 40 && action.All(c => c is (>= 'a' and <= 'z') or '+' or ' ' or '/' or '-') ? action : "other";
 
     /// <summary>The counts so far, by event and action (empty when the line had none).</summary>
     public IReadOnlyList<(string Event, string Action, long Count)> Counts() =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using Gateway.Configuration;
@@ -29,12 +30,12 @@ public sealed partial class MetricsEndpointService(
     {
         if (options.Value.Metrics.HttpPrefix is not { Length: > 0 } prefix) return;
         using var listener = new HttpListener();
-        listener.Prefixes.Add(prefix);
         try
         {
+            listener.Prefixes.Add(prefix);
             listener.Start();
         }
-        catch (HttpListenerException e)
+        catch (Exception e) when (e is HttpListenerException or ArgumentException or PlatformNotSupportedException)
         {
             LogCannotListen(prefix, e.Message); // metrics are not worth stopping mail for
             return;
@@ -56,9 +57,18 @@ public sealed partial class MetricsEndpointService(
             {
                 await AnswerAsync(context);
             }
-            catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // The scraper went away.
+                // The scraper went away, or the spool could not be read: an answer, never a stop.
+                LogScrapeFailed(e);
+                try
+                {
+                    context.Response.StatusCode = 500;
+                    context.Response.Close();
+                }
+                catch (Exception closing) when (closing is HttpListenerException or InvalidOperationException or ObjectDisposedException)
+                {
+                }
             }
         }
     }
@@ -72,6 +82,8 @@ public sealed partial class MetricsEndpointService(
             response.StatusCode = 404;
             return;
         }
+        // Rendered before anything is sent: a spool that cannot be read is a 500, not an empty 200
+        // that a scraper would take for "every series gone".
         var bytes = Encoding.UTF8.GetBytes(Render());
         response.ContentType = PrometheusText.ContentType;
         response.ContentLength64 = bytes.Length;
@@ -86,14 +98,15 @@ public sealed partial class MetricsEndpointService(
         foreach (var (auditEvent, action, count) in audit.Counts())
             text.Sample("gateway_audit_events_total", count, ("event", auditEvent), ("action", action));
 
-        text.Metric("gateway_queue_messages", "gauge", "Messages held by the spool: in their first attempt (accept journal), queued in incoming/ (deferred, or moved there at a stop), held in hold/, kept in corrupt/.");
+        var queued = QueuedIds(spool.Incoming);
+        text.Metric("gateway_queue_messages", "gauge", "Messages held by the spool: in their first attempt in the accept journal, queued in incoming/ (deferred, moved there at a stop, or in a first attempt outside the journal), held in hold/, kept in corrupt/.");
         text.Sample("gateway_queue_messages", journal.Count, ("state", "first-attempt"));
-        text.Sample("gateway_queue_messages", CountEnvelopes(spool.Incoming), ("state", "queued"));
+        text.Sample("gateway_queue_messages", queued.Count, ("state", "queued"));
         text.Sample("gateway_queue_messages", CountEnvelopes(spool.Hold), ("state", "held"));
         text.Sample("gateway_queue_messages", CountEnvelopes(spool.Corrupt), ("state", "corrupt"));
 
-        text.Metric("gateway_queue_oldest_seconds", "gauge", "Age of the oldest message queued in incoming/ (by its envelope file's time), 0 when there is none.");
-        text.Sample("gateway_queue_oldest_seconds", OldestAge(spool.Incoming).TotalSeconds);
+        text.Metric("gateway_queue_oldest_seconds", "gauge", "Time since the oldest message queued in incoming/ was received (from its queue id), 0 when there is none.");
+        text.Sample("gateway_queue_oldest_seconds", OldestAge(queued).TotalSeconds);
 
         text.Metric("gateway_start_time_seconds", "gauge", "When this gateway process started, in seconds since the Unix epoch.");
         text.Sample("gateway_start_time_seconds", _started.ToUnixTimeMilliseconds() / 1000.0);
@@ -103,15 +116,29 @@ public sealed partial class MetricsEndpointService(
     private static int CountEnvelopes(string folder) =>
         Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.json").Count() : 0;
 
-    private TimeSpan OldestAge(string folder)
+    /// <summary>The ids of the envelopes in incoming/: names only, one listing, no stat per file.</summary>
+    private static List<string> QueuedIds(string folder) =>
+        Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)).Where(SpoolId.IsValid).ToList() : [];
+
+    /// <summary>
+    /// From the ids, which begin with the time the message was received (UTC, to the second): a
+    /// file's own times change at every saved attempt (an envelope is replaced by a rename).
+    /// </summary>
+    private TimeSpan OldestAge(List<string> ids)
     {
-        if (!Directory.Exists(folder)) return TimeSpan.Zero;
-        var oldest = new DirectoryInfo(folder).EnumerateFiles("*.json").Select(f => (DateTimeOffset?)f.CreationTimeUtc).Min();
-        return oldest is { } first ? time.GetUtcNow() - first : TimeSpan.Zero;
+        var oldest = ids.Min(StringComparer.Ordinal);
+        if (oldest is null || !DateTime.TryParseExact(oldest[..14], "yyyyMMddHHmmss", CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var received))
+            return TimeSpan.Zero;
+        var age = time.GetUtcNow() - new DateTimeOffset(received, TimeSpan.Zero);
+        return age < TimeSpan.Zero ? TimeSpan.Zero : age;
     }
 
     [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Serving metrics on {Prefix}metrics")]
     private partial void LogServing(string prefix);
+
+    [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "A metrics scrape failed; answered 500")]
+    private partial void LogScrapeFailed(Exception exception);
 
     [LoggerMessage(EventId = 9002, Level = LogLevel.Error, Message = "Cannot serve metrics on {Prefix}: {Reason}; mail goes on without them")]
     private partial void LogCannotListen(string prefix, string reason);

@@ -24,14 +24,14 @@ public sealed partial class MessageProcessor(
     TimeProvider time,
     ILogger<MessageProcessor> logger)
 {
-    /// <returns>When to try again, or null when the entry is finished.</returns>
-    public async Task<DateTimeOffset?> ProcessAsync(string id, CancellationToken cancellationToken)
+    /// <returns>When to try again, or null when the entry is finished; and whether the entry was locked by someone else (no attempt made).</returns>
+    public async Task<(DateTimeOffset? Next, bool Locked)> ProcessAsync(string id, CancellationToken cancellationToken)
     {
         // `gateway queue` may be holding, releasing or deleting this entry: never both at once. A
         // journaled one is known to this process only until its attempt moves it to incoming/: the
         // lock is held across that move too, so `gateway queue` waits for the attempt to end.
         using var entryLock = spool.TryLock(id);
-        if (entryLock is null) return time.GetUtcNow() + LockedRetry;
+        if (entryLock is null) return (time.GetUtcNow() + LockedRetry, true);
         DateTimeOffset? next;
         if (journal.Find(id) is { } journaled)
         {
@@ -43,11 +43,11 @@ public sealed partial class MessageProcessor(
             if (entry is null)
             {
                 entryLock.Remove(); // deleted or held meanwhile
-                return null;
+                return (null, false);
             }
             // The envelope on disk decides when: a stale wake-up must not make an early attempt.
-            if (entry.NextAttempt is { } due && due > time.GetUtcNow()) return due;
-            if (!File.Exists(spool.ContentPath(id)))
+            if (entry.NextAttempt is { } due && due > time.GetUtcNow()) return (due, false);
+            if (ContentIsGone(spool.ContentPath(id)))
             {
                 // Its content is gone (deleted by hand, or lost with a disk): nothing can be sent,
                 // and trying again cannot change that. Kept for the admin, as recovery keeps an
@@ -59,12 +59,12 @@ public sealed partial class MessageProcessor(
                     SpoolId = id, Sender = entry.MailFrom, Recipients = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList(),
                     Action = "moved to corrupt/", Reason = "its content file is missing: nothing more can be sent",
                 });
-                return null;
+                return (null, false);
             }
             next = await AttemptAsync(entry, SpooledContent.InFile(spool.ContentPath(id)), null, cancellationToken);
         }
         if (next is null) entryLock.Remove();
-        return next;
+        return (next, false);
     }
 
     /// <param name="journaled">Set when the entry is still in the accept journal: then its state goes to incoming/ only if it stays queued.</param>
@@ -161,7 +161,25 @@ public sealed partial class MessageProcessor(
         return entry.NextAttempt;
     }
 
+    /// <summary>When a locked entry is tried again (`gateway queue` holds it).</summary>
     private static readonly TimeSpan LockedRetry = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Only a content file that is not there: File.Exists says false for one the disk cannot read
+    /// too, and such an entry must wait for the disk (the worker's backoff), not be given up on.
+    /// </summary>
+    private static bool ContentIsGone(string path)
+    {
+        try
+        {
+            File.GetAttributes(path);
+            return false;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return true;
+        }
+    }
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "The delivery status notification for {Id} could not be queued; its failed recipients are deferred")]
     private partial void LogBounceFailed(Exception exception, string id);

@@ -102,8 +102,10 @@ public sealed partial class SpoolWorkerService(
             {
                 try
                 {
-                    var next = await processor.ProcessAsync(id, inFlight);
-                    _spoolFailures.TryRemove(id, out _);
+                    var (next, locked) = await processor.ProcessAsync(id, inFlight);
+                    // A copy of the id that found the entry locked (a wake-up and the scheduler both
+                    // queued it) read nothing from the spool: the backoff stands.
+                    if (!locked) _spoolFailures.TryRemove(id, out _);
                     if (next is not null) _scheduler.Schedule(id, next.Value);
                 }
                 catch (OperationCanceledException) when (inFlight.IsCancellationRequested)

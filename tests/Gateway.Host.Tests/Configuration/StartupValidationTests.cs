@@ -66,7 +66,10 @@ public sealed class StartupValidationTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Gateway:Metrics:HttpPrefix", "127.0.0.1:9310/", "must start with http:// and end with /")]
+    [InlineData("Gateway:Metrics:HttpPrefix", "127.0.0.1:9310/", "must start with http://")]
+    [InlineData("Gateway:Metrics:HttpPrefix", "http://:9310/", "must start with http://")]
+    [InlineData("Gateway:Metrics:HttpPrefix", "http://[::1]:9310/", "IPv6 addresses are not supported")]
+    [InlineData("Gateway:Metrics:HttpPrefix", "http://127.0.0.1/", "must start with http://")]
     [InlineData("Gateway:Certificates:ReloadCheckInterval", "00:00:00", "must be a positive duration")]
     public async Task BadValueOfASettingAddedLater_ExitsWith1_NamingTheKey(string key, string value, string expected)
     {

@@ -50,6 +50,43 @@ public sealed class MetricsEndpointTests : IDisposable
     }
 
     [Fact]
+    public async Task DeferredMessage_IsCountedAsQueued_WithItsAgeFromItsQueueId()
+    {
+        await using var upstream = new ReservedPort(); // bound, never listening: the attempt defers
+        _world.Settings["Gateway:Spool:Journal"] = "false";
+        _world.RelayTo(upstream.Port);
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await gateway.SendAsync(RunningGateway.NewMessage("dave@other.test", "erin@elsewhere.test", "waiting"), "dave@other.test", "erin@elsewhere.test");
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred", "erin@elsewhere.test"));
+        await Task.Delay(1100); // the queue id counts whole seconds
+
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync($"http://127.0.0.1:{_port}/metrics");
+        Assert.Contains("gateway_queue_messages{state=\"queued\"} 1\n", text);
+        var oldest = double.Parse(text.Split('\n').Single(l => l.StartsWith("gateway_queue_oldest_seconds ")).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(oldest, 1, 60);
+    }
+
+    [Fact]
+    public async Task PrefixThatCannotBeBound_LeavesMailRunning()
+    {
+        using var occupied = new System.Net.Sockets.TcpListener(IPAddress.Loopback, _port);
+        occupied.Start();
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        Assert.StartsWith("2.0.0 queued as", await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "no metrics"), "alice@example.test", "bob@partner.test"));
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "bob@partner.test"));
+    }
+
+    [Fact]
+    public async Task FreeTextActions_AreCountedAsOther_SoNoLabelCarriesAnAddress()
+    {
+        var counting = new CountingAuditLog(new Gateway.Tests.Ca.CaFixture.RecordingAudit());
+        await counting.WriteAsync(new Gateway.Audit.AuditEvent("certificate-issued") { Action = "renewal: 'alice@example.test' expires 2026-12-01" }, default);
+        await counting.WriteAsync(new Gateway.Audit.AuditEvent("delivered") { Action = "signed+encrypted" }, default);
+        Assert.Equal([("certificate-issued", "other", 1L), ("delivered", "signed+encrypted", 1L)], counting.Counts());
+    }
+
+    [Fact]
     public void LabelValues_EscapeQuotesBackslashesAndLineFeeds()
     {
         var text = new PrometheusText().Metric("m", "counter", "help").Sample("m", 3, ("action", "a \"b\" \\ c\nd")).ToString();
