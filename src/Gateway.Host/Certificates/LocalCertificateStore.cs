@@ -77,6 +77,14 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     public IReadOnlyList<X509Certificate2> IdentitiesFor(string address) =>
         Candidates(_current.Signers, address).Select(c => c.Certificate).ToList();
 
+    /// <summary>Every certificate of the folder as the gateway uses it, for `gateway certs list`: address, signing or encryption, candidate.</summary>
+    public IEnumerable<(string Address, CertificateUsage Usage, CertificateCandidate Candidate)> All()
+    {
+        var current = _current;
+        return current.Signers.SelectMany(s => s.Value.Select(c => (s.Key, CertificateUsage.Signing, c)))
+            .Concat(current.Recipients.SelectMany(r => r.Value.Select(c => (r.Key, CertificateUsage.Encryption, c))));
+    }
+
     /// <summary>Reads the folder again and takes it, unless a file in it cannot be read: then the certificates read before stay.</summary>
     public FolderReload Reload()
     {

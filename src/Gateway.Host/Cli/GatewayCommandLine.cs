@@ -41,7 +41,11 @@ public static class GatewayCommandLine
         var lookupJson = new Option<bool>("--json") { Description = "Print JSON instead of text" };
         var lookup = new Command("lookup", "Show which certificate the gateway would use for an address now, from which source, and why others were rejected") { lookupAddress, lookupJson, config };
         lookup.SetAction((parse, token) => CertsLookupCommand.ExecuteAsync(parse.GetValue(config), parse.GetValue(lookupAddress)!, parse.GetValue(lookupJson), Console.Out, Console.Error, token));
-        var certs = new Command("certs", "Certificate directory tools") { import, lookup };
+        var listExpiring = new Option<int?>("--expiring") { Description = "Only certificates unusable already or ending within this many days" };
+        var listJson = new Option<bool>("--json") { Description = "Print JSON instead of text" };
+        var list = new Command("list", "List every certificate Gateway holds (local folder, cache, harvested) with its use, source, end of validity and whether it is usable now") { listExpiring, listJson, config };
+        list.SetAction(parse => CertsListCommand.ExecuteAsync(parse.GetValue(config), parse.GetValue(listExpiring), parse.GetValue(listJson), Console.Out, Console.Error));
+        var certs = new Command("certs", "Certificate directory tools") { import, lookup, list };
 
         var root = new RootCommand("Gateway: an S/MIME mail gateway. Receives mail over SMTP, signs and encrypts it by policy, relays it upstream.")
         {

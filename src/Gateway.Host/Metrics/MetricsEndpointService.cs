@@ -76,6 +76,9 @@ public sealed partial class MetricsEndpointService(
     private async Task AnswerAsync(HttpListenerContext context)
     {
         using var response = context.Response;
+        // One request per connection ("Connection: close"): a scrape every few seconds needs no
+        // keep-alive, and a client reusing a connection the listener has let go saw it end early.
+        response.KeepAlive = false;
         var name = context.Request.Url?.AbsolutePath.TrimEnd('/').Split('/').LastOrDefault();
         if (context.Request.HttpMethod != "GET" || name != "metrics")
         {
