@@ -86,6 +86,7 @@ public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options
     private async Task AnswerAsync(HttpListenerContext context)
     {
         using var response = context.Response;
+        response.KeepAlive = false; // as the metrics endpoint: a reused connection the listener let go ends early
         var name = context.Request.Url?.AbsolutePath.TrimEnd('/').Split('/').LastOrDefault();
         var (file, type) = name switch
         {
