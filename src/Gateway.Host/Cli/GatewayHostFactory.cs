@@ -11,7 +11,8 @@ namespace Gateway.Cli;
 public static class GatewayHostFactory
 {
     /// <param name="tool">For <c>gateway queue</c>: no console logging (stdout carries the tool's output).</param>
-    public static IHost Build(string? configPath, Action<IConfigurationBuilder>? overrides = null, bool tool = false)
+    /// <param name="services">Registrations after Gateway's own, which they replace (tests put a failing disk or peer in).</param>
+    public static IHost Build(string? configPath, Action<IConfigurationBuilder>? overrides = null, bool tool = false, Action<IServiceCollection>? services = null)
     {
         // No defaults: they watch the content root recursively for appsettings changes, and with the
         // spool below it (var/spool, the default) every accepted message raised inotify events that
@@ -27,6 +28,7 @@ public static class GatewayHostFactory
             .AddEnvironmentVariables();
         overrides?.Invoke(builder.Configuration);
         builder.Services.AddGateway(builder.Configuration);
+        services?.Invoke(builder.Services);
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         if (!tool) builder.Logging.AddConsole();
         // The host waits for the listener's grace period and the workers' ShutdownTimeout, one after the other.

@@ -63,19 +63,25 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
         await using (content)
             results = await relay.SendAsync(copyName, entry.MailFrom, recipients, content, Dsn(entry), cancellationToken);
 
+        // Every recipient's state first, then the lines: an audit line that cannot be written stops
+        // the attempt, and a recipient the upstream accepted must be saved as delivered all the same,
+        // or the next attempt sends it a second copy.
         foreach (var result in results)
         {
             var state = context.Recipient(result.Recipient);
+            if (result.Outcome == RelayOutcome.Permanent)
+                context.Fail(state, SmtpReply.Parse(result.Reply), "The receiving mail server refused the message for this recipient.", result.Reply, mayReturnContent: !group.Encrypt);
+            else
+                context.Update(state, result.Outcome == RelayOutcome.Accepted ? RecipientStatus.Delivered : RecipientStatus.Deferred, result.Reply);
+        }
+        foreach (var result in results)
+        {
             var name = result.Outcome switch
             {
                 RelayOutcome.Accepted => "delivered",
                 RelayOutcome.Permanent => "failed",
                 _ => "deferred",
             };
-            if (result.Outcome == RelayOutcome.Permanent)
-                context.Fail(state, SmtpReply.Parse(result.Reply), "The receiving mail server refused the message for this recipient.", result.Reply, mayReturnContent: !group.Encrypt);
-            else
-                context.Update(state, result.Outcome == RelayOutcome.Accepted ? RecipientStatus.Delivered : RecipientStatus.Deferred, result.Reply);
             await audit.WriteAsync(context.Event(name) with
             {
                 Recipient = result.Recipient,

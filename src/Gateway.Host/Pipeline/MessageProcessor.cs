@@ -101,10 +101,19 @@ public sealed partial class MessageProcessor(
             LogProcessingFailed(e, id);
             entry.ProcessingFailures++;
             var reason = $"processing failed {entry.ProcessingFailures} time(s) in a row ({e.GetType().Name}: {e.Message})";
-            if (entry.ProcessingFailures >= options.Value.Spool.MaxProcessingFailures)
-                await context.HoldOpenAsync(reason, spool, audit, cancellationToken);
-            else
-                await context.DeferOpenAsync($"451 4.3.0 {reason}", audit, cancellationToken);
+            try
+            {
+                if (entry.ProcessingFailures >= options.Value.Spool.MaxProcessingFailures)
+                    await context.HoldOpenAsync(reason, spool, audit, cancellationToken);
+                else
+                    await context.DeferOpenAsync($"451 4.3.0 {reason}", audit, cancellationToken);
+            }
+            catch (Exception recording) when (recording is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            {
+                // The audit log (or the hold folder) cannot be written either: what this attempt
+                // learned (who already got the message) is still saved below, so it is not sent twice.
+                LogProcessingFailed(recording, id);
+            }
         }
         finally
         {

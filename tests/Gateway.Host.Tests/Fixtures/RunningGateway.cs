@@ -28,9 +28,9 @@ public sealed class RunningGateway : IAsyncDisposable
     public int Port => Endpoint.Port;
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<RunningGateway> StartAsync(GatewayWorld world)
+    public static async Task<RunningGateway> StartAsync(GatewayWorld world, Action<IServiceCollection>? services = null)
     {
-        var host = GatewayHostFactory.Build(configPath: null, c => c.AddInMemoryCollection(world.Settings));
+        var host = GatewayHostFactory.Build(configPath: null, c => c.AddInMemoryCollection(world.Settings), services: services);
         var policy = host.Services.GetRequiredService<PolicyProvider>().Load();
         Assert.True(policy.Succeeded, string.Join("\n", policy.Errors));
         await host.StartAsync();
