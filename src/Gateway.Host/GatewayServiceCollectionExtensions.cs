@@ -48,7 +48,8 @@ public static class GatewayServiceCollectionExtensions
             IRevocationChecker? revocation = options.Value.Certificates.Revocation.Mode == RevocationMode.Off ? null : new ChainRevocationChecker(options, trust);
             return new CertificateResolver(CertificateSources.Build(sp), trust, revocation);
         });
-        services.AddSingleton<ICertificateDirectory>(sp =>
+        services.AddSingleton<ICertificateDirectory>(sp => sp.GetRequiredService<CachedCertificateDirectory>());
+        services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
             var time = sp.GetRequiredService<TimeProvider>();

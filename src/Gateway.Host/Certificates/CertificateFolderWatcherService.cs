@@ -17,7 +17,7 @@ namespace Gateway.Certificates;
 /// </summary>
 public sealed partial class CertificateFolderWatcherService(
     LocalCertificateStore store,
-    ICertificateDirectory directory,
+    CachedCertificateDirectory directory,
     IAuditLog audit,
     IOptions<GatewayOptions> options,
     ILogger<CertificateFolderWatcherService> logger) : BackgroundService
@@ -85,9 +85,10 @@ public sealed partial class CertificateFolderWatcherService(
     {
         if (reload.Taken)
         {
-            if (!reload.Changed) return "";
+            // Unchanged, and nothing refused before: nothing to say. After a refusal it is said, so an alert on it can clear.
+            if (!reload.Changed && reportedBefore.Length == 0) return "";
             // Choices made from the folder as it was must not outlive it by their minute.
-            (directory as CachedCertificateDirectory)?.Clear();
+            directory.Clear();
             await audit.TryWriteAsync(new AuditEvent("certificates-reloaded")
             {
                 Action = "reloaded", Reason = $"{store.FolderPath}: {reload.Signers} sender addresses with signing identities, {reload.Recipients} recipient addresses",
@@ -106,7 +107,8 @@ public sealed partial class CertificateFolderWatcherService(
 
     private void Signal()
     {
-        try { _changed.Release(); } catch (SemaphoreFullException) { }
+        // An event may still come in while the service is disposed at the stop.
+        try { _changed.Release(); } catch (Exception e) when (e is SemaphoreFullException or ObjectDisposedException) { }
     }
 
     public override void Dispose()

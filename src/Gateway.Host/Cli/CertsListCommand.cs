@@ -10,6 +10,8 @@ namespace Gateway.Cli;
 /// one line each with its address, use, source, end of validity and whether it is usable now by
 /// the same rules as every lookup (revocation aside: `certs lookup` asks for that). With
 /// --expiring, only those unusable already or ending within DAYS days: the renewals to chase.
+/// Files of the folder that cannot be read are named too, and make the exit code 1 (as they stop
+/// `gateway run`).
 /// </summary>
 public static class CertsListCommand
 {
@@ -36,10 +38,11 @@ public static class CertsListCommand
             .OrderBy(e => e.Address, StringComparer.OrdinalIgnoreCase).ThenBy(e => e.Use, StringComparer.Ordinal).ThenBy(e => e.NotAfter)
             .ToList();
 
+        var unreadable = local.Unreadable;
         if (json)
         {
-            await output.WriteLineAsync(JsonSerializer.Serialize(entries, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
-            return 0;
+            await output.WriteLineAsync(JsonSerializer.Serialize(new { certificates = entries, unreadable }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+            return unreadable.Count == 0 ? 0 : 1;
         }
         foreach (var e in entries)
         {
@@ -48,7 +51,8 @@ public static class CertsListCommand
                 : string.Join("; ", e.Problems);
             await output.WriteLineAsync($"{e.Address}  {e.Use}  {e.Source}  until {e.NotAfter:yyyy-MM-dd}  {e.Thumbprint}  {status}");
         }
+        foreach (var problem in unreadable) await output.WriteLineAsync($"unreadable: {problem}");
         await output.WriteLineAsync($"{entries.Count} certificate(s){(expiringDays is { } d ? $" unusable or ending within {d} day(s)" : "")}");
-        return 0;
+        return unreadable.Count == 0 ? 0 : 1;
     }
 }

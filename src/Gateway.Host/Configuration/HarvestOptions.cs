@@ -2,7 +2,8 @@ namespace Gateway.Configuration;
 
 /// <summary>
 /// The inbound endpoint: the company's inbound mail passes through it (or a copy is sent to it);
-/// the certificates of signed messages are harvested, and every message is passed on unchanged.
+/// mail encrypted to our users' keys is decrypted (<see cref="Decrypt"/>), the certificates of
+/// signed messages are harvested, and every message is passed on, otherwise unchanged.
 /// </summary>
 public sealed class HarvestOptions
 {

@@ -13,10 +13,22 @@ namespace Gateway.Metrics;
 public sealed class CountingAuditLog(IAuditLog inner) : IAuditLog
 {
     private readonly ConcurrentDictionary<(string Event, string Action), long> _counts = new();
+    private long _failures;
+
+    /// <summary>Lines that could not be written: a broken audit disk must show, not only stop the counters.</summary>
+    public long Failures => Interlocked.Read(ref _failures);
 
     public async ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
-        await inner.WriteAsync(auditEvent, cancellationToken);
+        try
+        {
+            await inner.WriteAsync(auditEvent, cancellationToken);
+        }
+        catch
+        {
+            Interlocked.Increment(ref _failures);
+            throw;
+        }
         _counts.AddOrUpdate((auditEvent.Event, Label(auditEvent.Action)), 1, (_, n) => n + 1);
     }
 

@@ -101,8 +101,11 @@ public sealed partial class MetricsEndpointService(
         foreach (var (auditEvent, action, count) in audit.Counts())
             text.Sample("gateway_audit_events_total", count, ("event", auditEvent), ("action", action));
 
+        text.Metric("gateway_audit_write_failures_total", "counter", "Audit log lines that could not be written since the start (a full or failing disk): mail is then refused or deferred, not passed unaccounted.");
+        text.Sample("gateway_audit_write_failures_total", audit.Failures);
+
         var queued = QueuedIds(spool.Incoming);
-        text.Metric("gateway_queue_messages", "gauge", "Messages held by the spool: in their first attempt in the accept journal, queued in incoming/ (deferred, moved there at a stop, or in a first attempt outside the journal), held in hold/, kept in corrupt/.");
+        text.Metric("gateway_queue_messages", "gauge", "Entries of the spool: messages in their first attempt in the accept journal, queued in incoming/ (deferred, moved there at a stop, or in a first attempt outside the journal), hold entries in hold/ (one per held copy), entries kept in corrupt/.");
         text.Sample("gateway_queue_messages", journal.Count, ("state", "first-attempt"));
         text.Sample("gateway_queue_messages", queued.Count, ("state", "queued"));
         text.Sample("gateway_queue_messages", CountEnvelopes(spool.Hold), ("state", "held"));

@@ -52,13 +52,13 @@ public sealed partial class MessageProcessor(
                 // Its content is gone (deleted by hand, or lost with a disk): nothing can be sent,
                 // and trying again cannot change that. Kept for the admin, as recovery keeps an
                 // envelope without content.
-                spool.MoveToCorrupt(id, "its content file is missing");
-                entryLock.Remove();
                 await audit.TryWriteAsync(new AuditEvent("corrupt")
                 {
                     SpoolId = id, Sender = entry.MailFrom, Recipients = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList(),
                     Action = "moved to corrupt/", Reason = "its content file is missing: nothing more can be sent",
                 });
+                spool.MoveToCorrupt(id, "its content file is missing");
+                entryLock.Remove();
                 return (null, false);
             }
             next = await AttemptAsync(entry, SpooledContent.InFile(spool.ContentPath(id)), null, cancellationToken);

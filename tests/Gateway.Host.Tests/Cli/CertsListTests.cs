@@ -54,7 +54,17 @@ public sealed class CertsListTests : IDisposable
     {
         var (_, output) = await ListAsync(json: true);
         using var document = System.Text.Json.JsonDocument.Parse(output);
-        Assert.Contains(document.RootElement.EnumerateArray(), e => e.GetProperty("address").GetString() == "bob@partner.test"
+        Assert.Contains(document.RootElement.GetProperty("certificates").EnumerateArray(), e => e.GetProperty("address").GetString() == "bob@partner.test"
             && e.GetProperty("use").GetString() == "encryption" && e.GetProperty("usable").GetBoolean());
+    }
+
+    [Fact]
+    public async Task UnreadableFile_IsNamed_AndTheExitCodeIs1()
+    {
+        File.WriteAllBytes(Path.Combine(_world.Certificates, "broken.crt"), [0x30, 0x03, 0x02, 0x01, 0x00]);
+        var (exit, output) = await ListAsync();
+        Assert.Equal(1, exit);
+        Assert.Contains("unreadable: " + Path.Combine(_world.Certificates, "broken.crt"), output);
+        Assert.Contains("bob@partner.test  encryption", output); // the rest is listed all the same
     }
 }

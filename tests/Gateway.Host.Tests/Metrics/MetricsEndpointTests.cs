@@ -40,6 +40,7 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Contains("gateway_queue_messages{state=\"first-attempt\"} 0\n", text);
         Assert.Contains("gateway_queue_messages{state=\"queued\"} 0\n", text);
         Assert.Contains("gateway_start_time_seconds ", text);
+        Assert.Contains("gateway_audit_write_failures_total 0\n", text);
         // The same counts as the audit log itself.
         Assert.Equal(gateway.AuditEvents().Count(e => RunningGateway.Is(e, "decision")),
             text.Split('\n').Where(l => l.StartsWith("gateway_audit_events_total{event=\"decision\"")).Sum(l => int.Parse(l.Split(' ')[^1])));
@@ -84,6 +85,20 @@ public sealed class MetricsEndpointTests : IDisposable
         await counting.WriteAsync(new Gateway.Audit.AuditEvent("certificate-issued") { Action = "renewal: 'alice@example.test' expires 2026-12-01" }, default);
         await counting.WriteAsync(new Gateway.Audit.AuditEvent("delivered") { Action = "signed+encrypted" }, default);
         Assert.Equal([("certificate-issued", "other", 1L), ("delivered", "signed+encrypted", 1L)], counting.Counts());
+    }
+
+    [Fact]
+    public async Task LineThatCannotBeWritten_IsCountedAsAFailure_NotAsWritten()
+    {
+        var counting = new CountingAuditLog(new Unwritable());
+        await Assert.ThrowsAsync<IOException>(() => counting.WriteAsync(new Gateway.Audit.AuditEvent("received") { Action = "queued" }, default).AsTask());
+        Assert.Equal(1, counting.Failures);
+        Assert.Empty(counting.Counts());
+    }
+
+    private sealed class Unwritable : Gateway.Audit.IAuditLog
+    {
+        public ValueTask WriteAsync(Gateway.Audit.AuditEvent auditEvent, CancellationToken cancellationToken) => ValueTask.FromException(new IOException("No space left on device"));
     }
 
     [Fact]
