@@ -14,8 +14,7 @@ namespace Gateway.Smtp;
 /// sender addresses are ours and, for an authenticated user, its own, and the number of
 /// recipients per transaction.
 /// </summary>
-/// <param name="users">The users file when AUTH is on and Smtp:Auth:RequireOwnSender holds; else null.</param>
-internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog audit, SmtpUsers? users) : IMailboxFilter
+internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog audit, SenderBinding binding) : IMailboxFilter
 {
     private const string RecipientCountKey = "Gateway:RecipientCount";
     private readonly int _maxRecipients = options.Value.Smtp.MaxRecipients;
@@ -35,7 +34,7 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
         if (!_senders.Allows(address)) await RefuseAsync(context, FailureKind.SenderNotAllowed, from, "sender-refused");
         // A trusted network's MTA vouches for its own users; a client that relays on its login only
         // sends as what that login owns.
-        if (!trusted && users is not null && !users.Owns(context.Authentication!.User, address))
+        if (binding.BoundUser(context) is { } user && !binding.Users!.Owns(user, address))
             await RefuseAsync(context, FailureKind.SenderNotOwned, from, "sender-refused");
         return true;
     }

@@ -82,15 +82,16 @@ public sealed partial class SmtpListenerService : BackgroundService
 
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(factory);
-        provider.Add((IMessageStore)ActivatorUtilities.CreateInstance<SpoolingMessageStore>(_services));
         var users = smtp.Auth.Enabled ? SmtpUsers.Load(smtp.Auth.UsersFile!).Users : null;
+        var binding = new SenderBinding(smtp.Auth.RequireOwnSender ? users : null, smtp.MaxHeaderSize);
+        provider.Add((IMessageStore)ActivatorUtilities.CreateInstance<SpoolingMessageStore>(_services, binding));
         if (users is not null)
         {
             provider.Add((SmtpServer.Authentication.IUserAuthenticator)new FileUserAuthenticator(users, _audit));
             if (smtp.Auth.RequireOwnSender && users.WithoutSenders.ToList() is { Count: > 0 } idle)
                 LogUsersWithoutSenders(string.Join(", ", idle));
         }
-        provider.Add((IMailboxFilter)new EnvelopeFilter(Options.Create(_options), _audit, smtp.Auth.RequireOwnSender ? users : null));
+        provider.Add((IMailboxFilter)new EnvelopeFilter(Options.Create(_options), _audit, binding));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
         SessionTimeouts.Answer(server, stoppingToken);
         _server = server;

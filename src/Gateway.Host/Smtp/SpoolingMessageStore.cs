@@ -23,7 +23,8 @@ namespace Gateway.Smtp;
 /// failure is answered, never thrown: SmtpServer turns an exception into a 554 (a permanent
 /// bounce for our own fault) and an SmtpResponseException into no reply at all.
 /// </summary>
-internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJournal journal, SpoolQueue queue, IAuditLog audit, IOptions<GatewayOptions> options, ILogger<SpoolingMessageStore> logger) : IMessageStore
+internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJournal journal, SpoolQueue queue, IAuditLog audit, IOptions<GatewayOptions> options,
+    SenderBinding binding, ILogger<SpoolingMessageStore> logger) : IMessageStore
 {
     private readonly long _maxMessageSize = options.Value.Smtp.MaxMessageSize;
     private readonly DataScreenLimits _limits = new(
@@ -43,6 +44,17 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
             return await RefuseAsync(MessageSize.Reply, buffer.Length + 2, client, from, recipients);
         if (DataScreen.Check(buffer, _limits) is { } refusal)
             return await RefuseAsync(Failures.Reply(refusal), buffer.Length, client, from, recipients);
+        if (binding.ForeignFrom(context, buffer) is { } foreign)
+        {
+            // The reply stays generic; the audit line names the address.
+            var reply = Failures.Reply(FailureKind.SenderNotOwned, "From header address not owned by the authenticated user");
+            await audit.TryWriteAsync(new AuditEvent("message-refused")
+            {
+                Client = client, Sender = from, User = context.Authentication?.User, Recipients = recipients, Size = buffer.Length, Action = "refused",
+                Reason = $"From: {foreign} is not owned by the authenticated user (Gateway:Smtp:Auth:RequireOwnSender)", Reply = reply.ToString(),
+            });
+            return reply.ToResponse();
+        }
         if (!spool.HasRoomFor(buffer.Length))
         {
             LogNoRoom(client, buffer.Length);

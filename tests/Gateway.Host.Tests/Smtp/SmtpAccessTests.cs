@@ -113,14 +113,14 @@ public sealed class SmtpAccessTests : IDisposable
     }
 
     /// <returns>Null when the message was queued, else the reply that refused it.</returns>
-    private static async Task<string?> SendAuthenticatedAsync(int port, string user, string sender)
+    private static async Task<string?> SendAuthenticatedAsync(int port, string user, string sender, string? headerFrom = null)
     {
         using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
         await client.ConnectAsync("127.0.0.1", port, SecureSocketOptions.StartTls);
         await client.AuthenticateAsync(user, "correct horse");
         try
         {
-            await client.SendAsync(RunningGateway.NewMessage(sender, "dave@elsewhere.test", "owned?"), new MailboxAddress("", sender), [new MailboxAddress("", "dave@elsewhere.test")]);
+            await client.SendAsync(RunningGateway.NewMessage(headerFrom ?? sender, "dave@elsewhere.test", "owned?"), new MailboxAddress("", sender), [new MailboxAddress("", "dave@elsewhere.test")]);
             return null;
         }
         catch (SmtpCommandException e)
@@ -150,6 +150,20 @@ public sealed class SmtpAccessTests : IDisposable
     }
 
     [Fact]
+    public async Task AuthenticatedUser_MayNotPutAColleaguesAddressInFrom_EvenWithItsOwnEnvelopeSender()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        // Gateway signs with the envelope sender's key; clients show it next to the From address.
+        Assert.Equal("553 5.7.1 From header address not owned by the authenticated user",
+            await SendAuthenticatedAsync(gateway.Port, "relay-user", "alice@example.test", headerFrom: "ceo@example.test"));
+        Assert.Null(await SendAuthenticatedAsync(gateway.Port, "relay-user", "alice@example.test", headerFrom: "carol@sales.example.test"));
+        var refused = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused"));
+        Assert.Contains("From: ceo@example.test", refused.GetProperty("reason").GetString());
+        Assert.Equal("relay-user", refused.GetProperty("user").GetString());
+        Assert.DoesNotContain(Queued(), m => m.Text.Contains("From: ceo@example.test"));
+    }
+
+    [Fact]
     public async Task AuthenticatedUser_MaySendAsAnyCompanySender_WhenRequireOwnSenderIsOff()
     {
         _world.Settings["Gateway:Smtp:Auth:RequireOwnSender"] = "false";
@@ -164,6 +178,7 @@ public sealed class SmtpAccessTests : IDisposable
         await using var gateway = await RunningGateway.StartAsync(_world);
         // The MTA of a trusted network vouches for its users, whether or not it authenticates itself.
         Assert.Null(await SendAuthenticatedAsync(gateway.Port, "bob@example.test", "ceo@example.test"));
+        Assert.Null(await SendAuthenticatedAsync(gateway.Port, "bob@example.test", "bob@example.test", headerFrom: "ceo@example.test"));
         await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
         await client.StartDataAsync("ceo@example.test");
     }
