@@ -49,15 +49,7 @@ public sealed partial class MessageProcessor(
             if (entry.NextAttempt is { } due && due > time.GetUtcNow()) return (due, false);
             if (ContentIsGone(spool.ContentPath(id)))
             {
-                // Its content is gone (deleted by hand, or lost with a disk): nothing can be sent,
-                // and trying again cannot change that. Kept for the admin, as recovery keeps an
-                // envelope without content.
-                await audit.TryWriteAsync(new AuditEvent("corrupt")
-                {
-                    SpoolId = id, Sender = entry.MailFrom, Recipients = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList(),
-                    Action = "moved to corrupt/", Reason = "its content file is missing: nothing more can be sent",
-                });
-                spool.MoveToCorrupt(id, "its content file is missing");
+                await GiveUpLostContentAsync(entry, cancellationToken);
                 entryLock.Remove();
                 return (null, false);
             }
@@ -65,6 +57,37 @@ public sealed partial class MessageProcessor(
         }
         if (next is null) entryLock.Remove();
         return (next, false);
+    }
+
+    /// <summary>
+    /// The content of a queued entry is gone (deleted by hand, or lost with a disk): nothing can be
+    /// sent, and trying again cannot change that. Its open recipients fail, the sender is told (a
+    /// report without the original, which is lost), and the envelope is kept in corrupt/ for the
+    /// admin, as recovery keeps an envelope without content. Mail we answered 250 is never dropped
+    /// without a word.
+    /// </summary>
+    private async Task GiveUpLostContentAsync(SpoolEnvelope entry, CancellationToken cancellationToken)
+    {
+        var lost = SpooledContent.InMemory([], 0);
+        var context = new ProcessingContext(entry, lost, policies.Current, MessageHeaders.Read(lost), time);
+        var open = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList();
+        await audit.TryWriteAsync(new AuditEvent("corrupt")
+        {
+            SpoolId = entry.Id, Sender = entry.MailFrom, Recipients = open,
+            Action = "moved to corrupt/", Reason = "its content file is missing: nothing more can be sent",
+        });
+        try
+        {
+            await context.FailOpenAsync("550 5.3.0 the message was lost from the gateway's queue",
+                "The gateway lost this message from its queue before it could be delivered (its content could not be found); please send it again.", audit, cancellationToken);
+            await bounces.SendAsync(context, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            LogBounceFailed(e, entry.Id); // the entry is kept in corrupt/ all the same
+        }
+        spool.Save(entry);
+        spool.MoveToCorrupt(entry.Id, "its content file is missing");
     }
 
     /// <param name="journaled">Set when the entry is still in the accept journal: then its state goes to incoming/ only if it stays queued.</param>

@@ -4,8 +4,8 @@ namespace Gateway.Tests.Durability;
 
 /// <summary>
 /// A queued entry whose content file is gone (deleted by hand, lost with a disk) cannot be sent:
-/// it is moved to corrupt/ for the admin and audited, as recovery does at start, instead of
-/// failing at every retry for ever.
+/// its recipients fail, the sender gets a report, and the envelope is moved to corrupt/ for the
+/// admin, instead of failing at every retry for ever.
 /// </summary>
 public sealed class MissingContentTests : IAsyncDisposable
 {
@@ -19,7 +19,7 @@ public sealed class MissingContentTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task DeferredEntryWhoseContentVanished_IsMovedToCorrupt_AndAudited()
+    public async Task DeferredEntryWhoseContentVanished_FailsWithAReportToTheSender_AndIsKeptInCorrupt()
     {
         _world.Settings["Gateway:Spool:Journal"] = "false"; // its own files from the start
         _world.RelayTo(_upstream.Port);
@@ -35,5 +35,14 @@ public sealed class MissingContentTests : IAsyncDisposable
         Assert.Equal(["erin@elsewhere.test"], corrupt.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
         Assert.True(File.Exists(Path.Combine(_world.SpoolPath, "corrupt", id + ".json")));
         Assert.False(File.Exists(Path.Combine(_world.SpoolPath, "incoming", id + ".json")));
+
+        var failed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "failed", "erin@elsewhere.test"));
+        Assert.StartsWith("550 5.3.0", failed.GetProperty("reply").GetString());
+        var bounced = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "bounced", "dave@other.test"));
+        var report = SpooledMessages.Find(_world.SpoolPath, bounced.GetProperty("status").GetString()!);
+        Assert.Contains("Final-Recipient: rfc822; erin@elsewhere.test", report.Text);
+        Assert.Contains("Status: 5.3.0", report.Text);
+        var human = MimeKit.MimeMessage.Load(new MemoryStream(report.Content)).TextBody;
+        Assert.Contains("please send it again", human!.ReplaceLineEndings(" "));
     }
 }
