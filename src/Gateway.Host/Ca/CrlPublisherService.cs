@@ -1,5 +1,6 @@
 using System.Net;
 using Gateway.Configuration;
+using Gateway.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -67,20 +68,7 @@ public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options
         listener.Prefixes.Add(prefix);
         listener.Start();
         LogServing(prefix);
-        using var registration = stoppingToken.Register(listener.Stop);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-            await AnswerAsync(context);
-        }
+        await ReadOnlyHttpEndpoint.ServeAsync(listener, AnswerAsync, LogAnswerFailed, stoppingToken);
     }
 
     private async Task AnswerAsync(HttpListenerContext context)
@@ -105,6 +93,9 @@ public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options
         response.ContentLength64 = bytes.Length;
         await response.OutputStream.WriteAsync(bytes);
     }
+
+    [LoggerMessage(EventId = 7008, Level = LogLevel.Warning, Message = "A request for the CRL or the CA certificate failed; answered 500")]
+    private partial void LogAnswerFailed(Exception exception);
 
     [LoggerMessage(EventId = 7004, Level = LogLevel.Debug, Message = "CRL signed again: {File}")]
     private partial void LogPublished(string file);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Gateway.Configuration;
+using Gateway.Http;
 using Gateway.Spool;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -41,36 +42,8 @@ public sealed partial class MetricsEndpointService(
             return;
         }
         LogServing(prefix);
-        using var registration = stoppingToken.Register(listener.Stop);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-            try
-            {
-                await AnswerAsync(context);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // The scraper went away, or the spool could not be read: an answer, never a stop.
-                LogScrapeFailed(e);
-                try
-                {
-                    context.Response.StatusCode = 500;
-                    context.Response.Close();
-                }
-                catch (Exception closing) when (closing is HttpListenerException or InvalidOperationException or ObjectDisposedException)
-                {
-                }
-            }
-        }
+        // A scrape that fails (the scraper went away, the spool could not be read) is a 500, never a stop.
+        await ReadOnlyHttpEndpoint.ServeAsync(listener, AnswerAsync, LogScrapeFailed, stoppingToken);
     }
 
     private async Task AnswerAsync(HttpListenerContext context)
