@@ -25,6 +25,19 @@ public sealed class SmtpListenerTests : IDisposable
     }
 
     [Fact]
+    public async Task EhloAndHelo_AnswerWithTheServerName_AsAMailServerDoes()
+    {
+        _world.Settings["Gateway:Smtp:ServerName"] = "gw.example.test";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        var ehlo = await client.CommandAsync("EHLO client.example.test");
+        Assert.Equal("250-gw.example.test", ehlo!.Split('\n')[0].TrimEnd());
+        Assert.Contains("250-PIPELINING", ehlo);
+        Assert.Equal("250 gw.example.test", await client.CommandAsync("HELO client.example.test"));
+    }
+
+    [Fact]
     public async Task ClientOutsideAllowedNetworks_IsRefusedWith554_571_AndAudited()
     {
         _world.Settings["Gateway:Smtp:AllowedNetworks:0"] = "10.0.0.0/8"; // loopback, where the test connects from, is not in it
