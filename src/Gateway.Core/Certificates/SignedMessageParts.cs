@@ -1,4 +1,5 @@
 using System.Text;
+using Gateway.Mail;
 using MimeKit;
 
 namespace Gateway.Certificates;
@@ -16,7 +17,7 @@ public sealed record SignedMessageParts(string? From, byte[]? Content, byte[] Si
     /// <summary>The parts, or null with <paramref name="problem"/> saying why the message is not one we can check.</summary>
     public static SignedMessageParts? Split(byte[] raw, out string? problem)
     {
-        var canonical = Crlf(raw);
+        var canonical = LineEnds.ToCrlf(raw);
         MimeMessage message;
         try
         {
@@ -87,14 +88,4 @@ public sealed record SignedMessageParts(string? From, byte[]? Content, byte[] Si
         return index < 0 ? -1 : from + index;
     }
 
-    private static byte[] Crlf(byte[] raw)
-    {
-        var output = new MemoryStream(raw.Length + raw.Length / 50);
-        for (var i = 0; i < raw.Length; i++)
-        {
-            if (raw[i] == (byte)'\n' && (i == 0 || raw[i - 1] != (byte)'\r')) output.WriteByte((byte)'\r');
-            output.WriteByte(raw[i]);
-        }
-        return output.ToArray();
-    }
 }

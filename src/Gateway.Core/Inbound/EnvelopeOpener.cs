@@ -3,6 +3,7 @@ using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
 using System.Security.Cryptography.Xml;
 using System.Text;
+using Gateway.Mail;
 using MimeKit;
 using MimeKit.Encodings;
 
@@ -40,10 +41,9 @@ public static class EnvelopeOpener
     /// <summary>The message without any <see cref="MarkerHeader"/> line: the same array when it has none.</summary>
     public static byte[] WithoutMarker(byte[] raw)
     {
-        var canonical = Crlf(raw);
-        var (fields, bodyStart, _) = HeaderFields(canonical);
+        var (fields, bodyStart) = TopLevelHeader(raw);
         var kept = fields.Where(f => !f.Is(MarkerHeader)).ToList();
-        return kept.Count == fields.Count ? raw : Join(kept, "\r\n"u8, canonical.AsSpan(bodyStart));
+        return kept.Count == fields.Count ? raw : Join(kept, "\r\n"u8, raw.AsSpan(bodyStart));
     }
 
     /// <param name="raw">The message, <see cref="WithoutMarker"/> already applied.</param>
@@ -52,8 +52,7 @@ public static class EnvelopeOpener
     /// <param name="requireSignature">Decrypt only content that is signed, with a signature that verifies.</param>
     public static DecryptionResult Open(byte[] raw, IReadOnlyList<string> recipients, Func<string, IReadOnlyList<X509Certificate2>> keysFor, string serverName, bool requireSignature = true)
     {
-        var canonical = Crlf(raw);
-        var (fields, bodyStart, _) = HeaderFields(canonical);
+        var (fields, bodyStart) = TopLevelHeader(raw);
         if (fields.LastOrDefault(f => f.Is("Content-Type")) is not { } typeField
             || !ContentType.TryParse(Encoding.ASCII.GetBytes(typeField.Value), out var type)
             || !(type.IsMimeType("application", "pkcs7-mime") || type.IsMimeType("application", "x-pkcs7-mime")))
@@ -67,7 +66,7 @@ public static class EnvelopeOpener
             return new DecryptionResult(DecryptionOutcome.NotEncrypted, raw);
 
         var encoding = fields.LastOrDefault(f => f.Is("Content-Transfer-Encoding"))?.Value.Trim().ToLowerInvariant() ?? "7bit";
-        var body = canonical.AsSpan(bodyStart);
+        var body = raw.AsSpan(bodyStart);
         byte[] encoded;
         if (encoding == "base64") encoded = DecodeBase64(body);
         else if (encoding is "binary" or "7bit" or "8bit") encoded = body.ToArray();
@@ -126,7 +125,7 @@ public static class EnvelopeOpener
                 return new DecryptionResult(DecryptionOutcome.Unreadable, raw, key, algorithms, $"the key of {recipient} opens other content than the key of {first.Recipient}");
         }
 
-        var inner = Crlf(entity!);
+        var inner = LineEnds.ToCrlf(entity!);
         var (entityFields, entityBodyStart, wellFormed) = HeaderFields(inner);
         if (!wellFormed) return new DecryptionResult(DecryptionOutcome.Unreadable, raw, first.Key, algorithms, "the decrypted content is not a MIME entity (no header block)");
         if (requireSignature && !SignatureCheck.Verifies(inner))
@@ -138,7 +137,7 @@ public static class EnvelopeOpener
         var outer = fields.Where(f => !f.Is(MarkerHeader) && !f.Is("MIME-Version") && !f.IsContentHeader).ToList();
         var marker = Encoding.ASCII.GetBytes(
             $"{MarkerHeader}: by {serverName}; certificate={first.Key.Thumbprint}; cipher={AlgorithmName(cms.ContentEncryptionAlgorithm.Oid)}\r\n\r\n");
-        var output = new MemoryStream(inner.Length + canonical.Length / 4);
+        var output = new MemoryStream(inner.Length + bodyStart);
         foreach (var field in outer) output.Write(field.Message, field.Start, field.Length);
         output.Write("MIME-Version: 1.0\r\n"u8);
         foreach (var field in entityFields.Where(f => f.IsContentHeader)) output.Write(field.Message, field.Start, field.Length);
@@ -233,16 +232,22 @@ public static class EnvelopeOpener
         return output.ToArray();
     }
 
-    private static byte[] Crlf(byte[] raw)
+    /// <summary>
+    /// The top-level header fields, read from the header block alone made CRLF, and where the
+    /// body starts in <paramref name="raw"/>: every inbound message passes here, and its body is
+    /// neither copied nor changed (a binary CMS body must not get CRs added to its LF bytes).
+    /// </summary>
+    private static (List<HeaderField> Fields, int BodyStart) TopLevelHeader(byte[] raw)
     {
-        if (raw.AsSpan().IndexOf((byte)'\n') < 0) return raw;
-        var output = new MemoryStream(raw.Length + raw.Length / 50);
-        for (var i = 0; i < raw.Length; i++)
+        var at = 0;
+        while (at < raw.Length)
         {
-            if (raw[i] == (byte)'\n' && (i == 0 || raw[i - 1] != (byte)'\r')) output.WriteByte((byte)'\r');
-            output.WriteByte(raw[i]);
+            var lineEnd = raw.AsSpan(at).IndexOf((byte)'\n');
+            if (lineEnd < 0) break;
+            if (lineEnd == 0 || (lineEnd == 1 && raw[at] == '\r')) return (HeaderFields(LineEnds.ToCrlf(raw[..at])).Fields, at + lineEnd + 1);
+            at += lineEnd + 1;
         }
-        return output.ToArray();
+        return (HeaderFields(LineEnds.ToCrlf(raw)).Fields, raw.Length); // no empty line: all header
     }
 
     private sealed record HeaderField(byte[] Message, int Start, int Length)

@@ -217,4 +217,24 @@ public sealed class EnvelopeOpenerTests(PkiFixture pki) : IClassFixture<PkiFixtu
         Assert.Equal(DecryptionOutcome.NotForOurKeys,
             EnvelopeOpener.Open(message, ["alice@example.test"], Keys(("alice@example.test", signingOnly.Certificate)), "gw", requireSignature: false).Outcome);
     }
+
+    [Fact]
+    public void BinaryBody_IsDecodedAsItCame_ItsLineFeedBytesUntouched()
+    {
+        // A DER body whose bytes include 0x0A: making the message CRLF would have added CRs into it.
+        byte[] der;
+        do
+        {
+            var cms = new EnvelopedCms(new ContentInfo(Encoding.ASCII.GetBytes(Entity)));
+            cms.Encrypt(new CmsRecipient(SubjectIdentifierType.IssuerAndSerialNumber, pki.Alice.PublicCertificate));
+            der = cms.Encode();
+        }
+        while (der.AsSpan().IndexOf((byte)'\n') < 0);
+        var message = Encoding.ASCII.GetBytes(Outer + "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\nContent-Transfer-Encoding: binary\r\n\r\n")
+            .Concat(der).ToArray();
+
+        var result = EnvelopeOpener.Open(message, ["alice@example.test"], Keys(("alice@example.test", pki.Alice.Certificate)), "gw", requireSignature: false);
+        Assert.Equal(DecryptionOutcome.Decrypted, result.Outcome);
+        Assert.EndsWith("The quarterly figures, for Alice only.\r\n", Encoding.ASCII.GetString(result.Message));
+    }
 }
