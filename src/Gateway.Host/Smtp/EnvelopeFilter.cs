@@ -23,8 +23,7 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
     public async Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken)
     {
         context.Properties[RecipientCountKey] = 0;
-        var trusted = context.Properties.TryGetValue(GuardedEndpointListener.TrustedNetworkKey, out var value) && value is true;
-        if (!trusted && context.Authentication?.IsAuthenticated != true)
+        if (!GuardedEndpointListener.IsTrusted(context) && context.Authentication?.IsAuthenticated != true)
             await RefuseAsync(context, FailureKind.AuthenticationRequired, from, "relay-refused");
         // Only <> is the null sender: <""@domain> has an empty local part, and would pass every
         // check below as if it were <> while the spool, the policy and the relay see "@domain".

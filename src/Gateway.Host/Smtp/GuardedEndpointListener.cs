@@ -18,6 +18,10 @@ internal sealed class GuardedEndpointListener(TcpListener listener, ListenerGuar
     /// <summary>Session property: true when the client's network may relay without AUTH.</summary>
     public const string TrustedNetworkKey = "Gateway:TrustedNetwork";
 
+    /// <summary>Whether the session's client is in a network that may relay without AUTH.</summary>
+    public static bool IsTrusted(ISessionContext context) =>
+        context.Properties.TryGetValue(TrustedNetworkKey, out var value) && value is true;
+
     public async Task<ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken)
     {
         while (true)

@@ -20,9 +20,8 @@ internal sealed class SenderBinding(SmtpUsers? users, int maxHeaderSize)
     /// <summary>The user a session is bound to, or null when it is not bound.</summary>
     public string? BoundUser(ISessionContext context)
     {
-        if (users is null || context.Authentication?.IsAuthenticated != true) return null;
-        var trusted = context.Properties.TryGetValue(GuardedEndpointListener.TrustedNetworkKey, out var value) && value is true;
-        return trusted ? null : context.Authentication.User;
+        if (users is null || context.Authentication?.IsAuthenticated != true || GuardedEndpointListener.IsTrusted(context)) return null;
+        return context.Authentication.User;
     }
 
     /// <summary>The first From address of the message the bound user does not own, or null when all are theirs.</summary>

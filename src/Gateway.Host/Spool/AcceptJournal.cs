@@ -164,8 +164,7 @@ public sealed partial class AcceptJournal : IDisposable
     {
         if (Find(id) is { } entry)
         {
-            if (!_entries.TryRemove(new KeyValuePair<string, JournalEntry>(id, entry))) return false;
-            Done(entry);
+            if (!Finish(entry)) return false;
             try
             {
                 await _commit.SyncAsync(); // the 'D' record
@@ -388,9 +387,12 @@ public sealed partial class AcceptJournal : IDisposable
         if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
     }
 
-    private void Finish(JournalEntry entry)
+    /// <returns>False when it was no longer in the journal (finished or moved meanwhile).</returns>
+    private bool Finish(JournalEntry entry)
     {
-        if (_entries.TryRemove(new KeyValuePair<string, JournalEntry>(entry.Envelope.Id, entry))) Done(entry);
+        if (!_entries.TryRemove(new KeyValuePair<string, JournalEntry>(entry.Envelope.Id, entry))) return false;
+        Done(entry);
+        return true;
     }
 
     /// <summary>A 'D' record for an entry already out of <see cref="_entries"/>; its memory returned.</summary>
