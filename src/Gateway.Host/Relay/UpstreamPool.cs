@@ -215,6 +215,6 @@ internal sealed partial class UpstreamPool : IDisposable
         if (!string.IsNullOrEmpty(_relay.Username)) await client.AuthenticateAsync(_relay.Username, _relay.Password!, token);
     }
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Upstream {Host} unavailable ({Reason}); trying the next one if any")]
+    [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Upstream {Host} unavailable ({Reason}); trying the next one if any")]
     private partial void LogHostFailed(string host, string reason);
 }
