@@ -10,7 +10,9 @@ namespace Gateway.Bounces;
 /// 5.7.x for policy refusals) and the original headers only (text/rfc822-headers), so no
 /// plaintext body the policy withheld is echoed back through the bounce. Only when the client
 /// asked for RET=FULL and no recipient was refused by policy is the whole original attached.
-/// The same builder makes the "delayed" warning (Action: delayed, Will-Retry-Until).
+/// The same builder makes the "delayed" warning (Action: delayed, Will-Retry-Until) and the
+/// success report a client asks with NOTIFY=SUCCESS (Action: relayed). The client's ORCPT is
+/// echoed as Original-Recipient (RFC 3464 2.3.1), its ENVID as Original-Envelope-Id.
 /// </summary>
 public static class BounceMessageBuilder
 {
@@ -20,7 +22,12 @@ public static class BounceMessageBuilder
         message.Headers.Clear();
         message.From.Add(new MailboxAddress("Mail Delivery System", $"MAILER-DAEMON@{request.ReportingMta}"));
         message.To.Add(MailboxAddress.Parse(new ParserOptions { AddressParserComplianceMode = RfcComplianceMode.Looser }, request.OriginalSender));
-        message.Subject = IsDelay(request) ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender";
+        message.Subject = KindOf(request) switch
+        {
+            ReportedRecipient.Delayed => "Delayed Mail (still being retried)",
+            ReportedRecipient.Relayed => "Successful Mail Delivery Report",
+            _ => "Undelivered Mail Returned to Sender",
+        };
         message.Date = now;
         message.MessageId = MimeUtils.GenerateMessageId(request.ReportingMta);
         message.Headers.Add(HeaderId.MimeVersion, "1.0");
@@ -36,16 +43,26 @@ public static class BounceMessageBuilder
         return message;
     }
 
-    private static bool IsDelay(BounceRequest request) => request.Recipients.All(r => r.Action == FailedRecipient.Delayed);
+    /// <summary>One kind per report (the sender reads "failed" or "still trying" or "arrived", never a mix); a mix reads as a failure.</summary>
+    private static string KindOf(BounceRequest request) =>
+        request.Recipients.Select(r => r.Action).Distinct().ToList() is [var only] ? only : ReportedRecipient.Failed;
 
     private static string Explain(BounceRequest request)
     {
         var text = new StringBuilder();
         text.Append("This is the mail gateway at ").Append(request.ReportingMta).Append(".\r\n\r\n");
-        if (IsDelay(request))
+        var kind = KindOf(request);
+        if (kind == ReportedRecipient.Delayed)
         {
             text.Append("Your message has not yet been delivered to the recipients below. The gateway keeps\r\n");
             text.Append("trying; you do not need to send it again. You will be told if it finally fails.\r\n\r\n");
+        }
+        else if (kind == ReportedRecipient.Relayed)
+        {
+            // The upstream does not offer DSN: what happens after it cannot be reported from here.
+            text.Append("Your message was passed on to the recipients below, as you asked to be told. The next\r\n");
+            text.Append("mail server does not report final delivery, so this is the last notice of success you\r\n");
+            text.Append("will get; you may still hear of a failure from a mail system further on.\r\n\r\n");
         }
         else
         {
@@ -78,13 +95,12 @@ public static class BounceMessageBuilder
         groups.Add(perMessage);
         foreach (var recipient in request.Recipients)
         {
-            var group = new HeaderList
-            {
-                { "Final-Recipient", $"rfc822; {recipient.Address}" },
-                { "Action", recipient.Action },
-                { "Status", recipient.Reply.EnhancedCode },
-                { "Diagnostic-Code", $"smtp; {recipient.Reply}" },
-            };
+            var group = new HeaderList();
+            if (OriginalRecipient(recipient.OriginalRecipient) is { } original) group.Add("Original-Recipient", original);
+            group.Add("Final-Recipient", $"rfc822; {recipient.Address}");
+            group.Add("Action", recipient.Action);
+            group.Add("Status", recipient.Reply.EnhancedCode);
+            group.Add("Diagnostic-Code", $"smtp; {recipient.Reply}");
             if (recipient.WillRetryUntil is { } until) group.Add("Will-Retry-Until", DateUtils.FormatDate(until));
             groups.Add(group);
         }
@@ -104,6 +120,14 @@ public static class BounceMessageBuilder
 
     private static MessagePart OriginalMessage(Stream original) =>
         new("rfc822") { Message = MimeMessage.Load(original) };
+
+    /// <summary>ORCPT "type;xtext" as the field's "type; address" (RFC 3464 2.3.1: decoded from xtext).</summary>
+    private static string? OriginalRecipient(string? orcpt)
+    {
+        var separator = orcpt?.IndexOf(';') ?? -1;
+        if (separator <= 0) return null;
+        return $"{orcpt![..separator]}; {DecodeXtext(orcpt[(separator + 1)..])}";
+    }
 
     /// <summary>RFC 3461 xtext: "+XX" is the byte XX in hex; the report carries the decoded id.</summary>
     private static string DecodeXtext(string xtext)

@@ -11,7 +11,7 @@ public sealed record BounceRequest(
     string SpoolId,
     string OriginalSender,
     DateTimeOffset ArrivalDate,
-    IReadOnlyList<FailedRecipient> Recipients,
+    IReadOnlyList<ReportedRecipient> Recipients,
     Stream OriginalMessage,
     string? EnvelopeId = null,
     bool ReturnContent = false);

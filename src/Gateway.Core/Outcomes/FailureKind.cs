@@ -24,4 +24,6 @@ public enum FailureKind
     HeaderTooLarge,
     TooManyHops,
     MailLoop,
+    ParameterInvalid,
+    ParameterUnsupported,
 }

@@ -32,6 +32,9 @@ public static class Failures
         FailureKind.HeaderTooLarge => new(552, "5.3.4", detail ?? "Message header size exceeds limit"),
         FailureKind.TooManyHops => new(554, "5.4.6", detail ?? "Too many hops: routing loop detected"),
         FailureKind.MailLoop => new(554, "5.4.6", detail ?? "Mail loop detected: message already passed this gateway"),
+        // RFC 5321 §4.1.1.11 and RFC 3461 §5.1; Postfix's wording.
+        FailureKind.ParameterInvalid => new(501, "5.5.4", detail ?? "Error: bad parameter syntax"),
+        FailureKind.ParameterUnsupported => new(555, "5.5.4", detail ?? "Unsupported option"),
         _ => new(451, "4.3.0", detail ?? "Temporary local problem, please try again later"),
     };
 
@@ -41,7 +44,7 @@ public static class Failures
             or FailureKind.SpoolUnavailable or FailureKind.SpoolFull or FailureKind.AuthenticationRequired or FailureKind.SenderNotAllowed or FailureKind.SenderNotOwned
             or FailureKind.SenderAddressInvalid or FailureKind.RecipientAddressInvalid
             or FailureKind.BareLineFeed or FailureKind.BareCarriageReturn or FailureKind.EmptyMessage or FailureKind.HeaderTooLarge
-            or FailureKind.TooManyHops or FailureKind.MailLoop => AfterQueueAction.None,
+            or FailureKind.TooManyHops or FailureKind.MailLoop or FailureKind.ParameterInvalid or FailureKind.ParameterUnsupported => AfterQueueAction.None,
         FailureKind.EncryptionCertificateMissing or FailureKind.SigningIdentityMissing or FailureKind.UpstreamPermanent => AfterQueueAction.Fail,
         _ => AfterQueueAction.Defer,
     };

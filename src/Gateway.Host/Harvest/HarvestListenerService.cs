@@ -51,7 +51,7 @@ public sealed partial class HarvestListenerService(
             .Endpoint(endpoint => endpoint.Endpoint(new IPEndPoint(IPAddress.Parse(harvest.Address), harvest.Port)).SessionTimeout(smtp.SessionTimeout));
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(factory);
-        provider.Add((SmtpServer.Protocol.ISmtpCommandFactory)new GatewayCommandFactory());
+        provider.Add((SmtpServer.Protocol.ISmtpCommandFactory)new GatewayCommandFactory(offerDsn: false));
         var keys = harvest.Decrypt ? new DecryptionKeys(local, options.Value.Ca.Enabled ? services.GetRequiredService<ICertificateIssuer>() : null) : null;
         provider.Add((IMessageStore)new HarvestingMessageStore(harvest, smtp.MaxMessageSize, smtp.ServerName, local, cache, keys, audit, logger));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);

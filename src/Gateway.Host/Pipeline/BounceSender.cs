@@ -2,6 +2,7 @@ using System.Buffers;
 using Gateway.Audit;
 using Gateway.Bounces;
 using Gateway.Configuration;
+using Gateway.Mail;
 using Gateway.Outcomes;
 using Gateway.Spool;
 using Microsoft.Extensions.Options;
@@ -10,9 +11,11 @@ using MimeKit;
 namespace Gateway.Pipeline;
 
 /// <summary>
-/// Tells the sender about recipients that failed for good (or, once, that delivery is delayed),
-/// with a delivery status notification queued like any other message (null envelope sender, so
-/// it can never cause a bounce itself).
+/// Tells the sender about recipients that failed for good, that were relayed (when asked with
+/// NOTIFY=SUCCESS), or, once, that delivery is delayed, with a delivery status notification
+/// queued like any other message (null envelope sender, so it can never cause a bounce itself).
+/// Each recipient's NOTIFY decides (RFC 3461 §4.1): NEVER gets nothing, a list without FAILURE
+/// or DELAY gets no such report; without NOTIFY, failures and delays are reported.
 /// </summary>
 public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog audit, IOptions<GatewayOptions> options, TimeProvider time)
 {
@@ -21,12 +24,21 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
 
     public async Task SendAsync(ProcessingContext context, CancellationToken cancellationToken)
     {
-        if (context.NewlyFailed.Count == 0) return;
+        var failed = await AskedAsync(context, context.NewlyFailed, DsnNotify.Failure, cancellationToken);
+        if (failed.Count == 0) return;
         // RET=FULL is honoured only when every failed copy would have left unencrypted anyway: a body
         // the policy refused to send in plaintext (or sent encrypted) is never echoed back in plaintext,
         // since the envelope sender is not authenticated and the report travels through the upstream.
-        var returnContent = context.Entry.Return == "FULL" && context.NewlyFailed.All(f => f.MayReturnContent);
-        await QueueReportAsync(context, context.NewlyFailed, returnContent, "bounced", "delivery status notification queued", cancellationToken);
+        var returnContent = context.Entry.Return == "FULL" && failed.All(f => f.MayReturnContent);
+        await QueueReportAsync(context, failed, returnContent, "bounced", "delivery status notification queued", cancellationToken);
+    }
+
+    /// <summary>The "relayed" report for recipients whose client asked NOTIFY=SUCCESS of an upstream without DSN.</summary>
+    public async Task ReportRelayedAsync(ProcessingContext context, CancellationToken cancellationToken)
+    {
+        if (context.NewlyRelayed.Count == 0) return;
+        var returnContent = context.Entry.Return == "FULL" && context.NewlyRelayed.All(f => f.MayReturnContent);
+        await QueueReportAsync(context, context.NewlyRelayed, returnContent, "success-reported", "success notification queued", cancellationToken);
     }
 
     /// <summary>The one "still trying" notice (RFC 3464 Action: delayed) for the recipients still deferred.</summary>
@@ -34,14 +46,38 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
     {
         var delayed = context.Entry.Recipients
             .Where(r => r.Status == RecipientStatus.Deferred)
-            .Select(r => new FailedRecipient(r.Address, SmtpReply.Parse(r.Reply ?? "451 4.4.1 not yet delivered"),
-                "The receiving mail server has not accepted the message yet; the gateway keeps trying.", FailedRecipient.Delayed, retryUntil))
+            .Select(r => new ReportedRecipient(r.Address, SmtpReply.Parse(r.Reply ?? "451 4.4.1 not yet delivered"),
+                "The receiving mail server has not accepted the message yet; the gateway keeps trying.", ReportedRecipient.Delayed, retryUntil,
+                OriginalRecipient: r.OriginalRecipient))
             .ToList();
+        delayed = await AskedAsync(context, delayed, DsnNotify.Delay, cancellationToken);
         if (delayed.Count == 0) return;
         await QueueReportAsync(context, delayed, returnContent: false, "delay-warned", "delay notification queued", cancellationToken);
     }
 
-    private async Task QueueReportAsync(ProcessingContext context, IReadOnlyList<FailedRecipient> recipients, bool returnContent, string eventName, string action, CancellationToken cancellationToken)
+    /// <summary>The recipients whose NOTIFY asks for this report; the others are audited as not reported.</summary>
+    private async Task<List<ReportedRecipient>> AskedAsync(ProcessingContext context, IReadOnlyList<ReportedRecipient> recipients, DsnNotify condition, CancellationToken cancellationToken)
+    {
+        var asked = new List<ReportedRecipient>(recipients.Count);
+        var unasked = new List<string>();
+        foreach (var recipient in recipients)
+        {
+            var notify = context.Entry.Recipients.FirstOrDefault(r => string.Equals(r.Address, recipient.Address, StringComparison.Ordinal))?.Notify;
+            if (notify.Asks(condition)) asked.Add(recipient);
+            else unasked.Add(recipient.Address);
+        }
+        if (unasked.Count > 0)
+        {
+            await audit.WriteAsync(context.Event("bounce-suppressed") with
+            {
+                Recipients = unasked,
+                Reason = $"the client's NOTIFY for these recipients does not ask for {condition.ToString().ToLowerInvariant()} reports (RFC 3461)",
+            }, cancellationToken);
+        }
+        return asked;
+    }
+
+    private async Task QueueReportAsync(ProcessingContext context, IReadOnlyList<ReportedRecipient> recipients, bool returnContent, string eventName, string action, CancellationToken cancellationToken)
     {
         var entry = context.Entry;
         var addresses = recipients.Select(f => f.Address).ToList();

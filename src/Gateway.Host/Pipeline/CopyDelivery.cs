@@ -1,4 +1,5 @@
 using Gateway.Audit;
+using Gateway.Mail;
 using Gateway.Outcomes;
 using Gateway.Relay;
 using Gateway.Smime;
@@ -61,7 +62,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
         }
         IReadOnlyList<RecipientRelayResult> results;
         await using (content)
-            results = await relay.SendAsync(copyName, entry.MailFrom, recipients, content, Dsn(entry), cancellationToken);
+            results = await relay.SendAsync(copyName, entry.MailFrom, recipients, content, Dsn(context, recipients), cancellationToken);
 
         // Every recipient's state first, then the lines: an audit line that cannot be written stops
         // the attempt, and a recipient the upstream accepted must be saved as delivered all the same,
@@ -71,8 +72,10 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             var state = context.Recipient(result.Recipient);
             if (result.Outcome == RelayOutcome.Permanent)
                 context.Fail(state, SmtpReply.Parse(result.Reply), "The receiving mail server refused the message for this recipient.", result.Reply, mayReturnContent: !group.Encrypt);
+            else if (result.Outcome == RelayOutcome.Accepted)
+                context.Deliver(state, result.Reply, reportSuccess: !result.DsnPassedOn, mayReturnContent: !group.Encrypt);
             else
-                context.Update(state, result.Outcome == RelayOutcome.Accepted ? RecipientStatus.Delivered : RecipientStatus.Deferred, result.Reply);
+                context.Update(state, RecipientStatus.Deferred, result.Reply);
         }
         foreach (var result in results)
         {
@@ -102,8 +105,16 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
         ? CopyBuffers.Rent(tag)
         : new FileStream(spool.NewWorkFile(id, group), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose);
 
-    private static DsnParameters? Dsn(SpoolEnvelope entry) =>
-        entry.EnvelopeId is null && entry.Return is null ? null : new DsnParameters(entry.EnvelopeId, entry.Return);
+    /// <summary>What the client asked, for this copy's recipients in their order.</summary>
+    private static DsnParameters? Dsn(ProcessingContext context, IReadOnlyList<string> recipients)
+    {
+        var entry = context.Entry;
+        var perRecipient = recipients.Select(r => context.Recipient(r) is { Notify: var notify, OriginalRecipient: var original } && (notify is not null || original is not null)
+            ? new RecipientDsn(notify, original)
+            : null).ToList();
+        var any = perRecipient.Any(r => r is not null);
+        return entry.EnvelopeId is null && entry.Return is null && !any ? null : new DsnParameters(entry.EnvelopeId, entry.Return, any ? perRecipient : null);
+    }
 
     private static string Describe(SmimeResult result) => (result.Signed, result.Encrypted) switch
     {

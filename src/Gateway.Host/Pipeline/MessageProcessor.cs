@@ -171,6 +171,15 @@ public sealed partial class MessageProcessor(
             foreach (var failed in context.NewlyFailed)
                 context.Update(entry.Recipients.First(r => r.Address == failed.Address), Gateway.Spool.RecipientStatus.Deferred, "451 4.3.0 the delivery status notification could not be queued");
         }
+        try
+        {
+            await bounces.ReportRelayedAsync(context, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The recipients got the message: that stands. Only the notice of it is lost, and logged.
+            LogSuccessReportFailed(e, entry.Id);
+        }
 
         if (entry.IsFinished)
         {
@@ -215,6 +224,9 @@ public sealed partial class MessageProcessor(
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "The delivery status notification for {Id} could not be queued; its failed recipients are deferred")]
     private partial void LogBounceFailed(Exception exception, string id);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "The success notification (NOTIFY=SUCCESS) for {Id} could not be queued; its recipients are delivered")]
+    private partial void LogSuccessReportFailed(Exception exception, string id);
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Processing of {Id} failed; deferred")]
     private partial void LogProcessingFailed(Exception exception, string id);

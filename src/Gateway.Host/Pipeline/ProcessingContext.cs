@@ -1,5 +1,6 @@
 using Gateway.Audit;
 using Gateway.Bounces;
+using Gateway.Mail;
 using Gateway.Outcomes;
 using Gateway.Policy;
 using Gateway.Spool;
@@ -20,7 +21,13 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     public SpooledContent Source { get; set; } = content;
 
     /// <summary>Recipients failed during this attempt: the sender gets one report naming them all.</summary>
-    public List<FailedRecipient> NewlyFailed { get; } = [];
+    public List<ReportedRecipient> NewlyFailed { get; } = [];
+
+    /// <summary>
+    /// Recipients relayed during this attempt whose client asked NOTIFY=SUCCESS of an upstream that
+    /// does not offer DSN: the sender gets one "relayed" report naming them all (RFC 3461 §4.1).
+    /// </summary>
+    public List<ReportedRecipient> NewlyRelayed { get; } = [];
 
     public AuditEvent Event(string name) => new(name)
     {
@@ -83,7 +90,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     {
         if (held.Count == 0) return;
         var reason = string.Join("; ", held.Select(h => h.Reason).Distinct());
-        var name = await spool.HoldAsync(Entry, Content, held.Select(h => h.Address).ToList(), reason, cancellationToken);
+        var name = await spool.HoldAsync(Entry, Content, held.Select(h => Recipient(h.Address)).ToList(), reason, cancellationToken);
         foreach (var recipient in held)
         {
             Update(Recipient(recipient.Address), RecipientStatus.Held, $"held as {name}: {recipient.Reason}");
@@ -113,7 +120,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     {
         var open = Entry.Recipients.Where(r => r.IsOpen).ToList();
         if (open.Count == 0) return;
-        var name = await spool.HoldAsync(Entry, Content, open.Select(r => r.Address).ToList(), reason, cancellationToken);
+        var name = await spool.HoldAsync(Entry, Content, open, reason, cancellationToken);
         foreach (var recipient in open)
         {
             Update(recipient, RecipientStatus.Held, $"held as {name}: {reason}");
@@ -134,11 +141,21 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
         }
     }
 
-    /// <param name="mayReturnContent">True only for a copy that was relayed unencrypted (see <see cref="FailedRecipient.MayReturnContent"/>).</param>
+    /// <param name="mayReturnContent">True only for a copy that was relayed unencrypted (see <see cref="ReportedRecipient.MayReturnContent"/>).</param>
     public void Fail(SpoolRecipient recipient, SmtpReply reply, string explanation, string recorded, bool mayReturnContent = false)
     {
         Update(recipient, RecipientStatus.Failed, recorded);
-        NewlyFailed.Add(new FailedRecipient(recipient.Address, reply, explanation, MayReturnContent: mayReturnContent));
+        NewlyFailed.Add(new ReportedRecipient(recipient.Address, reply, explanation, MayReturnContent: mayReturnContent, OriginalRecipient: recipient.OriginalRecipient));
+    }
+
+    /// <param name="reportSuccess">False when the upstream took the client's NOTIFY with the recipient: reporting success is its job then.</param>
+    /// <param name="mayReturnContent">True only for a copy that was relayed unencrypted.</param>
+    public void Deliver(SpoolRecipient recipient, string reply, bool reportSuccess, bool mayReturnContent)
+    {
+        Update(recipient, RecipientStatus.Delivered, reply);
+        if (reportSuccess && recipient.Notify.Asks(DsnNotify.Success))
+            NewlyRelayed.Add(new ReportedRecipient(recipient.Address, SmtpReply.Parse(reply), "The message was passed on to the next mail server for this recipient.",
+                ReportedRecipient.Relayed, MayReturnContent: mayReturnContent, OriginalRecipient: recipient.OriginalRecipient));
     }
 
     private static string Explain(FailureKind? failure) => failure switch

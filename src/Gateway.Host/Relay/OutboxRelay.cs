@@ -24,7 +24,7 @@ public sealed class OutboxRelay(IOptions<GatewayOptions> options) : IRelay
             await content.CopyToAsync(file, cancellationToken);
             file.Flush(flushToDisk: true);
         }
-        var envelope = JsonSerializer.SerializeToUtf8Bytes(new { mailFrom, recipients, envelopeId = dsn?.EnvelopeId, ret = dsn?.Return }, SpoolJson.Options);
+        var envelope = JsonSerializer.SerializeToUtf8Bytes(new { mailFrom, recipients, envelopeId = dsn?.EnvelopeId, ret = dsn?.Return, recipientDsn = dsn?.Recipients }, SpoolJson.Options);
         DurableFile.Replace(Path.Combine(_outbox, copyName + ".envelope.json"), envelope);
         File.Move(temporary, target, overwrite: true);
         DurableFile.SyncDirectory(_outbox);

@@ -1,3 +1,4 @@
+using MailKit;
 using MailKit.Net.Smtp;
 using MimeKit;
 
@@ -6,8 +7,10 @@ namespace Gateway.Relay;
 /// <summary>
 /// MailKit's SmtpClient with the behaviours a relay needs changed: it never re-encodes the
 /// message (that would break the signature), a rejected recipient is recorded instead of
-/// aborting the whole transaction, and the client's ENVID goes upstream (MailKit sends it, and
-/// RET, only when the upstream advertises DSN).
+/// aborting the whole transaction, and the client's ENVID, RET and each recipient's NOTIFY go
+/// upstream (MailKit sends them only when the upstream advertises DSN). MailKit writes ORCPT
+/// itself, from the recipient's address, whenever it writes NOTIFY: the client's own ORCPT cannot
+/// be passed on, and is echoed in our own reports only.
 /// </summary>
 internal sealed class RelayClient : SmtpClient
 {
@@ -15,10 +18,19 @@ internal sealed class RelayClient : SmtpClient
 
     public string? EnvelopeId { get; set; }
 
+    private readonly Dictionary<string, Gateway.Mail.DsnNotify> _notify = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether the upstream offers DSN, so what the client asked went with the message.</summary>
+    public bool PassesDsn => (Capabilities & SmtpCapabilities.Dsn) != 0;
+
     /// <summary>Clears what the previous message on this connection left.</summary>
-    public void StartMessage(Spool.DsnParameters? dsn)
+    /// <param name="recipients">The recipients of this message, in the order <paramref name="dsn"/> lists theirs.</param>
+    public void StartMessage(Spool.DsnParameters? dsn, IReadOnlyList<string> recipients)
     {
         Rejected.Clear();
+        _notify.Clear();
+        for (var i = 0; i < recipients.Count; i++)
+            if (dsn?.For(i)?.Notify is { } notify) _notify[recipients[i]] = notify;
         EnvelopeId = dsn?.EnvelopeId;
         DeliveryStatusNotificationType = dsn?.Return switch
         {
@@ -29,6 +41,17 @@ internal sealed class RelayClient : SmtpClient
     }
 
     protected override string? GetEnvelopeId(MimeMessage message) => EnvelopeId;
+
+    protected override DeliveryStatusNotification? GetDeliveryStatusNotifications(MimeMessage message, MailboxAddress mailbox)
+    {
+        if (!_notify.TryGetValue(mailbox.Address, out var notify)) return null;
+        if ((notify & Gateway.Mail.DsnNotify.Never) != 0) return DeliveryStatusNotification.Never;
+        var asked = default(DeliveryStatusNotification);
+        if ((notify & Gateway.Mail.DsnNotify.Success) != 0) asked |= DeliveryStatusNotification.Success;
+        if ((notify & Gateway.Mail.DsnNotify.Failure) != 0) asked |= DeliveryStatusNotification.Failure;
+        if ((notify & Gateway.Mail.DsnNotify.Delay) != 0) asked |= DeliveryStatusNotification.Delay;
+        return asked;
+    }
 
     protected override void Prepare(FormatOptions options, MimeMessage message, EncodingConstraint constraint, int maxLineLength)
     {

@@ -37,6 +37,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
         var sender = EnvelopeMailbox.TryCreate(mailFrom);
         if (sender is null)
             return recipients.Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"553 5.1.7 the sender address <{mailFrom}> cannot be written in an SMTP envelope")).ToList();
+        var listed = recipients; // the order dsn's per-recipient parameters follow
         var unaddressable = recipients.Where(r => EnvelopeMailbox.TryCreate(r) is null).ToList();
         var addressable = recipients.Except(unaddressable).ToList();
         var refused = unaddressable.Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"553 5.1.3 the address <{r}> cannot be written in an SMTP envelope")).ToList();
@@ -47,14 +48,14 @@ public sealed class SmtpRelay : IRelay, IDisposable
             using var message = RawMessage.Create(content);
             connection = await _pool.RentAsync(token);
             var client = connection.Client;
-            client.StartMessage(dsn);
+            client.StartMessage(dsn, listed);
             var envelopeRecipients = recipients.Select(r => EnvelopeMailbox.TryCreate(r)!).ToList();
             var reply = await client.SendAsync(Wire, message, sender, envelopeRecipients, token);
             reusable = true;
             var rejected = client.Rejected.ToDictionary(r => r.Recipient, r => r.Response, StringComparer.OrdinalIgnoreCase);
             return recipients.Select(r => rejected.TryGetValue(r, out var response)
                     ? new RecipientRelayResult(r, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
-                    : new RecipientRelayResult(r, RelayOutcome.Accepted, "250 " + reply))
+                    : new RecipientRelayResult(r, RelayOutcome.Accepted, "250 " + reply, client.PassesDsn))
                 .Concat(refused).ToList();
         }
         catch (SmtpCommandException e) when (e.ErrorCode == SmtpErrorCode.RecipientNotAccepted || e.ErrorCode == SmtpErrorCode.SenderNotAccepted || e.ErrorCode == SmtpErrorCode.MessageNotAccepted)

@@ -13,6 +13,9 @@ namespace Gateway.Smtp;
 /// line like every other. Only CRLF.CRLF ever ends DATA: that search stays SmtpServer's, except
 /// for data over Smtp:MaxMessageSize, which is dropped here up to its final dot (see
 /// <see cref="RefuseOversizedAsync"/>), so the client gets its 552 after the dot, as from Postfix.
+/// A RCPT command line SmtpServer consumes is kept for <see cref="EnvelopeFilter"/>
+/// (<see cref="SmtpConnectionState.RcptLine"/>): SmtpServer parses its path and drops its
+/// parameters (NOTIFY, ORCPT).
 /// </summary>
 internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
 {
@@ -22,6 +25,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     private PrefixedChain? _chain;
 
     private bool _discardingLine;
+    private ReadOnlySequence<byte> _commandBuffer;
     private ReadOnlySequence<byte> _innerBuffer;
     private ReadOnlySequence<byte> _outerBuffer;
     private int _prefixInOuter;
@@ -41,6 +45,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             _chain = null;
             _prefixInOuter = 0;
             if (await DiscardOverlongLineAsync(result, cancellationToken)) continue;
+            _commandBuffer = result.Buffer;
             return result;
         }
     }
@@ -160,6 +165,8 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     {
         if (_prefixInOuter == 0)
         {
+            if (!state.InData && !_commandBuffer.IsEmpty) KeepRcptLine(_commandBuffer.Slice(0, consumed));
+            _commandBuffer = default;
             inner.AdvanceTo(consumed, examined);
             return;
         }
@@ -175,6 +182,16 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         var innerExamined = examinedOffset <= _prefixInOuter ? _innerBuffer.Start : _innerBuffer.GetPosition(examinedOffset - _prefixInOuter);
         _prefixInOuter = 0;
         inner.AdvanceTo(innerConsumed, innerExamined);
+    }
+
+    /// <summary>SmtpServer consumes a command with its line: what it consumed is that line.</summary>
+    private void KeepRcptLine(ReadOnlySequence<byte> line)
+    {
+        if (line.Length < 5) return;
+        Span<byte> start = stackalloc byte[5];
+        line.Slice(0, 5).CopyTo(start);
+        if ((start[0] | 0x20) != 'r' || (start[1] | 0x20) != 'c' || (start[2] | 0x20) != 'p' || (start[3] | 0x20) != 't' || start[4] != ' ') return;
+        state.RcptLine = System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line);
     }
 
     public override void CancelPendingRead() => inner.CancelPendingRead();

@@ -1,5 +1,6 @@
 using Gateway.Audit;
 using Gateway.Configuration;
+using Gateway.Mail;
 using Gateway.Outcomes;
 using Microsoft.Extensions.Options;
 using SmtpServer;
@@ -11,18 +12,21 @@ namespace Gateway.Smtp;
 
 /// <summary>
 /// Checks before the queue: who may send at all (a trusted network, or AUTH over TLS), which
-/// sender addresses are ours and, for an authenticated user, its own, and the number of
-/// recipients per transaction.
+/// sender addresses are ours and, for an authenticated user, its own, the number of
+/// recipients per transaction, and each recipient's DSN parameters (kept for the store:
+/// <see cref="RecipientDsnOf"/>).
 /// </summary>
 internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog audit, SenderBinding binding) : IMailboxFilter
 {
     private const string RecipientCountKey = "Gateway:RecipientCount";
+    private const string RecipientDsnKey = "Gateway:RecipientDsn";
     private readonly int _maxRecipients = options.Value.Smtp.MaxRecipients;
     private readonly SenderRule _senders = new(options.Value.Smtp.SenderDomains, options.Value.Smtp.AllowedSenders);
 
     public async Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken)
     {
         context.Properties[RecipientCountKey] = 0;
+        context.Properties.Remove(RecipientDsnKey);
         if (!GuardedEndpointListener.IsTrusted(context) && context.Authentication?.IsAuthenticated != true)
             await RefuseAsync(context, FailureKind.AuthenticationRequired, from, "relay-refused");
         // Only <> is the null sender: <""@domain> has an empty local part, and would pass every
@@ -47,9 +51,26 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
             throw Refusal(Failures.Reply(FailureKind.TooManyRecipients));
         }
         if (string.IsNullOrEmpty(to.User)) throw Refusal(Failures.Reply(FailureKind.RecipientAddressInvalid));
+        var (dsn, refusal) = context.Pipe is NetworkDuplexPipe { State: var state } && state.RcptLine is { } line
+            ? RcptParameters.Parse(line)
+            : (null, null);
+        if (refusal is not null) throw Refusal(refusal);
+        if (dsn is not null)
+        {
+            // By the mailbox object SmtpServer adds to its transaction next: the same address twice keeps each its own.
+            if (!context.Properties.TryGetValue(RecipientDsnKey, out var kept))
+                context.Properties[RecipientDsnKey] = kept = new Dictionary<IMailbox, RecipientDsn>(ReferenceEqualityComparer.Instance);
+            ((Dictionary<IMailbox, RecipientDsn>)kept)[to] = dsn;
+        }
         context.Properties[RecipientCountKey] = count + 1;
         return Task.FromResult(true);
     }
+
+    /// <summary>Each recipient's NOTIFY and ORCPT, in the order of <paramref name="recipients"/> (SmtpServer's transaction); null when none had any.</summary>
+    public static IReadOnlyList<RecipientDsn?>? RecipientDsnOf(ISessionContext context, IEnumerable<IMailbox> recipients) =>
+        context.Properties.TryGetValue(RecipientDsnKey, out var kept) && kept is Dictionary<IMailbox, RecipientDsn> dsn
+            ? recipients.Select(r => dsn.GetValueOrDefault(r)).ToList()
+            : null;
 
     private async Task RefuseAsync(ISessionContext context, FailureKind kind, IMailbox? from, string auditEvent)
     {

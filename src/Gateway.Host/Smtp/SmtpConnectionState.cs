@@ -17,6 +17,9 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
     public bool Closed { get; private set; }
     public OpenTransaction Transaction { get; } = new();
 
+    /// <summary>The last RCPT command line SmtpServer consumed, parameters and all; read while that command runs.</summary>
+    public string? RcptLine { get; set; }
+
     public void OnReply(int code)
     {
         Transaction.OnReply(code, answersData: InData && code != 354);

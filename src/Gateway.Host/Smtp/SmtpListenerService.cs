@@ -82,7 +82,7 @@ public sealed partial class SmtpListenerService : BackgroundService
 
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(factory);
-        provider.Add((SmtpServer.Protocol.ISmtpCommandFactory)new GatewayCommandFactory());
+        provider.Add((SmtpServer.Protocol.ISmtpCommandFactory)new GatewayCommandFactory(offerDsn: true));
         var users = smtp.Auth.Enabled ? SmtpUsers.Load(smtp.Auth.UsersFile!).Users : null;
         var binding = new SenderBinding(smtp.Auth.RequireOwnSender ? users : null, smtp.MaxHeaderSize);
         provider.Add((IMessageStore)ActivatorUtilities.CreateInstance<SpoolingMessageStore>(_services, binding));

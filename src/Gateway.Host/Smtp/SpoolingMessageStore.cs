@@ -65,7 +65,7 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
         {
             // Not the session's token: a session timeout in the middle of fsync must not leave
             // a half-committed entry; the write finishes, and the client retries if it missed the 250.
-            envelope = await journal.AcceptAsync(buffer, from, recipients, client, null, DsnParameters.From(transaction.Parameters), (id, time) => Trace(context, client, id, time), CancellationToken.None);
+            envelope = await journal.AcceptAsync(buffer, from, recipients, client, null, DsnParameters.From(transaction.Parameters, EnvelopeFilter.RecipientDsnOf(context, transaction.To)), (id, time) => Trace(context, client, id, time), CancellationToken.None);
         }
         catch (Exception e)
         {

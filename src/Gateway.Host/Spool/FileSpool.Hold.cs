@@ -10,9 +10,9 @@ namespace Gateway.Spool;
 public sealed partial class FileSpool
 {
     /// <summary>Parks a copy of the original for the held recipients: hold/ID-N.eml with its own envelope.</summary>
-    public Task<string> HoldAsync(SpoolEnvelope envelope, SpooledContent content, IReadOnlyList<string> recipients, string reason, CancellationToken cancellationToken) =>
+    public Task<string> HoldAsync(SpoolEnvelope envelope, SpooledContent content, IReadOnlyList<SpoolRecipient> recipients, string reason, CancellationToken cancellationToken) =>
         CopyToHoldAsync(envelope, content, $"{envelope.Id}-{envelope.Attempts}",
-            recipients.Select(r => new SpoolRecipient { Address = r, Status = RecipientStatus.Held, Reply = reason }).ToList(), cancellationToken);
+            recipients.Select(r => r.With(RecipientStatus.Held, reason, attempts: 0)).ToList(), cancellationToken);
 
     /// <summary>
     /// Copies an entry to hold/NAME with the given recipients: content first (fsynced), the

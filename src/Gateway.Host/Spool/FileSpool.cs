@@ -71,7 +71,7 @@ public sealed partial class FileSpool
     /// Writes content then envelope, each fsynced, then fsyncs the folder. Only when this returns
     /// may the client be told 250: the message survives a crash from then on.
     /// </summary>
-    /// <param name="dsn">ENVID and RET from MAIL FROM, kept for the bounce and passed upstream.</param>
+    /// <param name="dsn">ENVID and RET from MAIL FROM and each recipient's NOTIFY and ORCPT, kept for our reports and passed upstream.</param>
     /// <param name="trace">Header lines (CRLF-terminated) to put before the message, from its spool id and time: our Received line.</param>
     /// <remarks>
     /// Writes synchronously (see <see cref="DurableFile.WriteAllBytes"/>): the message is already in
@@ -130,7 +130,7 @@ public sealed partial class FileSpool
     {
         Id = id,
         MailFrom = mailFrom,
-        Recipients = recipients.Select(r => new SpoolRecipient { Address = r }).ToList(),
+        Recipients = recipients.Select((r, i) => new SpoolRecipient { Address = r, Notify = dsn?.For(i)?.Notify, OriginalRecipient = dsn?.For(i)?.OriginalRecipient }).ToList(),
         Client = client,
         Helo = helo,
         ReceivedAt = now,

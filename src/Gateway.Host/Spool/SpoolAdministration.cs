@@ -99,7 +99,7 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
         using var entryLock = spool.TryLock(id);
         if (entryLock is null) return Busy(id);
         var recipients = held.Recipients
-            .Select(r => r.Status == RecipientStatus.Held ? new SpoolRecipient { Address = r.Address, Attempts = r.Attempts } : r)
+            .Select(r => r.Status == RecipientStatus.Held ? r.With(RecipientStatus.Pending, reply: null, r.Attempts) : r)
             .ToList();
         var released = held.With(id, recipients);
         await spool.AdmitAsync(spool.HeldContentPath(name), released, cancellationToken);

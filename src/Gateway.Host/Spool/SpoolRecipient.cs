@@ -1,3 +1,5 @@
+using Gateway.Mail;
+
 namespace Gateway.Spool;
 
 /// <summary>Per-recipient state, recorded before any retry so a retry never resends to a recipient that accepted.</summary>
@@ -9,5 +11,17 @@ public sealed class SpoolRecipient
     public int Attempts { get; set; }
     public DateTimeOffset? UpdatedAt { get; set; }
 
+    /// <summary>The client's NOTIFY (RFC 3461); null when it did not say, which asks for failures and delays.</summary>
+    public DsnNotify? Notify { get; init; }
+
+    /// <summary>The client's ORCPT as received ("rfc822;" and xtext), echoed in our reports.</summary>
+    public string? OriginalRecipient { get; init; }
+
     public bool IsOpen => Status is RecipientStatus.Pending or RecipientStatus.Deferred;
+
+    /// <summary>The same recipient, with the client's DSN request, in another state (a hold copy, a release).</summary>
+    public SpoolRecipient With(RecipientStatus status, string? reply, int attempts) => new()
+    {
+        Address = Address, Status = status, Reply = reply, Attempts = attempts, Notify = Notify, OriginalRecipient = OriginalRecipient,
+    };
 }

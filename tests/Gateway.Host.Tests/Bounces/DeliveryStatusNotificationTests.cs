@@ -44,8 +44,8 @@ public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : 
         _world.Dispose();
     }
 
-    private Task SendRawAsync(string from, string to, string subject, string mailParameters) =>
-        _gateway.SendRawAsync(from, to, subject, mailParameters);
+    private Task SendRawAsync(string from, string to, string subject, string mailParameters, string rcptParameters = "") =>
+        _gateway.SendRawAsync(from, to, subject, mailParameters, rcptParameters);
 
     private async Task<(CapturedMessage Raw, MimeMessage Parsed)> WaitForReportAsync(string aboutSubject)
     {
@@ -166,5 +166,64 @@ public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : 
         Assert.Single(_sink.Messages, m => m.MailFrom == "");
         Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "delay-warned"));
         output.WriteLine($"one delay warning after {seenAt} attempts; {Volatile.Read(ref attempts)} attempts so far, still one warning");
+    }
+
+    [Fact]
+    public async Task NotifySuccess_ToAnUpstreamWithoutDsn_GetsOneRelayedReport_WithTheClientsOrcptAndEnvid()
+    {
+        await StartAsync(); // the capturing sink does not offer DSN: success can only be reported from here
+
+        await SendRawAsync(Dave, Frank, "relayed-1", "ENVID=env-7", "NOTIFY=SUCCESS ORCPT=rfc822;frank+2Bsales@elsewhere.test");
+        var (raw, report) = await WaitForReportAsync("relayed-1");
+
+        Assert.Equal([Dave], raw.RcptTo);
+        Assert.Equal("Successful Mail Delivery Report", report.Subject);
+        var parts = Assert.IsType<MultipartReport>(report.Body);
+        var status = Assert.IsType<MessageDeliveryStatus>(parts[1]);
+        Assert.Equal("env-7", status.StatusGroups[0]["Original-Envelope-Id"]);
+        var perRecipient = status.StatusGroups[1];
+        Assert.Equal("rfc822; frank+sales@elsewhere.test", perRecipient["Original-Recipient"]);
+        Assert.Equal($"rfc822; {Frank}", perRecipient["Final-Recipient"]);
+        Assert.Equal("relayed", perRecipient["Action"]);
+        Assert.StartsWith("2.", perRecipient["Status"]);
+        Assert.StartsWith("smtp; 250 ", perRecipient["Diagnostic-Code"]);
+        Assert.Contains("passed on", Assert.IsType<TextPart>(parts[0]).Text);
+        Assert.IsType<TextRfc822Headers>(parts[2]);
+        // The message itself went to Frank, once; the report is the only other message.
+        Assert.Single(_sink.Messages, m => m.RcptTo.SequenceEqual([Frank]));
+        Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "success-reported"));
+    }
+
+    [Fact]
+    public async Task NotifyNever_OnAPolicyRefusal_SendsNoReport_WhileNotifyFailure_GetsOne_WithOriginalRecipient()
+    {
+        await StartAsync();
+
+        await SendRawAsync(Alice, Erin, "never-1", "", "NOTIFY=NEVER");
+        await SendRawAsync(Alice, Erin, "failure-1", "", "NOTIFY=FAILURE ORCPT=rfc822;erin@partner.test");
+        var (_, bounce) = await WaitForReportAsync("failure-1");
+        var suppressed = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "bounce-suppressed"));
+
+        Assert.Equal("rfc822; erin@partner.test", Assert.IsType<MessageDeliveryStatus>(Assert.IsType<MultipartReport>(bounce.Body)[1]).StatusGroups[1]["Original-Recipient"]);
+        Assert.Equal(Erin, suppressed.GetProperty("recipients")[0].GetString());
+        Assert.Contains("NOTIFY", suppressed.GetProperty("reason").GetString());
+        Assert.Single(_sink.Messages, m => m.MailFrom == ""); // the report about failure-1, none about never-1
+        Assert.DoesNotContain(_sink.Messages, m => m.RcptTo.Contains(Erin)); // refused by policy: Erin never gets it either way
+    }
+
+    [Fact]
+    public async Task NotifyWithoutDelay_GetsNoDelayWarning()
+    {
+        _sink.OnRcpt = address => address == Carol ? new SmtpResponse((SmtpReplyCode)450, "4.2.1 mailbox busy") : null;
+        _world.Settings["Gateway:Spool:DelayWarningAfter"] = "00:00:01";
+        await StartAsync();
+
+        await SendRawAsync(Alice, Carol, "slow-quiet", "", "NOTIFY=FAILURE");
+        var suppressed = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "bounce-suppressed"));
+
+        Assert.Contains("delay", suppressed.GetProperty("reason").GetString());
+        Assert.Equal(Carol, suppressed.GetProperty("recipients")[0].GetString());
+        Assert.DoesNotContain(_sink.Messages, m => m.MailFrom == "");
+        Assert.DoesNotContain(_gateway.AuditEvents(), e => RunningGateway.Is(e, "delay-warned"));
     }
 }

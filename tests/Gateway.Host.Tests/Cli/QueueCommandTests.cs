@@ -178,6 +178,27 @@ public sealed class QueueCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HoldThenRelease_KeepsEachRecipientsDsnRequest()
+    {
+        await _gateway.SendRawAsync(Alice, Bob, "dsn-hold", "", "NOTIFY=SUCCESS ORCPT=rfc822;bob+2Bcfo@partner.test");
+        var id = (await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred"), Wait)).GetProperty("spoolId").GetString()!;
+        var deadline = DateTime.UtcNow + Wait;
+        while (!File.Exists(Path.Combine(_world.SpoolPath, "incoming", id + ".json")) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        var sink = await _upstream.StartSinkAsync(); // offers no DSN: success is reported by the gateway
+
+        Assert.True((await Queue("hold", id)).ExitCode == 0);
+        Assert.Contains("\"notify\": \"success\"", await File.ReadAllTextAsync(Path.Combine(_world.SpoolPath, "hold", id + ".json")));
+        Assert.True((await Queue("release", id)).ExitCode == 0);
+
+        var messages = await sink.WaitForMessagesAsync(2, Wait);
+        var report = Assert.Single(messages, m => m.MailFrom == "");
+        Assert.Equal([Alice], report.RcptTo);
+        var perRecipient = Assert.IsType<MimeKit.MessageDeliveryStatus>(Assert.IsType<MimeKit.MultipartReport>(report.Parse().Body)[1]).StatusGroups[1];
+        Assert.Equal("relayed", perRecipient["Action"]);
+        Assert.Equal("rfc822; bob+cfo@partner.test", perRecipient["Original-Recipient"]);
+    }
+
+    [Fact]
     public async Task Delete_RemovesTheEntry_NothingIsDelivered_AndTheDeletionIsAudited()
     {
         var id = await QueueDeferredAsync("delete me", Bob);

@@ -50,16 +50,16 @@ public sealed class RunningGateway : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends over raw SMTP so MAIL FROM can carry parameters such as RET and ENVID (Gateway does
-    /// not advertise DSN, so MailKit would not send them). The body says "secret body of SUBJECT".
+    /// Sends over raw SMTP so MAIL FROM and RCPT TO carry parameters (RET, ENVID, NOTIFY, ORCPT)
+    /// exactly as written here. The body says "secret body of SUBJECT".
     /// </summary>
-    public async Task SendRawAsync(string from, string to, string subject, string mailParameters)
+    public async Task SendRawAsync(string from, string to, string subject, string mailParameters, string rcptParameters = "")
     {
         await using var smtp = await Smtp.RawSmtpClient.ConnectAsync(Port);
         Assert.StartsWith("220", await smtp.ReadReplyAsync());
         Assert.StartsWith("250", await smtp.CommandAsync("EHLO client.example.test"));
         Assert.StartsWith("250", await smtp.CommandAsync($"MAIL FROM:<{from}> {mailParameters}".TrimEnd()));
-        Assert.StartsWith("250", await smtp.CommandAsync($"RCPT TO:<{to}>"));
+        Assert.StartsWith("250", await smtp.CommandAsync($"RCPT TO:<{to}> {rcptParameters}".TrimEnd()));
         Assert.StartsWith("354", await smtp.CommandAsync("DATA"));
         await smtp.SendAsync($"From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{subject}@example.test>\r\n\r\nsecret body of {subject}\r\n.\r\n");
         Assert.StartsWith("250", await smtp.ReadReplyAsync());

@@ -79,6 +79,40 @@ public sealed class PostfixSmarthostTests : IAsyncLifetime
         Assert.Contains("queued as", sent); // Postfix logs the gateway's 250 text
     }
 
+    [Fact]
+    public async Task PostfixPassesNotifyAndOrcpt_ToGateway_WhichReportsSuccessForAnUpstreamWithoutDsn_AndPostfixSendsNoNoticeOfItsOwn()
+    {
+        ToolProcess.Require("postfix");
+        _sink = await CapturingSmtpSink.StartAsync(); // offers no DSN: the gateway is the last hop that can report success
+        _world.RelayTo(_sink.Port);
+        _gateway = await RunningGateway.StartAsync(_world);
+        _postfix = await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", _gateway.Port);
+
+        await using (var client = await Gateway.Tests.Smtp.RawSmtpClient.ConnectAsync(_postfix.ListenPort))
+        {
+            Assert.StartsWith("220", await client.ReadReplyAsync());
+            Assert.StartsWith("250", await client.CommandAsync("EHLO client.example.test"));
+            Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<alice@example.test> ENVID=postfix-env-1"));
+            Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<frank@elsewhere.test> NOTIFY=SUCCESS ORCPT=rfc822;sales+2Bfrank@elsewhere.test"));
+            Assert.StartsWith("354", await client.CommandAsync("DATA"));
+            Assert.StartsWith("250", await client.CommandAsync("Subject: through postfix with dsn\r\nMessage-ID: <postfix-dsn@example.test>\r\n\r\nbody\r\n."));
+            await client.CommandAsync("QUIT");
+        }
+
+        var messages = await _sink.WaitForMessagesAsync(2, Wait);
+        var report = Assert.Single(messages, m => m.MailFrom == "");
+        Assert.Equal(["alice@example.test"], report.RcptTo);
+        var status = Assert.IsType<MimeKit.MessageDeliveryStatus>(Assert.IsType<MimeKit.MultipartReport>(report.Parse().Body)[1]);
+        Assert.Equal("postfix-env-1", status.StatusGroups[0]["Original-Envelope-Id"]);
+        Assert.Equal("relayed", status.StatusGroups[1]["Action"]);
+        Assert.Equal("rfc822; sales+frank@elsewhere.test", status.StatusGroups[1]["Original-Recipient"]); // Postfix passed the client's ORCPT on
+        Assert.Single(messages, m => m.RcptTo.SequenceEqual(["frank@elsewhere.test"]));
+
+        // Postfix saw DSN offered and handed NOTIFY on: it reports nothing itself (it would for a relayhost without DSN).
+        await WaitForMaillogAsync(_postfix, $"relay=127.0.0.1[127.0.0.1]:{_gateway.Port}");
+        Assert.DoesNotContain("delivery status notification", await _postfix.MaillogAsync());
+    }
+
     /// <summary>Postfix logs delivery asynchronously; waits for the status=sent line that names the gateway.</summary>
     private static async Task<string> WaitForMaillogAsync(PostfixInstance postfix, string relay)
     {

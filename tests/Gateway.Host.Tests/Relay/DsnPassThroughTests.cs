@@ -4,8 +4,9 @@ using Gateway.Tests.Fixtures;
 namespace Gateway.Tests.Relay;
 
 /// <summary>
-/// The client's ENVID and RET reach an upstream that offers DSN (Postfix's smtp-sink, which
-/// records the MAIL parameters it got as X-Mail-Args in each dumped message).
+/// The client's ENVID, RET and NOTIFY reach an upstream that offers DSN (Postfix's smtp-sink, which
+/// records the MAIL and RCPT parameters it got as X-Mail-Args and X-Rcpt-Args in each dumped
+/// message), and reporting success is left to it.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class DsnPassThroughTests : IAsyncLifetime
@@ -39,6 +40,20 @@ public sealed class DsnPassThroughTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>smtp-sink creates each dump file first and fills it as the message arrives: waits for <paramref name="count"/> whole bodies.</summary>
+    private async Task<List<string>> DumpsAsync(string body, int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        List<string> texts = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            texts = Directory.GetFiles(_dumps).Select(File.ReadAllText).ToList();
+            if (texts.Count(t => t.Contains(body, StringComparison.Ordinal)) == count) break;
+            await Task.Delay(100);
+        }
+        return texts;
+    }
+
     [Fact]
     public async Task EnvidAndRet_FromTheClient_ArePassedToAnUpstreamThatOffersDsn()
     {
@@ -48,20 +63,35 @@ public sealed class DsnPassThroughTests : IAsyncLifetime
         await gateway.SendRawAsync("dave@other.test", "frank@elsewhere.test", "with-dsn", "RET=HDRS ENVID=gw-env-1");
         await gateway.SendRawAsync("dave@other.test", "frank@elsewhere.test", "without-dsn", "");
 
-        // smtp-sink creates each dump file first and fills it as the message arrives: wait for both bodies.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        List<string> texts = [];
-        while (DateTime.UtcNow < deadline)
-        {
-            texts = Directory.GetFiles(_dumps).Select(File.ReadAllText).ToList();
-            if (texts.Count(t => t.Contains("secret body of with", StringComparison.Ordinal)) == 2) break;
-            await Task.Delay(100);
-        }
+        var texts = await DumpsAsync("secret body of with", 2);
         var withDsn = Assert.Single(texts, t => t.Contains("Subject: with-dsn"));
         var withoutDsn = Assert.Single(texts, t => t.Contains("Subject: without-dsn"));
         var mailArgs = withDsn.Split('\n').First(l => l.StartsWith("X-Mail-Args:", StringComparison.Ordinal));
         Assert.Contains("ENVID=gw-env-1", mailArgs);
         Assert.Contains("RET=HDRS", mailArgs);
         Assert.DoesNotContain("ENVID", withoutDsn.Split('\n').First(l => l.StartsWith("X-Mail-Args:", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Notify_IsPassedPerRecipient_ToAnUpstreamThatOffersDsn_WhichThenReportsSuccess_NotGateway()
+    {
+        _world.RelayTo(_port);
+        await using var gateway = await RunningGateway.StartAsync(_world);
+
+        await gateway.SendRawAsync("dave@other.test", "frank@elsewhere.test", "notify-success", "", "NOTIFY=SUCCESS,DELAY ORCPT=rfc822;frank@elsewhere.test");
+        await gateway.SendRawAsync("dave@other.test", "grace@elsewhere.test", "notify-never", "", "NOTIFY=NEVER");
+        await gateway.SendRawAsync("dave@other.test", "heidi@elsewhere.test", "notify-default", "");
+
+        var texts = await DumpsAsync("secret body of notify-", 3);
+        string RcptArgs(string subject) => texts.Single(t => t.Contains($"Subject: {subject}")).Split('\n').Single(l => l.StartsWith("X-Rcpt-Args:", StringComparison.Ordinal));
+        Assert.Equal("X-Rcpt-Args: <frank@elsewhere.test> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;frank@elsewhere.test", RcptArgs("notify-success"));
+        Assert.Equal("X-Rcpt-Args: <grace@elsewhere.test> NOTIFY=NEVER ORCPT=rfc822;grace@elsewhere.test", RcptArgs("notify-never"));
+        Assert.Equal("X-Rcpt-Args: <heidi@elsewhere.test>", RcptArgs("notify-default"));
+
+        // The upstream took NOTIFY=SUCCESS with the recipient: no "relayed" report of ours follows.
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("status").GetString() == "delivered=1"
+            && gateway.AuditEvents().Count(c => RunningGateway.Is(c, "completed")) == 3);
+        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "success-reported"));
+        Assert.DoesNotContain(Directory.GetFiles(_dumps).Select(File.ReadAllText), t => t.Contains("Successful Mail Delivery Report"));
     }
 }

@@ -34,7 +34,43 @@ public sealed class SmtpListenerTests : IDisposable
         var ehlo = await client.CommandAsync("EHLO client.example.test");
         Assert.Equal("250-gw.example.test", ehlo!.Split('\n')[0].TrimEnd());
         Assert.Contains("250-PIPELINING", ehlo);
+        Assert.Contains("250 DSN", ehlo);
         Assert.Equal("250 gw.example.test", await client.CommandAsync("HELO client.example.test"));
+    }
+
+    [Fact]
+    public async Task RcptDsnParameters_AreKeptPerRecipient_AndBadOnesRefusedWithoutEndingTheTransaction()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.example.test");
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<dave@other.test> ENVID=tx-1"));
+        Assert.Equal("501 5.5.4 Error: Bad NOTIFY parameter syntax", await client.CommandAsync("RCPT TO:<frank@elsewhere.test> NOTIFY=ALWAYS"));
+        Assert.Equal("555 5.5.4 Unsupported option: RRVS", await client.CommandAsync("RCPT TO:<frank@elsewhere.test> RRVS=2030-01-01T00:00:00Z"));
+        Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<frank@elsewhere.test> NOTIFY=NEVER ORCPT=rfc822;frank+2Bsales@elsewhere.test"));
+        Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<grace@elsewhere.test>"));
+        Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<heidi@elsewhere.test> notify=success,delay"));
+        Assert.StartsWith("354", await client.CommandAsync("DATA"));
+        Assert.StartsWith("250", await client.CommandAsync("Subject: dsn\r\n\r\nbody\r\n."));
+
+        // The outbox writes each copy's envelope with what the client asked, per recipient, in order.
+        // The outbox does not offer DSN: heidi's NOTIFY=SUCCESS gets a "relayed" report to dave, written there too.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string[] envelopes = [];
+        while (DateTime.UtcNow < deadline && (envelopes = Directory.Exists(_world.OutboxPath) ? Directory.GetFiles(_world.OutboxPath, "*.envelope.json") : []).Length < 2)
+            await Task.Delay(50);
+        var texts = envelopes.Select(File.ReadAllText).ToList();
+        Assert.Single(texts, t => t.Contains("\"mailFrom\": \"\"") && t.Contains("dave@other.test"));
+        using var envelope = System.Text.Json.JsonDocument.Parse(Assert.Single(texts, t => t.Contains("frank@elsewhere.test")));
+        var root = envelope.RootElement;
+        Assert.Equal(["frank@elsewhere.test", "grace@elsewhere.test", "heidi@elsewhere.test"], root.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal("tx-1", root.GetProperty("envelopeId").GetString());
+        var dsn = root.GetProperty("recipientDsn").EnumerateArray().ToList();
+        Assert.Equal("never", dsn[0].GetProperty("notify").GetString());
+        Assert.Equal("rfc822;frank+2Bsales@elsewhere.test", dsn[0].GetProperty("originalRecipient").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, dsn[1].ValueKind);
+        Assert.Equal("success, delay", dsn[2].GetProperty("notify").GetString());
     }
 
     [Fact]

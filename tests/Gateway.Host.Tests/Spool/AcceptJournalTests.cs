@@ -46,6 +46,27 @@ public sealed class AcceptJournalTests : JournalTestFolder
         Assert.Empty(Segments());
     }
 
+    [Fact]
+    public async Task EachRecipientsDsnRequest_SurvivesACrash_WithTheEnvelope()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        var dsn = new DsnParameters("env-1", "HDRS", [new Gateway.Mail.RecipientDsn(Gateway.Mail.DsnNotify.Success | Gateway.Mail.DsnNotify.Delay, "rfc822;bob+2Bx@partner.test"), null]);
+        var kept = await journal.AcceptAsync(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(Message("kept"))), "alice@example.test", ["bob@partner.test", "carol@partner.test"],
+            "127.0.0.1", "client.example.test", dsn, null, CancellationToken.None);
+        Crash(journal);
+
+        Assert.Equal(1, NewJournal(spool).Recover());
+
+        var envelope = spool.TryLoad(kept.Id)!;
+        Assert.Equal("env-1", envelope.EnvelopeId);
+        Assert.Equal("HDRS", envelope.Return);
+        Assert.Equal(Gateway.Mail.DsnNotify.Success | Gateway.Mail.DsnNotify.Delay, envelope.Recipients[0].Notify);
+        Assert.Equal("rfc822;bob+2Bx@partner.test", envelope.Recipients[0].OriginalRecipient);
+        Assert.Null(envelope.Recipients[1].Notify);
+        Assert.Null(envelope.Recipients[1].OriginalRecipient);
+    }
+
     /// <summary>Two messages journaled, then a crash; the segment, and where the second record ends in it.</summary>
     private async Task<(FileSpool Spool, string First, string Second, string Segment, long SecondEnd)> TwoRecordsThenCrashAsync()
     {
