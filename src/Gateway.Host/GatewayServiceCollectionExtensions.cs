@@ -46,7 +46,7 @@ public static class GatewayServiceCollectionExtensions
             var trust = sp.GetRequiredService<LocalCertificateStore>().Trust;
             var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
             IRevocationChecker? revocation = options.Value.Certificates.Revocation.Mode == RevocationMode.Off ? null : new ChainRevocationChecker(options, trust);
-            return new CertificateResolver(CertificateSources.Build(sp), trust, revocation);
+            return new CertificateResolver(CertificateSources.Build(sp), trust, revocation, options.Value.Certificates.MaxEncryptionCertificates);
         });
         services.AddSingleton<ICertificateDirectory>(sp => sp.GetRequiredService<CachedCertificateDirectory>());
         services.AddSingleton(sp =>

@@ -16,6 +16,15 @@ public sealed record CertificateChoice(
 {
     public bool Found => Selected is not null;
 
+    /// <summary>
+    /// The other usable, unrevoked certificates of the address, newest first (encryption only):
+    /// a recipient who renewed, or holds a key per device, can decrypt with any of them.
+    /// </summary>
+    public IReadOnlyList<UsableCertificate> AlsoUsable { get; init; } = [];
+
+    /// <summary>Every certificate a copy is encrypted to for this address: the chosen one, then <see cref="AlsoUsable"/>.</summary>
+    public IReadOnlyList<X509Certificate2> ForEncryption => Selected is null ? [] : [Selected.Certificate, .. AlsoUsable.Select(u => u.Candidate.Certificate)];
+
     /// <summary>Why a source could not answer (directory down, timeout); only set when nothing usable was found.</summary>
     public string? TemporaryFailure { get; init; }
 

@@ -8,8 +8,11 @@ namespace Gateway.Certificates;
 /// (local before the network; the cache before the directory it remembers).
 /// When nothing usable was found and a source could not answer, the choice carries that
 /// temporary failure: the recipient waits, because the missing source might have had the certificate.
+/// A recipient is encrypted to up to <paramref name="maxEncryptionCertificates"/> of its usable,
+/// unrevoked certificates, newest first (1: the newest only).
 /// </summary>
-public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> sources, TrustContext trust, IRevocationChecker? revocation = null) : ICertificateDirectory
+public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> sources, TrustContext trust, IRevocationChecker? revocation = null,
+    int maxEncryptionCertificates = 1) : ICertificateDirectory
 {
     public IReadOnlyList<ICertificateSource> Sources { get; } = sources;
 
@@ -60,13 +63,14 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
         {
             var choice = CertificateSelector.Select(remaining, address, usage, trust);
             choice = choice with { Rejected = choice.Rejected.Concat(revoked).ToList() };
-            if (!choice.Found || revocation is null) return choice;
+            if (!choice.Found) return choice;
+            if (revocation is null) return await WithOthersAsync(choice, cancellationToken);
             var selected = choice.Selected!;
             var verdict = await revocation.CheckAsync(selected.Certificate, choice.ChainWithoutRoot, cancellationToken);
             switch (verdict.Status)
             {
                 case RevocationStatus.Good:
-                    return choice with { Reason = $"{choice.Reason}; {verdict.Detail}" };
+                    return await WithOthersAsync(choice with { Reason = $"{choice.Reason}; {verdict.Detail}" }, cancellationToken);
                 case RevocationStatus.Unavailable:
                     var why = $"revocation status of {selected.Certificate.Thumbprint} unknown: {verdict.Detail}";
                     return new CertificateChoice(null, [], why, choice.Rejected) { TemporaryFailure = why };
@@ -76,5 +80,41 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// The other certificates a copy is encrypted to, up to the limit: each must pass the same
+    /// revocation check. One that is revoked is rejected; one whose status cannot be learned is
+    /// left out (the chosen one, checked, is enough to send), and the reason says so.
+    /// </summary>
+    private async ValueTask<CertificateChoice> WithOthersAsync(CertificateChoice choice, CancellationToken cancellationToken)
+    {
+        if (choice.AlsoUsable.Count == 0) return choice;
+        var kept = new List<UsableCertificate>();
+        var rejected = choice.Rejected.ToList();
+        var notes = new List<string>();
+        foreach (var other in choice.AlsoUsable)
+        {
+            if (kept.Count >= maxEncryptionCertificates - 1) break;
+            if (revocation is not null)
+            {
+                var certificate = other.Candidate.Certificate;
+                var verdict = await revocation.CheckAsync(certificate, other.ChainWithoutRoot, cancellationToken);
+                if (verdict.Status == RevocationStatus.Revoked)
+                {
+                    rejected.Add($"{certificate.Thumbprint} from {other.Candidate.Source}: revoked ({verdict.Detail})");
+                    continue;
+                }
+                if (verdict.Status == RevocationStatus.Unavailable)
+                {
+                    notes.Add($"{certificate.Thumbprint} left out: revocation status unknown ({verdict.Detail})");
+                    continue;
+                }
+            }
+            kept.Add(other);
+        }
+        var reason = kept.Count == 0 ? choice.Reason : $"{choice.Reason}; also encrypted to {kept.Count} other current certificate(s)";
+        if (notes.Count > 0) reason = $"{reason}; {string.Join("; ", notes)}";
+        return choice with { AlsoUsable = kept, Rejected = rejected, Reason = reason };
     }
 }

@@ -3,7 +3,8 @@ namespace Gateway.Certificates;
 /// <summary>
 /// Picks the best usable certificate for an address. Among several usable ones the most recently
 /// issued wins (a renewal or a re-key supersedes the older certificate), then the one valid
-/// longest, then the thumbprint, so the choice is deterministic.
+/// longest, then the thumbprint, so the choice is deterministic. The others usable are kept, in
+/// that order, for encryption to every current certificate (<see cref="CertificateChoice.AlsoUsable"/>).
 /// </summary>
 public static class CertificateSelector
 {
@@ -35,7 +36,10 @@ public static class CertificateSelector
         var reason = ordered.Count == 1
             ? $"only usable certificate (from {best.Candidate.Source})"
             : $"newest of {ordered.Count} usable certificates (issued {best.Candidate.Certificate.NotBefore.ToUniversalTime():u}, from {best.Candidate.Source})";
-        return new CertificateChoice(best.Candidate, best.Verdict.ChainWithoutRoot, reason, rejected);
+        return new CertificateChoice(best.Candidate, best.Verdict.ChainWithoutRoot, reason, rejected)
+        {
+            AlsoUsable = usage == CertificateUsage.Encryption ? ordered.Skip(1).Select(u => new UsableCertificate(u.Candidate, u.Verdict.ChainWithoutRoot)).ToList() : [],
+        };
     }
 
     private static string Describe(CertificateUsage usage) => usage == CertificateUsage.Signing ? "signing" : "encryption";

@@ -38,6 +38,7 @@ public static class CertsLookupCommand
         subject = choice.Selected?.Certificate.Subject,
         notAfter = choice.Selected?.Certificate.NotAfter.ToUniversalTime(),
         source = choice.Selected?.Source,
+        alsoEncryptedTo = choice.AlsoUsable.Select(u => u.Candidate.Certificate.Thumbprint).ToList(),
         reason = choice.Reason,
         rejected = choice.Rejected,
         unavailable = choice.TemporaryFailure,
@@ -48,6 +49,8 @@ public static class CertsLookupCommand
         await output.WriteLineAsync($"{title}: {(choice.Found ? "usable" : choice.TemporaryFailure is not null ? "unknown for now (a source could not be asked)" : "none")}");
         if (choice.Selected is { } selected)
             await output.WriteLineAsync($"  certificate {selected.Certificate.Thumbprint} from {selected.Source}, {selected.Certificate.Subject}, valid until {selected.Certificate.NotAfter.ToUniversalTime():u}");
+        foreach (var other in choice.AlsoUsable.Select(u => u.Candidate))
+            await output.WriteLineAsync($"  also encrypted to {other.Certificate.Thumbprint} from {other.Source}, valid until {other.Certificate.NotAfter.ToUniversalTime():u}");
         await output.WriteLineAsync($"  why: {choice.Reason}");
         foreach (var rejected in choice.Rejected) await output.WriteLineAsync($"  rejected: {rejected}");
     }

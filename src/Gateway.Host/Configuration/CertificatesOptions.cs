@@ -36,6 +36,13 @@ public sealed class CertificatesOptions
 
     public IReadOnlyList<string> EffectiveSources => Sources ?? KnownSources;
 
+    /// <summary>
+    /// How many of a recipient's usable, unrevoked certificates a copy is encrypted to, newest
+    /// first: a recipient who renewed, or who has a key per device or mail client, can read it
+    /// with any of them. 1 encrypts to the newest only.
+    /// </summary>
+    public int MaxEncryptionCertificates { get; set; } = 4;
+
     /// <summary>How long a message waits for a certificate source that does not answer before it goes on as if no certificate existed.</summary>
     public TimeSpan LookupFailureGrace { get; set; } = TimeSpan.FromHours(1);
 

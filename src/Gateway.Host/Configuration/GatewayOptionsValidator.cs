@@ -80,6 +80,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (string.IsNullOrWhiteSpace(options.Audit.Path)) errors.Add("Gateway:Audit:Path must not be empty");
         CheckPositive(errors, "Gateway:Policy:ReloadCheckInterval", options.Policy.ReloadCheckInterval);
         CheckPositive(errors, "Gateway:Certificates:ReloadCheckInterval", options.Certificates.ReloadCheckInterval);
+        if (options.Certificates.MaxEncryptionCertificates is < 1 or > 16)
+            errors.Add("Gateway:Certificates:MaxEncryptionCertificates must be between 1 (the newest certificate only) and 16");
         if (!File.Exists(options.Policy.Path)) errors.Add($"Gateway:Policy:Path: file '{options.Policy.Path}' does not exist");
 
         var certificates = options.Certificates;

@@ -36,7 +36,8 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             var request = new SmimeRequest(
                 group.Sign ? plan.Signer!.Selected!.Certificate : null,
                 group.Sign ? plan.Signer!.ChainWithoutRoot : [],
-                group.Encrypt ? group.Recipients.Select(r => r.Certificate!.Selected!.Certificate).ToList() : [],
+                // Every current certificate of each recipient, once each (one certificate may name two of them).
+                group.Encrypt ? group.Recipients.SelectMany(r => r.Certificate!.ForEncryption).DistinctBy(c => c.Thumbprint).ToList() : [],
                 group.Crypto)
             {
                 // The transformation's own intermediate copies follow the same rule as the copy itself.

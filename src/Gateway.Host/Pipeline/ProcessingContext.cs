@@ -60,7 +60,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
                 },
                 Reason = recipient.Reason,
                 SignerCertificate = recipient.Sign ? plan.Signer?.Selected?.Certificate.Thumbprint : null,
-                RecipientCertificates = recipient.Encrypt ? [recipient.Certificate!.Selected!.Certificate.Thumbprint] : null,
+                RecipientCertificates = recipient.Encrypt ? recipient.Certificate!.ForEncryption.Select(c => c.Thumbprint).ToList() : null,
                 CertificateSource = recipient.Encrypt ? recipient.Certificate!.Selected!.Source : null,
                 RejectedCertificates = Rejections(recipient.Certificate, recipient.Sign || recipient.Kind != TreatmentKind.Deliver ? plan.Signer : null),
             }, cancellationToken);

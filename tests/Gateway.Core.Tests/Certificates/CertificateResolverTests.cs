@@ -93,4 +93,62 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
         var rejected = Assert.Single(choice.Rejected);
         Assert.Contains("from local", rejected);
     }
+
+    private sealed class RevokingChecker(params string[] revokedThumbprints) : IRevocationChecker
+    {
+        public ValueTask<RevocationVerdict> CheckAsync(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate,
+            IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> chainWithoutRoot, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(revokedThumbprints.Contains(certificate.Thumbprint)
+                ? new RevocationVerdict(RevocationStatus.Revoked, "keyCompromise")
+                : RevocationVerdict.Good());
+    }
+
+    private TestIdentity IssuedDaysAgo(int days) =>
+        fixture.Pki.Issue(Address, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-days), NotAfter = DateTimeOffset.UtcNow.AddDays(300) });
+
+    [Fact]
+    public async Task EncryptsToEveryCurrentCertificate_NewestFirst_UpToTheLimit()
+    {
+        var oldest = IssuedDaysAgo(30);
+        var older = IssuedDaysAgo(20);
+        var newest = IssuedDaysAgo(10);
+        var all = new CertificateResolver([Holding("ldap:corp", oldest, newest, older)], fixture.Trust(), maxEncryptionCertificates: 4);
+        var two = new CertificateResolver([Holding("ldap:corp", oldest, newest, older)], fixture.Trust(), maxEncryptionCertificates: 2);
+        var one = new CertificateResolver([Holding("ldap:corp", oldest, newest, older)], fixture.Trust());
+
+        var toAll = await all.FindRecipientAsync(Address, CancellationToken.None);
+        var toTwo = await two.FindRecipientAsync(Address, CancellationToken.None);
+        var toOne = await one.FindRecipientAsync(Address, CancellationToken.None);
+
+        Assert.Equal([newest.Certificate.Thumbprint, older.Certificate.Thumbprint, oldest.Certificate.Thumbprint], toAll.ForEncryption.Select(c => c.Thumbprint));
+        Assert.Contains("also encrypted to 2 other current certificate(s)", toAll.Reason);
+        Assert.Equal([newest.Certificate.Thumbprint, older.Certificate.Thumbprint], toTwo.ForEncryption.Select(c => c.Thumbprint));
+        Assert.Equal([newest.Certificate.Thumbprint], toOne.ForEncryption.Select(c => c.Thumbprint));
+    }
+
+    [Fact]
+    public async Task SigningUsesTheNewestIdentityOnly()
+    {
+        var older = IssuedDaysAgo(20);
+        var newest = IssuedDaysAgo(10);
+        var resolver = new CertificateResolver([Holding("local", older, newest)], fixture.Trust(), maxEncryptionCertificates: 4);
+
+        var signer = await resolver.FindSignerAsync(Address, CancellationToken.None);
+
+        Assert.Equal(newest.Certificate.Thumbprint, signer.Selected!.Certificate.Thumbprint);
+        Assert.Empty(signer.AlsoUsable);
+    }
+
+    [Fact]
+    public async Task ARevokedOtherCertificate_IsRejected_NotEncryptedTo()
+    {
+        var older = IssuedDaysAgo(20);
+        var newest = IssuedDaysAgo(10);
+        var resolver = new CertificateResolver([Holding("ldap:corp", older, newest)], fixture.Trust(), new RevokingChecker(older.Certificate.Thumbprint), maxEncryptionCertificates: 4);
+
+        var choice = await resolver.FindRecipientAsync(Address, CancellationToken.None);
+
+        Assert.Equal([newest.Certificate.Thumbprint], choice.ForEncryption.Select(c => c.Thumbprint));
+        Assert.Contains(choice.Rejected, r => r.StartsWith(older.Certificate.Thumbprint, StringComparison.Ordinal) && r.Contains("revoked (keyCompromise)"));
+    }
 }

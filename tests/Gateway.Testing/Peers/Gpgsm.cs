@@ -105,7 +105,9 @@ public sealed class Gpgsm : IAsyncDisposable
         var result = await RunAsync(["--batch", "--status-fd", "1", "--pinentry-mode", "loopback", "--passphrase-fd", "0",
             "--output", output, "--decrypt", input], Encoding.UTF8.GetBytes(passphrase + "\n"), cancellationToken)
             .ConfigureAwait(false);
-        var content = result.ExitCode == 0 && File.Exists(output)
+        // gpgsm exits 2 when it logged any error, also when it decrypted with one key and lacked
+        // another recipient's: DECRYPTION_OKAY is what a mail client goes by.
+        var content = (result.ExitCode == 0 || result.Stdout.Contains("[GNUPG:] DECRYPTION_OKAY", StringComparison.Ordinal)) && File.Exists(output)
             ? await File.ReadAllBytesAsync(output, cancellationToken).ConfigureAwait(false)
             : [];
         return ToResult(result, content);
