@@ -1,4 +1,5 @@
 using System.Text;
+using Gateway.Mail;
 using MimeKit;
 using MimeKit.Utils;
 
@@ -89,7 +90,7 @@ public static class BounceMessageBuilder
         {
             { "Reporting-MTA", $"dns; {request.ReportingMta}" },
         };
-        if (request.EnvelopeId is { Length: > 0 } envelopeId) perMessage.Add("Original-Envelope-Id", DecodeXtext(envelopeId));
+        if (request.EnvelopeId is { Length: > 0 } envelopeId) perMessage.Add("Original-Envelope-Id", Xtext.Decode(envelopeId));
         perMessage.Add("X-Gateway-Queue-ID", request.SpoolId);
         perMessage.Add("Arrival-Date", DateUtils.FormatDate(request.ArrivalDate));
         groups.Add(perMessage);
@@ -121,28 +122,18 @@ public static class BounceMessageBuilder
     private static MessagePart OriginalMessage(Stream original) =>
         new("rfc822") { Message = MimeMessage.Load(original) };
 
-    /// <summary>ORCPT "type;xtext" as the field's "type; address" (RFC 3464 2.3.1: decoded from xtext).</summary>
+    /// <summary>
+    /// ORCPT "type;xtext" as the field's "type; address" (RFC 3464 2.3.1: decoded from xtext). A
+    /// "utf-8" one (RFC 6533) goes as received when it is ASCII (non-ASCII as \x{HEX}), and is left
+    /// out otherwise: message/delivery-status is ASCII, and MimeKit would make it an encoded-word.
+    /// </summary>
     private static string? OriginalRecipient(string? orcpt)
     {
         var separator = orcpt?.IndexOf(';') ?? -1;
         if (separator <= 0) return null;
-        return $"{orcpt![..separator]}; {DecodeXtext(orcpt[(separator + 1)..])}";
-    }
-
-    /// <summary>RFC 3461 xtext: "+XX" is the byte XX in hex; the report carries the decoded id.</summary>
-    private static string DecodeXtext(string xtext)
-    {
-        var text = new StringBuilder(xtext.Length);
-        for (var i = 0; i < xtext.Length; i++)
-        {
-            if (xtext[i] == '+' && i + 2 < xtext.Length && byte.TryParse(xtext.AsSpan(i + 1, 2), System.Globalization.NumberStyles.HexNumber, null, out var b))
-            {
-                text.Append((char)b);
-                i += 2;
-            }
-            else text.Append(xtext[i]);
-        }
-        return text.ToString();
+        var type = orcpt![..separator];
+        var address = type.Equals("utf-8", StringComparison.OrdinalIgnoreCase) ? orcpt[(separator + 1)..] : Xtext.Decode(orcpt[(separator + 1)..]);
+        return Xtext.IsPrintableAscii(address) ? $"{type}; {address}" : null;
     }
 
     private static MimeEntity OriginalHeaders(Stream original)

@@ -33,12 +33,15 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
         await QueueReportAsync(context, failed, returnContent, "bounced", "delivery status notification queued", cancellationToken);
     }
 
-    /// <summary>The "relayed" report for recipients whose client asked NOTIFY=SUCCESS of an upstream without DSN.</summary>
+    /// <summary>
+    /// The "relayed" report for recipients whose client asked NOTIFY=SUCCESS of an upstream without
+    /// DSN. Headers only, whatever RET said: RET is about failures, and a report of success returns
+    /// the headers (RFC 3461 §4.3).
+    /// </summary>
     public async Task ReportRelayedAsync(ProcessingContext context, CancellationToken cancellationToken)
     {
         if (context.NewlyRelayed.Count == 0) return;
-        var returnContent = context.Entry.Return == "FULL" && context.NewlyRelayed.All(f => f.MayReturnContent);
-        await QueueReportAsync(context, context.NewlyRelayed, returnContent, "success-reported", "success notification queued", cancellationToken);
+        await QueueReportAsync(context, context.NewlyRelayed, returnContent: false, "success-reported", "success notification queued", cancellationToken);
     }
 
     /// <summary>The one "still trying" notice (RFC 3464 Action: delayed) for the recipients still deferred.</summary>
@@ -48,7 +51,7 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
             .Where(r => r.Status == RecipientStatus.Deferred)
             .Select(r => new ReportedRecipient(r.Address, SmtpReply.Parse(r.Reply ?? "451 4.4.1 not yet delivered"),
                 "The receiving mail server has not accepted the message yet; the gateway keeps trying.", ReportedRecipient.Delayed, retryUntil,
-                OriginalRecipient: r.OriginalRecipient))
+                OriginalRecipient: r.OriginalRecipient, Notify: r.Notify))
             .ToList();
         delayed = await AskedAsync(context, delayed, DsnNotify.Delay, cancellationToken);
         if (delayed.Count == 0) return;
@@ -62,8 +65,7 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
         var unasked = new List<string>();
         foreach (var recipient in recipients)
         {
-            var notify = context.Entry.Recipients.FirstOrDefault(r => string.Equals(r.Address, recipient.Address, StringComparison.Ordinal))?.Notify;
-            if (notify.Asks(condition)) asked.Add(recipient);
+            if (recipient.Notify.Asks(condition)) asked.Add(recipient);
             else unasked.Add(recipient.Address);
         }
         if (unasked.Count > 0)

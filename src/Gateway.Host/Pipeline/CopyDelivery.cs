@@ -74,7 +74,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             if (result.Outcome == RelayOutcome.Permanent)
                 context.Fail(state, SmtpReply.Parse(result.Reply), "The receiving mail server refused the message for this recipient.", result.Reply, mayReturnContent: !group.Encrypt);
             else if (result.Outcome == RelayOutcome.Accepted)
-                context.Deliver(state, result.Reply, reportSuccess: !result.DsnPassedOn, mayReturnContent: !group.Encrypt);
+                context.Deliver(state, result.Reply, reportSuccess: !result.DsnPassedOn);
             else
                 context.Update(state, RecipientStatus.Deferred, result.Reply);
         }

@@ -1,4 +1,5 @@
 using Gateway.Audit;
+using Gateway.Mail;
 using Gateway.Policy;
 using Gateway.Relay;
 using Gateway.Spool;
@@ -166,9 +167,10 @@ public sealed partial class MessageProcessor(
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // The state of this attempt must still be saved (or recipients that got a 250 would get the
-            // message again); the failed ones go back to deferred, so they fail again and are reported then.
+            // message again); the failed ones whose client asked for the report go back to deferred, so
+            // they fail again and are reported then.
             LogBounceFailed(e, entry.Id);
-            foreach (var failed in context.NewlyFailed)
+            foreach (var failed in context.NewlyFailed.Where(f => f.Notify.Asks(DsnNotify.Failure)))
                 context.Update(entry.Recipients.First(r => r.Address == failed.Address), Gateway.Spool.RecipientStatus.Deferred, "451 4.3.0 the delivery status notification could not be queued");
         }
         try

@@ -145,17 +145,17 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     public void Fail(SpoolRecipient recipient, SmtpReply reply, string explanation, string recorded, bool mayReturnContent = false)
     {
         Update(recipient, RecipientStatus.Failed, recorded);
-        NewlyFailed.Add(new ReportedRecipient(recipient.Address, reply, explanation, MayReturnContent: mayReturnContent, OriginalRecipient: recipient.OriginalRecipient));
+        NewlyFailed.Add(new ReportedRecipient(recipient.Address, reply, explanation, MayReturnContent: mayReturnContent,
+            OriginalRecipient: recipient.OriginalRecipient, Notify: recipient.Notify));
     }
 
     /// <param name="reportSuccess">False when the upstream took the client's NOTIFY with the recipient: reporting success is its job then.</param>
-    /// <param name="mayReturnContent">True only for a copy that was relayed unencrypted.</param>
-    public void Deliver(SpoolRecipient recipient, string reply, bool reportSuccess, bool mayReturnContent)
+    public void Deliver(SpoolRecipient recipient, string reply, bool reportSuccess)
     {
         Update(recipient, RecipientStatus.Delivered, reply);
         if (reportSuccess && recipient.Notify.Asks(DsnNotify.Success))
             NewlyRelayed.Add(new ReportedRecipient(recipient.Address, SmtpReply.Parse(reply), "The message was passed on to the next mail server for this recipient.",
-                ReportedRecipient.Relayed, MayReturnContent: mayReturnContent, OriginalRecipient: recipient.OriginalRecipient));
+                ReportedRecipient.Relayed, OriginalRecipient: recipient.OriginalRecipient, Notify: recipient.Notify));
     }
 
     private static string Explain(FailureKind? failure) => failure switch

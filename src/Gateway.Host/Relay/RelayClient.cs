@@ -31,7 +31,8 @@ internal sealed class RelayClient : SmtpClient
         _notify.Clear();
         for (var i = 0; i < recipients.Count; i++)
             if (dsn?.For(i)?.Notify is { } notify) _notify[recipients[i]] = notify;
-        EnvelopeId = dsn?.EnvelopeId;
+        // MailKit writes it as xtext: given the xtext as received, "+" would be encoded a second time.
+        EnvelopeId = dsn?.EnvelopeId is { } envelopeId ? Gateway.Mail.Xtext.Decode(envelopeId) : null;
         DeliveryStatusNotificationType = dsn?.Return switch
         {
             "FULL" => MailKit.Net.Smtp.DeliveryStatusNotificationType.Full,

@@ -133,13 +133,24 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         return true;
     }
 
-    private static int Limit(ReadOnlySequence<byte> buffer)
+    private static int Limit(ReadOnlySequence<byte> buffer) =>
+        StartsWithVerb(buffer, "auth"u8) ? SmtpSessionLimits.MaxAuthLine
+        : StartsWithVerb(buffer, "mail"u8) || StartsWithVerb(buffer, "rcpt"u8) ? SmtpSessionLimits.MaxEnvelopeCommandLine
+        : SmtpSessionLimits.MaxCommandLine;
+
+    /// <summary>
+    /// The line begins with <paramref name="verb"/> (lower case given; any case matches) and white
+    /// space: SmtpServer's tokenizer takes 0x09–0x0D as well as the space.
+    /// </summary>
+    private static bool StartsWithVerb(ReadOnlySequence<byte> line, ReadOnlySpan<byte> verb)
     {
-        Span<byte> start = stackalloc byte[5];
-        var head = buffer.Slice(0, Math.Min(5, buffer.Length));
-        head.CopyTo(start);
-        var isAuth = head.Length == 5 && (start[0] | 0x20) == 'a' && (start[1] | 0x20) == 'u' && (start[2] | 0x20) == 't' && (start[3] | 0x20) == 'h' && start[4] == ' ';
-        return isAuth ? SmtpSessionLimits.MaxAuthLine : SmtpSessionLimits.MaxCommandLine;
+        if (line.Length <= verb.Length) return false;
+        Span<byte> start = stackalloc byte[8];
+        var head = start[..(verb.Length + 1)];
+        line.Slice(0, head.Length).CopyTo(head);
+        for (var i = 0; i < verb.Length; i++)
+            if ((head[i] | 0x20) != verb[i]) return false;
+        return head[verb.Length] is (byte)' ' or >= 0x09 and <= 0x0D;
     }
 
     private ReadResult WithPrefix(ReadResult result)
@@ -184,14 +195,14 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         inner.AdvanceTo(innerConsumed, innerExamined);
     }
 
-    /// <summary>SmtpServer consumes a command with its line: what it consumed is that line.</summary>
+    /// <summary>
+    /// SmtpServer consumes a command with its line: what it consumed is that line. Every other
+    /// command clears it, so a RCPT is never read with an earlier one's parameters.
+    /// </summary>
     private void KeepRcptLine(ReadOnlySequence<byte> line)
     {
-        if (line.Length < 5) return;
-        Span<byte> start = stackalloc byte[5];
-        line.Slice(0, 5).CopyTo(start);
-        if ((start[0] | 0x20) != 'r' || (start[1] | 0x20) != 'c' || (start[2] | 0x20) != 'p' || (start[3] | 0x20) != 't' || start[4] != ' ') return;
-        state.RcptLine = System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line);
+        if (line.IsEmpty) return; // nothing consumed: the line is not complete yet
+        state.RcptLine = StartsWithVerb(line, "rcpt"u8) ? System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line) : null;
     }
 
     public override void CancelPendingRead() => inner.CancelPendingRead();

@@ -51,9 +51,8 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
             throw Refusal(Failures.Reply(FailureKind.TooManyRecipients));
         }
         if (string.IsNullOrEmpty(to.User)) throw Refusal(Failures.Reply(FailureKind.RecipientAddressInvalid));
-        var (dsn, refusal) = context.Pipe is NetworkDuplexPipe { State: var state } && state.RcptLine is { } line
-            ? RcptParameters.Parse(line)
-            : (null, null);
+        var line = context.Pipe is NetworkDuplexPipe { State: var state } ? state.TakeRcptLine() : null;
+        var (dsn, refusal) = line is null ? (null, null) : RcptParameters.Parse(line);
         if (refusal is not null) throw Refusal(refusal);
         if (dsn is not null)
         {

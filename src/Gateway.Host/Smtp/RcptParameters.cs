@@ -93,7 +93,7 @@ internal static class RcptParameters
     /// <summary>
     /// addr-type ";" xtext (RFC 3461 §4.2), at most 500 characters. For "utf-8" (RFC 6533) the
     /// address may hold UTF-8 as it is; otherwise every character is xtext: printable ASCII but
-    /// "+" and "=", or "+" and two upper-case hex digits.
+    /// "+" and "=", or "+" and two upper-case hex digits, which decode to printable ASCII.
     /// </summary>
     private static bool IsOriginalRecipient(string? value)
     {
@@ -115,7 +115,8 @@ internal static class RcptParameters
             }
             else if (c == '=' || c <= ' ' || c == '\x7f' || (c > '~' && !utf8)) return false;
         }
-        return true;
+        // An rfc822 address decodes to printable ASCII (RFC 3461 §4.2): "+0D+0A" is no address.
+        return utf8 || Xtext.IsPrintableAscii(Xtext.Decode(address.ToString()));
     }
 
     private static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || c is >= 'A' and <= 'F';

@@ -17,8 +17,19 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
     public bool Closed { get; private set; }
     public OpenTransaction Transaction { get; } = new();
 
-    /// <summary>The last RCPT command line SmtpServer consumed, parameters and all; read while that command runs.</summary>
+    /// <summary>
+    /// The RCPT command line SmtpServer consumed last, parameters and all, until the command reads
+    /// it (<see cref="EnvelopeFilter"/>) or another command line is consumed.
+    /// </summary>
     public string? RcptLine { get; set; }
+
+    /// <summary>The RCPT line for the command that runs now; it is not there for the next one.</summary>
+    public string? TakeRcptLine()
+    {
+        var line = RcptLine;
+        RcptLine = null;
+        return line;
+    }
 
     public void OnReply(int code)
     {

@@ -6,6 +6,12 @@ internal sealed record SmtpSessionLimits(string ServerName, int MaxErrors, TimeS
     /// <summary>RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with its CRLF.</summary>
     public const int MaxCommandLine = 512;
 
+    /// <summary>
+    /// MAIL and RCPT lines: RFC 5321 §4.5.3.1.4 lets each extension's parameters lengthen them, and
+    /// DSN's alone may add over 500 (ORCPT) to RCPT; Postfix's line_length_limit is this.
+    /// </summary>
+    public const int MaxEnvelopeCommandLine = 2048;
+
     /// <summary>RFC 4954 §4: an AUTH command line (with its initial response) may be up to 12288 octets.</summary>
     public const int MaxAuthLine = 12288;
 }

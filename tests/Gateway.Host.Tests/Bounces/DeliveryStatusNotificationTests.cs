@@ -173,7 +173,8 @@ public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : 
     {
         await StartAsync(); // the capturing sink does not offer DSN: success can only be reported from here
 
-        await SendRawAsync(Dave, Frank, "relayed-1", "ENVID=env-7", "NOTIFY=SUCCESS ORCPT=rfc822;frank+2Bsales@elsewhere.test");
+        // RET=FULL is about failures: a success report returns the headers only (RFC 3461 §4.3).
+        await SendRawAsync(Dave, Frank, "relayed-1", "RET=FULL ENVID=env-7", "NOTIFY=SUCCESS ORCPT=rfc822;frank+2Bsales@elsewhere.test");
         var (raw, report) = await WaitForReportAsync("relayed-1");
 
         Assert.Equal([Dave], raw.RcptTo);
@@ -189,6 +190,7 @@ public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : 
         Assert.StartsWith("smtp; 250 ", perRecipient["Diagnostic-Code"]);
         Assert.Contains("passed on", Assert.IsType<TextPart>(parts[0]).Text);
         Assert.IsType<TextRfc822Headers>(parts[2]);
+        Assert.DoesNotContain("secret body", System.Text.Encoding.ASCII.GetString(raw.Data));
         // The message itself went to Frank, once; the report is the only other message.
         Assert.Single(_sink.Messages, m => m.RcptTo.SequenceEqual([Frank]));
         Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "success-reported"));

@@ -1,4 +1,5 @@
 using Gateway.Tests.Fixtures;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.EndToEnd;
 
@@ -46,5 +47,30 @@ public sealed class HoldPolicyTests : IAsyncLifetime
         Assert.DoesNotContain("erin@partner.test", await File.ReadAllTextAsync(outbox));
         Assert.All(Directory.GetFiles(_world.OutboxPath, "*.eml"), f => Assert.DoesNotContain("Held plaintext", File.ReadAllText(f)));
         Assert.DoesNotContain(_gateway.AuditEvents(), e => RunningGateway.Is(e, "bounced"));
+    }
+
+    [Fact]
+    public async Task HeldRecipient_KeepsItsDsnRequest_ThroughHoldAndRelease()
+    {
+        await _gateway.SendRawAsync("alice@example.test", "erin@partner.test", "held-dsn", "", "NOTIFY=SUCCESS ORCPT=rfc822;erin+2Bsales@partner.test");
+        var held = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "held", "erin@partner.test"));
+        var name = held.GetProperty("status").GetString()!["hold/".Length..];
+        var heldRecipient = System.Text.Json.JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(_world.SpoolPath, "hold", name + ".json")))
+            .RootElement.GetProperty("recipients")[0];
+        Assert.Equal("success", heldRecipient.GetProperty("notify").GetString());
+        Assert.Equal("rfc822;erin+2Bsales@partner.test", heldRecipient.GetProperty("originalRecipient").GetString());
+
+        // Erin's certificate arrives; the admin releases the message; it goes out encrypted, and the
+        // outbox (no DSN) makes Gateway report success as erin asked, with her ORCPT.
+        using var erin = _world.Pki.Issue("erin@partner.test");
+        await File.WriteAllTextAsync(Path.Combine(_world.Certificates, "erin.crt"), erin.CertificatePem);
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-reloaded"));
+        var released = await _gateway.Services.GetRequiredService<Gateway.Spool.SpoolAdministration>().ReleaseAsync(name, CancellationToken.None);
+        Assert.True(released.Succeeded, released.Message);
+
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "success-reported"));
+        var report = await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(_world.OutboxPath, "*.eml"), f => File.ReadAllText(f).Contains("Successful Mail Delivery Report")));
+        Assert.Contains("Original-Recipient: rfc822; erin+sales@partner.test", report);
+        Assert.Contains("Action: relayed", report);
     }
 }

@@ -109,8 +109,11 @@ public sealed class PostfixSmarthostTests : IAsyncLifetime
         Assert.Single(messages, m => m.RcptTo.SequenceEqual(["frank@elsewhere.test"]));
 
         // Postfix saw DSN offered and handed NOTIFY on: it reports nothing itself (it would for a relayhost without DSN).
+        // Its own notice would come after the status=sent line, through the gateway, as a third message.
         await WaitForMaillogAsync(_postfix, $"relay=127.0.0.1[127.0.0.1]:{_gateway.Port}");
+        await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.DoesNotContain("delivery status notification", await _postfix.MaillogAsync());
+        Assert.Equal(2, _sink.Messages.Count);
     }
 
     /// <summary>Postfix logs delivery asynchronously; waits for the status=sent line that names the gateway.</summary>

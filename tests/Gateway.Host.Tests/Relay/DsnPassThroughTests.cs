@@ -60,14 +60,14 @@ public sealed class DsnPassThroughTests : IAsyncLifetime
         _world.RelayTo(_port);
         await using var gateway = await RunningGateway.StartAsync(_world);
 
-        await gateway.SendRawAsync("dave@other.test", "frank@elsewhere.test", "with-dsn", "RET=HDRS ENVID=gw-env-1");
+        await gateway.SendRawAsync("dave@other.test", "frank@elsewhere.test", "with-dsn", "RET=HDRS ENVID=gw+2Benv-1");
         await gateway.SendRawAsync("dave@other.test", "frank@elsewhere.test", "without-dsn", "");
 
         var texts = await DumpsAsync("secret body of with", 2);
         var withDsn = Assert.Single(texts, t => t.Contains("Subject: with-dsn"));
         var withoutDsn = Assert.Single(texts, t => t.Contains("Subject: without-dsn"));
         var mailArgs = withDsn.Split('\n').First(l => l.StartsWith("X-Mail-Args:", StringComparison.Ordinal));
-        Assert.Contains("ENVID=gw-env-1", mailArgs);
+        Assert.Contains("ENVID=gw+2Benv-1 ", mailArgs + " "); // as received: xtext, encoded once
         Assert.Contains("RET=HDRS", mailArgs);
         Assert.DoesNotContain("ENVID", withoutDsn.Split('\n').First(l => l.StartsWith("X-Mail-Args:", StringComparison.Ordinal)));
     }

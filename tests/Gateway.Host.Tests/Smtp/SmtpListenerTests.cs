@@ -74,6 +74,35 @@ public sealed class SmtpListenerTests : IDisposable
     }
 
     [Fact]
+    public async Task PipelinedRcpts_EachKeepItsOwnDsnParameters_AndAnotherCommandClearsThem()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.example.test");
+        var orcpt = "rfc822;" + new string('f', 450) + "@elsewhere.test"; // a line over 512 octets: DSN lengthens RCPT
+        // One write, as a pipelining client sends it; RCPT<TAB>TO is RCPT too (SmtpServer takes it).
+        await client.SendAsync($"MAIL FROM:<dave@other.test>\r\nRCPT TO:<frank@elsewhere.test> NOTIFY=SUCCESS ORCPT={orcpt}\r\n" +
+            "RCPT\tTO:<grace@elsewhere.test>\r\nNOOP\r\nRCPT TO:<heidi@elsewhere.test> NOTIFY=NEVER\r\nRCPT TO:<ivan@elsewhere.test>\r\nDATA\r\n");
+        for (var i = 0; i < 6; i++) Assert.StartsWith("250", await client.ReadReplyAsync());
+        Assert.StartsWith("354", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("Subject: pipelined\r\n\r\nbody\r\n."));
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string? text = null;
+        while (DateTime.UtcNow < deadline && (text = Directory.Exists(_world.OutboxPath)
+                   ? Directory.GetFiles(_world.OutboxPath, "*.envelope.json").Select(File.ReadAllText).FirstOrDefault(t => t.Contains("grace@elsewhere.test")) : null) is null)
+            await Task.Delay(50);
+        using var envelope = System.Text.Json.JsonDocument.Parse(text!);
+        var dsn = envelope.RootElement.GetProperty("recipientDsn").EnumerateArray().ToList();
+        Assert.Equal("success", dsn[0].GetProperty("notify").GetString());
+        Assert.Equal(orcpt, dsn[0].GetProperty("originalRecipient").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, dsn[1].ValueKind); // not frank's again
+        Assert.Equal("never", dsn[2].GetProperty("notify").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, dsn[3].ValueKind);
+    }
+
+    [Fact]
     public async Task ClientOutsideAllowedNetworks_IsRefusedWith554_571_AndAudited()
     {
         _world.Settings["Gateway:Smtp:AllowedNetworks:0"] = "10.0.0.0/8"; // loopback, where the test connects from, is not in it
