@@ -38,6 +38,18 @@ public sealed class SmtpListenerTests : IDisposable
         Assert.Equal("250 gw.example.test", await client.CommandAsync("HELO client.example.test"));
     }
 
+    /// <summary>The outbox's envelope files (each copy's envelope as relayed), once <paramref name="enough"/> holds or 30 s passed.</summary>
+    private async Task<List<string>> OutboxEnvelopesAsync(Func<List<string>, bool> enough)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var texts = Directory.Exists(_world.OutboxPath) ? Directory.GetFiles(_world.OutboxPath, "*.envelope.json").Select(File.ReadAllText).ToList() : [];
+            if (enough(texts) || DateTime.UtcNow >= deadline) return texts;
+            await Task.Delay(50);
+        }
+    }
+
     [Fact]
     public async Task RcptDsnParameters_AreKeptPerRecipient_AndBadOnesRefusedWithoutEndingTheTransaction()
     {
@@ -56,11 +68,7 @@ public sealed class SmtpListenerTests : IDisposable
 
         // The outbox writes each copy's envelope with what the client asked, per recipient, in order.
         // The outbox does not offer DSN: heidi's NOTIFY=SUCCESS gets a "relayed" report to dave, written there too.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string[] envelopes = [];
-        while (DateTime.UtcNow < deadline && (envelopes = Directory.Exists(_world.OutboxPath) ? Directory.GetFiles(_world.OutboxPath, "*.envelope.json") : []).Length < 2)
-            await Task.Delay(50);
-        var texts = envelopes.Select(File.ReadAllText).ToList();
+        var texts = await OutboxEnvelopesAsync(all => all.Count >= 2);
         Assert.Single(texts, t => t.Contains("\"mailFrom\": \"\"") && t.Contains("dave@other.test"));
         using var envelope = System.Text.Json.JsonDocument.Parse(Assert.Single(texts, t => t.Contains("frank@elsewhere.test")));
         var root = envelope.RootElement;
@@ -88,12 +96,8 @@ public sealed class SmtpListenerTests : IDisposable
         Assert.StartsWith("354", await client.ReadReplyAsync());
         Assert.StartsWith("250", await client.CommandAsync("Subject: pipelined\r\n\r\nbody\r\n."));
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string? text = null;
-        while (DateTime.UtcNow < deadline && (text = Directory.Exists(_world.OutboxPath)
-                   ? Directory.GetFiles(_world.OutboxPath, "*.envelope.json").Select(File.ReadAllText).FirstOrDefault(t => t.Contains("grace@elsewhere.test")) : null) is null)
-            await Task.Delay(50);
-        using var envelope = System.Text.Json.JsonDocument.Parse(text!);
+        var texts = await OutboxEnvelopesAsync(all => all.Any(t => t.Contains("grace@elsewhere.test")));
+        using var envelope = System.Text.Json.JsonDocument.Parse(texts.First(t => t.Contains("grace@elsewhere.test")));
         var dsn = envelope.RootElement.GetProperty("recipientDsn").EnumerateArray().ToList();
         Assert.Equal("success", dsn[0].GetProperty("notify").GetString());
         Assert.Equal(orcpt, dsn[0].GetProperty("originalRecipient").GetString());
