@@ -6,8 +6,8 @@ namespace Gateway.Certificates;
 
 /// <summary>
 /// Opens and binds a connection to one directory of Gateway:Certificates:Ldap: ldap:// or
-/// ldaps://, StartTLS when asked, an anonymous or a simple bind, every step bounded by its
-/// Timeout. Shared by the certificate lookups and the CA's group eligibility, so both reach the
+/// ldaps://, StartTLS when asked (the server's certificate verified against the system's CAs or
+/// TrustedCertificates), an anonymous or a simple bind, every step bounded by its Timeout. Shared by the certificate lookups and the CA's group eligibility, so both reach the
 /// directory the same way.
 /// </summary>
 public static class LdapConnections
@@ -23,8 +23,22 @@ public static class LdapConnections
             connection.SessionOptions.ProtocolVersion = 3;
             connection.SessionOptions.ReferralChasing = ReferralChasingOptions.None;
             if (secure) connection.SessionOptions.SecureSocketLayer = true;
+            if (!string.IsNullOrEmpty(settings.TrustedCertificates) && !OperatingSystem.IsWindows()) // refused at start on Windows
+            {
+                // Applies to this connection's own TLS context, which must be made anew after it is set.
+                connection.SessionOptions.TrustedCertificatesDirectory = settings.TrustedCertificates;
+                connection.SessionOptions.StartNewTlsSessionContext();
+            }
             connection.Timeout = settings.Timeout;
-            if (settings.StartTls) connection.SessionOptions.StartTransportLayerSecurity(null);
+            if (settings.StartTls)
+            {
+                // On Linux the connection is only made by the first bind: StartTLS before it fails with
+                // "server unavailable" (LDAP error 81). An anonymous bind carries no secret; the real one
+                // comes after TLS is up, and a handshake that fails (an untrusted certificate) throws here.
+                connection.AuthType = AuthType.Anonymous;
+                connection.Bind();
+                connection.SessionOptions.StartTransportLayerSecurity(null);
+            }
             if (string.IsNullOrEmpty(settings.BindDn))
             {
                 connection.AuthType = AuthType.Anonymous;

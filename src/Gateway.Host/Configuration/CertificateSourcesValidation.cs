@@ -29,6 +29,12 @@ internal static class CertificateSourcesValidation
                 errors.Add($"{key}:Url: '{ldap.Url}' is not an ldap:// or ldaps:// URL");
             else if (ldap.StartTls && url.Scheme == "ldaps")
                 errors.Add($"{key}:StartTls: ldaps:// is TLS already; StartTls applies to ldap:// only");
+            else if (!string.IsNullOrEmpty(ldap.TrustedCertificates) && url.Scheme == "ldap" && !ldap.StartTls)
+                errors.Add($"{key}:TrustedCertificates applies to TLS: use ldaps:// or StartTls");
+            if (!string.IsNullOrEmpty(ldap.TrustedCertificates) && OperatingSystem.IsWindows())
+                errors.Add($"{key}:TrustedCertificates is for OpenLDAP on Linux; on Windows put the CA in the certificate store");
+            else if (!string.IsNullOrEmpty(ldap.TrustedCertificates) && !Directory.Exists(ldap.TrustedCertificates))
+                errors.Add($"{key}:TrustedCertificates: folder '{ldap.TrustedCertificates}' does not exist (a folder of PEM CA certificates)");
             if (string.IsNullOrWhiteSpace(ldap.BaseDn)) errors.Add($"{key}:BaseDn must not be empty (e.g. ou=people,dc=example,dc=com)");
             if (LdapFilter.Problem(ldap.Filter) is { } problem) errors.Add($"{key}:Filter: '{ldap.Filter}' {problem}");
             if (ldap.Timeout <= TimeSpan.Zero) errors.Add($"{key}:Timeout must be a positive duration (e.g. 00:00:10)");

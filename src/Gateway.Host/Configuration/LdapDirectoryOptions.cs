@@ -12,6 +12,13 @@ public sealed class LdapDirectoryOptions
     /// <summary>Upgrade an ldap:// connection with StartTLS before binding.</summary>
     public bool StartTls { get; set; }
 
+    /// <summary>
+    /// A folder of PEM CA certificates the directory's TLS certificate must chain to (ldaps:// or
+    /// StartTls). Null: the system's (OpenLDAP's TLS_CACERT in /etc/ldap/ldap.conf). The server's
+    /// certificate is always verified, its name included; there is no setting to turn that off.
+    /// </summary>
+    public string? TrustedCertificates { get; set; }
+
     /// <summary>Empty: anonymous bind. Otherwise a simple bind with <see cref="BindPassword"/>.</summary>
     public string? BindDn { get; set; }
 

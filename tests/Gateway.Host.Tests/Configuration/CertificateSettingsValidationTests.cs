@@ -36,6 +36,26 @@ public sealed class CertificateSettingsValidationTests : IDisposable
     }
 
     [Fact]
+    public async Task LdapTrustedCertificates_MustBeAFolder_AndOnlyForTls()
+    {
+        var (exit, error) = await RunWithAsync(new()
+        {
+            ["Gateway:Certificates:Ldap:0:Url"] = "ldap://ldap.example.test",
+            ["Gateway:Certificates:Ldap:0:BaseDn"] = "ou=people,dc=example,dc=test",
+            ["Gateway:Certificates:Ldap:0:TrustedCertificates"] = _world.Certificates,
+            ["Gateway:Certificates:Ldap:1:Url"] = "ldaps://ldap.example.test",
+            ["Gateway:Certificates:Ldap:1:BaseDn"] = "ou=people,dc=example,dc=test",
+            ["Gateway:Certificates:Ldap:1:TrustedCertificates"] = Path.Combine(_world.Root, "no-such-folder"),
+            ["Gateway:Certificates:MaxEncryptionCertificates"] = "0",
+        });
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Gateway:Certificates:Ldap:0:TrustedCertificates applies to TLS: use ldaps:// or StartTls", error);
+        Assert.Contains($"Gateway:Certificates:Ldap:1:TrustedCertificates: folder '{Path.Combine(_world.Root, "no-such-folder")}' does not exist", error);
+        Assert.Contains("Gateway:Certificates:MaxEncryptionCertificates must be between 1", error);
+    }
+
+    [Fact]
     public async Task AnUnknownSourceName_ExitsWith1_ListingTheKnownOnes()
     {
         var (exit, error) = await RunWithAsync(new() { ["Gateway:Certificates:Sources:0"] = "local", ["Gateway:Certificates:Sources:1"] = "dns" });

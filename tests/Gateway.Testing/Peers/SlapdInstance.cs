@@ -9,6 +9,8 @@ namespace Gateway.Testing.Peers;
 /// A private OpenLDAP slapd (mdb database and config under one temp dir) on 127.0.0.1:port with
 /// suffix dc=example,dc=test and people under ou=people, built like docs/peers.md §4. It can be
 /// stopped and started again on the same port, to play a directory that goes down and comes back.
+/// With <see cref="SlapdTls"/> it also offers StartTLS on that port and listens for ldaps:// on
+/// <see cref="TlsPort"/>.
 /// </summary>
 public sealed class SlapdInstance : IAsyncDisposable
 {
@@ -21,20 +23,28 @@ public sealed class SlapdInstance : IAsyncDisposable
     private Process? _process;
     private readonly StringBuilder _log = new();
 
-    private SlapdInstance(string root, int port)
+    private readonly SlapdTls? _tls;
+
+    private SlapdInstance(string root, int port, SlapdTls? tls)
     {
         RootDirectory = root;
         Port = port;
+        _tls = tls;
+        TlsPort = tls is null ? 0 : FreePort.Next();
     }
 
     public string RootDirectory { get; }
     public int Port { get; }
     public string Url => $"ldap://127.0.0.1:{Port}";
+    public int TlsPort { get; }
+    public string LdapsUrl => $"ldaps://127.0.0.1:{TlsPort}";
     public string ConfigPath => Path.Combine(RootDirectory, "slapd.conf");
 
-    public static async Task<SlapdInstance> StartAsync(CancellationToken cancellationToken = default)
+    public static async Task<SlapdInstance> StartAsync(CancellationToken cancellationToken = default) => await StartAsync(null, cancellationToken).ConfigureAwait(false);
+
+    public static async Task<SlapdInstance> StartAsync(SlapdTls? tls, CancellationToken cancellationToken = default)
     {
-        var instance = new SlapdInstance(Directory.CreateTempSubdirectory("gw-slapd-").FullName, FreePort.Next());
+        var instance = new SlapdInstance(Directory.CreateTempSubdirectory("gw-slapd-").FullName, FreePort.Next(), tls);
         try
         {
             Directory.CreateDirectory(Path.Combine(instance.RootDirectory, "db"));
@@ -78,7 +88,8 @@ public sealed class SlapdInstance : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "-d", "0", "-h", $"{Url}/", "-f", ConfigPath }) startInfo.ArgumentList.Add(argument);
+        var listeners = _tls is null ? $"{Url}/" : $"{Url}/ {LdapsUrl}/";
+        foreach (var argument in new[] { "-d", "0", "-h", listeners, "-f", ConfigPath }) startInfo.ArgumentList.Add(argument);
         _process = Process.Start(startInfo) ?? throw new InvalidOperationException("slapd did not start");
         _process.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
         _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
@@ -162,6 +173,7 @@ public sealed class SlapdInstance : IAsyncDisposable
         pidfile {RootDirectory}/slapd.pid
         argsfile {RootDirectory}/slapd.args
         loglevel none
+        {(_tls is null ? "" : $"TLSCertificateFile {_tls.CertificatePath}\nTLSCertificateKeyFile {_tls.KeyPath}")}
         database mdb
         maxsize 268435456
         suffix "{Suffix}"
@@ -174,3 +186,6 @@ public sealed class SlapdInstance : IAsyncDisposable
 
         """;
 }
+
+/// <summary>The server certificate and key (PEM files) slapd presents for StartTLS and ldaps://.</summary>
+public sealed record SlapdTls(string CertificatePath, string KeyPath);
