@@ -18,6 +18,11 @@ internal sealed class RelayClient : SmtpClient
 
     public string? EnvelopeId { get; set; }
 
+    /// <summary>BDAT when the upstream offers CHUNKING (Relay:Chunking); MailKit uses it otherwise only for BINARYMIME.</summary>
+    public bool Chunking { get; init; }
+
+    protected override bool PreferSendAsBinaryData => Chunking;
+
     private readonly Dictionary<string, Gateway.Mail.DsnNotify> _notify = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Whether the upstream offers DSN, so what the client asked went with the message.</summary>

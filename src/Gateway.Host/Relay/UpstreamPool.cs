@@ -167,7 +167,7 @@ internal sealed partial class UpstreamPool : IDisposable
         Exception? last = null;
         foreach (var host in _hosts)
         {
-            var client = new RelayClient { LocalDomain = _heloName, Timeout = (int)_relay.Timeout.TotalMilliseconds };
+            var client = new RelayClient { LocalDomain = _heloName, Timeout = (int)_relay.Timeout.TotalMilliseconds, Chunking = _relay.Chunking };
             try
             {
                 await ConnectAsync(client, host, cancellationToken);
