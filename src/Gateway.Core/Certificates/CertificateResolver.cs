@@ -83,35 +83,36 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
     }
 
     /// <summary>
-    /// The other certificates a copy is encrypted to, up to the limit: each must pass the same
-    /// revocation check. One that is revoked is rejected; one whose status cannot be learned is
-    /// left out (the chosen one, checked, is enough to send), and the reason says so.
+    /// The other certificates a copy is encrypted to, up to the limit, newest first. Each passes
+    /// the revocation check (all at once: a CRL endpoint that does not answer costs its timeout
+    /// once): one revoked is rejected; one whose status cannot be learned is left out under
+    /// hard-fail (the chosen certificate, checked, is enough to send) and used under soft-fail,
+    /// as the chosen one would be; the reason says which.
     /// </summary>
     private async ValueTask<CertificateChoice> WithOthersAsync(CertificateChoice choice, CancellationToken cancellationToken)
     {
-        if (choice.AlsoUsable.Count == 0) return choice;
+        var candidates = choice.AlsoUsable.Take(Math.Max(0, maxEncryptionCertificates - 1) * 4).ToList();
+        if (candidates.Count == 0) return choice.AlsoUsable.Count == 0 ? choice : choice with { AlsoUsable = [] };
+        var verdicts = revocation is null
+            ? candidates.Select(_ => RevocationVerdict.Good()).ToArray()
+            : await Task.WhenAll(candidates.Select(c => revocation.CheckAsync(c.Candidate.Certificate, c.ChainWithoutRoot, cancellationToken).AsTask()));
         var kept = new List<UsableCertificate>();
         var rejected = choice.Rejected.ToList();
         var notes = new List<string>();
-        foreach (var other in choice.AlsoUsable)
+        for (var i = 0; i < candidates.Count && kept.Count < maxEncryptionCertificates - 1; i++)
         {
-            if (kept.Count >= maxEncryptionCertificates - 1) break;
-            if (revocation is not null)
+            var (other, verdict) = (candidates[i], verdicts[i]);
+            var certificate = other.Candidate.Certificate;
+            if (verdict.Status == RevocationStatus.Revoked)
+                rejected.Add($"{certificate.Thumbprint} from {other.Candidate.Source}: revoked ({verdict.Detail})");
+            else if (verdict.Status == RevocationStatus.Unavailable)
+                notes.Add($"{certificate.Thumbprint} left out: revocation status unknown ({verdict.Detail})");
+            else
             {
-                var certificate = other.Candidate.Certificate;
-                var verdict = await revocation.CheckAsync(certificate, other.ChainWithoutRoot, cancellationToken);
-                if (verdict.Status == RevocationStatus.Revoked)
-                {
-                    rejected.Add($"{certificate.Thumbprint} from {other.Candidate.Source}: revoked ({verdict.Detail})");
-                    continue;
-                }
-                if (verdict.Status == RevocationStatus.Unavailable)
-                {
-                    notes.Add($"{certificate.Thumbprint} left out: revocation status unknown ({verdict.Detail})");
-                    continue;
-                }
+                // Under soft-fail, as for the chosen certificate; said, so the audit shows it.
+                if (verdict.SoftFailed) notes.Add($"{certificate.Thumbprint}: {verdict.Detail}");
+                kept.Add(other);
             }
-            kept.Add(other);
         }
         var reason = kept.Count == 0 ? choice.Reason : $"{choice.Reason}; also encrypted to {kept.Count} other current certificate(s)";
         if (notes.Count > 0) reason = $"{reason}; {string.Join("; ", notes)}";

@@ -22,6 +22,29 @@ public static class Xtext
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
+    /// <summary>
+    /// RFC 3461 xtext whose value is printable ASCII: "!" to "~" but "+" and "=", or "+" and two
+    /// upper-case hex digits that stand for a printable ASCII octet. What ENVID and an rfc822 ORCPT must be.
+    /// </summary>
+    public static bool IsPrintableXtext(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '+')
+            {
+                if (i + 2 >= text.Length || !IsUpperHex(text[i + 1]) || !IsUpperHex(text[i + 2])) return false;
+                var octet = Convert.ToByte(text.Substring(i + 1, 2), 16);
+                if (octet is < 0x20 or > 0x7E) return false;
+                i += 2;
+            }
+            else if (c is < '!' or > '~' or '=') return false;
+        }
+        return true;
+    }
+
+    private static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || c is >= 'A' and <= 'F';
+
     /// <summary>Printable US-ASCII, space included: what an ENVID or an rfc822 ORCPT may decode to (RFC 3461 §4.2, §4.4).</summary>
     public static bool IsPrintableAscii(string text) => text.All(c => c is >= ' ' and <= '~');
 }

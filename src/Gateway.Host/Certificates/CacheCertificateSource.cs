@@ -1,8 +1,9 @@
 namespace Gateway.Certificates;
 
 /// <summary>
-/// Source "cache": certificates a directory returned less than PositiveTtl ago, so a known partner
-/// costs no directory query and is still found while the directory is down. Named
+/// Source "cache": the certificates a directory returned in its latest answer, less than
+/// PositiveTtl ago, so a known partner costs no directory query and is still found while the
+/// directory is down. Named
 /// "cache (ldap:corp)" in the audit. Validated again like every candidate.
 /// </summary>
 public sealed class CacheCertificateSource(CertificateCache cache) : ICertificateSource
@@ -12,7 +13,11 @@ public sealed class CacheCertificateSource(CertificateCache cache) : ICertificat
     public ValueTask<CertificateLookup> FindAsync(string address, CertificateUsage usage, CancellationToken cancellationToken)
     {
         if (usage == CertificateUsage.Signing) return ValueTask.FromResult(CertificateLookup.None);
-        var found = cache.Find(address, source => source.StartsWith("ldap:", StringComparison.Ordinal), cache.Settings.PositiveTtl);
+        var found = cache.Find(address, source => source.StartsWith("ldap:", StringComparison.Ordinal), cache.Settings.PositiveTtl)
+            // Only what each directory returned in its latest answer: a certificate taken out of the
+            // directory since (a lost device, a renewal) is not encrypted to from the cache.
+            .GroupBy(c => c.Source)
+            .SelectMany(answers => answers.Where(c => c.LastSeen == answers.Max(a => a.LastSeen)));
         return ValueTask.FromResult(CertificateLookup.Found(found.Select(c => new CertificateCandidate(c.Certificate, $"cache ({c.Source})", c.Chain)).ToList()));
     }
 }

@@ -37,8 +37,9 @@ public sealed class CachedCertificateDirectory(ICertificateDirectory inner, Time
         // A source that could not answer is asked again at the next attempt, not a minute later.
         if (choice.Unavailable) return choice;
         var until = now + Lifetime;
-        if (choice.Selected is { } selected && selected.Certificate.NotAfter.ToUniversalTime() < until.UtcDateTime)
-            until = new DateTimeOffset(selected.Certificate.NotAfter.ToUniversalTime());
+        // Not past the first expiry among the certificates a copy would be encrypted to (or signed with).
+        foreach (var certificate in choice.ForEncryption)
+            if (certificate.NotAfter.ToUniversalTime() < until.UtcDateTime) until = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
         // A lookup that began before a Clear() may have read the certificates as they were: not kept.
         if (Interlocked.Read(ref _generation) != generation) return choice;
         _choices[key] = (choice, until);

@@ -39,6 +39,6 @@ public sealed class ChainRevocationChecker(IOptions<GatewayOptions> options, Tru
         var detail = string.Join("; ", unknown.Select(s => s.StatusInformation.Trim()).Distinct());
         return _options.Mode == RevocationMode.HardFail
             ? new RevocationVerdict(RevocationStatus.Unavailable, detail)
-            : RevocationVerdict.Good($"revocation status unknown, used under soft-fail ({detail})");
+            : RevocationVerdict.Good($"revocation status unknown, used under soft-fail ({detail})") with { SoftFailed = true };
     }
 }

@@ -36,7 +36,14 @@ public static class LdapConnections
                 // "server unavailable" (LDAP error 81). An anonymous bind carries no secret; the real one
                 // comes after TLS is up, and a handshake that fails (an untrusted certificate) throws here.
                 connection.AuthType = AuthType.Anonymous;
-                connection.Bind();
+                try
+                {
+                    connection.Bind();
+                }
+                catch (Exception e) when (RefusedAnonymous(e))
+                {
+                    // The server answered (it refuses anonymous binds, or anything before TLS): connected all the same.
+                }
                 connection.SessionOptions.StartTransportLayerSecurity(null);
             }
             if (string.IsNullOrEmpty(settings.BindDn))
@@ -58,6 +65,20 @@ public static class LdapConnections
         }
     }
 
+    // RFC 4511 result codes a server gives an anonymous bind it does not allow.
+    private const int ConfidentialityRequired = 13;
+    private const int InappropriateAuthentication = 48;
+    private const int InsufficientAccess = 50;
+    private const int UnwillingToPerform = 53;
+
+    /// <summary>
+    /// The server answered the anonymous bind with a refusal: it is connected. On Linux .NET throws
+    /// a DirectoryOperationException without a response for a result code, an LdapException with
+    /// the code for some; a transport failure is an LdapException 81 or 91, and stops the open.
+    /// </summary>
+    private static bool RefusedAnonymous(Exception e) =>
+        e is DirectoryOperationException or LdapException { ErrorCode: ConfidentialityRequired or InappropriateAuthentication or InsufficientAccess or UnwillingToPerform };
+
     /// <summary>
     /// Runs a blocking directory operation off the caller's thread. The OpenLDAP calls have their
     /// own Timeout each (connect, bind, search); this bound covers a library call that ignores it.
@@ -69,6 +90,7 @@ public static class LdapConnections
     public static string? Failure(Exception exception, LdapDirectoryOptions settings) => exception switch
     {
         TimeoutException => $"no answer within {settings.Timeout}",
+        DirectoryNotFoundException => $"Gateway:Certificates:Ldap TrustedCertificates folder '{settings.TrustedCertificates}' is gone",
         LdapException e => $"{e.Message.TrimEnd('.')} (LDAP error {e.ErrorCode})",
         DirectoryOperationException e => $"{e.Response?.ResultCode.ToString() ?? "error"}: {e.Message.TrimEnd('.')}",
         _ => null,

@@ -35,6 +35,8 @@ internal static class CertificateSourcesValidation
                 errors.Add($"{key}:TrustedCertificates is for OpenLDAP on Linux; on Windows put the CA in the certificate store");
             else if (!string.IsNullOrEmpty(ldap.TrustedCertificates) && !Directory.Exists(ldap.TrustedCertificates))
                 errors.Add($"{key}:TrustedCertificates: folder '{ldap.TrustedCertificates}' does not exist (a folder of PEM CA certificates)");
+            else if (!string.IsNullOrEmpty(ldap.TrustedCertificates) && !HoldsPemCertificate(ldap.TrustedCertificates))
+                errors.Add($"{key}:TrustedCertificates: folder '{ldap.TrustedCertificates}' holds no PEM certificate");
             if (string.IsNullOrWhiteSpace(ldap.BaseDn)) errors.Add($"{key}:BaseDn must not be empty (e.g. ou=people,dc=example,dc=com)");
             if (LdapFilter.Problem(ldap.Filter) is { } problem) errors.Add($"{key}:Filter: '{ldap.Filter}' {problem}");
             if (ldap.Timeout <= TimeSpan.Zero) errors.Add($"{key}:Timeout must be a positive duration (e.g. 00:00:10)");
@@ -44,7 +46,28 @@ internal static class CertificateSourcesValidation
             if (string.IsNullOrEmpty(ldap.BindDn) && (!string.IsNullOrEmpty(ldap.BindPassword) || !string.IsNullOrEmpty(ldap.BindPasswordFile)))
                 errors.Add($"{key}:BindPassword is set but BindDn is empty");
         }
+        if (certificates.Ldap.Any(UsesTls) && LdapTlsVerification.Weakened() is { } weakened)
+            errors.Add($"Gateway:Certificates:Ldap: {weakened}: the directories' TLS certificates would not be verified (set it to demand, or remove it)");
         if (certificates.Ldap.Length > 0 && !certificates.EffectiveSources.Contains("ldap", StringComparer.OrdinalIgnoreCase))
             errors.Add("Gateway:Certificates:Ldap is configured but 'ldap' is not in Gateway:Certificates:Sources");
+    }
+
+    private static bool UsesTls(LdapDirectoryOptions ldap) => ldap.StartTls || ldap.Url.StartsWith("ldaps:", StringComparison.OrdinalIgnoreCase);
+
+    private static bool HoldsPemCertificate(string folder)
+    {
+        foreach (var file in Directory.EnumerateFiles(folder))
+        {
+            try
+            {
+                using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(file));
+                return true;
+            }
+            catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                // not a PEM certificate; the next file may be
+            }
+        }
+        return false;
     }
 }

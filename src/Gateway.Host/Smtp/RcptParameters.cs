@@ -21,7 +21,7 @@ internal static class RcptParameters
         var parameters = AfterPath(commandLine.TrimEnd('\r', '\n'));
         DsnNotify? notify = null;
         string? original = null;
-        foreach (var parameter in parameters.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var parameter in parameters.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
         {
             var equals = parameter.IndexOf('=');
             var keyword = equals < 0 ? parameter : parameter[..equals];
@@ -92,8 +92,8 @@ internal static class RcptParameters
 
     /// <summary>
     /// addr-type ";" xtext (RFC 3461 §4.2), at most 500 characters. For "utf-8" (RFC 6533) the
-    /// address may hold UTF-8 as it is; otherwise every character is xtext: printable ASCII but
-    /// "+" and "=", or "+" and two upper-case hex digits, which decode to printable ASCII.
+    /// address may hold UTF-8 as it is; otherwise it is xtext of printable ASCII
+    /// (<see cref="Xtext.IsPrintableXtext"/>).
     /// </summary>
     private static bool IsOriginalRecipient(string? value)
     {
@@ -103,23 +103,10 @@ internal static class RcptParameters
         var type = value.AsSpan(0, separator);
         foreach (var c in type)
             if (!char.IsAsciiLetterOrDigit(c) && c != '-') return false;
-        var utf8 = type.Equals("utf-8", StringComparison.OrdinalIgnoreCase);
-        var address = value.AsSpan(separator + 1);
-        for (var i = 0; i < address.Length; i++)
-        {
-            var c = address[i];
-            if (c == '+')
-            {
-                if (i + 2 >= address.Length || !IsUpperHex(address[i + 1]) || !IsUpperHex(address[i + 2])) return false;
-                i += 2;
-            }
-            else if (c == '=' || c <= ' ' || c == '\x7f' || (c > '~' && !utf8)) return false;
-        }
-        // An rfc822 address decodes to printable ASCII (RFC 3461 §4.2): "+0D+0A" is no address.
-        return utf8 || Xtext.IsPrintableAscii(Xtext.Decode(address.ToString()));
+        var address = value[(separator + 1)..];
+        if (!type.Equals("utf-8", StringComparison.OrdinalIgnoreCase)) return Xtext.IsPrintableXtext(address);
+        return address.All(c => c > ' ' && c != '=' && c != '\x7f');
     }
-
-    private static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || c is >= 'A' and <= 'F';
 
     /// <summary>A keyword as it may appear in a reply: printable ASCII, at most 32 characters.</summary>
     private static string Printable(string keyword)

@@ -94,13 +94,12 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
         Assert.Contains("from local", rejected);
     }
 
-    private sealed class RevokingChecker(params string[] revokedThumbprints) : IRevocationChecker
+    /// <summary>Revocation answers by thumbprint; Good for any other.</summary>
+    private sealed class ScriptedChecker(Dictionary<string, RevocationVerdict> verdicts) : IRevocationChecker
     {
         public ValueTask<RevocationVerdict> CheckAsync(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate,
             IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> chainWithoutRoot, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(revokedThumbprints.Contains(certificate.Thumbprint)
-                ? new RevocationVerdict(RevocationStatus.Revoked, "keyCompromise")
-                : RevocationVerdict.Good());
+            ValueTask.FromResult(verdicts.GetValueOrDefault(certificate.Thumbprint) ?? RevocationVerdict.Good());
     }
 
     private TestIdentity IssuedDaysAgo(int days) =>
@@ -144,11 +143,39 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
     {
         var older = IssuedDaysAgo(20);
         var newest = IssuedDaysAgo(10);
-        var resolver = new CertificateResolver([Holding("ldap:corp", older, newest)], fixture.Trust(), new RevokingChecker(older.Certificate.Thumbprint), maxEncryptionCertificates: 4);
+        var checker = new ScriptedChecker(new() { [older.Certificate.Thumbprint] = new RevocationVerdict(RevocationStatus.Revoked, "keyCompromise") });
+        var resolver = new CertificateResolver([Holding("ldap:corp", older, newest)], fixture.Trust(), checker, maxEncryptionCertificates: 4);
 
         var choice = await resolver.FindRecipientAsync(Address, CancellationToken.None);
 
         Assert.Equal([newest.Certificate.Thumbprint], choice.ForEncryption.Select(c => c.Thumbprint));
         Assert.Contains(choice.Rejected, r => r.StartsWith(older.Certificate.Thumbprint, StringComparison.Ordinal) && r.Contains("revoked (keyCompromise)"));
+    }
+
+    [Theory]
+    [InlineData(false)] // hard-fail: left out, the chosen certificate (checked) is enough
+    [InlineData(true)]  // soft-fail: used, as the chosen certificate would be
+    public async Task AnOtherCertificateWhoseRevocationStatusIsUnknown_FollowsTheMode_AndTheReasonSaysSo(bool softFail)
+    {
+        var older = IssuedDaysAgo(20);
+        var newest = IssuedDaysAgo(10);
+        var unknown = softFail
+            ? RevocationVerdict.Good("revocation status unknown, used under soft-fail (CRL unreachable)") with { SoftFailed = true }
+            : new RevocationVerdict(RevocationStatus.Unavailable, "CRL unreachable");
+        var resolver = new CertificateResolver([Holding("ldap:corp", older, newest)], fixture.Trust(),
+            new ScriptedChecker(new() { [older.Certificate.Thumbprint] = unknown }), maxEncryptionCertificates: 4);
+
+        var choice = await resolver.FindRecipientAsync(Address, CancellationToken.None);
+
+        if (softFail)
+        {
+            Assert.Equal([newest.Certificate.Thumbprint, older.Certificate.Thumbprint], choice.ForEncryption.Select(c => c.Thumbprint));
+            Assert.Contains($"{older.Certificate.Thumbprint}: revocation status unknown, used under soft-fail", choice.Reason);
+        }
+        else
+        {
+            Assert.Equal([newest.Certificate.Thumbprint], choice.ForEncryption.Select(c => c.Thumbprint));
+            Assert.Contains($"{older.Certificate.Thumbprint} left out: revocation status unknown", choice.Reason);
+        }
     }
 }

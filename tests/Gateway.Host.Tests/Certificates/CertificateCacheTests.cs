@@ -92,6 +92,24 @@ public sealed class CertificateCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task TheCacheSource_GivesTheDirectorysLatestAnswer_NotACertificateTakenOutOfItSince()
+    {
+        var old = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-20) }).PublicCertificate;
+        var renewed = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-1) }).PublicCertificate;
+        var other = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-2) }).PublicCertificate;
+        NewCache().RememberFound(Bob, "ldap:corp", [old, renewed]);
+        NewCache().RememberFound(Bob, "ldap:hr", [other]);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        NewCache().RememberFound(Bob, "ldap:corp", [renewed]); // the old one was taken out of the directory
+
+        var lookup = await new CacheCertificateSource(NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+
+        Assert.Equal(
+            new[] { renewed.Thumbprint, other.Thumbprint }.Order(),
+            lookup.Candidates.Select(c => c.Certificate.Thumbprint).Order());
+    }
+
+    [Fact]
     public async Task ACachedCertificateThatHasSinceExpired_IsRejectedOnUse_AndTheAuditReasonSaysSo()
     {
         var shortLived = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-10), NotAfter = DateTimeOffset.UtcNow.AddHours(2) }).PublicCertificate;

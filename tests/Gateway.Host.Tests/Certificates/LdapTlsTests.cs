@@ -34,10 +34,11 @@ public sealed class LdapTlsTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    private static Task<CertificateLookup> FindBobAsync(string url, string? trusted, bool startTls = false) =>
+    private static Task<CertificateLookup> FindBobAsync(string url, string? trusted, bool startTls = false, string? bindDn = null) =>
         new LdapCertificateSource(new LdapDirectoryOptions
         {
             Name = "tls", Url = url, StartTls = startTls, TrustedCertificates = trusted,
+            BindDn = bindDn, BindPassword = bindDn is null ? null : SlapdInstance.AdminPassword,
             BaseDn = SlapdInstance.People, Filter = "(mail={0})", Timeout = TimeSpan.FromSeconds(5),
         }, NullLogger<LdapCertificateSource>.Instance).FindAsync("bob@partner.test", CertificateUsage.Encryption, CancellationToken.None).AsTask();
 
@@ -64,14 +65,30 @@ public sealed class LdapTlsTests : IAsyncLifetime
     {
         var other = TlsServerPki.Write(Path.Combine(_folder, "other"));
 
-        var ldaps = await FindBobAsync(_slapd.LdapsUrl, other.CaFolder);
-        var startTls = await FindBobAsync(_slapd.Url, other.CaFolder, startTls: true);
+        // With a service account: a StartTLS that failed quietly would bind with it in clear, and succeed.
+        var ldaps = await FindBobAsync(_slapd.LdapsUrl, other.CaFolder, bindDn: SlapdInstance.AdminDn);
+        var startTls = await FindBobAsync(_slapd.Url, other.CaFolder, startTls: true, bindDn: SlapdInstance.AdminDn);
         var system = await FindBobAsync(_slapd.LdapsUrl, trusted: null); // the private CA is not among the system's
+        var trustedAgain = await FindBobAsync(_slapd.LdapsUrl, _tls.CaFolder); // each connection its own trust
 
         Assert.True(ldaps.Failed);
         Assert.Empty(ldaps.Candidates);
         Assert.True(startTls.Failed);
         Assert.True(system.Failed);
+        Assert.False(trustedAgain.Failed, trustedAgain.TemporaryFailure);
+        Assert.DoesNotContain("Invalid Credentials", startTls.TemporaryFailure, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task StartTls_WithADirectoryThatRefusesAnonymousBinds_BindsWithTheServiceAccountAfterTls()
+    {
+        await using var strict = await SlapdInstance.StartAsync(new SlapdTls(_tls.CertificatePath, _tls.KeyPath, "disallow bind_anon"));
+        await strict.AddPersonAsync("bob", "bob@partner.test", [_bob.PublicCertificate]);
+
+        var lookup = await FindBobAsync(strict.Url, _tls.CaFolder, startTls: true, bindDn: SlapdInstance.AdminDn);
+
+        Assert.False(lookup.Failed, lookup.TemporaryFailure);
+        Assert.Equal(_bob.Certificate.Thumbprint, Assert.Single(lookup.Candidates).Certificate.Thumbprint);
     }
 
     [Fact]

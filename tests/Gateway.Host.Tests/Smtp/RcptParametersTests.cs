@@ -15,6 +15,7 @@ public sealed class RcptParametersTests
         DsnNotify.Success | DsnNotify.Failure | DsnNotify.Delay, "rfc822;b+2Bo+3Db@example.test")]
     [InlineData("RCPT TO:<\"odd> NOTIFY=NEVER\"@example.test> NOTIFY=DELAY\r\n", DsnNotify.Delay, null)] // a '>' inside quotes is not the path's end
     [InlineData("RCPT TO:<bob@example.test> ORCPT=utf-8;jörg@example.test\r\n", null, "utf-8;jörg@example.test")]
+    [InlineData("RCPT TO:<bob@example.test>\tNOTIFY=DELAY\r\n", DsnNotify.Delay, null)] // white space is a TAB too
     public void TakesNotifyAndOrcpt(string line, DsnNotify? notify, string? original)
     {
         var (dsn, refusal) = RcptParameters.Parse(line);

@@ -100,7 +100,8 @@ public sealed class SlapdInstance : IAsyncDisposable
         while (true)
         {
             if (_process.HasExited) throw new InvalidOperationException($"slapd exited with {_process.ExitCode}:\n{Log}");
-            var probe = await ToolProcess.RunAsync("ldapsearch", ["-x", "-H", Url, "-b", "", "-s", "base"],
+            // As the admin: a directory may refuse anonymous binds.
+            var probe = await ToolProcess.RunAsync("ldapsearch", ["-x", "-H", Url, "-D", AdminDn, "-w", AdminPassword, "-b", "", "-s", "base"],
                 timeout: TimeSpan.FromSeconds(10), cancellationToken: cancellationToken).ConfigureAwait(false);
             if (probe.ExitCode == 0) return;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"slapd on {Url} did not answer within {ReadyTimeout}:\n{Log}");
@@ -173,7 +174,7 @@ public sealed class SlapdInstance : IAsyncDisposable
         pidfile {RootDirectory}/slapd.pid
         argsfile {RootDirectory}/slapd.args
         loglevel none
-        {(_tls is null ? "" : $"TLSCertificateFile {_tls.CertificatePath}\nTLSCertificateKeyFile {_tls.KeyPath}")}
+        {(_tls is null ? "" : $"TLSCertificateFile {_tls.CertificatePath}\nTLSCertificateKeyFile {_tls.KeyPath}\n{string.Join("\n", _tls.GlobalConfig)}")}
         database mdb
         maxsize 268435456
         suffix "{Suffix}"
@@ -187,5 +188,8 @@ public sealed class SlapdInstance : IAsyncDisposable
         """;
 }
 
-/// <summary>The server certificate and key (PEM files) slapd presents for StartTLS and ldaps://.</summary>
-public sealed record SlapdTls(string CertificatePath, string KeyPath);
+/// <summary>
+/// The server certificate and key (PEM files) slapd presents for StartTLS and ldaps://, and more
+/// global slapd.conf lines (e.g. "disallow bind_anon").
+/// </summary>
+public sealed record SlapdTls(string CertificatePath, string KeyPath, params string[] GlobalConfig);
