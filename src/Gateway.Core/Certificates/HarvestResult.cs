@@ -3,8 +3,10 @@ using System.Security.Cryptography.X509Certificates;
 namespace Gateway.Certificates;
 
 /// <summary>
-/// What a signed message yields: the sender's address, the signer's certificate with the chain the
-/// signature carried and its SMIMECapabilities (DER, when present), or every reason it was refused.
+/// What a signed message yields: the sender's address, the signer's certificate, the certificates
+/// mail to the sender may be encrypted to (<see cref="EncryptionCertificates"/>: the signer's own,
+/// or the encryption certificate a signing-only one came with) with the chain the signature
+/// carried, and its SMIMECapabilities (DER, when present); or every reason it was refused.
 /// </summary>
 public sealed record HarvestResult(
     string? Address,
@@ -13,7 +15,9 @@ public sealed record HarvestResult(
     byte[]? Capabilities,
     IReadOnlyList<string> Problems)
 {
-    public bool Accepted => Problems.Count == 0 && Signer is not null && Address is not null;
+    public IReadOnlyList<X509Certificate2> EncryptionCertificates { get; init; } = [];
+
+    public bool Accepted => Problems.Count == 0 && Signer is not null && Address is not null && EncryptionCertificates.Count > 0;
 
     public static HarvestResult Refused(params string[] problems) => new(null, null, [], null, problems);
 }

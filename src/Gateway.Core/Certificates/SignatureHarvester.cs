@@ -50,12 +50,49 @@ public static class SignatureHarvester
         if (signer.SignatureAlgorithm.Value is Sha1WithRsa or EcdsaWithSha1) problems.Add("the certificate itself is signed with SHA-1");
 
         var carried = cms.Certificates.Where(c => c.Thumbprint != signer.Thumbprint).ToList();
-        var verdict = SmimeCertificateValidator.Validate(signer, parts.From, CertificateUsage.Encryption, trust.WithIntermediates(carried));
-        problems.AddRange(verdict.Problems);
+        var trustWithCarried = trust.WithIntermediates(carried);
+        // The signer proves who sent it; whether that certificate can also be encrypted to is the next question.
+        var signerVerdict = SmimeCertificateValidator.Validate(signer, parts.From, CertificateUsage.Signing, trustWithCarried);
+        problems.AddRange(signerVerdict.Problems);
 
         var capabilities = signerInfo.SignedAttributes.Cast<CryptographicAttributeObject>()
             .FirstOrDefault(a => a.Oid.Value == Smime.SmimeOids.SmimeCapabilities)?.Values.Cast<AsnEncodedData>().FirstOrDefault()?.RawData;
-        // The intermediates that built the chain are kept with the certificate for its later use.
-        return new HarvestResult(parts.From, signer, verdict.ChainWithoutRoot.Skip(1).ToList(), capabilities, problems);
+        if (problems.Count > 0) return new HarvestResult(parts.From, signer, [], capabilities, problems);
+
+        var (encryption, chain, why) = EncryptionCertificates(signerInfo, signer, cms.Certificates, carried, parts.From, trustWithCarried);
+        if (encryption.Count == 0) problems.Add($"no certificate of the sender to encrypt to: {why}");
+        // The intermediates that built the chains are kept with the certificates for their later use.
+        return new HarvestResult(parts.From, signer, chain, capabilities, problems) { EncryptionCertificates = encryption };
+    }
+
+    /// <summary>
+    /// The certificates mail to the sender may be encrypted to: the one SMIMEEncryptionKeyPreference
+    /// names, when the signature carries it; otherwise the signer's own, when it may encrypt; otherwise
+    /// every carried certificate for the same address that may (a signing-only certificate sent with
+    /// its encryption certificate). Each passes the rules of a recipient certificate for the address.
+    /// </summary>
+    private static (List<X509Certificate2> Usable, List<X509Certificate2> Chain, string Why) EncryptionCertificates(SignerInfo signerInfo, X509Certificate2 signer,
+        X509Certificate2Collection all, List<X509Certificate2> carried, string address, TrustContext trust)
+    {
+        var (named, preferred) = EncryptionKeyPreference.Find(signerInfo, all);
+        IEnumerable<X509Certificate2> candidates = preferred is not null ? [preferred] : [signer, .. carried];
+        var usable = new List<X509Certificate2>();
+        var chain = new List<X509Certificate2>();
+        var problems = new List<string>();
+        foreach (var candidate in candidates)
+        {
+            var verdict = SmimeCertificateValidator.Validate(candidate, address, CertificateUsage.Encryption, trust);
+            if (!verdict.Usable)
+            {
+                // Carried CA certificates and other people's certificates are not worth a word.
+                if (candidate == signer || candidate == preferred) problems.Add($"{candidate.Thumbprint}: {string.Join("; ", verdict.Problems)}");
+                continue;
+            }
+            usable.Add(candidate);
+            chain.AddRange(verdict.ChainWithoutRoot.Skip(1).Where(c => chain.All(k => k.Thumbprint != c.Thumbprint)));
+            if (candidate == signer || candidate == preferred) break; // the signer's own, or the one named: that is the answer
+        }
+        if (named && preferred is null) problems.Add("SMIMEEncryptionKeyPreference names a certificate the signature does not carry");
+        return (usable, chain, string.Join("; ", problems));
     }
 }

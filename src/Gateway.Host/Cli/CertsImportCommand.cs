@@ -55,8 +55,10 @@ public static class CertsImportCommand
             await error.WriteLineAsync($"{file}: refused{who}: {string.Join("; ", result.Problems)}");
             return false;
         }
-        cache.RememberFound(result.Address!, HarvestedCertificateSource.SourceName, [result.Signer!], result.Capabilities, result.Chain);
-        await output.WriteLineAsync($"{file}: stored certificate {result.Signer!.Thumbprint} for {result.Address} (signature verified, " +
+        cache.RememberFound(result.Address!, HarvestedCertificateSource.SourceName, result.EncryptionCertificates, result.Capabilities, result.Chain);
+        var stored = string.Join(", ", result.EncryptionCertificates.Select(c => c.Thumbprint));
+        var signedBy = result.EncryptionCertificates.Any(c => c.Thumbprint == result.Signer!.Thumbprint) ? "" : $", signed with {result.Signer!.Thumbprint}";
+        await output.WriteLineAsync($"{file}: stored certificate {stored} for {result.Address} (signature verified{signedBy}, " +
             $"{result.Chain.Count} intermediate(s), SMIMECapabilities {(result.Capabilities is null ? "absent" : "stored")})");
         return true;
     }

@@ -100,10 +100,11 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             var result = SignatureHarvester.Harvest(message, local.Trust);
             if (result.Accepted)
             {
-                cache.RememberFound(result.Address!, HarvestedCertificateSource.SourceName, [result.Signer!], result.Capabilities, result.Chain);
+                cache.RememberFound(result.Address!, HarvestedCertificateSource.SourceName, result.EncryptionCertificates, result.Capabilities, result.Chain);
                 await audit.TryWriteAsync(new AuditEvent("certificate-harvested")
                 {
                     Client = client, Sender = from, Recipient = result.Address, SignerCertificate = result.Signer!.Thumbprint, CertificateSource = HarvestedCertificateSource.SourceName,
+                    RecipientCertificates = result.EncryptionCertificates.Select(c => c.Thumbprint).ToList(),
                 });
             }
             else if (result.Signer is not null)

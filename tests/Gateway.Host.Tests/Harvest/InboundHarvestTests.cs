@@ -44,6 +44,40 @@ public sealed class InboundHarvestTests : GatewayWithInboundEndpoint
     }
 
     [Fact]
+    public async Task ASigningOnlyCertificate_SentWithItsEncryptionCertificate_HarvestsThatOne_AndTheReplyOpensWithItsKey()
+    {
+        // A dual-key set-up: openssl signs with a signing-only certificate and carries the encryption certificate (-certfile).
+        var signing = World.Pki.Issue("frank@partner.test", new Gateway.Testing.Pki.CertificateOptions
+        {
+            KeyUsage = System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.DigitalSignature,
+        }).WriteTo(Path.Combine(World.Root, "frank-signing"), "x");
+        using var encryptionIdentity = World.Pki.Issue("frank@partner.test", new Gateway.Testing.Pki.CertificateOptions
+        {
+            KeyUsage = System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyEncipherment,
+        });
+        var encryption = encryptionIdentity.WriteTo(Path.Combine(World.Root, "frank-encryption"), "x");
+        var body = Path.Combine(World.Root, "dual.mime");
+        await File.WriteAllTextAsync(body, "Content-Type: text/plain; charset=us-ascii\r\n\r\nSigned with my signing key.\r\n");
+        var signedPath = Path.Combine(World.Root, "dual-signed.eml");
+        var signedBy = await OpenSslCms.SignAsync(body, signedPath, signing.CertificatePath, signing.KeyPath, extraCertsPath: encryption.CertificatePath,
+            headers: new MessageHeaders("frank@partner.test", "alice@example.test", "dual key"));
+        Assert.True(signedBy.Success, signedBy.Stderr);
+        var signed = Encoding.ASCII.GetBytes((await File.ReadAllTextAsync(signedPath)).Replace("\r\n", "\n").Replace("\n", "\r\n"));
+
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], signed));
+        var harvested = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "certificate-harvested", "frank@partner.test"));
+        Assert.Equal([encryptionIdentity.Certificate.Thumbprint], harvested.GetProperty("recipientCertificates").EnumerateArray().Select(t => t.GetString()));
+
+        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "frank@partner.test", "re: dual key", "For your encryption key.\r\n"), "alice@example.test", "frank@partner.test");
+        var messages = await Sink.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
+        var reply = messages.Single(m => m.RcptTo.SequenceEqual(["frank@partner.test"]));
+        var eml = reply.WriteTo(Path.Combine(World.Root, "reply.eml"));
+        var decrypted = await OpenSslCms.DecryptAsync(eml, encryption.CertificatePath, encryption.KeyPath);
+        Assert.True(decrypted.Success, decrypted.Stderr);
+        Assert.Contains("For your encryption key.", decrypted.ContentText);
+    }
+
+    [Fact]
     public async Task InboundDataTooLargeToKeep_IsRefused_AndAuditedWithItsSenderAndRecipients()
     {
         var port = await InboundPortAsync();

@@ -1,0 +1,111 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.Pkcs;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Gateway.Certificates;
+using Gateway.Testing.Pki;
+
+namespace Gateway.Tests.Certificates;
+
+/// <summary>
+/// Which certificates a signed message yields for encrypting to its sender: the signer's own, or,
+/// for a signing-only certificate (the dual-key set-ups of many company PKIs), the encryption
+/// certificate it came with, the one SMIMEEncryptionKeyPreference names first (RFC 8551 §2.5.3).
+/// </summary>
+public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<PkiFixture>
+{
+    private const string Frank = "frank@partner.test";
+
+    private TestIdentity SigningOnly() => fixture.Pki.Issue(Frank, new CertificateOptions { KeyUsage = X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation });
+
+    private TestIdentity EncryptionOnly(string address = Frank) => fixture.Pki.Issue(address, new CertificateOptions { KeyUsage = X509KeyUsageFlags.KeyEncipherment });
+
+    /// <summary>A detached multipart/signed message from Frank, carrying <paramref name="carried"/> and, when given, SMIMEEncryptionKeyPreference naming <paramref name="preferred"/>.</summary>
+    private static byte[] Signed(TestIdentity signer, IEnumerable<X509Certificate2> carried, X509Certificate2? preferred = null)
+    {
+        var entity = Encoding.ASCII.GetBytes("Content-Type: text/plain; charset=us-ascii\r\n\r\nFrom Frank.\r\n");
+        var cms = new SignedCms(new ContentInfo(entity), detached: true);
+        var signerInfo = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, signer.Certificate) { DigestAlgorithm = new Oid("2.16.840.1.101.3.4.2.1"), IncludeOption = X509IncludeOption.EndCertOnly };
+        signerInfo.Certificates.AddRange(carried.ToArray());
+        if (preferred is not null)
+        {
+            var writer = new AsnWriter(AsnEncodingRules.DER);
+            using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+            {
+                writer.WriteEncodedValue(preferred.IssuerName.RawData);
+                writer.WriteInteger(preferred.SerialNumberBytes.Span);
+            }
+            signerInfo.SignedAttributes.Add(new AsnEncodedData(new Oid("1.2.840.113549.1.9.16.2.11"), writer.Encode()));
+        }
+        cms.ComputeSignature(signerInfo);
+        var signature = Convert.ToBase64String(cms.Encode(), Base64FormattingOptions.InsertLineBreaks);
+        var message = $"From: <{Frank}>\r\nTo: <alice@example.test>\r\nSubject: signed\r\nMIME-Version: 1.0\r\n" +
+            "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"b\"\r\n\r\n" +
+            "--b\r\n" + Encoding.ASCII.GetString(entity) + "\r\n--b\r\n" +
+            "Content-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n" + signature + "\r\n--b--\r\n";
+        return Encoding.ASCII.GetBytes(message);
+    }
+
+    [Fact]
+    public void ADualUseSigner_IsItselfTheCertificateToEncryptTo()
+    {
+        var frank = fixture.Pki.Issue(Frank);
+        var result = SignatureHarvester.Harvest(Signed(frank, []), fixture.Trust());
+
+        Assert.True(result.Accepted, string.Join("; ", result.Problems));
+        Assert.Equal([frank.Certificate.Thumbprint], result.EncryptionCertificates.Select(c => c.Thumbprint));
+    }
+
+    [Fact]
+    public void ASigningOnlySigner_YieldsTheEncryptionCertificateItCameWith()
+    {
+        var signing = SigningOnly();
+        var encryption = EncryptionOnly();
+        var someoneElse = EncryptionOnly("eve@partner.test");
+
+        var result = SignatureHarvester.Harvest(Signed(signing, [encryption.PublicCertificate, someoneElse.PublicCertificate]), fixture.Trust());
+
+        Assert.True(result.Accepted, string.Join("; ", result.Problems));
+        Assert.Equal(signing.Certificate.Thumbprint, result.Signer!.Thumbprint);
+        Assert.Equal([encryption.Certificate.Thumbprint], result.EncryptionCertificates.Select(c => c.Thumbprint));
+    }
+
+    [Fact]
+    public void EncryptionKeyPreference_NamesTheOneToUse_AmongSeveralCarried()
+    {
+        var signing = SigningOnly();
+        var older = EncryptionOnly();
+        var preferred = EncryptionOnly();
+
+        var result = SignatureHarvester.Harvest(Signed(signing, [older.PublicCertificate, preferred.PublicCertificate], preferred.PublicCertificate), fixture.Trust());
+
+        Assert.True(result.Accepted, string.Join("; ", result.Problems));
+        Assert.Equal([preferred.Certificate.Thumbprint], result.EncryptionCertificates.Select(c => c.Thumbprint));
+    }
+
+    [Fact]
+    public void ASigningOnlySigner_WithNoEncryptionCertificateOfItsOwnAddress_IsNotHarvested()
+    {
+        var signing = SigningOnly();
+        var someoneElse = EncryptionOnly("eve@partner.test");
+
+        var result = SignatureHarvester.Harvest(Signed(signing, [someoneElse.PublicCertificate], someoneElse.PublicCertificate), fixture.Trust());
+
+        Assert.False(result.Accepted);
+        Assert.Empty(result.EncryptionCertificates);
+        Assert.Contains(result.Problems, p => p.StartsWith("no certificate of the sender to encrypt to", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AnEncryptionCertificateFromAnUntrustedCa_IsNotHarvested_EvenWhenNamed()
+    {
+        var signing = SigningOnly();
+        var untrusted = fixture.Pki.Issue(Frank, new CertificateOptions { KeyUsage = X509KeyUsageFlags.KeyEncipherment, FromUntrustedCa = true });
+
+        var result = SignatureHarvester.Harvest(Signed(signing, [untrusted.PublicCertificate], untrusted.PublicCertificate), fixture.Trust());
+
+        Assert.False(result.Accepted);
+        Assert.Contains(result.Problems, p => p.Contains(untrusted.Certificate.Thumbprint, StringComparison.Ordinal));
+    }
+}
