@@ -30,6 +30,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton(sp => new Gateway.Metrics.CountingAuditLog(sp.GetRequiredService<JsonLinesAuditLog>()));
         services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<Gateway.Metrics.CountingAuditLog>());
         services.AddSingleton<PolicyProvider>();
+        services.AddSingleton<SigningIdentityWarnings>();
         services.AddSingleton<LocalCertificateStore>();
         services.AddSingleton<CertificateCache>();
         services.AddSingleton<BuiltInCertificateAuthority>();

@@ -18,6 +18,7 @@ namespace Gateway.Certificates;
 public sealed partial class CertificateFolderWatcherService(
     LocalCertificateStore store,
     CachedCertificateDirectory directory,
+    Policy.SigningIdentityWarnings warnings,
     IAuditLog audit,
     IOptions<GatewayOptions> options,
     ILogger<CertificateFolderWatcherService> logger) : BackgroundService
@@ -93,6 +94,8 @@ public sealed partial class CertificateFolderWatcherService(
             {
                 Action = "reloaded", Reason = $"{store.FolderPath}: {reload.Signers} sender addresses with signing identities, {reload.Recipients} recipient addresses",
             });
+            // An identity taken out may leave a sign-always rule with nobody to sign.
+            await warnings.ReportAsync("certificate folder reload", CancellationToken.None);
             return "";
         }
         var problems = string.Join("; ", reload.Unreadable);

@@ -13,6 +13,7 @@ namespace Gateway.Policy;
 /// </summary>
 public sealed partial class PolicyWatcherService(
     PolicyProvider provider,
+    SigningIdentityWarnings warnings,
     IOptions<GatewayOptions> options,
     TimeProvider time,
     ILogger<PolicyWatcherService> logger) : BackgroundService
@@ -34,6 +35,7 @@ public sealed partial class PolicyWatcherService(
         watcher.EnableRaisingEvents = true;
 
         var interval = options.Value.Policy.ReloadCheckInterval;
+        await WarnAsync("start", stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -44,7 +46,7 @@ public sealed partial class PolicyWatcherService(
                     await Task.Delay(Debounce, time, stoppingToken);
                     if (_changed.CurrentCount > 0) _changed.Wait(0);
                 }
-                await provider.ReloadAsync(stoppingToken);
+                if (await provider.ReloadAsync(stoppingToken) is { Succeeded: true }) await WarnAsync("policy reload", stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -55,6 +57,19 @@ public sealed partial class PolicyWatcherService(
                 // Reloading must never stop: the last good policy stays, the next check tries again.
                 LogReloadFailed(e);
             }
+        }
+    }
+
+    /// <summary>A check that fails is logged; it never stops the reloads.</summary>
+    private async Task WarnAsync(string after, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await warnings.ReportAsync(after, stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            LogReloadFailed(e);
         }
     }
 
