@@ -32,9 +32,9 @@ public static class EncryptionKeyPreference
             };
             return (true, matches is null ? null : carried.FirstOrDefault(matches));
         }
-        catch (AsnContentException)
+        catch (Exception e) when (e is AsnContentException or CryptographicException)
         {
-            return (true, null);
+            return (true, null); // unreadable: named, but no certificate can be told from it
         }
     }
 

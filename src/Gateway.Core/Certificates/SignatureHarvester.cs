@@ -66,33 +66,42 @@ public static class SignatureHarvester
     }
 
     /// <summary>
-    /// The certificates mail to the sender may be encrypted to: the one SMIMEEncryptionKeyPreference
-    /// names, when the signature carries it; otherwise the signer's own, when it may encrypt; otherwise
-    /// every carried certificate for the same address that may (a signing-only certificate sent with
-    /// its encryption certificate). Each passes the rules of a recipient certificate for the address.
+    /// The certificates mail to the sender may be encrypted to. The one SMIMEEncryptionKeyPreference
+    /// names, when it is there: if the signature does not carry it, nothing (not a key the sender
+    /// said not to use). Otherwise the signer's own, when it may encrypt; otherwise the newest
+    /// carried certificate of the same subject that may (a signing-only certificate sent with its
+    /// encryption certificate). The certificate set is not signed, so nothing else someone on the
+    /// way adds is taken. Each passes the rules of a recipient certificate for the address, and none is SHA-1.
     /// </summary>
     private static (List<X509Certificate2> Usable, List<X509Certificate2> Chain, string Why) EncryptionCertificates(SignerInfo signerInfo, X509Certificate2 signer,
         X509Certificate2Collection all, List<X509Certificate2> carried, string address, TrustContext trust)
     {
         var (named, preferred) = EncryptionKeyPreference.Find(signerInfo, all);
-        IEnumerable<X509Certificate2> candidates = preferred is not null ? [preferred] : [signer, .. carried];
-        var usable = new List<X509Certificate2>();
-        var chain = new List<X509Certificate2>();
+        if (named && preferred is null)
+            return ([], [], "its SMIMEEncryptionKeyPreference names a certificate the signature does not carry, or cannot be read");
         var problems = new List<string>();
-        foreach (var candidate in candidates)
-        {
-            var verdict = SmimeCertificateValidator.Validate(candidate, address, CertificateUsage.Encryption, trust);
-            if (!verdict.Usable)
-            {
-                // Carried CA certificates and other people's certificates are not worth a word.
-                if (candidate == signer || candidate == preferred) problems.Add($"{candidate.Thumbprint}: {string.Join("; ", verdict.Problems)}");
-                continue;
-            }
-            usable.Add(candidate);
-            chain.AddRange(verdict.ChainWithoutRoot.Skip(1).Where(c => chain.All(k => k.Thumbprint != c.Thumbprint)));
-            if (candidate == signer || candidate == preferred) break; // the signer's own, or the one named: that is the answer
-        }
-        if (named && preferred is null) problems.Add("SMIMEEncryptionKeyPreference names a certificate the signature does not carry");
-        return (usable, chain, string.Join("; ", problems));
+        var first = preferred ?? signer;
+        if (Usable(first, address, trust, problems) is { } chosen) return ([first], chosen, "");
+        if (preferred is not null) return ([], [], string.Join("; ", problems));
+
+        var sameSubject = carried
+            .Where(c => c.SubjectName.RawData.AsSpan().SequenceEqual(signer.SubjectName.RawData))
+            .OrderByDescending(c => c.NotBefore)
+            .ToList();
+        foreach (var candidate in sameSubject)
+            if (Usable(candidate, address, trust, problems) is { } chain) return ([candidate], chain, "");
+        if (sameSubject.Count == 0) problems.Add("and no other certificate of the signer's subject is carried");
+        return ([], [], string.Join("; ", problems));
+    }
+
+    /// <summary>The intermediates of its chain when <paramref name="certificate"/> may be encrypted to for the address; else null, and why in <paramref name="problems"/>.</summary>
+    private static List<X509Certificate2>? Usable(X509Certificate2 certificate, string address, TrustContext trust, List<string> problems)
+    {
+        var verdict = SmimeCertificateValidator.Validate(certificate, address, CertificateUsage.Encryption, trust);
+        var reasons = verdict.Problems.ToList();
+        if (certificate.SignatureAlgorithm.Value is Sha1WithRsa or EcdsaWithSha1) reasons.Add("signed with SHA-1");
+        if (reasons.Count == 0) return verdict.ChainWithoutRoot.Skip(1).ToList();
+        problems.Add($"{certificate.Thumbprint}: {string.Join("; ", reasons)}");
+        return null;
     }
 }

@@ -22,15 +22,26 @@ public static class SmimeCertificateValidator
     public static CertificateVerdict Validate(X509Certificate2 certificate, string address, CertificateUsage usage, TrustContext trust)
     {
         var problems = new List<string>();
-        var now = trust.Time.GetUtcNow().UtcDateTime;
-        if (now < certificate.NotBefore.ToUniversalTime()) problems.Add($"not valid before {certificate.NotBefore.ToUniversalTime():u}");
-        if (now > certificate.NotAfter.ToUniversalTime()) problems.Add($"expired on {certificate.NotAfter.ToUniversalTime():u}");
-        if (!HasEmailProtection(certificate)) problems.Add("no emailProtection extended key usage");
-        CheckKey(certificate, usage, problems);
-        if (!EmailAddresses(certificate).Any(a => MailAddress.Parse(a).SameMailboxAs(MailAddress.Parse(address))))
-            problems.Add($"{address} is not in its subjectAltName");
-        var chain = BuildChain(certificate, trust, now, problems);
-        return new CertificateVerdict(certificate, problems, chain);
+        try
+        {
+            var now = trust.Time.GetUtcNow().UtcDateTime;
+            if (now < certificate.NotBefore.ToUniversalTime()) problems.Add($"not valid before {certificate.NotBefore.ToUniversalTime():u}");
+            if (now > certificate.NotAfter.ToUniversalTime()) problems.Add($"expired on {certificate.NotAfter.ToUniversalTime():u}");
+            if (certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault()?.CertificateAuthority == true)
+                problems.Add("a CA certificate, not a person's");
+            if (!HasEmailProtection(certificate)) problems.Add("no emailProtection extended key usage");
+            CheckKey(certificate, usage, problems);
+            if (!EmailAddresses(certificate).Any(a => MailAddress.Parse(a).SameMailboxAs(MailAddress.Parse(address))))
+                problems.Add($"{address} is not in its subjectAltName");
+            var chain = BuildChain(certificate, trust, now, problems);
+            return new CertificateVerdict(certificate, problems, chain);
+        }
+        catch (CryptographicException e)
+        {
+            // Certificates come from partners' mail and directories: a malformed extension or key is a reason, not a crash.
+            problems.Add($"malformed certificate: {e.Message.TrimEnd('.')}");
+            return new CertificateVerdict(certificate, problems, []);
+        }
     }
 
     public static IReadOnlyList<string> EmailAddresses(X509Certificate2 certificate)

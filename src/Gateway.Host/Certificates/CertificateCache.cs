@@ -42,12 +42,21 @@ public sealed class CertificateCache
 
     /// <summary>Records that <paramref name="source"/> returned these certificates for the address now (and clears its negative answer).</summary>
     public void RememberFound(string address, string source, IEnumerable<X509Certificate2> certificates, byte[]? capabilities = null,
-        IReadOnlyList<X509Certificate2>? chain = null)
+        IReadOnlyList<X509Certificate2>? chain = null) =>
+        RememberAnswer(address, source, certificates.Select(c => (c, chain)).ToList(), capabilities);
+
+    /// <summary>
+    /// Records one whole answer of <paramref name="source"/>: every certificate with its own chain,
+    /// under one time, in one transaction, so "the latest answer" (<see cref="CacheCertificateSource"/>)
+    /// is all of it.
+    /// </summary>
+    public void RememberAnswer(string address, string source, IReadOnlyList<(X509Certificate2 Certificate, IReadOnlyList<X509Certificate2>? Chain)> answer,
+        byte[]? capabilities = null)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
-        foreach (var certificate in certificates)
+        foreach (var (certificate, chain) in answer)
         {
             using var insert = connection.CreateCommand();
             insert.CommandText = """

@@ -1,40 +1,45 @@
+using System.Runtime.InteropServices;
+
 namespace Gateway.Certificates;
 
 /// <summary>
-/// OpenLDAP's client library takes TLS_REQCERT from /etc/ldap/ldap.conf (or the file LDAPCONF
-/// names) and from LDAPTLS_REQCERT in the environment, for every connection: "never", "allow"
-/// or "try" would let a directory's TLS certificate go unverified, or its host name unchecked.
-/// Gateway refuses to start with LDAP over TLS under such a setting.
+/// OpenLDAP's client library takes TLS_REQCERT from its configuration (/etc/ldap/ldap.conf, the
+/// file LDAPCONF names, ~/.ldaprc, ./ldaprc, LDAPRC) and from LDAPTLS_REQCERT, for every
+/// connection: "never", "allow" or "try" would let a directory's TLS certificate go unverified, or
+/// its host name unchecked. Rather than read those files as libldap might, Gateway asks libldap
+/// for the value it settled on; with LDAP over TLS configured it refuses to start on a weak one.
 /// </summary>
 public static class LdapTlsVerification
 {
-    private static readonly string[] Weak = ["never", "allow", "try"];
+    private const int RequireCertificateOption = 0x6006; // LDAP_OPT_X_TLS_REQUIRE_CERT
 
-    /// <summary>What weakens verification on this machine, in words; null when nothing does.</summary>
-    public static string? Weakened()
-    {
-        var file = Environment.GetEnvironmentVariable("LDAPCONF") is { Length: > 0 } named ? named : "/etc/ldap/ldap.conf";
-        string? text = null;
-        try
-        {
-            if (File.Exists(file)) text = File.ReadAllText(file);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Unreadable to us is unreadable to libldap in this process too.
-        }
-        return Weakened(Environment.GetEnvironmentVariable("LDAPTLS_REQCERT"), text, file);
-    }
+    /// <summary>The library names .NET's LDAP client loads on Linux, newest first.</summary>
+    private static readonly string[] Libraries = ["libldap.so.2", "libldap-2.6.so.0", "libldap-2.5.so.0", "libldap-2.4.so.2"];
 
-    public static string? Weakened(string? environment, string? configuration, string configurationPath)
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int GetOption(IntPtr handle, int option, out int value);
+
+    /// <summary>What weakens verification in this process, in words; null when nothing does (or there is no libldap to ask).</summary>
+    public static string? Weakened() => OperatingSystem.IsWindows() ? null : Describe(EffectiveRequireCertificate());
+
+    /// <summary>libldap's LDAP_OPT_X_TLS_* level in words when it is weak: 0 never, 3 allow, 4 try (1 hard and 2 demand verify).</summary>
+    public static string? Describe(int? level) => level switch
     {
-        if (environment is { } value && Weak.Contains(value.Trim(), StringComparer.OrdinalIgnoreCase))
-            return $"LDAPTLS_REQCERT={value.Trim()} in the environment";
-        foreach (var line in (configuration ?? "").Split('\n'))
+        0 => "libldap's TLS_REQCERT is never",
+        3 => "libldap's TLS_REQCERT is allow",
+        4 => "libldap's TLS_REQCERT is try",
+        _ => null,
+    };
+
+    private static int? EffectiveRequireCertificate()
+    {
+        foreach (var name in Libraries)
         {
-            var parts = line.Trim().Split((char[])[' ', '\t'], 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (parts.Length == 2 && parts[0].Equals("TLS_REQCERT", StringComparison.OrdinalIgnoreCase) && Weak.Contains(parts[1], StringComparer.OrdinalIgnoreCase))
-                return $"TLS_REQCERT {parts[1]} in {configurationPath}";
+            if (!NativeLibrary.TryLoad(name, out var library)) continue;
+            if (!NativeLibrary.TryGetExport(library, "ldap_get_option", out var export)) return null;
+            // A null handle asks for the global options, read from the configuration on first use.
+            var get = Marshal.GetDelegateForFunctionPointer<GetOption>(export);
+            return get(IntPtr.Zero, RequireCertificateOption, out var level) == 0 ? level : null;
         }
         return null;
     }

@@ -16,7 +16,7 @@ public sealed class RememberingCertificateSource(ICertificateSource directory, C
         var lookup = await directory.FindAsync(address, usage, cancellationToken);
         if (lookup.Failed) return lookup;
         if (lookup.Candidates.Count == 0) cache.RememberNone(address, Name);
-        else foreach (var candidate in lookup.Candidates) cache.RememberFound(address, Name, [candidate.Certificate], chain: candidate.Intermediates);
+        else cache.RememberAnswer(address, Name, lookup.Candidates.Select(c => (c.Certificate, c.Intermediates)).ToList());
         return lookup;
     }
 }

@@ -47,7 +47,7 @@ internal static class CertificateSourcesValidation
                 errors.Add($"{key}:BindPassword is set but BindDn is empty");
         }
         if (certificates.Ldap.Any(UsesTls) && LdapTlsVerification.Weakened() is { } weakened)
-            errors.Add($"Gateway:Certificates:Ldap: {weakened}: the directories' TLS certificates would not be verified (set it to demand, or remove it)");
+            errors.Add($"Gateway:Certificates:Ldap: {weakened} (from /etc/ldap/ldap.conf, LDAPCONF, ~/.ldaprc, ./ldaprc or LDAPTLS_REQCERT): the directories' TLS certificates would not be verified; set it to demand, or remove it");
         if (certificates.Ldap.Length > 0 && !certificates.EffectiveSources.Contains("ldap", StringComparer.OrdinalIgnoreCase))
             errors.Add("Gateway:Certificates:Ldap is configured but 'ldap' is not in Gateway:Certificates:Sources");
     }

@@ -105,8 +105,18 @@ internal static class RcptParameters
             if (!char.IsAsciiLetterOrDigit(c) && c != '-') return false;
         var address = value[(separator + 1)..];
         if (!type.Equals("utf-8", StringComparison.OrdinalIgnoreCase)) return Xtext.IsPrintableXtext(address);
-        return address.All(c => c > ' ' && c != '=' && c != '\x7f');
+        // RFC 6533 utf-8-addr-xtext: no controls, "=" or "+" ("+HH" is still taken, as older clients write it), "\" only as "\x{".
+        for (var i = 0; i < address.Length; i++)
+        {
+            var c = address[i];
+            if (c <= ' ' || c == '=' || c == '\x7f' || c is >= '\u0080' and <= '\u009f') return false;
+            if (c == '+' && (i + 2 >= address.Length || !IsUpperHex(address[i + 1]) || !IsUpperHex(address[i + 2]))) return false;
+            if (c == '\\' && !address.AsSpan(i).StartsWith("\\x{")) return false;
+        }
+        return true;
     }
+
+    private static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || c is >= 'A' and <= 'F';
 
     /// <summary>A keyword as it may appear in a reply: printable ASCII, at most 32 characters.</summary>
     private static string Printable(string keyword)

@@ -108,4 +108,66 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
         Assert.False(result.Accepted);
         Assert.Contains(result.Problems, p => p.Contains(untrusted.Certificate.Thumbprint, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void APreferenceNamingACertificateNotCarried_StoresNothing_NotTheSignersOwn()
+    {
+        var frank = fixture.Pki.Issue(Frank); // dual-use: it could be encrypted to, but the sender named another key
+        var elsewhere = EncryptionOnly();
+
+        var result = SignatureHarvester.Harvest(Signed(frank, [], elsewhere.PublicCertificate), fixture.Trust());
+
+        Assert.False(result.Accepted);
+        Assert.Contains(result.Problems, p => p.Contains("SMIMEEncryptionKeyPreference names a certificate the signature does not carry", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AMalformedCarriedCertificate_IsAReason_NotACrash()
+    {
+        var signing = SigningOnly();
+        // The extended key usage's SEQUENCE made a SET: the certificate loads, its extension does not decode.
+        var der = EncryptionOnly().PublicCertificate.RawData;
+        var eku = der.AsSpan().IndexOf(new byte[] { 0x06, 0x03, 0x55, 0x1D, 0x25 });
+        var sequence = der.AsSpan(eku).IndexOf((byte)0x30) + eku;
+        der[sequence] = 0x31;
+        var malformed = X509CertificateLoader.LoadCertificate(der);
+
+        var result = SignatureHarvester.Harvest(Signed(signing, [malformed]), fixture.Trust());
+
+        Assert.False(result.Accepted);
+        Assert.Contains(result.Problems, p => p.Contains("malformed certificate", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ASha1SignedEncryptionCertificate_IsNotStored()
+    {
+        var signing = SigningOnly();
+        using var caKey = RSA.Create();
+        caKey.ImportFromPem(fixture.Pki.Root.PrivateKeyPem);
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest($"CN={Frank}, O=Gateway TEST ONLY", key, HashAlgorithmName.SHA1, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyEncipherment, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.4")], false));
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddEmailAddress(Frank);
+        request.CertificateExtensions.Add(san.Build());
+        using var sha1 = request.Create(fixture.Pki.Root.Certificate.SubjectName, new Sha1RsaGenerator(caKey),
+            DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), RandomNumberGenerator.GetBytes(12));
+
+        var result = SignatureHarvester.Harvest(Signed(signing, [sha1], sha1), fixture.Trust());
+
+        Assert.False(result.Accepted);
+        Assert.Contains(result.Problems, p => p.Contains("signed with SHA-1", StringComparison.Ordinal));
+    }
+
+    /// <summary>.NET's own RSA generator refuses SHA-1; a partner's old CA did not.</summary>
+    private sealed class Sha1RsaGenerator(RSA key) : X509SignatureGenerator
+    {
+        public override byte[] GetSignatureAlgorithmIdentifier(HashAlgorithmName hashAlgorithm) =>
+            Convert.FromHexString("300D06092A864886F70D0101050500"); // sha1WithRSAEncryption, NULL parameters
+
+        public override byte[] SignData(byte[] data, HashAlgorithmName hashAlgorithm) => key.SignData(data, HashAlgorithmName.SHA1, RSASignaturePadding.Pkcs1);
+
+        protected override PublicKey BuildPublicKey() => PublicKey.CreateFromSubjectPublicKeyInfo(key.ExportSubjectPublicKeyInfo(), out _);
+    }
 }

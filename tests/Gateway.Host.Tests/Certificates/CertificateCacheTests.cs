@@ -110,6 +110,20 @@ public sealed class CertificateCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task ADirectoryAnswerOfSeveralCertificates_IsRememberedAsOneAnswer_AllOfItServedFromTheCache()
+    {
+        var first = _pki.Issue(Bob).PublicCertificate;
+        var second = _pki.Issue(Bob).PublicCertificate;
+        _time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(5); // the clock moves between any two reads of it, as a real one does
+        var directory = new CountingDirectory(() => CertificateLookup.Found([new CertificateCandidate(first, "ldap:corp"), new CertificateCandidate(second, "ldap:corp")]));
+        await new RememberingCertificateSource(directory, NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+
+        var cached = await new CacheCertificateSource(NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+
+        Assert.Equal(new[] { first.Thumbprint, second.Thumbprint }.Order(), cached.Candidates.Select(c => c.Certificate.Thumbprint).Order());
+    }
+
+    [Fact]
     public async Task ACachedCertificateThatHasSinceExpired_IsRejectedOnUse_AndTheAuditReasonSaysSo()
     {
         var shortLived = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-10), NotAfter = DateTimeOffset.UtcNow.AddHours(2) }).PublicCertificate;

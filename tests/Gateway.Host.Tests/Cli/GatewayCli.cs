@@ -11,7 +11,10 @@ public static class GatewayCli
         public override string ToString() => $"exit {ExitCode}\nstdout:\n{Output}\nstderr:\n{Error}";
     }
 
-    public static async Task<Result> RunAsync(string workingDirectory, params string[] arguments)
+    public static Task<Result> RunAsync(string workingDirectory, params string[] arguments) => RunAsync(workingDirectory, new Dictionary<string, string>(), arguments);
+
+    /// <param name="environment">Variables set for this run only (e.g. what libldap reads).</param>
+    public static async Task<Result> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         var info = new ProcessStartInfo(!string.IsNullOrEmpty(host) && File.Exists(host) ? host : ToolProcess.Require("dotnet"))
@@ -22,6 +25,7 @@ public static class GatewayCli
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Gateway__", StringComparison.OrdinalIgnoreCase)).ToList())
             info.Environment.Remove(name);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

@@ -42,6 +42,8 @@ public sealed class RcptParametersTests
     [InlineData("RCPT TO:<bob@example.test> ORCPT=rfc822;a+0D+0AAction:+20failed@x.test\r\n", "501 5.5.4 Error: Bad ORCPT parameter syntax")] // decodes to a line break
     [InlineData("RCPT TO:<bob@example.test> ORCPT=rfc822;j+C3+B6rg@example.test\r\n", "501 5.5.4 Error: Bad ORCPT parameter syntax")] // decodes to non-ASCII
     [InlineData("RCPT TO:<bob@example.test> ORCPT=rfc822;a ORCPT=rfc822;b\r\n", "501 5.5.4 Error: duplicate ORCPT parameter")]
+    [InlineData("RCPT TO:<bob@example.test> ORCPT=utf-8;a+b@example.test\r\n", "501 5.5.4 Error: Bad ORCPT parameter syntax")] // a bare "+"
+    [InlineData("RCPT TO:<bob@example.test> ORCPT=utf-8;a\\b@example.test\r\n", "501 5.5.4 Error: Bad ORCPT parameter syntax")] // "\\" only as \\x{HEX}
     [InlineData("RCPT TO:<bob@example.test> RRVS=2026-12-01T00:00:00Z\r\n", "555 5.5.4 Unsupported option: RRVS")]
     [InlineData("RCPT TO:<bob@example.test> X\u0001Y=1\r\n", "555 5.5.4 Unsupported option: XY")]
     public void RefusesWhatItCannotHonour(string line, string reply)
