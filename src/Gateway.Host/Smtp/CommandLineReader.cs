@@ -13,9 +13,9 @@ namespace Gateway.Smtp;
 /// line like every other. Only CRLF.CRLF ever ends DATA: that search stays SmtpServer's, except
 /// for data over Smtp:MaxMessageSize, which is dropped here up to its final dot (see
 /// <see cref="RefuseOversizedAsync"/>), so the client gets its 552 after the dot, as from Postfix.
-/// A RCPT command line SmtpServer consumes is kept for <see cref="EnvelopeFilter"/>
-/// (<see cref="SmtpConnectionState.RcptLine"/>): SmtpServer parses its path and drops its
-/// parameters (NOTIFY, ORCPT).
+/// A MAIL or RCPT command line SmtpServer consumes is kept for <see cref="EnvelopeFilter"/>
+/// (<see cref="SmtpConnectionState.EnvelopeLine"/>): SmtpServer drops RCPT parameters (NOTIFY,
+/// ORCPT) and does not show MAIL's to the filter (RET, ENVID).
 /// </summary>
 internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
 {
@@ -176,7 +176,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     {
         if (_prefixInOuter == 0)
         {
-            if (!state.InData && !_commandBuffer.IsEmpty) KeepRcptLine(_commandBuffer.Slice(0, consumed));
+            if (!state.InData && !_commandBuffer.IsEmpty) KeepEnvelopeLine(_commandBuffer.Slice(0, consumed));
             _commandBuffer = default;
             inner.AdvanceTo(consumed, examined);
             return;
@@ -197,12 +197,14 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
 
     /// <summary>
     /// SmtpServer consumes a command with its line: what it consumed is that line. Every other
-    /// command clears it, so a RCPT is never read with an earlier one's parameters.
+    /// command clears it, so a MAIL or RCPT is never read with an earlier one's parameters.
     /// </summary>
-    private void KeepRcptLine(ReadOnlySequence<byte> line)
+    private void KeepEnvelopeLine(ReadOnlySequence<byte> line)
     {
         if (line.IsEmpty) return; // nothing consumed: the line is not complete yet
-        state.RcptLine = StartsWithVerb(line, "rcpt"u8) ? System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line) : null;
+        state.EnvelopeLine = StartsWithVerb(line, "rcpt"u8) || StartsWithVerb(line, "mail"u8)
+            ? System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line)
+            : null;
     }
 
     public override void CancelPendingRead() => inner.CancelPendingRead();

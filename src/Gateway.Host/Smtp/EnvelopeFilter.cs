@@ -27,6 +27,8 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
     {
         context.Properties[RecipientCountKey] = 0;
         context.Properties.Remove(RecipientDsnKey);
+        if (context.Pipe is NetworkDuplexPipe { State: var state } && state.TakeEnvelopeLine() is { } line && MailParameters.Check(line) is { } malformed)
+            throw Refusal(malformed);
         if (!GuardedEndpointListener.IsTrusted(context) && context.Authentication?.IsAuthenticated != true)
             await RefuseAsync(context, FailureKind.AuthenticationRequired, from, "relay-refused");
         // Only <> is the null sender: <""@domain> has an empty local part, and would pass every
@@ -51,7 +53,7 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
             throw Refusal(Failures.Reply(FailureKind.TooManyRecipients));
         }
         if (string.IsNullOrEmpty(to.User)) throw Refusal(Failures.Reply(FailureKind.RecipientAddressInvalid));
-        var line = context.Pipe is NetworkDuplexPipe { State: var state } ? state.TakeRcptLine() : null;
+        var line = context.Pipe is NetworkDuplexPipe { State: var state } ? state.TakeEnvelopeLine() : null;
         var (dsn, refusal) = line is null ? (null, null) : RcptParameters.Parse(line);
         if (refusal is not null) throw Refusal(refusal);
         if (dsn is not null)

@@ -18,14 +18,10 @@ internal static class RcptParameters
     /// <returns>The recipient's DSN request (null when it gave none), or the reply that refuses the command.</returns>
     public static (RecipientDsn? Dsn, SmtpReply? Refusal) Parse(string commandLine)
     {
-        var parameters = AfterPath(commandLine.TrimEnd('\r', '\n'));
         DsnNotify? notify = null;
         string? original = null;
-        foreach (var parameter in parameters.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+        foreach (var (keyword, value) in EnvelopeCommandLine.Parameters(commandLine))
         {
-            var equals = parameter.IndexOf('=');
-            var keyword = equals < 0 ? parameter : parameter[..equals];
-            var value = equals < 0 ? null : parameter[(equals + 1)..];
             if (keyword.Equals("NOTIFY", StringComparison.OrdinalIgnoreCase))
             {
                 if (notify is not null) return Refuse(FailureKind.ParameterInvalid, "Error: duplicate NOTIFY parameter");
@@ -40,36 +36,13 @@ internal static class RcptParameters
             }
             else
             {
-                return Refuse(FailureKind.ParameterUnsupported, $"Unsupported option: {Printable(keyword)}");
+                return Refuse(FailureKind.ParameterUnsupported, $"Unsupported option: {EnvelopeCommandLine.Printable(keyword)}");
             }
         }
         return (notify is null && original is null ? null : new RecipientDsn(notify, original), null);
     }
 
     private static (RecipientDsn?, SmtpReply?) Refuse(FailureKind kind, string text) => (null, Failures.Reply(kind, text));
-
-    /// <summary>What follows the closing bracket of the path; a quoted local part may hold a '>'.</summary>
-    private static string AfterPath(string line)
-    {
-        var open = line.IndexOf('<');
-        if (open < 0) return string.Empty;
-        var quoted = false;
-        for (var i = open + 1; i < line.Length; i++)
-        {
-            switch (line[i])
-            {
-                case '\\' when quoted:
-                    i++;
-                    break;
-                case '"':
-                    quoted = !quoted;
-                    break;
-                case '>' when !quoted:
-                    return line[(i + 1)..];
-            }
-        }
-        return string.Empty;
-    }
 
     /// <summary>"NEVER", or one or more of SUCCESS, FAILURE, DELAY separated by commas (RFC 3461 §4.1).</summary>
     private static DsnNotify? Notify(string? value)
@@ -117,11 +90,4 @@ internal static class RcptParameters
     }
 
     private static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || c is >= 'A' and <= 'F';
-
-    /// <summary>A keyword as it may appear in a reply: printable ASCII, at most 32 characters.</summary>
-    private static string Printable(string keyword)
-    {
-        var printable = new string(keyword.Where(c => c is > ' ' and <= '~').Take(32).ToArray());
-        return printable.Length == 0 ? "(empty)" : printable;
-    }
 }

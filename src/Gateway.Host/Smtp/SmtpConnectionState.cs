@@ -18,16 +18,16 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
     public OpenTransaction Transaction { get; } = new();
 
     /// <summary>
-    /// The RCPT command line SmtpServer consumed last, parameters and all, until the command reads
-    /// it (<see cref="EnvelopeFilter"/>) or another command line is consumed.
+    /// The MAIL or RCPT command line SmtpServer consumed last, parameters and all, until the
+    /// command reads it (<see cref="EnvelopeFilter"/>) or another command line is consumed.
     /// </summary>
-    public string? RcptLine { get; set; }
+    public string? EnvelopeLine { get; set; }
 
-    /// <summary>The RCPT line for the command that runs now; it is not there for the next one.</summary>
-    public string? TakeRcptLine()
+    /// <summary>The MAIL or RCPT line for the command that runs now; it is not there for the next one.</summary>
+    public string? TakeEnvelopeLine()
     {
-        var line = RcptLine;
-        RcptLine = null;
+        var line = EnvelopeLine;
+        EnvelopeLine = null;
         return line;
     }
 

@@ -57,6 +57,7 @@ public sealed class SmtpListenerTests : IDisposable
         await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
         await client.ReadReplyAsync();
         await client.CommandAsync("EHLO client.example.test");
+        Assert.Equal("501 5.5.4 Error: Bad RET parameter syntax", await client.CommandAsync("MAIL FROM:<dave@other.test> RET=BODY"));
         Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<dave@other.test> ENVID=tx-1"));
         Assert.Equal("501 5.5.4 Error: Bad NOTIFY parameter syntax", await client.CommandAsync("RCPT TO:<frank@elsewhere.test> NOTIFY=ALWAYS"));
         Assert.Equal("555 5.5.4 Unsupported option: RRVS", await client.CommandAsync("RCPT TO:<frank@elsewhere.test> RRVS=2030-01-01T00:00:00Z"));

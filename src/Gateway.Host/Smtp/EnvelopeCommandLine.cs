@@ -1,0 +1,45 @@
+namespace Gateway.Smtp;
+
+/// <summary>The parameters of a MAIL or RCPT command line: what follows the path, as keyword and value.</summary>
+internal static class EnvelopeCommandLine
+{
+    /// <summary>Each "KEYWORD=value" (or "KEYWORD") after the path, separated by spaces or TABs.</summary>
+    public static IEnumerable<(string Keyword, string? Value)> Parameters(string commandLine)
+    {
+        foreach (var parameter in AfterPath(commandLine.TrimEnd('\r', '\n')).Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = parameter.IndexOf('=');
+            yield return equals < 0 ? (parameter, null) : (parameter[..equals], parameter[(equals + 1)..]);
+        }
+    }
+
+    /// <summary>What follows the closing bracket of the path; a quoted local part may hold a '>'.</summary>
+    private static string AfterPath(string line)
+    {
+        var open = line.IndexOf('<');
+        if (open < 0) return string.Empty;
+        var quoted = false;
+        for (var i = open + 1; i < line.Length; i++)
+        {
+            switch (line[i])
+            {
+                case '\\' when quoted:
+                    i++;
+                    break;
+                case '"':
+                    quoted = !quoted;
+                    break;
+                case '>' when !quoted:
+                    return line[(i + 1)..];
+            }
+        }
+        return string.Empty;
+    }
+
+    /// <summary>A keyword as it may appear in a reply: printable ASCII, at most 32 characters.</summary>
+    public static string Printable(string keyword)
+    {
+        var printable = new string(keyword.Where(c => c is > ' ' and <= '~').Take(32).ToArray());
+        return printable.Length == 0 ? "(empty)" : printable;
+    }
+}
