@@ -73,7 +73,9 @@ public sealed record RecipientExplanation(
     string Sign, string Encrypt, string MissingCertificate,
     CertificateReport? Certificate, bool CertificateNotUsed, CryptoSettings? Crypto);
 
-public sealed record CertificateReport(bool Usable, string? Thumbprint, string? Source, DateTimeOffset? NotAfter, string Reason, IReadOnlyList<string> Rejected)
+/// <param name="AlsoEncryptedTo">The recipient's other current certificates a copy is encrypted to as well (Certificates:MaxEncryptionCertificates).</param>
+public sealed record CertificateReport(bool Usable, string? Thumbprint, string? Source, DateTimeOffset? NotAfter, string Reason, IReadOnlyList<string> Rejected,
+    IReadOnlyList<string> AlsoEncryptedTo)
 {
     public static CertificateReport From(CertificateChoice choice) => new(
         choice.Found,
@@ -81,9 +83,10 @@ public sealed record CertificateReport(bool Usable, string? Thumbprint, string? 
         choice.Selected?.Source,
         choice.Selected is { } s ? new DateTimeOffset(s.Certificate.NotAfter.ToUniversalTime()) : null,
         choice.Reason,
-        choice.Rejected);
+        choice.Rejected,
+        choice.AlsoUsable.Select(u => u.Candidate.Certificate.Thumbprint).ToList());
 
     public string Describe() => Usable
-        ? $"usable, {Thumbprint} from {Source}, valid until {NotAfter:yyyy-MM-dd HH:mm}Z"
+        ? $"usable, {Thumbprint} from {Source}, valid until {NotAfter:yyyy-MM-dd HH:mm}Z" + (AlsoEncryptedTo.Count > 0 ? $"; also encrypted to {string.Join(", ", AlsoEncryptedTo)}" : "")
         : $"none usable: {Reason}" + (Rejected.Count > 0 ? $" (rejected: {string.Join("; ", Rejected)})" : "");
 }

@@ -62,6 +62,20 @@ public sealed class RenewedCertificateTests : IDisposable
     }
 
     [Fact]
+    public async Task PolicyExplain_NamesEveryCertificateACopyWouldBeEncryptedTo()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await Gateway.Cli.PolicyExplainCommand.ExecuteAsync(
+            new Gateway.Cli.PolicyExplainCommand.Request("alice@example.test", ["bob@partner.test"], null, [], false, null),
+            output, error, CancellationToken.None, c => Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(c, _world.Settings));
+
+        Assert.True(code == 0, error.ToString());
+        Assert.Contains($"usable, {_renewed.Certificate.Thumbprint} from local:bob-renewed.crt", output.ToString());
+        Assert.Contains($"; also encrypted to {_world.Bob.Certificate.Thumbprint}", output.ToString());
+    }
+
+    [Fact]
     public async Task WithOneCertificateAllowed_OnlyTheNewestKeyOpensIt()
     {
         _world.Settings["Gateway:Certificates:MaxEncryptionCertificates"] = "1";
