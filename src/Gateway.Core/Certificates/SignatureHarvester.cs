@@ -15,6 +15,8 @@ public static class SignatureHarvester
     private const string Sha1 = "1.3.14.3.2.26";
     private const string Sha1WithRsa = "1.2.840.113549.1.1.5";
     private const string EcdsaWithSha1 = "1.2.840.10045.4.1";
+    private const string Sha1WithRsaOld = "1.3.14.3.2.29";
+    private const string DsaWithSha1 = "1.2.840.10040.4.3";
 
     public static HarvestResult Harvest(byte[] rawMessage, TrustContext trust)
     {
@@ -47,7 +49,7 @@ public static class SignatureHarvester
             problems.Add($"bad signature: {e.Message.TrimEnd('.')}");
         }
         if (signerInfo.DigestAlgorithm.Value == Sha1) problems.Add("signed with SHA-1, which is no longer accepted");
-        if (signer.SignatureAlgorithm.Value is Sha1WithRsa or EcdsaWithSha1) problems.Add("the certificate itself is signed with SHA-1");
+        if (IsSha1(signer)) problems.Add("the certificate itself is signed with SHA-1");
 
         var carried = cms.Certificates.Where(c => c.Thumbprint != signer.Thumbprint).ToList();
         var trustWithCarried = trust.WithIntermediates(carried);
@@ -69,9 +71,9 @@ public static class SignatureHarvester
     /// The certificates mail to the sender may be encrypted to. The one SMIMEEncryptionKeyPreference
     /// names, when it is there: if the signature does not carry it, nothing (not a key the sender
     /// said not to use). Otherwise the signer's own, when it may encrypt; otherwise the newest
-    /// carried certificate of the same subject that may (a signing-only certificate sent with its
-    /// encryption certificate). The certificate set is not signed, so nothing else someone on the
-    /// way adds is taken. Each passes the rules of a recipient certificate for the address, and none is SHA-1.
+    /// carried certificate for the address that may (a signing-only certificate sent with its
+    /// encryption certificate). Only one: the certificate set is not signed. Each passes the rules
+    /// of a recipient certificate for the address, and neither it nor its chain is SHA-1-signed.
     /// </summary>
     private static (List<X509Certificate2> Usable, List<X509Certificate2> Chain, string Why) EncryptionCertificates(SignerInfo signerInfo, X509Certificate2 signer,
         X509Certificate2Collection all, List<X509Certificate2> carried, string address, TrustContext trust)
@@ -84,24 +86,27 @@ public static class SignatureHarvester
         if (Usable(first, address, trust, problems) is { } chosen) return ([first], chosen, "");
         if (preferred is not null) return ([], [], string.Join("; ", problems));
 
-        var sameSubject = carried
-            .Where(c => c.SubjectName.RawData.AsSpan().SequenceEqual(signer.SubjectName.RawData))
-            .OrderByDescending(c => c.NotBefore)
-            .ToList();
-        foreach (var candidate in sameSubject)
-            if (Usable(candidate, address, trust, problems) is { } chain) return ([candidate], chain, "");
-        if (sameSubject.Count == 0) problems.Add("and no other certificate of the signer's subject is carried");
-        return ([], [], string.Join("; ", problems));
+        // Newest first: the certificate set is not signed, so an older one added on the way never wins.
+        foreach (var candidate in carried.OrderByDescending(c => c.NotBefore).ThenByDescending(c => c.NotAfter))
+            if (Usable(candidate, address, trust, problems, quiet: true) is { } chain) return ([candidate], chain, "");
+        return ([], [], string.Join("; ", problems.Append("no carried certificate for the address may be encrypted to")));
     }
 
-    /// <summary>The intermediates of its chain when <paramref name="certificate"/> may be encrypted to for the address; else null, and why in <paramref name="problems"/>.</summary>
-    private static List<X509Certificate2>? Usable(X509Certificate2 certificate, string address, TrustContext trust, List<string> problems)
+    /// <summary>
+    /// The intermediates of its chain when <paramref name="certificate"/> may be encrypted to for the
+    /// address; else null, and why in <paramref name="problems"/> (unless <paramref name="quiet"/>
+    /// and it is not even for the address: carried CA certificates are not worth a word).
+    /// </summary>
+    private static List<X509Certificate2>? Usable(X509Certificate2 certificate, string address, TrustContext trust, List<string> problems, bool quiet = false)
     {
         var verdict = SmimeCertificateValidator.Validate(certificate, address, CertificateUsage.Encryption, trust);
         var reasons = verdict.Problems.ToList();
-        if (certificate.SignatureAlgorithm.Value is Sha1WithRsa or EcdsaWithSha1) reasons.Add("signed with SHA-1");
+        if (IsSha1(certificate) || verdict.ChainWithoutRoot.Skip(1).Any(IsSha1)) reasons.Add("signed with SHA-1 (the certificate or its chain)");
         if (reasons.Count == 0) return verdict.ChainWithoutRoot.Skip(1).ToList();
-        problems.Add($"{certificate.Thumbprint}: {string.Join("; ", reasons)}");
+        if (!quiet || !reasons.Any(r => r.EndsWith("is not in its subjectAltName", StringComparison.Ordinal)))
+            problems.Add($"{certificate.Thumbprint}: {string.Join("; ", reasons)}");
         return null;
     }
+
+    private static bool IsSha1(X509Certificate2 certificate) => certificate.SignatureAlgorithm.Value is Sha1WithRsa or Sha1WithRsaOld or EcdsaWithSha1 or DsaWithSha1;
 }

@@ -27,7 +27,7 @@ public static class SmimeCertificateValidator
             var now = trust.Time.GetUtcNow().UtcDateTime;
             if (now < certificate.NotBefore.ToUniversalTime()) problems.Add($"not valid before {certificate.NotBefore.ToUniversalTime():u}");
             if (now > certificate.NotAfter.ToUniversalTime()) problems.Add($"expired on {certificate.NotAfter.ToUniversalTime():u}");
-            if (certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault()?.CertificateAuthority == true)
+            if (PrivateCopy(certificate.Extensions["2.5.29.19"], (data, critical) => new X509BasicConstraintsExtension(data, critical))?.CertificateAuthority == true)
                 problems.Add("a CA certificate, not a person's");
             if (!HasEmailProtection(certificate)) problems.Add("no emailProtection extended key usage");
             CheckKey(certificate, usage, problems);

@@ -17,7 +17,11 @@ public sealed class CacheCertificateSource(CertificateCache cache) : ICertificat
             // Only what each directory returned in its latest answer: a certificate taken out of the
             // directory since (a lost device, a renewal) is not encrypted to from the cache.
             .GroupBy(c => c.Source)
-            .SelectMany(answers => answers.Where(c => c.LastSeen == answers.Max(a => a.LastSeen)));
+            .SelectMany(answers =>
+            {
+                var latest = answers.Max(a => a.LastSeen);
+                return answers.Where(c => c.LastSeen == latest);
+            });
         return ValueTask.FromResult(CertificateLookup.Found(found.Select(c => new CertificateCandidate(c.Certificate, $"cache ({c.Source})", c.Chain)).ToList()));
     }
 }

@@ -17,7 +17,10 @@ public sealed partial class PolicyProvider
     private readonly ILogger<PolicyProvider> _logger;
     private readonly IAuditLog _audit;
     private readonly SemaphoreSlim _reloading = new(1, 1);
-    private volatile PolicySnapshot? _current;
+    private volatile LoadedPolicy? _current;
+
+    /// <summary>The policy in force and the bytes it was compiled from, swapped as one.</summary>
+    public sealed record LoadedPolicy(PolicySnapshot Snapshot, byte[] Json);
     private byte[]? _loadedHash;
     private byte[]? _rejectedHash;
 
@@ -30,7 +33,10 @@ public sealed partial class PolicyProvider
 
     public string PolicyPath { get; }
 
-    public PolicySnapshot Current => _current ?? throw new InvalidOperationException("policy not loaded yet");
+    public PolicySnapshot Current => Loaded.Snapshot;
+
+    /// <summary>The policy in force with its source, for messages that name its lines.</summary>
+    public LoadedPolicy Loaded => _current ?? throw new InvalidOperationException("policy not loaded yet");
 
     /// <summary>The first load, at start: errors are returned to stop the start.</summary>
     public PolicyCompileResult Load()
@@ -39,7 +45,7 @@ public sealed partial class PolicyProvider
         var result = PolicyCompiler.Compile(bytes, PolicyPath);
         if (result.Succeeded)
         {
-            _current = result.Snapshot;
+            _current = new LoadedPolicy(result.Snapshot!, bytes);
             _loadedHash = SHA256.HashData(bytes);
             LogLoaded(PolicyPath, result.Snapshot!.Revision, result.Snapshot.Rules.Count);
         }
@@ -66,10 +72,10 @@ public sealed partial class PolicyProvider
             if (Same(hash, _loadedHash) || Same(hash, _rejectedHash)) return null;
 
             var result = PolicyCompiler.Compile(bytes, PolicyPath);
-            var kept = _current?.Revision;
+            var kept = _current?.Snapshot.Revision;
             if (result.Succeeded)
             {
-                _current = result.Snapshot;
+                _current = new LoadedPolicy(result.Snapshot!, bytes);
                 _loadedHash = hash;
                 _rejectedHash = null;
                 LogLoaded(PolicyPath, result.Snapshot!.Revision, result.Snapshot.Rules.Count);

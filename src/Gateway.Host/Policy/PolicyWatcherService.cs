@@ -35,7 +35,7 @@ public sealed partial class PolicyWatcherService(
         watcher.EnableRaisingEvents = true;
 
         var interval = options.Value.Policy.ReloadCheckInterval;
-        await WarnAsync("start", stoppingToken);
+        await warnings.ReportAsync("start", stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -46,7 +46,16 @@ public sealed partial class PolicyWatcherService(
                     await Task.Delay(Debounce, time, stoppingToken);
                     if (_changed.CurrentCount > 0) _changed.Wait(0);
                 }
-                if (await provider.ReloadAsync(stoppingToken) is { Succeeded: true }) await WarnAsync("policy reload", stoppingToken);
+                var before = provider.Current.Revision;
+                try
+                {
+                    await provider.ReloadAsync(stoppingToken);
+                }
+                finally
+                {
+                    // Also when the reload's audit line failed after the new policy was taken.
+                    if (provider.Current.Revision != before) await warnings.ReportAsync("policy reload", stoppingToken);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -57,19 +66,6 @@ public sealed partial class PolicyWatcherService(
                 // Reloading must never stop: the last good policy stays, the next check tries again.
                 LogReloadFailed(e);
             }
-        }
-    }
-
-    /// <summary>A check that fails is logged; it never stops the reloads.</summary>
-    private async Task WarnAsync(string after, CancellationToken stoppingToken)
-    {
-        try
-        {
-            await warnings.ReportAsync(after, stoppingToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-        {
-            LogReloadFailed(e);
         }
     }
 

@@ -19,35 +19,43 @@ public sealed partial class SigningIdentityWarnings(PolicyProvider policies, Loc
     private readonly SemaphoreSlim _gate = new(1, 1);
     private HashSet<string> _reported = [];
 
+    /// <summary>Checks the policy in force against the certificates now; never throws (a failed check is logged, the reload it follows stands).</summary>
     /// <param name="after">What just happened, for the words: "start", "policy reload", "certificate folder reload".</param>
     public async Task ReportAsync(string after, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            byte[] json;
-            try
+            // Positions from the bytes the policy in force was compiled from, not from the file now.
+            var policy = policies.Loaded;
+            var problems = await SigningIdentityCheck.FindAsync(policy.Snapshot, policy.Json, policies.PolicyPath, local, options.Value, cancellationToken);
+            var reported = new HashSet<string>();
+            foreach (var problem in problems)
             {
-                json = await File.ReadAllBytesAsync(policies.PolicyPath, cancellationToken);
+                // Known by its words (rule, sender, why), not its line: a rule moved down is the same problem.
+                if (_reported.Contains(problem.Message))
+                {
+                    reported.Add(problem.Message);
+                    continue;
+                }
+                LogMissing(problem.ToString(), after);
+                if (await audit.TryWriteAsync(new AuditEvent("signing-identity-missing") { Action = "warned", Reason = $"{problem} (at {after})" }))
+                    reported.Add(problem.Message);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return; // mid-save: the policy reload that follows asks again
-            }
-            var problems = (await SigningIdentityCheck.FindAsync(policies.Current, json, policies.PolicyPath, local, options.Value, cancellationToken))
-                .Select(p => p.ToString()).ToHashSet();
-            foreach (var problem in problems.Where(p => !_reported.Contains(p)))
-            {
-                LogMissing(problem, after);
-                await audit.TryWriteAsync(new AuditEvent("signing-identity-missing") { Action = "warned", Reason = $"{problem} (at {after})" });
-            }
-            _reported = problems; // one that cleared may be reported again if it comes back
+            _reported = reported; // one that cleared is reported again if it comes back
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogCheckFailed(e, after);
         }
         finally
         {
             _gate.Release();
         }
     }
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "Could not check the signing identities of sign-always rules (at {After})")]
+    private partial void LogCheckFailed(Exception exception, string after);
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "{Problem} (at {After}); every mail of that sender will be refused or held")]
     private partial void LogMissing(string problem, string after);

@@ -72,6 +72,20 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public void WithoutAPreference_TheNewestCarriedEncryptionCertificate_IsTheOne()
+    {
+        var signing = SigningOnly();
+        var older = fixture.Pki.Issue(Frank, new CertificateOptions { KeyUsage = X509KeyUsageFlags.KeyEncipherment, NotBefore = DateTimeOffset.UtcNow.AddDays(-30) });
+        var newer = fixture.Pki.Issue(Frank, new CertificateOptions { KeyUsage = X509KeyUsageFlags.KeyEncipherment, NotBefore = DateTimeOffset.UtcNow.AddDays(-3) });
+
+        var result = SignatureHarvester.Harvest(Signed(signing, [newer.PublicCertificate, older.PublicCertificate]), fixture.Trust());
+        var reversed = SignatureHarvester.Harvest(Signed(signing, [older.PublicCertificate, newer.PublicCertificate]), fixture.Trust());
+
+        Assert.Equal([newer.Certificate.Thumbprint], result.EncryptionCertificates.Select(c => c.Thumbprint));
+        Assert.Equal([newer.Certificate.Thumbprint], reversed.EncryptionCertificates.Select(c => c.Thumbprint));
+    }
+
+    [Fact]
     public void EncryptionKeyPreference_NamesTheOneToUse_AmongSeveralCarried()
     {
         var signing = SigningOnly();

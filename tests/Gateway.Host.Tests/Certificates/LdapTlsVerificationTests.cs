@@ -23,9 +23,6 @@ public sealed class LdapTlsVerificationTests : IDisposable
         Assert.Equal(expected, LdapTlsVerification.Describe(level));
 
     [Fact]
-    public void ThisMachinesLibldap_Verifies() => Assert.Null(LdapTlsVerification.Weakened());
-
-    [Fact]
     public async Task GatewayRun_WithLdapsConfigured_AndLdaptlsReqcertNever_RefusesToStart_NamingIt()
     {
         var settings = new Dictionary<string, string?>(_world.Settings)

@@ -29,7 +29,15 @@ public static class GatewayCli
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true); // a command that should have ended (a refused start) must not outlive the test
+            throw;
+        }
         return new Result(process.ExitCode, await output, await error);
     }
 }
