@@ -4,16 +4,22 @@ namespace Gateway.Certificates;
 
 /// <summary>
 /// What a certificate must chain to, and the intermediates that may be used to get there.
-/// Only configured anchors are trusted: the system roots are not S/MIME trust decisions.
+/// Only configured anchors are trusted: the system roots are not S/MIME trust decisions. Both are
+/// asked at each use: the local store reloads them when the folder or the anchor files change.
 /// </summary>
-public sealed class TrustContext(X509Certificate2Collection anchors, Func<X509Certificate2Collection> intermediates, TimeProvider time)
+public sealed class TrustContext(Func<X509Certificate2Collection> anchors, Func<X509Certificate2Collection> intermediates, TimeProvider time)
 {
     public TrustContext(X509Certificate2Collection anchors, X509Certificate2Collection intermediates, TimeProvider time)
-        : this(anchors, () => intermediates, time)
+        : this(() => anchors, () => intermediates, time)
     {
     }
 
-    public X509Certificate2Collection Anchors { get; } = anchors;
+    public TrustContext(X509Certificate2Collection anchors, Func<X509Certificate2Collection> intermediates, TimeProvider time)
+        : this(() => anchors, intermediates, time)
+    {
+    }
+
+    public X509Certificate2Collection Anchors => anchors();
 
     /// <summary>Asked at each use: the local folder's intermediates change when it is reloaded.</summary>
     public X509Certificate2Collection Intermediates => intermediates();

@@ -11,8 +11,9 @@ namespace Gateway.Certificates;
 /// certificate files are recipients' certificates (or intermediates). Every certificate is indexed
 /// under each address of its subjectAltName; whether it may be used is decided per lookup by
 /// <see cref="CertificateSelector"/>, so expiry is noticed as time passes. Read at start and again
-/// by <see cref="Reload"/> when the folder changes (<see cref="CertificateFolderWatcherService"/>):
-/// a folder with a file that cannot be read is not taken, and the last good one stays.
+/// by <see cref="Reload"/> when the folder or a trust anchor file changes
+/// (<see cref="CertificateFolderWatcherService"/>): a folder with a file that cannot be read (an
+/// anchor included) is not taken, and the last good one stays.
 /// </summary>
 public sealed partial class LocalCertificateStore : ICertificateSource
 {
@@ -32,17 +33,11 @@ public sealed partial class LocalCertificateStore : ICertificateSource
         _settings = settings;
         _path = settings.Path;
         _allowInsecureKeys = settings.AllowInsecureKeyPermissions;
-        var anchors = new X509Certificate2Collection();
-        foreach (var anchor in settings.EffectiveTrustAnchors)
-        {
-            var files = Directory.Exists(anchor) ? Directory.EnumerateFiles(anchor).Where(HasExtension(CertificateExtensions)) : [anchor];
-            foreach (var file in files) anchors.AddRange(LoadCertificates(file));
-        }
         _current = Read();
         foreach (var problem in _current.Unreadable) LogUnreadable(problem);
-        // The folder's intermediates as they are now, for every chain built (LDAP's, harvested ones' too).
-        Trust = new TrustContext(anchors, () => _current.Intermediates, time);
-        LogLoaded(settings.Path, _current.Signers.Count, _current.Recipients.Count, anchors.Count);
+        // The anchors and the folder's intermediates as they are now, for every chain built (LDAP's, harvested ones' too).
+        Trust = new TrustContext(() => _current.Anchors, () => _current.Intermediates, time);
+        LogLoaded(settings.Path, _current.Signers.Count, _current.Recipients.Count, _current.Anchors.Count);
     }
 
     public TrustContext Trust { get; }
@@ -107,7 +102,7 @@ public sealed partial class LocalCertificateStore : ICertificateSource
         var intermediates = new List<X509Certificate2>();
         var unreadable = new List<string>();
         var fingerprint = FolderFingerprint();
-        if (!Directory.Exists(_path)) return new Contents([], [], [], [$"{_path}: the folder does not exist"], fingerprint, "");
+        if (!Directory.Exists(_path)) return new Contents([], [], [], [], [$"{_path}: the folder does not exist"], fingerprint, "");
         string? password;
         try
         {
@@ -115,7 +110,7 @@ public sealed partial class LocalCertificateStore : ICertificateSource
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new Contents([], [], [], [$"{_settings.Pkcs12PasswordFile}: {e.Message}"], fingerprint, "");
+            return new Contents([], [], [], [], [$"{_settings.Pkcs12PasswordFile}: {e.Message}"], fingerprint, "");
         }
         foreach (var file in Directory.EnumerateFiles(_path).Order(StringComparer.Ordinal))
         {
@@ -154,15 +149,40 @@ public sealed partial class LocalCertificateStore : ICertificateSource
                 unreadable.Add($"{file}: {e.Message}");
             }
         }
+        var anchors = ReadAnchors(unreadable);
         // A certificate whose key the gateway holds belongs to an internal user, who reads mail
         // without that key (the point of a gateway): encrypting to it would make the mail unreadable.
         var identities = signers.Select(c => c.Certificate.Thumbprint).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var kept = recipients.Where(r => !identities.Contains(r.Certificate.Thumbprint)).ToList();
         // What is in use, to tell a reload that changed it from one that found the same certificates.
         var identity = string.Join("\n", signers.Select(c => "S" + c.Certificate.Thumbprint + c.Source)
-            .Concat(kept.Select(c => "R" + c.Certificate.Thumbprint + c.Source)).Concat(intermediates.Select(c => "I" + c.Thumbprint)).Order(StringComparer.Ordinal));
-        return new Contents(Index(signers), Index(kept), new X509Certificate2Collection(intermediates.ToArray()), unreadable, fingerprint, identity);
+            .Concat(kept.Select(c => "R" + c.Certificate.Thumbprint + c.Source)).Concat(intermediates.Select(c => "I" + c.Thumbprint))
+            .Concat(anchors.Select(c => "A" + c.Thumbprint)).Order(StringComparer.Ordinal));
+        return new Contents(anchors, Index(signers), Index(kept), new X509Certificate2Collection(intermediates.ToArray()), unreadable, fingerprint, identity);
     }
+
+    /// <summary>The trust anchors (Certificates:TrustAnchors, files or folders); one that cannot be read, or holds none, is a problem like any file of the folder.</summary>
+    private X509Certificate2Collection ReadAnchors(List<string> unreadable)
+    {
+        var anchors = new X509Certificate2Collection();
+        foreach (var file in AnchorFiles())
+        {
+            try
+            {
+                var certificates = LoadCertificates(file);
+                if (certificates.Count == 0) throw new CryptographicException("no certificate in it (a PEM file cut short?)");
+                anchors.AddRange(certificates);
+            }
+            catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+            {
+                unreadable.Add($"{file} (trust anchor): {e.Message}");
+            }
+        }
+        return anchors;
+    }
+
+    private IEnumerable<string> AnchorFiles() => _settings.EffectiveTrustAnchors
+        .SelectMany(anchor => Directory.Exists(anchor) ? Directory.EnumerateFiles(anchor).Where(HasExtension(CertificateExtensions)).Order(StringComparer.Ordinal) : (IEnumerable<string>)[anchor]);
 
     private static void LoadIdentity(string file, string? password, string source, List<(X509Certificate2, string)> signers, List<X509Certificate2> intermediates)
     {
@@ -200,6 +220,7 @@ public sealed partial class LocalCertificateStore : ICertificateSource
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         IEnumerable<string> files = Directory.EnumerateFiles(_path).Where(f => HasExtension(IdentityExtensions)(f) || HasExtension(CertificateExtensions)(f)).Order(StringComparer.Ordinal);
         if (!string.IsNullOrEmpty(_settings.Pkcs12PasswordFile)) files = files.Append(_settings.Pkcs12PasswordFile);
+        files = files.Concat(AnchorFiles()); // anchors may live outside the folder: the periodic check sees them change
         foreach (var file in files)
         {
             try
@@ -248,8 +269,9 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     private partial void LogReloaded(string path, int signers, int recipients);
 
 
-    /// <summary>One reading of the folder; replaced whole, never changed. <paramref name="Identity"/> names the certificates it holds.</summary>
+    /// <summary>One reading of the folder and the anchors; replaced whole, never changed. <paramref name="Identity"/> names the certificates it holds.</summary>
     private sealed record Contents(
+        X509Certificate2Collection Anchors,
         Dictionary<string, List<CertificateCandidate>> Signers,
         Dictionary<string, List<CertificateCandidate>> Recipients,
         X509Certificate2Collection Intermediates,

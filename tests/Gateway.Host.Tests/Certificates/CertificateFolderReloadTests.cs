@@ -52,6 +52,27 @@ public sealed class CertificateFolderReloadTests : IDisposable
         Assert.Equal("refused", (await OutcomeForAsync(gateway, "removed", "dave@partner.test")).GetProperty("event").GetString());
     }
 
+    [Fact]
+    public async Task ATrustAnchorAddedOutsideTheFolder_IsTakenWithoutARestart_AndUnlocksItsCertificates()
+    {
+        // The anchors in a file of their own, as a site keeps its CA bundle; a partner's CA not among them yet.
+        var anchors = Path.Combine(_world.Root, "anchors.pem");
+        File.Copy(_world.CaCertificatePath, anchors);
+        _world.Settings["Gateway:Certificates:TrustAnchors:0"] = anchors;
+        using var partnerPki = Gateway.Testing.Pki.TestPki.Create("Partner TEST ONLY Root CA");
+        using var dave = partnerPki.Issue("dave@partner.test");
+        await File.WriteAllTextAsync(Path.Combine(_world.Certificates, "dave@partner.test.crt"), dave.CertificatePem);
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        Assert.Equal("refused", (await OutcomeForAsync(gateway, "untrusted", "dave@partner.test")).GetProperty("event").GetString());
+
+        await File.AppendAllTextAsync(anchors, "\n" + partnerPki.Root.CertificatePem);
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-reloaded"));
+
+        var delivered = await OutcomeForAsync(gateway, "trusted", "dave@partner.test");
+        Assert.Equal("delivered", delivered.GetProperty("event").GetString());
+        Assert.Equal(dave.Certificate.Thumbprint, delivered.GetProperty("recipientCertificates")[0].GetString());
+    }
+
     [Theory]
     [InlineData("broken.p12", "garbage")]
     [InlineData("zed@partner.test.crt", "half a PEM")]
