@@ -14,7 +14,8 @@ namespace Gateway.Relay;
 /// </summary>
 internal sealed class RelayClient : SmtpClient
 {
-    public List<(string Recipient, SmtpResponse Response)> Rejected { get; } = [];
+    /// <summary>The recipients the upstream refused, as the very mailboxes given to SendAsync (their address may read otherwise: MimeKit decodes xn-- domains).</summary>
+    public List<(MailboxAddress Mailbox, SmtpResponse Response)> Rejected { get; } = [];
 
     public string? EnvelopeId { get; set; }
 
@@ -23,19 +24,19 @@ internal sealed class RelayClient : SmtpClient
 
     protected override bool PreferSendAsBinaryData => Chunking;
 
-    private readonly Dictionary<string, Gateway.Mail.DsnNotify> _notify = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<MailboxAddress, Gateway.Mail.DsnNotify> _notify = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Whether the upstream offers DSN, so what the client asked went with the message.</summary>
     public bool PassesDsn => (Capabilities & SmtpCapabilities.Dsn) != 0;
 
     /// <summary>Clears what the previous message on this connection left.</summary>
-    /// <param name="recipients">The recipients of this message, in the order <paramref name="dsn"/> lists theirs.</param>
-    public void StartMessage(Spool.DsnParameters? dsn, IReadOnlyList<string> recipients)
+    /// <param name="recipients">The mailboxes this message goes to (null for one that cannot be written), in the order <paramref name="dsn"/> lists theirs.</param>
+    public void StartMessage(Spool.DsnParameters? dsn, IReadOnlyList<MailboxAddress?> recipients)
     {
         Rejected.Clear();
         _notify.Clear();
         for (var i = 0; i < recipients.Count; i++)
-            if (dsn?.For(i)?.Notify is { } notify) _notify[recipients[i]] = notify;
+            if (recipients[i] is { } mailbox && dsn?.For(i)?.Notify is { } notify) _notify[mailbox] = notify;
         // MailKit writes it as xtext: given the xtext as received, "+" would be encoded a second time.
         EnvelopeId = dsn?.EnvelopeId is { } envelopeId ? Gateway.Mail.Xtext.Decode(envelopeId) : null;
         DeliveryStatusNotificationType = dsn?.Return switch
@@ -50,7 +51,7 @@ internal sealed class RelayClient : SmtpClient
 
     protected override DeliveryStatusNotification? GetDeliveryStatusNotifications(MimeMessage message, MailboxAddress mailbox)
     {
-        if (!_notify.TryGetValue(mailbox.Address, out var notify)) return null;
+        if (!_notify.TryGetValue(mailbox, out var notify)) return null;
         if ((notify & Gateway.Mail.DsnNotify.Never) != 0) return DeliveryStatusNotification.Never;
         var asked = default(DeliveryStatusNotification);
         if ((notify & Gateway.Mail.DsnNotify.Success) != 0) asked |= DeliveryStatusNotification.Success;
@@ -72,5 +73,5 @@ internal sealed class RelayClient : SmtpClient
         message.Body is RawBody raw ? Task.FromResult(raw.Length) : base.GetSizeAsync(options, message, cancellationToken);
 
     protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
-        Rejected.Add((mailbox.Address, response));
+        Rejected.Add((mailbox, response));
 }

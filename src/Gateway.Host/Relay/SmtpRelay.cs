@@ -37,35 +37,34 @@ public sealed class SmtpRelay : IRelay, IDisposable
         var sender = EnvelopeMailbox.TryCreate(mailFrom);
         if (sender is null)
             return recipients.Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"553 5.1.7 the sender address <{mailFrom}> cannot be written in an SMTP envelope")).ToList();
-        var listed = recipients; // the order dsn's per-recipient parameters follow
-        var unaddressable = recipients.Where(r => EnvelopeMailbox.TryCreate(r) is null).ToList();
-        var addressable = recipients.Except(unaddressable).ToList();
-        var refused = unaddressable.Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"553 5.1.3 the address <{r}> cannot be written in an SMTP envelope")).ToList();
+        // In the order dsn's per-recipient parameters follow; null for an address no envelope can hold.
+        var mailboxes = recipients.Select(EnvelopeMailbox.TryCreate).ToList();
+        var addressable = recipients.Select((r, i) => (Address: r, Mailbox: mailboxes[i])).Where(p => p.Mailbox is not null).Select(p => (p.Address, Mailbox: p.Mailbox!)).ToList();
+        var refused = recipients.Where((_, i) => mailboxes[i] is null)
+            .Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"553 5.1.3 the address <{r}> cannot be written in an SMTP envelope")).ToList();
         if (addressable.Count == 0) return refused;
-        recipients = addressable;
         try
         {
             using var message = RawMessage.Create(content);
             connection = await _pool.RentAsync(token);
             var client = connection.Client;
-            client.StartMessage(dsn, listed);
-            var envelopeRecipients = recipients.Select(r => EnvelopeMailbox.TryCreate(r)!).ToList();
-            var reply = await client.SendAsync(Wire, message, sender, envelopeRecipients, token);
+            client.StartMessage(dsn, mailboxes);
+            var reply = await client.SendAsync(Wire, message, sender, addressable.Select(p => p.Mailbox).ToList(), token);
             reusable = true;
-            var rejected = client.Rejected.ToDictionary(r => r.Recipient, r => r.Response, StringComparer.OrdinalIgnoreCase);
-            return recipients.Select(r => rejected.TryGetValue(r, out var response)
-                    ? new RecipientRelayResult(r, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
-                    : new RecipientRelayResult(r, RelayOutcome.Accepted, "250 " + reply, client.PassesDsn))
+            var rejected = RejectedBy(client);
+            return addressable.Select(p => rejected.TryGetValue(p.Mailbox, out var response)
+                    ? new RecipientRelayResult(p.Address, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
+                    : new RecipientRelayResult(p.Address, RelayOutcome.Accepted, "250 " + reply, client.PassesDsn))
                 .Concat(refused).ToList();
         }
         catch (SmtpCommandException e) when (e.ErrorCode == SmtpErrorCode.RecipientNotAccepted || e.ErrorCode == SmtpErrorCode.SenderNotAccepted || e.ErrorCode == SmtpErrorCode.MessageNotAccepted)
         {
             saysGoodbye = true;
             // When no recipient is accepted MailKit throws; the recorded rejections still say why for each.
-            var rejected = connection?.Client.Rejected.ToDictionary(r => r.Recipient, r => r.Response, StringComparer.OrdinalIgnoreCase) ?? [];
-            return recipients.Select(r => rejected.TryGetValue(r, out var response)
-                    ? new RecipientRelayResult(r, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
-                    : new RecipientRelayResult(r, Classify((int)e.StatusCode), $"{(int)e.StatusCode} {e.Message}"))
+            var rejected = connection is null ? [] : RejectedBy(connection.Client);
+            return addressable.Select(p => rejected.TryGetValue(p.Mailbox, out var response)
+                    ? new RecipientRelayResult(p.Address, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
+                    : new RecipientRelayResult(p.Address, Classify((int)e.StatusCode), $"{(int)e.StatusCode} {e.Message}"))
                 .Concat(refused).ToList();
         }
         catch (Exception e) when (e is SmtpCommandException or SmtpProtocolException or IOException or System.Net.Sockets.SocketException
@@ -77,9 +76,9 @@ public sealed class SmtpRelay : IRelay, IDisposable
                 ? $"451 4.4.2 upstream {upstream} timed out"
                 : $"451 4.4.1 upstream {upstream}: {e.Message}";
             if (e is SmtpCommandException command && (int)command.StatusCode >= 500)
-                return recipients.Select(r => new RecipientRelayResult(r, RelayOutcome.Permanent, $"{(int)command.StatusCode} {command.Message}")).Concat(refused).ToList();
+                return addressable.Select(p => new RecipientRelayResult(p.Address, RelayOutcome.Permanent, $"{(int)command.StatusCode} {command.Message}")).Concat(refused).ToList();
             if (e is OperationCanceledException && cancellationToken.IsCancellationRequested) throw;
-            return recipients.Select(r => new RecipientRelayResult(r, RelayOutcome.Temporary, reply)).Concat(refused).ToList();
+            return addressable.Select(p => new RecipientRelayResult(p.Address, RelayOutcome.Temporary, reply)).Concat(refused).ToList();
         }
         finally
         {
@@ -88,6 +87,14 @@ public sealed class SmtpRelay : IRelay, IDisposable
     }
 
     public void Dispose() => _pool.Dispose();
+
+    /// <summary>By the mailbox objects given to MailKit: the same address twice, or one MimeKit decoded from xn--, keeps its own answer.</summary>
+    private static Dictionary<MailboxAddress, SmtpResponse> RejectedBy(RelayClient client)
+    {
+        var rejected = new Dictionary<MailboxAddress, SmtpResponse>(ReferenceEqualityComparer.Instance);
+        foreach (var (mailbox, response) in client.Rejected) rejected[mailbox] = response;
+        return rejected;
+    }
 
     private static RelayOutcome Classify(int code) => code >= 500 ? RelayOutcome.Permanent : RelayOutcome.Temporary;
 

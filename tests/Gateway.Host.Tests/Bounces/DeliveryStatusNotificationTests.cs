@@ -228,4 +228,22 @@ public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : 
         Assert.DoesNotContain(_sink.Messages, m => m.MailFrom == "");
         Assert.DoesNotContain(_gateway.AuditEvents(), e => RunningGateway.Is(e, "delay-warned"));
     }
+
+    [Fact]
+    public async Task ARecipientInPunycode_RefusedUpstream_IsFailedAndReported_NotTakenForDelivered()
+    {
+        // MimeKit reads xn-- domains as Unicode, and MailKit writes them so to an upstream with SMTPUTF8 (this sink, whose
+        // SmtpServer then reads the domain's UTF-8 as ASCII): matched by the local part here.
+        const string Punycode = "grace@xn--bcher-kva.example";
+        _sink.OnRcpt = address => address.StartsWith("grace@", StringComparison.Ordinal) ? new SmtpResponse((SmtpReplyCode)550, "5.1.1 no such user here") : null;
+        await StartAsync();
+
+        await SendRawAsync(Dave, Punycode, "idn-refused", "");
+        var (_, bounce) = await WaitForReportAsync("idn-refused");
+
+        var perRecipient = Assert.IsType<MessageDeliveryStatus>(Assert.IsType<MultipartReport>(bounce.Body)[1]).StatusGroups[1];
+        Assert.Equal($"rfc822; {Punycode}", perRecipient["Final-Recipient"]);
+        Assert.Equal("failed", perRecipient["Action"]);
+        Assert.DoesNotContain(_gateway.AuditEvents(), e => RunningGateway.Is(e, "delivered", Punycode));
+    }
 }
