@@ -30,8 +30,8 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         // The command reader puts one CRLF before the data (see SpoolingMessageStore); SMTP's final CRLF is restored.
         if (buffer.Length >= 2) buffer = buffer.Slice(2);
         var client = SpoolingMessageStore.ClientAddress(context);
-        var from = transaction.From?.AsAddress() ?? string.Empty;
-        var recipients = transaction.To.Select(t => t.AsAddress()).ToList();
+        var from = Smtp.EnvelopeAddress.SenderOf(context, transaction.From);
+        var recipients = transaction.To.Select(t => Smtp.EnvelopeAddress.RecipientOf(context, t)).ToList();
         if (MessageSize.Exceeds(buffer.Length, maxMessageSize))
         {
             await audit.TryWriteAsync(new AuditEvent("message-refused")

@@ -13,11 +13,23 @@ internal static class EnvelopeCommandLine
         }
     }
 
-    /// <summary>What follows the closing bracket of the path; a quoted local part may hold a '>'.</summary>
-    private static string AfterPath(string line)
+    /// <summary>The path between its brackets, as written; null when there is none.</summary>
+    public static string? Path(string commandLine)
+    {
+        var line = commandLine.TrimEnd('\r', '\n');
+        var open = line.IndexOf('<');
+        var close = CloseOfPath(line);
+        return open < 0 || close < 0 ? null : line[(open + 1)..close];
+    }
+
+    /// <summary>What follows the closing bracket of the path.</summary>
+    private static string AfterPath(string line) => CloseOfPath(line) is var close and >= 0 ? line[(close + 1)..] : string.Empty;
+
+    /// <summary>Where the path's closing bracket is; a quoted local part may hold a '>'. -1 when there is none.</summary>
+    private static int CloseOfPath(string line)
     {
         var open = line.IndexOf('<');
-        if (open < 0) return string.Empty;
+        if (open < 0) return -1;
         var quoted = false;
         for (var i = open + 1; i < line.Length; i++)
         {
@@ -30,10 +42,10 @@ internal static class EnvelopeCommandLine
                     quoted = !quoted;
                     break;
                 case '>' when !quoted:
-                    return line[(i + 1)..];
+                    return i;
             }
         }
-        return string.Empty;
+        return -1;
     }
 
     /// <summary>A keyword as it may appear in a reply: printable ASCII, at most 32 characters.</summary>

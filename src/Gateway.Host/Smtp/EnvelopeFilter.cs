@@ -27,15 +27,16 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
     {
         context.Properties[RecipientCountKey] = 0;
         context.Properties.Remove(RecipientDsnKey);
-        if (context.Pipe is NetworkDuplexPipe { State: var state } && state.TakeEnvelopeLine() is { } line && MailParameters.Check(line) is { } malformed)
-            throw Refusal(malformed);
+        EnvelopeAddress.Forget(context);
+        var line = context.Pipe is NetworkDuplexPipe { State: var state } ? state.TakeEnvelopeLine() : null;
+        if (line is not null && MailParameters.Check(line) is { } malformed) throw Refusal(malformed);
         if (!GuardedEndpointListener.IsTrusted(context) && context.Authentication?.IsAuthenticated != true)
             await RefuseAsync(context, FailureKind.AuthenticationRequired, from, "relay-refused");
         // Only <> is the null sender: <""@domain> has an empty local part, and would pass every
         // check below as if it were <> while the spool, the policy and the relay see "@domain".
         var isNull = from is null || (string.IsNullOrEmpty(from.User) && string.IsNullOrEmpty(from.Host));
         if (!isNull && string.IsNullOrEmpty(from!.User)) await RefuseAsync(context, FailureKind.SenderAddressInvalid, from, "sender-refused");
-        var address = isNull ? string.Empty : from!.AsAddress();
+        var address = EnvelopeAddress.KeepSender(context, from, line);
         if (!_senders.Allows(address)) await RefuseAsync(context, FailureKind.SenderNotAllowed, from, "sender-refused");
         // A trusted network's MTA vouches for its own users; a client that relays on its login only
         // sends as what that login owns.
@@ -56,6 +57,7 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
         var line = context.Pipe is NetworkDuplexPipe { State: var state } ? state.TakeEnvelopeLine() : null;
         var (dsn, refusal) = line is null ? (null, null) : RcptParameters.Parse(line);
         if (refusal is not null) throw Refusal(refusal);
+        EnvelopeAddress.KeepRecipient(context, to, line);
         if (dsn is not null)
         {
             // By the mailbox object SmtpServer adds to its transaction next: the same address twice keeps each its own.

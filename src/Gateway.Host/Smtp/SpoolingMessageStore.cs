@@ -34,8 +34,8 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
     public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
     {
         var client = ClientAddress(context);
-        var from = transaction.From?.AsAddress() ?? string.Empty;
-        var recipients = transaction.To.Select(t => t.AsAddress()).ToList();
+        var from = EnvelopeAddress.SenderOf(context, transaction.From);
+        var recipients = transaction.To.Select(t => EnvelopeAddress.RecipientOf(context, t)).ToList();
         // CommandLineReader put one CRLF before the data so that SmtpServer sees every line,
         // the first included, behind a line end; it is not part of the message.
         if (buffer.Length >= 2) buffer = buffer.Slice(2);

@@ -78,6 +78,22 @@ public sealed class InboundHarvestTests : GatewayWithInboundEndpoint
     }
 
     [Fact]
+    public async Task AUtf8Domain_IsPassedOnAsTheSenderWroteIt()
+    {
+        await using var client = await RawSmtpClient.ConnectAsync(await InboundPortAsync());
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO mx.partner.test");
+        await client.SendAsync(Encoding.UTF8.GetBytes("MAIL FROM:<frank@bücher.example> SMTPUTF8\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n"));
+        Assert.StartsWith("250", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.ReadReplyAsync());
+        Assert.StartsWith("354", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("Subject: eai\r\n\r\nbody\r\n."));
+
+        var passed = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-passed"));
+        Assert.Equal("frank@bücher.example", passed.GetProperty("sender").GetString());
+    }
+
+    [Fact]
     public async Task InboundDataTooLargeToKeep_IsRefused_AndAuditedWithItsSenderAndRecipients()
     {
         var port = await InboundPortAsync();

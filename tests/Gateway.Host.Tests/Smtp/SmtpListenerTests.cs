@@ -108,6 +108,24 @@ public sealed class SmtpListenerTests : IDisposable
     }
 
     [Fact]
+    public async Task InternationalizedAddresses_KeepTheirUtf8Domains_AsTheClientWroteThem()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        Assert.Contains("SMTPUTF8", await client.CommandAsync("EHLO client.example.test"));
+        // SMTPUTF8 (RFC 6531): UTF-8 in both parts. SmtpServer reads a domain as ASCII, which made "bücher" "b??cher".
+        await client.SendAsync(System.Text.Encoding.UTF8.GetBytes("MAIL FROM:<dave@other.test> SMTPUTF8\r\nRCPT TO:<jörg@bücher.example>\r\nRCPT TO:<frank@xn--bcher-kva.example>\r\nDATA\r\n"));
+        for (var i = 0; i < 3; i++) Assert.StartsWith("250", await client.ReadReplyAsync());
+        Assert.StartsWith("354", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("Subject: eai\r\n\r\nbody\r\n."));
+
+        var texts = await OutboxEnvelopesAsync(all => all.Count >= 1);
+        using var envelope = System.Text.Json.JsonDocument.Parse(Assert.Single(texts));
+        Assert.Equal(["jörg@bücher.example", "frank@xn--bcher-kva.example"], envelope.RootElement.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
     public async Task ClientOutsideAllowedNetworks_IsRefusedWith554_571_AndAudited()
     {
         _world.Settings["Gateway:Smtp:AllowedNetworks:0"] = "10.0.0.0/8"; // loopback, where the test connects from, is not in it
