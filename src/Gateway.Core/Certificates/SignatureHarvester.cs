@@ -5,10 +5,11 @@ using System.Security.Cryptography.X509Certificates;
 namespace Gateway.Certificates;
 
 /// <summary>
-/// Takes a partner's certificate from their signed message, only when the message proves it: the
-/// signature verifies over the exact signed bytes, the signer's certificate passes the same rules
-/// as every recipient certificate for the From address (validity, chain to our anchors, usage,
-/// address), and nothing is SHA-1. Every reason for a refusal is listed, not just the first.
+/// Takes the certificate to encrypt to a partner from their signed message, only when the message
+/// proves it: the signature verifies over the exact signed bytes, the signer's certificate passes
+/// the rules for signing for the From address (validity, chain to our anchors, usage, address),
+/// and the certificate chosen to encrypt to (<see cref="EncryptionCertificates"/>) those for
+/// encryption; nothing is SHA-1. Every reason for a refusal is listed, not just the first.
 /// </summary>
 public static class SignatureHarvester
 {

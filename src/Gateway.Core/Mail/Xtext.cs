@@ -5,6 +5,9 @@ namespace Gateway.Mail;
 /// <summary>RFC 3461 §4 xtext, the encoding of ENVID and ORCPT: "+XX" is the octet XX in hex.</summary>
 public static class Xtext
 {
+    /// <summary>RFC 3461 §4.4: an ENVID is at most 100 characters.</summary>
+    public const int MaxEnvelopeId = 100;
+
     /// <summary>The decoded text; its octets read as UTF-8. A "+" not followed by two hex digits stays as it is.</summary>
     public static string Decode(string xtext)
     {
@@ -43,7 +46,8 @@ public static class Xtext
         return true;
     }
 
-    private static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || c is >= 'A' and <= 'F';
+    /// <summary>A hex digit as xtext writes them: 0–9 and upper-case A–F.</summary>
+    public static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || c is >= 'A' and <= 'F';
 
     /// <summary>Printable US-ASCII, space included: what an ENVID or an rfc822 ORCPT may decode to (RFC 3461 §4.2, §4.4).</summary>
     public static bool IsPrintableAscii(string text) => text.All(c => c is >= ' ' and <= '~');

@@ -20,6 +20,8 @@ public sealed class CacheCertificateSource(CertificateCache cache) : ICertificat
             .SelectMany(answers =>
             {
                 var latest = answers.Max(a => a.LastSeen);
+                // A directory whose latest answer was "none" (every certificate taken out) gives none from here either.
+                if (cache.NoneSince(address, answers.Key) > latest) return [];
                 return answers.Where(c => c.LastSeen == latest);
             });
         return ValueTask.FromResult(CertificateLookup.Found(found.Select(c => new CertificateCandidate(c.Certificate, $"cache ({c.Source})", c.Chain)).ToList()));

@@ -50,12 +50,21 @@ public sealed class CertificateCache
     /// under one time, in one transaction, so "the latest answer" (<see cref="CacheCertificateSource"/>)
     /// is all of it.
     /// </summary>
+    /// <param name="replace">The answer replaces what the source gave for the address before (a partner's latest signed message says which key to use now).</param>
     public void RememberAnswer(string address, string source, IReadOnlyList<(X509Certificate2 Certificate, IReadOnlyList<X509Certificate2>? Chain)> answer,
-        byte[]? capabilities = null)
+        byte[]? capabilities = null, bool replace = false)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
+        if (replace)
+        {
+            using var forget = connection.CreateCommand();
+            forget.CommandText = "DELETE FROM certificates WHERE address = $address AND source = $source";
+            forget.Parameters.AddWithValue("$address", Key(address));
+            forget.Parameters.AddWithValue("$source", source);
+            forget.ExecuteNonQuery();
+        }
         foreach (var (certificate, chain) in answer)
         {
             using var insert = connection.CreateCommand();
@@ -82,6 +91,16 @@ public sealed class CertificateCache
         transaction.Commit();
     }
 
+    /// <summary>
+    /// Records what a verified signed message yields for its sender (source "harvested"). It
+    /// replaces what earlier messages gave: the sender's latest message says which key to use now
+    /// (its SMIMEEncryptionKeyPreference), and a certificate someone added to an earlier one's
+    /// unsigned certificate set does not stay a recipient.
+    /// </summary>
+    public void RememberHarvest(HarvestResult result) =>
+        RememberAnswer(result.Address!, HarvestedCertificateSource.SourceName,
+            result.EncryptionCertificates.Select(c => (c, (IReadOnlyList<X509Certificate2>?)result.Chain)).ToList(), result.Capabilities, replace: true);
+
     /// <summary>Records that <paramref name="source"/> had no certificate for the address now.</summary>
     public void RememberNone(string address, string source)
     {
@@ -95,6 +114,17 @@ public sealed class CertificateCache
         command.Parameters.AddWithValue("$source", source);
         command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
         command.ExecuteNonQuery();
+    }
+
+    /// <summary>When <paramref name="source"/> last said "none" for the address; null when it never did (or said something since).</summary>
+    public DateTimeOffset? NoneSince(string address, string source)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT checked FROM negatives WHERE address = $address AND source = $source";
+        command.Parameters.AddWithValue("$address", Key(address));
+        command.Parameters.AddWithValue("$source", source);
+        return command.ExecuteScalar() is long checkedAt ? DateTimeOffset.FromUnixTimeMilliseconds(checkedAt) : null;
     }
 
     /// <summary>True when <paramref name="source"/> said "none" for the address less than NegativeTtl ago.</summary>

@@ -13,7 +13,8 @@ namespace Gateway.Certificates;
 /// blob). A directory that cannot be reached, refuses the bind or does not answer within Timeout
 /// is a temporary failure, never "no certificate": the recipient waits instead of getting plaintext.
 /// On Linux System.DirectoryServices.Protocols uses the OpenLDAP client library (libldap-2.5-0 on
-/// Debian 12, libldap2 on newer systems), which also does the TLS (its CA list: LDAPTLS_CACERT or /etc/ldap/ldap.conf).
+/// Debian 12, libldap2 on newer systems), which also does the TLS (its CAs: Ldap:N:TrustedCertificates,
+/// or TLS_CACERT in /etc/ldap/ldap.conf; see <see cref="LdapConnections"/>).
 /// </summary>
 public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings, ILogger<LdapCertificateSource> logger) : ICertificateSource
 {

@@ -10,8 +10,9 @@ namespace Gateway.Cli;
 
 /// <summary>
 /// <c>gateway certs import FILE...</c>: partners' certificates into the cache as source
-/// "harvested". A signed .eml gives its signer's certificate (with chain and SMIMECapabilities)
-/// for its From address, only when the signature verifies and the certificate passes every rule;
+/// "harvested". A signed .eml gives its sender's certificate to encrypt to (the signer's own, or the
+/// one it names or carries; with chain and SMIMECapabilities) for its From address, only when the
+/// signature verifies and the certificates pass every rule;
 /// certificate files (.crt .pem .cer .der .p7b .p7c) give each end-entity certificate for each
 /// address in its subjectAltName. Whatever is refused is named with every reason; exit 1 then.
 /// </summary>
@@ -55,7 +56,7 @@ public static class CertsImportCommand
             await error.WriteLineAsync($"{file}: refused{who}: {string.Join("; ", result.Problems)}");
             return false;
         }
-        cache.RememberFound(result.Address!, HarvestedCertificateSource.SourceName, result.EncryptionCertificates, result.Capabilities, result.Chain);
+        cache.RememberHarvest(result);
         var stored = string.Join(", ", result.EncryptionCertificates.Select(c => c.Thumbprint));
         var signedBy = result.EncryptionCertificates.Any(c => c.Thumbprint == result.Signer!.Thumbprint) ? "" : $", signed with {result.Signer!.Thumbprint}";
         await output.WriteLineAsync($"{file}: stored certificate {stored} for {result.Address} (signature verified{signedBy}, " +

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Gateway.Mail;
 using Gateway.Spool;
 using MimeKit;
 
@@ -20,7 +21,10 @@ internal static class QueueOutput
             {
                 id = e.Name, queue = e.Queue, receivedAt = e.Envelope.ReceivedAt, ageSeconds = (long)(now - e.Envelope.ReceivedAt).TotalSeconds,
                 size = e.Envelope.Size, sender = e.Envelope.MailFrom, attempts = e.Envelope.Attempts, nextAttempt = e.Envelope.NextAttempt,
-                recipients = e.Envelope.Recipients.Select(r => new { address = r.Address, status = r.Status, reply = r.Reply, attempts = r.Attempts }),
+                recipients = e.Envelope.Recipients.Select(r => new
+                {
+                    address = r.Address, status = r.Status, reply = r.Reply, attempts = r.Attempts, notify = r.Notify?.ToParameter(), originalRecipient = r.OriginalRecipient,
+                }),
             }), Json));
             return 0;
         }

@@ -14,9 +14,9 @@ namespace Gateway.Harvest;
 
 /// <summary>
 /// DATA on the inbound endpoint: a message encrypted to keys Gateway holds for all its recipients
-/// is decrypted (<see cref="EnvelopeOpener"/>; Harvest:Decrypt); a signed message's signer
-/// certificate is verified and stored for its sender's address (source "harvested"), the inner
-/// signature of a decrypted one included; then the message goes on, otherwise unchanged.
+/// is decrypted (<see cref="EnvelopeOpener"/>; Harvest:Decrypt); a signed message's signature is
+/// verified and its sender's certificate to encrypt to stored for the sender's address (source
+/// "harvested", <see cref="SignatureHarvester"/>), the inner signature of a decrypted one included; then the message goes on, otherwise unchanged.
 /// Whatever the signature says, the message itself is never held back here.
 /// </summary>
 /// <param name="keys">Null when Harvest:Decrypt is off.</param>
@@ -100,7 +100,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             var result = SignatureHarvester.Harvest(message, local.Trust);
             if (result.Accepted)
             {
-                cache.RememberFound(result.Address!, HarvestedCertificateSource.SourceName, result.EncryptionCertificates, result.Capabilities, result.Chain);
+                cache.RememberHarvest(result);
                 await audit.TryWriteAsync(new AuditEvent("certificate-harvested")
                 {
                     Client = client, Sender = from, Recipient = result.Address, SignerCertificate = result.Signer!.Thumbprint, CertificateSource = HarvestedCertificateSource.SourceName,

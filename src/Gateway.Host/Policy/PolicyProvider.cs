@@ -18,9 +18,6 @@ public sealed partial class PolicyProvider
     private readonly IAuditLog _audit;
     private readonly SemaphoreSlim _reloading = new(1, 1);
     private volatile LoadedPolicy? _current;
-
-    /// <summary>The policy in force and the bytes it was compiled from, swapped as one.</summary>
-    public sealed record LoadedPolicy(PolicySnapshot Snapshot, byte[] Json);
     private byte[]? _loadedHash;
     private byte[]? _rejectedHash;
 

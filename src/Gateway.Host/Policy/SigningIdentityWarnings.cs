@@ -1,6 +1,5 @@
 using Gateway.Audit;
 using Gateway.Certificates;
-using Gateway.Cli;
 using Gateway.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -35,7 +35,11 @@ internal sealed class RawBody : MimePart
     [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "set_HasBodySeparator")]
     private static extern void SetHasBodySeparator(HeaderList headers, bool value);
 
-    /// <summary>The number of bytes <see cref="WriteTo(FormatOptions, Stream, bool, CancellationToken)"/> writes, for SIZE.</summary>
+    /// <summary>
+    /// Exactly the number of bytes <see cref="WriteTo(FormatOptions, Stream, bool, CancellationToken)"/>
+    /// writes: SIZE announces it, and with BDAT it is the chunk size (`BDAT n LAST`), where a byte
+    /// off would leave the upstream reading message bytes as commands.
+    /// </summary>
     public long Length { get; }
 
     public override void WriteTo(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default)

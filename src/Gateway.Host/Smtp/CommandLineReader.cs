@@ -7,7 +7,7 @@ namespace Gateway.Smtp;
 /// The input side of a connection, between the socket and SmtpServer. SmtpServer reads a command
 /// line until CRLF with no length limit and reads DATA with no deadline, and its DATA reader only
 /// finds the end marker when a CRLF precedes the dot, so an immediate "." hangs and a leading ".."
-/// on the first line is not unstuffed. Here: command lines over 512 octets are discarded with
+/// on the first line is not unstuffed. Here: command lines over 512 octets (2048 for MAIL and RCPT) are discarded with
 /// "500 5.5.2", DATA has an absolute deadline (a slowloris gets a 421), and DATA is handed over
 /// behind one CRLF that <see cref="SpoolingMessageStore"/> removes again, which makes the first
 /// line like every other. Only CRLF.CRLF ever ends DATA: that search stays SmtpServer's, except

@@ -11,8 +11,6 @@ namespace Gateway.Smtp;
 /// </summary>
 internal static class MailParameters
 {
-    private const int MaxEnvelopeId = 100;
-
     /// <returns>The reply that refuses the command, or null.</returns>
     public static SmtpReply? Check(string commandLine)
     {
@@ -25,7 +23,7 @@ internal static class MailParameters
             if (!seen.Add(keyword)) return Failures.Reply(FailureKind.ParameterInvalid, $"Error: duplicate {keyword.ToUpperInvariant()} parameter");
             if (isRet && value?.ToUpperInvariant() is not ("FULL" or "HDRS"))
                 return Failures.Reply(FailureKind.ParameterInvalid, "Error: Bad RET parameter syntax");
-            if (isEnvid && (string.IsNullOrEmpty(value) || value.Length > MaxEnvelopeId || !Xtext.IsPrintableXtext(value)))
+            if (isEnvid && (string.IsNullOrEmpty(value) || value.Length > Xtext.MaxEnvelopeId || !Xtext.IsPrintableXtext(value)))
                 return Failures.Reply(FailureKind.ParameterInvalid, "Error: Bad ENVID parameter syntax");
         }
         return null;

@@ -83,7 +83,7 @@ internal static class RcptParameters
         {
             var c = address[i];
             if (c <= ' ' || c == '=' || c == '\x7f' || c is >= '\u0080' and <= '\u009f') return false;
-            if (c == '+' && (i + 2 >= address.Length || !IsUpperHex(address[i + 1]) || !IsUpperHex(address[i + 2]))) return false;
+            if (c == '+' && (i + 2 >= address.Length || !Xtext.IsUpperHex(address[i + 1]) || !Xtext.IsUpperHex(address[i + 2]))) return false;
             if (c == '\\' && !address.AsSpan(i).StartsWith("\\x{")) return false;
         }
         return true;

@@ -16,8 +16,9 @@ public sealed record DsnParameters(string? EnvelopeId, string? Return, IReadOnly
         var envelopeId = Get("ENVID");
         var ret = Get("RET")?.ToUpperInvariant();
         if (ret is not ("FULL" or "HDRS")) ret = null;
-        // ENVID is xtext of printable ASCII, at most 100 characters (RFC 3461 4.4); anything else is not kept.
-        if (envelopeId is { Length: > 100 } || (envelopeId is not null && !Xtext.IsPrintableXtext(envelopeId))) envelopeId = null;
+        // The listener refuses a malformed ENVID or RET at MAIL (Smtp.MailParameters); this keeps
+        // anything else that makes these parameters from putting a bad one into a report.
+        if (envelopeId is { Length: > Xtext.MaxEnvelopeId } || (envelopeId is not null && !Xtext.IsPrintableXtext(envelopeId))) envelopeId = null;
         if (recipients is not null && recipients.All(r => r is null)) recipients = null;
         return envelopeId is null && ret is null && recipients is null ? null : new DsnParameters(envelopeId, ret, recipients);
     }

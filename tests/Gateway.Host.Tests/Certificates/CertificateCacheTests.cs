@@ -124,6 +124,33 @@ public sealed class CertificateCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task ADirectoryWhoseLatestAnswerWasNone_GivesNoneFromTheCacheEither()
+    {
+        var bob = _pki.Issue(Bob).PublicCertificate;
+        NewCache().RememberFound(Bob, "ldap:corp", [bob]);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        NewCache().RememberNone(Bob, "ldap:corp"); // every certificate taken out of the directory
+
+        var lookup = await new CacheCertificateSource(NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+
+        Assert.Empty(lookup.Candidates);
+    }
+
+    [Fact]
+    public async Task AHarvest_ReplacesWhatEarlierMessagesOfTheSenderGave()
+    {
+        var before = _pki.Issue(Bob).PublicCertificate;
+        var now = _pki.Issue(Bob).PublicCertificate;
+        NewCache().RememberHarvest(new HarvestResult(Bob, before, [], null, []) { EncryptionCertificates = [before] });
+        _time.Advance(TimeSpan.FromMinutes(5));
+        NewCache().RememberHarvest(new HarvestResult(Bob, now, [], null, []) { EncryptionCertificates = [now] });
+
+        var lookup = await new HarvestedCertificateSource(NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+
+        Assert.Equal([now.Thumbprint], lookup.Candidates.Select(c => c.Certificate.Thumbprint));
+    }
+
+    [Fact]
     public async Task ACachedCertificateThatHasSinceExpired_IsRejectedOnUse_AndTheAuditReasonSaysSo()
     {
         var shortLived = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-10), NotAfter = DateTimeOffset.UtcNow.AddHours(2) }).PublicCertificate;

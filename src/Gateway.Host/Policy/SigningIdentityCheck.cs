@@ -1,8 +1,7 @@
 using Gateway.Certificates;
 using Gateway.Configuration;
-using Gateway.Policy;
 
-namespace Gateway.Cli;
+namespace Gateway.Policy;
 
 /// <summary>
 /// Finds rules that require signing for a sender address nobody can sign for: no usable identity
