@@ -1,0 +1,55 @@
+using Gateway.Tests.Fixtures;
+
+namespace Gateway.Tests.Pipeline;
+
+/// <summary>
+/// A spool that fails under an entry (here: its envelope can no longer be saved, as on a failing
+/// disk) is tried again with growing intervals, like delivery attempts, not at every FirstRetry
+/// for ever: the worker's own backoff.
+/// </summary>
+public sealed class SpoolFailureBackoffTests : IAsyncLifetime
+{
+    private readonly GatewayWorld _world = new();
+    private readonly ReservedPort _upstream = new(); // down: every attempt defers
+
+    public Task InitializeAsync()
+    {
+        _world.RelayTo(_upstream.Port);
+        _world.Settings["Gateway:Spool:FirstRetry"] = "00:00:01";
+        _world.Settings["Gateway:Spool:MaxRetryInterval"] = "00:01:00";
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _upstream.DisposeAsync();
+        _world.Dispose();
+    }
+
+    [Fact]
+    public async Task AnEntryWhoseEnvelopeCannotBeSaved_IsTriedAgainAtGrowingIntervals()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        var reply = await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "stuck"), "alice@example.test", "dave@elsewhere.test");
+        var id = reply.Split(' ')[^1];
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred") && e.GetProperty("spoolId").GetString() == id);
+        var envelope = Path.Combine(_world.SpoolPath, "incoming", id + ".json");
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!File.Exists(envelope) && DateTime.UtcNow < deadline) await Task.Delay(20);
+
+        // The envelope's temporary name taken by a folder: every save of this entry fails now, for root too.
+        Directory.CreateDirectory(envelope + ".tmp");
+        var faultAt = DateTimeOffset.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(16));
+        var times = gateway.AuditEvents()
+            .Where(e => RunningGateway.Is(e, "deferred") && e.GetProperty("spoolId").GetString() == id && e.GetProperty("time").GetDateTimeOffset() > faultAt)
+            .Select(e => e.GetProperty("time").GetDateTimeOffset()).ToList();
+
+        // Backed off after 1, 2, 4 s of failures (each attempt itself takes about a second here): the
+        // pauses grow, 2, 3, 5 s. At every FirstRetry they would stay alike (2, 2, 2 …, measured).
+        Assert.True(times.Count >= 3, $"{times.Count} attempts after the fault");
+        var gaps = times.Zip(times.Skip(1), (a, b) => b - a).ToList();
+        Assert.True(gaps[^1] >= gaps[0] * 1.8, "pauses: " + string.Join(", ", gaps.Select(g => $"{g.TotalSeconds:F1} s")));
+        Assert.True(File.Exists(envelope), "the entry is still queued");
+    }
+}
