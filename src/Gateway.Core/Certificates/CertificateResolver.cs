@@ -53,27 +53,38 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
     /// <summary>
     /// The best usable certificate that is not revoked: a revoked one is rejected with the
     /// responder's words and the next best is tried; when its status cannot be learned and the
-    /// mode is hard-fail, the recipient waits (a temporary failure), never gets plaintext.
+    /// mode is hard-fail, the next best whose status is known is used, and when there is none the
+    /// recipient waits (a temporary failure), never gets plaintext.
     /// </summary>
     private async ValueTask<CertificateChoice> SelectUnrevokedAsync(List<CertificateCandidate> candidates, string address, CertificateUsage usage, CancellationToken cancellationToken)
     {
         var remaining = candidates.ToList();
         var revoked = new List<string>();
+        var unknown = new List<string>();
         while (true)
         {
             var choice = CertificateSelector.Select(remaining, address, usage, trust);
             choice = choice with { Rejected = choice.Rejected.Concat(revoked).ToList() };
-            if (!choice.Found) return choice;
+            if (!choice.Found)
+            {
+                // Nothing usable is known to be unrevoked: if a status could not be learned, wait for it.
+                if (unknown.Count == 0) return choice;
+                var why = string.Join("; ", unknown);
+                return new CertificateChoice(null, [], why, choice.Rejected) { TemporaryFailure = why };
+            }
             if (revocation is null) return await WithOthersAsync(choice, cancellationToken);
             var selected = choice.Selected!;
             var verdict = await revocation.CheckAsync(selected.Certificate, choice.ChainWithoutRoot, cancellationToken);
             switch (verdict.Status)
             {
                 case RevocationStatus.Good:
-                    return await WithOthersAsync(choice with { Reason = $"{choice.Reason}; {verdict.Detail}" }, cancellationToken);
+                    var reason = unknown.Count == 0 ? $"{choice.Reason}; {verdict.Detail}" : $"{choice.Reason}; {verdict.Detail}; passed over: {string.Join("; ", unknown)}";
+                    return await WithOthersAsync(choice with { Reason = reason }, cancellationToken);
                 case RevocationStatus.Unavailable:
-                    var why = $"revocation status of {selected.Certificate.Thumbprint} unknown: {verdict.Detail}";
-                    return new CertificateChoice(null, [], why, choice.Rejected) { TemporaryFailure = why };
+                    // Hard-fail: never used without a known status. An older certificate whose status is known may be.
+                    unknown.Add($"revocation status of {selected.Certificate.Thumbprint} unknown: {verdict.Detail}");
+                    remaining.Remove(selected);
+                    break;
                 default:
                     revoked.Add($"{selected.Certificate.Thumbprint} from {selected.Source}: revoked ({verdict.Detail})");
                     remaining.Remove(selected);

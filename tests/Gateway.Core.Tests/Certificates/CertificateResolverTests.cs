@@ -178,4 +178,23 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
             Assert.Contains($"{older.Certificate.Thumbprint} left out: revocation status unknown", choice.Reason);
         }
     }
+
+    [Fact]
+    public async Task UnderHardFail_ANewestCertificateOfUnknownStatus_IsPassedOver_ForAnOlderOneKnownGood_AndWithNoneKnownTheRecipientWaits()
+    {
+        var older = IssuedDaysAgo(20);
+        var newest = IssuedDaysAgo(10);
+        var unknown = new RevocationVerdict(RevocationStatus.Unavailable, "CRL unreachable");
+        var checker = new ScriptedChecker(new() { [newest.Certificate.Thumbprint] = unknown });
+        var both = new CertificateResolver([Holding("ldap:corp", older, newest)], fixture.Trust(), checker, maxEncryptionCertificates: 4);
+        var newestOnly = new CertificateResolver([Holding("ldap:corp", newest)], fixture.Trust(), checker, maxEncryptionCertificates: 4);
+
+        var choice = await both.FindRecipientAsync(Address, CancellationToken.None);
+        var waits = await newestOnly.FindRecipientAsync(Address, CancellationToken.None);
+
+        Assert.Equal([older.Certificate.Thumbprint], choice.ForEncryption.Select(c => c.Thumbprint));
+        Assert.Contains($"passed over: revocation status of {newest.Certificate.Thumbprint} unknown: CRL unreachable", choice.Reason);
+        Assert.False(waits.Found);
+        Assert.True(waits.Unavailable);
+    }
 }
