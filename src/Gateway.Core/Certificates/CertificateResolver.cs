@@ -61,6 +61,7 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
         var remaining = candidates.ToList();
         var revoked = new List<string>();
         var unknown = new List<string>();
+        var unknownIssuers = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
             var choice = CertificateSelector.Select(remaining, address, usage, trust);
@@ -74,7 +75,10 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
             }
             if (revocation is null) return await WithOthersAsync(choice, cancellationToken);
             var selected = choice.Selected!;
-            var verdict = await revocation.CheckAsync(selected.Certificate, choice.ChainWithoutRoot, cancellationToken);
+            // An issuer whose CRL or OCSP could not be asked just now is not asked again for the next one (a timeout each).
+            var verdict = unknownIssuers.Contains(selected.Certificate.Issuer)
+                ? new RevocationVerdict(RevocationStatus.Unavailable, $"its issuer's status service did not answer for {unknown.Count} certificate(s) before")
+                : await revocation.CheckAsync(selected.Certificate, choice.ChainWithoutRoot, cancellationToken);
             switch (verdict.Status)
             {
                 case RevocationStatus.Good:
@@ -83,6 +87,7 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
                 case RevocationStatus.Unavailable:
                     // Hard-fail: never used without a known status. An older certificate whose status is known may be.
                     unknown.Add($"revocation status of {selected.Certificate.Thumbprint} unknown: {verdict.Detail}");
+                    unknownIssuers.Add(selected.Certificate.Issuer);
                     remaining.Remove(selected);
                     break;
                 default:

@@ -23,7 +23,9 @@ public sealed partial class EnrollingCertificateDirectory(
     public async ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken)
     {
         var local = await inner.FindSignerAsync(address, cancellationToken);
-        if (local.Found || address.Length == 0) return local;
+        // An identity the admin put in the store whose revocation status cannot be learned now makes the
+        // sender wait (HardFail), never replaced by an enrolled one.
+        if (local.Found || local.Unavailable || address.Length == 0) return local;
 
         var eligible = await eligibility.CheckAsync(address, cancellationToken);
         switch (eligible.Status)

@@ -20,8 +20,9 @@ public sealed class CacheCertificateSource(CertificateCache cache) : ICertificat
             .SelectMany(answers =>
             {
                 var latest = answers.Max(a => a.LastSeen);
-                // A directory whose latest answer was "none" (every certificate taken out) gives none from here either.
-                if (cache.NoneSince(address, answers.Key) > latest) return [];
+                // A "none" is kept only while it is the latest answer (a later answer with certificates
+                // clears it): a directory that said so (every certificate taken out) gives none from here either.
+                if (cache.NoneSince(address, answers.Key) is not null) return [];
                 return answers.Where(c => c.LastSeen == latest);
             });
         return ValueTask.FromResult(CertificateLookup.Found(found.Select(c => new CertificateCandidate(c.Certificate, $"cache ({c.Source})", c.Chain)).ToList()));

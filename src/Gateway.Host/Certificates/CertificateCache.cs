@@ -95,11 +95,17 @@ public sealed class CertificateCache
     /// Records what a verified signed message yields for its sender (source "harvested"). It
     /// replaces what earlier messages gave: the sender's latest message says which key to use now
     /// (its SMIMEEncryptionKeyPreference), and a certificate someone added to an earlier one's
-    /// unsigned certificate set does not stay a recipient.
+    /// unsigned certificate set does not stay a recipient. Unless a certificate kept from an
+    /// earlier message is newer than this one's: an old message (replayed, or late) adds its
+    /// certificate but never rolls the sender's key back. Imported files are not touched.
     /// </summary>
-    public void RememberHarvest(HarvestResult result) =>
+    public void RememberHarvest(HarvestResult result)
+    {
+        var newest = result.EncryptionCertificates.Max(c => c.NotBefore);
+        var rollsBack = Find(result.Address!, source => source == HarvestedCertificateSource.SourceName, maxAge: null).Any(c => c.Certificate.NotBefore > newest);
         RememberAnswer(result.Address!, HarvestedCertificateSource.SourceName,
-            result.EncryptionCertificates.Select(c => (c, (IReadOnlyList<X509Certificate2>?)result.Chain)).ToList(), result.Capabilities, replace: true);
+            result.EncryptionCertificates.Select(c => (c, (IReadOnlyList<X509Certificate2>?)result.Chain)).ToList(), result.Capabilities, replace: !rollsBack);
+    }
 
     /// <summary>Records that <paramref name="source"/> had no certificate for the address now.</summary>
     public void RememberNone(string address, string source)

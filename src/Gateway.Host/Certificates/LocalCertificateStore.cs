@@ -181,8 +181,24 @@ public sealed partial class LocalCertificateStore : ICertificateSource
         return anchors;
     }
 
-    private IEnumerable<string> AnchorFiles() => _settings.EffectiveTrustAnchors
-        .SelectMany(anchor => Directory.Exists(anchor) ? Directory.EnumerateFiles(anchor).Where(HasExtension(CertificateExtensions)).Order(StringComparer.Ordinal) : (IEnumerable<string>)[anchor]);
+    /// <summary>The anchor files; a folder that cannot be listed stands for itself, so reading it names the problem.</summary>
+    private List<string> AnchorFiles()
+    {
+        var files = new List<string>();
+        foreach (var anchor in _settings.EffectiveTrustAnchors)
+        {
+            try
+            {
+                if (Directory.Exists(anchor)) files.AddRange(Directory.EnumerateFiles(anchor).Where(HasExtension(CertificateExtensions)).Order(StringComparer.Ordinal));
+                else files.Add(anchor);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                files.Add(anchor);
+            }
+        }
+        return files;
+    }
 
     private static void LoadIdentity(string file, string? password, string source, List<(X509Certificate2, string)> signers, List<X509Certificate2> intermediates)
     {

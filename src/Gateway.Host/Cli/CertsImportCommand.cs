@@ -101,7 +101,7 @@ public static class CertsImportCommand
                     ok = false;
                     continue;
                 }
-                cache.RememberFound(address, HarvestedCertificateSource.SourceName, [certificate], chain: verdict.ChainWithoutRoot.Skip(1).ToList());
+                cache.RememberFound(address, HarvestedCertificateSource.ImportedName, [certificate], chain: verdict.ChainWithoutRoot.Skip(1).ToList());
                 await output.WriteLineAsync($"{file}: stored certificate {certificate.Thumbprint} for {address}");
             }
         }

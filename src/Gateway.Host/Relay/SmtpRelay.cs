@@ -49,9 +49,10 @@ public sealed class SmtpRelay : IRelay, IDisposable
             connection = await _pool.RentAsync(token);
             var client = connection.Client;
             client.StartMessage(dsn, mailboxes);
-            var reply = await client.SendAsync(Wire, message, sender, addressable.Select(p => p.Mailbox).ToList(), token);
+            // MailKit sends each address once (the first of those alike, case aside): the others share its answer.
+            var reply = await client.SendAsync(Wire, message, sender, addressable.Select(p => p.Mailbox).DistinctBy(m => m.Address, StringComparer.OrdinalIgnoreCase).ToList(), token);
             reusable = true;
-            var rejected = RejectedBy(client);
+            var rejected = RejectedBy(client, addressable);
             return addressable.Select(p => rejected.TryGetValue(p.Mailbox, out var response)
                     ? new RecipientRelayResult(p.Address, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
                     : new RecipientRelayResult(p.Address, RelayOutcome.Accepted, "250 " + reply, client.PassesDsn))
@@ -61,7 +62,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
         {
             saysGoodbye = true;
             // When no recipient is accepted MailKit throws; the recorded rejections still say why for each.
-            var rejected = connection is null ? [] : RejectedBy(connection.Client);
+            var rejected = connection is null ? [] : RejectedBy(connection.Client, addressable);
             return addressable.Select(p => rejected.TryGetValue(p.Mailbox, out var response)
                     ? new RecipientRelayResult(p.Address, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
                     : new RecipientRelayResult(p.Address, Classify((int)e.StatusCode), $"{(int)e.StatusCode} {e.Message}"))
@@ -88,11 +89,17 @@ public sealed class SmtpRelay : IRelay, IDisposable
 
     public void Dispose() => _pool.Dispose();
 
-    /// <summary>By the mailbox objects given to MailKit: the same address twice, or one MimeKit decoded from xn--, keeps its own answer.</summary>
-    private static Dictionary<MailboxAddress, SmtpResponse> RejectedBy(RelayClient client)
+    /// <summary>
+    /// The upstream's refusals by the mailbox objects given to MailKit (an xn-- domain reads as
+    /// Unicode in them), each also for the recipients of the same address that MailKit did not send.
+    /// </summary>
+    private static Dictionary<MailboxAddress, SmtpResponse> RejectedBy(RelayClient client, IReadOnlyList<(string Address, MailboxAddress Mailbox)> addressable)
     {
         var rejected = new Dictionary<MailboxAddress, SmtpResponse>(ReferenceEqualityComparer.Instance);
         foreach (var (mailbox, response) in client.Rejected) rejected[mailbox] = response;
+        foreach (var alike in addressable.GroupBy(p => p.Mailbox.Address, StringComparer.OrdinalIgnoreCase))
+            if (rejected.TryGetValue(alike.First().Mailbox, out var response))
+                foreach (var other in alike.Skip(1)) rejected[other.Mailbox] = response;
         return rejected;
     }
 

@@ -30,18 +30,18 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
         EnvelopeAddress.Forget(context);
         var line = context.Pipe is NetworkDuplexPipe { State: var state } ? state.TakeEnvelopeLine() : null;
         if (line is not null && MailParameters.Check(line) is { } malformed) throw Refusal(malformed);
+        var address = EnvelopeAddress.KeepSender(context, from, line);
         if (!GuardedEndpointListener.IsTrusted(context) && context.Authentication?.IsAuthenticated != true)
-            await RefuseAsync(context, FailureKind.AuthenticationRequired, from, "relay-refused");
+            await RefuseAsync(context, FailureKind.AuthenticationRequired, address, "relay-refused");
         // Only <> is the null sender: <""@domain> has an empty local part, and would pass every
         // check below as if it were <> while the spool, the policy and the relay see "@domain".
         var isNull = from is null || (string.IsNullOrEmpty(from.User) && string.IsNullOrEmpty(from.Host));
-        if (!isNull && string.IsNullOrEmpty(from!.User)) await RefuseAsync(context, FailureKind.SenderAddressInvalid, from, "sender-refused");
-        var address = EnvelopeAddress.KeepSender(context, from, line);
-        if (!_senders.Allows(address)) await RefuseAsync(context, FailureKind.SenderNotAllowed, from, "sender-refused");
+        if (!isNull && string.IsNullOrEmpty(from!.User)) await RefuseAsync(context, FailureKind.SenderAddressInvalid, from!.AsAddress(), "sender-refused");
+        if (!_senders.Allows(address)) await RefuseAsync(context, FailureKind.SenderNotAllowed, address, "sender-refused");
         // A trusted network's MTA vouches for its own users; a client that relays on its login only
         // sends as what that login owns.
         if (binding.BoundUser(context) is { } user && !binding.Users!.Owns(user, address))
-            await RefuseAsync(context, FailureKind.SenderNotOwned, from, "sender-refused");
+            await RefuseAsync(context, FailureKind.SenderNotOwned, address, "sender-refused");
         return true;
     }
 
@@ -75,13 +75,14 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
             ? recipients.Select(r => dsn.GetValueOrDefault(r)).ToList()
             : null;
 
-    private async Task RefuseAsync(ISessionContext context, FailureKind kind, IMailbox? from, string auditEvent)
+    /// <param name="sender">As the client wrote it (<see cref="EnvelopeAddress"/>).</param>
+    private async Task RefuseAsync(ISessionContext context, FailureKind kind, string sender, string auditEvent)
     {
         var reply = Failures.Reply(kind);
         await audit.TryWriteAsync(new AuditEvent(auditEvent)
         {
             Client = SpoolingMessageStore.ClientAddress(context),
-            Sender = from?.AsAddress(),
+            Sender = sender,
             User = context.Authentication?.IsAuthenticated == true ? context.Authentication.User : null,
             Action = "refused",
             Reason = reply.Text,

@@ -97,9 +97,14 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
     /// <summary>Revocation answers by thumbprint; Good for any other.</summary>
     private sealed class ScriptedChecker(Dictionary<string, RevocationVerdict> verdicts) : IRevocationChecker
     {
+        public int Calls;
+
         public ValueTask<RevocationVerdict> CheckAsync(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate,
-            IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> chainWithoutRoot, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(verdicts.GetValueOrDefault(certificate.Thumbprint) ?? RevocationVerdict.Good());
+            IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> chainWithoutRoot, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Calls);
+            return ValueTask.FromResult(verdicts.GetValueOrDefault(certificate.Thumbprint) ?? RevocationVerdict.Good());
+        }
     }
 
     private TestIdentity IssuedDaysAgo(int days) =>
@@ -180,14 +185,17 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task UnderHardFail_ANewestCertificateOfUnknownStatus_IsPassedOver_ForAnOlderOneKnownGood_AndWithNoneKnownTheRecipientWaits()
+    public async Task UnderHardFail_ANewestCertificateOfUnknownStatus_IsPassedOver_ForAnOlderOneFromAnotherCaKnownGood_AndWithNoneKnownTheRecipientWaits()
     {
-        var older = IssuedDaysAgo(20);
+        // The older one from another CA (an intermediate), whose status service answers.
+        var otherCa = fixture.Pki.CreateIntermediate("Gateway Test Other Intermediate CA");
+        var older = fixture.Pki.Issue(Address, new CertificateOptions { Issuer = otherCa, NotBefore = DateTimeOffset.UtcNow.AddDays(-20), NotAfter = DateTimeOffset.UtcNow.AddDays(300) });
         var newest = IssuedDaysAgo(10);
         var unknown = new RevocationVerdict(RevocationStatus.Unavailable, "CRL unreachable");
         var checker = new ScriptedChecker(new() { [newest.Certificate.Thumbprint] = unknown });
-        var both = new CertificateResolver([Holding("ldap:corp", older, newest)], fixture.Trust(), checker, maxEncryptionCertificates: 4);
-        var newestOnly = new CertificateResolver([Holding("ldap:corp", newest)], fixture.Trust(), checker, maxEncryptionCertificates: 4);
+        var trust = fixture.Trust(null, otherCa.Certificate);
+        var both = new CertificateResolver([Holding("ldap:corp", older, newest)], trust, checker, maxEncryptionCertificates: 4);
+        var newestOnly = new CertificateResolver([Holding("ldap:corp", newest)], trust, checker, maxEncryptionCertificates: 4);
 
         var choice = await both.FindRecipientAsync(Address, CancellationToken.None);
         var waits = await newestOnly.FindRecipientAsync(Address, CancellationToken.None);
@@ -196,5 +204,20 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
         Assert.Contains($"passed over: revocation status of {newest.Certificate.Thumbprint} unknown: CRL unreachable", choice.Reason);
         Assert.False(waits.Found);
         Assert.True(waits.Unavailable);
+    }
+
+    [Fact]
+    public async Task UnderHardFail_AnIssuerThatDidNotAnswer_IsNotAskedAgainForTheNextCertificate()
+    {
+        var older = IssuedDaysAgo(20);
+        var newest = IssuedDaysAgo(10);
+        var unknown = new RevocationVerdict(RevocationStatus.Unavailable, "CRL unreachable");
+        var checker = new ScriptedChecker(new() { [newest.Certificate.Thumbprint] = unknown, [older.Certificate.Thumbprint] = unknown });
+        var resolver = new CertificateResolver([Holding("ldap:corp", older, newest)], fixture.Trust(), checker, maxEncryptionCertificates: 4);
+
+        var choice = await resolver.FindRecipientAsync(Address, CancellationToken.None);
+
+        Assert.True(choice.Unavailable);
+        Assert.Equal(1, checker.Calls); // the same CA: one timeout, not one per certificate
     }
 }

@@ -246,4 +246,29 @@ public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : 
         Assert.Equal("failed", perRecipient["Action"]);
         Assert.DoesNotContain(_gateway.AuditEvents(), e => RunningGateway.Is(e, "delivered", Punycode));
     }
+
+    [Fact]
+    public async Task TheSameRecipientTwice_RefusedUpstream_IsFailedBothTimes_NotTakenForDeliveredOnce()
+    {
+        // MailKit sends an address once (case aside): the copy it left out must share the refusal.
+        _sink.OnRcpt = address => address.Equals(Frank, StringComparison.OrdinalIgnoreCase) ? new SmtpResponse((SmtpReplyCode)550, "5.1.1 no such user here") : null;
+        await StartAsync();
+
+        await using (var smtp = await Gateway.Tests.Smtp.RawSmtpClient.ConnectAsync(_gateway.Port))
+        {
+            await smtp.ReadReplyAsync();
+            await smtp.CommandAsync("EHLO client.example.test");
+            Assert.StartsWith("250", await smtp.CommandAsync($"MAIL FROM:<{Dave}>"));
+            Assert.StartsWith("250", await smtp.CommandAsync($"RCPT TO:<{Frank}>"));
+            Assert.StartsWith("250", await smtp.CommandAsync("RCPT TO:<Frank@elsewhere.test>"));
+            Assert.StartsWith("354", await smtp.CommandAsync("DATA"));
+            Assert.StartsWith("250", await smtp.CommandAsync("Subject: twice\r\nMessage-ID: <twice@example.test>\r\n\r\nbody\r\n."));
+        }
+        var (_, bounce) = await WaitForReportAsync("twice");
+
+        var groups = Assert.IsType<MessageDeliveryStatus>(Assert.IsType<MultipartReport>(bounce.Body)[1]).StatusGroups;
+        Assert.Equal(3, groups.Count); // per message, then both recipients
+        Assert.All(groups.Skip(1), g => Assert.Equal("failed", g["Action"]));
+        Assert.DoesNotContain(_gateway.AuditEvents(), e => RunningGateway.Is(e, "delivered") && e.GetProperty("recipient").GetString()!.Equals(Frank, StringComparison.OrdinalIgnoreCase));
+    }
 }

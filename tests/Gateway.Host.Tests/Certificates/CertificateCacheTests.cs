@@ -151,6 +151,23 @@ public sealed class CertificateCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task AnOldMessageHarvestedLate_AddsItsCertificate_ButNeverRollsTheSendersKeyBack_NorTouchesImportedFiles()
+    {
+        var old = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-30) }).PublicCertificate;
+        var current = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-2) }).PublicCertificate;
+        var imported = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-40) }).PublicCertificate;
+        NewCache().RememberFound(Bob, HarvestedCertificateSource.ImportedName, [imported]);
+        NewCache().RememberHarvest(new HarvestResult(Bob, current, [], null, []) { EncryptionCertificates = [current] });
+        _time.Advance(TimeSpan.FromMinutes(5));
+        NewCache().RememberHarvest(new HarvestResult(Bob, old, [], null, []) { EncryptionCertificates = [old] }); // replayed, or late
+
+        var lookup = await new HarvestedCertificateSource(NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+
+        Assert.Equal(new[] { old.Thumbprint, current.Thumbprint, imported.Thumbprint }.Order(), lookup.Candidates.Select(c => c.Certificate.Thumbprint).Order());
+        Assert.Equal(HarvestedCertificateSource.ImportedName, lookup.Candidates.Single(c => c.Certificate.Thumbprint == imported.Thumbprint).Source);
+    }
+
+    [Fact]
     public async Task ACachedCertificateThatHasSinceExpired_IsRejectedOnUse_AndTheAuditReasonSaysSo()
     {
         var shortLived = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-10), NotAfter = DateTimeOffset.UtcNow.AddHours(2) }).PublicCertificate;
