@@ -20,10 +20,10 @@ public readonly record struct MailAddress(string LocalPart, string Domain)
         return at < 0 ? new MailAddress(trimmed, string.Empty) : new MailAddress(trimmed[..at], trimmed[(at + 1)..]);
     }
 
-    /// <summary>Same mailbox: local part exact, domain case-insensitive.</summary>
+    /// <summary>Same mailbox: local part exact, domain case-insensitive and in either IDN form (<see cref="DomainName"/>).</summary>
     public bool SameMailboxAs(MailAddress other) =>
         string.Equals(LocalPart, other.LocalPart, StringComparison.Ordinal) &&
-        string.Equals(Domain, other.Domain, StringComparison.OrdinalIgnoreCase);
+        (string.Equals(Domain, other.Domain, StringComparison.OrdinalIgnoreCase) || DomainName.Ascii(Domain) == DomainName.Ascii(other.Domain));
 
     public override string ToString() => IsNull ? string.Empty : Domain.Length == 0 ? LocalPart : $"{LocalPart}@{Domain}";
 }

@@ -40,19 +40,30 @@ public sealed record AddressPattern(string Text, AddressPattern.PatternKind Kind
         return true;
     }
 
+    /// <summary>Whether the address matches; domains compare in their ASCII form, so "bücher.example" and "xn--bcher-kva.example" are one domain.</summary>
     public bool Matches(string address)
     {
         var parsed = MailAddress.Parse(address);
+        if (Kind is PatternKind.Any) return true;
+        if (Kind is PatternKind.NullSender) return parsed.IsNull;
+        var domain = DomainName.Ascii(parsed.Domain);
         return Kind switch
         {
-            PatternKind.Any => true,
-            PatternKind.NullSender => parsed.IsNull,
-            PatternKind.Address => string.Equals(parsed.ToString(), Value, StringComparison.OrdinalIgnoreCase),
-            PatternKind.Domain => string.Equals(parsed.Domain, Value, StringComparison.OrdinalIgnoreCase),
-            PatternKind.Subdomains => parsed.Domain.EndsWith(Value, StringComparison.OrdinalIgnoreCase) && parsed.Domain.Length > Value.Length,
+            PatternKind.Address => string.Equals($"{parsed.LocalPart}@{domain}", AsciiValue, StringComparison.OrdinalIgnoreCase),
+            PatternKind.Domain => domain == AsciiValue,
+            PatternKind.Subdomains => domain.EndsWith(AsciiValue, StringComparison.Ordinal) && domain.Length > AsciiValue.Length,
             _ => false,
         };
     }
+
+    /// <summary><see cref="Value"/> with its domain in ASCII form (lower case); derived from it, so equal patterns stay equal.</summary>
+    private string AsciiValue { get; } = Kind switch
+    {
+        PatternKind.Address => $"{Value[..Value.LastIndexOf('@')]}@{DomainName.Ascii(Value[(Value.LastIndexOf('@') + 1)..])}",
+        PatternKind.Subdomains => "." + DomainName.Ascii(Value[1..]),
+        PatternKind.Domain => DomainName.Ascii(Value),
+        _ => "",
+    };
 
     private static bool IsDomain(string domain)
     {

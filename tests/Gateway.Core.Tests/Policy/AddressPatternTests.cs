@@ -100,4 +100,18 @@ public sealed class AddressPatternTests
     {
         Assert.Equal(matches, Parse("<>").Matches(address));
     }
+
+    [Theory]
+    [InlineData("bücher.example", "ivan@xn--bcher-kva.example")]
+    [InlineData("xn--bcher-kva.example", "ivan@bücher.example")]
+    [InlineData("BÜCHER.example", "ivan@bücher.example")]
+    [InlineData("*.bücher.example", "ivan@mail.xn--bcher-kva.example")]
+    [InlineData("jörg@bücher.example", "jörg@xn--bcher-kva.example")]
+    public void ADomainMatches_InEitherIdnForm(string pattern, string address) => Assert.True(Parse(pattern).Matches(address));
+
+    [Theory]
+    [InlineData("bücher.example", "ivan@buecher.example")]
+    [InlineData("*.bücher.example", "ivan@xn--bcher-kva.example")] // subdomains only
+    [InlineData("jörg@bücher.example", "joerg@xn--bcher-kva.example")]
+    public void OtherDomainsAndLocalParts_StillDoNotMatch(string pattern, string address) => Assert.False(Parse(pattern).Matches(address));
 }
