@@ -134,16 +134,8 @@ public sealed class CertificateCache
     }
 
     /// <summary>True when <paramref name="source"/> said "none" for the address less than NegativeTtl ago.</summary>
-    public bool RecentlyHadNone(string address, string source)
-    {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT checked FROM negatives WHERE address = $address AND source = $source";
-        command.Parameters.AddWithValue("$address", Key(address));
-        command.Parameters.AddWithValue("$source", source);
-        return command.ExecuteScalar() is long checkedAt
-            && _time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(checkedAt) < Settings.NegativeTtl;
-    }
+    public bool RecentlyHadNone(string address, string source) =>
+        NoneSince(address, source) is { } checkedAt && _time.GetUtcNow() - checkedAt < Settings.NegativeTtl;
 
     /// <summary>
     /// Certificates remembered for the address whose source matches: directory answers only while

@@ -63,8 +63,9 @@ public sealed partial class CertificateFolderWatcherService(
                         for (var i = 0; i < MaxDebounces && await _changed.WaitAsync(Debounce, stoppingToken); i++) { }
                     }
                     // A refused folder is read again at every check, whatever changed (a password file, an owner).
-                    if (refused.Length == 0 && store.Fingerprint() == tried) continue;
-                    var reload = store.Reload();
+                    var fingerprint = store.Fingerprint();
+                    if (refused.Length == 0 && fingerprint == tried) continue;
+                    var reload = store.Reload(fingerprint);
                     tried = reload.Fingerprint;
                     refused = await ReportAsync(reload, refused);
                 }

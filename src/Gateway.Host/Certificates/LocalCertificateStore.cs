@@ -81,9 +81,10 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     }
 
     /// <summary>Reads the folder again and takes it, unless a file in it cannot be read: then the certificates read before stay.</summary>
-    public FolderReload Reload()
+    /// <param name="fingerprint">The folder's <see cref="Fingerprint"/>, when the caller took it just now (it is not hashed twice).</param>
+    public FolderReload Reload(string? fingerprint = null)
     {
-        var next = Read();
+        var next = Read(fingerprint);
         if (next.Unreadable.Count > 0)
             return new FolderReload(false, next.Unreadable, _current.Signers.Count, _current.Recipients.Count, next.Fingerprint, Changed: false);
         var changed = next.Identity != _current.Identity;
@@ -95,13 +96,13 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     private static List<CertificateCandidate> Candidates(Dictionary<string, List<CertificateCandidate>> index, string address) =>
         index.TryGetValue(address, out var list) ? list : [];
 
-    private Contents Read()
+    private Contents Read(string? fingerprint = null)
     {
         var signers = new List<(X509Certificate2 Certificate, string Source)>();
         var recipients = new List<(X509Certificate2 Certificate, string Source)>();
         var intermediates = new List<X509Certificate2>();
         var unreadable = new List<string>();
-        var fingerprint = FolderFingerprint();
+        fingerprint ??= FolderFingerprint();
         if (!Directory.Exists(_path)) return new Contents([], [], [], [], [$"{_path}: the folder does not exist"], fingerprint, "");
         string? password;
         try

@@ -52,20 +52,14 @@ public sealed class SmtpRelay : IRelay, IDisposable
             // MailKit sends each address once (the first of those alike, case aside): the others share its answer.
             var reply = await client.SendAsync(Wire, message, sender, addressable.Select(p => p.Mailbox).DistinctBy(m => m.Address, StringComparer.OrdinalIgnoreCase).ToList(), token);
             reusable = true;
-            var rejected = RejectedBy(client, addressable);
-            return addressable.Select(p => rejected.TryGetValue(p.Mailbox, out var response)
-                    ? new RecipientRelayResult(p.Address, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
-                    : new RecipientRelayResult(p.Address, RelayOutcome.Accepted, "250 " + reply, client.PassesDsn))
+            return Answers(client, addressable, address => new RecipientRelayResult(address, RelayOutcome.Accepted, "250 " + reply, client.PassesDsn))
                 .Concat(refused).ToList();
         }
         catch (SmtpCommandException e) when (e.ErrorCode == SmtpErrorCode.RecipientNotAccepted || e.ErrorCode == SmtpErrorCode.SenderNotAccepted || e.ErrorCode == SmtpErrorCode.MessageNotAccepted)
         {
             saysGoodbye = true;
             // When no recipient is accepted MailKit throws; the recorded rejections still say why for each.
-            var rejected = connection is null ? [] : RejectedBy(connection.Client, addressable);
-            return addressable.Select(p => rejected.TryGetValue(p.Mailbox, out var response)
-                    ? new RecipientRelayResult(p.Address, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
-                    : new RecipientRelayResult(p.Address, Classify((int)e.StatusCode), $"{(int)e.StatusCode} {e.Message}"))
+            return Answers(connection?.Client, addressable, address => new RecipientRelayResult(address, Classify((int)e.StatusCode), $"{(int)e.StatusCode} {e.Message}"))
                 .Concat(refused).ToList();
         }
         catch (Exception e) when (e is SmtpCommandException or SmtpProtocolException or IOException or System.Net.Sockets.SocketException
@@ -90,17 +84,21 @@ public sealed class SmtpRelay : IRelay, IDisposable
     public void Dispose() => _pool.Dispose();
 
     /// <summary>
-    /// The upstream's refusals by the mailbox objects given to MailKit (an xn-- domain reads as
-    /// Unicode in them), each also for the recipients of the same address that MailKit did not send.
+    /// Each recipient's answer: the upstream's refusal, matched by the mailbox objects given to
+    /// MailKit (an xn-- domain reads as Unicode in them) and shared by the recipients of the same
+    /// address that MailKit did not send; else what <paramref name="otherwise"/> says.
     /// </summary>
-    private static Dictionary<MailboxAddress, SmtpResponse> RejectedBy(RelayClient client, IReadOnlyList<(string Address, MailboxAddress Mailbox)> addressable)
+    private static IEnumerable<RecipientRelayResult> Answers(RelayClient? client, IReadOnlyList<(string Address, MailboxAddress Mailbox)> addressable,
+        Func<string, RecipientRelayResult> otherwise)
     {
         var rejected = new Dictionary<MailboxAddress, SmtpResponse>(ReferenceEqualityComparer.Instance);
-        foreach (var (mailbox, response) in client.Rejected) rejected[mailbox] = response;
+        foreach (var (mailbox, response) in client?.Rejected ?? []) rejected[mailbox] = response;
         foreach (var alike in addressable.GroupBy(p => p.Mailbox.Address, StringComparer.OrdinalIgnoreCase))
             if (rejected.TryGetValue(alike.First().Mailbox, out var response))
                 foreach (var other in alike.Skip(1)) rejected[other.Mailbox] = response;
-        return rejected;
+        return addressable.Select(p => rejected.TryGetValue(p.Mailbox, out var response)
+            ? new RecipientRelayResult(p.Address, Classify((int)response.StatusCode), $"{(int)response.StatusCode} {response.Response}")
+            : otherwise(p.Address));
     }
 
     private static RelayOutcome Classify(int code) => code >= 500 ? RelayOutcome.Permanent : RelayOutcome.Temporary;

@@ -35,8 +35,7 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
             await RefuseAsync(context, FailureKind.AuthenticationRequired, address, "relay-refused");
         // Only <> is the null sender: <""@domain> has an empty local part, and would pass every
         // check below as if it were <> while the spool, the policy and the relay see "@domain".
-        var isNull = from is null || (string.IsNullOrEmpty(from.User) && string.IsNullOrEmpty(from.Host));
-        if (!isNull && string.IsNullOrEmpty(from!.User)) await RefuseAsync(context, FailureKind.SenderAddressInvalid, from!.AsAddress(), "sender-refused");
+        if (address.Length > 0 && string.IsNullOrEmpty(from!.User)) await RefuseAsync(context, FailureKind.SenderAddressInvalid, address, "sender-refused");
         if (!_senders.Allows(address)) await RefuseAsync(context, FailureKind.SenderNotAllowed, address, "sender-refused");
         // A trusted network's MTA vouches for its own users; a client that relays on its login only
         // sends as what that login owns.

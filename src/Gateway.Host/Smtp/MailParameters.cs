@@ -1,4 +1,3 @@
-using Gateway.Mail;
 using Gateway.Outcomes;
 
 namespace Gateway.Smtp;
@@ -21,9 +20,9 @@ internal static class MailParameters
             var isEnvid = keyword.Equals("ENVID", StringComparison.OrdinalIgnoreCase);
             if (!isRet && !isEnvid) continue;
             if (!seen.Add(keyword)) return Failures.Reply(FailureKind.ParameterInvalid, $"Error: duplicate {keyword.ToUpperInvariant()} parameter");
-            if (isRet && value?.ToUpperInvariant() is not ("FULL" or "HDRS"))
+            if (isRet && !Spool.DsnParameters.IsReturn(value))
                 return Failures.Reply(FailureKind.ParameterInvalid, "Error: Bad RET parameter syntax");
-            if (isEnvid && (string.IsNullOrEmpty(value) || value.Length > Xtext.MaxEnvelopeId || !Xtext.IsPrintableXtext(value)))
+            if (isEnvid && (string.IsNullOrEmpty(value) || !Spool.DsnParameters.IsEnvelopeId(value)))
                 return Failures.Reply(FailureKind.ParameterInvalid, "Error: Bad ENVID parameter syntax");
         }
         return null;

@@ -14,14 +14,19 @@ public sealed record DsnParameters(string? EnvelopeId, string? Return, IReadOnly
     {
         string? Get(string key) => parameters.FirstOrDefault(p => string.Equals(p.Key, key, StringComparison.OrdinalIgnoreCase)).Value;
         var envelopeId = Get("ENVID");
-        var ret = Get("RET")?.ToUpperInvariant();
-        if (ret is not ("FULL" or "HDRS")) ret = null;
+        var ret = Get("RET") is { } given && IsReturn(given) ? given.ToUpperInvariant() : null;
         // The listener refuses a malformed ENVID or RET at MAIL (Smtp.MailParameters); this keeps
         // anything else that makes these parameters from putting a bad one into a report.
-        if (envelopeId is { Length: > Xtext.MaxEnvelopeId } || (envelopeId is not null && !Xtext.IsPrintableXtext(envelopeId))) envelopeId = null;
+        if (envelopeId is not null && !IsEnvelopeId(envelopeId)) envelopeId = null;
         if (recipients is not null && recipients.All(r => r is null)) recipients = null;
         return envelopeId is null && ret is null && recipients is null ? null : new DsnParameters(envelopeId, ret, recipients);
     }
+
+    /// <summary>RET: FULL or HDRS, in any case (RFC 3461 §4.3).</summary>
+    public static bool IsReturn(string? value) => value?.ToUpperInvariant() is "FULL" or "HDRS";
+
+    /// <summary>ENVID: xtext of printable ASCII, at most 100 characters (RFC 3461 §4.4).</summary>
+    public static bool IsEnvelopeId(string value) => value.Length <= Xtext.MaxEnvelopeId && Xtext.IsPrintableXtext(value);
 
     /// <summary>What the recipient at <paramref name="index"/> of the list asked.</summary>
     public RecipientDsn? For(int index) => Recipients is { } all && index < all.Count ? all[index] : null;
