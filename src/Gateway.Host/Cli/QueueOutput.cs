@@ -23,7 +23,7 @@ internal static class QueueOutput
                 size = e.Envelope.Size, sender = e.Envelope.MailFrom, attempts = e.Envelope.Attempts, nextAttempt = e.Envelope.NextAttempt,
                 recipients = e.Envelope.Recipients.Select(r => new
                 {
-                    address = r.Address, status = r.Status, reply = r.Reply, attempts = r.Attempts, notify = r.Notify?.ToParameter(), originalRecipient = r.OriginalRecipient,
+                    address = r.Address, status = r.Status, reply = r.Reply, attempts = r.Attempts, notify = r.Notify?.ToParameter(), originalRecipient = r.OriginalRecipient, reportOwed = r.ReportOwed?.Action,
                 }),
             }), Json));
             return 0;
@@ -33,7 +33,7 @@ internal static class QueueOutput
         {
             var envelope = e.Envelope;
             var next = e.Queue == QueueEntry.HoldQueue ? "held" : e.Queue == QueueEntry.JournalQueue ? "first attempt" : envelope.NextAttempt is { } n ? (n <= now ? "now" : "in " + Age(n - now)) : "now";
-            var recipients = string.Join(", ", envelope.Recipients.Select(r => $"{r.Address} ({r.Status.ToString().ToLowerInvariant()})"));
+            var recipients = string.Join(", ", envelope.Recipients.Select(r => $"{r.Address} ({r.Status.ToString().ToLowerInvariant()}{(r.ReportOwed is null ? "" : ", report owed")})"));
             output.WriteLine($"{e.Name,-24} {e.Queue,-8} {Age(now - envelope.ReceivedAt),8} {envelope.Size,9} {next,-20} <{envelope.MailFrom}> -> {recipients}");
         }
         output.WriteLine($"{entries.Count} entries ({entries.Count(e => e.Queue == QueueEntry.IncomingQueue)} queued, {entries.Count(e => e.Queue == QueueEntry.HoldQueue)} held, " +

@@ -24,13 +24,18 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
 
     public async Task SendAsync(ProcessingContext context, CancellationToken cancellationToken)
     {
-        var failed = await AskedAsync(context, context.NewlyFailed, DsnNotify.Failure, cancellationToken);
-        if (failed.Count == 0) return;
-        // RET=FULL is honoured only when every failed copy would have left unencrypted anyway: a body
-        // the policy refused to send in plaintext (or sent encrypted) is never echoed back in plaintext,
-        // since the envelope sender is not authenticated and the report travels through the upstream.
-        var returnContent = context.Entry.Return == "FULL" && failed.All(f => f.MayReturnContent);
-        await QueueReportAsync(context, failed, returnContent, "bounced", "delivery status notification queued", cancellationToken);
+        var owed = context.FailuresToReport;
+        if (owed.Count == 0) return;
+        var failed = await AskedAsync(context, owed, DsnNotify.Failure, cancellationToken);
+        if (failed.Count > 0)
+        {
+            // RET=FULL is honoured only when every failed copy would have left unencrypted anyway: a body
+            // the policy refused to send in plaintext (or sent encrypted) is never echoed back in plaintext,
+            // since the envelope sender is not authenticated and the report travels through the upstream.
+            var returnContent = context.Entry.Return == "FULL" && failed.All(f => f.MayReturnContent);
+            await QueueReportAsync(context, failed, returnContent, "bounced", "delivery status notification queued", cancellationToken);
+        }
+        context.Settle(owed);
     }
 
     /// <summary>
@@ -40,8 +45,10 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
     /// </summary>
     public async Task ReportRelayedAsync(ProcessingContext context, CancellationToken cancellationToken)
     {
-        if (context.NewlyRelayed.Count == 0) return;
-        await QueueReportAsync(context, context.NewlyRelayed, returnContent: false, "success-reported", "success notification queued", cancellationToken);
+        var owed = context.RelaysToReport;
+        if (owed.Count == 0) return;
+        await QueueReportAsync(context, owed, returnContent: false, "success-reported", "success notification queued", cancellationToken);
+        context.Settle(owed);
     }
 
     /// <summary>The one "still trying" notice (RFC 3464 Action: delayed) for the recipients still deferred.</summary>

@@ -100,15 +100,19 @@ public sealed partial class MessageProcessor(
         try
         {
             var open = entry.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList();
-            var lookupGraceOver = time.GetUtcNow() - entry.ReceivedAt >= options.Value.Certificates.LookupFailureGrace;
-            var plan = await planner.PlanAsync(context.Policy, entry.MailFrom, open, context.Headers.Facts, lookupGraceOver, cancellationToken);
-            await context.RecordDecisionsAsync(plan, audit, cancellationToken);
-            await context.RefuseAsync(plan.Refused, audit, cancellationToken);
-            await context.HoldAsync(plan.Held, spool, audit, cancellationToken);
-            await context.DeferAsync(plan.Deferred, audit, cancellationToken);
-            if (plan.Groups.Count > 0 && await TriggerRemoval.PrepareAsync(spool, context, cancellationToken) is { } stripped) context.Source = stripped;
-            foreach (var group in plan.Groups)
-                await delivery.DeliverAsync(context, plan, group, cancellationToken);
+            // None open: only reports are owed (a stop came between a failure and its report), and FinishAsync queues them.
+            if (open.Count > 0)
+            {
+                var lookupGraceOver = time.GetUtcNow() - entry.ReceivedAt >= options.Value.Certificates.LookupFailureGrace;
+                var plan = await planner.PlanAsync(context.Policy, entry.MailFrom, open, context.Headers.Facts, lookupGraceOver, cancellationToken);
+                await context.RecordDecisionsAsync(plan, audit, cancellationToken);
+                await context.RefuseAsync(plan.Refused, audit, cancellationToken);
+                await context.HoldAsync(plan.Held, spool, audit, cancellationToken);
+                await context.DeferAsync(plan.Deferred, audit, cancellationToken);
+                if (plan.Groups.Count > 0 && await TriggerRemoval.PrepareAsync(spool, context, cancellationToken) is { } stripped) context.Source = stripped;
+                foreach (var group in plan.Groups)
+                    await delivery.DeliverAsync(context, plan, group, cancellationToken);
+            }
             entry.ProcessingFailures = 0;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -157,30 +161,31 @@ public sealed partial class MessageProcessor(
     {
         var entry = context.Entry;
         var now = time.GetUtcNow();
-        if (!entry.IsFinished && retries.IsExpired(entry.ReceivedAt, now))
+        var expired = retries.IsExpired(entry.ReceivedAt, now);
+        if (expired && entry.Recipients.Any(r => r.IsOpen))
             await context.FailOpenAsync("550 5.4.7 delivery time expired: the message stayed queued longer than Gateway:Spool:MaximumLifetime",
                 "The message could not be delivered within the time the gateway keeps trying; the last error is below.", audit, cancellationToken);
         try
         {
             await bounces.SendAsync(context, cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // The state of this attempt must still be saved (or recipients that got a 250 would get the
-            // message again); the failed ones whose client asked for the report go back to deferred, so
-            // they fail again and are reported then.
-            LogBounceFailed(e, entry.Id);
-            foreach (var failed in context.NewlyFailed.Where(f => f.Notify.Asks(DsnNotify.Failure)))
-                context.Update(entry.Recipients.First(r => r.Address == failed.Address), Gateway.Spool.RecipientStatus.Deferred, "451 4.3.0 the delivery status notification could not be queued");
-        }
-        try
-        {
             await bounces.ReportRelayedAsync(context, cancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The recipients got the message: that stands. Only the notice of it is lost, and logged.
-            LogSuccessReportFailed(e, entry.Id);
+            // Shutdown: the reports not queued yet stay owed in the saved state, and the next attempt
+            // (at once after the restart) queues them. Without this save a journaled entry would be
+            // attempted again from its first state, and its delivered recipients sent a second copy.
+            entry.NextAttempt = null;
+            await SaveAsync(context, journaled);
+            throw;
+        }
+        catch (Exception e)
+        {
+            // Every recipient's state stands (one that got a 250 must not get the message again); the
+            // reports stay owed, so the entry stays queued and they are tried again with it, until the
+            // message's lifetime is over.
+            LogReportFailed(e, entry.Id);
+            if (expired) await GiveUpReportsAsync(context);
         }
 
         if (entry.IsFinished)
@@ -224,11 +229,23 @@ public sealed partial class MessageProcessor(
         }
     }
 
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "The delivery status notification for {Id} could not be queued; its failed recipients are deferred")]
+    /// <summary>The message's lifetime is over and its owed reports still cannot be queued: they are dropped, and that is audited.</summary>
+    private async Task GiveUpReportsAsync(ProcessingContext context)
+    {
+        var owed = context.FailuresToReport.Concat(context.RelaysToReport).ToList();
+        await audit.TryWriteAsync(context.Event("report-lost") with
+        {
+            Recipients = owed.Select(r => r.Address).Distinct().ToList(),
+            Reason = "the delivery status notification could not be queued before Gateway:Spool:MaximumLifetime ran out",
+        });
+        context.Settle(owed);
+    }
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "The delivery status notification for {Id} could not be queued")]
     private partial void LogBounceFailed(Exception exception, string id);
 
-    [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "The success notification (NOTIFY=SUCCESS) for {Id} could not be queued; its recipients are delivered")]
-    private partial void LogSuccessReportFailed(Exception exception, string id);
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "A delivery status notification for {Id} could not be queued; it is tried again with the entry")]
+    private partial void LogReportFailed(Exception exception, string id);
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Processing of {Id} failed; deferred")]
     private partial void LogProcessingFailed(Exception exception, string id);

@@ -20,14 +20,33 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     /// <summary>The bytes every copy is made from: the spooled message, or its copy without trigger marks.</summary>
     public SpooledContent Source { get; set; } = content;
 
-    /// <summary>Recipients failed during this attempt: the sender gets one report naming them all.</summary>
-    public List<ReportedRecipient> NewlyFailed { get; } = [];
+    /// <summary>
+    /// Recipients failed and not yet reported, in this attempt or in one a stop cut short (their
+    /// <see cref="SpoolRecipient.ReportOwed"/> is saved with their state): the sender gets one report naming them all.
+    /// </summary>
+    public IReadOnlyList<ReportedRecipient> FailuresToReport => Owed(ReportedRecipient.Failed);
 
     /// <summary>
-    /// Recipients relayed during this attempt whose client asked NOTIFY=SUCCESS of an upstream that
+    /// Recipients relayed, and not yet reported, whose client asked NOTIFY=SUCCESS of an upstream that
     /// does not offer DSN: the sender gets one "relayed" report naming them all (RFC 3461 §4.1).
     /// </summary>
-    public List<ReportedRecipient> NewlyRelayed { get; } = [];
+    public IReadOnlyList<ReportedRecipient> RelaysToReport => Owed(ReportedRecipient.Relayed);
+
+    /// <summary>The report about these recipients is queued, or not wanted: it is owed no more.</summary>
+    public void Settle(IEnumerable<ReportedRecipient> reported)
+    {
+        foreach (var recipient in reported)
+        {
+            foreach (var state in Entry.Recipients.Where(r => r.Address == recipient.Address && r.ReportOwed?.Action == recipient.Action))
+                state.ReportOwed = null;
+        }
+    }
+
+    private List<ReportedRecipient> Owed(string action) => Entry.Recipients
+        .Where(r => r.ReportOwed?.Action == action)
+        .Select(r => new ReportedRecipient(r.Address, SmtpReply.Parse(r.ReportOwed!.Reply), r.ReportOwed.Explanation, action,
+            MayReturnContent: r.ReportOwed.MayReturnContent, OriginalRecipient: r.OriginalRecipient, Notify: r.Notify))
+        .ToList();
 
     public AuditEvent Event(string name) => new(name)
     {
@@ -145,8 +164,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     public void Fail(SpoolRecipient recipient, SmtpReply reply, string explanation, string recorded, bool mayReturnContent = false)
     {
         Update(recipient, RecipientStatus.Failed, recorded);
-        NewlyFailed.Add(new ReportedRecipient(recipient.Address, reply, explanation, MayReturnContent: mayReturnContent,
-            OriginalRecipient: recipient.OriginalRecipient, Notify: recipient.Notify));
+        recipient.ReportOwed = new OwedReport(ReportedRecipient.Failed, reply.ToString(), explanation, mayReturnContent);
     }
 
     /// <param name="reportSuccess">False when the upstream took the client's NOTIFY with the recipient: reporting success is its job then.</param>
@@ -154,8 +172,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     {
         Update(recipient, RecipientStatus.Delivered, reply);
         if (reportSuccess && recipient.Notify.Asks(DsnNotify.Success))
-            NewlyRelayed.Add(new ReportedRecipient(recipient.Address, SmtpReply.Parse(reply), "The message was passed on to the next mail server for this recipient.",
-                ReportedRecipient.Relayed, OriginalRecipient: recipient.OriginalRecipient, Notify: recipient.Notify));
+            recipient.ReportOwed = new OwedReport(ReportedRecipient.Relayed, reply, "The message was passed on to the next mail server for this recipient.");
     }
 
     private static string Explain(FailureKind? failure) => failure switch
@@ -168,6 +185,8 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
 
     public void Update(SpoolRecipient recipient, RecipientStatus status, string reply)
     {
+        // A recipient tried again owes no report of its earlier outcome: its next one decides.
+        if (status is RecipientStatus.Pending or RecipientStatus.Deferred) recipient.ReportOwed = null;
         recipient.Status = status;
         recipient.Reply = reply;
         recipient.Attempts++;

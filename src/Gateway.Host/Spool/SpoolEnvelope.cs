@@ -31,7 +31,8 @@ public sealed class SpoolEnvelope
     /// <summary>When the sender was told that delivery is delayed (once per message).</summary>
     public DateTimeOffset? DelayWarningSent { get; set; }
 
-    public bool IsFinished => Recipients.All(r => !r.IsOpen);
+    /// <summary>No recipient is open and no report is owed for any: the entry can leave the queue.</summary>
+    public bool IsFinished => Recipients.All(r => !r.IsOpen && r.ReportOwed is null);
 
     /// <summary>A copy under another id with other recipients (hold and release), attempts and schedule reset.</summary>
     public SpoolEnvelope With(string id, List<SpoolRecipient> recipients) => new()

@@ -17,6 +17,9 @@ public sealed class SpoolRecipient
     /// <summary>The client's ORCPT as received ("rfc822;" and xtext), echoed in our reports.</summary>
     public string? OriginalRecipient { get; init; }
 
+    /// <summary>The report the sender is still owed for this recipient, until it is queued (or suppressed by NOTIFY).</summary>
+    public OwedReport? ReportOwed { get; set; }
+
     public bool IsOpen => Status is RecipientStatus.Pending or RecipientStatus.Deferred;
 
     /// <summary>The same recipient, with the client's DSN request, in another state (a hold copy, a release).</summary>

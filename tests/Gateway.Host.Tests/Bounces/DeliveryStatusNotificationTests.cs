@@ -196,6 +196,51 @@ public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : 
         Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "success-reported"));
     }
 
+    /// <summary>
+    /// Erin is refused by policy at once; the copy for Frank then hangs at the upstream until the
+    /// stop cancels the attempt. Before, Erin was saved as failed and the report, queued only at the
+    /// end of an attempt, was never sent. Now it is owed in the saved state and the restart sends it.
+    /// </summary>
+    [Fact]
+    public async Task AStopBetweenARefusalAndItsReport_LosesNoReport_TheRestartQueuesIt()
+    {
+        _world.Settings["Gateway:Spool:ShutdownTimeout"] = "00:00:01";
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+        _sink.OnData = message =>
+        {
+            if (!message.RcptTo.Contains(Frank) || release.IsSet) return null;
+            stalled.TrySetResult();
+            release.Wait(Wait);
+            return new SmtpResponse((SmtpReplyCode)451, "4.3.0 the attempt was cut short");
+        };
+        await StartAsync();
+        var message = RunningGateway.NewMessage(Alice, Erin, "stopped-1");
+        message.MessageId = "stopped-1@example.test";
+        await _gateway.SendAsync(message, Alice, Erin, Frank);
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "refused", Erin));
+        await stalled.Task.WaitAsync(Wait);
+
+        await _gateway.DisposeAsync();
+        _gateway = null!;
+        var envelope = Directory.GetFiles(Path.Combine(_world.SpoolPath, "incoming"), "*.json").Select(File.ReadAllText).Single();
+        Assert.Contains("\"reportOwed\"", envelope);
+        Assert.DoesNotContain(_sink.Messages, m => m.MailFrom == "");
+
+        release.Set();
+        await StartAsync();
+        var (raw, bounce) = await WaitForReportAsync("stopped-1");
+        await _sink.WaitForMessagesAsync(2, Wait);
+        var status = Assert.IsType<MessageDeliveryStatus>(Assert.IsType<MultipartReport>(bounce.Body)[1]);
+        Assert.Equal([Alice], raw.RcptTo);
+        Assert.Equal($"rfc822; {Erin}", Assert.Single(status.StatusGroups.Skip(1))["Final-Recipient"]);
+        Assert.Equal("5.7.10", status.StatusGroups[1]["Status"]);
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"));
+        Assert.Single(_sink.Messages, m => m.MailFrom == "");
+        Assert.Single(_sink.Messages, m => m.RcptTo.Contains(Frank));
+        output.WriteLine($"after the restart: {_sink.Messages.Count} messages at the sink, one of them the report about {Erin}");
+    }
+
     [Fact]
     public async Task NotifyNever_OnAPolicyRefusal_SendsNoReport_WhileNotifyFailure_GetsOne_WithOriginalRecipient()
     {
