@@ -32,6 +32,14 @@ public static class LdapFilter
     /// <summary>The template with every "{0}" replaced by the escaped address (no string.Format: braces in a template stay literal).</summary>
     public static string Format(string template, string address) => template.Replace(Placeholder, Escape(address), StringComparison.Ordinal);
 
+    /// <summary>
+    /// The template for each spelling of the address, joined with OR when there is more than one:
+    /// a directory stores an internationalised domain in one IDN form, and mail may name it in the other.
+    /// </summary>
+    public static string FormatAny(string template, IReadOnlyList<string> spellings) => spellings.Count == 1
+        ? Format(template, spellings[0])
+        : "(|" + string.Concat(spellings.Select(s => Format(template, s))) + ")";
+
     /// <summary>Null when the template is usable, otherwise why not (for the settings validator).</summary>
     public static string? Problem(string? template)
     {

@@ -23,4 +23,17 @@ public static class DomainName
             return domain.ToLowerInvariant(); // not a valid IDN: compared as written
         }
     }
+
+    /// <summary>The Unicode form (U-labels, lower case), or the domain lower-cased as written when it is not a valid IDN.</summary>
+    public static string Unicode(string domain)
+    {
+        try
+        {
+            return Idn.GetUnicode(Ascii(domain)).ToLowerInvariant();
+        }
+        catch (ArgumentException)
+        {
+            return domain.ToLowerInvariant();
+        }
+    }
 }

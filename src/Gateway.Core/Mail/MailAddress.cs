@@ -25,5 +25,25 @@ public readonly record struct MailAddress(string LocalPart, string Domain)
         string.Equals(LocalPart, other.LocalPart, StringComparison.Ordinal) &&
         (string.Equals(Domain, other.Domain, StringComparison.OrdinalIgnoreCase) || DomainName.Ascii(Domain) == DomainName.Ascii(other.Domain));
 
+    /// <summary>
+    /// The key certificates are stored and looked up under: lower case, the domain in its ASCII form,
+    /// so a certificate for user@xn--bcher-kva.example is found for mail to user@bücher.example
+    /// and the other way round.
+    /// </summary>
+    public static string LookupKey(string address)
+    {
+        var parsed = Parse(address);
+        return parsed.Domain.Length == 0 ? parsed.LocalPart.ToLowerInvariant() : $"{parsed.LocalPart.ToLowerInvariant()}@{DomainName.Ascii(parsed.Domain)}";
+    }
+
+    /// <summary>The address as written, then with its domain in the other IDN form when that differs (for a directory that stores either).</summary>
+    public static IReadOnlyList<string> Spellings(string address)
+    {
+        var parsed = Parse(address);
+        if (parsed.Domain.Length == 0) return [address];
+        return new[] { address, $"{parsed.LocalPart}@{DomainName.Ascii(parsed.Domain)}", $"{parsed.LocalPart}@{DomainName.Unicode(parsed.Domain)}" }
+            .Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+    }
+
     public override string ToString() => IsNull ? string.Empty : Domain.Length == 0 ? LocalPart : $"{LocalPart}@{Domain}";
 }

@@ -36,6 +36,35 @@ public sealed class CertificateCache
                 address TEXT NOT NULL, source TEXT NOT NULL, checked INTEGER NOT NULL,
                 PRIMARY KEY (address, source));
             """);
+        RekeyInternationalDomains(connection);
+    }
+
+    /// <summary>
+    /// Rows written before keys took the ASCII form of a domain (<see cref="Key"/>) may hold the
+    /// Unicode form: they are moved to the new key, once, so they are still found.
+    /// </summary>
+    private static void RekeyInternationalDomains(SqliteConnection connection)
+    {
+        foreach (var table in new[] { "certificates", "negatives" })
+        {
+            var old = new List<string>();
+            using (var select = connection.CreateCommand())
+            {
+                select.CommandText = $"SELECT DISTINCT address FROM {table} WHERE address GLOB '*[^ -~]*'";
+                using var reader = select.ExecuteReader();
+                while (reader.Read()) old.Add(reader.GetString(0));
+            }
+            foreach (var address in old.Where(a => Key(a) != a))
+            {
+                using var move = connection.CreateCommand();
+                // OR IGNORE: a row already under the new key wins; the old one is then dropped. Run again
+                // after a crash half-way, it finishes the job.
+                move.CommandText = $"UPDATE OR IGNORE {table} SET address = $new WHERE address = $old; DELETE FROM {table} WHERE address = $old";
+                move.Parameters.AddWithValue("$new", Key(address));
+                move.Parameters.AddWithValue("$old", address);
+                move.ExecuteNonQuery();
+            }
+        }
     }
 
     public CertificateCacheOptions Settings { get; }
@@ -197,7 +226,7 @@ public sealed class CertificateCache
         command.ExecuteNonQuery();
     }
 
-    private static string Key(string address) => address.Trim().ToLowerInvariant();
+    private static string Key(string address) => Gateway.Mail.MailAddress.LookupKey(address);
 }
 
 /// <summary>One remembered certificate with where it came from and when it was seen.</summary>

@@ -26,7 +26,7 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
     {
         // A directory holds public certificates: never a signing identity of our own senders.
         if (usage == CertificateUsage.Signing) return CertificateLookup.None;
-        var filter = LdapFilter.Format(settings.Filter, address);
+        var filter = LdapFilter.FormatAny(settings.Filter, Gateway.Mail.MailAddress.Spellings(address));
         try
         {
             var values = await LdapConnections.RunAsync(settings, () => Search(filter), cancellationToken);

@@ -94,7 +94,7 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     }
 
     private static List<CertificateCandidate> Candidates(Dictionary<string, List<CertificateCandidate>> index, string address) =>
-        index.TryGetValue(address, out var list) ? list : [];
+        index.TryGetValue(Gateway.Mail.MailAddress.LookupKey(address), out var list) ? list : [];
 
     private Contents Read(string? fingerprint = null)
     {
@@ -216,7 +216,8 @@ public sealed partial class LocalCertificateStore : ICertificateSource
         var index = new Dictionary<string, List<CertificateCandidate>>(StringComparer.OrdinalIgnoreCase);
         foreach (var (certificate, source) in certificates)
         {
-            foreach (var address in SmimeCertificateValidator.EmailAddresses(certificate))
+            // Once per key: a certificate naming one address in both IDN forms is still one candidate.
+            foreach (var address in SmimeCertificateValidator.EmailAddresses(certificate).Select(Gateway.Mail.MailAddress.LookupKey).Distinct())
             {
                 if (!index.TryGetValue(address, out var list)) index[address] = list = [];
                 list.Add(new CertificateCandidate(certificate, source));

@@ -73,4 +73,22 @@ public sealed class MailAddressTests
         Assert.Equal(new MailAddress("Alice", "Example.com"), envelope.Sender);
         Assert.True(bounce.Sender.IsNull);
     }
+
+    [Theory]
+    [InlineData("Dora@Bücher.Example", "dora@xn--bcher-kva.example")]
+    [InlineData("dora@xn--bcher-kva.example", "dora@xn--bcher-kva.example")]
+    [InlineData("Bob@Partner.Test", "bob@partner.test")]
+    [InlineData("postmaster", "postmaster")]
+    public void LookupKey_IsLowerCase_WithTheDomainInItsAsciiForm(string address, string key)
+    {
+        Assert.Equal(key, MailAddress.LookupKey(address));
+    }
+
+    [Fact]
+    public void Spellings_OfAnInternationalDomain_AreTheAddressAsWrittenAndItsOtherIdnForm()
+    {
+        Assert.Equal(["dora@bücher.example", "dora@xn--bcher-kva.example"], MailAddress.Spellings("dora@bücher.example"));
+        Assert.Equal(["dora@xn--bcher-kva.example", "dora@bücher.example"], MailAddress.Spellings("dora@xn--bcher-kva.example"));
+        Assert.Equal(["bob@partner.test"], MailAddress.Spellings("bob@partner.test"));
+    }
 }
