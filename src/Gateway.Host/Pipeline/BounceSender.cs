@@ -27,15 +27,12 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
         var owed = context.FailuresToReport;
         if (owed.Count == 0) return;
         var failed = await AskedAsync(context, owed, DsnNotify.Failure, cancellationToken);
-        if (failed.Count > 0)
-        {
-            // RET=FULL is honoured only when every failed copy would have left unencrypted anyway: a body
-            // the policy refused to send in plaintext (or sent encrypted) is never echoed back in plaintext,
-            // since the envelope sender is not authenticated and the report travels through the upstream.
-            var returnContent = context.Entry.Return == "FULL" && failed.All(f => f.MayReturnContent);
-            await QueueReportAsync(context, failed, returnContent, "bounced", "delivery status notification queued", cancellationToken);
-        }
-        context.Settle(owed);
+        if (failed.Count == 0) return;
+        // RET=FULL is honoured only when every failed copy would have left unencrypted anyway: a body
+        // the policy refused to send in plaintext (or sent encrypted) is never echoed back in plaintext,
+        // since the envelope sender is not authenticated and the report travels through the upstream.
+        var returnContent = context.Entry.Return == "FULL" && failed.All(f => f.MayReturnContent);
+        await QueueReportAsync(context, failed, returnContent, "bounced", "delivery status notification queued", cancellationToken);
     }
 
     /// <summary>
@@ -48,7 +45,6 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
         var owed = context.RelaysToReport;
         if (owed.Count == 0) return;
         await QueueReportAsync(context, owed, returnContent: false, "success-reported", "success notification queued", cancellationToken);
-        context.Settle(owed);
     }
 
     /// <summary>The one "still trying" notice (RFC 3464 Action: delayed) for the recipients still deferred.</summary>
@@ -82,6 +78,7 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
                 Recipients = unasked,
                 Reason = $"the client's NOTIFY for these recipients does not ask for {condition.ToString().ToLowerInvariant()} reports (RFC 3461)",
             }, cancellationToken);
+            context.Settle(recipients.Where(r => !r.Notify.Asks(condition)));
         }
         return asked;
     }
@@ -96,6 +93,7 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
             {
                 Recipients = addresses, Reason = "the message had a null sender (it is itself a notification): never a bounce for a bounce",
             }, cancellationToken);
+            context.Settle(recipients);
             return;
         }
         if (Relay.EnvelopeMailbox.TryCreate(entry.MailFrom) is null)
@@ -105,6 +103,7 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
             {
                 Recipients = addresses, Reason = $"the sender address <{entry.MailFrom}> cannot be written in an SMTP envelope",
             }, cancellationToken);
+            context.Settle(recipients);
             return;
         }
 
@@ -120,11 +119,14 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
         // The spool restores the CRLF that SMTP's final dot takes away, so hand it the message without its last one.
         var length = bytes.Length >= 2 && bytes[^2] == '\r' && bytes[^1] == '\n' ? bytes.Length - 2 : bytes.Length;
         var queued = await spool.AcceptAsync(new ReadOnlySequence<byte>(bytes, 0, length), string.Empty, [entry.MailFrom], "localhost", null, null, null, CancellationToken.None);
+        // Queued: owed no more, and on its way, before the audit line, which may fail (a full disk)
+        // and must not make the next attempt queue the same report again.
+        context.Settle(recipients);
+        queue.Enqueue(queued.Id);
         await audit.WriteAsync(context.Event(eventName) with
         {
             Recipients = addresses, Recipient = entry.MailFrom, Action = action, Status = queued.Id,
         }, CancellationToken.None);
-        queue.Enqueue(queued.Id);
     }
 
     private static FormatOptions CreateFormat()

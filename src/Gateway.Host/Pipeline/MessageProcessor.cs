@@ -161,14 +161,18 @@ public sealed partial class MessageProcessor(
     {
         var entry = context.Entry;
         var now = time.GetUtcNow();
-        var expired = retries.IsExpired(entry.ReceivedAt, now);
-        if (expired && entry.Recipients.Any(r => r.IsOpen))
-            await context.FailOpenAsync("550 5.4.7 delivery time expired: the message stayed queued longer than Gateway:Spool:MaximumLifetime",
-                "The message could not be delivered within the time the gateway keeps trying; the last error is below.", audit, cancellationToken);
         try
         {
+            if (retries.IsExpired(entry.ReceivedAt, now) && entry.Recipients.Any(r => r.IsOpen))
+                await context.FailOpenAsync("550 5.4.7 delivery time expired: the message stayed queued longer than Gateway:Spool:MaximumLifetime",
+                    "The message could not be delivered within the time the gateway keeps trying; the last error is below.", audit, cancellationToken);
             await bounces.SendAsync(context, cancellationToken);
             await bounces.ReportRelayedAsync(context, cancellationToken);
+            if (!entry.IsFinished && retries.ShouldWarnOfDelay(entry, now))
+            {
+                await bounces.WarnDelayedAsync(context, retries.ExpiresAt(entry.ReceivedAt), cancellationToken);
+                entry.DelayWarningSent = now;
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -181,11 +185,12 @@ public sealed partial class MessageProcessor(
         }
         catch (Exception e)
         {
-            // Every recipient's state stands (one that got a 250 must not get the message again); the
-            // reports stay owed, so the entry stays queued and they are tried again with it, until the
-            // message's lifetime is over.
+            // The audit log or the spool failed (a full disk): every recipient's state still stands and
+            // is saved below (one that got a 250 must not get the message again); reports not queued
+            // stay owed, so the entry stays queued and they are tried again with it, each for as long
+            // as a message is (Spool:MaximumLifetime).
             LogReportFailed(e, entry.Id);
-            if (expired) await GiveUpReportsAsync(context);
+            await GiveUpReportsAsync(context, now - options.Value.Spool.MaximumLifetime);
         }
 
         if (entry.IsFinished)
@@ -198,11 +203,6 @@ public sealed partial class MessageProcessor(
                 Status = string.Join(", ", entry.Recipients.GroupBy(r => r.Status).Select(g => $"{g.Key.ToString().ToLowerInvariant()}={g.Count()}")),
             }, CancellationToken.None);
             return null;
-        }
-        if (retries.ShouldWarnOfDelay(entry, now))
-        {
-            await bounces.WarnDelayedAsync(context, retries.ExpiresAt(entry.ReceivedAt), cancellationToken);
-            entry.DelayWarningSent = now;
         }
         entry.NextAttempt = now + retries.DelayAfter(entry.Attempts);
         await SaveAsync(context, journaled);
@@ -229,14 +229,15 @@ public sealed partial class MessageProcessor(
         }
     }
 
-    /// <summary>The message's lifetime is over and its owed reports still cannot be queued: they are dropped, and that is audited.</summary>
-    private async Task GiveUpReportsAsync(ProcessingContext context)
+    /// <summary>Reports owed since before <paramref name="cutoff"/> that still cannot be queued are dropped, and that is audited.</summary>
+    private async Task GiveUpReportsAsync(ProcessingContext context, DateTimeOffset cutoff)
     {
-        var owed = context.FailuresToReport.Concat(context.RelaysToReport).ToList();
+        var owed = context.OwedSince(cutoff);
+        if (owed.Count == 0) return;
         await audit.TryWriteAsync(context.Event("report-lost") with
         {
             Recipients = owed.Select(r => r.Address).Distinct().ToList(),
-            Reason = "the delivery status notification could not be queued before Gateway:Spool:MaximumLifetime ran out",
+            Reason = "the delivery status notification could not be queued for as long as Gateway:Spool:MaximumLifetime",
         });
         context.Settle(owed);
     }

@@ -42,8 +42,12 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
         }
     }
 
-    private List<ReportedRecipient> Owed(string action) => Entry.Recipients
-        .Where(r => r.ReportOwed?.Action == action)
+    /// <summary>Every report owed since before <paramref name="cutoff"/>.</summary>
+    public IReadOnlyList<ReportedRecipient> OwedSince(DateTimeOffset cutoff) =>
+        [.. Owed(ReportedRecipient.Failed, cutoff), .. Owed(ReportedRecipient.Relayed, cutoff)];
+
+    private List<ReportedRecipient> Owed(string action, DateTimeOffset? before = null) => Entry.Recipients
+        .Where(r => r.ReportOwed?.Action == action && (before is null || r.ReportOwed.Since < before))
         .Select(r => new ReportedRecipient(r.Address, SmtpReply.Parse(r.ReportOwed!.Reply), r.ReportOwed.Explanation, action,
             MayReturnContent: r.ReportOwed.MayReturnContent, OriginalRecipient: r.OriginalRecipient, Notify: r.Notify))
         .ToList();
@@ -164,7 +168,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     public void Fail(SpoolRecipient recipient, SmtpReply reply, string explanation, string recorded, bool mayReturnContent = false)
     {
         Update(recipient, RecipientStatus.Failed, recorded);
-        recipient.ReportOwed = new OwedReport(ReportedRecipient.Failed, reply.ToString(), explanation, mayReturnContent);
+        recipient.ReportOwed = new OwedReport(ReportedRecipient.Failed, reply.ToString(), explanation, time.GetUtcNow(), mayReturnContent);
     }
 
     /// <param name="reportSuccess">False when the upstream took the client's NOTIFY with the recipient: reporting success is its job then.</param>
@@ -172,7 +176,7 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     {
         Update(recipient, RecipientStatus.Delivered, reply);
         if (reportSuccess && recipient.Notify.Asks(DsnNotify.Success))
-            recipient.ReportOwed = new OwedReport(ReportedRecipient.Relayed, reply, "The message was passed on to the next mail server for this recipient.");
+            recipient.ReportOwed = new OwedReport(ReportedRecipient.Relayed, reply, "The message was passed on to the next mail server for this recipient.", time.GetUtcNow());
     }
 
     private static string Explain(FailureKind? failure) => failure switch

@@ -5,6 +5,7 @@ namespace Gateway.Spool;
 /// or "relayed" (NOTIFY=SUCCESS to an upstream without DSN). It is recorded with the recipient's
 /// new state, in the same save, so a stop or crash between the recipient's failure and the queueing
 /// of the report (the attempt's other copies may take minutes) cannot lose it: the next attempt
-/// sends it. <see cref="MayReturnContent"/> as in <see cref="Bounces.ReportedRecipient"/>.
+/// sends it. <see cref="MayReturnContent"/> as in <see cref="Bounces.ReportedRecipient"/>;
+/// <see cref="Since"/> bounds how long one that cannot be queued is tried (Spool:MaximumLifetime).
 /// </summary>
-public sealed record OwedReport(string Action, string Reply, string Explanation, bool MayReturnContent = false);
+public sealed record OwedReport(string Action, string Reply, string Explanation, DateTimeOffset Since, bool MayReturnContent = false);

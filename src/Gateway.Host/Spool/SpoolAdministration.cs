@@ -77,9 +77,27 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
         var entry = spool.TryLoad(id);
         if (entry is null) return NotQueued(id);
         var open = entry.Recipients.Where(r => r.IsOpen).ToList();
+        if (open.Count == 0)
+            return new QueueActionResult(false, $"{id}: no recipient is waiting for delivery; the entry stays queued only for the reports it still owes the sender");
         await spool.CopyToHoldAsync(entry, SpooledContent.InFile(spool.ContentPath(id)), id, open, cancellationToken);
-        spool.Complete(id);
-        entryLock.Remove();
+        if (entry.Recipients.Any(r => r.ReportOwed is not null))
+        {
+            // Reports owed for recipients already done are still the sender's: the entry stays for them alone.
+            foreach (var recipient in open)
+            {
+                recipient.Status = RecipientStatus.Held;
+                recipient.Reply = $"held by gateway queue hold as hold/{id}";
+                recipient.UpdatedAt = time.GetUtcNow();
+            }
+            entry.NextAttempt = time.GetUtcNow();
+            spool.Save(entry);
+            control.RequestWake(id);
+        }
+        else
+        {
+            spool.Complete(id);
+            entryLock.Remove();
+        }
         await AuditAsync("queue-hold", entry, $"moved to hold/{id}", cancellationToken, open.Select(r => r.Address).ToList());
         return new QueueActionResult(true, $"{id}: held ({open.Count} recipients) in hold/{id}");
     }

@@ -177,6 +177,65 @@ public sealed class QueueCommandTests : IAsyncLifetime
         Assert.True(Audited("queue-release", id));
     }
 
+    /// <summary>An entry as a stop or a full disk leaves it: Bob still open, Erin failed with her report not queued yet.</summary>
+    private async Task<string> AdmitOwingAReportAsync(bool bobOpen)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new Gateway.Configuration.GatewayOptions
+        {
+            Spool = new Gateway.Configuration.SpoolOptions { Path = _world.SpoolPath },
+        });
+        var spool = new FileSpool(options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<FileSpool>.Instance);
+        var now = DateTimeOffset.UtcNow;
+        var id = SpoolId.New(now);
+        var content = Path.Combine(_world.Root, id + ".content");
+        await File.WriteAllTextAsync(content, $"From: <{Alice}>\r\nSubject: owing\r\nMessage-ID: <{id}@example.test>\r\n\r\nbody\r\n");
+        await spool.AdmitAsync(content, new SpoolEnvelope
+        {
+            Id = id, MailFrom = Alice, Client = "127.0.0.1", ReceivedAt = now, NextAttempt = now.AddHours(1), Attempts = 1,
+            Recipients =
+            [
+                new SpoolRecipient { Address = Bob, Status = bobOpen ? RecipientStatus.Deferred : RecipientStatus.Delivered, Reply = "451 4.4.1 upstream down" },
+                new SpoolRecipient
+                {
+                    Address = "erin@partner.test", Status = RecipientStatus.Failed, Reply = "550 5.7.10 no certificate",
+                    ReportOwed = new OwedReport("failed", "550 5.7.10 no certificate", "No certificate.", now),
+                },
+            ],
+        }, CancellationToken.None);
+        return id;
+    }
+
+    [Fact]
+    public async Task Hold_OfAnEntryOwingAReport_ParksTheOpenRecipients_AndLeavesTheEntryToSendTheReport()
+    {
+        var id = await AdmitOwingAReportAsync(bobOpen: true);
+
+        var hold = await Queue("hold", id);
+
+        Assert.True(hold.ExitCode == 0, hold.ToString());
+        var held = await File.ReadAllTextAsync(Path.Combine(_world.SpoolPath, "hold", id + ".json"));
+        Assert.Contains(Bob, held);
+        Assert.DoesNotContain("erin@partner.test", held);
+        // The report is still the sender's: the entry stays, with Bob held, and its attempt queues the report.
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "bounced") && e.GetProperty("spoolId").GetString() == id, Wait);
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("spoolId").GetString() == id, Wait);
+        Assert.True(File.Exists(Path.Combine(_world.SpoolPath, "hold", id + ".json")));
+    }
+
+    [Fact]
+    public async Task Hold_OfAnEntryWithNobodyLeftToDeliverTo_IsRefused_AndTheEntryStays()
+    {
+        var id = await AdmitOwingAReportAsync(bobOpen: false);
+
+        var hold = await Queue("hold", id);
+
+        Assert.NotEqual(0, hold.ExitCode);
+        Assert.Contains("no recipient is waiting for delivery", hold.ToString());
+        Assert.True(File.Exists(Path.Combine(_world.SpoolPath, "incoming", id + ".json")));
+        Assert.False(File.Exists(Path.Combine(_world.SpoolPath, "hold", id + ".json")));
+        Assert.Contains("report owed", (await Queue("list")).Output);
+    }
+
     [Fact]
     public async Task HoldThenRelease_KeepsEachRecipientsDsnRequest()
     {

@@ -23,12 +23,12 @@ public sealed class ReportQueueFailureTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    private sealed class FirstSuppressedLineFails(IAuditLog inner) : IAuditLog
+    private sealed class FirstLineFails(IAuditLog inner, string eventName) : IAuditLog
     {
         private int _failed;
 
         public ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken) =>
-            auditEvent.Event == "bounce-suppressed" && Interlocked.Exchange(ref _failed, 1) == 0
+            auditEvent.Event == eventName && Interlocked.Exchange(ref _failed, 1) == 0
                 ? ValueTask.FromException(new IOException("No space left on device (simulated)"))
                 : inner.WriteAsync(auditEvent, cancellationToken);
     }
@@ -40,7 +40,7 @@ public sealed class ReportQueueFailureTests : IDisposable
     {
         _world.Settings["Gateway:Spool:Journal"] = journal;
         await using var gateway = await RunningGateway.StartAsync(_world, services =>
-            services.AddSingleton<IAuditLog>(sp => new FirstSuppressedLineFails(sp.GetRequiredService<CountingAuditLog>())));
+            services.AddSingleton<IAuditLog>(sp => new FirstLineFails(sp.GetRequiredService<CountingAuditLog>(), "bounce-suppressed")));
 
         // A null sender: the failure report is suppressed (never a bounce for a bounce), and that is audited.
         await gateway.SendRawAsync("", Erin, "owed-1", "");
@@ -52,5 +52,28 @@ public sealed class ReportQueueFailureTests : IDisposable
         Assert.DoesNotContain(events, e => RunningGateway.Is(e, "deferred"));
         var attempts = events.Where(e => RunningGateway.Is(e, "completed")).Select(e => e.GetProperty("status").GetString()).Single();
         Assert.Equal("failed=1", attempts);
+    }
+
+    /// <summary>
+    /// The report is queued, and then its audit line fails: it is owed no more, so the next attempt
+    /// does not queue a second one, and it is on its way all the same.
+    /// </summary>
+    [Fact]
+    public async Task AReportQueuedWhoseAuditLineFails_IsSentOnce()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world, services =>
+            services.AddSingleton<IAuditLog>(sp => new FirstLineFails(sp.GetRequiredService<CountingAuditLog>(), "bounced")));
+
+        await gateway.SendRawAsync("alice@example.test", Erin, "owed-2", "");
+
+        // The report itself is delivered (to the outbox) and completed, as is the entry it is about.
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "alice@example.test"), TimeSpan.FromSeconds(30));
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("status").GetString() == "failed=1", TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(2)); // a second attempt would come after 1 s
+        var reports = Directory.GetFiles(_world.OutboxPath, "*.eml").Where(f => File.ReadAllText(f).Contains("multipart/report", StringComparison.Ordinal)).ToList();
+        Assert.Single(reports);
+        Assert.Single(gateway.AuditEvents(), e => RunningGateway.Is(e, "refused", Erin));
+        // Nothing is left in the spool: no second report stranded in incoming/ without a wake-up.
+        Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "incoming"), "*.json"));
     }
 }
