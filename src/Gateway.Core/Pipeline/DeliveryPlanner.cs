@@ -57,7 +57,7 @@ public static class DeliveryPlanner
     {
         var groups = recipients
             .Where(r => r.Kind == TreatmentKind.Deliver)
-            .GroupBy(r => (r.Sign, r.Encrypt, Crypto: r.Encrypt || r.Sign ? r.Policy.Crypto : CryptoSettings.Default))
+            .GroupBy(r => (r.Sign, r.Encrypt, Crypto: r.Encrypt || r.Sign ? r.Crypto : CryptoSettings.Default))
             .Select((g, i) => new DeliveryGroup(i + 1, g.Key.Sign, g.Key.Encrypt, g.Key.Crypto, g.ToList()))
             .ToList();
         return new DeliveryPlan(

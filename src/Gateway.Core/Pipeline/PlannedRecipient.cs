@@ -13,4 +13,8 @@ public sealed record PlannedRecipient(
     bool Sign,
     bool Encrypt,
     string Reason,
-    FailureKind? Failure = null);
+    FailureKind? Failure = null)
+{
+    /// <summary>The algorithms of this recipient's copy: the rule's, its content cipher chosen by <see cref="ContentEncryptionChoice"/> when encrypted.</summary>
+    public CryptoSettings Crypto => Encrypt && Certificate is not null ? ContentEncryptionChoice.For(Policy.Crypto, Certificate) : Policy.Crypto;
+}

@@ -1,6 +1,17 @@
 namespace Gateway.Policy;
 
-public enum ContentEncryption { Aes256Cbc, Aes128Cbc }
+/// <summary>
+/// The content cipher. The GCM ones are authenticated (CMS AuthEnvelopedData, RFC 5083/5084): a
+/// changed byte makes decryption fail instead of yielding altered plaintext (EFAIL's CBC gadgets).
+/// </summary>
+public enum ContentEncryption { Aes256Cbc, Aes128Cbc, Aes256Gcm, Aes128Gcm }
+
+/// <summary>
+/// WhenAdvertised: a copy is encrypted with AES-GCM instead of the rule's CBC cipher when every
+/// certificate it goes to came with SMIMECapabilities naming AES-GCM (its owner's client said it
+/// reads it, RFC 8551 §2.7.1). Never: the rule's cipher always.
+/// </summary>
+public enum AuthenticatedEncryption { WhenAdvertised, Never }
 
 public enum KeyTransport { RsaPkcs1, RsaOaepSha256 }
 
@@ -21,7 +32,11 @@ public sealed record CryptoSettings(
     KeyTransport KeyTransport = KeyTransport.RsaPkcs1,
     SignatureDigest Digest = SignatureDigest.Sha256,
     SignatureForm SignatureForm = SignatureForm.Detached,
-    SignaturePadding SignaturePadding = SignaturePadding.Pkcs1)
+    SignaturePadding SignaturePadding = SignaturePadding.Pkcs1,
+    AuthenticatedEncryption AuthenticatedEncryption = AuthenticatedEncryption.WhenAdvertised)
 {
     public static CryptoSettings Default { get; } = new();
+
+    /// <summary>AES-GCM in AuthEnvelopedData rather than AES-CBC in EnvelopedData.</summary>
+    public bool IsAuthenticated => ContentEncryption is ContentEncryption.Aes256Gcm or ContentEncryption.Aes128Gcm;
 }

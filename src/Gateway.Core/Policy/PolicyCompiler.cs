@@ -101,7 +101,8 @@ public static class PolicyCompiler
             d.KeyTransport ?? CryptoSettings.Default.KeyTransport,
             d.Digest ?? CryptoSettings.Default.Digest,
             d.SignatureForm ?? CryptoSettings.Default.SignatureForm,
-            d.SignaturePadding ?? CryptoSettings.Default.SignaturePadding));
+            d.SignaturePadding ?? CryptoSettings.Default.SignaturePadding,
+            d.AuthenticatedEncryption ?? CryptoSettings.Default.AuthenticatedEncryption));
     }
 
     private static PolicyAction Inherit(PolicyActionDocument rule, PolicyAction d) => new(
@@ -113,7 +114,8 @@ public static class PolicyCompiler
             rule.KeyTransport ?? d.Crypto.KeyTransport,
             rule.Digest ?? d.Crypto.Digest,
             rule.SignatureForm ?? d.Crypto.SignatureForm,
-            rule.SignaturePadding ?? d.Crypto.SignaturePadding));
+            rule.SignaturePadding ?? d.Crypto.SignaturePadding,
+            rule.AuthenticatedEncryption ?? d.Crypto.AuthenticatedEncryption));
 
     internal static List<AddressPattern> CompilePatterns(
         List<string>? texts, string path, List<PolicyError> errors, Func<string, string, PolicyError> at)

@@ -18,6 +18,7 @@ public class PolicyActionDocument
     public SignatureDigest? Digest { get; set; }
     public SignatureForm? SignatureForm { get; set; }
     public SignaturePadding? SignaturePadding { get; set; }
+    public AuthenticatedEncryption? AuthenticatedEncryption { get; set; }
 }
 
 public sealed class PolicyRuleDocument : PolicyActionDocument

@@ -74,7 +74,7 @@ internal static class EnvelopedDataWriter
     }
 
     /// <summary>Stream.CopyTo returns its pooled buffer with the mail still in it; this one is cleared.</summary>
-    private static void CopyClearing(Stream source, Stream destination)
+    internal static void CopyClearing(Stream source, Stream destination)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
@@ -88,7 +88,8 @@ internal static class EnvelopedDataWriter
         }
     }
 
-    private static byte[] RecipientInfos(IReadOnlyList<X509Certificate2> recipients, byte[] key, KeyTransport transport)
+    /// <summary>RecipientInfos: one KeyTransRecipientInfo per certificate, the content-encryption key encrypted to each.</summary>
+    internal static byte[] RecipientInfos(IReadOnlyList<X509Certificate2> recipients, byte[] key, KeyTransport transport)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSetOf())
@@ -146,7 +147,7 @@ internal static class EnvelopedDataWriter
         }
     }
 
-    private static byte[] Tlv(Action<AsnWriter> write)
+    internal static byte[] Tlv(Action<AsnWriter> write)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
         write(writer);
@@ -154,7 +155,7 @@ internal static class EnvelopedDataWriter
     }
 
     /// <summary>A DER tag and definite length (X.690 §8.1.3).</summary>
-    private static byte[] Header(byte tag, long length)
+    internal static byte[] Header(byte tag, long length)
     {
         if (length < 0x80) return [tag, (byte)length];
         var count = 0;

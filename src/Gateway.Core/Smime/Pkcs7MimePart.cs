@@ -17,6 +17,17 @@ internal sealed class Pkcs7MimePart(SecureMimeType type, Stream der) : Applicati
 
     private readonly Stream _der = der;
 
+    /// <summary>
+    /// MimeKit writes smime-type=authenveloped-data; RFC 8551 §3.2.2 spells it authEnveloped-data,
+    /// and a client that compares it as written must find it.
+    /// </summary>
+    public static Pkcs7MimePart Create(SecureMimeType type, Stream der)
+    {
+        var part = new Pkcs7MimePart(type, der);
+        if (type == SecureMimeType.AuthEnvelopedData) part.ContentType.Parameters["smime-type"] = "authEnveloped-data";
+        return part;
+    }
+
     public override void WriteTo(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default)
     {
         // The fast path writes CRLF only; anything else, a part someone re-encoded, and an empty one (which MimeKit

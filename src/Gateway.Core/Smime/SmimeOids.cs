@@ -8,6 +8,8 @@ internal static class SmimeOids
     public const string Aes128Cbc = "2.16.840.1.101.3.4.1.2";
     public const string Aes192Cbc = "2.16.840.1.101.3.4.1.22";
     public const string Aes256Cbc = "2.16.840.1.101.3.4.1.42";
+    public const string Aes128Gcm = "2.16.840.1.101.3.4.1.6";
+    public const string Aes256Gcm = "2.16.840.1.101.3.4.1.46";
     public const string RsaEncryption = "1.2.840.113549.1.1.1";
     public const string RsaesOaep = "1.2.840.113549.1.1.7";
     public const string SmimeCapabilities = "1.2.840.113549.1.9.15";
@@ -17,6 +19,7 @@ internal static class SmimeOids
     public const string Data = "1.2.840.113549.1.7.1";
     public const string SignedData = "1.2.840.113549.1.7.2";
     public const string EnvelopedData = "1.2.840.113549.1.7.3";
+    public const string AuthEnvelopedData = "1.2.840.113549.1.9.16.1.23";
     public const string ContentType = "1.2.840.113549.1.9.3";
     public const string MessageDigest = "1.2.840.113549.1.9.4";
     public const string SigningTime = "1.2.840.113549.1.9.5";
@@ -31,6 +34,8 @@ internal static class SmimeOids
     public static string ContentEncryption(ContentEncryption algorithm) => algorithm switch
     {
         Policy.ContentEncryption.Aes128Cbc => Aes128Cbc,
+        Policy.ContentEncryption.Aes128Gcm => Aes128Gcm,
+        Policy.ContentEncryption.Aes256Gcm => Aes256Gcm,
         _ => Aes256Cbc,
     };
 
@@ -49,7 +54,13 @@ internal static class SmimeOids
         _ => "sha-256",
     };
 
-    public static string Name(ContentEncryption algorithm) => algorithm == Policy.ContentEncryption.Aes128Cbc ? "aes-128-cbc" : "aes-256-cbc";
+    public static string Name(ContentEncryption algorithm) => algorithm switch
+    {
+        Policy.ContentEncryption.Aes128Cbc => "aes-128-cbc",
+        Policy.ContentEncryption.Aes128Gcm => "aes-128-gcm",
+        Policy.ContentEncryption.Aes256Gcm => "aes-256-gcm",
+        _ => "aes-256-cbc",
+    };
 
     public static string Name(KeyTransport transport) => transport == KeyTransport.RsaOaepSha256 ? "rsaes-oaep-sha256" : "rsaes-pkcs1-v1_5";
 

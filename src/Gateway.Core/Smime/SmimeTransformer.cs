@@ -145,6 +145,12 @@ public static class SmimeTransformer
         entity.WriteTo(Canonical, plaintext);
         plaintext.Position = 0;
         var envelope = scratch.Create(size);
+        if (request.Crypto.IsAuthenticated)
+        {
+            AuthEnvelopedDataWriter.Write(plaintext, request.Recipients, request.Crypto, envelope);
+            envelope.Position = 0;
+            return Pkcs7MimePart.Create(SecureMimeType.AuthEnvelopedData, envelope);
+        }
         EnvelopedDataWriter.Write(plaintext, request.Recipients, request.Crypto, envelope);
         envelope.Position = 0;
         return new Pkcs7MimePart(SecureMimeType.EnvelopedData, envelope);

@@ -17,6 +17,9 @@ public sealed class HarvestedCertificateSource(CertificateCache cache) : ICertif
     {
         if (usage == CertificateUsage.Signing) return ValueTask.FromResult(CertificateLookup.None);
         var found = cache.Find(address, source => source is SourceName or ImportedName, maxAge: null);
-        return ValueTask.FromResult(CertificateLookup.Found(found.Select(c => new CertificateCandidate(c.Certificate, c.Source, c.Chain)).ToList()));
+        return ValueTask.FromResult(CertificateLookup.Found(found.Select(c => new CertificateCandidate(c.Certificate, c.Source, c.Chain)
+        {
+            Capabilities = Gateway.Smime.SmimeCapabilities.Parse(c.Capabilities),
+        }).ToList()));
     }
 }

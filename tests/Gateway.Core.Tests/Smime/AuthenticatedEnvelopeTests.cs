@@ -1,0 +1,82 @@
+using System.Text;
+using Gateway.Policy;
+using Gateway.Smime;
+using Gateway.Testing;
+using Gateway.Testing.Peers;
+using MimeKit;
+using MimeKit.Cryptography;
+using static Gateway.Tests.Smime.SmimeTestMessages;
+
+namespace Gateway.Tests.Smime;
+
+/// <summary>
+/// AES-GCM in AuthEnvelopedData (RFC 5083, 5084): checked with openssl, not our code. It opens
+/// what we write for every recipient, and refuses it once a single byte of the ciphertext is
+/// changed, which is the point of it: AES-CBC would decrypt that to altered plaintext.
+/// </summary>
+public sealed class AuthenticatedEnvelopeTests(PkiFixture fixture) : IClassFixture<PkiFixture>, IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("gateway-gcm-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private async Task<(string Certificate, string Key)> WriteKeyAsync(Gateway.Testing.Pki.TestIdentity identity, string name)
+    {
+        var certificate = Path.Combine(_folder, name + ".crt");
+        var key = Path.Combine(_folder, name + ".key");
+        await File.WriteAllTextAsync(certificate, identity.CertificatePem);
+        await File.WriteAllTextAsync(key, identity.PrivateKeyPem);
+        return (certificate, key);
+    }
+
+    [Theory]
+    [InlineData(ContentEncryption.Aes256Gcm, 10 * 1024, "aes-256-gcm")]
+    [InlineData(ContentEncryption.Aes128Gcm, 10 * 1024, "aes-128-gcm")]
+    [InlineData(ContentEncryption.Aes256Gcm, 3 * 1024 * 1024, "aes-256-gcm")]
+    public async Task SignedAndEncryptedWithGcm_OpensWithOpenSsl_ForEachRecipient(ContentEncryption cipher, int size, string name)
+    {
+        var body = new StringBuilder();
+        for (var i = 0; body.Length < size; i++) body.Append("line ").Append(i).Append(" of the message\n");
+        var (output, result) = Transform(Serialise(Build(body.ToString())), fixture.Alice.Certificate, [fixture.Alice.PublicCertificate],
+            [fixture.Bob.PublicCertificate, fixture.Carol.PublicCertificate], CryptoSettings.Default with { ContentEncryption = cipher });
+        var eml = Path.Combine(_folder, "out.eml");
+        await File.WriteAllBytesAsync(eml, output);
+
+        var part = Assert.IsType<ApplicationPkcs7Mime>(Load(output).Body);
+        Assert.Equal(SecureMimeType.AuthEnvelopedData, part.SecureMimeType);
+        Assert.Equal("authEnveloped-data", part.ContentType.Parameters["smime-type"]);
+        Assert.Contains($"encrypt:{name}", result.Algorithms);
+        var printed = await OpenSslCms.CmsPrintAsync(eml);
+        Assert.True(printed.Success, printed.Stderr);
+        Assert.Contains("id-smime-ct-authEnvelopedData", printed.Stdout);
+        Assert.Contains(name, printed.Stdout);
+        foreach (var (identity, label) in new[] { (fixture.Bob, "bob"), (fixture.Carol, "carol") })
+        {
+            var (certificate, key) = await WriteKeyAsync(identity, label);
+            var decrypted = await OpenSslCms.DecryptAsync(eml, certificate, key);
+            Assert.True(decrypted.Success, $"{label}: {decrypted.Stderr}");
+            var signed = Assert.IsType<MultipartSigned>(MimeEntity.Load(new MemoryStream(decrypted.Content)));
+            Assert.Equal(body.ToString(), Assert.IsType<TextPart>(((Multipart)signed[0])[0]).Text.Replace("\r\n", "\n"));
+        }
+    }
+
+    [Fact]
+    public async Task OneChangedByteOfCiphertext_IsRefusedByOpenSsl_NotDecryptedToOtherPlaintext()
+    {
+        var (output, _) = Transform(Serialise(Build()), null, [], [fixture.Bob.PublicCertificate], CryptoSettings.Default with { ContentEncryption = ContentEncryption.Aes256Gcm });
+        var der = Decode(Assert.IsType<ApplicationPkcs7Mime>(Load(output).Body));
+        var (certificate, key) = await WriteKeyAsync(fixture.Bob, "bob");
+        var intact = Path.Combine(_folder, "intact.der");
+        await File.WriteAllBytesAsync(intact, der);
+        var opened = await ToolProcess.RunAsync("openssl", ["cms", "-decrypt", "-inform", "DER", "-in", intact, "-recip", certificate, "-inkey", key]);
+        Assert.True(opened.ExitCode == 0, opened.Stderr);
+
+        der[^40] ^= 0x01; // inside the ciphertext: the last 18 bytes are the mac's header and the tag
+        var changed = Path.Combine(_folder, "changed.der");
+        await File.WriteAllBytesAsync(changed, der);
+        var refused = await ToolProcess.RunAsync("openssl", ["cms", "-decrypt", "-inform", "DER", "-in", changed, "-recip", certificate, "-inkey", key]);
+
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.DoesNotContain("Hello Bob", refused.Stdout);
+    }
+}
