@@ -57,7 +57,8 @@ public static class DeliveryPlanner
     {
         var groups = recipients
             .Where(r => r.Kind == TreatmentKind.Deliver)
-            .GroupBy(r => (r.Sign, r.Encrypt, Crypto: r.Encrypt || r.Sign ? r.Crypto : CryptoSettings.Default))
+            // AuthenticatedEncryption has done its work once the cipher is chosen: rules differing only there share a copy.
+            .GroupBy(r => (r.Sign, r.Encrypt, Crypto: (r.Encrypt || r.Sign ? r.Crypto : CryptoSettings.Default) with { AuthenticatedEncryption = AuthenticatedEncryption.WhenAdvertised }))
             .Select((g, i) => new DeliveryGroup(i + 1, g.Key.Sign, g.Key.Encrypt, g.Key.Crypto, g.ToList()))
             .ToList();
         return new DeliveryPlan(

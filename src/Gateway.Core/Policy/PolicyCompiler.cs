@@ -56,6 +56,8 @@ public static class PolicyCompiler
             return Fail(At("$", "the policy has no \"default\": every recipient must have an explicit outcome"));
 
         var defaultAction = CompileDefault(document.Default, e => errors.Add(At("$.default", e)));
+        if (defaultAction is not null && Contradiction(defaultAction.Crypto) is { } defaultContradiction)
+            errors.Add(At("$.default.authenticatedEncryption", defaultContradiction));
         var triggers = document.Triggers is null ? null : TriggerCompiler.Compile(document.Triggers, "$.triggers", errors, At);
         var rules = new List<PolicyRule>();
         var rulePaths = new List<string>();
@@ -74,7 +76,9 @@ public static class PolicyCompiler
                 errors.Add(At(path + ".triggered", "\"triggered\" needs a top-level \"triggers\" section that says which marks count"));
             if (defaultAction is not null)
             {
-                rules.Add(new PolicyRule(rule.Name, senders, recipients, Inherit(rule, defaultAction), rule.Triggered == true));
+                var action = Inherit(rule, defaultAction);
+                if (Contradiction(action.Crypto) is { } contradiction) errors.Add(At(path + ".authenticatedEncryption", contradiction));
+                rules.Add(new PolicyRule(rule.Name, senders, recipients, action, rule.Triggered == true));
                 rulePaths.Add(path);
             }
         }
@@ -104,6 +108,12 @@ public static class PolicyCompiler
             d.SignaturePadding ?? CryptoSettings.Default.SignaturePadding,
             d.AuthenticatedEncryption ?? CryptoSettings.Default.AuthenticatedEncryption));
     }
+
+    /// <summary>"never" with a GCM cipher (set here or inherited from the default) would have one of the two ignored: the admin says which.</summary>
+    private static string? Contradiction(CryptoSettings crypto) =>
+        crypto.AuthenticatedEncryption == AuthenticatedEncryption.Never && crypto.IsAuthenticated
+            ? $"\"authenticatedEncryption\": \"never\" contradicts \"contentEncryption\": \"{System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(crypto.ContentEncryption.ToString())}\" (set here or in the default): give a CBC cipher, or leave \"never\" out"
+            : null;
 
     private static PolicyAction Inherit(PolicyActionDocument rule, PolicyAction d) => new(
         rule.Sign ?? d.Sign,

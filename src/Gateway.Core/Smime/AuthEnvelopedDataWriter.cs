@@ -70,6 +70,8 @@ internal static class AuthEnvelopedDataWriter
         }
         finally
         {
+            // BouncyCastle keeps copies of the key (KeyParameter, the cipher's last key, the AES round
+            // keys) that it offers no way to clear; they live as long as this call's objects, unreferenced after it.
             CryptographicOperations.ZeroMemory(key);
         }
     }

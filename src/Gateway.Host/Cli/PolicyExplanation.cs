@@ -12,7 +12,8 @@ public sealed record PolicyExplanation(string Policy, string Revision, string Se
     {
         var recipients = new List<RecipientExplanation>();
         foreach (var group in plan.Groups)
-            recipients.AddRange(group.Recipients.Select(r => Explain(r, Describe(r), $"copy {group.Number} of {plan.Groups.Count}", group.Crypto, looked)));
+            recipients.AddRange(group.Recipients.Select(r => Explain(r, Describe(r), $"copy {group.Number} of {plan.Groups.Count}",
+                group.Crypto with { AuthenticatedEncryption = r.Policy.Crypto.AuthenticatedEncryption }, looked)));
         recipients.AddRange(plan.Refused.Select(r => Explain(r, "refuse", Failures.Reply(r.Failure ?? FailureKind.EncryptionCertificateMissing).ToString(), null, looked)));
         recipients.AddRange(plan.Held.Select(r => Explain(r, "hold", "parked in spool/hold for an admin", null, looked)));
         var sorted = recipients.OrderBy(r => IndexOf(order, r.Recipient)).ToList();
@@ -27,7 +28,10 @@ public sealed record PolicyExplanation(string Policy, string Revision, string Se
             Name(r.Policy.Sign), Name(r.Policy.Encrypt), Name(r.Policy.MissingCertificate),
             certificate is null ? null : CertificateReport.From(certificate),
             r.Certificate is null && certificate is not null,
-            crypto is null || decision == "unchanged" ? null : crypto);
+            crypto is null || decision == "unchanged" ? null : crypto)
+        {
+            GcmAdvertised = r.Encrypt && crypto?.IsAuthenticated == true && !r.Policy.Crypto.IsAuthenticated,
+        };
     }
 
     private static int IndexOf(IReadOnlyList<string> order, string address)
@@ -63,7 +67,7 @@ public sealed record PolicyExplanation(string Policy, string Revision, string Se
             yield return $"  reason:      {r.Reason}";
             yield return $"  certificate: {(r.Certificate is null ? "not looked up" : r.Certificate.Describe())}{(r.CertificateNotUsed ? " (not used: encryption is never for this rule)" : "")}";
             if (r.Crypto is { } c)
-                yield return $"  algorithms:  contentEncryption {Name(c.ContentEncryption)}, keyTransport {Name(c.KeyTransport)}, digest {Name(c.Digest)}, signatureForm {Name(c.SignatureForm)}, signaturePadding {Name(c.SignaturePadding)}, authenticatedEncryption {Name(c.AuthenticatedEncryption)}";
+                yield return $"  algorithms:  contentEncryption {Name(c.ContentEncryption)}{(r.GcmAdvertised ? " (every certificate's client puts AES-GCM first in its SMIMECapabilities)" : "")}, keyTransport {Name(c.KeyTransport)}, digest {Name(c.Digest)}, signatureForm {Name(c.SignatureForm)}, signaturePadding {Name(c.SignaturePadding)}, authenticatedEncryption {Name(c.AuthenticatedEncryption)}";
         }
     }
 }
@@ -71,7 +75,11 @@ public sealed record PolicyExplanation(string Policy, string Revision, string Se
 public sealed record RecipientExplanation(
     string Recipient, string Rule, string? Trigger, string Decision, string Detail, string Reason,
     string Sign, string Encrypt, string MissingCertificate,
-    CertificateReport? Certificate, bool CertificateNotUsed, CryptoSettings? Crypto);
+    CertificateReport? Certificate, bool CertificateNotUsed, CryptoSettings? Crypto)
+{
+    /// <summary>The copy is AES-GCM because every certificate's client asked for it, not because the rule says so.</summary>
+    public bool GcmAdvertised { get; init; }
+}
 
 /// <param name="AlsoEncryptedTo">The recipient's other current certificates a copy is encrypted to as well (Certificates:MaxEncryptionCertificates).</param>
 public sealed record CertificateReport(bool Usable, string? Thumbprint, string? Source, DateTimeOffset? NotAfter, string Reason, IReadOnlyList<string> Rejected,

@@ -63,6 +63,16 @@ public sealed class ContentEncryptionChoiceTests(PkiFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void AClientListingCbcBeforeGcm_KeepsCbc_ItsOrderIsItsPreference()
+    {
+        var crypto = ContentEncryptionChoice.For(CryptoSettings.Default, Choice(Capabilities("1.2.840.113549.3.7", Aes256Cbc, Aes256Gcm)));
+
+        Assert.Equal(ContentEncryption.Aes256Cbc, crypto.ContentEncryption);
+        // Ciphers we never write (3DES here) do not count: the first one we do write decides.
+        Assert.Equal(ContentEncryption.Aes256Gcm, ContentEncryptionChoice.For(CryptoSettings.Default, Choice(Capabilities("1.2.840.113549.3.7", Aes256Gcm, Aes256Cbc))).ContentEncryption);
+    }
+
+    [Fact]
     public void NeverInTheRule_KeepsCbc_AndAGcmRuleStaysGcmWithoutCapabilities()
     {
         var never = CryptoSettings.Default with { AuthenticatedEncryption = AuthenticatedEncryption.Never };

@@ -206,4 +206,33 @@ public sealed class PolicyCompilerTests
         Assert.Equal(3, error.Line);
         Assert.DoesNotContain("LineNumber", error.Message);
     }
+
+    [Fact]
+    public void AuthenticatedEncryptionNever_WithAGcmCipherInheritedFromTheDefault_IsAnErrorAtTheRule()
+    {
+        var error = SingleError("""
+            {
+              "default": { "sign": "never", "encrypt": "ifPossible", "missingCertificate": "refuse", "contentEncryption": "aes256Gcm" },
+              "rules": [ { "name": "gpgsm-partners", "recipients": ["partner.test"], "authenticatedEncryption": "never" } ]
+            }
+            """);
+
+        Assert.Contains("\"authenticatedEncryption\": \"never\" contradicts \"contentEncryption\": \"aes256Gcm\"", error.Message);
+        Assert.Equal(3, error.Line);
+    }
+
+    [Fact]
+    public void GcmCiphers_AndAuthenticatedEncryption_CompileIntoTheRulesCrypto()
+    {
+        var result = Compile("""
+            {
+              "default": { "sign": "never", "encrypt": "ifPossible", "missingCertificate": "refuse", "authenticatedEncryption": "never" },
+              "rules": [ { "name": "known-gcm", "recipients": ["partner.test"], "contentEncryption": "aes128Gcm", "authenticatedEncryption": "whenAdvertised" } ]
+            }
+            """);
+
+        Assert.True(result.Succeeded, string.Join("\n", result.Errors));
+        Assert.Equal(AuthenticatedEncryption.Never, result.Snapshot!.Default.Crypto.AuthenticatedEncryption);
+        Assert.Equal(ContentEncryption.Aes128Gcm, result.Snapshot.Rules[0].Action.Crypto.ContentEncryption);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Gateway.Policy;
 using Gateway.Smime;
@@ -78,5 +79,68 @@ public sealed class AuthenticatedEnvelopeTests(PkiFixture fixture) : IClassFixtu
 
         Assert.NotEqual(0, refused.ExitCode);
         Assert.DoesNotContain("Hello Bob", refused.Stdout);
+    }
+
+    /// <summary>
+    /// The writer's own output, read as strict DER (every length announced before encrypting must be
+    /// exact), its key unwrapped with Bob's RSA key and its content opened with .NET's AES-GCM (OpenSSL
+    /// underneath), not BouncyCastle, which wrote it: at lengths around the DER length forms' edges.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(100)]
+    [InlineData(65535)]
+    [InlineData(65536)]
+    public void TheWritersDer_IsStrict_AndOpensWithDotNetsAesGcm_WithAFreshNoncePerMessage(int length)
+    {
+        var plaintext = new byte[length];
+        new Random(length).NextBytes(plaintext);
+        var first = Write(plaintext);
+        var second = Write(plaintext);
+
+        var (nonce, opened) = Open(first);
+        Assert.Equal(plaintext, opened);
+        Assert.Equal(12, nonce.Length);
+        Assert.NotEqual(nonce, Open(second).Nonce);
+    }
+
+    private byte[] Write(byte[] plaintext)
+    {
+        using var output = new MemoryStream();
+        AuthEnvelopedDataWriter.Write(new MemoryStream(plaintext), [fixture.Bob.PublicCertificate],
+            CryptoSettings.Default with { ContentEncryption = ContentEncryption.Aes256Gcm }, output);
+        return output.ToArray();
+    }
+
+    private (byte[] Nonce, byte[] Plaintext) Open(byte[] der)
+    {
+        var outer = new System.Formats.Asn1.AsnReader(der, System.Formats.Asn1.AsnEncodingRules.DER);
+        var contentInfo = outer.ReadSequence();
+        outer.ThrowIfNotEmpty();
+        Assert.Equal("1.2.840.113549.1.9.16.1.23", contentInfo.ReadObjectIdentifier());
+        var explicitContent = contentInfo.ReadSequence(new System.Formats.Asn1.Asn1Tag(System.Formats.Asn1.TagClass.ContextSpecific, 0));
+        var authEnveloped = explicitContent.ReadSequence();
+        Assert.True(authEnveloped.TryReadInt32(out var version) && version == 0);
+        var recipientInfo = authEnveloped.ReadSetOf().ReadSequence();
+        Assert.True(recipientInfo.TryReadInt32(out var riVersion) && riVersion == 0);
+        recipientInfo.ReadSequence(); // issuerAndSerialNumber
+        recipientInfo.ReadSequence(); // rsaEncryption
+        using var rsa = fixture.Bob.Certificate.GetRSAPrivateKey()!;
+        var key = rsa.Decrypt(recipientInfo.ReadOctetString(), System.Security.Cryptography.RSAEncryptionPadding.Pkcs1);
+        var encryptedContentInfo = authEnveloped.ReadSequence();
+        Assert.Equal("1.2.840.113549.1.7.1", encryptedContentInfo.ReadObjectIdentifier());
+        var algorithm = encryptedContentInfo.ReadSequence();
+        Assert.Equal("2.16.840.1.101.3.4.1.46", algorithm.ReadObjectIdentifier());
+        var parameters = algorithm.ReadSequence();
+        var nonce = parameters.ReadOctetString();
+        Assert.True(parameters.TryReadInt32(out var tagLength) && tagLength == 16);
+        var ciphertext = encryptedContentInfo.ReadOctetString(new System.Formats.Asn1.Asn1Tag(System.Formats.Asn1.TagClass.ContextSpecific, 0));
+        var tag = authEnveloped.ReadOctetString();
+        authEnveloped.ThrowIfNotEmpty();
+        var plaintext = new byte[ciphertext.Length];
+        using var gcm = new System.Security.Cryptography.AesGcm(key, 16);
+        gcm.Decrypt(nonce, ciphertext, tag, plaintext);
+        return (nonce, plaintext);
     }
 }

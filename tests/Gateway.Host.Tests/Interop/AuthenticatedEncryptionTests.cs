@@ -103,6 +103,14 @@ public sealed class AuthenticatedEncryptionTests : IDisposable
         var byGpgsm = await gpgsm.DecryptAsync(Eml(toBob), GatewayWorld.Pkcs12Password);
         Assert.True(byGpgsm.Decrypted, byGpgsm.Status + byGpgsm.Stderr);
         Assert.Contains("For Dan and Bob.", byGpgsm.ContentText);
+
+        using var explained = new StringWriter();
+        using var error = new StringWriter();
+        var code = await PolicyExplainCommand.ExecuteAsync(new PolicyExplainCommand.Request("alice@example.test", [Dan, "bob@partner.test"], null, [], false, null),
+            explained, error, CancellationToken.None, c => Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(c, _world.Settings));
+        Assert.True(code == 0, error.ToString());
+        Assert.Contains("contentEncryption aes256Gcm (every certificate's client puts AES-GCM first in its SMIMECapabilities)", explained.ToString());
+        Assert.Contains("contentEncryption aes256Cbc, ", explained.ToString());
     }
 
     [Fact]
