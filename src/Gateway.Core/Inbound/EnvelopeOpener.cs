@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
-using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
-using System.Security.Cryptography.Xml;
 using System.Text;
 using Gateway.Mail;
 using MimeKit;
@@ -10,16 +8,18 @@ using MimeKit.Encodings;
 namespace Gateway.Inbound;
 
 /// <summary>
-/// Decrypts an inbound S/MIME message (RFC 8551 application/pkcs7-mime enveloped-data) with the
+/// Decrypts an inbound S/MIME message (RFC 8551 application/pkcs7-mime enveloped-data, or
+/// authEnveloped-data with AES-GCM) with the
 /// keys the gateway holds for its internal users, so that they read encrypted mail without a key
 /// on their desktop: the reverse of what the gateway does outbound.
 /// <para>
 /// Only for a message encrypted to every envelope recipient, each opened with that recipient's
 /// own key to the same content: a recipient the sender did not encrypt for (a Bcc, an alias
 /// expanded upstream, or a RecipientInfo forged to name them) must not get the plaintext. And, by
-/// default, only when the content is signed and its signature verifies: AES-CBC has no integrity,
+/// default, CBC content only when it is signed and its signature verifies: AES-CBC has no integrity,
 /// and a decrypting gateway would otherwise deliver ciphertext bent by an attacker (EFAIL's CBC
-/// gadgets) as trusted plaintext. Anything else passes on encrypted, as it came.
+/// gadgets) as trusted plaintext. AES-GCM content needs no signature for that: its tag fails on
+/// any change. Anything else passes on encrypted, as it came.
 /// </para>
 /// <para>
 /// The plaintext keeps the outer headers (From, Subject, Received, …); from the entity inside
@@ -35,8 +35,6 @@ public static class EnvelopeOpener
 
     /// <summary>More than any real message carries; each one is compared with our keys.</summary>
     public const int MaximumRecipientInfos = 100;
-
-    private const string DataOid = "1.2.840.113549.1.7.1";
 
     /// <summary>The message without any <see cref="MarkerHeader"/> line: the same array when it has none.</summary>
     public static byte[] WithoutMarker(byte[] raw)
@@ -60,9 +58,8 @@ public static class EnvelopeOpener
         // RFC 8551 §3.2.2: smime-type says what the CMS holds; older clients leave it out, and then
         // the CMS itself decides (Decode refuses signed-data as enveloped).
         var smimeType = type.Parameters["smime-type"] ?? string.Empty;
-        if (smimeType.Equals("authEnveloped-data", StringComparison.OrdinalIgnoreCase))
-            return Unreadable(raw, "authEnveloped-data (AES-GCM, RFC 5083) cannot be decrypted here");
-        if (smimeType.Length > 0 && !smimeType.Equals("enveloped-data", StringComparison.OrdinalIgnoreCase))
+        if (smimeType.Length > 0 && !smimeType.Equals("enveloped-data", StringComparison.OrdinalIgnoreCase)
+            && !smimeType.Equals("authEnveloped-data", StringComparison.OrdinalIgnoreCase))
             return new DecryptionResult(DecryptionOutcome.NotEncrypted, raw);
 
         var encoding = fields.LastOrDefault(f => f.Is("Content-Transfer-Encoding"))?.Value.Trim().ToLowerInvariant() ?? "7bit";
@@ -72,26 +69,18 @@ public static class EnvelopeOpener
         else if (encoding is "binary" or "7bit" or "8bit") encoded = body.ToArray();
         else return Unreadable(raw, $"an enveloped-data body in Content-Transfer-Encoding {encoding}");
 
-        var cms = new EnvelopedCms();
-        try
-        {
-            cms.Decode(encoded);
-        }
-        catch (CryptographicException e)
-        {
-            return Unreadable(raw, $"not readable CMS enveloped-data: {e.Message.TrimEnd('.')}");
-        }
-        var infos = cms.RecipientInfos.Cast<RecipientInfo>().ToList();
-        if (infos.Count > MaximumRecipientInfos) return Unreadable(raw, $"{infos.Count} recipient infos, more than the {MaximumRecipientInfos} looked at");
+        var (envelope, problem) = InboundEnvelope.Decode(encoded);
+        if (envelope is null) return Unreadable(raw, problem!);
+        if (envelope.RecipientCount > MaximumRecipientInfos) return Unreadable(raw, $"{envelope.RecipientCount} recipient infos, more than the {MaximumRecipientInfos} looked at");
 
         // Each recipient by its own key: one that is merely named (a forged RecipientInfo costs
         // nothing) opens nothing, and gets nothing.
-        var openers = new List<(string Recipient, RecipientInfo Info, X509Certificate2 Key)>();
+        var openers = new List<(string Recipient, int Info, X509Certificate2 Key)>();
         var without = new List<string>();
         foreach (var recipient in recipients)
         {
             var match = keysFor(recipient).Where(MayDecrypt)
-                .SelectMany(k => infos.Where(i => Identifies(i.RecipientIdentifier, k)).Select(i => (Info: i, Key: k)))
+                .SelectMany(k => Enumerable.Range(0, envelope.RecipientCount).Where(i => envelope.Names(i, k)).Select(i => (Info: i, Key: k)))
                 .FirstOrDefault();
             if (match.Key is null) without.Add(recipient);
             else openers.Add((recipient, match.Info, match.Key));
@@ -99,36 +88,30 @@ public static class EnvelopeOpener
         if (without.Count > 0 || openers.Count == 0)
         {
             return new DecryptionResult(DecryptionOutcome.NotForOurKeys, raw,
-                Reason: $"encrypted to {infos.Count} recipient key(s), none of them ours for {string.Join(", ", without)}: passed on encrypted");
+                Reason: $"encrypted to {envelope.RecipientCount} recipient key(s), none of them ours for {string.Join(", ", without)}: passed on encrypted");
         }
 
         var first = openers[0];
-        var algorithms = $"encrypt:{AlgorithmName(cms.ContentEncryptionAlgorithm.Oid)} {KeyManagement(first.Info)}:{AlgorithmName(first.Info.KeyEncryptionAlgorithm.Oid)}";
+        var algorithms = $"encrypt:{envelope.ContentCipher} {envelope.KeyManagement(first.Info)}";
         byte[]? entity = null;
         foreach (var (recipient, info, key) in openers.DistinctBy(o => (o.Info, o.Key.Thumbprint)))
         {
-            var own = new EnvelopedCms();
-            try
-            {
-                own.Decode(encoded);
-                own.Decrypt(own.RecipientInfos.Cast<RecipientInfo>().ElementAt(infos.IndexOf(info)), new X509Certificate2Collection(key));
-            }
-            catch (CryptographicException e)
+            var (content, failure) = envelope.Open(info, key);
+            if (content is null)
             {
                 return new DecryptionResult(DecryptionOutcome.Unreadable, raw, key, algorithms,
-                    $"the key of certificate {key.Thumbprint} ({recipient}) did not open it: {e.Message.TrimEnd('.')}");
+                    $"the key of certificate {key.Thumbprint} ({recipient}) did not open it: {failure}");
             }
-            if (own.ContentInfo.ContentType.Value != DataOid)
-                return new DecryptionResult(DecryptionOutcome.Unreadable, raw, key, algorithms, $"the decrypted content is {own.ContentInfo.ContentType.Value}, not MIME data");
-            if (entity is null) entity = own.ContentInfo.Content;
-            else if (!entity.AsSpan().SequenceEqual(own.ContentInfo.Content))
+            if (entity is null) entity = content;
+            else if (!entity.AsSpan().SequenceEqual(content))
                 return new DecryptionResult(DecryptionOutcome.Unreadable, raw, key, algorithms, $"the key of {recipient} opens other content than the key of {first.Recipient}");
         }
 
         var inner = LineEnds.ToCrlf(entity!);
         var (entityFields, entityBodyStart, wellFormed) = HeaderFields(inner);
         if (!wellFormed) return new DecryptionResult(DecryptionOutcome.Unreadable, raw, first.Key, algorithms, "the decrypted content is not a MIME entity (no header block)");
-        if (requireSignature && !SignatureCheck.Verifies(inner))
+        // GCM's tag already proves the content is what was encrypted; CBC proves nothing of the kind.
+        if (requireSignature && !envelope.IsAuthenticated && !SignatureCheck.Verifies(inner))
         {
             return new DecryptionResult(DecryptionOutcome.NotSigned, raw, first.Key, algorithms,
                 "the content is not signed, or its signature does not verify: unauthenticated CBC plaintext is not passed on (Harvest:DecryptUnsigned)");
@@ -136,7 +119,7 @@ public static class EnvelopeOpener
 
         var outer = fields.Where(f => !f.Is(MarkerHeader) && !f.Is("MIME-Version") && !f.IsContentHeader).ToList();
         var marker = Encoding.ASCII.GetBytes(
-            $"{MarkerHeader}: by {serverName}; certificate={first.Key.Thumbprint}; cipher={AlgorithmName(cms.ContentEncryptionAlgorithm.Oid)}\r\n\r\n");
+            $"{MarkerHeader}: by {serverName}; certificate={first.Key.Thumbprint}; cipher={envelope.ContentCipher}\r\n\r\n");
         var output = new MemoryStream(inner.Length + bodyStart);
         foreach (var field in outer) output.Write(field.Message, field.Start, field.Length);
         output.Write("MIME-Version: 1.0\r\n"u8);
@@ -164,34 +147,6 @@ public static class EnvelopeOpener
         var usage = key.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
         return usage is null || (usage.KeyUsages & (X509KeyUsageFlags.KeyEncipherment | X509KeyUsageFlags.KeyAgreement)) != 0;
     }
-
-    private static bool Identifies(SubjectIdentifier identifier, X509Certificate2 certificate) => identifier.Type switch
-    {
-        SubjectIdentifierType.IssuerAndSerialNumber => identifier.Value is X509IssuerSerial issuerSerial
-            && string.Equals(issuerSerial.SerialNumber, certificate.SerialNumber, StringComparison.OrdinalIgnoreCase)
-            && issuerSerial.IssuerName == certificate.IssuerName.Name,
-        SubjectIdentifierType.SubjectKeyIdentifier => identifier.Value is string keyIdentifier
-            && certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Any(e => string.Equals(e.SubjectKeyIdentifier, keyIdentifier, StringComparison.OrdinalIgnoreCase)),
-        _ => false,
-    };
-
-    private static string KeyManagement(RecipientInfo info) => info switch
-    {
-        KeyAgreeRecipientInfo => "keyAgreement",
-        _ => "keyTransport",
-    };
-
-    private static string AlgorithmName(Oid oid) => oid.Value switch
-    {
-        "2.16.840.1.101.3.4.1.2" => "aes-128-cbc",
-        "2.16.840.1.101.3.4.1.22" => "aes-192-cbc",
-        "2.16.840.1.101.3.4.1.42" => "aes-256-cbc",
-        "1.2.840.113549.3.7" => "des-ede3-cbc",
-        "1.2.840.113549.3.2" => "rc2-cbc",
-        "1.2.840.113549.1.1.1" => "rsaes-pkcs1-v1_5",
-        "1.2.840.113549.1.1.7" => "rsaes-oaep",
-        _ => oid.Value ?? "unknown",
-    };
 
     /// <summary>
     /// The header fields of a header block, each with its continuation lines and CRLF; where the

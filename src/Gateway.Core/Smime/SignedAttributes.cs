@@ -16,7 +16,11 @@ internal static class SignedAttributes
         SmimeOids.Aes256Cbc, SmimeOids.Aes192Cbc, SmimeOids.Aes128Cbc, SmimeOids.RsaesOaep, SmimeOids.RsaEncryption,
     ];
 
-    private static readonly byte[] CapabilitiesDer = EncodeCapabilities();
+    /// <summary>AES-GCM first (RFC 8551 §2.7.1.1: the list is in order of preference), then the same as without.</summary>
+    private static readonly string[] CapabilitiesWithGcm = [SmimeOids.Aes256Gcm, SmimeOids.Aes128Gcm, .. Capabilities];
+
+    private static readonly byte[] CapabilitiesDer = EncodeCapabilities(Capabilities);
+    private static readonly byte[] CapabilitiesWithGcmDer = EncodeCapabilities(CapabilitiesWithGcm);
 
     /// <summary>
     /// signingTime (RFC 5652 §11.3): UTCTime for 1950 to 2049, GeneralizedTime otherwise, in whole
@@ -34,7 +38,8 @@ internal static class SignedAttributes
     }
 
 
-    public static AsnEncodedData SmimeCapabilities() => new(new Oid(SmimeOids.SmimeCapabilities), CapabilitiesDer);
+    /// <param name="withGcm">Say that replies may use AES-GCM: only when the gateway decrypts inbound mail for its users (<see cref="SmimeRequest.AdvertisesAesGcm"/>).</param>
+    public static AsnEncodedData SmimeCapabilities(bool withGcm) => new(new Oid(SmimeOids.SmimeCapabilities), withGcm ? CapabilitiesWithGcmDer : CapabilitiesDer);
 
     public static AsnEncodedData EncryptionKeyPreference(X509Certificate2 certificate)
     {
@@ -48,12 +53,12 @@ internal static class SignedAttributes
         return new AsnEncodedData(new Oid(SmimeOids.EncryptionKeyPreference), writer.Encode());
     }
 
-    private static byte[] EncodeCapabilities()
+    private static byte[] EncodeCapabilities(string[] capabilities)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSequence())
         {
-            foreach (var oid in Capabilities)
+            foreach (var oid in capabilities)
             {
                 using (writer.PushSequence())
                     writer.WriteObjectIdentifier(oid);

@@ -16,6 +16,12 @@ public sealed record SmimeRequest(
     /// <summary>Where the transformation keeps its intermediate copies, by the message's size (see <see cref="ScratchStreams"/>).</summary>
     public Func<long, Stream> Scratch { get; init; } = ScratchStreams.InMemory;
 
+    /// <summary>
+    /// The signature's SMIMECapabilities put AES-GCM first: replies to the sender may then come as
+    /// authEnveloped-data, which only the gateway's inbound endpoint opens for its users.
+    /// </summary>
+    public bool AdvertisesAesGcm { get; init; }
+
     public bool Sign => Signer is not null;
     public bool Encrypt => Recipients.Count > 0;
 }

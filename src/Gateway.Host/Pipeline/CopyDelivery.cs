@@ -13,8 +13,11 @@ namespace Gateway.Pipeline;
 /// memory when the message is small and in spool/work otherwise, so a 50 MB message is streamed,
 /// not held twice in memory.
 /// </summary>
-public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit, TimeProvider time)
+public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit, Microsoft.Extensions.Options.IOptions<Configuration.GatewayOptions> options, TimeProvider time)
 {
+    /// <summary>Replies may come in AES-GCM when the inbound endpoint decrypts them for our users: our signatures then say so.</summary>
+    private readonly bool _advertisesAesGcm = options.Value.Harvest is { Enabled: true, Decrypt: true };
+
     /// <summary>
     /// Messages up to this size get their signed or encrypted copy, and the intermediate copies
     /// signing and encrypting make, in memory (a few times this per worker at most): a work file per
@@ -42,6 +45,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             {
                 // The transformation's own intermediate copies follow the same rule as the copy itself.
                 Scratch = size => NewCopy(entry.Id, group.Number, size, "smime-scratch"),
+                AdvertisesAesGcm = _advertisesAesGcm,
             };
             // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
             using var original = context.Source.OpenRead();

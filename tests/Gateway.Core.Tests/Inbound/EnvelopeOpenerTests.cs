@@ -201,12 +201,13 @@ public sealed class EnvelopeOpenerTests(PkiFixture pki) : IClassFixture<PkiFixtu
     }
 
     [Fact]
-    public void AuthEnvelopedData_IsNamedAsUnreadable_NotTried()
+    public void AuthEnvelopedDataThatIsNotCms_IsUnreadable_AndPassesAsItCame()
     {
         var message = Encoding.ASCII.GetBytes(Outer + "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n");
         var result = EnvelopeOpener.Open(message, ["alice@example.test"], Keys(("alice@example.test", pki.Alice.Certificate)), "gw");
         Assert.Equal(DecryptionOutcome.Unreadable, result.Outcome);
-        Assert.Contains("AES-GCM", result.Reason);
+        Assert.Contains("not readable CMS", result.Reason);
+        Assert.Same(message, result.Message);
     }
 
     [Fact]

@@ -39,6 +39,23 @@ public sealed class DetachedSignatureWriterTests(PkiFixture fixture) : IClassFix
         Assert.DoesNotContain(cms.Certificates, c => c.Thumbprint == fixture.Pki.Root.Certificate.Thumbprint);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SmimeCapabilities_NameAesGcmFirst_OnlyWhenAdvertised_InBothWriters(bool advertised)
+    {
+        var request = new SmimeRequest(fixture.Alice.Certificate, [fixture.Alice.PublicCertificate], [], CryptoSettings.Default) { AdvertisesAesGcm = advertised };
+
+        var encoded = AssertSameAsSignedCms(request, 1000);
+
+        var cms = new SignedCms();
+        cms.Decode(encoded);
+        var der = cms.SignerInfos[0].SignedAttributes.Cast<CryptographicAttributeObject>().Single(a => a.Oid.Value == "1.2.840.113549.1.9.15").Values[0].RawData;
+        var capabilities = Gateway.Smime.SmimeCapabilities.Parse(der)!.Algorithms;
+        if (advertised) Assert.Equal(["2.16.840.1.101.3.4.1.46", "2.16.840.1.101.3.4.1.6", "2.16.840.1.101.3.4.1.42"], capabilities.Take(3));
+        else Assert.DoesNotContain(capabilities, oid => oid is "2.16.840.1.101.3.4.1.46" or "2.16.840.1.101.3.4.1.6");
+    }
+
     [Fact]
     public void PssSigner_IsLeftToSignedCms()
     {

@@ -77,6 +77,47 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         Assert.EndsWith("\r\n\r\nSealed, not signed.\r\n", Encoding.ASCII.GetString(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
     }
 
+    /// <summary>
+    /// AES-GCM from a partner's client (openssl here): decrypted although unsigned and
+    /// Harvest:DecryptUnsigned is off, because GCM's tag, unlike CBC, proves the content unchanged.
+    /// </summary>
+    [Fact]
+    public async Task UnsignedMailInAesGcm_IsDecrypted_ItsTagProvesItUnchanged()
+    {
+        var entity = Path.Combine(World.Root, "entity.mime");
+        await File.WriteAllTextAsync(entity, "Content-Type: text/plain; charset=us-ascii\r\n\r\nSealed with GCM.\r\n");
+        var encrypted = Path.Combine(World.Root, "gcm.eml");
+        var encryption = await OpenSslCms.EncryptAsync(entity, encrypted, [World.AliceFiles.CertificatePath], cipher: "aes-256-gcm",
+            headers: new MessageHeaders("frank@partner.test", "alice@example.test", "gcm"));
+        Assert.True(encryption.Success, encryption.Stderr);
+        var message = Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)));
+        Assert.Contains("smime-type=authEnveloped-data", Encoding.ASCII.GetString(message));
+
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+
+        var text = Encoding.ASCII.GetString(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
+        Assert.EndsWith("\r\n\r\nSealed with GCM.\r\n", text);
+        Assert.Contains($"X-Gateway-Decrypted: by gw.example.test; certificate={World.Alice.Certificate.Thumbprint}; cipher=aes-256-gcm\r\n", text);
+        var decrypted = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-decrypted"));
+        Assert.Equal("encrypt:aes-256-gcm keyTransport:rsaes-pkcs1-v1_5", decrypted.GetProperty("algorithms").GetString());
+    }
+
+    /// <summary>With inbound decryption on, the signatures Gateway makes say (SMIMECapabilities, AES-GCM first) that replies may use AES-GCM.</summary>
+    [Fact]
+    public async Task OurSignatures_NameAesGcmFirst_WhenInboundMailIsDecryptedHere()
+    {
+        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@other.test", "signed"), "alice@example.test", "dave@other.test");
+
+        var signed = MimeKit.MimeMessage.Load(new MemoryStream(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
+        var signature = Assert.IsType<MimeKit.Cryptography.ApplicationPkcs7Signature>(Assert.IsType<MimeKit.Cryptography.MultipartSigned>(signed.Body)[1]);
+        using var der = new MemoryStream();
+        signature.Content!.DecodeTo(der);
+        var cms = new System.Security.Cryptography.Pkcs.SignedCms();
+        cms.Decode(der.ToArray());
+        var attribute = cms.SignerInfos[0].SignedAttributes.Cast<System.Security.Cryptography.CryptographicAttributeObject>().Single(a => a.Oid.Value == "1.2.840.113549.1.9.15");
+        Assert.Equal("2.16.840.1.101.3.4.1.46", Gateway.Smime.SmimeCapabilities.Parse(attribute.Values[0].RawData)!.Algorithms[0]);
+    }
+
     [Fact]
     public async Task ForgedDecryptedMark_IsRemoved_EvenWithDecryptOff()
     {

@@ -1,0 +1,95 @@
+using System.Text;
+using Gateway.Inbound;
+using Gateway.Policy;
+using Gateway.Smime;
+using Gateway.Testing;
+
+namespace Gateway.Tests.Inbound;
+
+/// <summary>
+/// Inbound AES-GCM (authEnveloped-data, RFC 5083/5084), written by openssl, an independent
+/// implementation, and by our own writer: opened with the recipient's key, with no signature
+/// needed (the tag proves the content unchanged), and never opened once a byte is changed.
+/// </summary>
+public sealed class AuthEnvelopedOpeningTests(PkiFixture pki) : IClassFixture<PkiFixture>, IDisposable
+{
+    private const string Entity = "Content-Type: text/plain; charset=us-ascii\r\n\r\nThe figures, for Alice only.\r\n";
+    private const string Outer = "Received: from mx.partner.test\r\nFrom: Bob <bob@partner.test>\r\nTo: Alice <alice@example.test>\r\nSubject: figures\r\n";
+    private readonly string _folder = Directory.CreateTempSubdirectory("gateway-gcm-in-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private Func<string, IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2>> Keys() =>
+        address => address switch
+        {
+            "alice@example.test" => [pki.Alice.Certificate],
+            "carol@partner.test" => [pki.Carol.Certificate],
+            _ => [],
+        };
+
+    /// <summary>openssl cms -encrypt with the cipher and options given; the outer headers above its MIME headers.</summary>
+    private async Task<byte[]> EncryptedByOpenSslAsync(string cipher, params string[] options)
+    {
+        var entity = Path.Combine(_folder, "entity.txt");
+        var certificate = Path.Combine(_folder, "alice.crt");
+        var output = Path.Combine(_folder, "out.eml");
+        await File.WriteAllTextAsync(entity, Entity);
+        await File.WriteAllTextAsync(certificate, pki.Alice.CertificatePem);
+        // -keyopt applies to the -recip before it; the other options go first.
+        var keyOptions = options.SkipWhile(o => o != "-keyopt").ToArray();
+        var result = await ToolProcess.RunAsync("openssl",
+            ["cms", "-encrypt", "-binary", "-" + cipher, .. options.TakeWhile(o => o != "-keyopt"), "-in", entity, "-out", output, "-recip", certificate, .. keyOptions]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var smime = (await File.ReadAllTextAsync(output)).Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal);
+        Assert.Contains("smime-type=authEnveloped-data", smime);
+        return Encoding.ASCII.GetBytes(Outer + smime);
+    }
+
+    [Theory]
+    [InlineData("aes-256-gcm", "rsaes-pkcs1-v1_5")]
+    [InlineData("aes-128-gcm", "rsaes-pkcs1-v1_5", "-keyid")]
+    [InlineData("aes-256-gcm", "rsaes-oaep", "-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256")]
+    public async Task OpenSslsGcm_ToOurUser_IsDecrypted_WithoutASignatureBeingNeeded(string cipher, string keyTransport, params string[] options)
+    {
+        var result = EnvelopeOpener.Open(await EncryptedByOpenSslAsync(cipher, options), ["alice@example.test"], Keys(), "gw.example.test", requireSignature: true);
+
+        Assert.True(result.Outcome == DecryptionOutcome.Decrypted, result.Reason);
+        Assert.Equal($"encrypt:{cipher} keyTransport:{keyTransport}", result.Algorithms);
+        var text = Encoding.ASCII.GetString(result.Message);
+        Assert.Contains($"X-Gateway-Decrypted: by gw.example.test; certificate={pki.Alice.Certificate.Thumbprint}; cipher={cipher}\r\n", text);
+        Assert.EndsWith("\r\n\r\nThe figures, for Alice only.\r\n", text);
+    }
+
+    [Fact]
+    public async Task OneChangedByte_IsNeverDecrypted_AndTheMessagePassesAsItCame()
+    {
+        var message = await EncryptedByOpenSslAsync("aes-256-gcm");
+        var text = Encoding.ASCII.GetString(message);
+        var bodyStart = text.IndexOf("\r\n\r\n", text.IndexOf("Content-Transfer-Encoding", StringComparison.Ordinal), StringComparison.Ordinal) + 4;
+        var der = Convert.FromBase64String(text[bodyStart..]);
+        der[^30] ^= 0x01; // in the ciphertext, before the mac
+        var changed = Encoding.ASCII.GetBytes(text[..bodyStart] + Convert.ToBase64String(der, Base64FormattingOptions.InsertLineBreaks) + "\r\n");
+
+        var result = EnvelopeOpener.Open(changed, ["alice@example.test"], Keys(), "gw", requireSignature: false);
+
+        Assert.Equal(DecryptionOutcome.Unreadable, result.Outcome);
+        Assert.Contains("GCM tag does not match", result.Reason);
+        Assert.Same(changed, result.Message);
+    }
+
+    [Fact]
+    public void OurOwnGcm_ToTwoUsers_IsOpenedByEachOnesKey_ToTheSameContent()
+    {
+        using var envelope = new MemoryStream();
+        AuthEnvelopedDataWriter.Write(new MemoryStream(Encoding.ASCII.GetBytes(Entity)), [pki.Alice.PublicCertificate, pki.Carol.PublicCertificate],
+            CryptoSettings.Default with { ContentEncryption = ContentEncryption.Aes128Gcm, KeyTransport = KeyTransport.RsaOaepSha256 }, envelope);
+        var message = Encoding.ASCII.GetBytes(Outer + "MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type=authEnveloped-data\r\n" +
+            "Content-Transfer-Encoding: base64\r\n\r\n" + Convert.ToBase64String(envelope.ToArray(), Base64FormattingOptions.InsertLineBreaks) + "\r\n");
+
+        var result = EnvelopeOpener.Open(message, ["alice@example.test", "carol@partner.test"], Keys(), "gw");
+
+        Assert.True(result.Outcome == DecryptionOutcome.Decrypted, result.Reason);
+        Assert.Equal("encrypt:aes-128-gcm keyTransport:rsaes-oaep", result.Algorithms);
+        Assert.EndsWith("\r\n\r\nThe figures, for Alice only.\r\n", Encoding.ASCII.GetString(result.Message));
+    }
+}
