@@ -32,8 +32,9 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
     private readonly byte[] _tag;
     private readonly byte[]? _associatedData;
 
-    /// <param name="Rid">issuerAndSerialNumber's DER, or the subject key identifier's bytes when <paramref name="ByKeyIdentifier"/>.</param>
-    private sealed record Recipient(bool KeyTransport, bool ByKeyIdentifier, byte[] Rid, string Algorithm, RSAEncryptionPadding? Padding, byte[] EncryptedKey);
+    /// <param name="Rid">The issuer Name's DER, or the subject key identifier's bytes when <paramref name="ByKeyIdentifier"/>.</param>
+    /// <param name="Serial">The serial number's INTEGER contents (issuerAndSerialNumber only).</param>
+    private sealed record Recipient(bool KeyTransport, bool ByKeyIdentifier, byte[] Rid, byte[] Serial, string Algorithm, RSAEncryptionPadding? Padding, byte[] EncryptedKey);
 
     private AuthEnvelopedDataReader(List<Recipient> recipients, string cipher, byte[] nonce, int tagLength, byte[] ciphertext, byte[] tag, byte[]? associatedData)
     {
@@ -54,15 +55,11 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
             var contentInfo = outer.ReadSequence();
             if (contentInfo.ReadObjectIdentifier() != AuthEnvelopedDataOid) return (null, "not CMS authEnveloped-data");
             var data = contentInfo.ReadSequence(Context0).ReadSequence();
-            if (!data.TryReadInt32(out var version) || version != 0) return (null, $"authEnveloped-data version {version}, not 0");
+            if (!data.TryReadInt32(out var version) || version != 0) return (null, "authEnveloped-data of a version other than 0");
             if (data.PeekTag().HasSameClassAndValue(Context0)) data.ReadEncodedValue(); // originatorInfo
             var recipients = new List<Recipient>();
             var set = data.ReadSetOf(skipSortOrderValidation: true);
-            while (set.HasData)
-            {
-                recipients.Add(ReadRecipient(set));
-                if (recipients.Count > EnvelopeOpener.MaximumRecipientInfos) break;
-            }
+            while (set.HasData) recipients.Add(ReadRecipient(set));
 
             var content = data.ReadSequence();
             if (content.ReadObjectIdentifier() != DataOid) return (null, "the encrypted content is not MIME data (id-data)");
@@ -71,6 +68,7 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
             if (AlgorithmName(cipher) is not ("aes-128-gcm" or "aes-192-gcm" or "aes-256-gcm")) return (null, $"content cipher {AlgorithmName(cipher)} in authEnveloped-data");
             var parameters = algorithm.ReadSequence();
             var nonce = parameters.ReadOctetString();
+            if (nonce.Length is 0 or > 64) return (null, $"a {nonce.Length}-byte GCM nonce");
             var tagLength = 12; // aes-ICVlen DEFAULT 12
             if (parameters.HasData && (!parameters.TryReadInt32(out tagLength) || tagLength is < 12 or > 16)) return (null, $"GCM tag length {tagLength}, not 12 to 16");
             var ciphertext = content.HasData ? content.ReadOctetString(Context0) : null;
@@ -85,9 +83,13 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
             }
             var tag = data.ReadOctetString();
             if (tag.Length != tagLength) return (null, $"a {tag.Length}-byte mac for a {tagLength}-byte GCM tag");
+            if (data.HasData && data.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 2))) data.ReadEncodedValue(); // unauthAttrs: nothing we use
+            data.ThrowIfNotEmpty();
+            contentInfo.ThrowIfNotEmpty();
+            outer.ThrowIfNotEmpty();
             return (new AuthEnvelopedDataReader(recipients, cipher, nonce, tagLength, ciphertext, tag, associatedData), null);
         }
-        catch (Exception e) when (e is AsnContentException or CryptographicException)
+        catch (Exception e) when (e is AsnContentException or CryptographicException or ArgumentException or OverflowException)
         {
             return (null, $"not readable CMS authEnveloped-data: {e.Message.TrimEnd('.')}");
         }
@@ -99,12 +101,23 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
         if (!set.PeekTag().HasSameClassAndValue(Asn1Tag.Sequence))
         {
             set.ReadEncodedValue();
-            return new Recipient(false, false, [], "keyAgreement or other", null, []);
+            return new Recipient(false, false, [], [], "keyAgreement or other", null, []);
         }
         var info = set.ReadSequence();
         info.TryReadInt32(out _);
         var byKeyIdentifier = info.PeekTag().HasSameClassAndValue(Context0);
-        var rid = byKeyIdentifier ? info.ReadOctetString(Context0) : info.ReadEncodedValue().ToArray();
+        byte[] rid, serial = [];
+        if (byKeyIdentifier)
+        {
+            rid = info.ReadOctetString(Context0);
+        }
+        else
+        {
+            var issuerAndSerial = info.ReadSequence();
+            rid = issuerAndSerial.ReadEncodedValue().ToArray();
+            serial = issuerAndSerial.ReadIntegerBytes().ToArray();
+            issuerAndSerial.ThrowIfNotEmpty();
+        }
         var algorithm = info.ReadSequence();
         var oid = algorithm.ReadObjectIdentifier();
         var padding = oid switch
@@ -113,7 +126,7 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
             RsaesOaep => OaepPadding(algorithm),
             _ => null,
         };
-        return new Recipient(true, byKeyIdentifier, rid, oid, padding, info.ReadOctetString());
+        return new Recipient(true, byKeyIdentifier, rid, serial, oid, padding, info.ReadOctetString());
     }
 
     /// <summary>RSAES-OAEP-params (RFC 8017 A.2.1): the hash, and MGF1 with the same hash (the only form .NET decrypts); SHA-1 when absent.</summary>
@@ -156,9 +169,7 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
         if (!r.KeyTransport) return false;
         if (r.ByKeyIdentifier)
             return certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Any(e => e.SubjectKeyIdentifierBytes.Span.SequenceEqual(r.Rid));
-        var issuerAndSerial = new AsnReader(r.Rid, AsnEncodingRules.BER).ReadSequence();
-        return issuerAndSerial.ReadEncodedValue().Span.SequenceEqual(certificate.IssuerName.RawData)
-            && issuerAndSerial.ReadIntegerBytes().Span.SequenceEqual(certificate.SerialNumberBytes.Span);
+        return r.Rid.AsSpan().SequenceEqual(certificate.IssuerName.RawData) && r.Serial.AsSpan().SequenceEqual(certificate.SerialNumberBytes.Span);
     }
 
     public override string KeyManagement(int recipient) => $"keyTransport:{AlgorithmName(_recipients[recipient].Algorithm)}";
@@ -167,37 +178,46 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
     {
         var r = _recipients[recipient];
         if (r.Padding is null) return (null, $"key transport {AlgorithmName(r.Algorithm)} with these parameters is not supported");
-        using var rsa = key.GetRSAPrivateKey();
-        if (rsa is null) return (null, "the certificate has no RSA private key");
+        var keyLength = ContentCipher switch { "aes-128-gcm" => 16, "aes-192-gcm" => 24, _ => 32 };
+        string? keyProblem = null;
         byte[] contentKey;
         try
         {
+            using var rsa = key.GetRSAPrivateKey() ?? throw new CryptographicException("the certificate has no RSA private key");
             contentKey = rsa.Decrypt(r.EncryptedKey, r.Padding);
+            if (contentKey.Length != keyLength) keyProblem = $"a {contentKey.Length}-byte content key for {ContentCipher}";
         }
         catch (CryptographicException e)
         {
-            return (null, e.Message.TrimEnd('.'));
+            keyProblem = e.Message.TrimEnd('.');
+            contentKey = [];
         }
+        // A key that did not unwrap still goes through GCM, with a random key that fails its tag: how
+        // long an inbound message takes does not tell a sender whether its RSA padding was right
+        // (Bleichenbacher), whatever the reason written to the audit.
+        if (keyProblem is not null)
+        {
+            CryptographicOperations.ZeroMemory(contentKey);
+            contentKey = RandomNumberGenerator.GetBytes(keyLength);
+        }
+        var output = Array.Empty<byte>();
         try
         {
-            var expected = ContentCipher switch { "aes-128-gcm" => 16, "aes-192-gcm" => 24, _ => 32 };
-            if (contentKey.Length != expected) return (null, $"a {contentKey.Length}-byte content key for {ContentCipher}");
             var gcm = new GcmBlockCipher(AesUtilities.CreateEngine());
             gcm.Init(forEncryption: false, new AeadParameters(new KeyParameter(contentKey), _tagLength * 8, _nonce, _associatedData));
-            var output = new byte[gcm.GetOutputSize(_ciphertext.Length + _tag.Length)];
+            output = new byte[gcm.GetOutputSize(_ciphertext.Length + _tag.Length)];
             var length = gcm.ProcessBytes(_ciphertext, 0, _ciphertext.Length, output, 0);
             length += gcm.ProcessBytes(_tag, 0, _tag.Length, output, length);
             length += gcm.DoFinal(output, length);
-            var content = output.AsSpan(0, length).ToArray();
-            CryptographicOperations.ZeroMemory(output);
-            return (content, null);
+            return keyProblem is null ? (output.AsSpan(0, length).ToArray(), null) : (null, keyProblem);
         }
         catch (InvalidCipherTextException)
         {
-            return (null, "its GCM tag does not match: the message was changed after it was encrypted");
+            return (null, keyProblem ?? "its GCM tag does not match: the message was changed after it was encrypted");
         }
         finally
         {
+            CryptographicOperations.ZeroMemory(output);
             CryptographicOperations.ZeroMemory(contentKey);
         }
     }

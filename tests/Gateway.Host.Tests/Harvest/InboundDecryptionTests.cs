@@ -102,10 +102,20 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         Assert.Equal("encrypt:aes-256-gcm keyTransport:rsaes-pkcs1-v1_5", decrypted.GetProperty("algorithms").GetString());
     }
 
-    /// <summary>With inbound decryption on, the signatures Gateway makes say (SMIMECapabilities, AES-GCM first) that replies may use AES-GCM.</summary>
-    [Fact]
-    public async Task OurSignatures_NameAesGcmFirst_WhenInboundMailIsDecryptedHere()
+    /// <summary>
+    /// With inbound decryption on, the signatures Gateway makes say (SMIMECapabilities, AES-GCM
+    /// first) that replies may use AES-GCM; with it off, they name CBC ciphers only.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task OurSignatures_NameAesGcmFirst_OnlyWhenInboundMailIsDecryptedHere(bool decrypt)
     {
+        if (!decrypt)
+        {
+            World.Settings["Gateway:Harvest:Decrypt"] = "false";
+            await RestartAsync();
+        }
         await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@other.test", "signed"), "alice@example.test", "dave@other.test");
 
         var signed = MimeKit.MimeMessage.Load(new MemoryStream(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
@@ -115,7 +125,9 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         var cms = new System.Security.Cryptography.Pkcs.SignedCms();
         cms.Decode(der.ToArray());
         var attribute = cms.SignerInfos[0].SignedAttributes.Cast<System.Security.Cryptography.CryptographicAttributeObject>().Single(a => a.Oid.Value == "1.2.840.113549.1.9.15");
-        Assert.Equal("2.16.840.1.101.3.4.1.46", Gateway.Smime.SmimeCapabilities.Parse(attribute.Values[0].RawData)!.Algorithms[0]);
+        var capabilities = Gateway.Smime.SmimeCapabilities.Parse(attribute.Values[0].RawData)!.Algorithms;
+        if (decrypt) Assert.Equal("2.16.840.1.101.3.4.1.46", capabilities[0]);
+        else Assert.DoesNotContain(capabilities, oid => oid is "2.16.840.1.101.3.4.1.46" or "2.16.840.1.101.3.4.1.6");
     }
 
     [Fact]
