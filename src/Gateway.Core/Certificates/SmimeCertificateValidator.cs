@@ -85,12 +85,14 @@ public static class SmimeCertificateValidator
     private static void CheckKey(X509Certificate2 certificate, CertificateUsage usage, List<string> problems)
     {
         var rsa = certificate.GetRSAPublicKey();
+        var ec = rsa is null && Smime.EcdhRecipientInfo.IsEc(certificate);
         if (rsa is null)
         {
-            // ECDH key agreement does not interoperate between BouncyCastle/.NET and OpenSSL today
-            // (docs: libraries.md §3), so EC recipients are not offered; EC signing is fine.
-            if (usage == CertificateUsage.Encryption) problems.Add($"key algorithm {certificate.PublicKey.Oid.FriendlyName ?? certificate.PublicKey.Oid.Value} cannot be used for encryption (RSA only)");
-            else if (certificate.GetECDsaPublicKey() is null) problems.Add("key is neither RSA nor ECDSA");
+            // EC recipients get ECDH key agreement written by Smime.EcdhRecipientInfo (MimeKit/BouncyCastle's does not
+            // interoperate with OpenSSL, libraries.md), on the NIST curves only.
+            if (usage == CertificateUsage.Encryption && !(ec && Smime.EcdhRecipientInfo.Supports(certificate)))
+                problems.Add($"key algorithm {certificate.PublicKey.Oid.FriendlyName ?? certificate.PublicKey.Oid.Value} cannot be used for encryption (RSA, or EC on P-256, P-384 or P-521)");
+            else if (usage == CertificateUsage.Signing && certificate.GetECDsaPublicKey() is null) problems.Add("key is neither RSA nor ECDSA");
         }
         else
         {
@@ -105,6 +107,8 @@ public static class SmimeCertificateValidator
             problems.Add("key usage does not allow digitalSignature");
         if (usage == CertificateUsage.Encryption && rsa is not null && (flags & X509KeyUsageFlags.KeyEncipherment) == 0)
             problems.Add("key usage does not allow keyEncipherment");
+        if (usage == CertificateUsage.Encryption && ec && (flags & X509KeyUsageFlags.KeyAgreement) == 0)
+            problems.Add("key usage does not allow keyAgreement (an EC key is encrypted to by key agreement)");
     }
 
     private static List<X509Certificate2> BuildChain(X509Certificate2 certificate, TrustContext trust, DateTime now, List<string> problems)

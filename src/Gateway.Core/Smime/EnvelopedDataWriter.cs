@@ -11,9 +11,10 @@ namespace Gateway.Smime;
 /// from the plaintext's length, then the content encrypted with AES-CBC as it is read. .NET's
 /// EnvelopedCms takes and returns whole byte arrays, which held a 50 MB message four times over;
 /// this holds none of it. The structure is the one EnvelopedCms writes (version 0, one
-/// KeyTransRecipientInfo per certificate by issuer and serial number, rsaEncryption with NULL
+/// KeyTransRecipientInfo per RSA certificate by issuer and serial number, rsaEncryption with NULL
 /// parameters or RSAES-OAEP with SHA-256 and MGF1-SHA-256, the IV as the algorithm's parameter,
-/// a primitive [0] encryptedContent), so openssl, gpgsm and Outlook read it as before.
+/// a primitive [0] encryptedContent), so openssl, gpgsm and Outlook read it as before; an EC
+/// certificate gets a KeyAgreeRecipientInfo (<see cref="EcdhRecipientInfo"/>, version 2 then).
 /// </summary>
 internal static class EnvelopedDataWriter
 {
@@ -44,7 +45,8 @@ internal static class EnvelopedDataWriter
             var encryptedContentHeader = Header(0x80, cipherLength); // [0] IMPLICIT OCTET STRING, primitive
             var encryptedContentInfoLength = contentType.Length + algorithm.Length + encryptedContentHeader.Length + cipherLength;
             var encryptedContentInfoHeader = Header(0x30, encryptedContentInfoLength);
-            byte[] version = [0x02, 0x01, 0x00];
+            // RFC 5652 §6.1: 0 when every RecipientInfo is a version 0 one (key transport by issuer and serial), else 2.
+            byte[] version = [0x02, 0x01, (byte)(recipients.Any(EcdhRecipientInfo.IsEc) ? 2 : 0)];
             var envelopedDataLength = version.Length + recipientInfos.Length + encryptedContentInfoHeader.Length + encryptedContentInfoLength;
             var envelopedDataHeader = Header(0x30, envelopedDataLength);
             var explicitLength = envelopedDataHeader.Length + envelopedDataLength;
@@ -97,6 +99,11 @@ internal static class EnvelopedDataWriter
             foreach (var certificate in recipients)
             {
                 var recipient = RecipientKeyCache.For(certificate);
+                if (EcdhRecipientInfo.IsEc(certificate))
+                {
+                    EcdhRecipientInfo.Write(writer, certificate, recipient.Issuer, recipient.Serial, key);
+                    continue;
+                }
                 var encryptedKey = recipient.EncryptKey(key, transport == KeyTransport.RsaOaepSha256 ? RSAEncryptionPadding.OaepSHA256 : RSAEncryptionPadding.Pkcs1);
                 using (writer.PushSequence())
                 {

@@ -74,7 +74,8 @@ public static class SmimeTransformer
         {
             body = Envelope(body, request, scratch, size);
             algorithms.Add($"encrypt:{SmimeOids.Name(request.Crypto.ContentEncryption)}");
-            algorithms.Add($"keyTransport:{SmimeOids.Name(request.Crypto.KeyTransport)}");
+            if (request.Recipients.Any(c => !EcdhRecipientInfo.IsEc(c))) algorithms.Add($"keyTransport:{SmimeOids.Name(request.Crypto.KeyTransport)}");
+            if (request.Recipients.Any(EcdhRecipientInfo.IsEc)) algorithms.Add(EcdhRecipientInfo.Name);
         }
 
         message.Body = body;

@@ -48,7 +48,7 @@ public sealed class SmimeCertificateValidatorExtensionTests : IDisposable
     }
 
     [Fact]
-    public void EcdsaKey_IsUsableForSigning_ButNotForEncryption()
+    public void EcKeyWithoutKeyAgreement_IsUsableForSigning_ButNotForEncryption()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var certificate = Issue(new CertificateRequest($"CN={Address}", key, HashAlgorithmName.SHA256), SmimeCertificateValidator.EmailProtectionOid);
@@ -58,7 +58,7 @@ public sealed class SmimeCertificateValidatorExtensionTests : IDisposable
 
         Assert.True(signing.Usable, string.Join("; ", signing.Problems));
         var problem = Assert.Single(encryption.Problems);
-        Assert.EndsWith("cannot be used for encryption (RSA only)", problem);
+        Assert.StartsWith("key usage does not allow keyAgreement", problem);
     }
 
     [Fact]

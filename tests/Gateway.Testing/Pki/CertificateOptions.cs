@@ -7,6 +7,9 @@ public sealed record CertificateOptions
 {
     public int KeySize { get; init; } = 2048;
 
+    /// <summary>When set, an EC key on this curve instead of RSA (key usage then defaults to digitalSignature and keyAgreement).</summary>
+    public System.Security.Cryptography.ECCurve? EcCurve { get; init; }
+
     /// <summary>Default: now minus one day (tolerates clock skew between peers).</summary>
     public DateTimeOffset? NotBefore { get; init; }
 

@@ -75,9 +75,14 @@ public sealed class TestIdentity : IDisposable
     /// Round-trips through PKCS#12 so the key becomes a normal exportable OpenSSL-backed key;
     /// a CopyWithPrivateKey result trips up some CMS code paths on Linux.
     /// </summary>
-    internal static X509Certificate2 AttachKey(X509Certificate2 certificate, RSA key)
+    internal static X509Certificate2 AttachKey(X509Certificate2 certificate, AsymmetricAlgorithm key)
     {
-        using var withKey = certificate.CopyWithPrivateKey(key);
+        using var withKey = key switch
+        {
+            RSA rsa => certificate.CopyWithPrivateKey(rsa),
+            ECDsa ec => certificate.CopyWithPrivateKey(ec),
+            _ => throw new ArgumentException($"no test certificates with {key.GetType().Name} keys"),
+        };
         var pfx = withKey.Export(X509ContentType.Pkcs12, (string?)null);
         return X509CertificateLoader.LoadPkcs12(pfx, null, X509KeyStorageFlags.Exportable);
     }

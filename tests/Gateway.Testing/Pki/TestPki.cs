@@ -64,14 +64,18 @@ public sealed class TestPki : IDisposable
         var issuer = options.FromUntrustedCa ? UntrustedRoot : options.Issuer ?? Root;
         var now = DateTimeOffset.UtcNow;
 
-        using var key = RSA.Create(options.KeySize);
-        var request = new CertificateRequest($"CN={address}, O=Gateway TEST ONLY", key, HashAlgorithmName.SHA256,
-            RSASignaturePadding.Pkcs1);
+        using AsymmetricAlgorithm key = options.EcCurve is { } curve ? ECDsa.Create(curve) : RSA.Create(options.KeySize);
+        var request = key is ECDsa ec
+            ? new CertificateRequest($"CN={address}, O=Gateway TEST ONLY", ec, HashAlgorithmName.SHA256)
+            : new CertificateRequest($"CN={address}, O=Gateway TEST ONLY", (RSA)key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var extensions = request.CertificateExtensions;
         extensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
-        if (options.KeyUsage != X509KeyUsageFlags.None)
+        var keyUsage = options.EcCurve is not null && options.KeyUsage == new CertificateOptions().KeyUsage
+            ? X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement
+            : options.KeyUsage;
+        if (keyUsage != X509KeyUsageFlags.None)
         {
-            extensions.Add(new X509KeyUsageExtension(options.KeyUsage, options.KeyUsageCritical));
+            extensions.Add(new X509KeyUsageExtension(keyUsage, options.KeyUsageCritical));
         }
 
         if (options.IncludeEmailProtectionEku)
