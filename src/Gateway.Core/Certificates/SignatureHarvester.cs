@@ -73,7 +73,7 @@ public static class SignatureHarvester
     /// names, when it is there: if the signature does not carry it, nothing (not a key the sender
     /// said not to use). Otherwise the signer's own, when it may encrypt; otherwise the newest
     /// carried certificate for the address that may (a signing-only certificate sent with its
-    /// encryption certificate). Only one: the certificate set is not signed. Each passes the rules
+    /// encryption certificate; also before an EC signer's own). Only one: the certificate set is not signed. Each passes the rules
     /// of a recipient certificate for the address, and neither it nor its chain is SHA-1-signed.
     /// </summary>
     private static (List<X509Certificate2> Usable, List<X509Certificate2> Chain, string Why) EncryptionCertificates(SignerInfo signerInfo, X509Certificate2 signer,
@@ -84,12 +84,17 @@ public static class SignatureHarvester
             return ([], [], "its SMIMEEncryptionKeyPreference names a certificate the signature does not carry, or cannot be read");
         var problems = new List<string>();
         var first = preferred ?? signer;
-        if (Usable(first, address, trust, problems) is { } chosen) return ([first], chosen, "");
+        // An EC signer sent together with a certificate of another kind for the address is a dual-key
+        // set-up: that other one is meant for encryption (a client that signs with ECDSA does not
+        // always decrypt ECDH), so the carried ones are looked at first.
+        var signerAfterCarried = preferred is null && Smime.EcdhRecipientInfo.IsEc(signer);
+        if (!signerAfterCarried && Usable(first, address, trust, problems) is { } chosen) return ([first], chosen, "");
         if (preferred is not null) return ([], [], string.Join("; ", problems));
 
         // Newest first: the certificate set is not signed, so an older one added on the way never wins.
         foreach (var candidate in carried.OrderByDescending(c => c.NotBefore).ThenByDescending(c => c.NotAfter))
             if (Usable(candidate, address, trust, problems, quiet: true) is { } chain) return ([candidate], chain, "");
+        if (signerAfterCarried && Usable(signer, address, trust, problems) is { } own) return ([signer], own, "");
         return ([], [], string.Join("; ", problems.Append("no carried certificate for the address may be encrypted to")));
     }
 

@@ -92,6 +92,8 @@ public static class SmimeCertificateValidator
             // interoperate with OpenSSL, libraries.md), on the NIST curves only.
             if (usage == CertificateUsage.Encryption && !(ec && Smime.EcdhRecipientInfo.Supports(certificate)))
                 problems.Add($"key algorithm {certificate.PublicKey.Oid.FriendlyName ?? certificate.PublicKey.Oid.Value} cannot be used for encryption (RSA, or EC on P-256, P-384 or P-521)");
+            else if (usage == CertificateUsage.Encryption && !EcKeyReadable(certificate))
+                problems.Add("its EC public key cannot be read (not a point on its curve)");
             else if (usage == CertificateUsage.Signing && certificate.GetECDsaPublicKey() is null) problems.Add("key is neither RSA nor ECDSA");
         }
         else
@@ -109,6 +111,23 @@ public static class SmimeCertificateValidator
             problems.Add("key usage does not allow keyEncipherment");
         if (usage == CertificateUsage.Encryption && ec && (flags & X509KeyUsageFlags.KeyAgreement) == 0)
             problems.Add("key usage does not allow keyAgreement (an EC key is encrypted to by key agreement)");
+        else if (usage == CertificateUsage.Encryption && ec && (flags & X509KeyUsageFlags.EncipherOnly) != 0)
+            problems.Add("key usage limits keyAgreement to encipherOnly: the recipient could not decipher");
+    }
+
+    /// <summary>The EC point imports (it is on its curve). Read without the key usage check GetECDiffieHellmanPublicKey makes, which is judged apart.</summary>
+    private static bool EcKeyReadable(X509Certificate2 certificate)
+    {
+        try
+        {
+            using var key = ECDiffieHellman.Create();
+            key.ImportSubjectPublicKeyInfo(certificate.PublicKey.ExportSubjectPublicKeyInfo(), out _);
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
     }
 
     private static List<X509Certificate2> BuildChain(X509Certificate2 certificate, TrustContext trust, DateTime now, List<string> problems)

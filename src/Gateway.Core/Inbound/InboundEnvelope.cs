@@ -59,6 +59,10 @@ public abstract class InboundEnvelope
         "1.2.840.113549.3.2" => "rc2-cbc",
         "1.2.840.113549.1.1.1" => "rsaes-pkcs1-v1_5",
         "1.2.840.113549.1.1.7" => "rsaes-oaep",
+        "1.3.133.16.840.63.0.2" => "ecdh-sha1kdf",
+        "1.3.132.1.11.1" => "ecdh-sha256kdf",
+        "1.3.132.1.11.2" => "ecdh-sha384kdf",
+        "1.3.132.1.11.3" => "ecdh-sha512kdf",
         _ => oid ?? "unknown",
     };
 }

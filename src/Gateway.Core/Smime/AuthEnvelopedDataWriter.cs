@@ -10,7 +10,8 @@ namespace Gateway.Smime;
 
 /// <summary>
 /// Writes a CMS AuthEnvelopedData (RFC 5083) with AES-GCM (RFC 5084) as a stream, like
-/// <see cref="EnvelopedDataWriter"/>: version 0, the same KeyTransRecipientInfos, the content type
+/// <see cref="EnvelopedDataWriter"/>: version 0, the same RecipientInfos (key transport for RSA, key
+/// agreement for EC), the content type
 /// id-data with no authenticated attributes (so the GCM additional data is empty), a 12-byte
 /// random nonce, a 16-byte tag written as aes-ICVlen 16 and as the mac. GCM adds no padding, so
 /// every length is known before the first byte is encrypted. .NET's AesGcm is one-shot (the whole

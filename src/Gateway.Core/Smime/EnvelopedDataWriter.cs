@@ -90,7 +90,7 @@ internal static class EnvelopedDataWriter
         }
     }
 
-    /// <summary>RecipientInfos: one KeyTransRecipientInfo per certificate, the content-encryption key encrypted to each.</summary>
+    /// <summary>RecipientInfos: one per certificate (key transport for RSA, key agreement for EC), the content-encryption key encrypted to each.</summary>
     internal static byte[] RecipientInfos(IReadOnlyList<X509Certificate2> recipients, byte[] key, KeyTransport transport)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);

@@ -75,7 +75,7 @@ public static class SmimeTransformer
             body = Envelope(body, request, scratch, size);
             algorithms.Add($"encrypt:{SmimeOids.Name(request.Crypto.ContentEncryption)}");
             if (request.Recipients.Any(c => !EcdhRecipientInfo.IsEc(c))) algorithms.Add($"keyTransport:{SmimeOids.Name(request.Crypto.KeyTransport)}");
-            if (request.Recipients.Any(EcdhRecipientInfo.IsEc)) algorithms.Add(EcdhRecipientInfo.Name);
+            algorithms.AddRange(request.Recipients.Where(EcdhRecipientInfo.IsEc).Select(EcdhRecipientInfo.NameFor).Distinct());
         }
 
         message.Body = body;

@@ -58,6 +58,21 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public void AnEcSigner_SentWithAnRsaCertificate_YieldsTheRsaOne_AndAloneYieldsItself()
+    {
+        var ec = fixture.Pki.Issue(Frank, new CertificateOptions { EcCurve = System.Security.Cryptography.ECCurve.NamedCurves.nistP256 });
+        var rsa = fixture.Pki.Issue(Frank);
+
+        var dualKey = SignatureHarvester.Harvest(Signed(ec, [rsa.PublicCertificate]), fixture.Trust());
+        var alone = SignatureHarvester.Harvest(Signed(ec, []), fixture.Trust());
+
+        Assert.True(dualKey.Accepted, string.Join("; ", dualKey.Problems));
+        Assert.Equal([rsa.Certificate.Thumbprint], dualKey.EncryptionCertificates.Select(c => c.Thumbprint));
+        Assert.True(alone.Accepted, string.Join("; ", alone.Problems));
+        Assert.Equal([ec.Certificate.Thumbprint], alone.EncryptionCertificates.Select(c => c.Thumbprint));
+    }
+
+    [Fact]
     public void ASigningOnlySigner_YieldsTheEncryptionCertificateItCameWith()
     {
         var signing = SigningOnly();

@@ -31,16 +31,19 @@ public sealed class EcdhEnvelopeTests(PkiFixture fixture) : IClassFixture<PkiFix
         return (certificate, key);
     }
 
-    public static TheoryData<string, ContentEncryption> Cases => new()
+    public static TheoryData<string, ContentEncryption, string> Cases => new()
     {
-        { "nistP256", ContentEncryption.Aes256Cbc },
-        { "nistP384", ContentEncryption.Aes128Cbc },
-        { "nistP521", ContentEncryption.Aes256Gcm },
+        { "nistP256", ContentEncryption.Aes256Cbc, "ecdh-sha256kdf-aes128wrap" },
+        { "nistP256", ContentEncryption.Aes128Gcm, "ecdh-sha256kdf-aes128wrap" },
+        { "nistP384", ContentEncryption.Aes128Cbc, "ecdh-sha384kdf-aes256wrap" },
+        { "nistP384", ContentEncryption.Aes256Gcm, "ecdh-sha384kdf-aes256wrap" },
+        { "nistP521", ContentEncryption.Aes256Cbc, "ecdh-sha512kdf-aes256wrap" },
+        { "nistP521", ContentEncryption.Aes256Gcm, "ecdh-sha512kdf-aes256wrap" },
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task EcRecipient_OpensTheCopyWithOpenSsl_AsDoesAnRsaRecipientOfTheSameCopy(string curve, ContentEncryption cipher)
+    public async Task EcRecipient_OpensTheCopyWithOpenSsl_AsDoesAnRsaRecipientOfTheSameCopy(string curve, ContentEncryption cipher, string keyAgreement)
     {
         using var dora = fixture.Pki.Issue("dora@partner.test", new CertificateOptions { EcCurve = ECCurve.CreateFromFriendlyName(curve) });
         var (output, result) = Transform(Serialise(Build()), fixture.Alice.Certificate, [fixture.Alice.PublicCertificate],
@@ -48,7 +51,7 @@ public sealed class EcdhEnvelopeTests(PkiFixture fixture) : IClassFixture<PkiFix
         var eml = Path.Combine(_folder, "out.eml");
         await File.WriteAllBytesAsync(eml, output);
 
-        Assert.Contains("keyAgreement:ecdh-x963kdf-aes256wrap", result.Algorithms);
+        Assert.Contains($"keyAgreement:{keyAgreement}", result.Algorithms);
         Assert.Contains("keyTransport:rsaes-pkcs1-v1_5", result.Algorithms);
         foreach (var (identity, name) in new[] { (dora, "dora"), (fixture.Bob, "bob") })
         {
@@ -58,9 +61,45 @@ public sealed class EcdhEnvelopeTests(PkiFixture fixture) : IClassFixture<PkiFix
             var signed = Assert.IsType<MimeKit.Cryptography.MultipartSigned>(MimeEntity.Load(new MemoryStream(opened.Content)));
             Assert.Contains("Hello Bob", Assert.IsType<TextPart>(((Multipart)signed[0])[0]).Text);
         }
-        var printed = await OpenSslCms.CmsPrintAsync(eml);
-        Assert.Contains(curve == "nistP256" ? "dhSinglePass-stdDH-sha256kdf-scheme" : curve == "nistP384" ? "dhSinglePass-stdDH-sha384kdf-scheme" : "dhSinglePass-stdDH-sha512kdf-scheme", printed.Stdout);
-        Assert.Contains("id-aes256-wrap", printed.Stdout);
+        var printed = (await OpenSslCms.CmsPrintAsync(eml)).Stdout;
+        var (scheme, wrap) = keyAgreement.Split('-') switch { [_, var kdf, var w] => ($"dhSinglePass-stdDH-{kdf}-scheme", $"id-{w.Replace("wrap", "-wrap")}"), _ => ("", "") };
+        Assert.Contains(scheme, printed);
+        Assert.Contains(wrap, printed);
+        // RFC 5652 §6.1 and RFC 5083: EnvelopedData is version 2 with a kari (version 3), AuthEnvelopedData always 0.
+        Assert.Contains(cipher is ContentEncryption.Aes256Gcm or ContentEncryption.Aes128Gcm ? "d.authEnvelopedData: \n    version: 0" : "d.envelopedData: \n    version: 2", printed.Replace("\r", ""));
+        Assert.Contains("d.kari: \n        version: 3", printed.Replace("\r", ""));
+    }
+
+    [Fact]
+    public void ACopyToEcRecipientsOnly_NamesNoKeyTransport()
+    {
+        using var dora = fixture.Pki.Issue("dora@partner.test", new CertificateOptions { EcCurve = ECCurve.NamedCurves.nistP256 });
+        var (_, result) = Transform(Serialise(Build()), null, [], [dora.PublicCertificate]);
+
+        Assert.Equal("encrypt:aes-256-cbc keyAgreement:ecdh-sha256kdf-aes128wrap", result.Algorithms);
+    }
+
+    [Theory]
+    [InlineData("brainpoolP256r1")]
+    [InlineData("secP256k1")]
+    public void EcCertificate_OnACurveNotWrittenHere_IsNotUsableForEncryption(string curve)
+    {
+        using var dora = fixture.Pki.Issue("dora@partner.test", new CertificateOptions { EcCurve = ECCurve.CreateFromFriendlyName(curve) });
+
+        var verdict = SmimeCertificateValidator.Validate(dora.PublicCertificate, "dora@partner.test", CertificateUsage.Encryption, fixture.Trust());
+
+        Assert.False(verdict.Usable);
+        Assert.Contains(verdict.Problems, p => p.Contains("P-256, P-384 or P-521", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void EcCertificate_WithoutKeyUsage_IsUsableForEncryption()
+    {
+        using var dora = fixture.Pki.Issue("dora@partner.test", new CertificateOptions { EcCurve = ECCurve.NamedCurves.nistP384, KeyUsage = X509KeyUsageFlags.None });
+
+        var verdict = SmimeCertificateValidator.Validate(dora.PublicCertificate, "dora@partner.test", CertificateUsage.Encryption, fixture.Trust());
+
+        Assert.True(verdict.Usable, string.Join("; ", verdict.Problems));
     }
 
     [Fact]
