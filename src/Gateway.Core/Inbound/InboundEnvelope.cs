@@ -5,8 +5,8 @@ namespace Gateway.Inbound;
 
 /// <summary>
 /// An inbound CMS envelope as <see cref="EnvelopeOpener"/> needs it, whichever kind:
-/// EnvelopedData (<see cref="EnvelopedDataReader"/>) or AES-GCM AuthEnvelopedData
-/// (<see cref="AuthEnvelopedDataReader"/>). Its recipient infos are asked which certificate
+/// EnvelopedData (<see cref="EnvelopedDataReader"/>, or <see cref="KeyAgreementEnvelopedDataReader"/>
+/// when it has ECDH key agreement) or AES-GCM AuthEnvelopedData (<see cref="AuthEnvelopedDataReader"/>). Its recipient infos are asked which certificate
 /// each names, and opened one at a time with a key, so that each envelope recipient proves its
 /// own key opens the same content.
 /// </summary>
@@ -44,7 +44,11 @@ public abstract class InboundEnvelope
         {
             return EnvelopedDataReader.Decode(der); // which says why, as for any EnvelopedData it cannot read
         }
-        return contentType == AuthEnvelopedDataOid ? AuthEnvelopedDataReader.Decode(der) : EnvelopedDataReader.Decode(der);
+        if (contentType == AuthEnvelopedDataOid) return AuthEnvelopedDataReader.Decode(der);
+        // EnvelopedCms opens key transport and every cipher it knows; key agreement to EC keys only this project's reader.
+        // A key-agreement envelope this reader cannot open (another cipher) still goes to EnvelopedCms, for its key transport recipients.
+        var (agreement, _) = KeyAgreementEnvelopedDataReader.Decode(der);
+        return agreement is not null ? (agreement, null) : EnvelopedDataReader.Decode(der);
     }
 
     internal static string AlgorithmName(string? oid) => oid switch

@@ -74,7 +74,7 @@ internal static class EcdhRecipientInfo
         try
         {
             shared = ephemeral.DeriveRawSecretAgreement(recipientKey);
-            keyEncryptionKey = X963Kdf(shared, pairing.Hash, pairing.WrapKeyBits / 8, SharedInfo(pairing));
+            keyEncryptionKey = X963Kdf.Derive(shared, pairing.Hash, pairing.WrapKeyBits / 8, SharedInfo(pairing));
             var wrap = new AesWrapEngine();
             wrap.Init(forWrapping: true, new KeyParameter(keyEncryptionKey));
             wrapped = wrap.Wrap(contentKey, 0, contentKey.Length);
@@ -129,25 +129,5 @@ internal static class EcdhRecipientInfo
                 writer.WriteOctetString([0, 0, (byte)(pairing.WrapKeyBits >> 8), (byte)pairing.WrapKeyBits]);
         }
         return writer.Encode();
-    }
-
-    /// <summary>ANSI X9.63 KDF (SEC 1 §3.6.1): Hash(Z || counter || SharedInfo) for counter 1, 2, … until the key is long enough.</summary>
-    private static byte[] X963Kdf(byte[] shared, HashAlgorithmName hash, int length, byte[] sharedInfo)
-    {
-        var key = new byte[length];
-        var written = 0;
-        for (uint counter = 1; written < key.Length; counter++)
-        {
-            using var hasher = IncrementalHash.CreateHash(hash);
-            hasher.AppendData(shared);
-            hasher.AppendData([(byte)(counter >> 24), (byte)(counter >> 16), (byte)(counter >> 8), (byte)counter]);
-            hasher.AppendData(sharedInfo);
-            var block = hasher.GetHashAndReset();
-            var take = Math.Min(block.Length, key.Length - written);
-            block.AsSpan(0, take).CopyTo(key.AsSpan(written));
-            CryptographicOperations.ZeroMemory(block);
-            written += take;
-        }
-        return key;
     }
 }

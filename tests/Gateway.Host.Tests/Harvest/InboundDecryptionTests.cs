@@ -130,6 +130,27 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         else Assert.DoesNotContain(capabilities, oid => oid is "2.16.840.1.101.3.4.1.46" or "2.16.840.1.101.3.4.1.6");
     }
 
+    /// <summary>A user whose identity is an EC key (as the built-in CA issues with Ca:KeyType EcdsaP256): a partner's ECDH key agreement is opened for them.</summary>
+    [Fact]
+    public async Task MailEncryptedByKeyAgreementToAnEcUser_IsDecrypted()
+    {
+        using var eve = World.Pki.Issue("eve@example.test", new Gateway.Testing.Pki.CertificateOptions { EcCurve = System.Security.Cryptography.ECCurve.NamedCurves.nistP256 });
+        var eveFiles = eve.WriteTo(World.Certificates, GatewayWorld.Pkcs12Password);
+        var entity = Path.Combine(World.Root, "entity.mime");
+        await File.WriteAllTextAsync(entity, "Content-Type: text/plain; charset=us-ascii\r\n\r\nFor Eve, by key agreement.\r\n");
+        var encrypted = Path.Combine(World.Root, "ecdh.eml");
+        var encryption = await OpenSslCms.EncryptAsync(entity, encrypted, [eveFiles.CertificatePath], headers: new MessageHeaders("frank@partner.test", "eve@example.test", "ecdh"));
+        Assert.True(encryption.Success, encryption.Stderr);
+        World.Settings["Gateway:Harvest:DecryptUnsigned"] = "true"; // unsigned CBC: allowed here, to keep the test to the key agreement
+        await RestartAsync(); // which reads the folder with Eve's identity, too
+
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["eve@example.test"], Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)))));
+
+        Assert.EndsWith("\r\n\r\nFor Eve, by key agreement.\r\n", Encoding.ASCII.GetString(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
+        var decrypted = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-decrypted"));
+        Assert.Equal("encrypt:aes-256-cbc keyAgreement:ecdh-sha1kdf", decrypted.GetProperty("algorithms").GetString());
+    }
+
     [Fact]
     public async Task ForgedDecryptedMark_IsRemoved_EvenWithDecryptOff()
     {
