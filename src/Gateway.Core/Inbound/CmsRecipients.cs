@@ -13,8 +13,7 @@ namespace Gateway.Inbound;
 /// not open: key transport to RSA keys (PKCS#1 v1.5, OAEP) and ephemeral-static ECDH key
 /// agreement to EC keys (RFC 5753: the X9.63 KDF with SHA-1 to SHA-512, AES key wrap). One entry
 /// per key a content key is encrypted to: a KeyAgreeRecipientInfo naming several recipients gives
-/// several. Other kinds (kekri, pwri, ori) are counted and never ours. Malformed ones throw
-/// AsnContentException while being read, never later.
+/// several. Other kinds (kekri, pwri, ori), and malformed ones, are counted and never ours.
 /// </summary>
 internal static class CmsRecipients
 {
@@ -50,19 +49,27 @@ internal static class CmsRecipients
 
     public sealed record KeyAgreement(byte[]? OriginatorPoint, byte[]? UserKeyingMaterial, string Scheme, byte[] WrapAlgorithm, string WrapOid);
 
-    /// <summary>Every entry of a RecipientInfos SET.</summary>
+    private static Entry Unreadable(string what) => new("other", [], [], [], what, null, []);
+
+    /// <summary>Every entry of a RecipientInfos SET; one that cannot be read is an entry that names no one.</summary>
     public static List<Entry> Read(AsnReader set)
     {
         var entries = new List<Entry>();
         while (set.HasData)
         {
             var tag = set.PeekTag();
-            if (tag.HasSameClassAndValue(Asn1Tag.Sequence)) entries.Add(ReadKeyTransport(set.ReadSequence()));
-            else if (tag.HasSameClassAndValue(Context1)) entries.AddRange(ReadKeyAgreement(set.ReadSequence(Context1)));
-            else
+            var encoded = set.ReadEncodedValue();
+            try
             {
-                set.ReadEncodedValue();
-                entries.Add(new Entry("other", [], [], [], "kekri, pwri or ori", null, []));
+                var reader = new AsnReader(encoded, AsnEncodingRules.BER);
+                if (tag.HasSameClassAndValue(Asn1Tag.Sequence)) entries.Add(ReadKeyTransport(reader.ReadSequence()));
+                else if (tag.HasSameClassAndValue(Context1)) entries.AddRange(ReadKeyAgreement(reader.ReadSequence(Context1)));
+                else entries.Add(Unreadable("kekri, pwri or ori"));
+            }
+            catch (Exception e) when (e is AsnContentException or ArgumentException)
+            {
+                // One malformed RecipientInfo (for anyone) does not keep the others from being tried; it opens nothing.
+                entries.Add(Unreadable($"a malformed RecipientInfo ({e.Message.TrimEnd('.')})"));
             }
         }
         return entries;
@@ -102,8 +109,7 @@ internal static class CmsRecipients
         if (info.PeekTag().HasSameClassAndValue(Context1)) ukm = info.ReadSequence(Context1).ReadOctetString();
         var algorithm = info.ReadSequence();
         var scheme = algorithm.ReadObjectIdentifier();
-        var wrapAlgorithm = algorithm.ReadEncodedValue().ToArray();
-        var wrapOid = new AsnReader(wrapAlgorithm, AsnEncodingRules.BER).ReadSequence().ReadObjectIdentifier();
+        var (wrapAlgorithm, wrapOid) = CanonicalAlgorithm(algorithm.ReadSequence());
         var agreement = new KeyAgreement(point, ukm, scheme, wrapAlgorithm, wrapOid);
         var keys = info.ReadSequence();
         info.ThrowIfNotEmpty();
@@ -121,6 +127,29 @@ internal static class CmsRecipients
             entries.Add(new Entry("keyAgreement", issuer, serial, keyIdentifier, scheme, null, encryptedKey.ReadOctetString(), agreement));
         }
         return entries;
+    }
+
+    /// <summary>
+    /// The key-wrap AlgorithmIdentifier as DER, as the sender hashed it into the SharedInfo (OpenSSL
+    /// re-encodes what it received, so a BER-written one is hashed as DER): its OID, and its
+    /// parameters when present (NULL, from some senders).
+    /// </summary>
+    private static (byte[] Der, string Oid) CanonicalAlgorithm(AsnReader algorithm)
+    {
+        var oid = algorithm.ReadObjectIdentifier();
+        var parameters = algorithm.HasData ? algorithm.ReadEncodedValue() : (ReadOnlyMemory<byte>?)null;
+        algorithm.ThrowIfNotEmpty();
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            writer.WriteObjectIdentifier(oid);
+            if (parameters is { } value)
+            {
+                if (value.Span.SequenceEqual(new byte[] { 0x05, 0x00 })) writer.WriteNull();
+                else throw new AsnContentException("key-wrap parameters other than NULL");
+            }
+        }
+        return (writer.Encode(), oid);
     }
 
     private static (byte[] Issuer, byte[] Serial, byte[] KeyIdentifier) ReadIdentifier(AsnReader reader, Asn1Tag keyIdentifierTag)
@@ -182,7 +211,7 @@ internal static class CmsRecipients
         {
             return entry.Agreement is { } agreement ? Agree(entry, agreement, key) : Transport(entry, key);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             return (null, e.Message.TrimEnd('.'));
         }

