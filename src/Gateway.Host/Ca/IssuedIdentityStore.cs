@@ -5,9 +5,11 @@ namespace Gateway.Ca;
 
 /// <summary>
 /// The folder identities/ADDRESS/SERIAL.p12 of an issuer: every key it ever issued, each
-/// PKCS#12 encrypted with AES-256 under the CA password, mode 0600. Nothing is ever deleted: an
-/// older key still decrypts the mail that was encrypted to its certificate. The folder is the
-/// truth (the CLI may add files while the gateway runs); memory only saves decrypting a file twice.
+/// PKCS#12 encrypted with AES-256 under the CA password, mode 0600, and beside it SERIAL.crt, its
+/// certificate alone (public), so the certificates can be listed without decrypting every key
+/// (200,000 PBKDF2 rounds each). Nothing is ever deleted: an older key still decrypts the mail
+/// that was encrypted to its certificate. The folder is the truth (the CLI may add files while
+/// the gateway runs); memory only saves decrypting a file twice.
 /// </summary>
 internal sealed class IssuedIdentityStore(string root, string password)
 {
@@ -43,6 +45,7 @@ internal sealed class IssuedIdentityStore(string root, string password)
     {
         var file = Path.Combine(Folder, Key(address), withKey.SerialNumber + ".p12");
         PrivateFiles.Write(file, withKey.ExportPkcs12(KeyProtection, password));
+        WriteCertificate(file, withKey);
         lock (_loaded) return Refresh(Key(address), address.ToLowerInvariant()).Single(i => i.File == file);
     }
 
@@ -67,8 +70,35 @@ internal sealed class IssuedIdentityStore(string root, string password)
         if (list.FirstOrDefault(i => i.File == file) is { } known) return known;
         var identity = new IssuedIdentity(address, X509CertificateLoader.LoadPkcs12FromFile(file, password, X509KeyStorageFlags.EphemeralKeySet), file);
         list.Add(identity);
+        // Identities issued before the certificates were kept beside their keys get theirs when first decrypted.
+        if (!File.Exists(Path.ChangeExtension(file, ".crt"))) WriteCertificate(file, identity.Certificate);
         return identity;
     }
+
+    /// <summary>
+    /// Every issued certificate, read from the SERIAL.crt files: no key is decrypted. Identities
+    /// without one yet (issued by an older version and not used since) are counted in <paramref name="withoutCertificateFile"/>.
+    /// </summary>
+    public IReadOnlyList<(string Address, X509Certificate2 Certificate)> Certificates(out int withoutCertificateFile)
+    {
+        withoutCertificateFile = 0;
+        var found = new List<(string, X509Certificate2)>();
+        if (!Directory.Exists(Folder)) return found;
+        foreach (var folder in Directory.EnumerateDirectories(Folder))
+        {
+            var address = Uri.UnescapeDataString(Path.GetFileName(folder));
+            foreach (var key in Directory.EnumerateFiles(folder, "*.p12").Order(StringComparer.Ordinal))
+            {
+                var certificate = Path.ChangeExtension(key, ".crt");
+                if (File.Exists(certificate)) found.Add((address, X509CertificateLoader.LoadCertificateFromFile(certificate)));
+                else withoutCertificateFile++;
+            }
+        }
+        return found;
+    }
+
+    private static void WriteCertificate(string keyFile, X509Certificate2 certificate) =>
+        File.WriteAllText(Path.ChangeExtension(keyFile, ".crt"), certificate.ExportCertificatePem() + "\n");
 
     /// <summary>Folder name of an address: lower-case, escaped, so no address can reach outside identities/.</summary>
     private static string Key(string address) => Uri.EscapeDataString(address.ToLowerInvariant());

@@ -1,12 +1,17 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Gateway.Ca;
 using Gateway.Certificates;
+using Gateway.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Cli;
 
 /// <summary>
 /// <c>gateway certs list [--expiring DAYS] [--json]</c>: every certificate Gateway knows without
-/// asking a directory (the local folder, and the cache: LDAP answers and harvested certificates),
+/// asking a directory (the local folder, the built-in CA's issued identities but the revoked, and
+/// the cache: LDAP answers and harvested certificates),
 /// one line each with its address, use, source, end of validity and whether it is usable now by
 /// the same rules as every lookup (revocation aside: `certs lookup` asks for that). With
 /// --expiring, only those unusable already or ending within DAYS days: the renewals to chase.
@@ -26,11 +31,12 @@ public static class CertsListCommand
         var trust = local.Trust;
         var now = trust.Time.GetUtcNow().UtcDateTime;
 
-        var found = local.All().Select(l => (l.Address, Usage: l.Usage, l.Candidate.Certificate, l.Candidate.Source, Chain: l.Candidate.Intermediates ?? []))
-            .Concat(cache.All().Select(c => (c.Address, Usage: CertificateUsage.Encryption, c.Certificate.Certificate, c.Certificate.Source, Chain: c.Certificate.Chain)));
+        var found = local.All().Select(l => new Held(l.Address, l.Usage, l.Candidate.Certificate, l.Candidate.Source, trust.WithIntermediates(l.Candidate.Intermediates ?? [])))
+            .Concat(IssuedByTheBuiltInCa(host.Services, trust.Time, out var withoutCertificateFile))
+            .Concat(cache.All().Select(c => new Held(c.Address, CertificateUsage.Encryption, c.Certificate.Certificate, c.Certificate.Source, trust.WithIntermediates(c.Certificate.Chain))));
         var entries = found.Select(f =>
             {
-                var verdict = SmimeCertificateValidator.Validate(f.Certificate, f.Address, f.Usage, trust.WithIntermediates(f.Chain));
+                var verdict = SmimeCertificateValidator.Validate(f.Certificate, f.Address, f.Usage, f.Trust);
                 return new Entry(f.Address, f.Usage == CertificateUsage.Signing ? "signing" : "encryption", f.Source, f.Certificate.Thumbprint,
                     f.Certificate.NotAfter.ToUniversalTime(), verdict.Usable, verdict.Problems);
             })
@@ -52,7 +58,28 @@ public static class CertsListCommand
             await output.WriteLineAsync($"{e.Address}  {e.Use}  {e.Source}  until {e.NotAfter:yyyy-MM-dd}  {e.Thumbprint}  {status}");
         }
         foreach (var problem in unreadable) await output.WriteLineAsync($"unreadable: {problem}");
+        if (withoutCertificateFile > 0)
+            await output.WriteLineAsync($"{withoutCertificateFile} identity(ies) issued by an older version: listed once the gateway has used them (their certificate is then kept beside the key)");
         await output.WriteLineAsync($"{entries.Count} certificate(s){(expiringDays is { } d ? $" unusable or ending within {d} day(s)" : "")}");
         return unreadable.Count == 0 ? 0 : 1;
+    }
+
+    private sealed record Held(string Address, CertificateUsage Usage, X509Certificate2 Certificate, string Source, TrustContext Trust);
+
+    /// <summary>The built-in CA's unrevoked identities (signing), judged against its own chain as enrolment judges them; none when it is not the issuer.</summary>
+    private static IEnumerable<Held> IssuedByTheBuiltInCa(IServiceProvider services, TimeProvider time, out int withoutCertificateFile)
+    {
+        withoutCertificateFile = 0;
+        var ca = services.GetRequiredService<IOptions<GatewayOptions>>().Value.Ca;
+        if (!ca.Enabled || ca.Issuer != BuiltInCertificateAuthority.IssuerName) return [];
+        var authority = services.GetRequiredService<BuiltInCertificateAuthority>();
+        if (!authority.Exists) return [];
+        var chain = authority.Chain;
+        var trust = new TrustContext([chain[^1]], [.. chain.Take(chain.Count - 1)], time);
+        var revoked = authority.RevokedSerials();
+        return authority.IssuedCertificates(out withoutCertificateFile)
+            .Where(i => !revoked.Contains(i.Certificate.SerialNumber))
+            .Select(i => new Held(i.Address, CertificateUsage.Signing, i.Certificate, $"ca:{i.Certificate.SerialNumber}", trust))
+            .ToList();
     }
 }
