@@ -87,7 +87,7 @@ public static class SignatureHarvester
         // An EC signer sent together with a certificate of another kind for the address is a dual-key
         // set-up: that other one is meant for encryption (a client that signs with ECDSA does not
         // always decrypt ECDH), so the carried ones are looked at first.
-        var signerAfterCarried = preferred is null && Smime.EcdhRecipientInfo.IsEc(signer);
+        var signerAfterCarried = preferred is null && Smime.SmimeOids.HasEcKey(signer);
         if (!signerAfterCarried && Usable(first, address, trust, problems) is { } chosen) return ([first], chosen, "");
         if (preferred is not null) return ([], [], string.Join("; ", problems));
 

@@ -85,11 +85,11 @@ public static class SmimeCertificateValidator
     private static void CheckKey(X509Certificate2 certificate, CertificateUsage usage, List<string> problems)
     {
         var rsa = certificate.GetRSAPublicKey();
-        var ec = rsa is null && Smime.EcdhRecipientInfo.IsEc(certificate);
+        var ec = rsa is null && Smime.SmimeOids.HasEcKey(certificate);
         if (rsa is null)
         {
             // EC recipients get ECDH key agreement written by Smime.EcdhRecipientInfo (MimeKit/BouncyCastle's does not
-            // interoperate with OpenSSL, libraries.md), on the NIST curves only.
+            // interoperate with OpenSSL), on the NIST curves only.
             if (usage == CertificateUsage.Encryption && !(ec && Smime.EcdhRecipientInfo.Supports(certificate)))
                 problems.Add($"key algorithm {certificate.PublicKey.Oid.FriendlyName ?? certificate.PublicKey.Oid.Value} cannot be used for encryption (RSA, or EC on P-256, P-384 or P-521)");
             else if (usage == CertificateUsage.Encryption && !EcKeyReadable(certificate))

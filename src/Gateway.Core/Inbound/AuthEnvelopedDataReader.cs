@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Gateway.Smime;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Crypto.Modes;
 using Org.BouncyCastle.Crypto.Parameters;
@@ -38,23 +39,23 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
         _associatedData = associatedData;
     }
 
-    public static new (InboundEnvelope? Envelope, string? Problem) Decode(byte[] der)
+    public static (InboundEnvelope? Envelope, string? Problem) TryDecode(byte[] der)
     {
         try
         {
             var outer = new AsnReader(der, AsnEncodingRules.BER);
             var contentInfo = outer.ReadSequence();
-            if (contentInfo.ReadObjectIdentifier() != AuthEnvelopedDataOid) return (null, "not CMS authEnveloped-data");
+            if (contentInfo.ReadObjectIdentifier() != SmimeOids.AuthEnvelopedData) return (null, "not CMS authEnveloped-data");
             var data = contentInfo.ReadSequence(Context0).ReadSequence();
             if (!data.TryReadInt32(out var version) || version != 0) return (null, "authEnveloped-data of a version other than 0");
             if (data.PeekTag().HasSameClassAndValue(Context0)) data.ReadEncodedValue(); // originatorInfo
             var recipients = CmsRecipients.Read(data.ReadSetOf(skipSortOrderValidation: true));
 
             var content = data.ReadSequence();
-            if (content.ReadObjectIdentifier() != DataOid) return (null, "the encrypted content is not MIME data (id-data)");
+            if (content.ReadObjectIdentifier() != SmimeOids.Data) return (null, "the encrypted content is not MIME data (id-data)");
             var algorithm = content.ReadSequence();
             var cipher = algorithm.ReadObjectIdentifier();
-            if (AlgorithmName(cipher) is not ("aes-128-gcm" or "aes-192-gcm" or "aes-256-gcm")) return (null, $"content cipher {AlgorithmName(cipher)} in authEnveloped-data");
+            if (!SmimeOids.IsAesGcm(cipher)) return (null, $"content cipher {SmimeOids.NameOf(cipher)} in authEnveloped-data");
             var parameters = algorithm.ReadSequence();
             var nonce = parameters.ReadOctetString();
             if (nonce.Length is 0 or > 64) return (null, $"a {nonce.Length}-byte GCM nonce");
@@ -88,7 +89,7 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
 
     public override bool IsAuthenticated => true;
 
-    public override string ContentCipher => AlgorithmName(_cipher);
+    public override string ContentCipher => SmimeOids.NameOf(_cipher);
 
     public override bool Names(int recipient, X509Certificate2 certificate) => CmsRecipients.Names(_recipients[recipient], certificate);
 
@@ -96,7 +97,7 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
 
     public override (byte[]? Content, string? Problem) Open(int recipient, X509Certificate2 key)
     {
-        var keyLength = ContentCipher switch { "aes-128-gcm" => 16, "aes-192-gcm" => 24, _ => 32 };
+        var keyLength = SmimeOids.AesKeyLength(_cipher);
         var (contentKey, keyProblem) = CmsRecipients.Unwrap(_recipients[recipient], key);
         contentKey ??= [];
         if (keyProblem is null && contentKey.Length != keyLength) keyProblem = $"a {contentKey.Length}-byte content key for {ContentCipher}";

@@ -5,7 +5,11 @@ using System.Security.Cryptography.Xml;
 
 namespace Gateway.Inbound;
 
-/// <summary>EnvelopedData (RFC 5652 §6), read and opened by .NET's EnvelopedCms: AES-CBC and older ciphers, key transport and agreement.</summary>
+/// <summary>
+/// EnvelopedData (RFC 5652 §6), read and opened by .NET's EnvelopedCms: RSA key transport, with
+/// AES-CBC and older ciphers. (Key agreement to EC keys, which it cannot open, is read by
+/// <see cref="KeyAgreementEnvelopedDataReader"/>.)
+/// </summary>
 public sealed class EnvelopedDataReader : InboundEnvelope
 {
     private readonly byte[] _der;
@@ -19,7 +23,7 @@ public sealed class EnvelopedDataReader : InboundEnvelope
         _cipher = cipher;
     }
 
-    public static new (InboundEnvelope? Envelope, string? Problem) Decode(byte[] der)
+    public static (InboundEnvelope? Envelope, string? Problem) TryDecode(byte[] der)
     {
         var cms = new EnvelopedCms();
         try
@@ -38,7 +42,7 @@ public sealed class EnvelopedDataReader : InboundEnvelope
     /// <summary>CBC has no integrity: a changed ciphertext decrypts to changed plaintext (EFAIL's CBC gadgets).</summary>
     public override bool IsAuthenticated => false;
 
-    public override string ContentCipher => AlgorithmName(_cipher);
+    public override string ContentCipher => Smime.SmimeOids.NameOf(_cipher);
 
     public override bool Names(int recipient, X509Certificate2 certificate)
     {
@@ -54,8 +58,25 @@ public sealed class EnvelopedDataReader : InboundEnvelope
         };
     }
 
-    public override string KeyManagement(int recipient) =>
-        $"{(_infos[recipient] is KeyAgreeRecipientInfo ? "keyAgreement" : "keyTransport")}:{AlgorithmName(_infos[recipient].KeyEncryptionAlgorithm.Oid.Value)}";
+    public override string KeyManagement(int recipient)
+    {
+        var algorithm = _infos[recipient].KeyEncryptionAlgorithm;
+        if (_infos[recipient] is KeyAgreeRecipientInfo) return $"keyAgreement:{Smime.SmimeOids.NameOf(algorithm.Oid.Value)}";
+        var padding = algorithm.Oid.Value == Smime.SmimeOids.RsaesOaep && algorithm.Parameters is { Length: > 0 } parameters ? OaepOrNull(parameters) : null;
+        return Smime.SmimeOids.KeyTransportName(padding, algorithm.Oid.Value);
+    }
+
+    private static RSAEncryptionPadding? OaepOrNull(byte[] parameters)
+    {
+        try
+        {
+            return CmsRecipients.OaepPadding(parameters);
+        }
+        catch (System.Formats.Asn1.AsnContentException)
+        {
+            return null;
+        }
+    }
 
     public override (byte[]? Content, string? Problem) Open(int recipient, X509Certificate2 key)
     {
@@ -70,7 +91,7 @@ public sealed class EnvelopedDataReader : InboundEnvelope
         {
             return (null, e.Message.TrimEnd('.'));
         }
-        return own.ContentInfo.ContentType.Value == DataOid
+        return own.ContentInfo.ContentType.Value == Smime.SmimeOids.Data
             ? (own.ContentInfo.Content, null)
             : (null, $"the decrypted content is {own.ContentInfo.ContentType.Value}, not MIME data");
     }

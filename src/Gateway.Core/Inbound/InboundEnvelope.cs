@@ -12,10 +12,7 @@ namespace Gateway.Inbound;
 /// </summary>
 public abstract class InboundEnvelope
 {
-    public const string DataOid = "1.2.840.113549.1.7.1";
-    public const string AuthEnvelopedDataOid = "1.2.840.113549.1.9.16.1.23";
-
-    /// <summary>The recipient infos, every kind counted (only key transport ones can be ours).</summary>
+    /// <summary>The recipient infos, every kind counted (only key transport and key agreement ones can be ours).</summary>
     public abstract int RecipientCount { get; }
 
     /// <summary>True when the content cannot be changed unnoticed (GCM's tag): no signature is needed to trust that it is what was sent.</summary>
@@ -42,31 +39,11 @@ public abstract class InboundEnvelope
         }
         catch (AsnContentException)
         {
-            return EnvelopedDataReader.Decode(der); // which says why, as for any EnvelopedData it cannot read
+            return EnvelopedDataReader.TryDecode(der); // which says why, as for any EnvelopedData it cannot read
         }
-        if (contentType == AuthEnvelopedDataOid) return AuthEnvelopedDataReader.Decode(der);
-        // EnvelopedCms opens key transport and every cipher it knows; key agreement to EC keys only this project's reader.
-        // A key-agreement envelope this reader cannot open (another cipher) still goes to EnvelopedCms, for its key transport recipients.
-        var (agreement, _) = KeyAgreementEnvelopedDataReader.Decode(der);
-        return agreement is not null ? (agreement, null) : EnvelopedDataReader.Decode(der);
+        if (contentType == Smime.SmimeOids.AuthEnvelopedData) return AuthEnvelopedDataReader.TryDecode(der);
+        // EnvelopedCms opens key transport with every cipher it knows, key agreement to EC keys only our reader; an
+        // envelope with key agreement our reader cannot read (another cipher) still goes to EnvelopedCms, for its RSA recipients.
+        return KeyAgreementEnvelopedDataReader.TryDecode(der) is { } agreement ? (agreement, null) : EnvelopedDataReader.TryDecode(der);
     }
-
-    internal static string AlgorithmName(string? oid) => oid switch
-    {
-        "2.16.840.1.101.3.4.1.2" => "aes-128-cbc",
-        "2.16.840.1.101.3.4.1.22" => "aes-192-cbc",
-        "2.16.840.1.101.3.4.1.42" => "aes-256-cbc",
-        "2.16.840.1.101.3.4.1.6" => "aes-128-gcm",
-        "2.16.840.1.101.3.4.1.26" => "aes-192-gcm",
-        "2.16.840.1.101.3.4.1.46" => "aes-256-gcm",
-        "1.2.840.113549.3.7" => "des-ede3-cbc",
-        "1.2.840.113549.3.2" => "rc2-cbc",
-        "1.2.840.113549.1.1.1" => "rsaes-pkcs1-v1_5",
-        "1.2.840.113549.1.1.7" => "rsaes-oaep",
-        "1.3.133.16.840.63.0.2" => "ecdh-sha1kdf",
-        "1.3.132.1.11.1" => "ecdh-sha256kdf",
-        "1.3.132.1.11.2" => "ecdh-sha384kdf",
-        "1.3.132.1.11.3" => "ecdh-sha512kdf",
-        _ => oid ?? "unknown",
-    };
 }

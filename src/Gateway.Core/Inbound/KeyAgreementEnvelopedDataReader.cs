@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Gateway.Smime;
 
 namespace Gateway.Inbound;
 
@@ -12,7 +13,6 @@ namespace Gateway.Inbound;
 /// </summary>
 public sealed class KeyAgreementEnvelopedDataReader : InboundEnvelope
 {
-    private const string EnvelopedDataOid = "1.2.840.113549.1.7.3";
     private static readonly Asn1Tag Context0 = new(TagClass.ContextSpecific, 0);
     private static readonly Asn1Tag Context1 = new(TagClass.ContextSpecific, 1);
 
@@ -29,38 +29,37 @@ public sealed class KeyAgreementEnvelopedDataReader : InboundEnvelope
         _ciphertext = ciphertext;
     }
 
-    /// <summary>The reader when the envelope has key agreement with a cipher read here; else null, and why when it has key agreement.</summary>
-    public static new (InboundEnvelope? Envelope, string? Problem) Decode(byte[] der)
+    /// <summary>The reader when the envelope has key agreement and AES-CBC content; else null (EnvelopedCms then tries it).</summary>
+    public static KeyAgreementEnvelopedDataReader? TryDecode(byte[] der)
     {
         try
         {
             var outer = new AsnReader(der, AsnEncodingRules.BER);
             var contentInfo = outer.ReadSequence();
-            if (contentInfo.ReadObjectIdentifier() != EnvelopedDataOid) return (null, null);
+            if (contentInfo.ReadObjectIdentifier() != SmimeOids.EnvelopedData) return null;
             var data = contentInfo.ReadSequence(Context0).ReadSequence();
             data.ReadInteger();
             if (data.PeekTag().HasSameClassAndValue(Context0)) data.ReadEncodedValue(); // originatorInfo
             var recipients = CmsRecipients.Read(data.ReadSetOf(skipSortOrderValidation: true));
-            if (!recipients.Any(r => r.Kind == "keyAgreement")) return (null, null);
+            if (!recipients.Any(r => r.Kind == CmsRecipients.Kind.KeyAgreement)) return null;
 
             var content = data.ReadSequence();
-            if (content.ReadObjectIdentifier() != DataOid) return (null, "the encrypted content is not MIME data (id-data)");
+            if (content.ReadObjectIdentifier() != SmimeOids.Data) return null;
             var algorithm = content.ReadSequence();
             var cipher = algorithm.ReadObjectIdentifier();
-            if (AlgorithmName(cipher) is not ("aes-128-cbc" or "aes-192-cbc" or "aes-256-cbc")) return (null, $"content cipher {AlgorithmName(cipher)} with key agreement");
+            if (!SmimeOids.IsAesCbc(cipher)) return null;
             var iv = algorithm.ReadOctetString();
-            if (iv.Length != 16) return (null, $"a {iv.Length}-byte AES-CBC IV");
-            var ciphertext = content.HasData ? content.ReadOctetString(Context0) : null;
-            if (ciphertext is null) return (null, "the encrypted content is not carried in the message");
+            if (iv.Length != 16 || !content.HasData) return null;
+            var ciphertext = content.ReadOctetString(Context0);
             if (data.HasData && data.PeekTag().HasSameClassAndValue(Context1)) data.ReadEncodedValue(); // unprotectedAttrs: nothing we use
             data.ThrowIfNotEmpty();
             contentInfo.ThrowIfNotEmpty();
             outer.ThrowIfNotEmpty();
-            return (new KeyAgreementEnvelopedDataReader(recipients, cipher, iv, ciphertext), null);
+            return new KeyAgreementEnvelopedDataReader(recipients, cipher, iv, ciphertext);
         }
         catch (Exception e) when (e is AsnContentException or CryptographicException or ArgumentException or OverflowException)
         {
-            return (null, $"not readable CMS enveloped-data: {e.Message.TrimEnd('.')}");
+            return null; // EnvelopedCms reads it then, and says what is wrong with it
         }
     }
 
@@ -69,7 +68,7 @@ public sealed class KeyAgreementEnvelopedDataReader : InboundEnvelope
     /// <summary>CBC has no integrity, with key agreement as with key transport.</summary>
     public override bool IsAuthenticated => false;
 
-    public override string ContentCipher => AlgorithmName(_cipher);
+    public override string ContentCipher => SmimeOids.NameOf(_cipher);
 
     public override bool Names(int recipient, X509Certificate2 certificate) => CmsRecipients.Names(_recipients[recipient], certificate);
 
@@ -81,8 +80,7 @@ public sealed class KeyAgreementEnvelopedDataReader : InboundEnvelope
         if (contentKey is null) return (null, problem);
         try
         {
-            var expected = ContentCipher switch { "aes-128-cbc" => 16, "aes-192-cbc" => 24, _ => 32 };
-            if (contentKey.Length != expected) return (null, $"a {contentKey.Length}-byte content key for {ContentCipher}");
+            if (contentKey.Length != SmimeOids.AesKeyLength(_cipher)) return (null, $"a {contentKey.Length}-byte content key for {ContentCipher}");
             using var aes = Aes.Create();
             aes.Key = contentKey;
             return (aes.DecryptCbc(_ciphertext, _iv, PaddingMode.PKCS7), null);

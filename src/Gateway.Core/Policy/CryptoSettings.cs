@@ -8,8 +8,8 @@ public enum ContentEncryption { Aes256Cbc, Aes128Cbc, Aes256Gcm, Aes128Gcm }
 
 /// <summary>
 /// WhenAdvertised: a copy is encrypted with AES-GCM instead of the rule's CBC cipher when every
-/// certificate it goes to came with SMIMECapabilities naming AES-GCM (its owner's client said it
-/// reads it, RFC 8551 §2.7.1). Never: the rule's cipher always.
+/// certificate it goes to came with SMIMECapabilities that put AES-GCM before the CBC ciphers we
+/// write (its owner's client prefers it, RFC 8551 §2.7.1.1). Never: the rule's cipher always.
 /// </summary>
 public enum AuthenticatedEncryption { WhenAdvertised, Never }
 

@@ -77,7 +77,9 @@ public static class PolicyCompiler
             if (defaultAction is not null)
             {
                 var action = Inherit(rule, defaultAction);
-                if (Contradiction(action.Crypto) is { } contradiction) errors.Add(At(path + ".authenticatedEncryption", contradiction));
+                // A contradiction the rule inherits whole from the default is reported once, at the default.
+                if ((rule.AuthenticatedEncryption is not null || rule.ContentEncryption is not null) && Contradiction(action.Crypto) is { } contradiction)
+                    errors.Add(At(path + ".authenticatedEncryption", contradiction));
                 rules.Add(new PolicyRule(rule.Name, senders, recipients, action, rule.Triggered == true));
                 rulePaths.Add(path);
             }

@@ -46,7 +46,7 @@ internal static class EnvelopedDataWriter
             var encryptedContentInfoLength = contentType.Length + algorithm.Length + encryptedContentHeader.Length + cipherLength;
             var encryptedContentInfoHeader = Header(0x30, encryptedContentInfoLength);
             // RFC 5652 §6.1: 0 when every RecipientInfo is a version 0 one (key transport by issuer and serial), else 2.
-            byte[] version = [0x02, 0x01, (byte)(recipients.Any(EcdhRecipientInfo.IsEc) ? 2 : 0)];
+            byte[] version = [0x02, 0x01, (byte)(recipients.Any(SmimeOids.HasEcKey) ? 2 : 0)];
             var envelopedDataLength = version.Length + recipientInfos.Length + encryptedContentInfoHeader.Length + encryptedContentInfoLength;
             var envelopedDataHeader = Header(0x30, envelopedDataLength);
             var explicitLength = envelopedDataHeader.Length + envelopedDataLength;
@@ -76,7 +76,7 @@ internal static class EnvelopedDataWriter
     }
 
     /// <summary>Stream.CopyTo returns its pooled buffer with the mail still in it; this one is cleared.</summary>
-    internal static void CopyClearing(Stream source, Stream destination)
+    private static void CopyClearing(Stream source, Stream destination)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
@@ -99,7 +99,7 @@ internal static class EnvelopedDataWriter
             foreach (var certificate in recipients)
             {
                 var recipient = RecipientKeyCache.For(certificate);
-                if (EcdhRecipientInfo.IsEc(certificate))
+                if (SmimeOids.HasEcKey(certificate))
                 {
                     EcdhRecipientInfo.Write(writer, certificate, recipient.Issuer, recipient.Serial, key);
                     continue;

@@ -74,8 +74,8 @@ public static class SmimeTransformer
         {
             body = Envelope(body, request, scratch, size);
             algorithms.Add($"encrypt:{SmimeOids.Name(request.Crypto.ContentEncryption)}");
-            if (request.Recipients.Any(c => !EcdhRecipientInfo.IsEc(c))) algorithms.Add($"keyTransport:{SmimeOids.Name(request.Crypto.KeyTransport)}");
-            algorithms.AddRange(request.Recipients.Where(EcdhRecipientInfo.IsEc).Select(EcdhRecipientInfo.NameFor).Distinct());
+            if (request.Recipients.Any(c => !SmimeOids.HasEcKey(c))) algorithms.Add($"keyTransport:{SmimeOids.Name(request.Crypto.KeyTransport)}");
+            algorithms.AddRange(request.Recipients.Where(SmimeOids.HasEcKey).Select(EcdhRecipientInfo.NameFor).Distinct());
         }
 
         message.Body = body;

@@ -53,11 +53,11 @@ public sealed class KeyAgreementOpeningTests(PkiFixture pki) : IClassFixture<Pki
     }
 
     [Theory]
-    [InlineData("aes-256-cbc", "keyAgreement:ecdh-sha1kdf")]
-    [InlineData("aes-256-cbc", "keyAgreement:ecdh-sha1kdf", "-keyid")]
-    [InlineData("aes-128-cbc", "keyAgreement:ecdh-sha256kdf", "-keyopt", "ecdh_kdf_md:sha256")]
-    [InlineData("aes-256-gcm", "keyAgreement:ecdh-sha1kdf")]
-    [InlineData("aes-128-gcm", "keyAgreement:ecdh-sha256kdf", "-keyopt", "ecdh_kdf_md:sha256")]
+    [InlineData("aes-256-cbc", "keyAgreement:ecdh-sha1kdf-aes256wrap")]
+    [InlineData("aes-256-cbc", "keyAgreement:ecdh-sha1kdf-aes256wrap", "-keyid")]
+    [InlineData("aes-128-cbc", "keyAgreement:ecdh-sha256kdf-aes128wrap", "-keyopt", "ecdh_kdf_md:sha256")]
+    [InlineData("aes-256-gcm", "keyAgreement:ecdh-sha1kdf-aes256wrap")]
+    [InlineData("aes-128-gcm", "keyAgreement:ecdh-sha256kdf-aes128wrap", "-keyopt", "ecdh_kdf_md:sha256")]
     public async Task OpenSslsKeyAgreement_ToOurEcUser_IsOpened_AlongsideAnRsaRecipient(string cipher, string keyAgreement, params string[] keyOptions)
     {
         var message = await EncryptedByOpenSslAsync(cipher, keyOptions);
@@ -70,10 +70,10 @@ public sealed class KeyAgreementOpeningTests(PkiFixture pki) : IClassFixture<Pki
     }
 
     [Theory]
-    [InlineData("nistP256", ContentEncryption.Aes256Cbc, "ecdh-sha256kdf")]
-    [InlineData("nistP256", ContentEncryption.Aes256Gcm, "ecdh-sha256kdf")]
-    [InlineData("nistP384", ContentEncryption.Aes128Cbc, "ecdh-sha384kdf")]
-    [InlineData("nistP521", ContentEncryption.Aes256Gcm, "ecdh-sha512kdf")]
+    [InlineData("nistP256", ContentEncryption.Aes256Cbc, "ecdh-sha256kdf-aes128wrap")]
+    [InlineData("nistP256", ContentEncryption.Aes256Gcm, "ecdh-sha256kdf-aes128wrap")]
+    [InlineData("nistP384", ContentEncryption.Aes128Cbc, "ecdh-sha384kdf-aes256wrap")]
+    [InlineData("nistP521", ContentEncryption.Aes256Gcm, "ecdh-sha512kdf-aes256wrap")]
     public void OurOwnKeyAgreement_IsOpenedByTheEcKey_OnEachCurve(string curve, ContentEncryption cipher, string scheme)
     {
         using var user = pki.Pki.Issue("eve@example.test", new CertificateOptions { EcCurve = ECCurve.CreateFromFriendlyName(curve) });
@@ -82,7 +82,7 @@ public sealed class KeyAgreementOpeningTests(PkiFixture pki) : IClassFixture<Pki
         var result = EnvelopeOpener.Open(message, ["eve@example.test"], _ => [user.Certificate], "gw", requireSignature: false);
 
         Assert.True(result.Outcome == DecryptionOutcome.Decrypted, result.Reason);
-        Assert.EndsWith($"keyAgreement:{scheme}", result.Algorithms);
+        Assert.EndsWith($"keyAgreement:{scheme}", result.Algorithms); // as the outbound audit names it
         Assert.EndsWith("\r\n\r\nFor Eve's EC key.\r\n", Encoding.ASCII.GetString(result.Message));
     }
 

@@ -21,15 +21,6 @@ public sealed class AuthenticatedEnvelopeTests(PkiFixture fixture) : IClassFixtu
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private async Task<(string Certificate, string Key)> WriteKeyAsync(Gateway.Testing.Pki.TestIdentity identity, string name)
-    {
-        var certificate = Path.Combine(_folder, name + ".crt");
-        var key = Path.Combine(_folder, name + ".key");
-        await File.WriteAllTextAsync(certificate, identity.CertificatePem);
-        await File.WriteAllTextAsync(key, identity.PrivateKeyPem);
-        return (certificate, key);
-    }
-
     [Theory]
     [InlineData(ContentEncryption.Aes256Gcm, 10 * 1024, "aes-256-gcm")]
     [InlineData(ContentEncryption.Aes128Gcm, 10 * 1024, "aes-128-gcm")]
@@ -53,8 +44,8 @@ public sealed class AuthenticatedEnvelopeTests(PkiFixture fixture) : IClassFixtu
         Assert.Contains(name, printed.Stdout);
         foreach (var (identity, label) in new[] { (fixture.Bob, "bob"), (fixture.Carol, "carol") })
         {
-            var (certificate, key) = await WriteKeyAsync(identity, label);
-            var decrypted = await OpenSslCms.DecryptAsync(eml, certificate, key);
+            var files = identity.WriteTo(_folder);
+            var decrypted = await OpenSslCms.DecryptAsync(eml, files.CertificatePath, files.KeyPath);
             Assert.True(decrypted.Success, $"{label}: {decrypted.Stderr}");
             var signed = Assert.IsType<MultipartSigned>(MimeEntity.Load(new MemoryStream(decrypted.Content)));
             Assert.Equal(body.ToString(), Assert.IsType<TextPart>(((Multipart)signed[0])[0]).Text.Replace("\r\n", "\n"));
@@ -66,16 +57,16 @@ public sealed class AuthenticatedEnvelopeTests(PkiFixture fixture) : IClassFixtu
     {
         var (output, _) = Transform(Serialise(Build()), null, [], [fixture.Bob.PublicCertificate], CryptoSettings.Default with { ContentEncryption = ContentEncryption.Aes256Gcm });
         var der = Decode(Assert.IsType<ApplicationPkcs7Mime>(Load(output).Body));
-        var (certificate, key) = await WriteKeyAsync(fixture.Bob, "bob");
+        var files = fixture.Bob.WriteTo(_folder);
         var intact = Path.Combine(_folder, "intact.der");
         await File.WriteAllBytesAsync(intact, der);
-        var opened = await ToolProcess.RunAsync("openssl", ["cms", "-decrypt", "-inform", "DER", "-in", intact, "-recip", certificate, "-inkey", key]);
+        var opened = await ToolProcess.RunAsync("openssl", ["cms", "-decrypt", "-inform", "DER", "-in", intact, "-recip", files.CertificatePath, "-inkey", files.KeyPath]);
         Assert.True(opened.ExitCode == 0, opened.Stderr);
 
         der[^40] ^= 0x01; // inside the ciphertext: the last 18 bytes are the mac's header and the tag
         var changed = Path.Combine(_folder, "changed.der");
         await File.WriteAllBytesAsync(changed, der);
-        var refused = await ToolProcess.RunAsync("openssl", ["cms", "-decrypt", "-inform", "DER", "-in", changed, "-recip", certificate, "-inkey", key]);
+        var refused = await ToolProcess.RunAsync("openssl", ["cms", "-decrypt", "-inform", "DER", "-in", changed, "-recip", files.CertificatePath, "-inkey", files.KeyPath]);
 
         Assert.NotEqual(0, refused.ExitCode);
         Assert.DoesNotContain("Hello Bob", refused.Stdout);

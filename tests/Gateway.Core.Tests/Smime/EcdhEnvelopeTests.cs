@@ -22,15 +22,6 @@ public sealed class EcdhEnvelopeTests(PkiFixture fixture) : IClassFixture<PkiFix
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private async Task<(string Certificate, string Key)> WriteKeyAsync(TestIdentity identity, string name)
-    {
-        var certificate = Path.Combine(_folder, name + ".crt");
-        var key = Path.Combine(_folder, name + ".key");
-        await File.WriteAllTextAsync(certificate, identity.CertificatePem);
-        await File.WriteAllTextAsync(key, identity.PrivateKeyPem);
-        return (certificate, key);
-    }
-
     public static TheoryData<string, ContentEncryption, string> Cases => new()
     {
         { "nistP256", ContentEncryption.Aes256Cbc, "ecdh-sha256kdf-aes128wrap" },
@@ -55,8 +46,8 @@ public sealed class EcdhEnvelopeTests(PkiFixture fixture) : IClassFixture<PkiFix
         Assert.Contains("keyTransport:rsaes-pkcs1-v1_5", result.Algorithms);
         foreach (var (identity, name) in new[] { (dora, "dora"), (fixture.Bob, "bob") })
         {
-            var (certificate, key) = await WriteKeyAsync(identity, name);
-            var opened = await OpenSslCms.DecryptAsync(eml, certificate, key);
+            var files = identity.WriteTo(_folder);
+            var opened = await OpenSslCms.DecryptAsync(eml, files.CertificatePath, files.KeyPath);
             Assert.True(opened.Success, $"{name} on {curve}: {opened.Stderr}");
             var signed = Assert.IsType<MimeKit.Cryptography.MultipartSigned>(MimeEntity.Load(new MemoryStream(opened.Content)));
             Assert.Contains("Hello Bob", Assert.IsType<TextPart>(((Multipart)signed[0])[0]).Text);

@@ -80,6 +80,13 @@ public sealed class GatewayWorld : IDisposable
 
     public string SpoolPath => Settings["Gateway:Spool:Path"]!;
     public string OutboxPath => Settings["Gateway:Relay:Outbox"]!;
+
+    /// <summary>The outbox file a "delivered" audit event names in its reply ("250 2.0.0 written to outbox as NAME").</summary>
+    public string OutboxFileOf(System.Text.Json.JsonElement delivered)
+    {
+        var reply = delivered.GetProperty("reply").GetString()!;
+        return Path.Combine(OutboxPath, reply[(reply.LastIndexOf(' ') + 1)..]);
+    }
     public string AuditPath => Settings["Gateway:Audit:Path"]!;
 
     /// <summary>Recipient keys live outside the gateway's folder: the gateway must never have them.</summary>

@@ -148,7 +148,7 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
 
         Assert.EndsWith("\r\n\r\nFor Eve, by key agreement.\r\n", Encoding.ASCII.GetString(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
         var decrypted = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-decrypted"));
-        Assert.Equal("encrypt:aes-256-cbc keyAgreement:ecdh-sha1kdf", decrypted.GetProperty("algorithms").GetString());
+        Assert.Equal("encrypt:aes-256-cbc keyAgreement:ecdh-sha1kdf-aes256wrap", decrypted.GetProperty("algorithms").GetString());
     }
 
     [Fact]

@@ -69,12 +69,6 @@ public sealed class AuthenticatedEncryptionTests : IDisposable
         Assert.Contains("SMIMECapabilities stored", output.ToString());
     }
 
-    private string Eml(System.Text.Json.JsonElement delivered)
-    {
-        var reply = delivered.GetProperty("reply").GetString()!;
-        return Path.Combine(_world.OutboxPath, reply[(reply.LastIndexOf(' ') + 1)..]);
-    }
-
     [Fact]
     public async Task APartnerWhoseClientReadsGcm_GetsAuthEnvelopedData_AndAnotherRecipientOfTheSameMessage_GetsCbc()
     {
@@ -90,17 +84,17 @@ public sealed class AuthenticatedEncryptionTests : IDisposable
         Assert.Contains("encrypt:aes-256-cbc", toBob.GetProperty("algorithms").GetString());
         Assert.NotEqual(toDan.GetProperty("copy").GetInt32(), toBob.GetProperty("copy").GetInt32());
 
-        var danCopy = await File.ReadAllTextAsync(Eml(toDan));
+        var danCopy = await File.ReadAllTextAsync(_world.OutboxFileOf(toDan));
         Assert.Contains("smime-type=authEnveloped-data", danCopy);
-        var opened = await OpenSslCms.DecryptAsync(Eml(toDan), _danFiles.CertificatePath, _danFiles.KeyPath);
+        var opened = await OpenSslCms.DecryptAsync(_world.OutboxFileOf(toDan), _danFiles.CertificatePath, _danFiles.KeyPath);
         Assert.True(opened.Success, opened.Stderr);
         Assert.Contains("For Dan and Bob.", opened.ContentText);
-        var printed = await OpenSslCms.CmsPrintAsync(Eml(toDan));
+        var printed = await OpenSslCms.CmsPrintAsync(_world.OutboxFileOf(toDan));
         Assert.Contains("id-smime-ct-authEnvelopedData", printed.Stdout);
 
         await using var gpgsm = await Gpgsm.CreateAsync(_world.CaCertificatePath);
         Assert.True((await gpgsm.ImportPkcs12Async(_world.BobFiles.Pkcs12Path, GatewayWorld.Pkcs12Password)).Success);
-        var byGpgsm = await gpgsm.DecryptAsync(Eml(toBob), GatewayWorld.Pkcs12Password);
+        var byGpgsm = await gpgsm.DecryptAsync(_world.OutboxFileOf(toBob), GatewayWorld.Pkcs12Password);
         Assert.True(byGpgsm.Decrypted, byGpgsm.Status + byGpgsm.Stderr);
         Assert.Contains("For Dan and Bob.", byGpgsm.ContentText);
 
@@ -127,7 +121,7 @@ public sealed class AuthenticatedEncryptionTests : IDisposable
 
         var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", Dan));
         Assert.Contains("encrypt:aes-256-cbc", delivered.GetProperty("algorithms").GetString());
-        Assert.Contains("smime-type=enveloped-data", await File.ReadAllTextAsync(Eml(delivered)));
-        Assert.True((await OpenSslCms.DecryptAsync(Eml(delivered), _danFiles.CertificatePath, _danFiles.KeyPath)).Success);
+        Assert.Contains("smime-type=enveloped-data", await File.ReadAllTextAsync(_world.OutboxFileOf(delivered)));
+        Assert.True((await OpenSslCms.DecryptAsync(_world.OutboxFileOf(delivered), _danFiles.CertificatePath, _danFiles.KeyPath)).Success);
     }
 }

@@ -30,8 +30,7 @@ public sealed class EcRecipientTests : IDisposable
         var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", Erin));
         Assert.Equal("signed+encrypted", delivered.GetProperty("action").GetString());
         Assert.Contains("keyAgreement:ecdh-sha256kdf-aes128wrap", delivered.GetProperty("algorithms").GetString());
-        var reply = delivered.GetProperty("reply").GetString()!;
-        var eml = Path.Combine(_world.OutboxPath, reply[(reply.LastIndexOf(' ') + 1)..]);
+        var eml = _world.OutboxFileOf(delivered);
         var opened = await OpenSslCms.DecryptAsync(eml, files.CertificatePath, files.KeyPath);
         Assert.True(opened.Success, opened.Stderr);
         Assert.Contains("For Erin's EC key.", opened.ContentText);

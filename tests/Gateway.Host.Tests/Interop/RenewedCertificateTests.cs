@@ -32,8 +32,7 @@ public sealed class RenewedCertificateTests : IDisposable
     {
         await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", subject, "For Bob, on any of his devices."), "alice@example.test", "bob@partner.test");
         var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "bob@partner.test"));
-        var reply = delivered.GetProperty("reply").GetString()!;
-        return (Path.Combine(_world.OutboxPath, reply[(reply.LastIndexOf(' ') + 1)..]), delivered);
+        return (_world.OutboxFileOf(delivered), delivered);
     }
 
     [Fact]
