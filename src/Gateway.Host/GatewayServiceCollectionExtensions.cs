@@ -81,6 +81,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddHostedService<PolicyWatcherService>();
         services.AddHostedService<CertificateFolderWatcherService>();
         services.AddHostedService<SpoolWorkerService>();
+        services.AddSingleton<HeldForCertificateService>();
+        services.AddHostedService(sp => sp.GetRequiredService<HeldForCertificateService>());
         services.AddSingleton<SmtpListenerService>();
         services.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
         services.AddHostedService<CrlPublisherService>();

@@ -69,6 +69,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CheckPositive(errors, "Gateway:Spool:MaxRetryInterval", spool.MaxRetryInterval);
         CheckPositive(errors, "Gateway:Spool:MaximumLifetime", spool.MaximumLifetime);
         if (spool.MaxProcessingFailures < 1) errors.Add("Gateway:Spool:MaxProcessingFailures must be at least 1");
+        if (spool.HeldRecheckInterval < TimeSpan.Zero) errors.Add("Gateway:Spool:HeldRecheckInterval must not be negative (00:00:00 turns it off)");
         CheckPositive(errors, "Gateway:Spool:ShutdownTimeout", spool.ShutdownTimeout);
         if (spool.MinimumFreeSpace < 0) errors.Add("Gateway:Spool:MinimumFreeSpace must be 0 (off) or a number of bytes");
         if (spool.DelayWarningAfter is { } warning)

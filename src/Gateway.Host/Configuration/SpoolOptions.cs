@@ -29,6 +29,12 @@ public sealed class SpoolOptions
     public int MaxProcessingFailures { get; set; } = 5;
 
     /// <summary>
+    /// How often copies the policy held for a missing certificate are looked at again; each goes out
+    /// by itself once the policy would now deliver it to every held recipient. Zero: never, an admin releases them.
+    /// </summary>
+    public TimeSpan HeldRecheckInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
     /// Bytes that must stay free on the spool's file system after a message is written, or the
     /// client gets 452 4.3.1 (Postfix's queue_minfree). The room is what lets queued mail be signed
     /// and encrypted (a copy in work/) and leave, so a full disk never blocks its own drain.

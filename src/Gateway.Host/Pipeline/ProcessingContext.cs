@@ -113,7 +113,8 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     {
         if (held.Count == 0) return;
         var reason = string.Join("; ", held.Select(h => h.Reason).Distinct());
-        var name = await spool.HoldAsync(Entry, Content, held.Select(h => Recipient(h.Address)).ToList(), reason, cancellationToken);
+        // The policy holds only for a missing certificate (a recipient's, or the sender's signing identity): such a copy goes out by itself once it is known.
+        var name = await spool.HoldAsync(Entry, Content, held.Select(h => Recipient(h.Address)).ToList(), reason, cancellationToken, SpoolEnvelope.Certificate);
         foreach (var recipient in held)
         {
             Update(Recipient(recipient.Address), RecipientStatus.Held, $"held as {name}: {recipient.Reason}");

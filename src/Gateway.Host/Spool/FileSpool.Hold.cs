@@ -10,18 +10,22 @@ namespace Gateway.Spool;
 public sealed partial class FileSpool
 {
     /// <summary>Parks a copy of the original for the held recipients: hold/ID-N.eml with its own envelope.</summary>
-    public Task<string> HoldAsync(SpoolEnvelope envelope, SpooledContent content, IReadOnlyList<SpoolRecipient> recipients, string reason, CancellationToken cancellationToken) =>
+    /// <param name="waitsFor">What the copy waits for when it may go out by itself (<see cref="SpoolEnvelope.WaitsFor"/>).</param>
+    public Task<string> HoldAsync(SpoolEnvelope envelope, SpooledContent content, IReadOnlyList<SpoolRecipient> recipients, string reason, CancellationToken cancellationToken,
+        string? waitsFor = null) =>
         CopyToHoldAsync(envelope, content, $"{envelope.Id}-{envelope.Attempts}",
-            recipients.Select(r => r.With(RecipientStatus.Held, reason, attempts: 0)).ToList(), cancellationToken);
+            recipients.Select(r => r.With(RecipientStatus.Held, reason, attempts: 0)).ToList(), cancellationToken, waitsFor);
 
     /// <summary>
     /// Copies an entry to hold/NAME with the given recipients: content first (fsynced), the
     /// envelope last, so hold/ never shows an envelope without its content.
     /// </summary>
-    public Task<string> CopyToHoldAsync(SpoolEnvelope envelope, SpooledContent content, string name, List<SpoolRecipient> recipients, CancellationToken cancellationToken)
+    public Task<string> CopyToHoldAsync(SpoolEnvelope envelope, SpooledContent content, string name, List<SpoolRecipient> recipients, CancellationToken cancellationToken,
+        string? waitsFor = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var held = envelope.With(envelope.Id, recipients);
+        held.WaitsFor = waitsFor;
         Directory.CreateDirectory(Hold);
         using (var input = content.OpenRead()) DurableFile.WriteAll(HeldContentPath(name), input);
         DurableFile.Replace(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options));

@@ -106,7 +106,8 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
     /// Puts a held entry back into incoming/ (held recipients become pending) and has it processed:
     /// the policy decides again, so a recipient whose certificate is still missing is held again.
     /// </summary>
-    public async Task<QueueActionResult> ReleaseAsync(string name, CancellationToken cancellationToken)
+    /// <param name="because">Set when Gateway releases the copy by itself (it waited for a certificate): audited as hold-released with this reason.</param>
+    public async Task<QueueActionResult> ReleaseAsync(string name, CancellationToken cancellationToken, string? because = null)
     {
         using var heldLock = await EntryLock.AcquireAsync(spool.Locks, HeldLockPrefix + name, LockWait, cancellationToken);
         if (heldLock is null) return Busy(name);
@@ -124,7 +125,15 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
         spool.DeleteHeld(name);
         heldLock.Remove();
         control.RequestWake(id);
-        await AuditAsync("queue-release", released, $"released from hold/{name} as incoming/{id}", cancellationToken);
+        if (because is null) await AuditAsync("queue-release", released, $"released from hold/{name} as incoming/{id}", cancellationToken);
+        else
+        {
+            await audit.WriteAsync(new AuditEvent("hold-released")
+            {
+                SpoolId = released.Id, Sender = released.MailFrom, Action = $"released from hold/{name} as incoming/{id}", Reason = because,
+                Recipients = released.Recipients.Where(r => r.IsOpen).Select(r => r.Address).ToList(),
+            }, cancellationToken);
+        }
         return new QueueActionResult(true, $"{name}: released as {id}");
     }
 

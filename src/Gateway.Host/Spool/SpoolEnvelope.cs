@@ -31,6 +31,15 @@ public sealed class SpoolEnvelope
     /// <summary>When the sender was told that delivery is delayed (once per message).</summary>
     public DateTimeOffset? DelayWarningSent { get; set; }
 
+    /// <summary>
+    /// A held copy parked by the policy because a certificate was missing (<see cref="Certificate"/>):
+    /// it goes out by itself once the policy would deliver it. Null for every other hold (an admin's,
+    /// a message Gateway could not process), which waits for an admin.
+    /// </summary>
+    public string? WaitsFor { get; set; }
+
+    public const string Certificate = "certificate";
+
     /// <summary>No recipient is open and no report is owed for any: the entry can leave the queue.</summary>
     public bool IsFinished => Recipients.All(r => !r.IsOpen && r.ReportOwed is null);
 

@@ -1,0 +1,76 @@
+using Gateway.Configuration;
+using Gateway.Policy;
+using Gateway.Spool;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Pipeline;
+
+/// <summary>
+/// Copies the policy held because a certificate was missing (<c>missingCertificate: hold</c>) go
+/// out by themselves once it is known: every <c>Spool:HeldRecheckInterval</c> each such copy is
+/// planned again, with the policy and the certificates of now, and released when every held
+/// recipient would be delivered (a partner's certificate harvested from a reply, imported, put
+/// in the folder, published in the directory). Released, it is an incoming entry like any
+/// other: the policy decides once more and encrypts. A copy an admin held, or one Gateway could
+/// not process, waits for an admin as before.
+/// </summary>
+public sealed partial class HeldForCertificateService(
+    FileSpool spool,
+    SpoolAdministration administration,
+    PolicyProvider policies,
+    MessagePlanner planner,
+    IOptions<GatewayOptions> options,
+    TimeProvider time,
+    ILogger<HeldForCertificateService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.Spool.HeldRecheckInterval;
+        if (interval == TimeSpan.Zero) return;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, time, stoppingToken);
+                await RecheckAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogRecheckFailed(e); // the disk: next round
+            }
+        }
+    }
+
+    /// <returns>The names of the copies released.</returns>
+    public async Task<IReadOnlyList<string>> RecheckAsync(CancellationToken cancellationToken)
+    {
+        var released = new List<string>();
+        foreach (var name in FileSpool.EntryNames(spool.Hold))
+        {
+            if (spool.TryLoadHeld(name) is not { WaitsFor: SpoolEnvelope.Certificate } held) continue;
+            var waiting = held.Recipients.Where(r => r.Status == RecipientStatus.Held).Select(r => r.Address).ToList();
+            if (waiting.Count == 0) continue;
+            var headers = MessageHeaders.Read(SpooledContent.InFile(spool.HeldContentPath(name)));
+            // Grace not over: a source that cannot be asked now keeps the copy waiting, it does not count as "no certificate".
+            var plan = await planner.PlanAsync(policies.Current, held.MailFrom, waiting, headers.Facts, lookupGraceOver: false, cancellationToken);
+            if (plan.Groups.Sum(g => g.Recipients.Count) != waiting.Count) continue;
+            var result = await administration.ReleaseAsync(name, cancellationToken,
+                because: $"the certificate(s) it waited for are known now; policy revision {plan.PolicyRevision} delivers to {string.Join(", ", waiting)}");
+            if (result.Succeeded) released.Add(name);
+            else LogReleaseFailed(name, result.Message);
+        }
+        return released;
+    }
+
+    [LoggerMessage(EventId = 5301, Level = LogLevel.Warning, Message = "Held copy {Name} could be released but was not: {Problem}")]
+    private partial void LogReleaseFailed(string name, string problem);
+
+    [LoggerMessage(EventId = 5302, Level = LogLevel.Error, Message = "Held copies could not be looked at again; next round after Spool:HeldRecheckInterval")]
+    private partial void LogRecheckFailed(Exception exception);
+}
