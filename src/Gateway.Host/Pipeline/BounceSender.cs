@@ -47,6 +47,19 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
         await QueueReportAsync(context, owed, returnContent: false, "success-reported", "success notification queued", cancellationToken);
     }
 
+    /// <summary>
+    /// The notice that recipients are held until a certificate is known (RFC 3464 Action: delayed,
+    /// with the time the message is returned if none is), when their NOTIFY asks for delays.
+    /// </summary>
+    public async Task ReportHeldAsync(ProcessingContext context, CancellationToken cancellationToken)
+    {
+        var owed = context.HoldsToReport;
+        if (owed.Count == 0) return;
+        var asked = await AskedAsync(context, owed, DsnNotify.Delay, cancellationToken);
+        if (asked.Count == 0) return;
+        await QueueReportAsync(context, asked, returnContent: false, "delay-warned", "notice of the hold queued", cancellationToken);
+    }
+
     /// <summary>The one "still trying" notice (RFC 3464 Action: delayed) for the recipients still deferred.</summary>
     public async Task WarnDelayedAsync(ProcessingContext context, DateTimeOffset retryUntil, CancellationToken cancellationToken)
     {

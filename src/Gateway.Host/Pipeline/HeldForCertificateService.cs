@@ -13,14 +13,19 @@ namespace Gateway.Pipeline;
 /// planned again, with the policy and the certificates of now, and released when every held
 /// recipient would be delivered (a partner's certificate harvested from a reply, imported, put
 /// in the folder, published in the directory). Released, it is an incoming entry like any
-/// other: the policy decides once more and encrypts. A copy an admin held, or one Gateway could
-/// not process, waits for an admin as before.
+/// other: the policy decides once more and encrypts. One still waiting <c>Spool:MaximumLifetime</c>
+/// after receipt is returned: its recipients fail and the sender gets the report, as for any
+/// message that could not be delivered in time. A copy an admin held, or one Gateway could not
+/// process, waits for an admin as before.
 /// </summary>
 public sealed partial class HeldForCertificateService(
     FileSpool spool,
     SpoolAdministration administration,
     PolicyProvider policies,
     MessagePlanner planner,
+    BounceSender bounces,
+    RetrySchedule retries,
+    Gateway.Audit.IAuditLog audit,
     IOptions<GatewayOptions> options,
     TimeProvider time,
     ILogger<HeldForCertificateService> logger) : BackgroundService
@@ -56,6 +61,11 @@ public sealed partial class HeldForCertificateService(
             if (spool.TryLoadHeld(name) is not { WaitsFor: SpoolEnvelope.Certificate } held) continue;
             var waiting = held.Recipients.Where(r => r.Status == RecipientStatus.Held).Select(r => r.Address).ToList();
             if (waiting.Count == 0) continue;
+            if (retries.IsExpired(held.ReceivedAt, time.GetUtcNow()))
+            {
+                await ReturnAsync(name, cancellationToken);
+                continue;
+            }
             var headers = MessageHeaders.Read(SpooledContent.InFile(spool.HeldContentPath(name)));
             // Grace not over: a source that cannot be asked now keeps the copy waiting, it does not count as "no certificate".
             var plan = await planner.PlanAsync(policies.Current, held.MailFrom, waiting, headers.Facts, lookupGraceOver: false, cancellationToken);
@@ -66,6 +76,30 @@ public sealed partial class HeldForCertificateService(
             else LogReleaseFailed(name, result.Message);
         }
         return released;
+    }
+
+    /// <summary>
+    /// The copy's time is up: its held recipients fail, the sender gets the report (queued before the
+    /// copy is deleted, so a full disk keeps the copy for the next round), and the copy is removed.
+    /// </summary>
+    private async Task ReturnAsync(string name, CancellationToken cancellationToken)
+    {
+        using var heldLock = await EntryLock.AcquireAsync(spool.Locks, SpoolAdministration.HeldLockPrefix + name, SpoolAdministration.LockWait, cancellationToken);
+        if (heldLock is null || spool.TryLoadHeld(name) is not { } held) return;
+        var content = SpooledContent.InFile(spool.HeldContentPath(name));
+        var context = new ProcessingContext(held, content, policies.Current, MessageHeaders.Read(content), time);
+        var lifetime = options.Value.Spool.MaximumLifetime;
+        foreach (var recipient in held.Recipients.Where(r => r.Status == RecipientStatus.Held).ToList())
+        {
+            var reply = $"550 5.7.10 no certificate became known within {lifetime.TotalDays:0.#} day(s) (Spool:MaximumLifetime)";
+            context.Fail(recipient, Outcomes.SmtpReply.Parse(reply),
+                "The mail policy requires encryption (or signing) for this recipient, and the certificate it needs did not become known while the gateway held the message; it was not sent.",
+                $"{reply}; {recipient.Reply}");
+            await audit.WriteAsync(context.Event("failed") with { Recipient = recipient.Address, Action = "failed", Reply = reply, Status = $"hold/{name}" }, cancellationToken);
+        }
+        await bounces.SendAsync(context, cancellationToken);
+        spool.DeleteHeld(name);
+        heldLock.Remove();
     }
 
     [LoggerMessage(EventId = 5301, Level = LogLevel.Warning, Message = "Held copy {Name} could be released but was not: {Problem}")]

@@ -107,7 +107,7 @@ public sealed partial class MessageProcessor(
                 var plan = await planner.PlanAsync(context.Policy, entry.MailFrom, open, context.Headers.Facts, lookupGraceOver, cancellationToken);
                 await context.RecordDecisionsAsync(plan, audit, cancellationToken);
                 await context.RefuseAsync(plan.Refused, audit, cancellationToken);
-                await context.HoldAsync(plan.Held, spool, audit, cancellationToken);
+                await context.HoldAsync(plan.Held, spool, audit, retries.ExpiresAt(entry.ReceivedAt), cancellationToken);
                 await context.DeferAsync(plan.Deferred, audit, cancellationToken);
                 if (plan.Groups.Count > 0 && await TriggerRemoval.PrepareAsync(spool, context, cancellationToken) is { } stripped) context.Source = stripped;
                 foreach (var group in plan.Groups)
@@ -168,6 +168,7 @@ public sealed partial class MessageProcessor(
                     "The message could not be delivered within the time the gateway keeps trying; the last error is below.", audit, cancellationToken);
             await bounces.SendAsync(context, cancellationToken);
             await bounces.ReportRelayedAsync(context, cancellationToken);
+            await bounces.ReportHeldAsync(context, cancellationToken);
             if (!entry.IsFinished && retries.ShouldWarnOfDelay(entry, now))
             {
                 await bounces.WarnDelayedAsync(context, retries.ExpiresAt(entry.ReceivedAt), cancellationToken);

@@ -32,6 +32,9 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     /// </summary>
     public IReadOnlyList<ReportedRecipient> RelaysToReport => Owed(ReportedRecipient.Relayed);
 
+    /// <summary>Recipients held until a certificate is known, whose sender has not been told yet (RFC 3464 "delayed").</summary>
+    public IReadOnlyList<ReportedRecipient> HoldsToReport => Owed(ReportedRecipient.Delayed);
+
     /// <summary>The report about these recipients is queued, or not wanted: it is owed no more.</summary>
     public void Settle(IEnumerable<ReportedRecipient> reported)
     {
@@ -44,11 +47,11 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
 
     /// <summary>Every report owed since before <paramref name="cutoff"/>.</summary>
     public IReadOnlyList<ReportedRecipient> OwedSince(DateTimeOffset cutoff) =>
-        [.. Owed(ReportedRecipient.Failed, cutoff), .. Owed(ReportedRecipient.Relayed, cutoff)];
+        [.. Owed(ReportedRecipient.Failed, cutoff), .. Owed(ReportedRecipient.Relayed, cutoff), .. Owed(ReportedRecipient.Delayed, cutoff)];
 
     private List<ReportedRecipient> Owed(string action, DateTimeOffset? before = null) => Entry.Recipients
         .Where(r => r.ReportOwed?.Action == action && (before is null || r.ReportOwed.Since < before))
-        .Select(r => new ReportedRecipient(r.Address, SmtpReply.Parse(r.ReportOwed!.Reply), r.ReportOwed.Explanation, action,
+        .Select(r => new ReportedRecipient(r.Address, SmtpReply.Parse(r.ReportOwed!.Reply), r.ReportOwed.Explanation, action, r.ReportOwed.Until,
             MayReturnContent: r.ReportOwed.MayReturnContent, OriginalRecipient: r.OriginalRecipient, Notify: r.Notify))
         .ToList();
 
@@ -109,7 +112,8 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
         }
     }
 
-    public async Task HoldAsync(IReadOnlyList<PlannedRecipient> held, FileSpool spool, IAuditLog audit, CancellationToken cancellationToken)
+    /// <param name="returnedAt">When a copy still waiting for a certificate is returned to the sender (Spool:MaximumLifetime after receipt).</param>
+    public async Task HoldAsync(IReadOnlyList<PlannedRecipient> held, FileSpool spool, IAuditLog audit, DateTimeOffset returnedAt, CancellationToken cancellationToken)
     {
         if (held.Count == 0) return;
         var reason = string.Join("; ", held.Select(h => h.Reason).Distinct());
@@ -117,13 +121,25 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
         var name = await spool.HoldAsync(Entry, Content, held.Select(h => Recipient(h.Address)).ToList(), reason, cancellationToken, SpoolEnvelope.Certificate);
         foreach (var recipient in held)
         {
-            Update(Recipient(recipient.Address), RecipientStatus.Held, $"held as {name}: {recipient.Reason}");
+            var state = Recipient(recipient.Address);
+            Update(state, RecipientStatus.Held, $"held as {name}: {recipient.Reason}");
+            // The sender is told (RFC 3464 "delayed"), so a held message is never a silent one.
+            state.ReportOwed = new OwedReport(ReportedRecipient.Delayed, "452 4.7.0 held until a certificate is known",
+                HeldExplanation(recipient.Failure), time.GetUtcNow(), Until: returnedAt);
             await audit.WriteAsync(Event("held") with
             {
                 Recipient = recipient.Address, Rule = recipient.Policy.RuleName, Action = "held", Reason = recipient.Reason, Status = $"hold/{name}",
             }, cancellationToken);
         }
     }
+
+    private static string HeldExplanation(FailureKind? failure) => failure switch
+    {
+        FailureKind.SigningIdentityMissing =>
+            "The mail policy requires your messages to this recipient to be signed, and no valid signing certificate is available for your address yet. The gateway holds the message and sends it, signed, as soon as one is; otherwise it is returned to you at the time below.",
+        _ =>
+            "The mail policy requires encryption for this recipient, and no certificate of theirs is known yet. The gateway holds the message and sends it, encrypted, as soon as one is (a signed message from the recipient, or their certificate given to your mail administrator); otherwise it is returned to you at the time below. You do not need to send it again.",
+    };
 
     /// <summary>Recipients whose certificate lookup could not be made: open, retried with the entry.</summary>
     public async Task DeferAsync(IReadOnlyList<PlannedRecipient> deferred, IAuditLog audit, CancellationToken cancellationToken)

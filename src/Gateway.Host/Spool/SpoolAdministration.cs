@@ -12,7 +12,7 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
 {
     /// <summary>An attempt holds its entry for at most a relay timeout or so; the admin waits that long.</summary>
     public static readonly TimeSpan LockWait = TimeSpan.FromSeconds(30);
-    private const string HeldLockPrefix = "held.";
+    internal const string HeldLockPrefix = "held.";
 
     public IReadOnlyList<QueueEntry> List()
     {

@@ -42,10 +42,13 @@ public sealed class HoldPolicyTests : IAsyncLifetime
         Assert.Equal("erin@partner.test", Assert.Single(recipients.EnumerateArray()).GetProperty("address").GetString());
         Assert.Single(Directory.GetFiles(holdFolder, "*.eml"));
 
-        // Only bob's encrypted copy left; it does not go to erin and holds no plaintext.
-        var outbox = Assert.Single(Directory.GetFiles(_world.OutboxPath, "*.envelope.json"));
-        Assert.DoesNotContain("erin@partner.test", await File.ReadAllTextAsync(outbox));
+        // Bob's encrypted copy, and the notice to alice that erin's copy is held (headers only): nothing goes to erin, no plaintext anywhere.
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "alice@example.test"));
+        var envelopes = Directory.GetFiles(_world.OutboxPath, "*.envelope.json").Select(File.ReadAllText).ToList();
+        Assert.Equal(2, envelopes.Count);
+        Assert.All(envelopes, e => Assert.DoesNotContain("erin@partner.test", e));
         Assert.All(Directory.GetFiles(_world.OutboxPath, "*.eml"), f => Assert.DoesNotContain("Held plaintext", File.ReadAllText(f)));
+        Assert.Contains(_gateway.AuditEvents(), e => RunningGateway.Is(e, "delay-warned"));
         Assert.DoesNotContain(_gateway.AuditEvents(), e => RunningGateway.Is(e, "bounced"));
     }
 

@@ -6,8 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Gateway.Tests.Pipeline;
 
 /// <summary>
-/// missingCertificate: hold, then the certificate arrives: the held copy goes out by itself,
-/// encrypted to it, without an admin; until then it stays held.
+/// missingCertificate: hold. The sender is told it is held (RFC 3464 "delayed"); when the
+/// certificate arrives the held copy goes out by itself, encrypted to it, without an admin; when
+/// none arrives within Spool:MaximumLifetime it is returned to the sender.
 /// </summary>
 public sealed class HeldForCertificateTests : IDisposable
 {
@@ -30,6 +31,10 @@ public sealed class HeldForCertificateTests : IDisposable
         await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", Erin, "waiting", "For Erin, once her certificate is known."), "alice@example.test", Erin);
         await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "held", Erin));
         Assert.Contains("\"waitsFor\": \"certificate\"", File.ReadAllText(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold"), "*.json").Single()));
+        var notice = await ReportAsync(gateway, "delay-warned");
+        Assert.Equal("delayed", notice["Action"]);
+        Assert.Equal("4.7.0", notice["Status"]);
+        Assert.NotNull(notice["Will-Retry-Until"]);
 
         Assert.Empty(await service.RecheckAsync(CancellationToken.None));
 
@@ -48,5 +53,36 @@ public sealed class HeldForCertificateTests : IDisposable
         Assert.True(opened.Success, opened.Stderr);
         Assert.Contains("once her certificate is known", opened.ContentText);
         Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold"), "*.json"));
+    }
+
+    [Fact]
+    public async Task AHeldCopy_StillWaitingAtTheEndOfItsLifetime_IsReturnedToTheSender()
+    {
+        _world.Settings["Gateway:Spool:HeldRecheckInterval"] = "00:00:00";
+        _world.Settings["Gateway:Spool:MaximumLifetime"] = "00:00:02";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        var service = gateway.Services.GetRequiredService<HeldForCertificateService>();
+        await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", Erin, "never known"), "alice@example.test", Erin);
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "held", Erin));
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        Assert.Empty(await service.RecheckAsync(CancellationToken.None));
+
+        var failed = await ReportAsync(gateway, "bounced");
+        Assert.Equal("failed", failed["Action"]);
+        Assert.Equal("5.7.10", failed["Status"]);
+        Assert.Contains("no certificate became known", failed["Diagnostic-Code"]);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold"), "*.json"));
+    }
+
+    /// <summary>The per-recipient fields of the report the audit event names, read from the outbox as a mail client reads them.</summary>
+    private async Task<MimeKit.HeaderList> ReportAsync(RunningGateway gateway, string eventName)
+    {
+        var queued = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, eventName));
+        var id = queued.GetProperty("status").GetString()!;
+        var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered") && e.GetProperty("spoolId").GetString() == id);
+        var report = MimeKit.MimeMessage.Load(_world.OutboxFileOf(delivered));
+        var status = Assert.IsType<MimeKit.MessageDeliveryStatus>(Assert.IsType<MimeKit.MultipartReport>(report.Body)[1]);
+        return status.StatusGroups[1];
     }
 }
