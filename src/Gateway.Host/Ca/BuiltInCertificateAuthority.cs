@@ -55,7 +55,7 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
     public IReadOnlyList<IssuedIdentity> IssuedTo(string address) => _identities.For(address);
 
     /// <summary>Every certificate issued, without decrypting a key; see <see cref="IssuedIdentityStore.Certificates"/>.</summary>
-    public IReadOnlyList<(string Address, X509Certificate2 Certificate)> IssuedCertificates(out int withoutCertificateFile) =>
+    public IReadOnlyList<(string Address, X509Certificate2 Certificate)> IssuedCertificates(out List<string> withoutCertificateFile) =>
         _identities.Certificates(out withoutCertificateFile);
 
     public IReadOnlySet<string> RevokedSerials() => Revocations().Select(r => r.Serial).ToHashSet(StringComparer.OrdinalIgnoreCase);

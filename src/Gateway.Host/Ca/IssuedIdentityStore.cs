@@ -45,7 +45,7 @@ internal sealed class IssuedIdentityStore(string root, string password)
     {
         var file = Path.Combine(Folder, Key(address), withKey.SerialNumber + ".p12");
         PrivateFiles.Write(file, withKey.ExportPkcs12(KeyProtection, password));
-        WriteCertificate(file, withKey);
+        TryWriteCertificate(file, withKey);
         lock (_loaded) return Refresh(Key(address), address.ToLowerInvariant()).Single(i => i.File == file);
     }
 
@@ -71,17 +71,18 @@ internal sealed class IssuedIdentityStore(string root, string password)
         var identity = new IssuedIdentity(address, X509CertificateLoader.LoadPkcs12FromFile(file, password, X509KeyStorageFlags.EphemeralKeySet), file);
         list.Add(identity);
         // Identities issued before the certificates were kept beside their keys get theirs when first decrypted.
-        if (!File.Exists(Path.ChangeExtension(file, ".crt"))) WriteCertificate(file, identity.Certificate);
+        if (!File.Exists(Path.ChangeExtension(file, ".crt"))) TryWriteCertificate(file, identity.Certificate);
         return identity;
     }
 
     /// <summary>
-    /// Every issued certificate, read from the SERIAL.crt files: no key is decrypted. Identities
-    /// without one yet (issued by an older version and not used since) are counted in <paramref name="withoutCertificateFile"/>.
+    /// Every issued certificate, read from the SERIAL.crt files: no issued key is decrypted. The
+    /// serials of identities without a readable one (issued by an older version and not used
+    /// since, or a file a full disk cut short) are in <paramref name="withoutCertificateFile"/>.
     /// </summary>
-    public IReadOnlyList<(string Address, X509Certificate2 Certificate)> Certificates(out int withoutCertificateFile)
+    public IReadOnlyList<(string Address, X509Certificate2 Certificate)> Certificates(out List<string> withoutCertificateFile)
     {
-        withoutCertificateFile = 0;
+        withoutCertificateFile = [];
         var found = new List<(string, X509Certificate2)>();
         if (!Directory.Exists(Folder)) return found;
         foreach (var folder in Directory.EnumerateDirectories(Folder))
@@ -89,16 +90,34 @@ internal sealed class IssuedIdentityStore(string root, string password)
             var address = Uri.UnescapeDataString(Path.GetFileName(folder));
             foreach (var key in Directory.EnumerateFiles(folder, "*.p12").Order(StringComparer.Ordinal))
             {
-                var certificate = Path.ChangeExtension(key, ".crt");
-                if (File.Exists(certificate)) found.Add((address, X509CertificateLoader.LoadCertificateFromFile(certificate)));
-                else withoutCertificateFile++;
+                try
+                {
+                    found.Add((address, X509CertificateLoader.LoadCertificateFromFile(Path.ChangeExtension(key, ".crt"))));
+                }
+                catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
+                {
+                    withoutCertificateFile.Add(Path.GetFileNameWithoutExtension(key));
+                }
             }
         }
         return found;
     }
 
-    private static void WriteCertificate(string keyFile, X509Certificate2 certificate) =>
-        File.WriteAllText(Path.ChangeExtension(keyFile, ".crt"), certificate.ExportCertificatePem() + "\n");
+    /// <summary>
+    /// The certificate beside its key, written whole or not at all (a temporary file renamed). Only a
+    /// convenience for listing: a failure to write it never fails the issuance or the use of the key.
+    /// </summary>
+    private static void TryWriteCertificate(string keyFile, X509Certificate2 certificate)
+    {
+        try
+        {
+            PrivateFiles.Write(Path.ChangeExtension(keyFile, ".crt"), System.Text.Encoding.ASCII.GetBytes(certificate.ExportCertificatePem() + "\n"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Listed as "issued by an older version" until the next time the key is decrypted.
+        }
+    }
 
     /// <summary>Folder name of an address: lower-case, escaped, so no address can reach outside identities/.</summary>
     private static string Key(string address) => Uri.EscapeDataString(address.ToLowerInvariant());

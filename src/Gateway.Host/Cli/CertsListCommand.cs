@@ -32,7 +32,7 @@ public static class CertsListCommand
         var now = trust.Time.GetUtcNow().UtcDateTime;
 
         var found = local.All().Select(l => new Held(l.Address, l.Usage, l.Candidate.Certificate, l.Candidate.Source, trust.WithIntermediates(l.Candidate.Intermediates ?? [])))
-            .Concat(IssuedByTheBuiltInCa(host.Services, trust.Time, out var withoutCertificateFile))
+            .Concat(IssuedByTheBuiltInCa(host.Services, trust.Time, out var withoutCertificateFile, out var caProblem))
             .Concat(cache.All().Select(c => new Held(c.Address, CertificateUsage.Encryption, c.Certificate.Certificate, c.Certificate.Source, trust.WithIntermediates(c.Certificate.Chain))));
         var entries = found.Select(f =>
             {
@@ -44,10 +44,11 @@ public static class CertsListCommand
             .OrderBy(e => e.Address, StringComparer.OrdinalIgnoreCase).ThenBy(e => e.Use, StringComparer.Ordinal).ThenBy(e => e.NotAfter)
             .ToList();
 
-        var unreadable = local.Unreadable;
+        var unreadable = caProblem is null ? local.Unreadable : [.. local.Unreadable, caProblem];
         if (json)
         {
-            await output.WriteLineAsync(JsonSerializer.Serialize(new { certificates = entries, unreadable }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+            await output.WriteLineAsync(JsonSerializer.Serialize(new { certificates = entries, unreadable, unlistedIssuedIdentities = withoutCertificateFile },
+                new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
             return unreadable.Count == 0 ? 0 : 1;
         }
         foreach (var e in entries)
@@ -66,20 +67,35 @@ public static class CertsListCommand
 
     private sealed record Held(string Address, CertificateUsage Usage, X509Certificate2 Certificate, string Source, TrustContext Trust);
 
-    /// <summary>The built-in CA's unrevoked identities (signing), judged against its own chain as enrolment judges them; none when it is not the issuer.</summary>
-    private static IEnumerable<Held> IssuedByTheBuiltInCa(IServiceProvider services, TimeProvider time, out int withoutCertificateFile)
+    /// <summary>
+    /// The built-in CA's unrevoked identities (signing), judged against its own chain as enrolment
+    /// judges them; none when it is not the issuer. Reading the chain decrypts the CA's own file:
+    /// a CA that cannot be read is named as unreadable, not the end of the listing.
+    /// </summary>
+    private static IEnumerable<Held> IssuedByTheBuiltInCa(IServiceProvider services, TimeProvider time, out int withoutCertificateFile, out string? problem)
     {
         withoutCertificateFile = 0;
+        problem = null;
         var ca = services.GetRequiredService<IOptions<GatewayOptions>>().Value.Ca;
         if (!ca.Enabled || ca.Issuer != BuiltInCertificateAuthority.IssuerName) return [];
         var authority = services.GetRequiredService<BuiltInCertificateAuthority>();
-        if (!authority.Exists) return [];
-        var chain = authority.Chain;
-        var trust = new TrustContext([chain[^1]], [.. chain.Take(chain.Count - 1)], time);
-        var revoked = authority.RevokedSerials();
-        return authority.IssuedCertificates(out withoutCertificateFile)
-            .Where(i => !revoked.Contains(i.Certificate.SerialNumber))
-            .Select(i => new Held(i.Address, CertificateUsage.Signing, i.Certificate, $"ca:{i.Certificate.SerialNumber}", trust))
-            .ToList();
+        try
+        {
+            if (!authority.Exists) return [];
+            var chain = authority.Chain;
+            var trust = new TrustContext([chain[^1]], [.. chain.Take(chain.Count - 1)], time);
+            var revoked = authority.RevokedSerials();
+            var issued = authority.IssuedCertificates(out var unlisted);
+            withoutCertificateFile = unlisted.Count(serial => !revoked.Contains(serial));
+            return issued
+                .Where(i => !revoked.Contains(i.Certificate.SerialNumber))
+                .Select(i => new Held(i.Address, CertificateUsage.Signing, i.Certificate, $"ca:{i.Certificate.SerialNumber}", trust))
+                .ToList();
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            problem = $"built-in CA at {ca.Path}: {e.Message}";
+            return [];
+        }
     }
 }

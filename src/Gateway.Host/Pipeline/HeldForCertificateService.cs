@@ -30,52 +30,69 @@ public sealed partial class HeldForCertificateService(
     TimeProvider time,
     ILogger<HeldForCertificateService> logger) : BackgroundService
 {
+    /// <summary>How often copies are looked at when Spool:HeldRecheckInterval is zero: only to return those whose time is up.</summary>
+    private static readonly TimeSpan ReturnOnlyInterval = TimeSpan.FromMinutes(5);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.Spool.HeldRecheckInterval;
-        if (interval == TimeSpan.Zero) return;
+        var release = interval > TimeSpan.Zero;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(interval, time, stoppingToken);
-                await RecheckAsync(stoppingToken);
+                await Task.Delay(release ? interval : ReturnOnlyInterval, time, stoppingToken);
+                await RecheckAsync(stoppingToken, release);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e)
             {
-                LogRecheckFailed(e); // the disk: next round
+                LogRecheckFailed(e); // never the end of the gateway: next round
             }
         }
     }
 
+    /// <param name="release">False when Spool:HeldRecheckInterval is zero: copies are only returned when their time is up, never released.</param>
     /// <returns>The names of the copies released.</returns>
-    public async Task<IReadOnlyList<string>> RecheckAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> RecheckAsync(CancellationToken cancellationToken, bool release = true)
     {
         var released = new List<string>();
         foreach (var name in FileSpool.EntryNames(spool.Hold))
         {
-            if (spool.TryLoadHeld(name) is not { WaitsFor: SpoolEnvelope.Certificate } held) continue;
-            var waiting = held.Recipients.Where(r => r.Status == RecipientStatus.Held).Select(r => r.Address).ToList();
-            if (waiting.Count == 0) continue;
-            if (retries.IsExpired(held.ReceivedAt, time.GetUtcNow()))
+            try
             {
-                await ReturnAsync(name, cancellationToken);
-                continue;
+                if (await RecheckAsync(name, release, cancellationToken)) released.Add(name);
             }
-            var headers = MessageHeaders.Read(SpooledContent.InFile(spool.HeldContentPath(name)));
-            // Grace not over: a source that cannot be asked now keeps the copy waiting, it does not count as "no certificate".
-            var plan = await planner.PlanAsync(policies.Current, held.MailFrom, waiting, headers.Facts, lookupGraceOver: false, cancellationToken);
-            if (plan.Groups.Sum(g => g.Recipients.Count) != waiting.Count) continue;
-            var result = await administration.ReleaseAsync(name, cancellationToken,
-                because: $"the certificate(s) it waited for are known now; policy revision {plan.PolicyRevision} delivers to {string.Join(", ", waiting)}");
-            if (result.Succeeded) released.Add(name);
-            else LogReleaseFailed(name, result.Message);
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogCopyFailed(e, name); // one copy that cannot be read or planned does not hold up the others
+            }
         }
         return released;
+    }
+
+    private async Task<bool> RecheckAsync(string name, bool release, CancellationToken cancellationToken)
+    {
+        if (spool.TryLoadHeld(name) is not { WaitsFor: SpoolEnvelope.Certificate } held) return false;
+        var waiting = held.Recipients.Where(r => r.Status == RecipientStatus.Held).Select(r => r.Address).ToList();
+        if (waiting.Count == 0) return false;
+        if (retries.IsExpired(held.ReceivedAt, time.GetUtcNow()))
+        {
+            await ReturnAsync(name, cancellationToken);
+            return false;
+        }
+        if (!release) return false;
+        var headers = MessageHeaders.Read(SpooledContent.InFile(spool.HeldContentPath(name)));
+        // Grace not over: a source that cannot be asked now keeps the copy waiting, it does not count as "no certificate".
+        var plan = await planner.PlanAsync(policies.Current, held.MailFrom, waiting, headers.Facts, lookupGraceOver: false, cancellationToken);
+        if (plan.Groups.Sum(g => g.Recipients.Count) != waiting.Count) return false;
+        var result = await administration.ReleaseAsync(name, cancellationToken,
+            because: $"the certificate(s) it waited for are known now; policy revision {plan.PolicyRevision} delivers to {string.Join(", ", waiting)}");
+        if (!result.Succeeded) LogReleaseFailed(name, result.Message);
+        return result.Succeeded;
     }
 
     /// <summary>
@@ -89,17 +106,20 @@ public sealed partial class HeldForCertificateService(
         var content = SpooledContent.InFile(spool.HeldContentPath(name));
         var context = new ProcessingContext(held, content, policies.Current, MessageHeaders.Read(content), time);
         var lifetime = options.Value.Spool.MaximumLifetime;
-        foreach (var recipient in held.Recipients.Where(r => r.Status == RecipientStatus.Held).ToList())
+        var reply = $"550 5.7.10 no certificate became known within {lifetime.TotalDays:0.#} day(s) (Spool:MaximumLifetime)";
+        var returned = held.Recipients.Where(r => r.Status == RecipientStatus.Held).ToList();
+        foreach (var recipient in returned)
         {
-            var reply = $"550 5.7.10 no certificate became known within {lifetime.TotalDays:0.#} day(s) (Spool:MaximumLifetime)";
             context.Fail(recipient, Outcomes.SmtpReply.Parse(reply),
                 "The mail policy requires encryption (or signing) for this recipient, and the certificate it needs did not become known while the gateway held the message; it was not sent.",
                 $"{reply}; {recipient.Reply}");
-            await audit.WriteAsync(context.Event("failed") with { Recipient = recipient.Address, Action = "failed", Reply = reply, Status = $"hold/{name}" }, cancellationToken);
         }
+        // The report first: one that cannot be queued (a full disk) keeps the copy for the next round, with nothing audited twice.
         await bounces.SendAsync(context, cancellationToken);
         spool.DeleteHeld(name);
         heldLock.Remove();
+        foreach (var recipient in returned)
+            await audit.WriteAsync(context.Event("failed") with { Recipient = recipient.Address, Action = "failed", Reply = reply, Status = $"hold/{name}" }, cancellationToken);
     }
 
     [LoggerMessage(EventId = 5301, Level = LogLevel.Warning, Message = "Held copy {Name} could be released but was not: {Problem}")]
@@ -107,4 +127,7 @@ public sealed partial class HeldForCertificateService(
 
     [LoggerMessage(EventId = 5302, Level = LogLevel.Error, Message = "Held copies could not be looked at again; next round after Spool:HeldRecheckInterval")]
     private partial void LogRecheckFailed(Exception exception);
+
+    [LoggerMessage(EventId = 5303, Level = LogLevel.Error, Message = "Held copy {Name} could not be looked at again; the others were, and it is tried next round")]
+    private partial void LogCopyFailed(Exception exception, string name);
 }

@@ -56,23 +56,43 @@ public sealed class HeldForCertificateTests : IDisposable
     }
 
     [Fact]
-    public async Task AHeldCopy_StillWaitingAtTheEndOfItsLifetime_IsReturnedToTheSender()
+    public async Task AHeldCopy_StillWaitingAtTheEndOfItsLifetime_IsReturnedToTheSender_AlsoWithReleasingOff()
     {
         _world.Settings["Gateway:Spool:HeldRecheckInterval"] = "00:00:00";
-        _world.Settings["Gateway:Spool:MaximumLifetime"] = "00:00:02";
+        _world.Settings["Gateway:Spool:MaximumLifetime"] = "00:00:03";
         await using var gateway = await RunningGateway.StartAsync(_world);
         var service = gateway.Services.GetRequiredService<HeldForCertificateService>();
         await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", Erin, "never known"), "alice@example.test", Erin);
         await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "held", Erin));
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
 
-        Assert.Empty(await service.RecheckAsync(CancellationToken.None));
+        Assert.Empty(await service.RecheckAsync(CancellationToken.None, release: false)); // as the service runs with Spool:HeldRecheckInterval zero
 
         var failed = await ReportAsync(gateway, "bounced");
         Assert.Equal("failed", failed["Action"]);
         Assert.Equal("5.7.10", failed["Status"]);
         Assert.Contains("no certificate became known", failed["Diagnostic-Code"]);
         Assert.Empty(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold"), "*.json"));
+    }
+
+    [Fact]
+    public async Task ACopyAnAdminHeld_IsNeverReleasedByItself()
+    {
+        _world.Settings["Gateway:Spool:HeldRecheckInterval"] = "00:00:00";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        var spool = gateway.Services.GetRequiredService<Gateway.Spool.FileSpool>();
+        var content = Path.Combine(_world.Root, "admin-held.eml");
+        await File.WriteAllTextAsync(content, "From: <alice@example.test>\r\nSubject: admin\r\n\r\nbody\r\n");
+        var envelope = new Gateway.Spool.SpoolEnvelope
+        {
+            Id = Gateway.Spool.SpoolId.New(DateTimeOffset.UtcNow), MailFrom = "alice@example.test", Client = "127.0.0.1", ReceivedAt = DateTimeOffset.UtcNow,
+            Recipients = [new Gateway.Spool.SpoolRecipient { Address = "bob@partner.test" }], // bob's certificate is known
+        };
+        await spool.CopyToHoldAsync(envelope, Gateway.Spool.SpooledContent.InFile(content), "admin-held",
+            [new Gateway.Spool.SpoolRecipient { Address = "bob@partner.test", Status = Gateway.Spool.RecipientStatus.Held }], CancellationToken.None);
+
+        Assert.Empty(await gateway.Services.GetRequiredService<HeldForCertificateService>().RecheckAsync(CancellationToken.None));
+        Assert.True(File.Exists(Path.Combine(_world.SpoolPath, "hold", "admin-held.json")));
     }
 
     /// <summary>The per-recipient fields of the report the audit event names, read from the outbox as a mail client reads them.</summary>
