@@ -37,7 +37,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             await audit.TryWriteAsync(new AuditEvent("message-refused")
             {
                 Client = client, Sender = from, Recipients = recipients, Size = buffer.Length + 2, Action = "refused",
-                Reason = $"inbound endpoint: {MessageSize.Reply.Text} (Gateway:Smtp:MaxMessageSize)", Reply = MessageSize.Reply.ToString(),
+                Reason = MessageSize.AuditReason("inbound endpoint: "), Reply = MessageSize.Reply.ToString(),
             });
             return MessageSize.Reply.ToResponse();
         }

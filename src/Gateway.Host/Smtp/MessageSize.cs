@@ -28,4 +28,7 @@ internal static class MessageSize
     public static bool Exceeds(long handedOver, long limit) => handedOver + 2 > limit;
 
     public static readonly SmtpReply Reply = Failures.Reply(FailureKind.MessageTooLarge);
+
+    /// <summary>Why a too-large message was refused, as every endpoint's audit line says it; <paramref name="endpoint"/> names one other than the main listener.</summary>
+    public static string AuditReason(string? endpoint = null) => $"{endpoint}{Reply.Text} (Gateway:Smtp:MaxMessageSize)";
 }

@@ -25,7 +25,7 @@ internal sealed record SessionClosure(string Reason, string Reply)
         ? new AuditEvent("message-refused")
         {
             Client = client.Address.ToString(), Sender = Sender, Recipients = RecipientsOrNull, Size = dropped, Action = "refused", Reply = Reply,
-            Reason = $"{endpoint}{MessageSize.Reply.Text} (Gateway:Smtp:MaxMessageSize); too large to keep, its data was dropped as it arrived and the connection closed",
+            Reason = $"{MessageSize.AuditReason(endpoint)}; too large to keep, its data was dropped as it arrived and the connection closed",
         }
         : new AuditEvent("session-closed")
         {

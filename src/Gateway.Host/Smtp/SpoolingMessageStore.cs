@@ -41,7 +41,7 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
         if (buffer.Length >= 2) buffer = buffer.Slice(2);
         // The size limit counts the CRLF before the final dot (RFC 1870), the data screen's record the data handed over.
         if (MessageSize.Exceeds(buffer.Length, _maxMessageSize))
-            return await RefuseAsync(MessageSize.Reply, buffer.Length + 2, client, from, recipients);
+            return await RefuseAsync(MessageSize.Reply, buffer.Length + 2, client, from, recipients, MessageSize.AuditReason());
         if (DataScreen.Check(buffer, _limits) is { } refusal)
             return await RefuseAsync(Failures.Reply(refusal), buffer.Length, client, from, recipients);
         if (binding.ForeignFrom(context, buffer) is { } foreign)
@@ -93,11 +93,11 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
     }
 
     /// <summary>A message refused before it is spooled: audited (if the audit log can be written: it is refused either way), and answered.</summary>
-    private async Task<SmtpResponse> RefuseAsync(SmtpReply reply, long size, string client, string from, IReadOnlyList<string> recipients)
+    private async Task<SmtpResponse> RefuseAsync(SmtpReply reply, long size, string client, string from, IReadOnlyList<string> recipients, string? reason = null)
     {
         await audit.TryWriteAsync(new AuditEvent("message-refused")
         {
-            Client = client, Sender = from, Recipients = recipients, Size = size, Action = "refused", Reason = reply.Text, Reply = reply.ToString(),
+            Client = client, Sender = from, Recipients = recipients, Size = size, Action = "refused", Reason = reason ?? reply.Text, Reply = reply.ToString(),
         });
         return reply.ToResponse();
     }
