@@ -6,7 +6,7 @@ public enum TreatmentKind
     Deliver,
     /// <summary>Do not relay; fail the recipient with a 5.7.x reason.</summary>
     Refuse,
-    /// <summary>Do not relay; park the original for an admin.</summary>
+    /// <summary>Do not relay; park the original until the missing certificate is known (or an admin decides).</summary>
     Hold,
     /// <summary>Do not relay yet: a certificate source could not be asked; try again at the next attempt.</summary>
     Defer,

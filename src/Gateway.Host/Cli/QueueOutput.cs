@@ -20,7 +20,7 @@ internal static class QueueOutput
             output.WriteLine(JsonSerializer.Serialize(entries.Select(e => new
             {
                 id = e.Name, queue = e.Queue, receivedAt = e.Envelope.ReceivedAt, ageSeconds = (long)(now - e.Envelope.ReceivedAt).TotalSeconds,
-                size = e.Envelope.Size, sender = e.Envelope.MailFrom, attempts = e.Envelope.Attempts, nextAttempt = e.Envelope.NextAttempt,
+                size = e.Envelope.Size, sender = e.Envelope.MailFrom, attempts = e.Envelope.Attempts, nextAttempt = e.Envelope.NextAttempt, waitsFor = e.Envelope.WaitsFor,
                 recipients = e.Envelope.Recipients.Select(r => new
                 {
                     address = r.Address, status = r.Status, reply = r.Reply, attempts = r.Attempts, notify = r.Notify?.ToParameter(), originalRecipient = r.OriginalRecipient, reportOwed = r.ReportOwed?.Action,
@@ -32,7 +32,7 @@ internal static class QueueOutput
         foreach (var e in entries)
         {
             var envelope = e.Envelope;
-            var next = e.Queue == QueueEntry.HoldQueue ? "held" : e.Queue == QueueEntry.JournalQueue ? "first attempt" : envelope.NextAttempt is { } n ? (n <= now ? "now" : "in " + Age(n - now)) : "now";
+            var next = e.Queue == QueueEntry.HoldQueue ? (envelope.WaitsFor is { } waits ? $"held for {waits}" : "held") : e.Queue == QueueEntry.JournalQueue ? "first attempt" : envelope.NextAttempt is { } n ? (n <= now ? "now" : "in " + Age(n - now)) : "now";
             var recipients = string.Join(", ", envelope.Recipients.Select(r => $"{r.Address} ({r.Status.ToString().ToLowerInvariant()}{(r.ReportOwed is null ? "" : ", report owed")})"));
             output.WriteLine($"{e.Name,-24} {e.Queue,-8} {Age(now - envelope.ReceivedAt),8} {envelope.Size,9} {next,-20} <{envelope.MailFrom}> -> {recipients}");
         }

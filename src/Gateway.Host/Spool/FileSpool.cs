@@ -9,7 +9,7 @@ namespace Gateway.Spool;
 /// <summary>
 /// The durable queue, one folder per state:
 /// <c>incoming/</c> holds accepted messages (<c>ID.eml</c> + <c>ID.json</c>, the envelope written
-/// last as commit marker), <c>hold/</c> copies parked for an admin, <c>corrupt/</c> entries that
+/// last as commit marker), <c>hold/</c> copies parked until a certificate is known or an admin decides, <c>corrupt/</c> entries that
 /// could not be read, <c>work/</c> transient output of the transformation of large messages,
 /// <c>locks/</c> the file whose byte-range locks say which entry is being worked on (<see cref="EntryLock"/>), <c>control/</c> requests from
 /// <c>gateway queue</c> to the running gateway (<see cref="SpoolControl"/>).

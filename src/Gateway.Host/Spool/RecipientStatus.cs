@@ -10,6 +10,6 @@ public enum RecipientStatus
     Delivered,
     /// <summary>Failed for good (policy refusal, 5xx, lifetime exceeded).</summary>
     Failed,
-    /// <summary>Parked in the hold queue for an admin.</summary>
+    /// <summary>Parked in the hold queue: until a certificate is known (policy holds), or for an admin.</summary>
     Held,
 }

@@ -31,6 +31,11 @@ public sealed class HeldForCertificateTests : IDisposable
         await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", Erin, "waiting", "For Erin, once her certificate is known."), "alice@example.test", Erin);
         await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "held", Erin));
         Assert.Contains("\"waitsFor\": \"certificate\"", File.ReadAllText(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold"), "*.json").Single()));
+        using (var listed = new StringWriter())
+        {
+            Gateway.Cli.QueueOutput.List(gateway.Services.GetRequiredService<Gateway.Spool.SpoolAdministration>(), json: false, listed);
+            Assert.Contains("held for certificate", listed.ToString());
+        }
         var notice = await ReportAsync(gateway, "delay-warned");
         Assert.Equal("delayed", notice["Action"]);
         Assert.Equal("4.7.0", notice["Status"]);
