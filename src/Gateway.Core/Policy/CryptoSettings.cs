@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Gateway.Policy;
 
 /// <summary>
@@ -38,6 +40,6 @@ public sealed record CryptoSettings(
     public static CryptoSettings Default { get; } = new();
 
     /// <summary>AES-GCM in AuthEnvelopedData rather than AES-CBC in EnvelopedData.</summary>
-    [System.Text.Json.Serialization.JsonIgnore]
+    [JsonIgnore]
     public bool IsAuthenticated => ContentEncryption is ContentEncryption.Aes256Gcm or ContentEncryption.Aes128Gcm;
 }

@@ -32,8 +32,8 @@ internal static class AuthEnvelopedDataWriter
         {
             var length = plaintext.Length - plaintext.Position;
             var recipientInfos = EnvelopedDataWriter.RecipientInfos(recipients, key, crypto.KeyTransport);
-            var contentType = EnvelopedDataWriter.Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.Data));
-            var algorithm = EnvelopedDataWriter.Tlv(writer =>
+            var contentType = Der.Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.Data));
+            var algorithm = Der.Tlv(writer =>
             {
                 using (writer.PushSequence())
                 {
@@ -45,17 +45,17 @@ internal static class AuthEnvelopedDataWriter
                     }
                 }
             });
-            var encryptedContentHeader = EnvelopedDataWriter.Header(0x80, length); // [0] IMPLICIT OCTET STRING, primitive
+            var encryptedContentHeader = Der.Header(0x80, length); // [0] IMPLICIT OCTET STRING, primitive
             var contentInfoLength = contentType.Length + algorithm.Length + encryptedContentHeader.Length + length;
-            var contentInfoHeader = EnvelopedDataWriter.Header(0x30, contentInfoLength);
+            var contentInfoHeader = Der.Header(0x30, contentInfoLength);
             byte[] version = [0x02, 0x01, 0x00];
-            var macHeader = EnvelopedDataWriter.Header(0x04, TagSize);
+            var macHeader = Der.Header(0x04, TagSize);
             var authEnvelopedLength = version.Length + recipientInfos.Length + contentInfoHeader.Length + contentInfoLength + macHeader.Length + TagSize;
-            var authEnvelopedHeader = EnvelopedDataWriter.Header(0x30, authEnvelopedLength);
+            var authEnvelopedHeader = Der.Header(0x30, authEnvelopedLength);
             var explicitLength = authEnvelopedHeader.Length + authEnvelopedLength;
-            var explicitHeader = EnvelopedDataWriter.Header(0xA0, explicitLength);
-            var outerType = EnvelopedDataWriter.Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.AuthEnvelopedData));
-            var outerHeader = EnvelopedDataWriter.Header(0x30, outerType.Length + explicitHeader.Length + explicitLength);
+            var explicitHeader = Der.Header(0xA0, explicitLength);
+            var outerType = Der.Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.AuthEnvelopedData));
+            var outerHeader = Der.Header(0x30, outerType.Length + explicitHeader.Length + explicitLength);
 
             foreach (var part in new[] { outerHeader, outerType, explicitHeader, authEnvelopedHeader, version, recipientInfos,
                                          contentInfoHeader, contentType, algorithm, encryptedContentHeader })

@@ -33,8 +33,8 @@ internal static class EnvelopedDataWriter
             var cipherLength = (plainLength / BlockSize + 1) * BlockSize; // PKCS#7 padding always adds 1..16 bytes
 
             var recipientInfos = RecipientInfos(recipients, key, crypto.KeyTransport);
-            var contentType = Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.Data));
-            var algorithm = Tlv(writer =>
+            var contentType = Der.Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.Data));
+            var algorithm = Der.Tlv(writer =>
             {
                 using (writer.PushSequence())
                 {
@@ -42,17 +42,17 @@ internal static class EnvelopedDataWriter
                     writer.WriteOctetString(iv);
                 }
             });
-            var encryptedContentHeader = Header(0x80, cipherLength); // [0] IMPLICIT OCTET STRING, primitive
+            var encryptedContentHeader = Der.Header(0x80, cipherLength); // [0] IMPLICIT OCTET STRING, primitive
             var encryptedContentInfoLength = contentType.Length + algorithm.Length + encryptedContentHeader.Length + cipherLength;
-            var encryptedContentInfoHeader = Header(0x30, encryptedContentInfoLength);
+            var encryptedContentInfoHeader = Der.Header(0x30, encryptedContentInfoLength);
             // RFC 5652 §6.1: 0 when every RecipientInfo is a version 0 one (key transport by issuer and serial), else 2.
             byte[] version = [0x02, 0x01, (byte)(recipients.Any(SmimeOids.HasEcKey) ? 2 : 0)];
             var envelopedDataLength = version.Length + recipientInfos.Length + encryptedContentInfoHeader.Length + encryptedContentInfoLength;
-            var envelopedDataHeader = Header(0x30, envelopedDataLength);
+            var envelopedDataHeader = Der.Header(0x30, envelopedDataLength);
             var explicitLength = envelopedDataHeader.Length + envelopedDataLength;
-            var explicitHeader = Header(0xA0, explicitLength);
-            var outerType = Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.EnvelopedData));
-            var contentInfoHeader = Header(0x30, outerType.Length + explicitHeader.Length + explicitLength);
+            var explicitHeader = Der.Header(0xA0, explicitLength);
+            var outerType = Der.Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.EnvelopedData));
+            var contentInfoHeader = Der.Header(0x30, outerType.Length + explicitHeader.Length + explicitLength);
 
             foreach (var part in new[] { contentInfoHeader, outerType, explicitHeader, envelopedDataHeader, version, recipientInfos,
                                          encryptedContentInfoHeader, contentType, algorithm, encryptedContentHeader })
@@ -152,25 +152,5 @@ internal static class EnvelopedDataWriter
                 }
             }
         }
-    }
-
-    internal static byte[] Tlv(Action<AsnWriter> write)
-    {
-        var writer = new AsnWriter(AsnEncodingRules.DER);
-        write(writer);
-        return writer.Encode();
-    }
-
-    /// <summary>A DER tag and definite length (X.690 §8.1.3).</summary>
-    internal static byte[] Header(byte tag, long length)
-    {
-        if (length < 0x80) return [tag, (byte)length];
-        var count = 0;
-        for (var rest = length; rest > 0; rest >>= 8) count++;
-        var header = new byte[2 + count];
-        header[0] = tag;
-        header[1] = (byte)(0x80 | count);
-        for (var i = 0; i < count; i++) header[2 + count - 1 - i] = (byte)(length >> (8 * i));
-        return header;
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Configuration;
+using Gateway.Mail;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -226,7 +227,7 @@ public sealed class CertificateCache
         command.ExecuteNonQuery();
     }
 
-    private static string Key(string address) => Gateway.Mail.MailAddress.LookupKey(address);
+    private static string Key(string address) => MailAddress.LookupKey(address);
 }
 
 /// <summary>One remembered certificate with where it came from and when it was seen.</summary>

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Configuration;
+using Gateway.Mail;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Certificates;
@@ -26,7 +27,7 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
     {
         // A directory holds public certificates: never a signing identity of our own senders.
         if (usage == CertificateUsage.Signing) return CertificateLookup.None;
-        var filter = LdapFilter.FormatAny(settings.Filter, Gateway.Mail.MailAddress.Spellings(address));
+        var filter = LdapFilter.FormatAny(settings.Filter, MailAddress.Spellings(address));
         try
         {
             var values = await LdapConnections.RunAsync(settings, () => Search(filter), cancellationToken);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Configuration;
+using Gateway.Mail;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -94,7 +95,7 @@ public sealed partial class LocalCertificateStore : ICertificateSource
     }
 
     private static List<CertificateCandidate> Candidates(Dictionary<string, List<CertificateCandidate>> index, string address) =>
-        index.TryGetValue(Gateway.Mail.MailAddress.LookupKey(address), out var list) ? list : [];
+        index.TryGetValue(MailAddress.LookupKey(address), out var list) ? list : [];
 
     private Contents Read(string? fingerprint = null)
     {
@@ -217,7 +218,7 @@ public sealed partial class LocalCertificateStore : ICertificateSource
         foreach (var (certificate, source) in certificates)
         {
             // Once per key: a certificate naming one address in both IDN forms is still one candidate.
-            foreach (var address in SmimeCertificateValidator.EmailAddresses(certificate).Select(Gateway.Mail.MailAddress.LookupKey).Distinct())
+            foreach (var address in SmimeCertificateValidator.EmailAddresses(certificate).Select(MailAddress.LookupKey).Distinct())
             {
                 if (!index.TryGetValue(address, out var list)) index[address] = list = [];
                 list.Add(new CertificateCandidate(certificate, source));

@@ -1,9 +1,11 @@
 using Gateway.Audit;
+using Gateway.Configuration;
 using Gateway.Mail;
 using Gateway.Outcomes;
 using Gateway.Relay;
 using Gateway.Smime;
 using Gateway.Spool;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Pipeline;
 
@@ -13,7 +15,7 @@ namespace Gateway.Pipeline;
 /// memory when the message is small and in spool/work otherwise, so a 50 MB message is streamed,
 /// not held twice in memory.
 /// </summary>
-public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit, Microsoft.Extensions.Options.IOptions<Configuration.GatewayOptions> options, TimeProvider time)
+public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit, IOptions<GatewayOptions> options, TimeProvider time)
 {
     /// <summary>Replies may come in AES-GCM when the inbound endpoint decrypts them for our users: our signatures then say so.</summary>
     private readonly bool _advertisesAesGcm = options.Value.Harvest is { Enabled: true, Decrypt: true };
