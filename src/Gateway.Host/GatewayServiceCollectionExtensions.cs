@@ -54,7 +54,7 @@ public static class GatewayServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
             var time = sp.GetRequiredService<TimeProvider>();
-            ICertificateDirectory directory = sp.GetRequiredService<CertificateResolver>();
+            ICertificateDirectory directory = new AdvertisedCapabilitiesDirectory(sp.GetRequiredService<CertificateResolver>(), sp.GetRequiredService<CertificateCache>());
             // Enrolment sits above every source: an identity found anywhere wins over issuing a new one.
             if (options.Value.Ca.Enabled)
                 directory = ActivatorUtilities.CreateInstance<EnrollingCertificateDirectory>(sp, directory);

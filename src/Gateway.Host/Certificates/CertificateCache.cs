@@ -194,6 +194,20 @@ public sealed class CertificateCache
         return found;
     }
 
+    /// <summary>
+    /// The SMIMECapabilities harvested with this certificate for the address (the latest), whatever
+    /// source the certificate is now found in; null when it never came with a signed message.
+    /// </summary>
+    public byte[]? CapabilitiesOf(string address, string thumbprint)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT capabilities FROM certificates WHERE address = $address AND thumbprint = $thumbprint AND capabilities IS NOT NULL ORDER BY last_seen DESC LIMIT 1";
+        command.Parameters.AddWithValue("$address", Key(address));
+        command.Parameters.AddWithValue("$thumbprint", thumbprint);
+        return command.ExecuteScalar() as byte[];
+    }
+
     /// <summary>Every remembered certificate (for `gateway certs list`).</summary>
     public IReadOnlyList<(string Address, CachedCertificate Certificate)> All()
     {

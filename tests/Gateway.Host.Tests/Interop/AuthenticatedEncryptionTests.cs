@@ -40,11 +40,13 @@ public sealed class AuthenticatedEncryptionTests : IDisposable
     }
 
     /// <summary>Dan's signed message, as a client that reads AES-256-GCM writes it (.NET's SignedCms, its own capabilities).</summary>
-    private async Task ImportDansSignatureAsync()
+    private Task ImportDansSignatureAsync() => ImportSignatureAsync(_dan);
+
+    private async Task ImportSignatureAsync(TestIdentity who)
     {
         var entity = Encoding.ASCII.GetBytes("Content-Type: text/plain; charset=us-ascii\r\n\r\nFrom Dan.\r\n");
         var cms = new SignedCms(new ContentInfo(entity), detached: true);
-        var signer = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, _dan.Certificate) { DigestAlgorithm = new Oid("2.16.840.1.101.3.4.2.1") };
+        var signer = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, who.Certificate) { DigestAlgorithm = new Oid("2.16.840.1.101.3.4.2.1") };
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSequence())
         {
@@ -55,12 +57,12 @@ public sealed class AuthenticatedEncryptionTests : IDisposable
         }
         signer.SignedAttributes.Add(new AsnEncodedData(new Oid("1.2.840.113549.1.9.15"), writer.Encode()));
         cms.ComputeSignature(signer);
-        var message = $"From: <{Dan}>\r\nTo: <alice@example.test>\r\nSubject: signed\r\nMIME-Version: 1.0\r\n" +
+        var message = $"From: <{who.Address}>\r\nTo: <alice@example.test>\r\nSubject: signed\r\nMIME-Version: 1.0\r\n" +
             "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"b\"\r\n\r\n" +
             "--b\r\n" + Encoding.ASCII.GetString(entity) + "\r\n--b\r\n" +
             "Content-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
             Convert.ToBase64String(cms.Encode(), Base64FormattingOptions.InsertLineBreaks) + "\r\n--b--\r\n";
-        var file = Path.Combine(_world.Root, "dan-signed.eml");
+        var file = Path.Combine(_world.Root, $"{who.Address}-signed.eml");
         await File.WriteAllTextAsync(file, message);
         var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings);
         using var output = new StringWriter();
@@ -123,5 +125,23 @@ public sealed class AuthenticatedEncryptionTests : IDisposable
         Assert.Contains("encrypt:aes-256-cbc", delivered.GetProperty("algorithms").GetString());
         Assert.Contains("smime-type=enveloped-data", await File.ReadAllTextAsync(_world.OutboxFileOf(delivered)));
         Assert.True((await OpenSslCms.DecryptAsync(_world.OutboxFileOf(delivered), _danFiles.CertificatePath, _danFiles.KeyPath)).Success);
+    }
+
+    /// <summary>
+    /// Bob's certificate is in the folder (the first source, which knows no capabilities); his signed
+    /// mail, harvested, said his client reads AES-GCM: the copy to him is AES-GCM all the same.
+    /// </summary>
+    [Fact]
+    public async Task ACertificateFromTheFolder_GetsTheCapabilitiesItsOwnerSignedMailCameWith()
+    {
+        await ImportSignatureAsync(_world.Bob);
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "gcm from the folder", "For Bob."), "alice@example.test", "bob@partner.test");
+
+        var decision = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "decision", "bob@partner.test"));
+        Assert.StartsWith("local:", decision.GetProperty("certificateSource").GetString());
+        var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "bob@partner.test"));
+        Assert.Contains("encrypt:aes-256-gcm", delivered.GetProperty("algorithms").GetString());
+        Assert.True((await OpenSslCms.DecryptAsync(_world.OutboxFileOf(delivered), _world.BobFiles.CertificatePath, _world.BobFiles.KeyPath)).Success);
     }
 }
