@@ -33,4 +33,7 @@ public sealed record SmimeCapabilities(IReadOnlyList<string> Algorithms)
     }
 
     public bool Advertises(string oid) => Algorithms.Contains(oid, StringComparer.Ordinal);
+
+    /// <summary>The algorithms as the audit names them ("aes-256-gcm"), in the client's order.</summary>
+    public IReadOnlyList<string> Names => Algorithms.Select(SmimeOids.NameOf).ToList();
 }

@@ -16,7 +16,8 @@ public static class CertsLookupCommand
     {
         using var host = await ValidatedHost.TryCreateAsync(configPath, error, tool: true);
         if (host is null) return 1;
-        var directory = host.Services.GetRequiredService<CertificateResolver>();
+        // The sources as the gateway asks them (no enrolment, no minute-long cache), with the capabilities harvested for what they find.
+        ICertificateDirectory directory = new AdvertisedCapabilitiesDirectory(host.Services.GetRequiredService<CertificateResolver>(), host.Services.GetRequiredService<CertificateCache>());
         var recipient = await directory.FindRecipientAsync(address, cancellationToken);
         var signer = await directory.FindSignerAsync(address, cancellationToken);
         if (json)
@@ -39,6 +40,7 @@ public static class CertsLookupCommand
         notAfter = choice.Selected?.Certificate.NotAfter.ToUniversalTime(),
         source = choice.Selected?.Source,
         alsoEncryptedTo = choice.AlsoUsable.Select(u => u.Candidate.Certificate.Thumbprint).ToList(),
+        capabilities = choice.Selected?.Capabilities?.Names,
         reason = choice.Reason,
         rejected = choice.Rejected,
         unavailable = choice.TemporaryFailure,
@@ -49,6 +51,8 @@ public static class CertsLookupCommand
         await output.WriteLineAsync($"{title}: {(choice.Found ? "usable" : choice.TemporaryFailure is not null ? "unknown for now (a source could not be asked)" : "none")}");
         if (choice.Selected is { } selected)
             await output.WriteLineAsync($"  certificate {selected.Certificate.Thumbprint} from {selected.Source}, {selected.Certificate.Subject}, valid until {selected.Certificate.NotAfter.ToUniversalTime():u}");
+        if (choice.Selected?.Capabilities is { } capabilities)
+            await output.WriteLineAsync($"  its owner's client reads (SMIMECapabilities of their signed mail, in their order): {string.Join(", ", capabilities.Names)}");
         foreach (var other in choice.AlsoUsable.Select(u => u.Candidate))
             await output.WriteLineAsync($"  also encrypted to {other.Certificate.Thumbprint} from {other.Source}, valid until {other.Certificate.NotAfter.ToUniversalTime():u}");
         await output.WriteLineAsync($"  why: {choice.Reason}");

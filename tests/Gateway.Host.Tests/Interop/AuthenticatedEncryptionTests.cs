@@ -143,5 +143,12 @@ public sealed class AuthenticatedEncryptionTests : IDisposable
         var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "bob@partner.test"));
         Assert.Contains("encrypt:aes-256-gcm", delivered.GetProperty("algorithms").GetString());
         Assert.True((await OpenSslCms.DecryptAsync(_world.OutboxFileOf(delivered), _world.BobFiles.CertificatePath, _world.BobFiles.KeyPath)).Success);
+
+        // certs lookup shows what the choice went by.
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var config = Gateway.Tests.Configuration.SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings);
+        await CertsLookupCommand.ExecuteAsync(config, "bob@partner.test", json: false, output, error, default);
+        Assert.Contains("its owner's client reads (SMIMECapabilities of their signed mail, in their order): aes-256-gcm, aes-256-cbc", output.ToString());
     }
 }
