@@ -11,8 +11,8 @@ namespace Gateway.Pipeline;
 /// SMIMECapabilities of its signed mail (RFC 8551 §2.7.1.1: the first capability the sender
 /// knows how to encrypt with): then AES-GCM (AuthEnvelopedData), of the rule's key size when all
 /// name it, else of the other size all name. A certificate whose owner's client is not known to
-/// prefer GCM (one from a directory, or a client that lists CBC first or only) keeps the copy on
-/// CBC: every S/MIME client reads that, gpgsm 2.2 no GCM at all.
+/// prefer GCM (one that never came with its owner's signed mail, or a client that lists CBC first
+/// or only) keeps the copy on CBC: every S/MIME client reads that, gpgsm 2.2 no GCM at all.
 /// </summary>
 public static class ContentEncryptionChoice
 {

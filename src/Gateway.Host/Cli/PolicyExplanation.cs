@@ -15,7 +15,7 @@ public sealed record PolicyExplanation(string Policy, string Revision, string Se
             recipients.AddRange(group.Recipients.Select(r => Explain(r, Describe(r), $"copy {group.Number} of {plan.Groups.Count}",
                 group.Crypto with { AuthenticatedEncryption = r.Policy.Crypto.AuthenticatedEncryption }, looked)));
         recipients.AddRange(plan.Refused.Select(r => Explain(r, "refuse", Failures.Reply(r.Failure ?? FailureKind.EncryptionCertificateMissing).ToString(), null, looked)));
-        recipients.AddRange(plan.Held.Select(r => Explain(r, "hold", "parked in spool/hold until the certificate is known (then sent by itself), returned after Spool:MaximumLifetime", null, looked)));
+        recipients.AddRange(plan.Held.Select(r => Explain(r, "hold", "parked in spool/hold until the certificate is known (then sent by itself, unless Spool:HeldRecheckInterval is zero), returned after Spool:MaximumLifetime", null, looked)));
         var sorted = recipients.OrderBy(r => IndexOf(order, r.Recipient)).ToList();
         return new PolicyExplanation(policy.Source, policy.Revision, sender, plan.Signer is null ? null : CertificateReport.From(plan.Signer), sorted);
     }
