@@ -26,7 +26,7 @@ internal static class AuthEnvelopedDataWriter
     /// <summary>Encrypts what <paramref name="plaintext"/> holds from its position to its end.</summary>
     public static void Write(Stream plaintext, IReadOnlyList<X509Certificate2> recipients, CryptoSettings crypto, Stream output)
     {
-        var key = RandomNumberGenerator.GetBytes(crypto.ContentEncryption == ContentEncryption.Aes128Gcm ? 16 : 32);
+        var key = RandomNumberGenerator.GetBytes(SmimeOids.AesKeyLength(SmimeOids.ContentEncryption(crypto.ContentEncryption)));
         var nonce = RandomNumberGenerator.GetBytes(NonceSize);
         try
         {
@@ -51,13 +51,8 @@ internal static class AuthEnvelopedDataWriter
             byte[] version = [0x02, 0x01, 0x00];
             var macHeader = Der.Header(0x04, TagSize);
             var authEnvelopedLength = version.Length + recipientInfos.Length + contentInfoHeader.Length + contentInfoLength + macHeader.Length + TagSize;
-            var authEnvelopedHeader = Der.Header(0x30, authEnvelopedLength);
-            var explicitLength = authEnvelopedHeader.Length + authEnvelopedLength;
-            var explicitHeader = Der.Header(0xA0, explicitLength);
-            var outerType = Der.Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.AuthEnvelopedData));
-            var outerHeader = Der.Header(0x30, outerType.Length + explicitHeader.Length + explicitLength);
 
-            foreach (var part in new[] { outerHeader, outerType, explicitHeader, authEnvelopedHeader, version, recipientInfos,
+            foreach (var part in new[] { Der.ContentInfoHeaders(SmimeOids.AuthEnvelopedData, authEnvelopedLength), version, recipientInfos,
                                          contentInfoHeader, contentType, algorithm, encryptedContentHeader })
                 output.Write(part);
 

@@ -28,4 +28,18 @@ internal static class Der
         for (var i = 0; i < count; i++) header[2 + count - 1 - i] = (byte)(length >> (8 * i));
         return header;
     }
+
+    /// <summary>
+    /// What comes before a CMS content of <paramref name="length"/> bytes (its SEQUENCE's contents):
+    /// the ContentInfo SEQUENCE header, its content type, the [0] EXPLICIT header and the content's
+    /// own SEQUENCE header (RFC 5652 §3).
+    /// </summary>
+    public static byte[] ContentInfoHeaders(string contentType, long length)
+    {
+        var sequenceHeader = Header(0x30, length);
+        var explicitLength = sequenceHeader.Length + length;
+        var explicitHeader = Header(0xA0, explicitLength);
+        var type = Tlv(writer => writer.WriteObjectIdentifier(contentType));
+        return [.. Header(0x30, type.Length + explicitHeader.Length + explicitLength), .. type, .. explicitHeader, .. sequenceHeader];
+    }
 }

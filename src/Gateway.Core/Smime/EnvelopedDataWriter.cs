@@ -25,7 +25,7 @@ internal static class EnvelopedDataWriter
     /// <summary>Encrypts what <paramref name="plaintext"/> holds from its position to its end.</summary>
     public static void Write(Stream plaintext, IReadOnlyList<X509Certificate2> recipients, CryptoSettings crypto, Stream output)
     {
-        var key = RandomNumberGenerator.GetBytes(crypto.ContentEncryption == ContentEncryption.Aes128Cbc ? 16 : 32);
+        var key = RandomNumberGenerator.GetBytes(SmimeOids.AesKeyLength(SmimeOids.ContentEncryption(crypto.ContentEncryption)));
         var iv = RandomNumberGenerator.GetBytes(BlockSize);
         try
         {
@@ -48,13 +48,8 @@ internal static class EnvelopedDataWriter
             // RFC 5652 §6.1: 0 when every RecipientInfo is a version 0 one (key transport by issuer and serial), else 2.
             byte[] version = [0x02, 0x01, (byte)(recipients.Any(SmimeOids.HasEcKey) ? 2 : 0)];
             var envelopedDataLength = version.Length + recipientInfos.Length + encryptedContentInfoHeader.Length + encryptedContentInfoLength;
-            var envelopedDataHeader = Der.Header(0x30, envelopedDataLength);
-            var explicitLength = envelopedDataHeader.Length + envelopedDataLength;
-            var explicitHeader = Der.Header(0xA0, explicitLength);
-            var outerType = Der.Tlv(writer => writer.WriteObjectIdentifier(SmimeOids.EnvelopedData));
-            var contentInfoHeader = Der.Header(0x30, outerType.Length + explicitHeader.Length + explicitLength);
 
-            foreach (var part in new[] { contentInfoHeader, outerType, explicitHeader, envelopedDataHeader, version, recipientInfos,
+            foreach (var part in new[] { Der.ContentInfoHeaders(SmimeOids.EnvelopedData, envelopedDataLength), version, recipientInfos,
                                          encryptedContentInfoHeader, contentType, algorithm, encryptedContentHeader })
                 output.Write(part);
 
