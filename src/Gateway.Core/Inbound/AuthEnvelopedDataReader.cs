@@ -15,13 +15,8 @@ namespace Gateway.Inbound;
 /// BouncyCastle's GCM, over the DER of the authenticated attributes when there are any. A tag
 /// that does not match yields nothing: no plaintext of a changed message is ever returned.
 /// </summary>
-public sealed class AuthEnvelopedDataReader : InboundEnvelope
+public sealed class AuthEnvelopedDataReader : HandReadEnvelope
 {
-    private static readonly Asn1Tag Context0 = new(TagClass.ContextSpecific, 0);
-    private static readonly Asn1Tag Context1 = new(TagClass.ContextSpecific, 1);
-
-    private readonly List<CmsRecipients.Entry> _recipients;
-    private readonly string _cipher;
     private readonly byte[] _nonce;
     private readonly int _tagLength;
     private readonly byte[] _ciphertext;
@@ -29,9 +24,8 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
     private readonly byte[]? _associatedData;
 
     private AuthEnvelopedDataReader(List<CmsRecipients.Entry> recipients, string cipher, byte[] nonce, int tagLength, byte[] ciphertext, byte[] tag, byte[]? associatedData)
+        : base(recipients, cipher)
     {
-        _recipients = recipients;
-        _cipher = cipher;
         _nonce = nonce;
         _tagLength = tagLength;
         _ciphertext = ciphertext;
@@ -43,13 +37,9 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
     {
         try
         {
-            var outer = new AsnReader(der, AsnEncodingRules.BER);
-            var contentInfo = outer.ReadSequence();
-            if (contentInfo.ReadObjectIdentifier() != SmimeOids.AuthEnvelopedData) return (null, "not CMS authEnveloped-data");
-            var data = contentInfo.ReadSequence(Context0).ReadSequence();
-            if (!data.TryReadInt32(out var version) || version != 0) return (null, "authEnveloped-data of a version other than 0");
-            if (data.PeekTag().HasSameClassAndValue(Context0)) data.ReadEncodedValue(); // originatorInfo
-            var recipients = CmsRecipients.Read(data.ReadSetOf(skipSortOrderValidation: true));
+            if (Read(der, SmimeOids.AuthEnvelopedData) is not { } start) return (null, "not CMS authEnveloped-data");
+            if (start.Version != 0) return (null, "authEnveloped-data of a version other than 0");
+            var data = start.Data;
 
             var content = data.ReadSequence();
             if (content.ReadObjectIdentifier() != SmimeOids.Data) return (null, "the encrypted content is not MIME data (id-data)");
@@ -74,10 +64,8 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
             var tag = data.ReadOctetString();
             if (tag.Length != tagLength) return (null, $"a {tag.Length}-byte mac for a {tagLength}-byte GCM tag");
             if (data.HasData && data.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 2))) data.ReadEncodedValue(); // unauthAttrs: nothing we use
-            data.ThrowIfNotEmpty();
-            contentInfo.ThrowIfNotEmpty();
-            outer.ThrowIfNotEmpty();
-            return (new AuthEnvelopedDataReader(recipients, cipher, nonce, tagLength, ciphertext, tag, associatedData), null);
+            start.End();
+            return (new AuthEnvelopedDataReader(start.Recipients, cipher, nonce, tagLength, ciphertext, tag, associatedData), null);
         }
         catch (Exception e) when (e is AsnContentException or CryptographicException or ArgumentException or OverflowException)
         {
@@ -85,20 +73,12 @@ public sealed class AuthEnvelopedDataReader : InboundEnvelope
         }
     }
 
-    public override int RecipientCount => _recipients.Count;
-
     public override bool IsAuthenticated => true;
-
-    public override string ContentCipher => SmimeOids.NameOf(_cipher);
-
-    public override bool Names(int recipient, X509Certificate2 certificate) => CmsRecipients.Names(_recipients[recipient], certificate);
-
-    public override string KeyManagement(int recipient) => CmsRecipients.KeyManagement(_recipients[recipient]);
 
     public override (byte[]? Content, string? Problem) Open(int recipient, X509Certificate2 key)
     {
-        var keyLength = SmimeOids.AesKeyLength(_cipher);
-        var (contentKey, keyProblem) = CmsRecipients.Unwrap(_recipients[recipient], key);
+        var keyLength = SmimeOids.AesKeyLength(Cipher);
+        var (contentKey, keyProblem) = CmsRecipients.Unwrap(Recipients[recipient], key);
         contentKey ??= [];
         if (keyProblem is null && contentKey.Length != keyLength) keyProblem = $"a {contentKey.Length}-byte content key for {ContentCipher}";
         // A key that did not unwrap still goes through GCM, with a random key that fails its tag: how

@@ -11,20 +11,14 @@ namespace Gateway.Inbound;
 /// RSA for the message's other recipients), the content decrypted with AES-CBC. EnvelopedData
 /// without key agreement is left to <see cref="EnvelopedDataReader"/>.
 /// </summary>
-public sealed class KeyAgreementEnvelopedDataReader : InboundEnvelope
+public sealed class KeyAgreementEnvelopedDataReader : HandReadEnvelope
 {
-    private static readonly Asn1Tag Context0 = new(TagClass.ContextSpecific, 0);
-    private static readonly Asn1Tag Context1 = new(TagClass.ContextSpecific, 1);
-
-    private readonly List<CmsRecipients.Entry> _recipients;
-    private readonly string _cipher;
     private readonly byte[] _iv;
     private readonly byte[] _ciphertext;
 
     private KeyAgreementEnvelopedDataReader(List<CmsRecipients.Entry> recipients, string cipher, byte[] iv, byte[] ciphertext)
+        : base(recipients, cipher)
     {
-        _recipients = recipients;
-        _cipher = cipher;
         _iv = iv;
         _ciphertext = ciphertext;
     }
@@ -34,14 +28,8 @@ public sealed class KeyAgreementEnvelopedDataReader : InboundEnvelope
     {
         try
         {
-            var outer = new AsnReader(der, AsnEncodingRules.BER);
-            var contentInfo = outer.ReadSequence();
-            if (contentInfo.ReadObjectIdentifier() != SmimeOids.EnvelopedData) return null;
-            var data = contentInfo.ReadSequence(Context0).ReadSequence();
-            data.ReadInteger();
-            if (data.PeekTag().HasSameClassAndValue(Context0)) data.ReadEncodedValue(); // originatorInfo
-            var recipients = CmsRecipients.Read(data.ReadSetOf(skipSortOrderValidation: true));
-            if (!recipients.Any(r => r.Kind == CmsRecipients.Kind.KeyAgreement)) return null;
+            if (Read(der, SmimeOids.EnvelopedData) is not { } start || !start.Recipients.Any(r => r.Kind == CmsRecipients.Kind.KeyAgreement)) return null;
+            var data = start.Data;
 
             var content = data.ReadSequence();
             if (content.ReadObjectIdentifier() != SmimeOids.Data) return null;
@@ -52,10 +40,8 @@ public sealed class KeyAgreementEnvelopedDataReader : InboundEnvelope
             if (iv.Length != 16 || !content.HasData) return null;
             var ciphertext = content.ReadOctetString(Context0);
             if (data.HasData && data.PeekTag().HasSameClassAndValue(Context1)) data.ReadEncodedValue(); // unprotectedAttrs: nothing we use
-            data.ThrowIfNotEmpty();
-            contentInfo.ThrowIfNotEmpty();
-            outer.ThrowIfNotEmpty();
-            return new KeyAgreementEnvelopedDataReader(recipients, cipher, iv, ciphertext);
+            start.End();
+            return new KeyAgreementEnvelopedDataReader(start.Recipients, cipher, iv, ciphertext);
         }
         catch (Exception e) when (e is AsnContentException or CryptographicException or ArgumentException or OverflowException)
         {
@@ -63,24 +49,16 @@ public sealed class KeyAgreementEnvelopedDataReader : InboundEnvelope
         }
     }
 
-    public override int RecipientCount => _recipients.Count;
-
     /// <summary>CBC has no integrity, with key agreement as with key transport.</summary>
     public override bool IsAuthenticated => false;
 
-    public override string ContentCipher => SmimeOids.NameOf(_cipher);
-
-    public override bool Names(int recipient, X509Certificate2 certificate) => CmsRecipients.Names(_recipients[recipient], certificate);
-
-    public override string KeyManagement(int recipient) => CmsRecipients.KeyManagement(_recipients[recipient]);
-
     public override (byte[]? Content, string? Problem) Open(int recipient, X509Certificate2 key)
     {
-        var (contentKey, problem) = CmsRecipients.Unwrap(_recipients[recipient], key);
+        var (contentKey, problem) = CmsRecipients.Unwrap(Recipients[recipient], key);
         if (contentKey is null) return (null, problem);
         try
         {
-            if (contentKey.Length != SmimeOids.AesKeyLength(_cipher)) return (null, $"a {contentKey.Length}-byte content key for {ContentCipher}");
+            if (contentKey.Length != SmimeOids.AesKeyLength(Cipher)) return (null, $"a {contentKey.Length}-byte content key for {ContentCipher}");
             using var aes = Aes.Create();
             aes.Key = contentKey;
             return (aes.DecryptCbc(_ciphertext, _iv, PaddingMode.PKCS7), null);
