@@ -23,16 +23,6 @@ public sealed class ReportQueueFailureTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    private sealed class FirstLineFails(IAuditLog inner, string eventName) : IAuditLog
-    {
-        private int _failed;
-
-        public ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken) =>
-            auditEvent.Event == eventName && Interlocked.Exchange(ref _failed, 1) == 0
-                ? ValueTask.FromException(new IOException("No space left on device (simulated)"))
-                : inner.WriteAsync(auditEvent, cancellationToken);
-    }
-
     [Theory]
     [InlineData("true")]
     [InlineData("false")]
