@@ -25,6 +25,19 @@ public static class Xtext
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
+    /// <summary>ASCII text as xtext: "+", "=" and what is not printable as "+XX".</summary>
+    public static string Encode(string ascii)
+    {
+        if (ascii.All(c => c is > ' ' and <= '~' and not '+' and not '=')) return ascii;
+        var encoded = new StringBuilder(ascii.Length + 8);
+        foreach (var c in ascii)
+        {
+            if (c is > ' ' and <= '~' and not '+' and not '=') encoded.Append(c);
+            else encoded.Append('+').Append(((int)c).ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return encoded.ToString();
+    }
+
     /// <summary>
     /// RFC 3461 xtext whose value is printable ASCII: "!" to "~" but "+" and "=", or "+" and two
     /// upper-case hex digits that stand for a printable ASCII octet. What ENVID and an rfc822 ORCPT must be.

@@ -1,10 +1,7 @@
+using System.Net;
 using System.Net.Sockets;
 using Gateway.Configuration;
 using Gateway.Relay;
-using MailKit;
-using MailKit.Net.Smtp;
-using MailKit.Security;
-using MimeKit;
 
 namespace Gateway.Harvest;
 
@@ -15,44 +12,57 @@ namespace Gateway.Harvest;
 /// </summary>
 internal sealed class InboundForwarder(HarvestOptions options)
 {
-    private static readonly FormatOptions Wire = CreateWireFormat();
-
     /// <returns>The SMTP code and text to give the sender.</returns>
     public async Task<(int Code, string Text)> ForwardAsync(byte[] message, string mailFrom, IReadOnlyList<string> recipients, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Timeout * 3);
-        using var client = new RelayClient { Timeout = (int)options.Timeout.TotalMilliseconds };
+        var host = new UpstreamHost(options.UpstreamHost, options.UpstreamPort);
+        // The internal MTA on a trusted segment, as configured: plain SMTP, no AUTH.
+        var settings = new UpstreamSettings(Dns.GetHostName(), options.Timeout, RelayTlsMode.None, null, null, null, Chunking: true);
+        UpstreamSession? session = null;
         try
         {
-            var parsed = await MimeMessage.LoadAsync(new MemoryStream(message, writable: false), timeout.Token);
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            await socket.ConnectAsync(options.UpstreamHost, options.UpstreamPort, timeout.Token);
-            await client.ConnectAsync(socket, options.UpstreamHost, options.UpstreamPort, SecureSocketOptions.None, timeout.Token);
-            var sender = EnvelopeMailbox.TryCreate(mailFrom) ?? throw new FormatException($"sender <{mailFrom}> cannot be written in an envelope");
-            var reply = await client.SendAsync(Wire, parsed, sender, recipients.Select(r => EnvelopeMailbox.TryCreate(r)!).Where(r => r is not null), timeout.Token);
-            await client.DisconnectAsync(true, CancellationToken.None);
-            if (client.Rejected.Count == 0) return (250, "2.0.0 passed on: " + reply);
+            var content = RelayedContent.Scan(new MemoryStream(message, writable: false));
+            var writable = recipients.Select((r, i) => (Address: r, Index: i)).Where(r => EnvelopeMailbox.TryCreate(r.Address) is not null).ToList();
+            if (EnvelopeMailbox.TryCreate(mailFrom) is null || writable.Count == 0)
+                return (553, $"5.1.7 the envelope <{mailFrom}> cannot be written to the internal mail server");
+            session = await UpstreamSession.OpenAsync(host, settings, timeout.Token);
+            var transaction = RelayTransaction.Plan(mailFrom, writable, session.Capabilities, content, dsn: null);
+            var results = transaction.Unwritable ?? transaction.Results(await session.SendAsync(transaction.Mail, transaction.Recipients, content, timeout.Token), dsnPassedOn: false).ToList();
+            var refused = results.Where(r => r.Outcome != RelayOutcome.Accepted).ToList();
+            var unwritten = recipients.Count - writable.Count;
+            if (refused.Count == 0 && unwritten == 0) return (250, "2.0.0 passed on: " + Text(results[0].Reply));
             // One DATA reply covers every recipient: a partial refusal is returned as a refusal, so the
             // sender retries or bounces; the recipients that accepted may then get it twice, never zero times.
-            var worst = client.Rejected.OrderByDescending(r => (int)r.Response.StatusCode).First();
-            return ((int)worst.Response.StatusCode, $"{worst.Response.Response} ({client.Rejected.Count} of {recipients.Count} recipients refused upstream)");
+            if (refused.Count == 0) return (553, $"5.1.3 {unwritten} of {recipients.Count} recipients cannot be written to the internal mail server");
+            var worst = refused.OrderByDescending(r => r.Reply).First();
+            return (int.Parse(worst.Reply.AsSpan(0, 3)), $"{Text(worst.Reply)} ({refused.Count + unwritten} of {recipients.Count} recipients refused upstream)");
         }
-        catch (SmtpCommandException e)
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
         {
-            return ((int)e.StatusCode, e.Message);
-        }
-        catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or OperationCanceledException or ServiceNotConnectedException or FormatException or ParseException)
-        {
+            session?.Dispose();
+            session = null;
             return (451, $"4.4.1 internal mail server {options.UpstreamHost}:{options.UpstreamPort} unavailable, try again later");
+        }
+        finally
+        {
+            if (session is not null) await QuitAsync(session);
         }
     }
 
-    private static FormatOptions CreateWireFormat()
+    private static string Text(string reply) => reply.Length > 4 ? reply[4..] : string.Empty;
+
+    private static async Task QuitAsync(UpstreamSession session)
     {
-        var format = FormatOptions.Default.Clone();
-        format.NewLineFormat = NewLineFormat.Dos;
-        format.International = false;
-        return format;
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await session.QuitAsync(bound.Token);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The message's fate is decided; the goodbye is a courtesy.
+        }
     }
 }

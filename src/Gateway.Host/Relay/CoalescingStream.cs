@@ -3,17 +3,16 @@ using System.Buffers;
 namespace Gateway.Relay;
 
 /// <summary>
-/// The upstream connection's stream as MailKit sees it: writes wait until MailKit flushes, reads, or
-/// <see cref="Capacity"/> bytes are waiting, and then go out in one send. MailKit writes a message
-/// in 4 KiB blocks, each its own send, and with TCP_NODELAY its own segment and its own wake-up of
-/// the upstream: three for a 10 KB message, 256 for 1 MB. Every read first sends what waits, so
-/// nothing that expects an answer (a command, a TLS handshake message) is ever held back, whether
-/// or not the writer flushed.
+/// The upstream connection's stream under <see cref="UpstreamSession"/>: writes wait until the
+/// session flushes, reads, or <see cref="Capacity"/> bytes are waiting, and then go out in one
+/// send. A batch of pipelined commands, or a copy with its BDAT, is many small writes (and under
+/// TLS many records), each otherwise its own send, and with TCP_NODELAY its own segment and its
+/// own wake-up of the upstream. Every read first sends what waits, so nothing that expects an
+/// answer (a command, a TLS handshake message) is ever held back, whether or not the writer flushed.
 /// <para>
-/// One operation at a time, as MailKit's client (and the SslStream it puts on top for STARTTLS)
-/// uses its stream. Asynchronous reads and writes end after ReadTimeout/WriteTimeout (MailKit
-/// sets them to Relay:Timeout) with an IOException, as MailKit's own network stream does: .NET's
-/// NetworkStream applies them only to synchronous calls.
+/// One operation at a time, as the session (and the SslStream it puts on top for STARTTLS) uses
+/// its stream. Asynchronous reads and writes end after ReadTimeout/WriteTimeout (Relay:Timeout)
+/// with an IOException: .NET's NetworkStream applies them only to synchronous calls.
 /// </para>
 /// </summary>
 internal sealed class CoalescingStream(Stream inner) : Stream

@@ -3,9 +3,10 @@ using MimeKit;
 namespace Gateway.Relay;
 
 /// <summary>
-/// Envelope addresses as MailKit needs them. SmtpServer accepts addresses that MimeKit's strict
-/// parser refuses (a..b@example.com is common in the wild), so the looser mode is used; an
-/// address even that cannot express is a permanent failure of that recipient, not an endless retry.
+/// Whether an envelope address can be written in MAIL or RCPT: what MimeKit's looser address
+/// parser takes. SmtpServer accepts addresses that MimeKit's strict parser refuses
+/// (a..b@example.com is common in the wild); an address even the looser one cannot read is a
+/// permanent failure of that recipient, not an endless retry.
 /// </summary>
 internal static class EnvelopeMailbox
 {

@@ -1,12 +1,12 @@
 namespace Gateway.Relay;
 
-/// <summary>One open, authenticated connection to an upstream, owned by one sender at a time.</summary>
-internal sealed class UpstreamConnection(RelayClient client, UpstreamHost host, DateTimeOffset openedAt) : IDisposable
+/// <summary>One open, authenticated session with an upstream, owned by one sender at a time.</summary>
+internal sealed class UpstreamConnection(UpstreamSession session, UpstreamHost host, DateTimeOffset openedAt) : IDisposable
 {
     /// <summary>How long a QUIT may take before the connection is simply closed.</summary>
     private static readonly TimeSpan QuitTimeout = TimeSpan.FromSeconds(5);
 
-    public RelayClient Client { get; } = client;
+    public UpstreamSession Session { get; } = session;
     public UpstreamHost Host { get; } = host;
     public DateTimeOffset OpenedAt { get; } = openedAt;
     public DateTimeOffset LastUsed { get; set; } = openedAt;
@@ -16,7 +16,7 @@ internal sealed class UpstreamConnection(RelayClient client, UpstreamHost host, 
     /// Closes at once, without QUIT: after an error the connection's state is unknown, and a QUIT
     /// to an upstream that stopped answering would hold the worker for a whole Relay:Timeout.
     /// </summary>
-    public void Dispose() => Client.Dispose();
+    public void Dispose() => Session.Dispose();
 
     /// <summary>
     /// QUIT, then close, as a client that is done says goodbye; asynchronous and bounded, never a
@@ -28,17 +28,12 @@ internal sealed class UpstreamConnection(RelayClient client, UpstreamHost host, 
         using var timeout = new CancellationTokenSource(QuitTimeout);
         try
         {
-            if (Client.IsConnected) await Client.DisconnectAsync(quit: true, timeout.Token);
+            await Session.QuitAsync(timeout.Token);
         }
-        catch (Exception e) when (e is IOException or MailKit.Net.Smtp.SmtpProtocolException or MailKit.Net.Smtp.SmtpCommandException
-                                      or MailKit.ServiceNotConnectedException or OperationCanceledException or System.Net.Sockets.SocketException
+        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException
                                       or ObjectDisposedException) // closed meanwhile by the pool's Dispose
         {
-            // Closing anyway.
-        }
-        finally
-        {
-            Client.Dispose();
+            // Closed anyway.
         }
     }
 }

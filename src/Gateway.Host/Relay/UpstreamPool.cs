@@ -1,17 +1,15 @@
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Configuration;
-using MailKit;
-using MailKit.Net.Smtp;
-using MailKit.Security;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Relay;
 
 /// <summary>
 /// Reused connections to the upstream, at most Relay:MaxConnections at once. An idle connection
-/// is checked with NOOP before reuse when it rested longer than a few seconds (IsConnected does
-/// no I/O, and the upstream may have closed it), closed after Relay:IdleTimeout, after
+/// is dropped when the upstream closed it, checked with NOOP before reuse when it rested longer
+/// than a few seconds, closed after Relay:IdleTimeout, after
 /// Relay:MaxMessagesPerConnection messages, and after any error. New connections go to Relay:Host,
 /// then to each of Relay:FallbackHosts when one cannot be reached or answers 4xx at connect/EHLO.
 /// </summary>
@@ -21,7 +19,7 @@ internal sealed partial class UpstreamPool : IDisposable
     private readonly RelayOptions _relay;
     private readonly string _heloName;
     private readonly IReadOnlyList<UpstreamHost> _hosts;
-    private readonly X509Certificate2? _authority;
+    private readonly UpstreamSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _slots;
@@ -38,7 +36,14 @@ internal sealed partial class UpstreamPool : IDisposable
         _logger = logger;
         _slots = new SemaphoreSlim(relay.MaxConnections, relay.MaxConnections);
         _hosts = [new UpstreamHost(relay.Host, relay.Port), .. relay.FallbackHosts.Select(h => UpstreamHost.TryParse(h, relay.Port, out var host) ? host : throw new FormatException(h))];
-        _authority = string.IsNullOrEmpty(relay.CaCertificatePath) ? null : X509CertificateLoader.LoadCertificateFromFile(relay.CaCertificatePath);
+        var authority = string.IsNullOrEmpty(relay.CaCertificatePath) ? null : X509CertificateLoader.LoadCertificateFromFile(relay.CaCertificatePath);
+        RemoteCertificateValidationCallback? validation = relay.TlsMode switch
+        {
+            RelayTlsMode.Opportunistic => (_, _, _, _) => true, // opportunistic: encrypt against passive listeners only
+            RelayTlsMode.Required when authority is not null => (_, certificate, _, errors) => UpstreamValidation.Validate(certificate, errors, authority),
+            _ => null,
+        };
+        _settings = new UpstreamSettings(heloName, relay.Timeout, relay.TlsMode, validation, relay.Username, relay.Password, relay.Chunking);
     }
 
     public string Describe() => string.Join(", ", _hosts);
@@ -55,10 +60,10 @@ internal sealed partial class UpstreamPool : IDisposable
                 if (_time.GetUtcNow() - idle.LastUsed < CheckAfterIdle) return idle;
                 try
                 {
-                    await idle.Client.NoOpAsync(cancellationToken);
+                    await idle.Session.NoOpAsync(cancellationToken);
                     return idle;
                 }
-                catch (Exception e) when (e is IOException or SmtpProtocolException or SmtpCommandException or ServiceNotConnectedException or OperationCanceledException)
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
                 {
                     idle.Dispose(); // closed by the upstream while idle: open another
                     if (e is OperationCanceledException) throw;
@@ -86,7 +91,7 @@ internal sealed partial class UpstreamPool : IDisposable
     {
         connection.Messages++;
         connection.LastUsed = _time.GetUtcNow();
-        var keep = reusable && !_disposed && connection.Client.IsConnected && connection.Messages < _relay.MaxMessagesPerConnection;
+        var keep = reusable && !_disposed && !connection.Session.IsBroken && connection.Messages < _relay.MaxMessagesPerConnection;
         if (keep)
         {
             lock (_lock) _idle.Push(connection);
@@ -152,7 +157,7 @@ internal sealed partial class UpstreamPool : IDisposable
         {
             while (found is null && _idle.TryPop(out var connection))
             {
-                if (now - connection.LastUsed < _relay.IdleTimeout && connection.Client.IsConnected) found = connection;
+                if (now - connection.LastUsed < _relay.IdleTimeout && connection.Session.IsOpenAtPeer()) found = connection;
                 else stale.Add(connection);
             }
         }
@@ -167,52 +172,18 @@ internal sealed partial class UpstreamPool : IDisposable
         Exception? last = null;
         foreach (var host in _hosts)
         {
-            var client = new RelayClient { LocalDomain = _heloName, Timeout = (int)_relay.Timeout.TotalMilliseconds, Chunking = _relay.Chunking };
             try
             {
-                await ConnectAsync(client, host, cancellationToken);
-                return new UpstreamConnection(client, host, _time.GetUtcNow());
+                return new UpstreamConnection(await UpstreamSession.OpenAsync(host, _settings, cancellationToken), host, _time.GetUtcNow());
             }
-            catch (Exception e) when (e is SocketException or IOException or SmtpProtocolException or SslHandshakeException
-                                          or (SmtpCommandException { StatusCode: < (SmtpStatusCode)500 }))
+            // Unreachable, refusing, or failing TLS: the next host may do better.
+            catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
             {
-                client.Dispose();
                 LogHostFailed(host.ToString(), e.Message);
                 last = e;
             }
-            catch
-            {
-                client.Dispose();
-                throw;
-            }
         }
         throw last!;
-    }
-
-    private async Task ConnectAsync(RelayClient client, UpstreamHost host, CancellationToken token)
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(host.Name, host.Port, token);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-        var tls = _relay.TlsMode switch
-        {
-            RelayTlsMode.None => SecureSocketOptions.None,
-            RelayTlsMode.Required => SecureSocketOptions.StartTls,
-            _ => SecureSocketOptions.StartTlsWhenAvailable,
-        };
-        if (_relay.TlsMode == RelayTlsMode.Opportunistic)
-            client.ServerCertificateValidationCallback = (_, _, _, _) => true; // opportunistic: encrypt against passive listeners only
-        else if (_relay.TlsMode == RelayTlsMode.Required && _authority is not null)
-            client.ServerCertificateValidationCallback = (_, certificate, _, errors) => UpstreamValidation.Validate(certificate, errors, _authority);
-        await client.ConnectAsync(new CoalescingStream(new NetworkStream(socket, ownsSocket: true)), host.Name, host.Port, tls, token);
-        if (!string.IsNullOrEmpty(_relay.Username)) await client.AuthenticateAsync(_relay.Username, _relay.Password!, token);
     }
 
     [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Upstream {Host} unavailable ({Reason}); trying the next one if any")]

@@ -65,7 +65,7 @@ public sealed class UpstreamPoolTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AConnectionTheUpstreamClosedWhileIdle_IsFoundByNoop_AndTheNextMessageGoesOnANewOne()
+    public async Task AConnectionTheUpstreamClosedWhileIdle_IsNotReused_AndTheNextMessageGoesOnANewOne()
     {
         var sink = await SinkAsync(commandTimeout: TimeSpan.FromSeconds(2));
         _world.RelayTo(sink.Port);

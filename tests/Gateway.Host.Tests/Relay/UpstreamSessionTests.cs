@@ -1,0 +1,272 @@
+using System.Text;
+using Gateway.Configuration;
+using Gateway.Mail;
+using Gateway.Relay;
+using Gateway.Spool;
+using Gateway.Tests.Fixtures;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Tests.Relay;
+
+/// <summary>
+/// The relay's own SMTP client against scripted upstreams: what it sends, in which batches, and
+/// what each recipient's result says. The script waits for whole batches before it answers, so a
+/// client that waited for replies in between would stall and fail the test.
+/// </summary>
+public sealed class UpstreamSessionTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+    private const string Message = "Subject: scripted\r\n\r\nfirst line\r\n.starts with a dot\r\n";
+
+    [Fact]
+    public async Task WithPipelining_MailRcptAndData_GoInOneBatch_AndEachRecipientGetsItsOwnAnswer()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING", "SIZE 1000000");
+            var batch = new[] { await c.LineAsync() ?? "", await c.LineAsync() ?? "", await c.LineAsync() ?? "", await c.LineAsync() ?? "" };
+            Assert.Equal([$"MAIL FROM:<dave@other.test> SIZE={Message.Length}", "RCPT TO:<frank@elsewhere.test>", "RCPT TO:<nobody@elsewhere.test>", "DATA"], batch);
+            await c.SayAsync("250 2.1.0 ok\n250 2.1.5 ok\n550 5.1.1 no such user\n354 go ahead");
+            Assert.Equal("Subject: scripted\r\n\r\nfirst line\r\n..starts with a dot\r\n", await c.DataAsync());
+            await c.SayAsync("250-2.0.0 queued\n250 2.0.0 as 4711");
+            await QuitAsync(c);
+        });
+        var results = await RelayAsync(upstream, ["frank@elsewhere.test", "nobody@elsewhere.test"]);
+
+        Assert.Equal(new RecipientRelayResult("frank@elsewhere.test", RelayOutcome.Accepted, "250 2.0.0 queued 2.0.0 as 4711"), results[0]);
+        Assert.Equal(new RecipientRelayResult("nobody@elsewhere.test", RelayOutcome.Permanent, "550 5.1.1 no such user"), results[1]);
+    }
+
+    [Fact]
+    public async Task WithPipeliningAndChunking_TheWholeCopyGoesInOneBatch_AsBdatOfItsExactLength_Unstuffed()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING", "CHUNKING", "8BITMIME");
+            Assert.Equal("MAIL FROM:<dave@other.test> BODY=8BITMIME", await c.LineAsync());
+            Assert.Equal("RCPT TO:<frank@elsewhere.test>", await c.LineAsync());
+            var bdat = await c.LineAsync();
+            var size = Encoding.UTF8.GetByteCount(Message + "Grüße\r\n");
+            Assert.Equal($"BDAT {size} LAST", bdat);
+            Assert.Equal(Message + "Grüße\r\n", await c.BytesAsync(size));
+            await c.SayAsync("250 ok\n250 ok\n250 2.0.0 queued");
+            await QuitAsync(c);
+        });
+        var results = await RelayAsync(upstream, ["frank@elsewhere.test"], Message + "Grüße\r\n");
+
+        Assert.Equal(RelayOutcome.Accepted, Assert.Single(results).Outcome);
+    }
+
+    [Fact]
+    public async Task WithoutPipelining_EachCommandWaitsForItsReply_AndNoDataGoesWhenEveryRecipientIsRefused()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c);
+            Assert.StartsWith("MAIL FROM:", await c.LineAsync());
+            await Task.Delay(200);
+            Assert.False(c.HasUnread, "the client sent RCPT before MAIL was answered, to an upstream without PIPELINING");
+            await c.SayAsync("250 ok");
+            Assert.StartsWith("RCPT TO:<frank@", await c.LineAsync());
+            await c.SayAsync("450 4.2.1 try later");
+            Assert.StartsWith("RCPT TO:<grace@", await c.LineAsync());
+            await c.SayAsync("550 5.1.1 unknown");
+            Assert.Equal("QUIT", await c.LineAsync()); // not DATA: nobody to send it to
+            await c.SayAsync("221 bye");
+        });
+        var results = await RelayAsync(upstream, ["frank@elsewhere.test", "grace@elsewhere.test"]);
+
+        Assert.Equal([RelayOutcome.Temporary, RelayOutcome.Permanent], results.Select(r => r.Outcome));
+        Assert.Equal("450 4.2.1 try later", results[0].Reply);
+    }
+
+    [Fact]
+    public async Task RepliesSentAheadOfTheTlsHandshake_AreRefused_NotReadAsIfTheyCameOverTls()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "STARTTLS");
+            Assert.Equal("STARTTLS", await c.LineAsync());
+            await c.SayAsync("220 go ahead\n250 injected before the handshake");
+        });
+
+        var failure = await Assert.ThrowsAnyAsync<IOException>(() => UpstreamSession.OpenAsync(new UpstreamHost("127.0.0.1", upstream.Port), Settings(RelayTlsMode.Opportunistic), CancellationToken.None));
+
+        Assert.Contains("sent data after its reply to STARTTLS", failure.Message);
+    }
+
+    [Fact]
+    public async Task WithoutStartTls_ThePasswordIsNotSentInClear_UnlessTlsModeNoneSaysSo()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "AUTH PLAIN LOGIN");
+            await c.LineAsync(); // QUIT or the end
+        });
+
+        var failure = await Assert.ThrowsAnyAsync<IOException>(() => UpstreamSession.OpenAsync(new UpstreamHost("127.0.0.1", upstream.Port),
+            Settings(RelayTlsMode.Opportunistic) with { Username = "gateway", Password = "secret" }, CancellationToken.None));
+        await upstream.Finished(Wait);
+
+        Assert.Contains("not sent over a plain connection", failure.Message);
+        Assert.DoesNotContain("AUTH", upstream.Received);
+    }
+
+    [Theory]
+    [InlineData("AUTH PLAIN LOGIN", new[] { "AUTH PLAIN AGdhdGV3YXkAc2VjcmV0" })]
+    [InlineData("AUTH LOGIN", new[] { "AUTH LOGIN", "Z2F0ZXdheQ==", "c2VjcmV0" })]
+    public async Task Credentials_GoWithPlainOrLogin(string offered, string[] expected)
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, offered);
+            for (var i = 0; i < expected.Length; i++)
+            {
+                Assert.Equal(expected[i], await c.LineAsync());
+                await c.SayAsync(i == expected.Length - 1 ? "235 2.7.0 accepted" : "334 ");
+            }
+            await QuitAsync(c);
+        });
+
+        var session = await UpstreamSession.OpenAsync(new UpstreamHost("127.0.0.1", upstream.Port),
+            Settings(RelayTlsMode.None) with { Username = "gateway", Password = "secret" }, CancellationToken.None);
+        await session.QuitAsync(CancellationToken.None);
+        await upstream.Finished(Wait);
+    }
+
+    [Fact]
+    public async Task ACopyLargerThanTheUpstreamTakes_FailsPermanently_WithoutAWordSent()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "SIZE 20");
+            Assert.Equal("QUIT", await c.LineAsync());
+            await c.SayAsync("221 bye");
+        });
+        var result = Assert.Single(await RelayAsync(upstream, ["frank@elsewhere.test"]));
+
+        Assert.Equal(RelayOutcome.Permanent, result.Outcome);
+        Assert.StartsWith("552 5.3.4", result.Reply);
+        Assert.DoesNotContain("MAIL", upstream.Received);
+    }
+
+    [Fact]
+    public async Task WithoutSmtpUtf8_AUnicodeDomainGoesAsXn_AndANonAsciiLocalPartFailsPermanently()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            Assert.Equal("MAIL FROM:<dave@other.test>", await c.LineAsync());
+            Assert.Equal("RCPT TO:<dora@xn--bcher-kva.example>", await c.LineAsync());
+            Assert.Equal("DATA", await c.LineAsync());
+            await c.SayAsync("250 ok\n250 ok\n354 go");
+            await c.DataAsync();
+            await c.SayAsync("250 queued");
+            await QuitAsync(c);
+        });
+        var results = await RelayAsync(upstream, ["dora@bücher.example", "jörg@example.test"]);
+
+        Assert.Equal(RelayOutcome.Accepted, results.Single(r => r.Recipient == "dora@bücher.example").Outcome);
+        var refused = results.Single(r => r.Recipient == "jörg@example.test");
+        Assert.Equal(RelayOutcome.Permanent, refused.Outcome);
+        Assert.StartsWith("550 5.6.7", refused.Reply);
+    }
+
+    [Fact]
+    public async Task WithSmtpUtf8_AddressesGoAsGiven_AndMailSaysSmtpUtf8()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING", "SMTPUTF8", "8BITMIME");
+            Assert.Equal("MAIL FROM:<dave@other.test> SMTPUTF8", await c.LineAsync());
+            Assert.Equal("RCPT TO:<jörg@bücher.example>", await c.LineAsync());
+            Assert.Equal("DATA", await c.LineAsync());
+            await c.SayAsync("250 ok\n250 ok\n354 go");
+            await c.DataAsync();
+            await c.SayAsync("250 queued");
+            await QuitAsync(c);
+        });
+        var result = Assert.Single(await RelayAsync(upstream, ["jörg@bücher.example"]));
+
+        Assert.Equal(RelayOutcome.Accepted, result.Outcome);
+    }
+
+    [Fact]
+    public async Task TheClientsOrcpt_IsPassedOnAsItCame_AndOursIsAddedOnlyBesideNotify()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING", "DSN");
+            Assert.Equal("MAIL FROM:<dave@other.test> RET=HDRS ENVID=id+2B1", await c.LineAsync());
+            Assert.Equal("RCPT TO:<frank@elsewhere.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;sales+2Bde@example.test", await c.LineAsync());
+            Assert.Equal("RCPT TO:<grace@elsewhere.test> NOTIFY=NEVER ORCPT=rfc822;grace@elsewhere.test", await c.LineAsync());
+            Assert.Equal("RCPT TO:<heidi@elsewhere.test>", await c.LineAsync());
+            Assert.Equal("DATA", await c.LineAsync());
+            await c.SayAsync("250 ok\n250 ok\n250 ok\n250 ok\n354 go");
+            await c.DataAsync();
+            await c.SayAsync("250 queued");
+            await QuitAsync(c);
+        });
+        var dsn = new DsnParameters("id+2B1", "HDRS", [new RecipientDsn(DsnNotify.Success | DsnNotify.Failure, "rfc822;sales+2Bde@example.test"), new RecipientDsn(DsnNotify.Never, null), null]);
+
+        var results = await RelayAsync(upstream, ["frank@elsewhere.test", "grace@elsewhere.test", "heidi@elsewhere.test"], Message, dsn);
+
+        Assert.All(results, r => Assert.True(r.DsnPassedOn));
+    }
+
+    [Theory]
+    [InlineData("hello there")]
+    [InlineData("250-first\r\n550 second with another code")]
+    public async Task AReplyThatIsNoSmtpReply_DefersTheCopy_AndBreaksTheSession(string garbage)
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            await c.LineAsync();
+            await c.LineAsync();
+            await c.LineAsync();
+            await c.SayAsync(garbage);
+            await c.LineAsync(); // nothing more comes: the session is dropped, not told QUIT
+        });
+        var result = Assert.Single(await RelayAsync(upstream, ["frank@elsewhere.test"]));
+
+        Assert.Equal(RelayOutcome.Temporary, result.Outcome);
+        Assert.StartsWith("451 4.4.1", result.Reply);
+        Assert.DoesNotContain("QUIT", upstream.Received);
+    }
+
+    private static async Task GreetAsync(ScriptedUpstream.Connection c, params string[] extensions)
+    {
+        await c.SayAsync("220 upstream.test ESMTP");
+        Assert.Equal("EHLO gateway.test", await c.LineAsync());
+        await c.SayAsync(string.Join('\n', new[] { "upstream.test" }.Concat(extensions).Select((e, i) => (i == extensions.Length ? "250 " : "250-") + e)));
+    }
+
+    private static async Task QuitAsync(ScriptedUpstream.Connection c)
+    {
+        Assert.Equal("QUIT", await c.LineAsync());
+        await c.SayAsync("221 bye");
+    }
+
+    private static MemoryStream Content(string text) => new(Encoding.UTF8.GetBytes(text));
+
+    private static UpstreamSettings Settings(RelayTlsMode tls) => new("gateway.test", TimeSpan.FromSeconds(10), tls, (_, _, _, _) => true, null, null, Chunking: true);
+
+    /// <summary>Relays one copy and waits for the script to end; fails when the script failed.</summary>
+    private static async Task<IReadOnlyList<RecipientRelayResult>> RelayAsync(ScriptedUpstream upstream, string[] recipients, string message = Message, DsnParameters? dsn = null)
+    {
+        IReadOnlyList<RecipientRelayResult> results;
+        using (var relay = Relay(upstream.Port))
+            results = await relay.SendAsync("copy", "dave@other.test", recipients, Content(message), dsn, CancellationToken.None);
+        await upstream.Finished(Wait);
+        return results;
+    }
+
+    /// <summary>One message per connection, so the QUIT comes when the copy is done.</summary>
+    private static SmtpRelay Relay(int port) => new(Options.Create(new GatewayOptions
+    {
+        Smtp = new SmtpOptions { ServerName = "gateway.test" },
+        Relay = new RelayOptions { Host = "127.0.0.1", Port = port, TlsMode = RelayTlsMode.None, MaxMessagesPerConnection = 1, Timeout = TimeSpan.FromSeconds(10) },
+    }), TimeProvider.System, NullLogger<SmtpRelay>.Instance);
+}
