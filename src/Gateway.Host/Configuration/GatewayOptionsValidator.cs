@@ -48,6 +48,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         else if (string.IsNullOrWhiteSpace(relay.Outbox)) errors.Add("Gateway:Relay:Outbox must be set when Gateway:Relay:Host is empty");
         if (string.IsNullOrEmpty(relay.Username) != string.IsNullOrEmpty(relay.Password))
             errors.Add("Gateway:Relay:Username and Gateway:Relay:Password must be set together");
+        if (!string.IsNullOrEmpty(relay.Username) && relay.TlsMode == RelayTlsMode.Opportunistic)
+            errors.Add("Gateway:Relay:Username needs Gateway:Relay:TlsMode Required (Opportunistic does not verify the upstream's certificate, so the password would go to whoever answers), or None on a network you trust");
         CheckPositive(errors, "Gateway:Relay:Timeout", relay.Timeout);
         CheckPositive(errors, "Gateway:Relay:IdleTimeout", relay.IdleTimeout);
         if (relay.MaxConnections is < 1 or > 1000) errors.Add("Gateway:Relay:MaxConnections must be between 1 and 1000");

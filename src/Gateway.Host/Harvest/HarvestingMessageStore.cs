@@ -23,7 +23,7 @@ namespace Gateway.Harvest;
 internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, string serverName, LocalCertificateStore local, CertificateCache cache,
     DecryptionKeys? keys, IAuditLog audit, ILogger logger) : IMessageStore
 {
-    private readonly InboundForwarder _forwarder = new(options);
+    private readonly InboundForwarder _forwarder = new(options, serverName);
 
     public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
     {

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using Gateway.Configuration;
 using Gateway.Relay;
@@ -10,7 +9,8 @@ namespace Gateway.Harvest;
 /// reply: the sender's MTA keeps responsibility until the internal MTA accepted, so nothing is
 /// spooled here and nothing can be lost. The reply is the upstream's own.
 /// </summary>
-internal sealed class InboundForwarder(HarvestOptions options)
+/// <param name="heloName">What the internal MTA is told in EHLO (Smtp:ServerName): a name it may require to be fully qualified.</param>
+internal sealed class InboundForwarder(HarvestOptions options, string heloName)
 {
     /// <returns>The SMTP code and text to give the sender.</returns>
     public async Task<(int Code, string Text)> ForwardAsync(byte[] message, string mailFrom, IReadOnlyList<string> recipients, CancellationToken cancellationToken)
@@ -19,7 +19,7 @@ internal sealed class InboundForwarder(HarvestOptions options)
         timeout.CancelAfter(options.Timeout * 3);
         var host = new UpstreamHost(options.UpstreamHost, options.UpstreamPort);
         // The internal MTA on a trusted segment, as configured: plain SMTP, no AUTH.
-        var settings = new UpstreamSettings(Dns.GetHostName(), options.Timeout, RelayTlsMode.None, null, null, null, Chunking: true);
+        var settings = new UpstreamSettings(heloName, options.Timeout, RelayTlsMode.None, null, null, null, Chunking: true);
         UpstreamSession? session = null;
         try
         {
@@ -34,10 +34,12 @@ internal sealed class InboundForwarder(HarvestOptions options)
             var unwritten = recipients.Count - writable.Count;
             if (refused.Count == 0 && unwritten == 0) return (250, "2.0.0 passed on: " + Text(results[0].Reply));
             // One DATA reply covers every recipient: a partial refusal is returned as a refusal, so the
-            // sender retries or bounces; the recipients that accepted may then get it twice, never zero times.
+            // sender retries or bounces; the recipients that accepted may then get it twice, never zero
+            // times. A temporary refusal wins over a permanent one: a 5xx would make the sender
+            // bounce a recipient that only had to wait.
             if (refused.Count == 0) return (553, $"5.1.3 {unwritten} of {recipients.Count} recipients cannot be written to the internal mail server");
-            var worst = refused.OrderByDescending(r => r.Reply).First();
-            return (int.Parse(worst.Reply.AsSpan(0, 3)), $"{Text(worst.Reply)} ({refused.Count + unwritten} of {recipients.Count} recipients refused upstream)");
+            var answer = refused.FirstOrDefault(r => r.Outcome == RelayOutcome.Temporary) ?? refused[0];
+            return (int.Parse(answer.Reply.AsSpan(0, 3)), $"{Text(answer.Reply)} ({refused.Count + unwritten} of {recipients.Count} recipients refused upstream)");
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
         {

@@ -52,17 +52,34 @@ internal static class EnvelopeCommands
     }
 
     /// <param name="address">The recipient as the client gave it, for an ORCPT of our own.</param>
-    public static string Rcpt(string path, string address, UpstreamCapabilities upstream, RecipientDsn? dsn)
+    /// <param name="smtpUtf8">The transaction says SMTPUTF8: a utf-8 ORCPT may stay as it came.</param>
+    public static string Rcpt(string path, string address, UpstreamCapabilities upstream, RecipientDsn? dsn, bool smtpUtf8)
     {
         var command = new StringBuilder("RCPT TO:<").Append(path).Append('>');
         if (upstream.Dsn && dsn is not null)
         {
             if (dsn.Notify is { } notify) command.Append(" NOTIFY=").Append(notify.ToParameter());
-            if (dsn.OriginalRecipient is { } original) command.Append(" ORCPT=").Append(original);
+            if (dsn.OriginalRecipient is { } original) command.Append(" ORCPT=").Append(smtpUtf8 ? original : AsciiOriginalRecipient(original));
             // A relay may add one, naming the address it received (RFC 3461 §4.2): the upstream's
             // report then names that address even after an alias rewrote it. rfc822 holds ASCII only.
             else if (dsn.Notify is not null && Ascii.IsValid(address)) command.Append(" ORCPT=rfc822;").Append(Xtext.Encode(address));
         }
         return command.Append("\r\n").ToString();
+    }
+
+    /// <summary>
+    /// A utf-8 ORCPT in its ASCII form (RFC 6533 §3, utf-8-addr-xtext): each character beyond
+    /// ASCII as \x{HEX}. Outside an SMTPUTF8 transaction an upstream may refuse the RCPT otherwise.
+    /// </summary>
+    private static string AsciiOriginalRecipient(string original)
+    {
+        if (Ascii.IsValid(original)) return original;
+        var ascii = new StringBuilder(original.Length + 16);
+        foreach (var rune in original.EnumerateRunes())
+        {
+            if (rune.IsAscii) ascii.Append((char)rune.Value);
+            else ascii.Append(CultureInfo.InvariantCulture, $"\\x{{{rune.Value:X}}}");
+        }
+        return ascii.ToString();
     }
 }

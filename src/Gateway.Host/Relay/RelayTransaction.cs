@@ -43,7 +43,7 @@ internal sealed class RelayTransaction
             {
                 command = transaction._commands.Count;
                 commandOf[path] = command;
-                transaction._commands.Add(EnvelopeCommands.Rcpt(path, address, upstream, dsn?.For(index)));
+                transaction._commands.Add(EnvelopeCommands.Rcpt(path, address, upstream, dsn?.For(index), utf8));
             }
             transaction._recipients.Add((address, command));
         }

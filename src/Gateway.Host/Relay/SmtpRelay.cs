@@ -50,7 +50,11 @@ public sealed class SmtpRelay : IRelay, IDisposable
                     .Concat(refused).ToList();
             }
             var transaction = RelayTransaction.Plan(mailFrom, writable, upstream, message, dsn);
-            if (transaction.Unwritable is { } unwritable) return [.. unwritable, .. refused];
+            if (transaction.Unwritable is { } unwritable)
+            {
+                reusable = true; // nothing was sent
+                return [.. unwritable, .. refused];
+            }
             var replies = await connection.Session.SendAsync(transaction.Mail, transaction.Recipients, message, timeout.Token);
             // A refused transaction leaves the session in a known state, but one to say QUIT from, not to reuse.
             reusable = replies.Delivered;

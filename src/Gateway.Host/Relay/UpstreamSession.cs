@@ -55,7 +55,9 @@ internal sealed class UpstreamSession : IDisposable
     /// </summary>
     public bool IsOpenAtPeer()
     {
-        if (_broken) return false;
+        // A reply no command asked for would be read as the answer to the next one, every later
+        // reply one place off: a refusal put on another recipient.
+        if (_broken || _replies.HasUnreadBytes) return false;
         try
         {
             // An idle session has nothing to read: what is there is the end of the stream, or the
@@ -187,10 +189,13 @@ internal sealed class UpstreamSession : IDisposable
     {
         try
         {
+            if (_broken || _replies.HasUnreadBytes) throw new UpstreamProtocolException("the upstream sent a reply no command asked for");
             var chunking = _settings.Chunking && Capabilities.Chunking;
-            return Capabilities.Pipelining
+            var replies = Capabilities.Pipelining
                 ? await SendPipelinedAsync(mail, recipients, content, chunking, cancellationToken)
                 : await SendInStepsAsync(mail, recipients, content, chunking, cancellationToken);
+            if (_replies.HasUnreadBytes) _broken = true; // the replies are read; more is out of step
+            return replies;
         }
         catch
         {
@@ -222,7 +227,8 @@ internal sealed class UpstreamSession : IDisposable
             if (reply.IsPositive) accepted++;
         }
         var data = await ReadReplyAsync(cancellationToken);
-        if (chunking || data.Code != 354) return new TransactionReplies(mailReply, replies, data);
+        if (chunking) return new TransactionReplies(mailReply, replies, data);
+        if (data.Code != 354) return new TransactionReplies(mailReply, replies, RefusalOfData(data));
         if (!mailReply.IsPositive || accepted == 0)
         {
             // DATA accepted with nobody to deliver to: the message is not sent, and the empty one
@@ -257,8 +263,16 @@ internal sealed class UpstreamSession : IDisposable
         await _stream.WriteAsync(DataCommand, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
         var data = await ReadReplyAsync(cancellationToken);
-        return new TransactionReplies(mailReply, replies, data.Code == 354 ? await SendDataAsync(content, cancellationToken) : data);
+        return new TransactionReplies(mailReply, replies, data.Code == 354 ? await SendDataAsync(content, cancellationToken) : RefusalOfData(data));
     }
+
+    /// <summary>
+    /// DATA's answer when it is not 354: a refusal, or else a broken upstream. A 250 there would
+    /// read as the message delivered with not a byte of it sent.
+    /// </summary>
+    private static UpstreamReply RefusalOfData(UpstreamReply reply) => reply.Code >= 400
+        ? reply
+        : throw new UpstreamProtocolException($"the upstream answered DATA with {reply} instead of 354 or a refusal");
 
     private async Task<UpstreamReply> SendDataAsync(RelayedContent content, CancellationToken cancellationToken)
     {

@@ -80,6 +80,22 @@ public sealed class StartupValidationTests : IDisposable
     }
 
     [Fact]
+    public async Task RelayCredentials_WithOpportunisticTls_AreRefused_SinceAnyoneAnsweringWouldGetThePassword()
+    {
+        var (exit, error) = await RunAsync(WriteConfig(s =>
+        {
+            s["Gateway:Relay:Host"] = "127.0.0.1";
+            s["Gateway:Relay:TlsMode"] = "Opportunistic";
+            s["Gateway:Relay:Username"] = "gateway";
+            s["Gateway:Relay:Password"] = "secret";
+        }));
+
+        Assert.Equal(1, exit);
+        Assert.Contains("configuration error: Gateway:Relay:Username needs Gateway:Relay:TlsMode Required", error);
+        Assert.DoesNotContain("secret", error);
+    }
+
+    [Fact]
     public async Task UnknownKey_ExitsWith1_NamingTheFullKey()
     {
         var config = WriteConfig(s => s["Gateway:Smtp:Prot"] = "2525");

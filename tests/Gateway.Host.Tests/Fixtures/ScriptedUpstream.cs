@@ -5,36 +5,43 @@ using System.Text;
 namespace Gateway.Tests.Fixtures;
 
 /// <summary>
-/// An upstream on loopback that plays a script against the relay's client, one connection, and
-/// keeps everything the client sent, as it arrived, for the test to read.
+/// An upstream on loopback that plays a script against the relay's client, one script per
+/// connection in the order they come, and keeps everything the client sent for the test to read.
 /// </summary>
 internal sealed class ScriptedUpstream : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Task _served;
-    private readonly StringBuilder _received = new();
+    private readonly MemoryStream _received = new();
 
-    public ScriptedUpstream(Func<ScriptedUpstream.Connection, Task> script)
+    public ScriptedUpstream(params Func<ScriptedUpstream.Connection, Task>[] scripts)
     {
         _listener.Start();
-        _served = ServeAsync(script);
+        _served = ServeAsync(scripts);
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    /// <summary>All the client sent, as UTF-8.</summary>
+    /// <summary>All the client sent on every connection, as UTF-8.</summary>
     public string Received
     {
-        get { lock (_received) return _received.ToString(); }
+        get { lock (_received) return Encoding.UTF8.GetString(_received.ToArray()); }
     }
+
+    /// <summary>How many connections the client opened so far.</summary>
+    public int Connections { get; private set; }
 
     /// <summary>Fails when the script failed; waits at most <paramref name="timeout"/>.</summary>
     public Task Finished(TimeSpan timeout) => _served.WaitAsync(timeout);
 
-    private async Task ServeAsync(Func<Connection, Task> script)
+    private async Task ServeAsync(Func<Connection, Task>[] scripts)
     {
-        using var client = await _listener.AcceptTcpClientAsync();
-        await script(new Connection(client.GetStream(), this));
+        foreach (var script in scripts)
+        {
+            using var client = await _listener.AcceptTcpClientAsync();
+            Connections++;
+            await script(new Connection(client.GetStream(), this));
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -100,8 +107,9 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
                 _end -= _start;
                 _start = 0;
             }
+            if (_end == _buffer.Length) throw new InvalidOperationException("the script read too little: its buffer is full");
             var read = await stream.ReadAsync(_buffer.AsMemory(_end));
-            lock (owner._received) owner._received.Append(Encoding.UTF8.GetString(_buffer, _end, read));
+            lock (owner._received) owner._received.Write(_buffer, _end, read);
             _end += read;
             return read;
         }

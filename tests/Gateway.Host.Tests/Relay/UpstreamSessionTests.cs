@@ -236,6 +236,146 @@ public sealed class UpstreamSessionTests
         Assert.DoesNotContain("QUIT", upstream.Received);
     }
 
+    [Fact]
+    public async Task DataAcceptedWithNobodyToDeliverTo_GetsALoneDot_AndNotAByteOfTheCopy()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            for (var i = 0; i < 3; i++) await c.LineAsync();
+            await c.SayAsync("250 ok\n550 5.1.1 unknown\n354 go ahead anyway");
+            Assert.Equal("", await c.DataAsync());
+            await c.SayAsync("554 5.5.1 no valid recipients");
+            await QuitAsync(c);
+        });
+
+        var result = Assert.Single(await RelayAsync(upstream, ["nobody@elsewhere.test"]));
+
+        Assert.Equal(new RecipientRelayResult("nobody@elsewhere.test", RelayOutcome.Permanent, "550 5.1.1 unknown"), result);
+        Assert.DoesNotContain("Subject: scripted", upstream.Received);
+    }
+
+    [Fact]
+    public async Task MailRefused_UnderPipelining_EveryRecipientGetsMailsAnswer_NotTheFollowUp503s()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            for (var i = 0; i < 4; i++) await c.LineAsync();
+            await c.SayAsync("553 5.7.1 sender refused\n503 5.5.1 need MAIL\n503 5.5.1 need MAIL\n503 5.5.1 need RCPT");
+            await QuitAsync(c);
+        });
+
+        var results = await RelayAsync(upstream, ["frank@elsewhere.test", "grace@elsewhere.test"]);
+
+        Assert.All(results, r => Assert.Equal((RelayOutcome.Permanent, "553 5.7.1 sender refused"), (r.Outcome, r.Reply)));
+        Assert.DoesNotContain("Subject: scripted", upstream.Received);
+    }
+
+    [Fact]
+    public async Task DataAnsweredPositivelyInsteadOf354_DefersTheCopy_NeverCountsAsDelivered()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            for (var i = 0; i < 3; i++) await c.LineAsync();
+            await c.SayAsync("250 ok\n250 ok\n250 2.0.0 queued, though nothing came");
+            await c.LineAsync(); // the end: no QUIT to a broken upstream
+        });
+
+        var result = Assert.Single(await RelayAsync(upstream, ["frank@elsewhere.test"]));
+
+        Assert.Equal(RelayOutcome.Temporary, result.Outcome);
+        Assert.Contains("instead of 354", result.Reply);
+        Assert.DoesNotContain("QUIT", upstream.Received);
+    }
+
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, 2)]
+    public async Task TheNextCopyReusesTheSession_UnlessTheUpstreamSentAReplyNobodyAskedFor(bool unaskedReply, int connections)
+    {
+        async Task TransactionAsync(ScriptedUpstream.Connection c, string extra)
+        {
+            for (var i = 0; i < 3; i++) await c.LineAsync();
+            await c.SayAsync("250 ok\n250 ok\n354 go");
+            await c.DataAsync();
+            await c.SayAsync("250 queued" + extra);
+        }
+        var first = async (ScriptedUpstream.Connection c) =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            await TransactionAsync(c, unaskedReply ? "\n250 a reply nobody asked for" : "");
+            if (unaskedReply)
+            {
+                await c.LineAsync(); // dropped, without QUIT: its replies are out of step
+                return;
+            }
+            await TransactionAsync(c, "");
+            await QuitAsync(c);
+        };
+        var second = async (ScriptedUpstream.Connection c) =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            await TransactionAsync(c, "");
+            await QuitAsync(c);
+        };
+        await using var upstream = unaskedReply ? new ScriptedUpstream(first, second) : new ScriptedUpstream(first);
+
+        using (var relay = Relay(upstream.Port, maxMessagesPerConnection: 10))
+        {
+            foreach (var recipient in new[] { "frank@elsewhere.test", "grace@elsewhere.test" })
+                Assert.Equal(RelayOutcome.Accepted, Assert.Single(await relay.SendAsync("copy", "dave@other.test", [recipient], Content(Message), null, CancellationToken.None)).Outcome);
+        }
+        await upstream.Finished(Wait);
+
+        Assert.Equal(connections, upstream.Connections);
+    }
+
+    [Fact]
+    public async Task ASessionIdleForSeconds_IsCheckedWithNoop_BeforeTheNextCopy()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            for (var copy = 0; copy < 2; copy++)
+            {
+                if (copy == 1)
+                {
+                    Assert.Equal("NOOP", await c.LineAsync());
+                    await c.SayAsync("250 2.0.0 ok");
+                }
+                for (var i = 0; i < 3; i++) await c.LineAsync();
+                await c.SayAsync("250 ok\n250 ok\n354 go");
+                await c.DataAsync();
+                await c.SayAsync("250 queued");
+            }
+            await QuitAsync(c);
+        });
+
+        using (var relay = Relay(upstream.Port, maxMessagesPerConnection: 10, clock))
+        {
+            await relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], Content(Message), null, CancellationToken.None);
+            clock.Advance(TimeSpan.FromSeconds(4));
+            Assert.Equal(RelayOutcome.Accepted, Assert.Single(await relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], Content(Message), null, CancellationToken.None)).Outcome);
+        }
+        await upstream.Finished(Wait);
+
+        Assert.Equal(1, upstream.Connections);
+    }
+
+    [Theory]
+    [InlineData(false, " ORCPT=utf-8;j\\x{F6}rg@b\\x{FC}cher.example")]
+    [InlineData(true, " ORCPT=utf-8;jörg@bücher.example")]
+    public void AUtf8Orcpt_GoesInItsAsciiForm_OutsideAnSmtpUtf8Transaction(bool smtpUtf8, string expected)
+    {
+        var command = EnvelopeCommands.Rcpt("frank@elsewhere.test", "frank@elsewhere.test", new UpstreamCapabilities { Dsn = true },
+            new RecipientDsn(null, "utf-8;jörg@bücher.example"), smtpUtf8);
+
+        Assert.Equal($"RCPT TO:<frank@elsewhere.test>{expected}\r\n", command);
+    }
+
     private static async Task GreetAsync(ScriptedUpstream.Connection c, params string[] extensions)
     {
         await c.SayAsync("220 upstream.test ESMTP");
@@ -263,10 +403,10 @@ public sealed class UpstreamSessionTests
         return results;
     }
 
-    /// <summary>One message per connection, so the QUIT comes when the copy is done.</summary>
-    private static SmtpRelay Relay(int port) => new(Options.Create(new GatewayOptions
+    /// <summary>By default one message per connection, so the QUIT comes when the copy is done.</summary>
+    private static SmtpRelay Relay(int port, int maxMessagesPerConnection = 1, TimeProvider? time = null) => new(Options.Create(new GatewayOptions
     {
         Smtp = new SmtpOptions { ServerName = "gateway.test" },
-        Relay = new RelayOptions { Host = "127.0.0.1", Port = port, TlsMode = RelayTlsMode.None, MaxMessagesPerConnection = 1, Timeout = TimeSpan.FromSeconds(10) },
-    }), TimeProvider.System, NullLogger<SmtpRelay>.Instance);
+        Relay = new RelayOptions { Host = "127.0.0.1", Port = port, TlsMode = RelayTlsMode.None, MaxMessagesPerConnection = maxMessagesPerConnection, Timeout = TimeSpan.FromSeconds(10) },
+    }), time ?? TimeProvider.System, NullLogger<SmtpRelay>.Instance);
 }
