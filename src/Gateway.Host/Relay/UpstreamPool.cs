@@ -174,7 +174,7 @@ internal sealed partial class UpstreamPool : IDisposable
         {
             try
             {
-                return new UpstreamConnection(await UpstreamSession.OpenAsync(host, _settings, cancellationToken), host, _time.GetUtcNow());
+                return new UpstreamConnection(await OpenSessionAsync(host, cancellationToken), host, _time.GetUtcNow());
             }
             // Unreachable, refusing, or failing TLS: the next host may do better.
             catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
@@ -185,6 +185,28 @@ internal sealed partial class UpstreamPool : IDisposable
         }
         throw last!;
     }
+
+    /// <summary>
+    /// A session with <paramref name="host"/>. Opportunistic TLS that fails its handshake (an
+    /// upstream with a broken TLS set-up, or one too old for ours) is given up for that session,
+    /// and the copy goes in clear, as it would to an upstream offering no STARTTLS: deferring
+    /// every copy until its lifetime ends protects nothing that TLS without verification would.
+    /// </summary>
+    private async Task<UpstreamSession> OpenSessionAsync(UpstreamHost host, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await UpstreamSession.OpenAsync(host, _settings, cancellationToken);
+        }
+        catch (UpstreamTlsException e) when (_settings.Tls == RelayTlsMode.Opportunistic && string.IsNullOrEmpty(_settings.Username)) // never credentials in clear
+        {
+            LogTlsFallback(host.ToString(), e.Message);
+            return await UpstreamSession.OpenAsync(host, _settings with { Tls = RelayTlsMode.None }, cancellationToken);
+        }
+    }
+
+    [LoggerMessage(EventId = 5202, Level = LogLevel.Warning, Message = "{Reason}; relaying to {Host} without TLS for this connection, as Relay:TlsMode Opportunistic allows")]
+    private partial void LogTlsFallback(string host, string reason);
 
     [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Upstream {Host} unavailable ({Reason}); trying the next one if any")]
     private partial void LogHostFailed(string host, string reason);

@@ -143,11 +143,18 @@ internal sealed class UpstreamSession : IDisposable
         var tls = new SslStream(_transport, leaveInnerStreamOpen: true);
         _stream = tls;
         _replies.Stream = tls;
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        try
         {
-            TargetHost = host.Name,
-            RemoteCertificateValidationCallback = _settings.Validation,
-        }, cancellationToken);
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = host.Name,
+                RemoteCertificateValidationCallback = _settings.Validation,
+            }, cancellationToken);
+        }
+        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
+        {
+            throw new UpstreamTlsException($"TLS with upstream {host} failed: {e.Message}", e);
+        }
         // What the upstream offered before TLS is forgotten (RFC 3207 §4.2).
         await HelloAsync(host, cancellationToken);
     }

@@ -96,6 +96,41 @@ public sealed class UpstreamSessionTests
         Assert.Contains("sent data after its reply to STARTTLS", failure.Message);
     }
 
+    [Theory]
+    [InlineData(RelayTlsMode.Opportunistic, RelayOutcome.Accepted, 2)]
+    [InlineData(RelayTlsMode.Required, RelayOutcome.Temporary, 1)]
+    public async Task AFailedTlsHandshake_WithOpportunisticTls_SendsInClearOnANewConnection_WithRequiredDefers(RelayTlsMode mode, RelayOutcome outcome, int connections)
+    {
+        var brokenTls = async (ScriptedUpstream.Connection c) =>
+        {
+            await GreetAsync(c, "STARTTLS", "PIPELINING");
+            Assert.Equal("STARTTLS", await c.LineAsync());
+            await c.SayAsync("220 go ahead");
+            Assert.True(await c.Stream.ReadAsync(new byte[4096]) > 0); // the ClientHello
+            await c.SayAsync("this is no TLS server hello");
+            c.Stream.Close();
+        };
+        var plain = async (ScriptedUpstream.Connection c) =>
+        {
+            await GreetAsync(c, "STARTTLS", "PIPELINING");
+            Assert.StartsWith("MAIL FROM:", await c.LineAsync()); // no second STARTTLS on this one
+            await c.LineAsync();
+            await c.LineAsync();
+            await c.SayAsync("250 ok\n250 ok\n354 go");
+            await c.DataAsync();
+            await c.SayAsync("250 queued");
+            await QuitAsync(c);
+        };
+        await using var upstream = new ScriptedUpstream(brokenTls, plain);
+
+        IReadOnlyList<RecipientRelayResult> results;
+        using (var relay = Relay(upstream.Port, tls: mode))
+            results = await relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], Content(Message), null, CancellationToken.None);
+
+        Assert.Equal(outcome, Assert.Single(results).Outcome);
+        Assert.Equal(connections, upstream.Connections);
+    }
+
     [Fact]
     public async Task WithoutStartTls_ThePasswordIsNotSentInClear_UnlessTlsModeNoneSaysSo()
     {
@@ -404,9 +439,9 @@ public sealed class UpstreamSessionTests
     }
 
     /// <summary>By default one message per connection, so the QUIT comes when the copy is done.</summary>
-    private static SmtpRelay Relay(int port, int maxMessagesPerConnection = 1, TimeProvider? time = null) => new(Options.Create(new GatewayOptions
+    private static SmtpRelay Relay(int port, int maxMessagesPerConnection = 1, TimeProvider? time = null, RelayTlsMode tls = RelayTlsMode.None) => new(Options.Create(new GatewayOptions
     {
         Smtp = new SmtpOptions { ServerName = "gateway.test" },
-        Relay = new RelayOptions { Host = "127.0.0.1", Port = port, TlsMode = RelayTlsMode.None, MaxMessagesPerConnection = maxMessagesPerConnection, Timeout = TimeSpan.FromSeconds(10) },
+        Relay = new RelayOptions { Host = "127.0.0.1", Port = port, TlsMode = tls, MaxMessagesPerConnection = maxMessagesPerConnection, Timeout = TimeSpan.FromSeconds(10) },
     }), time ?? TimeProvider.System, NullLogger<SmtpRelay>.Instance);
 }
