@@ -9,9 +9,9 @@ namespace Gateway.Relay;
 /// <summary>
 /// One SMTP session with the upstream, as a relaying MTA holds it: greeting, EHLO, STARTTLS,
 /// AUTH, then transactions. With PIPELINING a transaction is one batch (RFC 2920): MAIL, every
-/// RCPT and DATA go together, and with CHUNKING the whole message too (`BDAT n LAST`, RFC 3030),
-/// so a copy costs two round trips with DATA and one with BDAT, where a client that waits for
-/// each reply needs three or more. On a WAN link to a hosted upstream that is the difference
+/// RCPT and DATA go together, and with CHUNKING a copy up to 64 KiB too (`BDAT n LAST`, RFC
+/// 3030), so a copy costs two round trips with DATA and one with BDAT, where a client that waits
+/// for each reply needs three or more. On a WAN link to a hosted upstream that is the difference
 /// between 3 and 1 round trips per message.
 /// <para>
 /// One user at a time (the pool's). Every wait is bounded by Relay:Timeout, applied by
@@ -22,6 +22,9 @@ internal sealed class UpstreamSession : IDisposable
 {
     private static readonly byte[] DataCommand = "DATA\r\n"u8.ToArray();
     private static readonly byte[] EndOfData = ".\r\n"u8.ToArray();
+
+    /// <summary>A copy up to this size goes in the same batch as its envelope; it fits the socket buffers.</summary>
+    internal const int MaxChunkInBatch = 64 * 1024;
     private readonly Socket _socket;
     private readonly CoalescingStream _transport;
     private readonly ReplyReader _replies;
@@ -213,15 +216,14 @@ internal sealed class UpstreamSession : IDisposable
 
     private async Task<TransactionReplies> SendPipelinedAsync(string mail, IReadOnlyList<string> recipients, RelayedContent content, bool chunking, CancellationToken cancellationToken)
     {
+        // A large copy waits for the envelope's replies, one round trip against the time its bytes
+        // take: sent ahead, they would go to an upstream that refused every recipient.
+        var chunkInBatch = chunking && content.Length <= MaxChunkInBatch;
         await WriteAsync(mail, cancellationToken);
         foreach (var recipient in recipients) await WriteAsync(recipient, cancellationToken);
-        if (chunking)
-        {
-            // The upstream reads the chunk even when it refused MAIL or every RCPT (RFC 3030 §2).
-            await WriteAsync($"BDAT {content.Length.ToString(CultureInfo.InvariantCulture)} LAST\r\n", cancellationToken);
-            await content.WriteAsync(_stream, cancellationToken);
-        }
-        else await _stream.WriteAsync(DataCommand, cancellationToken);
+        // The upstream reads the chunk even when it refused MAIL or every RCPT (RFC 3030 §2).
+        if (chunkInBatch) await WriteChunkAsync(content, cancellationToken);
+        else if (!chunking) await _stream.WriteAsync(DataCommand, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
 
         var mailReply = await ReadReplyAsync(cancellationToken);
@@ -233,6 +235,8 @@ internal sealed class UpstreamSession : IDisposable
             replies[i] = reply;
             if (reply.IsPositive) accepted++;
         }
+        if (chunking && !chunkInBatch)
+            return new TransactionReplies(mailReply, replies, mailReply.IsPositive && accepted > 0 ? await SendChunkAsync(content, cancellationToken) : null);
         var data = await ReadReplyAsync(cancellationToken);
         if (chunking) return new TransactionReplies(mailReply, replies, data);
         if (data.Code != 354) return new TransactionReplies(mailReply, replies, RefusalOfData(data));
@@ -260,13 +264,7 @@ internal sealed class UpstreamSession : IDisposable
             if (replies[i]!.Value.IsPositive) accepted++;
         }
         if (accepted == 0 || _broken) return new TransactionReplies(mailReply, replies, null);
-        if (chunking)
-        {
-            await WriteAsync($"BDAT {content.Length.ToString(CultureInfo.InvariantCulture)} LAST\r\n", cancellationToken);
-            await content.WriteAsync(_stream, cancellationToken);
-            await _stream.FlushAsync(cancellationToken);
-            return new TransactionReplies(mailReply, replies, await ReadReplyAsync(cancellationToken));
-        }
+        if (chunking) return new TransactionReplies(mailReply, replies, await SendChunkAsync(content, cancellationToken));
         await _stream.WriteAsync(DataCommand, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
         var data = await ReadReplyAsync(cancellationToken);
@@ -280,6 +278,20 @@ internal sealed class UpstreamSession : IDisposable
     private static UpstreamReply RefusalOfData(UpstreamReply reply) => reply.Code >= 400
         ? reply
         : throw new UpstreamProtocolException($"the upstream answered DATA with {reply} instead of 354 or a refusal");
+
+    /// <summary>The whole copy as one chunk: `BDAT n LAST` and exactly n bytes.</summary>
+    private async Task WriteChunkAsync(RelayedContent content, CancellationToken cancellationToken)
+    {
+        await WriteAsync($"BDAT {content.Length.ToString(CultureInfo.InvariantCulture)} LAST\r\n", cancellationToken);
+        await content.WriteAsync(_stream, cancellationToken);
+    }
+
+    private async Task<UpstreamReply> SendChunkAsync(RelayedContent content, CancellationToken cancellationToken)
+    {
+        await WriteChunkAsync(content, cancellationToken);
+        await _stream.FlushAsync(cancellationToken);
+        return await ReadReplyAsync(cancellationToken);
+    }
 
     private async Task<UpstreamReply> SendDataAsync(RelayedContent content, CancellationToken cancellationToken)
     {

@@ -58,6 +58,34 @@ public sealed class UpstreamSessionTests
         Assert.Equal(RelayOutcome.Accepted, Assert.Single(results).Outcome);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ALargeCopy_WaitsForTheEnvelopesReplies_AndGoesNowhereWhenEveryRecipientIsRefused(bool refused)
+    {
+        var large = Message + new string('x', UpstreamSession.MaxChunkInBatch) + "\r\n";
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING", "CHUNKING");
+            Assert.StartsWith("MAIL FROM:", await c.LineAsync());
+            Assert.StartsWith("RCPT TO:", await c.LineAsync());
+            await Task.Delay(200);
+            Assert.False(c.HasUnread, "the copy went before the envelope was answered");
+            await c.SayAsync(refused ? "250 ok\n550 5.1.1 unknown" : "250 ok\n250 ok");
+            if (!refused)
+            {
+                Assert.Equal($"BDAT {large.Length} LAST", await c.LineAsync());
+                Assert.Equal(large, await c.BytesAsync(large.Length));
+                await c.SayAsync("250 queued");
+            }
+            await QuitAsync(c);
+        });
+
+        var result = Assert.Single(await RelayAsync(upstream, ["frank@elsewhere.test"], large));
+
+        Assert.Equal(refused ? RelayOutcome.Permanent : RelayOutcome.Accepted, result.Outcome);
+    }
+
     [Fact]
     public async Task WithoutPipelining_EachCommandWaitsForItsReply_AndNoDataGoesWhenEveryRecipientIsRefused()
     {
