@@ -1,0 +1,70 @@
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Testing;
+using Gateway.Testing.Peers;
+using Gateway.Testing.Smtp;
+using Gateway.Tests.Fixtures;
+
+namespace Gateway.Tests.Peers;
+
+/// <summary>
+/// Gateway's own SMTP client against Postfix over STARTTLS with a verified certificate
+/// (Relay:TlsMode Required and the test CA): the TLS handshake with OpenSSL on the other side,
+/// EHLO again over TLS, and the pipelined BDAT batches on the encrypted, pooled session, which
+/// Postfix's smtpd logs command by command.
+/// </summary>
+public sealed class PostfixTlsUpstreamTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    private readonly GatewayWorld _world = new();
+    private CapturingSmtpSink _sink = null!;
+    private PostfixInstance _postfix = null!;
+
+    public async Task InitializeAsync()
+    {
+        ToolProcess.Require("postfix");
+        using var certificate = _world.Pki.IssueTlsServer("localhost");
+        var certificatePath = Path.Combine(_world.Root, "postfix-tls.crt");
+        var keyPath = Path.Combine(_world.Root, "postfix-tls.key");
+        await File.WriteAllTextAsync(certificatePath, certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(keyPath, certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        _sink = await CapturingSmtpSink.StartAsync();
+        _postfix = await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", _sink.Port,
+        [
+            $"smtpd_tls_cert_file = {certificatePath}", $"smtpd_tls_key_file = {keyPath}", "smtpd_tls_security_level = may",
+            "smtpd_tls_loglevel = 1", "debug_peer_list = 127.0.0.1", "debug_peer_level = 2",
+        ]);
+        _world.RelayTo(_postfix.ListenPort, "Required");
+        _world.Settings["Gateway:Relay:CaCertificatePath"] = _world.CaCertificatePath;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _postfix.DisposeAsync();
+        await _sink.DisposeAsync();
+        _world.Dispose();
+    }
+
+    [Fact]
+    public async Task RequiredTls_ToPostfix_VerifiesItsCertificate_AndSendsPipelinedChunksOverTheEncryptedSession()
+    {
+        await using (var gateway = await RunningGateway.StartAsync(_world))
+        {
+            // One after the other, so the second goes on the pooled session.
+            for (var sent = 1; sent <= 2; sent++)
+            {
+                await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", $"tls-{sent}", ".dot line\r\nbody\r\n"), "alice@example.test", "dave@elsewhere.test");
+                var arrived = await _sink.WaitForMessagesAsync(sent, Wait);
+                Assert.All(arrived, m => Assert.Contains("\r\n.dot line\r\n", System.Text.Encoding.UTF8.GetString(m.Data)));
+            }
+        }
+
+        var log = await _postfix.MaillogAsync();
+        Assert.Matches(@"TLS connection established from localhost\[127\.0\.0\.1\]: TLSv1\.[23]", log);
+        // One session: STARTTLS, EHLO before and after it, two chunks, and nothing refused.
+        // (The instance's own check that it listens is a session without commands.)
+        var sessions = System.Text.RegularExpressions.Regex.Matches(log, @"disconnect from localhost\[127\.0\.0\.1\] (ehlo.*?) commands=").Select(m => m.Groups[1].Value.Trim());
+        Assert.Equal(["ehlo=2 starttls=1 mail=2 rcpt=2 bdat=2 quit=1"], sessions);
+        Assert.DoesNotMatch(@"> localhost\[127\.0\.0\.1\]: 5\d\d", log);
+    }
+}
