@@ -35,5 +35,9 @@ public sealed record AuditEvent(string Event)
     public DateTimeOffset? NotAfter { get; init; }
     public string? Issuer { get; init; }
     public int? Copy { get; init; }
+
+    /// <summary>Relay lines: the upstream that answered (host:port) and the session's TLS ("TLSv1.3 …", or "none").</summary>
+    public string? Upstream { get; init; }
+    public string? Tls { get; init; }
     public long? Size { get; init; }
 }

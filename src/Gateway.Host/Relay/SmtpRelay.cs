@@ -58,7 +58,8 @@ public sealed class SmtpRelay : IRelay, IDisposable
             var replies = await connection.Session.SendAsync(transaction.Mail, transaction.Recipients, message, timeout.Token);
             // A refused transaction leaves the session in a known state, but one to say QUIT from, not to reuse.
             reusable = replies.Delivered;
-            return [.. transaction.Results(replies, upstream.Dsn), .. refused];
+            var (host, protection) = (connection.Host.ToString(), connection.Session.Protection);
+            return [.. transaction.Results(replies, upstream.Dsn).Select(r => r with { Upstream = host, Tls = protection }), .. refused];
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
         {

@@ -48,6 +48,11 @@ internal sealed class UpstreamSession : IDisposable
 
     public bool IsEncrypted => _stream is SslStream;
 
+    /// <summary>How the session is protected, for the audit: "TLSv1.3 TLS_AES_256_GCM_SHA384", or "none".</summary>
+    public string Protection => _stream is SslStream tls
+        ? $"{tls.SslProtocol switch { System.Security.Authentication.SslProtocols.Tls13 => "TLSv1.3", System.Security.Authentication.SslProtocols.Tls12 => "TLSv1.2", var other => other.ToString() }} {tls.NegotiatedCipherSuite}"
+        : "none";
+
     /// <summary>Broken by an error or a 421: never to be used again, nor to say QUIT.</summary>
     public bool IsBroken => _broken;
 

@@ -57,6 +57,10 @@ public sealed class PostfixTlsUpstreamTests : IAsyncLifetime
                 var arrived = await _sink.WaitForMessagesAsync(sent, Wait);
                 Assert.All(arrived, m => Assert.Contains("\r\n.dot line\r\n", System.Text.Encoding.UTF8.GetString(m.Data)));
             }
+            // The audit says where each copy went and how the hop was protected.
+            var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "dave@elsewhere.test"));
+            Assert.Equal($"127.0.0.1:{_postfix.ListenPort}", delivered.GetProperty("upstream").GetString());
+            Assert.Matches(@"^TLSv1\.[23] TLS_", delivered.GetProperty("tls").GetString());
         }
 
         var log = await _postfix.MaillogAsync();

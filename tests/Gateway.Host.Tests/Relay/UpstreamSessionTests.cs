@@ -34,8 +34,9 @@ public sealed class UpstreamSessionTests
         });
         var results = await RelayAsync(upstream, ["frank@elsewhere.test", "nobody@elsewhere.test"]);
 
-        Assert.Equal(new RecipientRelayResult("frank@elsewhere.test", RelayOutcome.Accepted, "250 2.0.0 queued 2.0.0 as 4711"), results[0]);
-        Assert.Equal(new RecipientRelayResult("nobody@elsewhere.test", RelayOutcome.Permanent, "550 5.1.1 no such user"), results[1]);
+        var hop = new RecipientRelayResult("", RelayOutcome.Accepted, "") { Upstream = $"127.0.0.1:{upstream.Port}", Tls = "none" };
+        Assert.Equal(hop with { Recipient = "frank@elsewhere.test", Reply = "250 2.0.0 queued 2.0.0 as 4711" }, results[0]);
+        Assert.Equal(hop with { Recipient = "nobody@elsewhere.test", Outcome = RelayOutcome.Permanent, Reply = "550 5.1.1 no such user" }, results[1]);
     }
 
     [Fact]
@@ -314,7 +315,7 @@ public sealed class UpstreamSessionTests
 
         var result = Assert.Single(await RelayAsync(upstream, ["nobody@elsewhere.test"]));
 
-        Assert.Equal(new RecipientRelayResult("nobody@elsewhere.test", RelayOutcome.Permanent, "550 5.1.1 unknown"), result);
+        Assert.Equal((RelayOutcome.Permanent, "550 5.1.1 unknown"), (result.Outcome, result.Reply));
         Assert.DoesNotContain("Subject: scripted", upstream.Received);
     }
 
