@@ -46,7 +46,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
             if (upstream.MaxSize > 0 && message.Length > upstream.MaxSize)
             {
                 reusable = true; // nothing was sent
-                return writable.Select(w => Result(w.Address, 552, $"5.3.4 the message ({message.Length} bytes) is larger than upstream {connection.Host} takes ({upstream.MaxSize} bytes)"))
+                return writable.Select(w => Result(w.Address, 552, $"5.3.4 the message ({message.Length} bytes) is larger than upstream {connection.Host} takes ({upstream.MaxSize} bytes)") with { Upstream = connection.Host.ToString() })
                     .Concat(refused).ToList();
             }
             var transaction = RelayTransaction.Plan(mailFrom, writable, upstream, message, dsn);
@@ -67,7 +67,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
             var upstream = connection?.Host.ToString() ?? _pool.Describe();
             var reply = e is OperationCanceledException ? $"4.4.2 upstream {upstream} timed out" : $"4.4.1 upstream {upstream}: {e.Message}";
             if (connection is not null) connection.Session.Dispose(); // its state is unknown: no QUIT
-            return writable.Select(w => Result(w.Address, 451, reply)).Concat(refused).ToList();
+            return writable.Select(w => Result(w.Address, 451, reply) with { Upstream = connection?.Host.ToString() }).Concat(refused).ToList();
         }
         finally
         {
