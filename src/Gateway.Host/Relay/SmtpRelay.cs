@@ -46,7 +46,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
             if (upstream.MaxSize > 0 && message.Length > upstream.MaxSize)
             {
                 reusable = true; // nothing was sent
-                return writable.Select(w => Result(w.Address, 552, $"5.3.4 the message ({message.Length} bytes) is larger than upstream {connection.Host} takes ({upstream.MaxSize} bytes)") with { Upstream = connection.Host.ToString() })
+                return writable.Select(w => Result(w.Address, 552, $"5.3.4 the message ({message.Length} bytes) is larger than upstream {connection.Host} takes ({upstream.MaxSize} bytes)") with { Upstream = connection.Host.ToString(), Tls = connection.Session.Protection })
                     .Concat(refused).ToList();
             }
             var transaction = RelayTransaction.Plan(mailFrom, writable, upstream, message, dsn);

@@ -187,16 +187,19 @@ internal sealed partial class UpstreamPool : IDisposable
     }
 
     /// <summary>
-    /// A session with <paramref name="host"/>. Opportunistic TLS that fails its handshake (an
-    /// upstream with a broken TLS set-up, or one too old for ours) is given up for that session,
-    /// and the copy goes in clear, as it would to an upstream offering no STARTTLS: deferring
-    /// every copy until its lifetime ends protects nothing that TLS without verification would.
+    /// A session with <paramref name="host"/>. Opportunistic TLS that the upstream refuses, or
+    /// whose handshake fails (an upstream with a broken TLS set-up, or one too old for ours), is
+    /// given up for that session, and the copy goes in clear, as it would to an upstream offering
+    /// no STARTTLS: deferring every copy until its lifetime ends protects nothing that TLS
+    /// without verification would.
     /// </summary>
     private async Task<UpstreamSession> OpenSessionAsync(UpstreamHost host, CancellationToken cancellationToken)
     {
         try
         {
-            return await UpstreamSession.OpenAsync(host, _settings, cancellationToken);
+            var session = await UpstreamSession.OpenAsync(host, _settings, cancellationToken);
+            if (session.TlsDeclined is { } declined) LogTlsFallback(host.ToString(), declined);
+            return session;
         }
         catch (UpstreamTlsException e) when (_settings.Tls == RelayTlsMode.Opportunistic && string.IsNullOrEmpty(_settings.Username)) // never credentials in clear
         {

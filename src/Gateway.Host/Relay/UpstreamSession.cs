@@ -115,7 +115,11 @@ internal sealed class UpstreamSession : IDisposable
             throw new UpstreamProtocolException($"upstream {host} offers no STARTTLS, and Relay:TlsMode is Required");
         if (_settings.Tls != RelayTlsMode.None && Capabilities.StartTls) await StartTlsAsync(host, cancellationToken);
         if (!string.IsNullOrEmpty(_settings.Username)) await AuthenticateAsync(host, cancellationToken);
+        if (_replies.HasUnreadBytes) throw new UpstreamProtocolException($"upstream {host} sent a reply no command asked for");
     }
+
+    /// <summary>Why opportunistic TLS was not used though the upstream offered it (its refusal of STARTTLS), for the pool to log; else null.</summary>
+    public string? TlsDeclined { get; private set; }
 
     private async Task HelloAsync(UpstreamHost host, CancellationToken cancellationToken)
     {
@@ -145,6 +149,13 @@ internal sealed class UpstreamSession : IDisposable
     private async Task StartTlsAsync(UpstreamHost host, CancellationToken cancellationToken)
     {
         var reply = await CommandAsync("STARTTLS\r\n", cancellationToken);
+        if (reply.Code != 220 && _settings.Tls == RelayTlsMode.Opportunistic && !reply.ClosesConnection && string.IsNullOrEmpty(_settings.Username))
+        {
+            // "454 TLS not available" and the like: the session goes on in clear, as with an upstream
+            // that offers no STARTTLS (Postfix at "may" does the same).
+            TlsDeclined = $"upstream {host} refused STARTTLS: {reply}";
+            return;
+        }
         if (reply.Code != 220) throw Refused(host, "STARTTLS", reply);
         if (_replies.HasUnreadBytes)
             throw new UpstreamProtocolException($"upstream {host} sent data after its reply to STARTTLS: refused, as it would be read as if sent over TLS");
@@ -241,7 +252,7 @@ internal sealed class UpstreamSession : IDisposable
             if (reply.IsPositive) accepted++;
         }
         if (chunking && !chunkInBatch)
-            return new TransactionReplies(mailReply, replies, mailReply.IsPositive && accepted > 0 ? await SendChunkAsync(content, cancellationToken) : null);
+            return new TransactionReplies(mailReply, replies, mailReply.IsPositive && accepted > 0 && !_broken ? await SendChunkAsync(content, cancellationToken) : null);
         var data = await ReadReplyAsync(cancellationToken);
         if (chunking) return new TransactionReplies(mailReply, replies, data);
         if (data.Code != 354) return new TransactionReplies(mailReply, replies, RefusalOfData(data));
@@ -312,6 +323,7 @@ internal sealed class UpstreamSession : IDisposable
         {
             var reply = await CommandAsync("NOOP\r\n", cancellationToken);
             if (reply.Code != 250) throw new UpstreamProtocolException($"the upstream answered NOOP with {reply}");
+            if (_replies.HasUnreadBytes) throw new UpstreamProtocolException("the upstream sent a reply no command asked for");
         }
         catch
         {

@@ -66,9 +66,12 @@ public sealed class PostfixTlsUpstreamTests : IAsyncLifetime
         var log = await _postfix.MaillogAsync();
         Assert.Matches(@"TLS connection established from localhost\[127\.0\.0\.1\]: TLSv1\.[23]", log);
         // One session: STARTTLS, EHLO before and after it, two chunks, and nothing refused.
-        // (The instance's own check that it listens is a session without commands.)
-        var sessions = System.Text.RegularExpressions.Regex.Matches(log, @"disconnect from localhost\[127\.0\.0\.1\] (ehlo.*?) commands=").Select(m => m.Groups[1].Value.Trim());
-        Assert.Equal(["ehlo=2 starttls=1 mail=2 rcpt=2 bdat=2 quit=1"], sessions);
+        // (The instance's own check that it listens is a session without commands; a NOOP comes
+        // when the machine was slow enough between the copies for the pool to check the session.)
+        var session = Assert.Single(System.Text.RegularExpressions.Regex.Matches(log, @"disconnect from localhost\[127\.0\.0\.1\] (ehlo.*?) commands=")).Groups[1].Value;
+        var counts = session.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=')).ToDictionary(p => p[0], p => p[1]);
+        counts.Remove("noop");
+        Assert.Equal(new Dictionary<string, string> { ["ehlo"] = "2", ["starttls"] = "1", ["mail"] = "2", ["rcpt"] = "2", ["bdat"] = "2", ["quit"] = "1" }, counts);
         Assert.DoesNotMatch(@"> localhost\[127\.0\.0\.1\]: 5\d\d", log);
     }
 }

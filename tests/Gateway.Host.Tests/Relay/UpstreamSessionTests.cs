@@ -130,12 +130,14 @@ public sealed class UpstreamSessionTests
     [InlineData(RelayTlsMode.Required, RelayOutcome.Temporary, 1)]
     public async Task AFailedTlsHandshake_WithOpportunisticTls_SendsInClearOnANewConnection_WithRequiredDefers(RelayTlsMode mode, RelayOutcome outcome, int connections)
     {
+        var clientHelloSeen = false;
         var brokenTls = async (ScriptedUpstream.Connection c) =>
         {
             await GreetAsync(c, "STARTTLS", "PIPELINING");
             Assert.Equal("STARTTLS", await c.LineAsync());
             await c.SayAsync("220 go ahead");
             Assert.True(await c.Stream.ReadAsync(new byte[4096]) > 0); // the ClientHello
+            clientHelloSeen = true;
             await c.SayAsync("this is no TLS server hello");
             c.Stream.Close();
         };
@@ -156,8 +158,47 @@ public sealed class UpstreamSessionTests
         using (var relay = Relay(upstream.Port, tls: mode))
             results = await relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], Content(Message), null, CancellationToken.None);
 
-        Assert.Equal(outcome, Assert.Single(results).Outcome);
+        var result = Assert.Single(results);
+        Assert.Equal(outcome, result.Outcome);
         Assert.Equal(connections, upstream.Connections);
+        Assert.True(clientHelloSeen, "the handshake never started");
+        if (mode == RelayTlsMode.Required) Assert.Contains("TLS with upstream", result.Reply);
+        else Assert.Equal("none", result.Tls);
+    }
+
+    [Theory]
+    [InlineData(RelayTlsMode.Opportunistic, RelayOutcome.Accepted)]
+    [InlineData(RelayTlsMode.Required, RelayOutcome.Temporary)]
+    public async Task StartTlsRefused_WithOpportunisticTls_TheSessionGoesOnInClear_WithRequiredTheCopyIsDeferred(RelayTlsMode mode, RelayOutcome outcome)
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "STARTTLS", "PIPELINING");
+            Assert.Equal("STARTTLS", await c.LineAsync());
+            await c.SayAsync("454 4.7.0 TLS not available due to local problem");
+            if (mode == RelayTlsMode.Required)
+            {
+                await c.LineAsync(); // dropped or QUIT: no MAIL
+                return;
+            }
+            Assert.StartsWith("MAIL FROM:", await c.LineAsync());
+            await c.LineAsync();
+            await c.LineAsync();
+            await c.SayAsync("250 ok\n250 ok\n354 go");
+            await c.DataAsync();
+            await c.SayAsync("250 queued");
+            await QuitAsync(c);
+        });
+
+        IReadOnlyList<RecipientRelayResult> results;
+        using (var relay = Relay(upstream.Port, tls: mode))
+            results = await relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], Content(Message), null, CancellationToken.None);
+        await upstream.Finished(Wait);
+
+        var result = Assert.Single(results);
+        Assert.Equal(outcome, result.Outcome);
+        if (mode == RelayTlsMode.Required) Assert.Contains("refused STARTTLS: 454 4.7.0", result.Reply);
+        Assert.DoesNotContain("MAIL", mode == RelayTlsMode.Required ? upstream.Received : "");
     }
 
     [Fact]
@@ -386,7 +427,8 @@ public sealed class UpstreamSessionTests
         };
         await using var upstream = unaskedReply ? new ScriptedUpstream(first, second) : new ScriptedUpstream(first);
 
-        using (var relay = Relay(upstream.Port, maxMessagesPerConnection: 10))
+        // A clock that stands still: no NOOP check between the copies, however slow the machine.
+        using (var relay = Relay(upstream.Port, maxMessagesPerConnection: 10, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow)))
         {
             foreach (var recipient in new[] { "frank@elsewhere.test", "grace@elsewhere.test" })
                 Assert.Equal(RelayOutcome.Accepted, Assert.Single(await relay.SendAsync("copy", "dave@other.test", [recipient], Content(Message), null, CancellationToken.None)).Outcome);
