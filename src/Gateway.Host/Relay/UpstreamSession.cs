@@ -242,19 +242,19 @@ internal sealed class UpstreamSession : IDisposable
         else if (!chunking) await _stream.WriteAsync(DataCommand, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
 
-        var mailReply = await ReadReplyAsync(cancellationToken);
+        var mailReply = Completion(await ReadReplyAsync(cancellationToken), "MAIL");
         var replies = new UpstreamReply?[recipients.Count];
         var accepted = 0;
         for (var i = 0; i < replies.Length; i++)
         {
-            var reply = await ReadReplyAsync(cancellationToken);
+            var reply = Completion(await ReadReplyAsync(cancellationToken), "RCPT");
             replies[i] = reply;
             if (reply.IsPositive) accepted++;
         }
         if (chunking && !chunkInBatch)
             return new TransactionReplies(mailReply, replies, mailReply.IsPositive && accepted > 0 && !_broken ? await SendChunkAsync(content, cancellationToken) : null);
         var data = await ReadReplyAsync(cancellationToken);
-        if (chunking) return new TransactionReplies(mailReply, replies, data);
+        if (chunking) return new TransactionReplies(mailReply, replies, Completion(data, "BDAT"));
         if (data.Code != 354) return new TransactionReplies(mailReply, replies, RefusalOfData(data));
         if (!mailReply.IsPositive || accepted == 0)
         {
@@ -271,12 +271,12 @@ internal sealed class UpstreamSession : IDisposable
     private async Task<TransactionReplies> SendInStepsAsync(string mail, IReadOnlyList<string> recipients, RelayedContent content, bool chunking, CancellationToken cancellationToken)
     {
         var replies = new UpstreamReply?[recipients.Count];
-        var mailReply = await CommandAsync(mail, cancellationToken);
+        var mailReply = Completion(await CommandAsync(mail, cancellationToken), "MAIL");
         if (!mailReply.IsPositive) return new TransactionReplies(mailReply, replies, null);
         var accepted = 0;
         for (var i = 0; i < replies.Length && !_broken; i++)
         {
-            replies[i] = await CommandAsync(recipients[i], cancellationToken);
+            replies[i] = Completion(await CommandAsync(recipients[i], cancellationToken), "RCPT");
             if (replies[i]!.Value.IsPositive) accepted++;
         }
         if (accepted == 0 || _broken) return new TransactionReplies(mailReply, replies, null);
@@ -306,15 +306,23 @@ internal sealed class UpstreamSession : IDisposable
     {
         await WriteChunkAsync(content, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
-        return await ReadReplyAsync(cancellationToken);
+        return Completion(await ReadReplyAsync(cancellationToken), "BDAT");
     }
 
     private async Task<UpstreamReply> SendDataAsync(RelayedContent content, CancellationToken cancellationToken)
     {
         await content.WriteDotStuffedAsync(_stream, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
-        return await ReadReplyAsync(cancellationToken);
+        return Completion(await ReadReplyAsync(cancellationToken), "the end of the data");
     }
+
+    /// <summary>
+    /// A reply that must complete its command: 2xx, 4xx or 5xx. A 3xx there (354 to RCPT, say) is
+    /// a broken upstream, not a refusal to retry nor an acceptance.
+    /// </summary>
+    private static UpstreamReply Completion(UpstreamReply reply, string command) => reply.IsIntermediate
+        ? throw new UpstreamProtocolException($"the upstream answered {command} with {reply}")
+        : reply;
 
     /// <summary>Checks that the upstream still answers.</summary>
     public async Task NoOpAsync(CancellationToken cancellationToken)
