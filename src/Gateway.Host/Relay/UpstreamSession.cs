@@ -185,24 +185,7 @@ internal sealed class UpstreamSession : IDisposable
         // the admin wants it so, on a network they trust.
         if (!IsEncrypted && _settings.Tls != RelayTlsMode.None)
             throw new UpstreamProtocolException($"upstream {host} offers no STARTTLS: Relay:Username's password is not sent over a plain connection (Relay:TlsMode None allows it)");
-        var user = _settings.Username!;
-        var password = _settings.Password ?? string.Empty;
-        UpstreamReply reply;
-        if (Capabilities.Authentication.Contains("PLAIN"))
-        {
-            reply = await CommandAsync($"AUTH PLAIN {Base64($"\0{user}\0{password}")}\r\n", cancellationToken);
-        }
-        else if (Capabilities.Authentication.Contains("LOGIN"))
-        {
-            reply = await CommandAsync("AUTH LOGIN\r\n", cancellationToken);
-            if (reply.Code == 334) reply = await CommandAsync(Base64(user) + "\r\n", cancellationToken);
-            if (reply.Code == 334) reply = await CommandAsync(Base64(password) + "\r\n", cancellationToken);
-        }
-        else
-        {
-            var offered = Capabilities.Authentication.Count == 0 ? "none" : string.Join(' ', Capabilities.Authentication.Order());
-            throw new UpstreamProtocolException($"upstream {host} offers no AUTH mechanism Gateway uses (PLAIN, LOGIN; offered: {offered})");
-        }
+        var reply = await SaslAuthenticator.AuthenticateAsync(CommandAsync, Capabilities.Authentication, _settings.Username!, _settings.Password ?? string.Empty, host, cancellationToken);
         if (reply.Code != 235) throw Refused(host, "AUTH", reply);
     }
 
@@ -376,8 +359,6 @@ internal sealed class UpstreamSession : IDisposable
         if (reply.ClosesConnection) _broken = true;
         return reply;
     }
-
-    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 
     private static UpstreamProtocolException Refused(UpstreamHost host, string what, UpstreamReply reply) =>
         new($"upstream {host} refused {what}: {reply}");

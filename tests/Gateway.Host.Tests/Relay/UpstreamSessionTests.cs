@@ -240,6 +240,43 @@ public sealed class UpstreamSessionTests
         await upstream.Finished(Wait);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ScramSha256_IsPreferred_AndAnUpstreamThatCannotProveItKnowsThePassword_IsRefused(bool honest)
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "AUTH PLAIN LOGIN SCRAM-SHA-256");
+            var first = await c.LineAsync() ?? "";
+            Assert.StartsWith("AUTH SCRAM-SHA-256 ", first);
+            var clientFirstBare = Encoding.UTF8.GetString(Convert.FromBase64String(first["AUTH SCRAM-SHA-256 ".Length..]))["n,,".Length..];
+            var serverFirst = $"r={clientFirstBare.Split(",r=")[1]}server-part,s={Convert.ToBase64String("salt of the test"u8)},i=4096";
+            await c.SayAsync("334 " + Convert.ToBase64String(Encoding.UTF8.GetBytes(serverFirst)));
+            var clientFinal = Encoding.UTF8.GetString(Convert.FromBase64String(await c.LineAsync() ?? ""));
+            // The server's side, written out here on its own: the stored keys of "secret".
+            var salted = System.Security.Cryptography.Rfc2898DeriveBytes.Pbkdf2("secret"u8, "salt of the test"u8, 4096, System.Security.Cryptography.HashAlgorithmName.SHA256, 32);
+            var clientKey = System.Security.Cryptography.HMACSHA256.HashData(salted, "Client Key"u8);
+            var withoutProof = clientFinal[..clientFinal.IndexOf(",p=", StringComparison.Ordinal)];
+            var authMessage = Encoding.UTF8.GetBytes($"{clientFirstBare},{serverFirst},{withoutProof}");
+            var signature = System.Security.Cryptography.HMACSHA256.HashData(System.Security.Cryptography.SHA256.HashData(clientKey), authMessage);
+            var proof = Convert.FromBase64String(clientFinal[(clientFinal.IndexOf(",p=", StringComparison.Ordinal) + 3)..]);
+            Assert.Equal(clientKey, proof.Zip(signature, (a, b) => (byte)(a ^ b)).ToArray());
+            var serverSignature = System.Security.Cryptography.HMACSHA256.HashData(System.Security.Cryptography.HMACSHA256.HashData(salted, "Server Key"u8), authMessage);
+            if (!honest) serverSignature[0] ^= 1;
+            await c.SayAsync("334 " + Convert.ToBase64String(Encoding.UTF8.GetBytes("v=" + Convert.ToBase64String(serverSignature))));
+            Assert.Equal(honest ? "" : "*", await c.LineAsync());
+            await c.SayAsync(honest ? "235 2.7.0 ok" : "501 5.7.0 cancelled");
+            if (honest) await QuitAsync(c);
+        });
+
+        var open = UpstreamSession.OpenAsync(new UpstreamHost("127.0.0.1", upstream.Port), Settings(RelayTlsMode.None) with { Username = "gateway", Password = "secret" }, CancellationToken.None);
+        if (honest) await (await open).QuitAsync(CancellationToken.None);
+        else Assert.Contains("could not prove it knows the password", (await Assert.ThrowsAnyAsync<IOException>(() => open)).Message);
+        await upstream.Finished(Wait);
+        Assert.DoesNotContain("secret", upstream.Received);
+    }
+
     [Fact]
     public async Task ACopyLargerThanTheUpstreamTakes_FailsPermanently_WithoutAWordSent()
     {
