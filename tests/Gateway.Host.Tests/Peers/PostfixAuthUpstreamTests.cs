@@ -1,0 +1,92 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Gateway.Testing;
+using Gateway.Testing.Peers;
+using Gateway.Testing.Smtp;
+using Gateway.Tests.Fixtures;
+
+namespace Gateway.Tests.Peers;
+
+/// <summary>
+/// SMTP AUTH to a real upstream: Postfix with Cyrus SASL (sasldb) over STARTTLS. Gateway picks
+/// SCRAM-SHA-256 from what Postfix offers, proves the password without sending it, checks
+/// Postfix's proof in return, and relays; a wrong password is refused by Postfix and the copy
+/// waits in the queue instead of being returned.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
+{
+    private const string SaslDomain = "gateway.test";
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    private readonly GatewayWorld _world = new();
+    private CapturingSmtpSink _sink = null!;
+    private PostfixInstance _postfix = null!;
+
+    public async Task InitializeAsync()
+    {
+        ToolProcess.Require("postfix");
+        ToolProcess.Require("saslpasswd2");
+        var sasl = Directory.CreateDirectory(Path.Combine(_world.Root, "sasl")).FullName;
+        File.SetUnixFileMode(_world.Root, (UnixFileMode)0b111_101_101); // smtpd runs as postfix and reads below
+        File.SetUnixFileMode(sasl, (UnixFileMode)0b111_101_101);
+        var database = Path.Combine(sasl, "sasldb2");
+        (await ToolProcess.RunAsync("saslpasswd2", ["-f", database, "-c", "-p", "-u", SaslDomain, "gateway"], stdin: Encoding.ASCII.GetBytes("secret"))).EnsureSuccess();
+        File.SetUnixFileMode(database, (UnixFileMode)0b110_100_100);
+
+        using var certificate = _world.Pki.IssueTlsServer("localhost");
+        var certificatePath = Path.Combine(_world.Root, "postfix-tls.crt");
+        var keyPath = Path.Combine(_world.Root, "postfix-tls.key");
+        await File.WriteAllTextAsync(certificatePath, certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(keyPath, certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        _sink = await CapturingSmtpSink.StartAsync();
+        _postfix = await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", _sink.Port,
+            [$"smtpd_tls_cert_file = {certificatePath}", $"smtpd_tls_key_file = {keyPath}", "smtpd_tls_security_level = may"]);
+        // Debian's smtpd reads its Cyrus settings from $config_directory/sasl/smtpd.conf (it does not
+        // honour cyrus_sasl_config_path); the reload starts smtpd afresh with them.
+        var settings = Directory.CreateDirectory(Path.Combine(_postfix.ConfigDirectory, "sasl")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(settings, "smtpd.conf"),
+            $"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {database}\nmech_list: SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN\n");
+        await _postfix.ReconfigureAsync(["smtpd_sasl_auth_enable = yes", "smtpd_sasl_type = cyrus", "smtpd_sasl_path = smtpd",
+            $"smtpd_sasl_local_domain = {SaslDomain}", "smtpd_tls_auth_only = yes"]);
+        _world.RelayTo(_postfix.ListenPort, "Required");
+        _world.Settings["Gateway:Relay:CaCertificatePath"] = _world.CaCertificatePath;
+        _world.Settings["Gateway:Relay:Username"] = "gateway";
+        _world.Settings["Gateway:Spool:FirstRetry"] = "01:00:00";
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _postfix.DisposeAsync();
+        await _sink.DisposeAsync();
+        _world.Dispose();
+    }
+
+    [Fact]
+    public async Task TheRightPassword_AuthenticatesWithScramSha256_AndTheCopyIsRelayed()
+    {
+        _world.Settings["Gateway:Relay:Password"] = "secret";
+        await using (var gateway = await RunningGateway.StartAsync(_world))
+        {
+            await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "scram"), "alice@example.test", "dave@elsewhere.test");
+            Assert.Single(await _sink.WaitForMessagesAsync(1, Wait));
+        }
+
+        var log = await _postfix.MaillogAsync();
+        Assert.Contains($"sasl_method=SCRAM-SHA-256, sasl_username=gateway@{SaslDomain}", log);
+        Assert.Contains("auth=1", log);
+    }
+
+    [Fact]
+    public async Task AWrongPassword_IsRefusedByPostfix_AndTheCopyIsDeferred_NotReturned()
+    {
+        _world.Settings["Gateway:Relay:Password"] = "not the secret";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "scram-wrong"), "alice@example.test", "dave@elsewhere.test");
+
+        var deferred = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred", "dave@elsewhere.test"));
+        Assert.Matches(@"^451 4\.4\.1 .*refused AUTH: 535", deferred.GetProperty("reply").GetString());
+        Assert.Contains("SASL SCRAM-SHA-256 authentication failed", await _postfix.MaillogAsync());
+        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "failed"));
+    }
+}
