@@ -12,6 +12,12 @@ internal sealed class ScramClient
 {
     /// <summary>A server asking for more iterations than this is refused: each one is CPU spent before any mail moves.</summary>
     private const int MaxIterations = 1_000_000;
+
+    /// <summary>
+    /// RFC 7677 §4's floor: a server (or one posing as it) that asks for fewer would get a proof
+    /// whose password is cheap to guess offline.
+    /// </summary>
+    private const int MinIterations = 4096;
     private readonly HashAlgorithmName _hash;
     private readonly string _password;
     private readonly string _nonce;
@@ -49,23 +55,23 @@ internal sealed class ScramClient
             error = "the server's nonce does not extend ours";
             return null;
         }
-        if (!int.TryParse(iterations, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) || count is < 1 or > MaxIterations)
+        if (!int.TryParse(iterations, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) || count is < MinIterations or > MaxIterations)
         {
-            error = $"the server asks for {iterations ?? "no"} iterations (1 to {MaxIterations} are done)";
+            error = $"the server asks for {iterations ?? "no"} iterations ({MinIterations} to {MaxIterations} are done)";
             return null;
         }
         byte[] saltBytes;
         try
         {
             saltBytes = Convert.FromBase64String(salt ?? throw new FormatException());
+            if (saltBytes.Length == 0) throw new FormatException();
         }
         catch (FormatException)
         {
             error = "the server's salt is not base64";
             return null;
         }
-        // SASLprep (RFC 4013) is close to NFKC; for ASCII passwords they are the same.
-        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(_password.Normalize(NormalizationForm.FormKC)), saltBytes, count, _hash, HashLength);
+        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(Prepared(_password)), saltBytes, count, _hash, HashLength);
         var clientKey = Hmac(salted, "Client Key"u8);
         var storedKey = CryptographicOperations.HashData(_hash, clientKey);
         var withoutProof = $"c={Convert.ToBase64String("n,,"u8)},r={nonce}";
@@ -73,15 +79,32 @@ internal sealed class ScramClient
         var proof = Hmac(storedKey, authMessage);
         for (var i = 0; i < proof.Length; i++) proof[i] ^= clientKey[i];
         _serverSignature = Hmac(Hmac(salted, "Server Key"u8), authMessage);
+        var final = $"{withoutProof},p={Convert.ToBase64String(proof)}";
+        // Either of the first two is enough to log in as this user.
         CryptographicOperations.ZeroMemory(salted);
+        CryptographicOperations.ZeroMemory(clientKey);
+        CryptographicOperations.ZeroMemory(proof);
         error = null;
-        return $"{withoutProof},p={Convert.ToBase64String(proof)}";
+        return final;
     }
 
-    /// <summary>Whether the server's final message ("v=…") proves it knows the stored password.</summary>
+    /// <summary>Whether the server's final message ("v=…", perhaps followed by extensions) proves it knows the stored password.</summary>
     public bool VerifiesServer(string serverFinal) =>
         _serverSignature is not null && serverFinal.StartsWith("v=", StringComparison.Ordinal)
-        && TryBase64(serverFinal[2..]) is { } signature && CryptographicOperations.FixedTimeEquals(signature, _serverSignature);
+        && TryBase64(serverFinal[2..].Split(',')[0]) is { } signature && CryptographicOperations.FixedTimeEquals(signature, _serverSignature);
+
+    /// <summary>SASLprep (RFC 4013) is close to NFKC, and the same for ASCII; text that cannot be normalised (a lone surrogate) goes as it is.</summary>
+    private static string Prepared(string password)
+    {
+        try
+        {
+            return password.Normalize(NormalizationForm.FormKC);
+        }
+        catch (ArgumentException)
+        {
+            return password;
+        }
+    }
 
     private int HashLength => _hash == HashAlgorithmName.SHA1 ? 20 : 32;
 

@@ -26,6 +26,8 @@ public sealed class ScramClientTests
     [InlineData("r=other-nonce,s=QSXCR+Q6sek8bf92,i=4096", "nonce")]
     [InlineData("r=abcdef,s=QSXCR+Q6sek8bf92,i=4096", "nonce")] // not extended
     [InlineData("r=abcdefXYZ,s=QSXCR+Q6sek8bf92,i=0", "iterations")]
+    [InlineData("r=abcdefXYZ,s=QSXCR+Q6sek8bf92,i=4095", "iterations")]
+    [InlineData("r=abcdefXYZ,s=,i=4096", "salt")]
     [InlineData("r=abcdefXYZ,s=QSXCR+Q6sek8bf92,i=99999999", "iterations")]
     [InlineData("r=abcdefXYZ,s=not base64!,i=4096", "salt")]
     [InlineData("m=ext,r=abcdefXYZ,s=QSXCR+Q6sek8bf92,i=4096", "extension")]

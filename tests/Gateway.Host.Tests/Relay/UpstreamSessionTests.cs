@@ -241,10 +241,12 @@ public sealed class UpstreamSessionTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task ScramSha256_IsPreferred_AndAnUpstreamThatCannotProveItKnowsThePassword_IsRefused(bool honest)
+    [InlineData("honest")]
+    [InlineData("wrong proof")]
+    [InlineData("no proof")]
+    public async Task ScramSha256_IsPreferred_AndAnUpstreamThatCannotProveItKnowsThePassword_IsRefused(string upstreamKind)
     {
+        var honest = upstreamKind == "honest";
         await using var upstream = new ScriptedUpstream(async c =>
         {
             await GreetAsync(c, "AUTH PLAIN LOGIN SCRAM-SHA-256");
@@ -263,6 +265,12 @@ public sealed class UpstreamSessionTests
             var proof = Convert.FromBase64String(clientFinal[(clientFinal.IndexOf(",p=", StringComparison.Ordinal) + 3)..]);
             Assert.Equal(clientKey, proof.Zip(signature, (a, b) => (byte)(a ^ b)).ToArray());
             var serverSignature = System.Security.Cryptography.HMACSHA256.HashData(System.Security.Cryptography.HMACSHA256.HashData(salted, "Server Key"u8), authMessage);
+            if (upstreamKind == "no proof")
+            {
+                await c.SayAsync("235 2.7.0 welcome, whoever you are");
+                await c.LineAsync(); // the end: no MAIL to an upstream that proved nothing
+                return;
+            }
             if (!honest) serverSignature[0] ^= 1;
             await c.SayAsync("334 " + Convert.ToBase64String(Encoding.UTF8.GetBytes("v=" + Convert.ToBase64String(serverSignature))));
             Assert.Equal(honest ? "" : "*", await c.LineAsync());
@@ -272,9 +280,28 @@ public sealed class UpstreamSessionTests
 
         var open = UpstreamSession.OpenAsync(new UpstreamHost("127.0.0.1", upstream.Port), Settings(RelayTlsMode.None) with { Username = "gateway", Password = "secret" }, CancellationToken.None);
         if (honest) await (await open).QuitAsync(CancellationToken.None);
-        else Assert.Contains("could not prove it knows the password", (await Assert.ThrowsAnyAsync<IOException>(() => open)).Message);
+        else Assert.Contains(upstreamKind == "no proof" ? "without proving it knows the password" : "could not prove it knows the password",
+            (await Assert.ThrowsAnyAsync<IOException>(() => open)).Message);
         await upstream.Finished(Wait);
         Assert.DoesNotContain("secret", upstream.Received);
+    }
+
+    [Fact]
+    public async Task AScramTheUpstreamOffersButCannotComplete_IsFollowedByPlain_InTheSameSession()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "AUTH SCRAM-SHA-256 PLAIN");
+            Assert.StartsWith("AUTH SCRAM-SHA-256 ", await c.LineAsync());
+            await c.SayAsync("535 5.7.8 no SCRAM secret stored for this user");
+            Assert.Equal("AUTH PLAIN AGdhdGV3YXkAc2VjcmV0", await c.LineAsync());
+            await c.SayAsync("235 2.7.0 ok");
+            await QuitAsync(c);
+        });
+
+        var session = await UpstreamSession.OpenAsync(new UpstreamHost("127.0.0.1", upstream.Port), Settings(RelayTlsMode.None) with { Username = "gateway", Password = "secret" }, CancellationToken.None);
+        await session.QuitAsync(CancellationToken.None);
+        await upstream.Finished(Wait);
     }
 
     [Fact]
