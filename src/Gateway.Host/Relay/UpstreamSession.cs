@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
@@ -18,13 +17,8 @@ namespace Gateway.Relay;
 /// <see cref="CoalescingStream"/>; any failure leaves the session broken, never reused.
 /// </para>
 /// </summary>
-internal sealed class UpstreamSession : IDisposable
+internal sealed partial class UpstreamSession : IDisposable
 {
-    private static readonly byte[] DataCommand = "DATA\r\n"u8.ToArray();
-    private static readonly byte[] EndOfData = ".\r\n"u8.ToArray();
-
-    /// <summary>A copy up to this size goes in the same batch as its envelope; it fits the socket buffers.</summary>
-    internal const int MaxChunkInBatch = 64 * 1024;
     private readonly Socket _socket;
     private readonly CoalescingStream _transport;
     private readonly ReplyReader _replies;
@@ -188,124 +182,6 @@ internal sealed class UpstreamSession : IDisposable
         var reply = await SaslAuthenticator.AuthenticateAsync(CommandAsync, Capabilities.Authentication, _settings.Username!, _settings.Password ?? string.Empty, host, cancellationToken);
         if (reply.Code != 235) throw Refused(host, "AUTH", reply);
     }
-
-    /// <summary>
-    /// One transaction. MAIL, the RCPTs and DATA (or BDAT with the message) go in one batch when
-    /// the upstream offers PIPELINING; without it, each waits for its reply, and no data is sent
-    /// once MAIL or every RCPT was refused.
-    /// </summary>
-    public async Task<TransactionReplies> SendAsync(string mail, IReadOnlyList<string> recipients, RelayedContent content, CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (_broken || _replies.HasUnreadBytes) throw new UpstreamProtocolException("the upstream sent a reply no command asked for");
-            var chunking = _settings.Chunking && Capabilities.Chunking;
-            var replies = Capabilities.Pipelining
-                ? await SendPipelinedAsync(mail, recipients, content, chunking, cancellationToken)
-                : await SendInStepsAsync(mail, recipients, content, chunking, cancellationToken);
-            if (_replies.HasUnreadBytes) _broken = true; // the replies are read; more is out of step
-            return replies;
-        }
-        catch
-        {
-            _broken = true;
-            throw;
-        }
-    }
-
-    private async Task<TransactionReplies> SendPipelinedAsync(string mail, IReadOnlyList<string> recipients, RelayedContent content, bool chunking, CancellationToken cancellationToken)
-    {
-        // A large copy waits for the envelope's replies, one round trip against the time its bytes
-        // take: sent ahead, they would go to an upstream that refused every recipient.
-        var chunkInBatch = chunking && content.Length <= MaxChunkInBatch;
-        await WriteAsync(mail, cancellationToken);
-        foreach (var recipient in recipients) await WriteAsync(recipient, cancellationToken);
-        // The upstream reads the chunk even when it refused MAIL or every RCPT (RFC 3030 §2).
-        if (chunkInBatch) await WriteChunkAsync(content, cancellationToken);
-        else if (!chunking) await _stream.WriteAsync(DataCommand, cancellationToken);
-        await _stream.FlushAsync(cancellationToken);
-
-        var mailReply = Completion(await ReadReplyAsync(cancellationToken), "MAIL");
-        var replies = new UpstreamReply?[recipients.Count];
-        var accepted = 0;
-        for (var i = 0; i < replies.Length; i++)
-        {
-            var reply = Completion(await ReadReplyAsync(cancellationToken), "RCPT");
-            replies[i] = reply;
-            if (reply.IsPositive) accepted++;
-        }
-        if (chunking && !chunkInBatch)
-            return new TransactionReplies(mailReply, replies, mailReply.IsPositive && accepted > 0 && !_broken ? await SendChunkAsync(content, cancellationToken) : null);
-        var data = await ReadReplyAsync(cancellationToken);
-        if (chunking) return new TransactionReplies(mailReply, replies, Completion(data, "BDAT"));
-        if (data.Code != 354) return new TransactionReplies(mailReply, replies, RefusalOfData(data));
-        if (!mailReply.IsPositive || accepted == 0)
-        {
-            // DATA accepted with nobody to deliver to: the message is not sent, and the empty one
-            // that ends the DATA goes to no one (RFC 2920 §3.1).
-            await _stream.WriteAsync(EndOfData, cancellationToken);
-            await _stream.FlushAsync(cancellationToken);
-            await ReadReplyAsync(cancellationToken);
-            return new TransactionReplies(mailReply, replies, null);
-        }
-        return new TransactionReplies(mailReply, replies, await SendDataAsync(content, cancellationToken));
-    }
-
-    private async Task<TransactionReplies> SendInStepsAsync(string mail, IReadOnlyList<string> recipients, RelayedContent content, bool chunking, CancellationToken cancellationToken)
-    {
-        var replies = new UpstreamReply?[recipients.Count];
-        var mailReply = Completion(await CommandAsync(mail, cancellationToken), "MAIL");
-        if (!mailReply.IsPositive) return new TransactionReplies(mailReply, replies, null);
-        var accepted = 0;
-        for (var i = 0; i < replies.Length && !_broken; i++)
-        {
-            replies[i] = Completion(await CommandAsync(recipients[i], cancellationToken), "RCPT");
-            if (replies[i]!.Value.IsPositive) accepted++;
-        }
-        if (accepted == 0 || _broken) return new TransactionReplies(mailReply, replies, null);
-        if (chunking) return new TransactionReplies(mailReply, replies, await SendChunkAsync(content, cancellationToken));
-        await _stream.WriteAsync(DataCommand, cancellationToken);
-        await _stream.FlushAsync(cancellationToken);
-        var data = await ReadReplyAsync(cancellationToken);
-        return new TransactionReplies(mailReply, replies, data.Code == 354 ? await SendDataAsync(content, cancellationToken) : RefusalOfData(data));
-    }
-
-    /// <summary>
-    /// DATA's answer when it is not 354: a refusal, or else a broken upstream. A 250 there would
-    /// read as the message delivered with not a byte of it sent.
-    /// </summary>
-    private static UpstreamReply RefusalOfData(UpstreamReply reply) => reply.Code >= 400
-        ? reply
-        : throw new UpstreamProtocolException($"the upstream answered DATA with {reply} instead of 354 or a refusal");
-
-    /// <summary>The whole copy as one chunk: `BDAT n LAST` and exactly n bytes.</summary>
-    private async Task WriteChunkAsync(RelayedContent content, CancellationToken cancellationToken)
-    {
-        await WriteAsync($"BDAT {content.Length.ToString(CultureInfo.InvariantCulture)} LAST\r\n", cancellationToken);
-        await content.WriteAsync(_stream, cancellationToken);
-    }
-
-    private async Task<UpstreamReply> SendChunkAsync(RelayedContent content, CancellationToken cancellationToken)
-    {
-        await WriteChunkAsync(content, cancellationToken);
-        await _stream.FlushAsync(cancellationToken);
-        return Completion(await ReadReplyAsync(cancellationToken), "BDAT");
-    }
-
-    private async Task<UpstreamReply> SendDataAsync(RelayedContent content, CancellationToken cancellationToken)
-    {
-        await content.WriteDotStuffedAsync(_stream, cancellationToken);
-        await _stream.FlushAsync(cancellationToken);
-        return Completion(await ReadReplyAsync(cancellationToken), "the end of the data");
-    }
-
-    /// <summary>
-    /// A reply that must complete its command: 2xx, 4xx or 5xx. A 3xx there (354 to RCPT, say) is
-    /// a broken upstream, not a refusal to retry nor an acceptance.
-    /// </summary>
-    private static UpstreamReply Completion(UpstreamReply reply, string command) => reply.IsIntermediate
-        ? throw new UpstreamProtocolException($"the upstream answered {command} with {reply}")
-        : reply;
 
     /// <summary>Checks that the upstream still answers.</summary>
     public async Task NoOpAsync(CancellationToken cancellationToken)
