@@ -51,6 +51,13 @@ public sealed class RelayOptions
     /// </summary>
     public bool Chunking { get; set; } = true;
 
+    /// <summary>
+    /// Send MAIL, the RCPTs and DATA (or BDAT) in one batch when the upstream offers PIPELINING
+    /// (RFC 2920). Off: each command waits for its reply, for an upstream that offers it and
+    /// then mishandles it (Postfix's smtp_discard_ehlo_keywords serves the same end).
+    /// </summary>
+    public bool Pipelining { get; set; } = true;
+
     /// <summary>Per SMTP command; a whole message may take five times as long.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 }

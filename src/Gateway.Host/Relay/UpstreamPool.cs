@@ -43,7 +43,7 @@ internal sealed partial class UpstreamPool : IDisposable
             RelayTlsMode.Required when authority is not null => (_, certificate, _, errors) => UpstreamValidation.Validate(certificate, errors, authority),
             _ => null,
         };
-        _settings = new UpstreamSettings(heloName, relay.Timeout, relay.TlsMode, validation, relay.Username, relay.Password, relay.Chunking);
+        _settings = new UpstreamSettings(heloName, relay.Timeout, relay.TlsMode, validation, relay.Username, relay.Password, relay.Chunking, relay.Pipelining);
     }
 
     public string Describe() => string.Join(", ", _hosts);

@@ -22,7 +22,7 @@ internal sealed partial class UpstreamSession
         {
             if (_broken || _replies.HasUnreadBytes) throw new UpstreamProtocolException("the upstream sent a reply no command asked for");
             var chunking = _settings.Chunking && Capabilities.Chunking;
-            var replies = Capabilities.Pipelining
+            var replies = Capabilities.Pipelining && _settings.Pipelining
                 ? await SendPipelinedAsync(mail, recipients, content, chunking, cancellationToken)
                 : await SendInStepsAsync(mail, recipients, content, chunking, cancellationToken);
             if (_replies.HasUnreadBytes) _broken = true; // the replies are read; more is out of step

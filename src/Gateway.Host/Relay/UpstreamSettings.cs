@@ -6,7 +6,7 @@ namespace Gateway.Relay;
 /// <summary>How sessions with the upstream are opened: Relay:* as bound, with the TLS check it implies.</summary>
 /// <param name="Validation">Null: the system's own check of the upstream's certificate against its trusted roots.</param>
 internal sealed record UpstreamSettings(string HeloName, TimeSpan Timeout, RelayTlsMode Tls, RemoteCertificateValidationCallback? Validation,
-    string? Username, string? Password, bool Chunking)
+    string? Username, string? Password, bool Chunking, bool Pipelining = true)
 {
     public override string ToString() => $"UpstreamSettings {{ HeloName = {HeloName}, Tls = {Tls}, Username = {Username} }}"; // never the password
 }

@@ -87,12 +87,14 @@ public sealed class UpstreamSessionTests
         Assert.Equal(refused ? RelayOutcome.Permanent : RelayOutcome.Accepted, result.Outcome);
     }
 
-    [Fact]
-    public async Task WithoutPipelining_EachCommandWaitsForItsReply_AndNoDataGoesWhenEveryRecipientIsRefused()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WithoutPipelining_EachCommandWaitsForItsReply_AndNoDataGoesWhenEveryRecipientIsRefused(bool offeredButTurnedOff)
     {
         await using var upstream = new ScriptedUpstream(async c =>
         {
-            await GreetAsync(c);
+            await GreetAsync(c, offeredButTurnedOff ? ["PIPELINING"] : []);
             Assert.StartsWith("MAIL FROM:", await c.LineAsync());
             await Task.Delay(200);
             Assert.False(c.HasUnread, "the client sent RCPT before MAIL was answered, to an upstream without PIPELINING");
@@ -104,7 +106,7 @@ public sealed class UpstreamSessionTests
             Assert.Equal("QUIT", await c.LineAsync()); // not DATA: nobody to send it to
             await c.SayAsync("221 bye");
         });
-        var results = await RelayAsync(upstream, ["frank@elsewhere.test", "grace@elsewhere.test"]);
+        var results = await RelayAsync(upstream, ["frank@elsewhere.test", "grace@elsewhere.test"], pipelining: !offeredButTurnedOff);
 
         Assert.Equal([RelayOutcome.Temporary, RelayOutcome.Permanent], results.Select(r => r.Outcome));
         Assert.Equal("450 4.2.1 try later", results[0].Reply);
@@ -564,19 +566,20 @@ public sealed class UpstreamSessionTests
     private static UpstreamSettings Settings(RelayTlsMode tls) => new("gateway.test", TimeSpan.FromSeconds(10), tls, (_, _, _, _) => true, null, null, Chunking: true);
 
     /// <summary>Relays one copy and waits for the script to end; fails when the script failed.</summary>
-    private static async Task<IReadOnlyList<RecipientRelayResult>> RelayAsync(ScriptedUpstream upstream, string[] recipients, string message = Message, DsnParameters? dsn = null)
+    private static async Task<IReadOnlyList<RecipientRelayResult>> RelayAsync(ScriptedUpstream upstream, string[] recipients, string message = Message, DsnParameters? dsn = null,
+        bool pipelining = true)
     {
         IReadOnlyList<RecipientRelayResult> results;
-        using (var relay = Relay(upstream.Port))
+        using (var relay = Relay(upstream.Port, pipelining: pipelining))
             results = await relay.SendAsync("copy", "dave@other.test", recipients, Content(message), dsn, CancellationToken.None);
         await upstream.Finished(Wait);
         return results;
     }
 
     /// <summary>By default one message per connection, so the QUIT comes when the copy is done.</summary>
-    private static SmtpRelay Relay(int port, int maxMessagesPerConnection = 1, TimeProvider? time = null, RelayTlsMode tls = RelayTlsMode.None) => new(Options.Create(new GatewayOptions
+    private static SmtpRelay Relay(int port, int maxMessagesPerConnection = 1, TimeProvider? time = null, RelayTlsMode tls = RelayTlsMode.None, bool pipelining = true) => new(Options.Create(new GatewayOptions
     {
         Smtp = new SmtpOptions { ServerName = "gateway.test" },
-        Relay = new RelayOptions { Host = "127.0.0.1", Port = port, TlsMode = tls, MaxMessagesPerConnection = maxMessagesPerConnection, Timeout = TimeSpan.FromSeconds(10) },
+        Relay = new RelayOptions { Host = "127.0.0.1", Port = port, TlsMode = tls, Pipelining = pipelining, MaxMessagesPerConnection = maxMessagesPerConnection, Timeout = TimeSpan.FromSeconds(10) },
     }), time ?? TimeProvider.System, NullLogger<SmtpRelay>.Instance);
 }
