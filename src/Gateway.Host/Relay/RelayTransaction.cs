@@ -60,7 +60,9 @@ internal sealed class RelayTransaction
                 : !rcpt.IsPositive ? rcpt
                 : replies.Data;
             if (reply is not { } answer)
-                yield return new RecipientRelayResult(address, RelayOutcome.Temporary, "451 4.4.1 the upstream ended the session before the transaction did");
+                yield return new RecipientRelayResult(address, RelayOutcome.Temporary, replies.Interruption is { } why
+                    ? $"451 4.4.1 the transaction with the upstream broke off: {why}"
+                    : "451 4.4.1 the upstream ended the session before the transaction did");
             else if (answer.IsPositive)
                 yield return new RecipientRelayResult(address, RelayOutcome.Accepted, answer.ToString(), dsnPassedOn);
             else

@@ -8,4 +8,7 @@ internal sealed record TransactionReplies(UpstreamReply Mail, IReadOnlyList<Upst
 {
     /// <summary>The message was accepted for every recipient whose RCPT was.</summary>
     public bool Delivered => Data is { IsPositive: true };
+
+    /// <summary>Why the session ended before the transaction did, when it did: the replies above are those that came.</summary>
+    public string? Interruption { get; init; }
 }

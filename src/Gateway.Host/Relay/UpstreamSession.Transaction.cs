@@ -49,28 +49,46 @@ internal sealed partial class UpstreamSession
 
         var mailReply = Completion(await ReadReplyAsync(cancellationToken), "MAIL");
         var replies = new UpstreamReply?[recipients.Count];
-        var accepted = 0;
-        for (var i = 0; i < replies.Length; i++)
+        try
         {
-            var reply = Completion(await ReadReplyAsync(cancellationToken), "RCPT");
-            replies[i] = reply;
-            if (reply.IsPositive) accepted++;
+            var accepted = 0;
+            for (var i = 0; i < replies.Length; i++)
+            {
+                var reply = Completion(await ReadReplyAsync(cancellationToken), "RCPT");
+                replies[i] = reply;
+                if (reply.IsPositive) accepted++;
+            }
+            if (chunking && !chunkInBatch)
+                return new TransactionReplies(mailReply, replies, mailReply.IsPositive && accepted > 0 && !_broken ? await SendChunkAsync(content, cancellationToken) : null);
+            var data = await ReadReplyAsync(cancellationToken);
+            if (chunking) return new TransactionReplies(mailReply, replies, Completion(data, "BDAT"));
+            if (data.Code != 354) return new TransactionReplies(mailReply, replies, RefusalOfData(data));
+            if (!mailReply.IsPositive || accepted == 0)
+            {
+                // DATA accepted with nobody to deliver to: the message is not sent, and the empty one
+                // that ends the DATA goes to no one (RFC 2920 §3.1).
+                await _stream.WriteAsync(EndOfData, cancellationToken);
+                await _stream.FlushAsync(cancellationToken);
+                await ReadReplyAsync(cancellationToken);
+                return new TransactionReplies(mailReply, replies, null);
+            }
+            return new TransactionReplies(mailReply, replies, await SendDataAsync(content, cancellationToken));
         }
-        if (chunking && !chunkInBatch)
-            return new TransactionReplies(mailReply, replies, mailReply.IsPositive && accepted > 0 && !_broken ? await SendChunkAsync(content, cancellationToken) : null);
-        var data = await ReadReplyAsync(cancellationToken);
-        if (chunking) return new TransactionReplies(mailReply, replies, Completion(data, "BDAT"));
-        if (data.Code != 354) return new TransactionReplies(mailReply, replies, RefusalOfData(data));
-        if (!mailReply.IsPositive || accepted == 0)
+        catch (IOException e)
         {
-            // DATA accepted with nobody to deliver to: the message is not sent, and the empty one
-            // that ends the DATA goes to no one (RFC 2920 §3.1).
-            await _stream.WriteAsync(EndOfData, cancellationToken);
-            await _stream.FlushAsync(cancellationToken);
-            await ReadReplyAsync(cancellationToken);
-            return new TransactionReplies(mailReply, replies, null);
+            return Interrupted(mailReply, replies, e);
         }
-        return new TransactionReplies(mailReply, replies, await SendDataAsync(content, cancellationToken));
+    }
+
+    /// <summary>
+    /// The session broke after some replies came: those stand (a 550 to one RCPT is that
+    /// recipient's answer, whatever happened next, e.g. Postfix's 421 after too many errors), and
+    /// every recipient still without one waits for another try.
+    /// </summary>
+    private TransactionReplies Interrupted(UpstreamReply mailReply, UpstreamReply?[] replies, IOException cause)
+    {
+        _broken = true;
+        return new TransactionReplies(mailReply, replies, null) { Interruption = cause.Message };
     }
 
     private async Task<TransactionReplies> SendInStepsAsync(string mail, IReadOnlyList<string> recipients, RelayedContent content, bool chunking, CancellationToken cancellationToken)
@@ -78,18 +96,25 @@ internal sealed partial class UpstreamSession
         var replies = new UpstreamReply?[recipients.Count];
         var mailReply = Completion(await CommandAsync(mail, cancellationToken), "MAIL");
         if (!mailReply.IsPositive) return new TransactionReplies(mailReply, replies, null);
-        var accepted = 0;
-        for (var i = 0; i < replies.Length && !_broken; i++)
+        try
         {
-            replies[i] = Completion(await CommandAsync(recipients[i], cancellationToken), "RCPT");
-            if (replies[i]!.Value.IsPositive) accepted++;
+            var accepted = 0;
+            for (var i = 0; i < replies.Length && !_broken; i++)
+            {
+                replies[i] = Completion(await CommandAsync(recipients[i], cancellationToken), "RCPT");
+                if (replies[i]!.Value.IsPositive) accepted++;
+            }
+            if (accepted == 0 || _broken) return new TransactionReplies(mailReply, replies, null);
+            if (chunking) return new TransactionReplies(mailReply, replies, await SendChunkAsync(content, cancellationToken));
+            await _stream.WriteAsync(DataCommand, cancellationToken);
+            await _stream.FlushAsync(cancellationToken);
+            var data = await ReadReplyAsync(cancellationToken);
+            return new TransactionReplies(mailReply, replies, data.Code == 354 ? await SendDataAsync(content, cancellationToken) : RefusalOfData(data));
         }
-        if (accepted == 0 || _broken) return new TransactionReplies(mailReply, replies, null);
-        if (chunking) return new TransactionReplies(mailReply, replies, await SendChunkAsync(content, cancellationToken));
-        await _stream.WriteAsync(DataCommand, cancellationToken);
-        await _stream.FlushAsync(cancellationToken);
-        var data = await ReadReplyAsync(cancellationToken);
-        return new TransactionReplies(mailReply, replies, data.Code == 354 ? await SendDataAsync(content, cancellationToken) : RefusalOfData(data));
+        catch (IOException e)
+        {
+            return Interrupted(mailReply, replies, e);
+        }
     }
 
     /// <summary>

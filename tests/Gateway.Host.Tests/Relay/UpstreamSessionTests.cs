@@ -307,6 +307,25 @@ public sealed class UpstreamSessionTests
     }
 
     [Fact]
+    public async Task AnUpstreamThatHangsUpMidBatch_KeepsTheRefusalsItAlreadyGave_AndTheRestWait()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            for (var i = 0; i < 5; i++) await c.LineAsync();
+            // As Postfix does past smtpd_hard_error_limit: an answer or two, then 421 and the end.
+            await c.SayAsync("250 ok\n550 5.1.1 unknown\n421 4.7.0 too many errors");
+            c.Stream.Close();
+        });
+
+        var results = await RelayAsync(upstream, ["gone@elsewhere.test", "frank@elsewhere.test", "grace@elsewhere.test"]);
+
+        Assert.Equal((RelayOutcome.Permanent, "550 5.1.1 unknown"), (results[0].Outcome, results[0].Reply));
+        Assert.Equal((RelayOutcome.Temporary, "421 4.7.0 too many errors"), (results[1].Outcome, results[1].Reply));
+        Assert.Equal((RelayOutcome.Temporary, "451 4.4.1 the transaction with the upstream broke off: the upstream closed the connection"), (results[2].Outcome, results[2].Reply));
+    }
+
+    [Fact]
     public async Task ACopyLargerThanTheUpstreamTakes_FailsPermanently_WithoutAWordSent()
     {
         await using var upstream = new ScriptedUpstream(async c =>
