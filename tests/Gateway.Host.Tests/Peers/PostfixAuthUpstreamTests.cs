@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Gateway.Testing;
 using Gateway.Testing.Peers;
@@ -34,14 +33,8 @@ public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
         (await ToolProcess.RunAsync("saslpasswd2", ["-f", database, "-c", "-p", "-u", SaslDomain, "gateway"], stdin: Encoding.ASCII.GetBytes("secret"))).EnsureSuccess();
         File.SetUnixFileMode(database, (UnixFileMode)0b110_100_100);
 
-        using var certificate = _world.Pki.IssueTlsServer("localhost");
-        var certificatePath = Path.Combine(_world.Root, "postfix-tls.crt");
-        var keyPath = Path.Combine(_world.Root, "postfix-tls.key");
-        await File.WriteAllTextAsync(certificatePath, certificate.ExportCertificatePem());
-        await File.WriteAllTextAsync(keyPath, certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
         _sink = await CapturingSmtpSink.StartAsync();
-        _postfix = await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", _sink.Port,
-            [$"smtpd_tls_cert_file = {certificatePath}", $"smtpd_tls_key_file = {keyPath}", "smtpd_tls_security_level = may"]);
+        _postfix = await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", _sink.Port, await PostfixTlsServer.SettingsAsync(_world));
         // Debian's smtpd reads its Cyrus settings from $config_directory/sasl/smtpd.conf (it does not
         // honour cyrus_sasl_config_path); the reload starts smtpd afresh with them.
         var settings = Directory.CreateDirectory(Path.Combine(_postfix.ConfigDirectory, "sasl")).FullName;

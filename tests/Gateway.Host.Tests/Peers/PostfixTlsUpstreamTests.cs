@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using Gateway.Testing;
 using Gateway.Testing.Peers;
 using Gateway.Testing.Smtp;
@@ -23,17 +22,9 @@ public sealed class PostfixTlsUpstreamTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         ToolProcess.Require("postfix");
-        using var certificate = _world.Pki.IssueTlsServer("localhost");
-        var certificatePath = Path.Combine(_world.Root, "postfix-tls.crt");
-        var keyPath = Path.Combine(_world.Root, "postfix-tls.key");
-        await File.WriteAllTextAsync(certificatePath, certificate.ExportCertificatePem());
-        await File.WriteAllTextAsync(keyPath, certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
         _sink = await CapturingSmtpSink.StartAsync();
         _postfix = await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", _sink.Port,
-        [
-            $"smtpd_tls_cert_file = {certificatePath}", $"smtpd_tls_key_file = {keyPath}", "smtpd_tls_security_level = may",
-            "smtpd_tls_loglevel = 1", "debug_peer_list = 127.0.0.1", "debug_peer_level = 2",
-        ]);
+            [.. await PostfixTlsServer.SettingsAsync(_world), "smtpd_tls_loglevel = 1", "debug_peer_list = 127.0.0.1", "debug_peer_level = 2"]);
         _world.RelayTo(_postfix.ListenPort, "Required");
         _world.Settings["Gateway:Relay:CaCertificatePath"] = _world.CaCertificatePath;
     }

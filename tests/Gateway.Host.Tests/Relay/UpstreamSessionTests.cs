@@ -149,9 +149,7 @@ public sealed class UpstreamSessionTests
             Assert.StartsWith("MAIL FROM:", await c.LineAsync()); // no second STARTTLS on this one
             await c.LineAsync();
             await c.LineAsync();
-            await c.SayAsync("250 ok\n250 ok\n354 go");
-            await c.DataAsync();
-            await c.SayAsync("250 queued");
+            await AcceptAsync(c);
             await QuitAsync(c);
         };
         await using var upstream = new ScriptedUpstream(brokenTls, plain);
@@ -186,9 +184,7 @@ public sealed class UpstreamSessionTests
             Assert.StartsWith("MAIL FROM:", await c.LineAsync());
             await c.LineAsync();
             await c.LineAsync();
-            await c.SayAsync("250 ok\n250 ok\n354 go");
-            await c.DataAsync();
-            await c.SayAsync("250 queued");
+            await AcceptAsync(c);
             await QuitAsync(c);
         });
 
@@ -350,9 +346,7 @@ public sealed class UpstreamSessionTests
             Assert.Equal("MAIL FROM:<dave@other.test>", await c.LineAsync());
             Assert.Equal("RCPT TO:<dora@xn--bcher-kva.example>", await c.LineAsync());
             Assert.Equal("DATA", await c.LineAsync());
-            await c.SayAsync("250 ok\n250 ok\n354 go");
-            await c.DataAsync();
-            await c.SayAsync("250 queued");
+            await AcceptAsync(c);
             await QuitAsync(c);
         });
         var results = await RelayAsync(upstream, ["dora@bücher.example", "jörg@example.test"]);
@@ -372,9 +366,7 @@ public sealed class UpstreamSessionTests
             Assert.Equal("MAIL FROM:<dave@other.test> SMTPUTF8", await c.LineAsync());
             Assert.Equal("RCPT TO:<jörg@bücher.example>", await c.LineAsync());
             Assert.Equal("DATA", await c.LineAsync());
-            await c.SayAsync("250 ok\n250 ok\n354 go");
-            await c.DataAsync();
-            await c.SayAsync("250 queued");
+            await AcceptAsync(c);
             await QuitAsync(c);
         });
         var result = Assert.Single(await RelayAsync(upstream, ["jörg@bücher.example"]));
@@ -488,9 +480,7 @@ public sealed class UpstreamSessionTests
         async Task TransactionAsync(ScriptedUpstream.Connection c, string extra)
         {
             for (var i = 0; i < 3; i++) await c.LineAsync();
-            await c.SayAsync("250 ok\n250 ok\n354 go");
-            await c.DataAsync();
-            await c.SayAsync("250 queued" + extra);
+            await AcceptAsync(c, extra);
         }
         var first = async (ScriptedUpstream.Connection c) =>
         {
@@ -538,9 +528,7 @@ public sealed class UpstreamSessionTests
                     await c.SayAsync("250 2.0.0 ok");
                 }
                 for (var i = 0; i < 3; i++) await c.LineAsync();
-                await c.SayAsync("250 ok\n250 ok\n354 go");
-                await c.DataAsync();
-                await c.SayAsync("250 queued");
+                await AcceptAsync(c);
             }
             await QuitAsync(c);
         });
@@ -565,6 +553,14 @@ public sealed class UpstreamSessionTests
             new RecipientDsn(null, "utf-8;jörg@bücher.example"), smtpUtf8);
 
         Assert.Equal($"RCPT TO:<frank@elsewhere.test>{expected}\r\n", command);
+    }
+
+    /// <summary>After a one-recipient batch was read: MAIL and RCPT accepted, 354, the data read, and its 250 (with <paramref name="after"/> sent along).</summary>
+    private static async Task AcceptAsync(ScriptedUpstream.Connection c, string after = "")
+    {
+        await c.SayAsync("250 ok\n250 ok\n354 go");
+        await c.DataAsync();
+        await c.SayAsync("250 queued" + after);
     }
 
     private static async Task GreetAsync(ScriptedUpstream.Connection c, params string[] extensions)
