@@ -18,15 +18,17 @@ internal sealed class InboundForwarder(HarvestOptions options, string heloName)
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Timeout * 3);
         var host = new UpstreamHost(options.UpstreamHost, options.UpstreamPort);
-        // The internal MTA on a trusted segment, as configured: plain SMTP, no AUTH.
-        var settings = new UpstreamSettings(heloName, options.Timeout, RelayTlsMode.None, null, null, null, Chunking: true);
+        // The internal MTA on a trusted segment, as configured: plain SMTP, no AUTH, and whatever
+        // of PIPELINING and CHUNKING it offers (Relay:* is about the outbound upstream, not this one).
+        var settings = new UpstreamSettings(heloName, options.Timeout, RelayTlsMode.None, null, null, null, Chunking: true, Pipelining: true);
         UpstreamSession? session = null;
         try
         {
             var content = RelayedContent.Scan(new MemoryStream(message, writable: false));
+            if (EnvelopeMailbox.TryCreate(mailFrom) is null)
+                return (553, $"5.1.7 the sender <{mailFrom}> cannot be written to the internal mail server");
             var writable = recipients.Select((r, i) => (Address: r, Index: i)).Where(r => EnvelopeMailbox.TryCreate(r.Address) is not null).ToList();
-            if (EnvelopeMailbox.TryCreate(mailFrom) is null || writable.Count == 0)
-                return (553, $"5.1.7 the envelope <{mailFrom}> cannot be written to the internal mail server");
+            if (writable.Count == 0) return (553, "5.1.3 no recipient can be written to the internal mail server");
             session = await UpstreamSession.OpenAsync(host, settings, timeout.Token);
             var transaction = RelayTransaction.Plan(mailFrom, writable, session.Capabilities, content, dsn: null);
             var results = transaction.Unwritable ?? transaction.Results(await session.SendAsync(transaction.Mail, transaction.Recipients, content, timeout.Token), dsnPassedOn: false).ToList();
@@ -49,22 +51,9 @@ internal sealed class InboundForwarder(HarvestOptions options, string heloName)
         }
         finally
         {
-            if (session is not null) await QuitAsync(session);
+            if (session is not null) await session.CloseAsync();
         }
     }
 
     private static string Text(string reply) => reply.Length > 4 ? reply[4..] : string.Empty;
-
-    private static async Task QuitAsync(UpstreamSession session)
-    {
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        try
-        {
-            await session.QuitAsync(bound.Token);
-        }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The message's fate is decided; the goodbye is a courtesy.
-        }
-    }
 }

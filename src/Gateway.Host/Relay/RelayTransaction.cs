@@ -28,7 +28,7 @@ internal sealed class RelayTransaction
     {
         var utf8 = upstream.SmtpUtf8 && (EnvelopeCommands.NeedsUtf8(mailFrom) || recipients.Any(r => EnvelopeCommands.NeedsUtf8(r.Address)));
         if (EnvelopeCommands.Path(mailFrom, utf8) is not { } sender)
-            return new RelayTransaction(string.Empty) { Unwritable = recipients.Select(r => NeedsUtf8(r.Address, $"the sender <{mailFrom}>")).ToList() };
+            return new RelayTransaction(string.Empty) { Unwritable = recipients.Select(r => Utf8Refusal(r.Address, $"the sender <{mailFrom}>")).ToList() };
 
         var transaction = new RelayTransaction(EnvelopeCommands.Mail(sender, upstream, content, utf8, dsn));
         var commandOf = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
@@ -36,7 +36,7 @@ internal sealed class RelayTransaction
         {
             if (EnvelopeCommands.Path(address, utf8) is not { } path)
             {
-                transaction._unwritable.Add(NeedsUtf8(address, $"<{address}>"));
+                transaction._unwritable.Add(Utf8Refusal(address, $"<{address}>"));
                 continue;
             }
             if (!commandOf.TryGetValue(path, out var command))
@@ -72,6 +72,6 @@ internal sealed class RelayTransaction
     }
 
     // An address beyond ASCII needs SMTPUTF8 (RFC 6531); an upstream without it cannot take it, now or on a retry.
-    private static RecipientRelayResult NeedsUtf8(string recipient, string what) =>
+    private static RecipientRelayResult Utf8Refusal(string recipient, string what) =>
         new(recipient, RelayOutcome.Permanent, $"550 5.6.7 {what} needs SMTPUTF8, which the upstream does not offer");
 }

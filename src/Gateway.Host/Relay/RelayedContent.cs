@@ -14,7 +14,8 @@ internal sealed class RelayedContent
     private const int BufferSize = 64 * 1024;
     private static readonly byte[] NewLine = "\r\n"u8.ToArray();
     private static readonly byte[] Dot = "."u8.ToArray();
-    private static readonly byte[] EndOfData = ".\r\n"u8.ToArray();
+    /// <summary>The line that ends DATA.</summary>
+    internal static readonly byte[] EndOfData = ".\r\n"u8.ToArray();
     private readonly Stream _content;
     private readonly bool _endsWithNewLine;
 

@@ -13,7 +13,7 @@ namespace Gateway.Relay;
 /// </summary>
 internal static class SaslAuthenticator
 {
-    public static readonly string[] Mechanisms = ["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "LOGIN"];
+    private static readonly string[] Mechanisms = ["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "LOGIN"];
 
     /// <summary>Refusals after which the next mechanism is worth a try: authentication failed, mechanism too weak or unknown, temporary failure, encryption required.</summary>
     private static readonly HashSet<int> TryNext = [454, 504, 534, 535, 538];

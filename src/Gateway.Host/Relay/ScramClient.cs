@@ -80,10 +80,9 @@ internal sealed class ScramClient
         for (var i = 0; i < proof.Length; i++) proof[i] ^= clientKey[i];
         _serverSignature = Hmac(Hmac(salted, "Server Key"u8), authMessage);
         var final = $"{withoutProof},p={Convert.ToBase64String(proof)}";
-        // Either of the first two is enough to log in as this user.
+        // Either is enough to log in as this user; the proof goes on the wire anyway.
         CryptographicOperations.ZeroMemory(salted);
         CryptographicOperations.ZeroMemory(clientKey);
-        CryptographicOperations.ZeroMemory(proof);
         error = null;
         return final;
     }

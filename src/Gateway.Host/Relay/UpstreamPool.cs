@@ -11,13 +11,13 @@ namespace Gateway.Relay;
 /// is dropped when the upstream closed it, checked with NOOP before reuse when it rested longer
 /// than a few seconds, closed after Relay:IdleTimeout, after
 /// Relay:MaxMessagesPerConnection messages, and after any error. New connections go to Relay:Host,
-/// then to each of Relay:FallbackHosts when one cannot be reached or answers 4xx at connect/EHLO.
+/// then to each of Relay:FallbackHosts when one cannot be reached, fails TLS, or refuses the
+/// session at its greeting, EHLO, STARTTLS or AUTH.
 /// </summary>
 internal sealed partial class UpstreamPool : IDisposable
 {
     private static readonly TimeSpan CheckAfterIdle = TimeSpan.FromSeconds(3);
     private readonly RelayOptions _relay;
-    private readonly string _heloName;
     private readonly IReadOnlyList<UpstreamHost> _hosts;
     private readonly UpstreamSettings _settings;
     private readonly TimeProvider _time;
@@ -31,7 +31,6 @@ internal sealed partial class UpstreamPool : IDisposable
     public UpstreamPool(RelayOptions relay, string heloName, TimeProvider time, ILogger logger)
     {
         _relay = relay;
-        _heloName = heloName;
         _time = time;
         _logger = logger;
         _slots = new SemaphoreSlim(relay.MaxConnections, relay.MaxConnections);
@@ -201,10 +200,10 @@ internal sealed partial class UpstreamPool : IDisposable
             if (session.TlsDeclined is { } declined) LogTlsFallback(host.ToString(), declined);
             return session;
         }
-        catch (UpstreamTlsException e) when (_settings.Tls == RelayTlsMode.Opportunistic && string.IsNullOrEmpty(_settings.Username)) // never credentials in clear
+        catch (UpstreamTlsException e) when (_settings.TlsMode == RelayTlsMode.Opportunistic && string.IsNullOrEmpty(_settings.Username)) // never credentials in clear
         {
             LogTlsFallback(host.ToString(), e.Message);
-            return await UpstreamSession.OpenAsync(host, _settings with { Tls = RelayTlsMode.None }, cancellationToken);
+            return await UpstreamSession.OpenAsync(host, _settings with { TlsMode = RelayTlsMode.None }, cancellationToken);
         }
     }
 

@@ -6,7 +6,6 @@ namespace Gateway.Relay;
 internal sealed partial class UpstreamSession
 {
     private static readonly byte[] DataCommand = "DATA\r\n"u8.ToArray();
-    private static readonly byte[] EndOfData = ".\r\n"u8.ToArray();
 
     /// <summary>A copy up to this size goes in the same batch as its envelope; it fits the socket buffers.</summary>
     internal const int MaxChunkInBatch = 64 * 1024;
@@ -67,7 +66,7 @@ internal sealed partial class UpstreamSession
             {
                 // DATA accepted with nobody to deliver to: the message is not sent, and the empty one
                 // that ends the DATA goes to no one (RFC 2920 §3.1).
-                await _stream.WriteAsync(EndOfData, cancellationToken);
+                await _stream.WriteAsync(RelayedContent.EndOfData, cancellationToken);
                 await _stream.FlushAsync(cancellationToken);
                 await ReadReplyAsync(cancellationToken);
                 return new TransactionReplies(mailReply, replies, null);

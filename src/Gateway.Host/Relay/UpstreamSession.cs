@@ -13,12 +13,15 @@ namespace Gateway.Relay;
 /// for each reply needs three or more. On a WAN link to a hosted upstream that is the difference
 /// between 3 and 1 round trips per message.
 /// <para>
-/// One user at a time (the pool's). Every wait is bounded by Relay:Timeout, applied by
-/// <see cref="CoalescingStream"/>; any failure leaves the session broken, never reused.
+/// One user at a time (the pool's). Every wait is bounded by Relay:Timeout: the connect here,
+/// every read and write by <see cref="CoalescingStream"/>; any failure leaves the session broken,
+/// never reused.
 /// </para>
 /// </summary>
 internal sealed partial class UpstreamSession : IDisposable
 {
+    /// <summary>How long a QUIT may take before the connection is simply closed.</summary>
+    private static readonly TimeSpan QuitTimeout = TimeSpan.FromSeconds(5);
     private readonly Socket _socket;
     private readonly CoalescingStream _transport;
     private readonly ReplyReader _replies;
@@ -40,7 +43,10 @@ internal sealed partial class UpstreamSession : IDisposable
 
     public UpstreamCapabilities Capabilities { get; private set; } = UpstreamCapabilities.None;
 
-    public bool IsEncrypted => _stream is SslStream;
+    /// <summary>Why opportunistic TLS was not used though the upstream offered it (its refusal of STARTTLS), for the pool to log; else null.</summary>
+    public string? TlsDeclined { get; private set; }
+
+    private bool IsEncrypted => _stream is SslStream;
 
     /// <summary>How the session is protected, for the audit: "TLSv1.3 TLS_AES_256_GCM_SHA384", or "none".</summary>
     public string Protection => _stream is SslStream tls
@@ -78,9 +84,17 @@ internal sealed partial class UpstreamSession : IDisposable
     {
         // TCP_NODELAY: commands and replies are small, and Nagle against delayed ACKs costs ~40 ms a message.
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        // Bounded like every later wait, so a host that never answers leaves time for the next one.
+        using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        connectTimeout.CancelAfter(settings.Timeout);
         try
         {
-            await socket.ConnectAsync(host.Name, host.Port, cancellationToken);
+            await socket.ConnectAsync(host.Name, host.Port, connectTimeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new IOException($"upstream {host} did not accept the connection within {settings.Timeout.TotalSeconds:0.#} s");
         }
         catch
         {
@@ -105,15 +119,12 @@ internal sealed partial class UpstreamSession : IDisposable
         var greeting = await ReadReplyAsync(cancellationToken);
         if (greeting.Code != 220) throw Refused(host, "its greeting", greeting);
         await HelloAsync(host, cancellationToken);
-        if (_settings.Tls == RelayTlsMode.Required && !Capabilities.StartTls)
+        if (_settings.TlsMode == RelayTlsMode.Required && !Capabilities.StartTls)
             throw new UpstreamProtocolException($"upstream {host} offers no STARTTLS, and Relay:TlsMode is Required");
-        if (_settings.Tls != RelayTlsMode.None && Capabilities.StartTls) await StartTlsAsync(host, cancellationToken);
+        if (_settings.TlsMode != RelayTlsMode.None && Capabilities.StartTls) await StartTlsAsync(host, cancellationToken);
         if (!string.IsNullOrEmpty(_settings.Username)) await AuthenticateAsync(host, cancellationToken);
         if (_replies.HasUnreadBytes) throw new UpstreamProtocolException($"upstream {host} sent a reply no command asked for");
     }
-
-    /// <summary>Why opportunistic TLS was not used though the upstream offered it (its refusal of STARTTLS), for the pool to log; else null.</summary>
-    public string? TlsDeclined { get; private set; }
 
     private async Task HelloAsync(UpstreamHost host, CancellationToken cancellationToken)
     {
@@ -143,7 +154,7 @@ internal sealed partial class UpstreamSession : IDisposable
     private async Task StartTlsAsync(UpstreamHost host, CancellationToken cancellationToken)
     {
         var reply = await CommandAsync("STARTTLS\r\n", cancellationToken);
-        if (reply.Code != 220 && _settings.Tls == RelayTlsMode.Opportunistic && !reply.ClosesConnection && string.IsNullOrEmpty(_settings.Username))
+        if (reply.Code != 220 && _settings.TlsMode == RelayTlsMode.Opportunistic && !reply.ClosesConnection && string.IsNullOrEmpty(_settings.Username))
         {
             // "454 TLS not available" and the like: the session goes on in clear, as with an upstream
             // that offers no STARTTLS (Postfix at "may" does the same).
@@ -174,10 +185,10 @@ internal sealed partial class UpstreamSession : IDisposable
 
     private async Task AuthenticateAsync(UpstreamHost host, CancellationToken cancellationToken)
     {
-        // TLS was offered and refused, or stripped on the way by an attacker (an opportunistic
-        // session is plain then): either way the password is not sent in clear. TlsMode None says
-        // the admin wants it so, on a network they trust.
-        if (!IsEncrypted && _settings.Tls != RelayTlsMode.None)
+        // Kept whatever the start-up checks allow (today Opportunistic with a user name is refused
+        // there, and Required without TLS fails before this): a password is never sent in clear
+        // unless TlsMode None says the admin wants it so, on a network they trust.
+        if (!IsEncrypted && _settings.TlsMode != RelayTlsMode.None)
             throw new UpstreamProtocolException($"upstream {host} offers no STARTTLS: Relay:Username's password is not sent over a plain connection (Relay:TlsMode None allows it)");
         var reply = await SaslAuthenticator.AuthenticateAsync(CommandAsync, Capabilities.Authentication, _settings.Username!, _settings.Password ?? string.Empty, host, cancellationToken);
         if (reply.Code != 235) throw Refused(host, "AUTH", reply);
@@ -196,6 +207,19 @@ internal sealed partial class UpstreamSession : IDisposable
         {
             _broken = true;
             throw;
+        }
+    }
+
+    /// <summary>QUIT within a few seconds, then close; a goodbye that fails is no matter, the connection closes either way.</summary>
+    public async Task CloseAsync()
+    {
+        using var timeout = new CancellationTokenSource(QuitTimeout);
+        try
+        {
+            await QuitAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or ObjectDisposedException) // closed meanwhile by the pool's Dispose
+        {
         }
     }
 

@@ -5,8 +5,8 @@ namespace Gateway.Relay;
 
 /// <summary>How sessions with the upstream are opened: Relay:* as bound, with the TLS check it implies.</summary>
 /// <param name="Validation">Null: the system's own check of the upstream's certificate against its trusted roots.</param>
-internal sealed record UpstreamSettings(string HeloName, TimeSpan Timeout, RelayTlsMode Tls, RemoteCertificateValidationCallback? Validation,
-    string? Username, string? Password, bool Chunking, bool Pipelining = true)
+internal sealed record UpstreamSettings(string HeloName, TimeSpan Timeout, RelayTlsMode TlsMode, RemoteCertificateValidationCallback? Validation,
+    string? Username, string? Password, bool Chunking, bool Pipelining)
 {
-    public override string ToString() => $"UpstreamSettings {{ HeloName = {HeloName}, Tls = {Tls}, Username = {Username} }}"; // never the password
+    public override string ToString() => $"UpstreamSettings {{ HeloName = {HeloName}, TlsMode = {TlsMode}, Username = {Username} }}"; // never the password
 }

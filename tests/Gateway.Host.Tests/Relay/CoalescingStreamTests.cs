@@ -4,7 +4,7 @@ using Gateway.Relay;
 namespace Gateway.Tests.Relay;
 
 /// <summary>
-/// The upstream stream gathers MailKit's 4 KiB writes into one send, and never holds back what
+/// The upstream stream gathers the session's small writes (a pipelined batch) into one send, and never holds back what
 /// the other side must see before it can answer.
 /// </summary>
 public sealed class CoalescingStreamTests

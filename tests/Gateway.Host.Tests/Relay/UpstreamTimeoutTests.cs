@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Gateway.Tests.Relay;
 
 /// <summary>
-/// Relay:Timeout bounds every wait for the upstream, as the README says: MailKit applies it
+/// Relay:Timeout bounds every wait for the upstream, as the README says: the session applies it
 /// through its stream's timeouts, which .NET's NetworkStream ignores for asynchronous calls.
 /// </summary>
 public sealed class UpstreamTimeoutTests
