@@ -67,6 +67,29 @@ public sealed class PostfixUpstreamTests : IAsyncLifetime
         Assert.Contains("disconnect from localhost[127.0.0.1] ehlo=1 mail=3 rcpt=3 bdat=3 quit=1", log); // one pooled connection, three chunks
     }
 
+    /// <summary>
+    /// A burst from 8 clients at once over the pool's sessions (pipelined MAIL, RCPT and BDAT):
+    /// every copy arrives exactly once, none is deferred, and Postfix refuses nothing, so no
+    /// reply was ever read out of step.
+    /// </summary>
+    [Fact]
+    public async Task ABurstOf300FromEightClients_OverPooledPipelinedSessions_ArrivesOnceEach_NoneDeferred()
+    {
+        const int Messages = 300;
+        await using (var gateway = await RunningGateway.StartAsync(_world))
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, Messages), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+                await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", $"user{i % 7}@elsewhere.test", $"burst-{i}"), "alice@example.test", $"user{i % 7}@elsewhere.test"));
+            var arrived = await _sink.WaitForMessagesAsync(Messages, TimeSpan.FromMinutes(2));
+            Assert.Equal(Enumerable.Range(0, Messages).Select(i => $"burst-{i}").Order(), arrived.Select(m => m.Parse().Subject).Order());
+            Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred") || RunningGateway.Is(e, "failed"));
+        }
+
+        var log = await _postfix.MaillogAsync();
+        Assert.DoesNotMatch(@"> localhost\[127\.0\.0\.1\]: [45]\d\d", log);
+        Assert.Equal(Messages, System.Text.RegularExpressions.Regex.Matches(log, @"< localhost\[127\.0\.0\.1\]: BDAT \d+ LAST").Count);
+    }
+
     [Fact]
     public async Task WithChunkingOff_ACopyGoesWithData()
     {
