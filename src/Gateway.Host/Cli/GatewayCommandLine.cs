@@ -47,9 +47,13 @@ public static class GatewayCommandLine
         list.SetAction(parse => CertsListCommand.ExecuteAsync(parse.GetValue(config), parse.GetValue(listExpiring), parse.GetValue(listJson), Console.Out, Console.Error));
         var certs = new Command("certs", "Certificate directory tools") { import, lookup, list };
 
+        var relayCheck = new Command("check", "Open a session with each configured upstream as the relay would (TLS, AUTH), say what it offers, and close it without sending mail") { config };
+        relayCheck.SetAction((parse, token) => RelayCheckCommand.ExecuteAsync(parse.GetValue(config), Console.Out, Console.Error, token));
+        var relay = new Command("relay", "Upstream tools") { relayCheck };
+
         var root = new RootCommand("Gateway: an S/MIME mail gateway. Receives mail over SMTP, signs and encrypts it by policy, relays it upstream.")
         {
-            config, run, policy, auth, certs, CaCommand.Create(config), QueueCommand.Create(config),
+            config, run, policy, auth, certs, relay, CaCommand.Create(config), QueueCommand.Create(config),
         };
         root.SetAction((parse, token) => RunCommand.ExecuteAsync(parse.GetValue(config), Console.Error, token));
         return root;

@@ -19,9 +19,9 @@ internal static class SaslAuthenticator
     private static readonly HashSet<int> TryNext = [454, 504, 534, 535, 538];
 
     /// <param name="command">Sends one line (the text ends with CRLF) and reads the reply.</param>
-    /// <returns>The upstream's last reply: 235 when authenticated.</returns>
+    /// <returns>The upstream's last reply (235 when authenticated) and the mechanism it came to.</returns>
     /// <exception cref="UpstreamProtocolException">No common mechanism, or the upstream failed its side of SCRAM.</exception>
-    public static async Task<UpstreamReply> AuthenticateAsync(Func<string, CancellationToken, ValueTask<UpstreamReply>> command, IReadOnlySet<string> offered,
+    public static async Task<(UpstreamReply Reply, string Mechanism)> AuthenticateAsync(Func<string, CancellationToken, ValueTask<UpstreamReply>> command, IReadOnlySet<string> offered,
         string user, string password, UpstreamHost host, CancellationToken cancellationToken)
     {
         // At most two tries: the best SCRAM, then the best of the mechanisms that send the password.
@@ -34,6 +34,7 @@ internal static class SaslAuthenticator
             throw new UpstreamProtocolException($"upstream {host} offers no AUTH mechanism Gateway uses ({string.Join(", ", Mechanisms)}; offered: {names})");
         }
         UpstreamReply reply = default;
+        var last = usable[0];
         foreach (var mechanism in usable)
         {
             reply = mechanism switch
@@ -43,9 +44,10 @@ internal static class SaslAuthenticator
                 "PLAIN" => await command($"AUTH PLAIN {Base64($"\0{user}\0{password}")}\r\n", cancellationToken),
                 _ => await LoginAsync(command, user, password, cancellationToken),
             };
-            if (!TryNext.Contains(reply.Code)) return reply;
+            last = mechanism;
+            if (!TryNext.Contains(reply.Code)) return (reply, mechanism);
         }
-        return reply;
+        return (reply, last);
     }
 
     private static async Task<UpstreamReply> LoginAsync(Func<string, CancellationToken, ValueTask<UpstreamReply>> command, string user, string password, CancellationToken cancellationToken)

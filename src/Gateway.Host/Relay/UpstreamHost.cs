@@ -5,6 +5,10 @@ public sealed record UpstreamHost(string Name, int Port)
 {
     public override string ToString() => $"{Name}:{Port}";
 
+    /// <summary>Relay:Host, then each Relay:FallbackHosts entry (checked at start).</summary>
+    public static IReadOnlyList<UpstreamHost> AllOf(Gateway.Configuration.RelayOptions relay) =>
+        [new UpstreamHost(relay.Host, relay.Port), .. relay.FallbackHosts.Select(h => TryParse(h, relay.Port, out var host) ? host : throw new FormatException(h))];
+
     public static bool TryParse(string text, int defaultPort, out UpstreamHost host)
     {
         host = null!;

@@ -1,6 +1,4 @@
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Cryptography.X509Certificates;
 using Gateway.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -34,15 +32,8 @@ internal sealed partial class UpstreamPool : IDisposable
         _time = time;
         _logger = logger;
         _slots = new SemaphoreSlim(relay.MaxConnections, relay.MaxConnections);
-        _hosts = [new UpstreamHost(relay.Host, relay.Port), .. relay.FallbackHosts.Select(h => UpstreamHost.TryParse(h, relay.Port, out var host) ? host : throw new FormatException(h))];
-        var authority = string.IsNullOrEmpty(relay.CaCertificatePath) ? null : X509CertificateLoader.LoadCertificateFromFile(relay.CaCertificatePath);
-        RemoteCertificateValidationCallback? validation = relay.TlsMode switch
-        {
-            RelayTlsMode.Opportunistic => (_, _, _, _) => true, // opportunistic: encrypt against passive listeners only
-            RelayTlsMode.Required when authority is not null => (_, certificate, _, errors) => UpstreamValidation.Validate(certificate, errors, authority),
-            _ => null,
-        };
-        _settings = new UpstreamSettings(heloName, relay.Timeout, relay.TlsMode, validation, relay.Username, relay.Password, relay.Chunking, relay.Pipelining);
+        _hosts = UpstreamHost.AllOf(relay);
+        _settings = UpstreamSettings.For(relay, heloName);
     }
 
     public string Describe() => string.Join(", ", _hosts);
@@ -192,18 +183,22 @@ internal sealed partial class UpstreamPool : IDisposable
     /// no STARTTLS: deferring every copy until its lifetime ends protects nothing that TLS
     /// without verification would.
     /// </summary>
-    private async Task<UpstreamSession> OpenSessionAsync(UpstreamHost host, CancellationToken cancellationToken)
+    private Task<UpstreamSession> OpenSessionAsync(UpstreamHost host, CancellationToken cancellationToken) =>
+        OpenSessionAsync(host, _settings, reason => LogTlsFallback(host.ToString(), reason), cancellationToken);
+
+    /// <param name="inClear">Told why a session goes without the TLS the upstream offered.</param>
+    internal static async Task<UpstreamSession> OpenSessionAsync(UpstreamHost host, UpstreamSettings settings, Action<string> inClear, CancellationToken cancellationToken)
     {
         try
         {
-            var session = await UpstreamSession.OpenAsync(host, _settings, cancellationToken);
-            if (session.TlsDeclined is { } declined) LogTlsFallback(host.ToString(), declined);
+            var session = await UpstreamSession.OpenAsync(host, settings, cancellationToken);
+            if (session.TlsDeclined is { } declined) inClear(declined);
             return session;
         }
-        catch (UpstreamTlsException e) when (_settings.TlsMode == RelayTlsMode.Opportunistic && string.IsNullOrEmpty(_settings.Username)) // never credentials in clear
+        catch (UpstreamTlsException e) when (settings.TlsMode == RelayTlsMode.Opportunistic && string.IsNullOrEmpty(settings.Username)) // never credentials in clear
         {
-            LogTlsFallback(host.ToString(), e.Message);
-            return await UpstreamSession.OpenAsync(host, _settings with { TlsMode = RelayTlsMode.None }, cancellationToken);
+            inClear(e.Message);
+            return await UpstreamSession.OpenAsync(host, settings with { TlsMode = RelayTlsMode.None }, cancellationToken);
         }
     }
 

@@ -46,6 +46,9 @@ internal sealed partial class UpstreamSession : IDisposable
     /// <summary>Why opportunistic TLS was not used though the upstream offered it (its refusal of STARTTLS), for the pool to log; else null.</summary>
     public string? TlsDeclined { get; private set; }
 
+    /// <summary>The SASL mechanism the session authenticated with; null without Relay:Username.</summary>
+    public string? AuthenticatedWith { get; private set; }
+
     private bool IsEncrypted => _stream is SslStream;
 
     /// <summary>How the session is protected, for the audit: "TLSv1.3 TLS_AES_256_GCM_SHA384", or "none".</summary>
@@ -190,8 +193,9 @@ internal sealed partial class UpstreamSession : IDisposable
         // unless TlsMode None says the admin wants it so, on a network they trust.
         if (!IsEncrypted && _settings.TlsMode != RelayTlsMode.None)
             throw new UpstreamProtocolException($"upstream {host} offers no STARTTLS: Relay:Username's password is not sent over a plain connection (Relay:TlsMode None allows it)");
-        var reply = await SaslAuthenticator.AuthenticateAsync(CommandAsync, Capabilities.Authentication, _settings.Username!, _settings.Password ?? string.Empty, host, cancellationToken);
-        if (reply.Code != 235) throw Refused(host, "AUTH", reply);
+        var (reply, mechanism) = await SaslAuthenticator.AuthenticateAsync(CommandAsync, Capabilities.Authentication, _settings.Username!, _settings.Password ?? string.Empty, host, cancellationToken);
+        if (reply.Code != 235) throw Refused(host, $"AUTH {mechanism}", reply);
+        AuthenticatedWith = mechanism;
     }
 
     /// <summary>Checks that the upstream still answers.</summary>

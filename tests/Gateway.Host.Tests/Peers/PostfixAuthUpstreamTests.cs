@@ -71,6 +71,22 @@ public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RelayCheck_ReportsTheVerifiedTlsAndTheMechanism_WithoutSendingMail()
+    {
+        _world.Settings["Gateway:Relay:Password"] = "secret";
+        var config = Gateway.Tests.Configuration.SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings);
+        var output = new StringWriter();
+
+        var exit = await Gateway.Cli.RelayCheckCommand.ExecuteAsync(config, output, output, default);
+
+        Assert.Equal(0, exit);
+        Assert.Matches(@"TLS: TLSv1\.[23] \S+ \(certificate verified against ", output.ToString());
+        Assert.Contains("authenticated as gateway with SCRAM-SHA-256", output.ToString());
+        Assert.Contains("offers: PIPELINING, CHUNKING", output.ToString());
+        Assert.Empty(_sink.Messages);
+    }
+
+    [Fact]
     public async Task AWrongPassword_IsRefusedByPostfix_AndTheCopyIsDeferred_NotReturned()
     {
         _world.Settings["Gateway:Relay:Password"] = "not the secret";
@@ -78,7 +94,7 @@ public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
         await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "scram-wrong"), "alice@example.test", "dave@elsewhere.test");
 
         var deferred = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred", "dave@elsewhere.test"));
-        Assert.Matches(@"^451 4\.4\.1 .*refused AUTH: 535", deferred.GetProperty("reply").GetString());
+        Assert.Matches(@"^451 4\.4\.1 .*refused AUTH \S+: 535", deferred.GetProperty("reply").GetString());
         // SCRAM-SHA-256, then PLAIN once: no SCRAM-SHA-1 or LOGIN after them, which would fail alike.
         var log = await _postfix.MaillogAsync();
         Assert.Contains("SASL SCRAM-SHA-256 authentication failed", log);

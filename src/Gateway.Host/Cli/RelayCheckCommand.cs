@@ -1,0 +1,80 @@
+using Gateway.Configuration;
+using Gateway.Relay;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Cli;
+
+/// <summary>
+/// <c>gateway relay check</c>: opens a session with each configured upstream as the relay would
+/// (TLS as Relay:TlsMode says, AUTH with Relay:Username), says what it offers and how the
+/// session went, and closes it without sending mail. Exit 0 when Relay:Host or a fallback host
+/// took a session, 1 otherwise: the check to run after changing Relay:*, before mail queues up.
+/// </summary>
+public static class RelayCheckCommand
+{
+    public static async Task<int> ExecuteAsync(string? configPath, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        using var host = await ValidatedHost.TryCreateAsync(configPath, error, tool: true);
+        if (host is null) return 1;
+        var options = host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        var relay = options.Relay;
+        if (string.IsNullOrWhiteSpace(relay.Host))
+        {
+            await output.WriteLineAsync($"no upstream: Relay:Host is empty, so copies are written to {Path.GetFullPath(relay.Outbox)}");
+            return 0;
+        }
+        var settings = UpstreamSettings.For(relay, relay.HeloName ?? options.Smtp.ServerName);
+        var reached = false;
+        foreach (var upstream in UpstreamHost.AllOf(relay))
+        {
+            var notes = new List<string>();
+            try
+            {
+                using var session = await UpstreamPool.OpenSessionAsync(upstream, settings, notes.Add, cancellationToken);
+                reached = true;
+                await output.WriteLineAsync($"upstream {upstream}: ready");
+                await output.WriteLineAsync($"  offers: {Offers(session.Capabilities)}");
+                await output.WriteLineAsync($"  TLS: {session.Protection}{Verification(relay, session)}");
+                foreach (var note in notes) await output.WriteLineAsync($"  note: {note}; copies go in clear, as Relay:TlsMode Opportunistic allows");
+                await output.WriteLineAsync($"  AUTH: {(session.AuthenticatedWith is { } mechanism ? $"authenticated as {relay.Username} with {mechanism}" : "none (no Relay:Username)")}");
+                await output.WriteLineAsync($"  a copy costs: {RoundTrips(session.Capabilities, relay)}");
+                await session.CloseAsync();
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
+            {
+                await output.WriteLineAsync($"upstream {upstream}: failed: {e.Message}");
+            }
+        }
+        return reached ? 0 : 1;
+    }
+
+    private static string Offers(UpstreamCapabilities offered)
+    {
+        var names = new List<string>();
+        if (offered.Pipelining) names.Add("PIPELINING");
+        if (offered.Chunking) names.Add("CHUNKING");
+        if (offered.Size) names.Add(offered.MaxSize > 0 ? $"SIZE {offered.MaxSize}" : "SIZE");
+        if (offered.EightBitMime) names.Add("8BITMIME");
+        if (offered.Dsn) names.Add("DSN");
+        if (offered.SmtpUtf8) names.Add("SMTPUTF8");
+        if (offered.StartTls) names.Add("STARTTLS");
+        if (offered.Authentication.Count > 0) names.Add("AUTH " + string.Join(' ', offered.Authentication.Order()));
+        return names.Count == 0 ? "nothing Gateway uses (plain SMTP)" : string.Join(", ", names);
+    }
+
+    private static string Verification(RelayOptions relay, UpstreamSession session) => session.Protection == "none" ? string.Empty : relay.TlsMode switch
+    {
+        RelayTlsMode.Required when !string.IsNullOrEmpty(relay.CaCertificatePath) => $" (certificate verified against {relay.CaCertificatePath})",
+        RelayTlsMode.Required => " (certificate verified against the system's trusted roots)",
+        _ => " (certificate not verified: Relay:TlsMode Opportunistic)",
+    };
+
+    private static string RoundTrips(UpstreamCapabilities offered, RelayOptions relay) => (offered.Pipelining && relay.Pipelining, offered.Chunking && relay.Chunking) switch
+    {
+        (true, true) => "1 round trip (MAIL, RCPT and BDAT with the copy in one batch; copies over 64 KiB 2)",
+        (true, false) => "2 round trips (MAIL, RCPT and DATA in one batch, then the data)",
+        (false, true) => "2 + 1 per recipient round trips (each command waits; BDAT with the copy)",
+        _ => "3 + 1 per recipient round trips (each command waits; DATA, then the data)",
+    };
+}
