@@ -24,26 +24,43 @@ public static class RelayCheckCommand
             await output.WriteLineAsync($"no upstream: Relay:Host is empty, so copies are written to {Path.GetFullPath(relay.Outbox)}");
             return 0;
         }
-        var settings = UpstreamSettings.For(relay, relay.HeloName ?? options.Smtp.ServerName);
+        UpstreamSettings settings;
+        try
+        {
+            settings = UpstreamSettings.For(relay, relay.HeloName ?? options.Smtp.ServerName);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            await error.WriteLineAsync($"configuration error: Gateway:Relay:CaCertificatePath: '{relay.CaCertificatePath}' is not a readable certificate: {e.Message}");
+            return 1;
+        }
         var reached = false;
         foreach (var upstream in UpstreamHost.AllOf(relay))
         {
             var notes = new List<string>();
+            // The bound a copy has: an upstream that answers a line at a time cannot hold the check.
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bound.CancelAfter(relay.Timeout * 5);
             try
             {
-                using var session = await UpstreamPool.OpenSessionAsync(upstream, settings, notes.Add, cancellationToken);
+                using var session = await UpstreamPool.OpenSessionAsync(upstream, settings, notes.Add, bound.Token);
                 reached = true;
                 await output.WriteLineAsync($"upstream {upstream}: ready");
                 await output.WriteLineAsync($"  offers: {Offers(session.Capabilities)}");
                 await output.WriteLineAsync($"  TLS: {session.Protection}{Verification(relay, session)}");
                 foreach (var note in notes) await output.WriteLineAsync($"  note: {note}; copies go in clear, as Relay:TlsMode Opportunistic allows");
                 await output.WriteLineAsync($"  AUTH: {(session.AuthenticatedWith is { } mechanism ? $"authenticated as {relay.Username} with {mechanism}" : "none (no Relay:Username)")}");
+                if (session.AuthenticatedWith is "PLAIN" or "LOGIN" && session.Protection == "none")
+                    await output.WriteLineAsync("  warning: the password went in clear (Relay:TlsMode None): keep this upstream on a network you trust");
                 await output.WriteLineAsync($"  a copy costs: {RoundTrips(session.Capabilities, relay)}");
                 await session.CloseAsync();
             }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
+                                          || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                await output.WriteLineAsync($"upstream {upstream}: failed: {e.Message}");
+                var why = e is OperationCanceledException ? $"no session within {relay.Timeout * 5}" : e.Message;
+                await output.WriteLineAsync($"upstream {upstream}: failed: {why}");
+                foreach (var note in notes) await output.WriteLineAsync($"  note: {note}; tried again in clear, as Relay:TlsMode Opportunistic allows");
             }
         }
         return reached ? 0 : 1;

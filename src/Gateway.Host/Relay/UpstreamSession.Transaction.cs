@@ -73,16 +73,18 @@ internal sealed partial class UpstreamSession
             }
             return new TransactionReplies(mailReply, replies, await SendDataAsync(content, cancellationToken));
         }
-        catch (IOException e)
+        // A broken reply is no interruption: the replies before it may be out of step already
+        // (an upstream that mishandles PIPELINING), so none of them is trusted and the copy waits.
+        catch (IOException e) when (e is not UpstreamProtocolException)
         {
             return Interrupted(mailReply, replies, e);
         }
     }
 
     /// <summary>
-    /// The session broke after some replies came: those stand (a 550 to one RCPT is that
-    /// recipient's answer, whatever happened next, e.g. Postfix's 421 after too many errors), and
-    /// every recipient still without one waits for another try.
+    /// The connection broke after some replies came (closed, reset, timed out): those stand (a
+    /// 550 to one RCPT is that recipient's answer, whatever happened next, e.g. Postfix's 421
+    /// after too many errors), and every recipient still without one waits for another try.
     /// </summary>
     private TransactionReplies Interrupted(UpstreamReply mailReply, UpstreamReply?[] replies, IOException cause)
     {
@@ -110,7 +112,9 @@ internal sealed partial class UpstreamSession
             var data = await ReadReplyAsync(cancellationToken);
             return new TransactionReplies(mailReply, replies, data.Code == 354 ? await SendDataAsync(content, cancellationToken) : RefusalOfData(data));
         }
-        catch (IOException e)
+        // A broken reply is no interruption: the replies before it may be out of step already
+        // (an upstream that mishandles PIPELINING), so none of them is trusted and the copy waits.
+        catch (IOException e) when (e is not UpstreamProtocolException)
         {
             return Interrupted(mailReply, replies, e);
         }

@@ -97,7 +97,7 @@ internal sealed partial class UpstreamSession : IDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
-            throw new IOException($"upstream {host} did not accept the connection within {settings.Timeout.TotalSeconds:0.#} s");
+            throw new IOException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"upstream {host} did not accept the connection within {settings.Timeout.TotalSeconds:0.#} s"));
         }
         catch
         {

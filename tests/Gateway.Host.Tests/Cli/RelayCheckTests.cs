@@ -42,7 +42,6 @@ public sealed class RelayCheckTests : IDisposable
         Assert.Contains("offers: PIPELINING, CHUNKING, SIZE 1000000, 8BITMIME, DSN", output);
         Assert.Contains("TLS: none", output);
         Assert.Contains("a copy costs: 1 round trip", output);
-        Assert.DoesNotContain("MAIL", upstream.Received);
     }
 
     [Fact]
@@ -58,6 +57,7 @@ public sealed class RelayCheckTests : IDisposable
         _world.Settings["Gateway:Relay:FallbackHosts:0"] = $"127.0.0.1:{upstream.Port}";
 
         var (exit, output) = await CheckAsync();
+        await upstream.Finished(Wait);
 
         Assert.Equal(0, exit);
         Assert.Contains($"upstream 127.0.0.1:{down.Port}: failed: ", output);

@@ -112,6 +112,24 @@ public sealed class UpstreamSessionTests
     }
 
     [Fact]
+    public async Task ABrokenReplyMidBatch_TrustsNoneOfTheRepliesBeforeIt_AndDefersTheWholeCopy()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            for (var i = 0; i < 4; i++) await c.LineAsync();
+            // A 354 to the second RCPT: the replies are out of step, so the 550 may not be the first recipient's.
+            await c.SayAsync("250 ok\n550 5.1.1 unknown\n354 go ahead");
+            await c.LineAsync(); // dropped, no QUIT
+        });
+
+        var results = await RelayAsync(upstream, ["gone@elsewhere.test", "frank@elsewhere.test"]);
+
+        Assert.All(results, r => Assert.Equal(RelayOutcome.Temporary, r.Outcome));
+        Assert.All(results, r => Assert.Contains("answered RCPT with 354", r.Reply));
+    }
+
+    [Fact]
     public async Task AnUpstreamThatHangsUpMidBatch_KeepsTheRefusalsItAlreadyGave_AndTheRestWait()
     {
         await using var upstream = new ScriptedUpstream(async c =>
