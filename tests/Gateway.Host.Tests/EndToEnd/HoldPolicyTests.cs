@@ -72,6 +72,8 @@ public sealed class HoldPolicyTests : IAsyncLifetime
         Assert.True(released.Succeeded, released.Message);
 
         await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "success-reported"));
+        // Queued is not yet written: the report reaches the outbox when a worker relays it to alice.
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "alice@example.test"));
         var report = await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(_world.OutboxPath, "*.eml"), f => File.ReadAllText(f).Contains("Successful Mail Delivery Report")));
         Assert.Contains("Original-Recipient: rfc822; erin+sales@partner.test", report);
         Assert.Contains("Action: relayed", report);
