@@ -27,13 +27,13 @@ internal sealed class InboundForwarder(HarvestOptions options, string heloName)
             var content = RelayedContent.Scan(new MemoryStream(message, writable: false));
             if (EnvelopeMailbox.TryCreate(mailFrom) is null)
                 return (553, $"5.1.7 the sender <{mailFrom}> cannot be written to the internal mail server");
-            var writable = recipients.Select((r, i) => (Address: r, Index: i)).Where(r => EnvelopeMailbox.TryCreate(r.Address) is not null).ToList();
+            var (writable, unwritable) = EnvelopeMailbox.Partition(recipients);
             if (writable.Count == 0) return (553, "5.1.3 no recipient can be written to the internal mail server");
             session = await UpstreamSession.OpenAsync(host, settings, timeout.Token);
             var transaction = RelayTransaction.Plan(mailFrom, writable, session.Capabilities, content, dsn: null);
             var results = transaction.Unwritable ?? transaction.Results(await session.SendAsync(transaction.Mail, transaction.Recipients, content, timeout.Token), dsnPassedOn: false).ToList();
             var refused = results.Where(r => r.Outcome != RelayOutcome.Accepted).ToList();
-            var unwritten = recipients.Count - writable.Count;
+            var unwritten = unwritable.Count;
             if (refused.Count == 0 && unwritten == 0) return (250, "2.0.0 passed on: " + Text(results[0].Reply));
             // One DATA reply covers every recipient: a partial refusal is returned as a refusal, so the
             // sender retries or bounces; the recipients that accepted may then get it twice, never zero
@@ -45,12 +45,11 @@ internal sealed class InboundForwarder(HarvestOptions options, string heloName)
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
         {
-            session?.Dispose();
-            session = null;
             return (451, $"4.4.1 internal mail server {options.UpstreamHost}:{options.UpstreamPort} unavailable, try again later");
         }
         finally
         {
+            // QUIT after a refusal; a session a failure broke is closed without it.
             if (session is not null) await session.CloseAsync();
         }
     }

@@ -13,4 +13,8 @@ public sealed record RecipientRelayResult(string Recipient, RelayOutcome Outcome
 {
     public string? Upstream { get; init; }
     public string? Tls { get; init; }
+
+    /// <summary>A refusal, as its code says: 5xx for good, anything else for now.</summary>
+    public static RecipientRelayResult Refused(string recipient, int code, string reply) =>
+        new(recipient, code >= 500 ? RelayOutcome.Permanent : RelayOutcome.Temporary, reply);
 }

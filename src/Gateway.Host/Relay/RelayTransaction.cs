@@ -66,7 +66,7 @@ internal sealed class RelayTransaction
             else if (answer.IsPositive)
                 yield return new RecipientRelayResult(address, RelayOutcome.Accepted, answer.ToString(), dsnPassedOn);
             else
-                yield return new RecipientRelayResult(address, answer.Code >= 500 ? RelayOutcome.Permanent : RelayOutcome.Temporary, answer.ToString());
+                yield return RecipientRelayResult.Refused(address, answer.Code, answer.ToString());
         }
         foreach (var result in _unwritable) yield return result;
     }

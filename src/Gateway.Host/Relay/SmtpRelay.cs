@@ -25,13 +25,8 @@ public sealed class SmtpRelay : IRelay, IDisposable
     {
         if (EnvelopeMailbox.TryCreate(mailFrom) is null)
             return recipients.Select(r => Result(r, 553, $"5.1.7 the sender address <{mailFrom}> cannot be written in an SMTP envelope")).ToList();
-        var refused = new List<RecipientRelayResult>();
-        var writable = new List<(string Address, int Index)>();
-        for (var i = 0; i < recipients.Count; i++)
-        {
-            if (EnvelopeMailbox.TryCreate(recipients[i]) is null) refused.Add(Result(recipients[i], 553, $"5.1.3 the address <{recipients[i]}> cannot be written in an SMTP envelope"));
-            else writable.Add((recipients[i], i));
-        }
+        var (writable, unwritable) = EnvelopeMailbox.Partition(recipients);
+        var refused = unwritable.Select(r => Result(r, 553, $"5.1.3 the address <{r}> cannot be written in an SMTP envelope")).ToList();
         if (writable.Count == 0) return refused;
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -50,10 +45,10 @@ public sealed class SmtpRelay : IRelay, IDisposable
                     .Concat(refused).ToList();
             }
             var transaction = RelayTransaction.Plan(mailFrom, writable, upstream, message, dsn);
-            if (transaction.Unwritable is { } unwritable)
+            if (transaction.Unwritable is { } needUtf8)
             {
                 reusable = true; // nothing was sent
-                return [.. unwritable, .. refused];
+                return [.. needUtf8, .. refused];
             }
             var replies = await connection.Session.SendAsync(transaction.Mail, transaction.Recipients, message, timeout.Token);
             // A refused transaction leaves the session in a known state, but one to say QUIT from, not to reuse.
@@ -66,17 +61,16 @@ public sealed class SmtpRelay : IRelay, IDisposable
             if (e is OperationCanceledException && cancellationToken.IsCancellationRequested) throw;
             var upstream = connection?.Host.ToString() ?? _pool.Describe();
             var reply = e is OperationCanceledException ? $"4.4.2 upstream {upstream} timed out" : $"4.4.1 upstream {upstream}: {e.Message}";
-            if (connection is not null) connection.Session.Dispose(); // its state is unknown: no QUIT
             return writable.Select(w => Result(w.Address, 451, reply) with { Upstream = connection?.Host.ToString() }).Concat(refused).ToList();
         }
         finally
         {
+            // Any failure above left the session broken: dropped without QUIT, its state unknown.
             if (connection is not null) _pool.Return(connection, reusable, quit: !connection.Session.IsBroken);
         }
     }
 
     public void Dispose() => _pool.Dispose();
 
-    private static RecipientRelayResult Result(string recipient, int code, string text) =>
-        new(recipient, code >= 500 ? RelayOutcome.Permanent : RelayOutcome.Temporary, $"{code} {text}");
+    private static RecipientRelayResult Result(string recipient, int code, string text) => RecipientRelayResult.Refused(recipient, code, $"{code} {text}");
 }

@@ -19,7 +19,8 @@ internal sealed partial class UpstreamSession
     {
         try
         {
-            if (_broken || _replies.HasUnreadBytes) throw new UpstreamProtocolException("the upstream sent a reply no command asked for");
+            if (_broken) throw new UpstreamProtocolException("the session with the upstream is already broken");
+            ThrowIfUnasked("the upstream");
             var chunking = _settings.Chunking && Capabilities.Chunking;
             var replies = Capabilities.Pipelining && _settings.Pipelining
                 ? await SendPipelinedAsync(mail, recipients, content, chunking, cancellationToken)
@@ -107,13 +108,10 @@ internal sealed partial class UpstreamSession
             }
             if (accepted == 0 || _broken) return new TransactionReplies(mailReply, replies, null);
             if (chunking) return new TransactionReplies(mailReply, replies, await SendChunkAsync(content, cancellationToken));
-            await _stream.WriteAsync(DataCommand, cancellationToken);
-            await _stream.FlushAsync(cancellationToken);
-            var data = await ReadReplyAsync(cancellationToken);
+            var data = await CommandAsync("DATA\r\n", cancellationToken);
             return new TransactionReplies(mailReply, replies, data.Code == 354 ? await SendDataAsync(content, cancellationToken) : RefusalOfData(data));
         }
-        // A broken reply is no interruption: the replies before it may be out of step already
-        // (an upstream that mishandles PIPELINING), so none of them is trusted and the copy waits.
+        // As in SendPipelinedAsync: a broken reply is no interruption.
         catch (IOException e) when (e is not UpstreamProtocolException)
         {
             return Interrupted(mailReply, replies, e);

@@ -66,8 +66,7 @@ internal sealed partial class UpstreamSession : IDisposable
     /// </summary>
     public bool IsOpenAtPeer()
     {
-        // A reply no command asked for would be read as the answer to the next one, every later
-        // reply one place off: a refusal put on another recipient.
+        // A reply no command asked for is no session to reuse (ThrowIfUnasked).
         if (_broken || _replies.HasUnreadBytes) return false;
         try
         {
@@ -126,7 +125,7 @@ internal sealed partial class UpstreamSession : IDisposable
             throw new UpstreamProtocolException($"upstream {host} offers no STARTTLS, and Relay:TlsMode is Required");
         if (_settings.TlsMode != RelayTlsMode.None && Capabilities.StartTls) await StartTlsAsync(host, cancellationToken);
         if (!string.IsNullOrEmpty(_settings.Username)) await AuthenticateAsync(host, cancellationToken);
-        if (_replies.HasUnreadBytes) throw new UpstreamProtocolException($"upstream {host} sent a reply no command asked for");
+        ThrowIfUnasked($"upstream {host}");
     }
 
     private async Task HelloAsync(UpstreamHost host, CancellationToken cancellationToken)
@@ -205,7 +204,7 @@ internal sealed partial class UpstreamSession : IDisposable
         {
             var reply = await CommandAsync("NOOP\r\n", cancellationToken);
             if (reply.Code != 250) throw new UpstreamProtocolException($"the upstream answered NOOP with {reply}");
-            if (_replies.HasUnreadBytes) throw new UpstreamProtocolException("the upstream sent a reply no command asked for");
+            ThrowIfUnasked("the upstream");
         }
         catch
         {
@@ -262,6 +261,15 @@ internal sealed partial class UpstreamSession : IDisposable
         var reply = await _replies.ReadAsync(cancellationToken, lines);
         if (reply.ClosesConnection) _broken = true;
         return reply;
+    }
+
+    /// <summary>
+    /// Bytes no command asked for: read as the answer to the next command, they would put every
+    /// later reply one place off, a refusal on another recipient.
+    /// </summary>
+    private void ThrowIfUnasked(string upstream)
+    {
+        if (_replies.HasUnreadBytes) throw new UpstreamProtocolException($"{upstream} sent a reply no command asked for");
     }
 
     private static UpstreamProtocolException Refused(UpstreamHost host, string what, UpstreamReply reply) =>
