@@ -111,6 +111,37 @@ public sealed class SignedOutputEdgeCaseTests(PkiFixture fixture) : IClassFixtur
         Assert.True(verified.Success, verified.Stderr);
     }
 
+    /// <summary>
+    /// A signed part inside the message (a list server's footer around a client's multipart/signed):
+    /// signed again around it, its own signature still verifies. Made quoted-printable for its
+    /// "-- " line, as a part of ours would be, it would not.
+    /// </summary>
+    [Fact]
+    public async Task SignedPartInside_KeepsItsOwnSignatureValid()
+    {
+        const string signedText = "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\nRegards\r\n-- \r\nCarol\r\n";
+        var cms = new SignedCms(new ContentInfo(Encoding.ASCII.GetBytes(signedText)), detached: true);
+        cms.ComputeSignature(new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, fixture.Carol.Certificate) { DigestAlgorithm = new Oid("2.16.840.1.101.3.4.2.1") });
+        var inner = "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"in\"\r\n\r\n" +
+            "--in\r\n" + signedText + "\r\n--in\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+            Convert.ToBase64String(cms.Encode(), Base64FormattingOptions.InsertLineBreaks) + "\r\n--in--\r\n";
+        var input = Encoding.ASCII.GetBytes("From: Alice <alice@example.test>\r\nTo: Bob <bob@partner.test>\r\nSubject: s\r\nMIME-Version: 1.0\r\n" +
+            "Content-Type: multipart/mixed; boundary=\"out\"\r\n\r\n--out\r\n" + inner + "\r\n--out\r\nContent-Type: text/plain\r\n\r\nlist footer \r\n--out--\r\n");
+
+        var (output, _) = Transform(input, fixture.Alice.Certificate, [fixture.Alice.PublicCertificate], []);
+
+        var (content, outer, _) = SplitSigned(output);
+        outer.CheckSignature(verifySignatureOnly: true);
+        var verified = await OpenSsl(output, "signed-inside");
+        Assert.True(verified.Success, verified.Stderr);
+        var text = Encoding.ASCII.GetString(content);
+        var start = text.IndexOf("--out\r\n", StringComparison.Ordinal) + "--out\r\n".Length;
+        var innerBytes = Encoding.ASCII.GetBytes(text[start..text.IndexOf("\r\n--out", start, StringComparison.Ordinal)]);
+        var (innerContent, innerSignature, _) = SplitSigned(innerBytes);
+        Assert.Equal(signedText, Encoding.ASCII.GetString(innerContent));
+        innerSignature.CheckSignature(verifySignatureOnly: true);
+    }
+
     /// <summary>DER: SET OF sorted (digest algorithms, certificates, signer infos, signed attributes), definite minimal lengths; with an intermediate and SHA-384.</summary>
     [Fact]
     public void SignedData_WithAnIntermediate_IsStrictDer_AndVersionsAreOne()

@@ -1,10 +1,14 @@
 using System.Text;
 using Gateway.Smime;
 using MimeKit;
+using MimeKit.Cryptography;
 
 namespace Gateway.Tests.Smime;
 
-/// <summary>Which parts need quoted-printable before signing: lines starting "From " or ending in white space, however the content is read in chunks.</summary>
+/// <summary>
+/// Which parts need quoted-printable before signing (lines starting "From " or ending in white
+/// space), and which encoding the others get, however the content is read in chunks.
+/// </summary>
 public sealed class SigningPreparationTests
 {
     private const int ReadSize = 64 * 1024; // NeedsProtection's buffer: lines across it must count as one line
@@ -71,7 +75,92 @@ public sealed class SigningPreparationTests
         }
     }
 
-    private static bool Needs(byte[] bytes) => SigningPreparation.NeedsProtection(new MimeContent(new MemoryStream(bytes)));
+    [Fact]
+    public void UnprotectedText_GetsTheEncodingMimeKitWouldChoose()
+    {
+        var random = new Random(20261127);
+        // NUL, 8-bit bytes and long runs of letters, in mixes that land on every branch of the rule.
+        var alphabets = new[] { "abc\r\n", "abc\r\n\0", "abc\r\n\u00e9", "abc\u00e9\u00e9\u00e9\r\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n" };
+        var seen = new HashSet<ContentEncoding>();
+        for (var i = 0; i < 3000; i++)
+        {
+            var alphabet = Encoding.Latin1.GetBytes(alphabets[i % alphabets.Length]);
+            // Under MimeKit's 4 KiB reads, where its line count can take a line's CR at a read's end for one more character.
+            var bytes = new byte[random.Next(0, 4000)];
+            for (var j = 0; j < bytes.Length; j++) bytes[j] = alphabet[random.Next(alphabet.Length)];
+            if (Reference(bytes)) continue;
+            var ours = Part(bytes, ContentEncoding.SevenBit);
+            SigningPreparation.Prepare(ours);
+            var mimeKit = Part(bytes, ContentEncoding.SevenBit);
+            mimeKit.Prepare(EncodingConstraint.SevenBit, 78);
+            Assert.Equal(mimeKit.ContentTransferEncoding, ours.ContentTransferEncoding);
+            seen.Add(ours.ContentTransferEncoding);
+        }
+        Assert.True(seen.SetEquals([ContentEncoding.SevenBit, ContentEncoding.QuotedPrintable, ContentEncoding.Base64]), string.Join(", ", seen));
+    }
+
+    [Theory]
+    [InlineData(78, ContentEncoding.SevenBit)]
+    [InlineData(79, ContentEncoding.QuotedPrintable)]
+    public void LongestLine_CountsWithoutItsLineEnd_AcrossTheReadBuffer(int lineLength, ContentEncoding expected)
+    {
+        // The line's CR is the last byte of the first read, its LF the first of the next.
+        var bytes = new byte[ReadSize + 20];
+        bytes.AsSpan().Fill((byte)'a');
+        for (var at = 40; at < ReadSize - lineLength - 1; at += 41) bytes[at] = (byte)'\n'; // short lines before it
+        bytes[ReadSize - lineLength - 2] = (byte)'\n';
+        bytes[ReadSize - 1] = (byte)'\r';
+        bytes[ReadSize] = (byte)'\n';
+        bytes[^1] = (byte)'\n';
+        var part = Part(bytes, ContentEncoding.SevenBit);
+        SigningPreparation.Prepare(part);
+        Assert.Equal(expected, part.ContentTransferEncoding);
+
+        // The last line, without a line end, counts too.
+        var last = Part(Encoding.ASCII.GetBytes("short\r\n" + new string('a', lineLength)), ContentEncoding.SevenBit);
+        SigningPreparation.Prepare(last);
+        Assert.Equal(expected, last.ContentTransferEncoding);
+    }
+
+    [Theory]
+    [InlineData(16, ContentEncoding.QuotedPrintable)]
+    [InlineData(17, ContentEncoding.Base64)]
+    public void EightBitText_GoesBase64FromSeventeenPerCent(int eightBit, ContentEncoding expected)
+    {
+        var bytes = new byte[100];
+        bytes.AsSpan().Fill((byte)'a');
+        bytes.AsSpan(10, eightBit).Fill(0xE9);
+        var part = Part(bytes, ContentEncoding.EightBit);
+        SigningPreparation.Prepare(part);
+        Assert.Equal(expected, part.ContentTransferEncoding);
+    }
+
+    [Fact]
+    public void PlainShortAscii_KeepsNoTransferEncoding()
+    {
+        var part = Part("Hello\r\n"u8.ToArray(), ContentEncoding.Default);
+        SigningPreparation.Prepare(part);
+        Assert.Equal(ContentEncoding.Default, part.ContentTransferEncoding);
+    }
+
+    [Fact]
+    public void SignedPartInside_IsLeftAsItWasSigned()
+    {
+        var signedText = Part("Regards\r\n-- \r\nBob\r\n"u8.ToArray(), ContentEncoding.SevenBit);
+        var inner = new MultipartSigned { signedText, new MimePart("application", "pkcs7-signature") { Content = new MimeContent(new MemoryStream([0x30, 0x00])) } };
+        var footer = Part("list footer \r\n"u8.ToArray(), ContentEncoding.SevenBit);
+        var outer = new Multipart("mixed") { inner, footer };
+
+        SigningPreparation.Prepare(outer);
+
+        Assert.Equal(ContentEncoding.SevenBit, signedText.ContentTransferEncoding);
+        Assert.Equal(ContentEncoding.QuotedPrintable, footer.ContentTransferEncoding);
+    }
+
+    private static TextPart Part(byte[] bytes, ContentEncoding encoding) =>
+        new("plain") { Content = new MimeContent(new MemoryStream(bytes), encoding), ContentTransferEncoding = encoding };
+
+    private static bool Needs(byte[] bytes) => SigningPreparation.Read(new MimeContent(new MemoryStream(bytes))).NeedsProtection;
 
     /// <summary>The rule, read the slow way: split at line feeds, one CR before the line feed not counted, any other CR bare.</summary>
     private static bool Reference(byte[] bytes)
