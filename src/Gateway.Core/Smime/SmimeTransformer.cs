@@ -21,7 +21,7 @@ namespace Gateway.Smime;
 /// </summary>
 public static class SmimeTransformer
 {
-    private static readonly FormatOptions Canonical = CreateCanonicalFormat();
+    internal static readonly FormatOptions Canonical = CreateCanonicalFormat();
 
     public static SmimeResult Transform(Stream original, SmimeRequest request, Stream output, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -167,7 +167,7 @@ public static class SmimeTransformer
         var canonical = scratch.Create(size);
         using (var crlf = new CrlfStream(canonical))
         {
-            entity.WriteTo(Canonical, crlf);
+            CanonicalWriter.Write(entity, Canonical, crlf);
             crlf.Flush();
         }
         return new CanonicalEntity(new ContentType(entity.ContentType.MediaType, entity.ContentType.MediaSubtype), canonical);
