@@ -46,12 +46,12 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
                 group.Crypto)
             {
                 // The transformation's own intermediate copies follow the same rule as the copy itself.
-                Scratch = size => NewCopy(entry.Id, group.Number, size, "smime-scratch"),
+                Scratch = size => NewCopy(size, "smime-scratch"),
                 AdvertisesAesGcm = _advertisesAesGcm,
             };
             // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
             using var original = context.Source.OpenRead();
-            content = NewCopy(entry.Id, group.Number, original.Length, "smime-copy");
+            content = NewCopy(original.Length, "smime-copy");
             try
             {
                 smime = SmimeTransformer.Transform(original, request, content, time.GetUtcNow(), cancellationToken);
@@ -109,10 +109,8 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
         }
     }
 
-    /// <summary>A copy of about <paramref name="size"/> bytes: pooled memory when small, else a work file deleted when the copy is disposed.</summary>
-    private Stream NewCopy(string id, int group, long size, string tag) => size <= InMemoryCopyLimit
-        ? CopyBuffers.Rent(tag)
-        : new FileStream(spool.NewWorkFile(id, group), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose);
+    /// <summary>A copy of about <paramref name="size"/> bytes: pooled memory when small, else a work file emptied when the copy is disposed.</summary>
+    private Stream NewCopy(long size, string tag) => size <= InMemoryCopyLimit ? CopyBuffers.Rent(tag) : spool.WorkFiles.Open();
 
     /// <summary>What the client asked, for this copy's recipients in their order.</summary>
     private static DsnParameters? Dsn(ProcessingContext context, IReadOnlyList<string> recipients)

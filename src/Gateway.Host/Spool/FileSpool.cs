@@ -31,6 +31,7 @@ public sealed partial class FileSpool
         Hold = Path.Combine(Root, "hold");
         Corrupt = Path.Combine(Root, "corrupt");
         Work = Path.Combine(Root, "work");
+        WorkFiles = new WorkFiles(Work);
         Locks = Path.Combine(Root, "locks");
         Control = Path.Combine(Root, "control");
         _incomingNames = DirectorySync.For(Incoming);
@@ -41,6 +42,9 @@ public sealed partial class FileSpool
     public string Hold { get; }
     public string Corrupt { get; }
     public string Work { get; }
+
+    /// <summary>Reused files in <see cref="Work"/> for copies too large for memory.</summary>
+    public WorkFiles WorkFiles { get; }
     public string Locks { get; }
     public string Control { get; }
 

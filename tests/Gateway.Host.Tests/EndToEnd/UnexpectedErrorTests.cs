@@ -61,6 +61,26 @@ public sealed class UnexpectedErrorTests : GatewayRelayingToSink
         File.Delete(work);
     }
 
+    [Fact]
+    public async Task LargeMessages_LeaveOnlyEmptyWorkFiles_WhichTheNextMessageReuses()
+    {
+        var work = Path.Combine(World.SpoolPath, "work");
+        await Running.SendAsync(LargeMessage("first"), "alice@example.test", "bob@partner.test");
+        await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
+        var first = (await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"))).GetProperty("spoolId").GetString();
+        var afterFirst = Directory.GetFiles(work);
+        Assert.NotEmpty(afterFirst);
+        Assert.All(afterFirst, path => Assert.Equal(0, new FileInfo(path).Length));
+
+        await Running.SendAsync(LargeMessage("second"), "alice@example.test", "bob@partner.test");
+        await Sink.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
+        await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("spoolId").GetString() != first);
+        var afterSecond = Directory.GetFiles(work);
+        Assert.Equal(afterFirst.Order(), afterSecond.Order());
+        Assert.All(afterSecond, path => Assert.Equal(0, new FileInfo(path).Length));
+        Assert.Contains("enveloped-data", System.Text.Encoding.ASCII.GetString(Sink.Messages.Last().Data));
+    }
+
     /// <summary>Over the size up to which copies are made in memory, so that the copy needs spool/work.</summary>
     private static MimeKit.MimeMessage LargeMessage(string subject) =>
         RunningGateway.NewMessage("alice@example.test", "bob@partner.test", subject,
