@@ -55,13 +55,13 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             try
             {
                 smime = SmimeTransformer.Transform(original, request, content, time.GetUtcNow(), cancellationToken);
+                content.Position = 0;
             }
             catch
             {
                 content.Dispose();
                 throw;
             }
-            content.Position = 0;
         }
         else
         {

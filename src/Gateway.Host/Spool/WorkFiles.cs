@@ -26,15 +26,18 @@ public sealed class WorkFiles(string folder)
         {
             try
             {
-                return new WorkFile(this, path, FileMode.Open);
+                return new WorkFile(this, path, OpenFile(path, FileMode.Open));
             }
             catch (FileNotFoundException)
             {
                 // Deleted under us (by hand): the next, or a new one.
             }
         }
-        return new WorkFile(this, Path.Combine(folder, $"work-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew);
+        var created = Path.Combine(folder, $"work-{Guid.NewGuid():N}.tmp");
+        return new WorkFile(this, created, OpenFile(created, FileMode.CreateNew));
     }
+
+    private static FileStream OpenFile(string path, FileMode mode) => new(path, mode, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
 
     private void Return(string path, bool emptied)
     {
@@ -43,6 +46,11 @@ public sealed class WorkFiles(string folder)
             _idle.Add(path);
             return;
         }
+        Delete(path);
+    }
+
+    private static void Delete(string path)
+    {
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
@@ -51,9 +59,9 @@ public sealed class WorkFiles(string folder)
     /// rather than deriving from it: .NET routes a derived FileStream's reads and writes through
     /// extra copies.
     /// </summary>
-    private sealed class WorkFile(WorkFiles owner, string path, FileMode mode) : Stream
+    private sealed class WorkFile(WorkFiles owner, string path, FileStream file) : Stream
     {
-        private readonly FileStream _file = new(path, mode, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
+        private readonly FileStream _file = file;
         private bool _returned;
 
         public override bool CanRead => true;
@@ -79,27 +87,41 @@ public sealed class WorkFiles(string folder)
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing && !_returned)
+            if (!_returned)
             {
                 _returned = true;
-                var emptied = false;
-                try
-                {
-                    // Emptied before it is closed: what it held is gone now, not at its next use.
-                    _file.SetLength(0);
-                    emptied = true;
-                }
-                catch (IOException)
-                {
-                    // Not reused; deleted below.
-                }
-                finally
-                {
-                    _file.Dispose();
-                    owner.Return(path, emptied);
-                }
+                if (disposing) Release();
+                else Delete(path); // a copy nobody disposed: its file goes, as with a file deleted on close
             }
             base.Dispose(disposing);
+        }
+
+        ~WorkFile() => Dispose(false);
+
+        /// <summary>Empties the file and gives it back; one that cannot be emptied is deleted, never left with a copy in it.</summary>
+        private void Release()
+        {
+            var emptied = false;
+            try
+            {
+                // Emptied before it is closed: what it held is gone now, not at its next use.
+                _file.SetLength(0);
+                emptied = true;
+            }
+            catch (IOException)
+            {
+                // Its buffer could not be written (a full disk): deleted below.
+            }
+            try
+            {
+                _file.Dispose();
+            }
+            catch (IOException)
+            {
+                // The same write again, on closing; the handle is closed all the same.
+                emptied = false;
+            }
+            owner.Return(path, emptied);
         }
     }
 }

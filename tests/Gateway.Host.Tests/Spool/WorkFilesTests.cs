@@ -79,5 +79,21 @@ public sealed class WorkFilesTests : IDisposable
         Assert.Equal(2, Directory.GetFiles(_folder).Length);
     }
 
+    [Fact]
+    public void CopyNeverDisposed_HasItsFileDeleted_OnceCollected()
+    {
+        var files = new WorkFiles(_folder);
+        OpenAndAbandon(files);
+        Assert.Single(Directory.GetFiles(_folder));
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+
+        Assert.Empty(Directory.GetFiles(_folder));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void OpenAndAbandon(WorkFiles files) => files.Open().Write("plaintext nobody cleaned up"u8);
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }
