@@ -80,6 +80,7 @@ internal static class SigningPreparation
     {
         using var decoded = content.Open();
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var used = 0;
         try
         {
             var line = new LineState();
@@ -87,6 +88,7 @@ internal static class SigningPreparation
             int read;
             while ((read = decoded.Read(buffer, 0, buffer.Length)) > 0)
             {
+                used = Math.Max(used, read);
                 var bytes = buffer.AsSpan(0, read);
                 if (line.Add(bytes)) return new ContentFacts(true, 0, 0, 0, 0);
                 counts.Add(bytes);
@@ -96,7 +98,8 @@ internal static class SigningPreparation
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer, clearArray: true); // it held decoded mail
+            buffer.AsSpan(0, used).Clear(); // it held decoded mail (MimeKit's decoders hand it 4 KiB a read)
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
