@@ -65,7 +65,7 @@ public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
             Assert.Single(await _sink.WaitForMessagesAsync(1, Wait));
         }
 
-        var log = await _postfix.MaillogAsync();
+        var log = await _postfix.WaitForMaillogAsync(@"disconnect from localhost\[127\.0\.0\.1\] ehlo");
         Assert.Contains($"sasl_method=SCRAM-SHA-256, sasl_username=gateway@{SaslDomain}", log);
         Assert.Contains("auth=1", log);
     }
@@ -84,7 +84,8 @@ public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
         Assert.Contains("authenticated as gateway with SCRAM-SHA-256", output.ToString());
         Assert.Contains("offers: PIPELINING, CHUNKING", output.ToString());
         // Postfix's own count of the session: authenticated, and not a MAIL sent.
-        var session = System.Text.RegularExpressions.Regex.Match(await _postfix.MaillogAsync(), @"disconnect from localhost\[127\.0\.0\.1\] (ehlo.*)").Groups[1].Value;
+        const string sessionEnd = @"disconnect from localhost\[127\.0\.0\.1\] (ehlo.*)";
+        var session = System.Text.RegularExpressions.Regex.Match(await _postfix.WaitForMaillogAsync(sessionEnd), sessionEnd).Groups[1].Value;
         Assert.Contains("auth=1", session);
         Assert.DoesNotContain("mail=", session);
     }

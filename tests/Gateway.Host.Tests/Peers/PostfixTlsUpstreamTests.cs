@@ -54,7 +54,7 @@ public sealed class PostfixTlsUpstreamTests : IAsyncLifetime
             Assert.Matches(@"^TLSv1\.[23] TLS_", delivered.GetProperty("tls").GetString());
         }
 
-        var log = await _postfix.MaillogAsync();
+        var log = await _postfix.WaitForMaillogAsync(@"disconnect from localhost\[127\.0\.0\.1\] ehlo");
         Assert.Matches(@"TLS connection established from localhost\[127\.0\.0\.1\]: TLSv1\.[23]", log);
         // One session: STARTTLS, EHLO before and after it, two chunks, and nothing refused.
         // (The instance's own check that it listens is a session without commands; a NOOP comes

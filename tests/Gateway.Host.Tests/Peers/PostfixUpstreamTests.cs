@@ -60,7 +60,7 @@ public sealed class PostfixUpstreamTests : IAsyncLifetime
             await SendThroughAsync(gateway, "bdat-3", 3);
         }
 
-        var log = await _postfix.MaillogAsync();
+        var log = await _postfix.WaitForMaillogAsync(@"disconnect from localhost\[127\.0\.0\.1\] ehlo");
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(log, @"< localhost\[127\.0\.0\.1\]: BDAT \d+ LAST").Count);
         Assert.DoesNotContain("]: DATA", log);
         Assert.DoesNotMatch(@"> localhost\[127\.0\.0\.1\]: 5\d\d", log); // no refusal of what followed a chunk

@@ -56,6 +56,22 @@ public sealed class PostfixInstance : IAsyncDisposable
     public async Task<string> MaillogAsync(CancellationToken cancellationToken = default) =>
         File.Exists(MaillogPath) ? await File.ReadAllTextAsync(MaillogPath, cancellationToken).ConfigureAwait(false) : string.Empty;
 
+    /// <summary>
+    /// The maillog once it matches <paramref name="pattern"/>, or as it is after <paramref name="timeout"/>
+    /// (10 s) for the caller's assertions to report: Postfix logs a session's end after its client has
+    /// gone, so a log read right after the client quit can come before that line.
+    /// </summary>
+    public async Task<string> WaitForMaillogAsync(string pattern, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var log = await MaillogAsync(cancellationToken).ConfigureAwait(false);
+            if (System.Text.RegularExpressions.Regex.IsMatch(log, pattern) || DateTime.UtcNow >= deadline) return log;
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>postqueue -f: retry deferred mail now (e.g. after a fault-injecting sink recovers).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default) =>
         (await ToolProcess.RunAsync("postqueue", ["-c", ConfigDirectory, "-f"], cancellationToken: cancellationToken)
