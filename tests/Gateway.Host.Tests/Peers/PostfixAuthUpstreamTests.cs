@@ -100,7 +100,7 @@ public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
         var deferred = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred", "dave@elsewhere.test"));
         Assert.Matches(@"^451 4\.4\.1 .*refused AUTH \S+: 535", deferred.GetProperty("reply").GetString());
         // SCRAM-SHA-256, then PLAIN once: no SCRAM-SHA-1 or LOGIN after them, which would fail alike.
-        var log = await _postfix.MaillogAsync();
+        var log = await _postfix.WaitForMaillogAsync("SASL PLAIN authentication failed");
         Assert.Contains("SASL SCRAM-SHA-256 authentication failed", log);
         Assert.Contains("SASL PLAIN authentication failed", log);
         Assert.DoesNotContain("SASL SCRAM-SHA-1 authentication failed", log);
