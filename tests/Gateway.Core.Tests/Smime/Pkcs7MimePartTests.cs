@@ -42,6 +42,24 @@ public sealed class Pkcs7MimePartTests
             Write(new Pkcs7MimePart(SecureMimeType.EnvelopedData, new MemoryStream(der)), lf));
     }
 
+    /// <summary>A file or pipe may return fewer bytes than asked: lines must still be 76 characters, padding only at the end.</summary>
+    [Fact]
+    public void DerReadInShortPieces_IsStillWhatMimeKitWrites()
+    {
+        var der = new byte[100_003];
+        new Random(7).NextBytes(der);
+
+        Assert.Equal(Write(new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, new MemoryStream(der))),
+            Write(new Pkcs7MimePart(SecureMimeType.EnvelopedData, new ShortReads(der))));
+    }
+
+    /// <summary>Returns at most 1,000 bytes a read.</summary>
+    private sealed class ShortReads(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, 1000));
+        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(buffer.Length, 1000)]);
+    }
+
     private static byte[] Write(MimeEntity entity, FormatOptions? options = null)
     {
         using var output = new MemoryStream();
