@@ -12,10 +12,14 @@ namespace Gateway.Spool;
 /// its use any longer than it did when it was deleted; the spool's recovery at start deletes
 /// whatever is left.
 /// </summary>
-public sealed class WorkFiles(string folder)
+/// <param name="maximumIdle">Idle files kept for reuse; beyond that (after a burst of large messages) they are deleted.</param>
+public sealed class WorkFiles(string folder, int maximumIdle)
 {
-    /// <summary>Idle files kept for reuse; beyond that (after a burst of large messages) they are deleted.</summary>
-    internal const int MaximumIdle = 16;
+    /// <summary>
+    /// Files one worker has open at most: signing and encrypting a large message makes the copy
+    /// and up to four intermediate ones (canonical form, opaque signed-data, signed entity, envelope).
+    /// </summary>
+    public const int PerWorker = 5;
 
     private readonly ConcurrentBag<string> _idle = [];
 
@@ -41,7 +45,7 @@ public sealed class WorkFiles(string folder)
 
     private void Return(string path, bool emptied)
     {
-        if (emptied && _idle.Count < MaximumIdle)
+        if (emptied && _idle.Count < maximumIdle)
         {
             _idle.Add(path);
             return;

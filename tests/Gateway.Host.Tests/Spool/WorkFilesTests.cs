@@ -5,12 +5,13 @@ namespace Gateway.Tests.Spool;
 /// <summary>Work files are reused, never handed to two copies at once, and emptied the moment a copy is done with them.</summary>
 public sealed class WorkFilesTests : IDisposable
 {
+    private const int KeptIdle = 16;
     private readonly string _folder = Directory.CreateTempSubdirectory("gateway-work-").FullName;
 
     [Fact]
     public void DisposedCopy_LeavesAnEmptyFile_WhichTheNextCopyReuses()
     {
-        var files = new WorkFiles(_folder);
+        var files = new WorkFiles(_folder, KeptIdle);
         using (var copy = files.Open())
         {
             copy.Write(new byte[200_000]);
@@ -29,10 +30,10 @@ public sealed class WorkFilesTests : IDisposable
     }
 
     [Fact]
-    public async Task CopiesOpenAtOnce_EachGetTheirOwnFile_AndAtMostSixteenAreKept()
+    public async Task CopiesOpenAtOnce_EachGetTheirOwnFile_AndNoMoreAreKeptThanAsked()
     {
-        var files = new WorkFiles(_folder);
-        var copies = Enumerable.Range(0, WorkFiles.MaximumIdle + 4).Select(_ => files.Open()).ToList();
+        var files = new WorkFiles(_folder, KeptIdle);
+        var copies = Enumerable.Range(0, KeptIdle + 4).Select(_ => files.Open()).ToList();
         for (var i = 0; i < copies.Count; i++) copies[i].WriteByte((byte)i);
         for (var i = 0; i < copies.Count; i++)
         {
@@ -48,14 +49,14 @@ public sealed class WorkFilesTests : IDisposable
         }
 
         var kept = Directory.GetFiles(_folder);
-        Assert.Equal(WorkFiles.MaximumIdle, kept.Length);
+        Assert.Equal(KeptIdle, kept.Length);
         Assert.All(kept, path => Assert.Equal(0, new FileInfo(path).Length));
     }
 
     [Fact]
     public void FileDeletedWhileIdle_IsReplacedByANewOne()
     {
-        var files = new WorkFiles(_folder);
+        var files = new WorkFiles(_folder, KeptIdle);
         files.Open().Dispose();
         File.Delete(Assert.Single(Directory.GetFiles(_folder)));
 
@@ -67,7 +68,7 @@ public sealed class WorkFilesTests : IDisposable
     [Fact]
     public void DisposingTwice_ReturnsTheFileOnce()
     {
-        var files = new WorkFiles(_folder);
+        var files = new WorkFiles(_folder, KeptIdle);
         var copy = files.Open();
         copy.Dispose();
         copy.Dispose();
@@ -82,7 +83,7 @@ public sealed class WorkFilesTests : IDisposable
     [Fact]
     public void CopyNeverDisposed_HasItsFileDeleted_OnceCollected()
     {
-        var files = new WorkFiles(_folder);
+        var files = new WorkFiles(_folder, KeptIdle);
         OpenAndAbandon(files);
         Assert.Single(Directory.GetFiles(_folder));
 
