@@ -30,7 +30,7 @@ public sealed class WorkFiles(string folder, int maximumIdle)
         {
             try
             {
-                return new WorkFile(this, path, OpenFile(path, FileMode.Open));
+                return new WorkFile(this, path, OpenFile(path, FileMode.Truncate)); // empty already; truncated all the same
             }
             catch (FileNotFoundException)
             {
