@@ -1,7 +1,6 @@
 using System.Text;
 using Gateway.Testing;
 using Gateway.Testing.Peers;
-using Gateway.Testing.Smtp;
 using Gateway.Tests.Fixtures;
 
 namespace Gateway.Tests.Peers;
@@ -13,59 +12,48 @@ namespace Gateway.Tests.Peers;
 /// waits in the queue instead of being returned.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
+public sealed class PostfixAuthUpstreamTests : GatewayRelayingThroughPostfix
 {
     private const string SaslDomain = "gateway.test";
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
-    private readonly GatewayWorld _world = new();
-    private CapturingSmtpSink _sink = null!;
-    private PostfixInstance _postfix = null!;
-
-    public async Task InitializeAsync()
+    public PostfixAuthUpstreamTests() : base(verifiedTls: true)
     {
-        ToolProcess.Require("postfix");
+        World.Settings["Gateway:Relay:Username"] = "gateway";
+        World.Settings["Gateway:Spool:FirstRetry"] = "01:00:00";
+    }
+
+    protected override async Task<PostfixInstance> StartPostfixAsync(int sinkPort)
+    {
         ToolProcess.Require("saslpasswd2");
-        var sasl = Directory.CreateDirectory(Path.Combine(_world.Root, "sasl")).FullName;
-        File.SetUnixFileMode(_world.Root, (UnixFileMode)0b111_101_101); // smtpd runs as postfix and reads below
+        var sasl = Directory.CreateDirectory(Path.Combine(World.Root, "sasl")).FullName;
+        File.SetUnixFileMode(World.Root, (UnixFileMode)0b111_101_101); // smtpd runs as postfix and reads below
         File.SetUnixFileMode(sasl, (UnixFileMode)0b111_101_101);
         var database = Path.Combine(sasl, "sasldb2");
         (await ToolProcess.RunAsync("saslpasswd2", ["-f", database, "-c", "-p", "-u", SaslDomain, "gateway"], stdin: Encoding.ASCII.GetBytes("secret"))).EnsureSuccess();
         File.SetUnixFileMode(database, (UnixFileMode)0b110_100_100);
 
-        _sink = await CapturingSmtpSink.StartAsync();
-        _postfix = await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", _sink.Port, await PostfixTlsServer.SettingsAsync(_world));
+        var postfix = await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", sinkPort, await PostfixTlsServer.SettingsAsync(World));
         // Debian's smtpd reads its Cyrus settings from $config_directory/sasl/smtpd.conf (it does not
         // honour cyrus_sasl_config_path); the reload starts smtpd afresh with them.
-        var settings = Directory.CreateDirectory(Path.Combine(_postfix.ConfigDirectory, "sasl")).FullName;
+        var settings = Directory.CreateDirectory(Path.Combine(postfix.ConfigDirectory, "sasl")).FullName;
         await File.WriteAllTextAsync(Path.Combine(settings, "smtpd.conf"),
             $"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {database}\nmech_list: SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN\n");
-        await _postfix.ReconfigureAsync(["smtpd_sasl_auth_enable = yes", "smtpd_sasl_type = cyrus", "smtpd_sasl_path = smtpd",
+        await postfix.ReconfigureAsync(["smtpd_sasl_auth_enable = yes", "smtpd_sasl_type = cyrus", "smtpd_sasl_path = smtpd",
             $"smtpd_sasl_local_domain = {SaslDomain}", "smtpd_tls_auth_only = yes"]);
-        _world.RelayTo(_postfix.ListenPort, "Required");
-        _world.Settings["Gateway:Relay:CaCertificatePath"] = _world.CaCertificatePath;
-        _world.Settings["Gateway:Relay:Username"] = "gateway";
-        _world.Settings["Gateway:Spool:FirstRetry"] = "01:00:00";
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _postfix.DisposeAsync();
-        await _sink.DisposeAsync();
-        _world.Dispose();
+        return postfix;
     }
 
     [Fact]
     public async Task TheRightPassword_AuthenticatesWithScramSha256_AndTheCopyIsRelayed()
     {
-        _world.Settings["Gateway:Relay:Password"] = "secret";
-        await using (var gateway = await RunningGateway.StartAsync(_world))
+        World.Settings["Gateway:Relay:Password"] = "secret";
+        await using (var gateway = await RunningGateway.StartAsync(World))
         {
             await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "scram"), "alice@example.test", "dave@elsewhere.test");
-            Assert.Single(await _sink.WaitForMessagesAsync(1, Wait));
+            Assert.Single(await Sink.WaitForMessagesAsync(1, Wait));
         }
 
-        var log = await _postfix.WaitForMaillogAsync(@"disconnect from localhost\[127\.0\.0\.1\] ehlo");
+        var log = await Postfix.WaitForMaillogAsync(@"disconnect from localhost\[127\.0\.0\.1\] ehlo");
         Assert.Contains($"sasl_method=SCRAM-SHA-256, sasl_username=gateway@{SaslDomain}", log);
         Assert.Contains("auth=1", log);
     }
@@ -73,8 +61,8 @@ public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task RelayCheck_ReportsTheVerifiedTlsAndTheMechanism_WithoutSendingMail()
     {
-        _world.Settings["Gateway:Relay:Password"] = "secret";
-        var config = Gateway.Tests.Configuration.SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings);
+        World.Settings["Gateway:Relay:Password"] = "secret";
+        var config = Gateway.Tests.Configuration.SettingsFile.Write(Path.Combine(World.Root, "appsettings.json"), World.Settings);
         var output = new StringWriter();
 
         var exit = await Gateway.Cli.RelayCheckCommand.ExecuteAsync(config, output, output, default);
@@ -85,7 +73,7 @@ public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
         Assert.Contains("offers: PIPELINING, CHUNKING", output.ToString());
         // Postfix's own count of the session: authenticated, and not a MAIL sent.
         const string sessionEnd = @"disconnect from localhost\[127\.0\.0\.1\] (ehlo.*)";
-        var session = System.Text.RegularExpressions.Regex.Match(await _postfix.WaitForMaillogAsync(sessionEnd), sessionEnd).Groups[1].Value;
+        var session = System.Text.RegularExpressions.Regex.Match(await Postfix.WaitForMaillogAsync(sessionEnd), sessionEnd).Groups[1].Value;
         Assert.Contains("auth=1", session);
         Assert.DoesNotContain("mail=", session);
     }
@@ -93,14 +81,14 @@ public sealed class PostfixAuthUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task AWrongPassword_IsRefusedByPostfix_AndTheCopyIsDeferred_NotReturned()
     {
-        _world.Settings["Gateway:Relay:Password"] = "not the secret";
-        await using var gateway = await RunningGateway.StartAsync(_world);
+        World.Settings["Gateway:Relay:Password"] = "not the secret";
+        await using var gateway = await RunningGateway.StartAsync(World);
         await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", "scram-wrong"), "alice@example.test", "dave@elsewhere.test");
 
         var deferred = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred", "dave@elsewhere.test"));
         Assert.Matches(@"^451 4\.4\.1 .*refused AUTH \S+: 535", deferred.GetProperty("reply").GetString());
         // SCRAM-SHA-256, then PLAIN once: no SCRAM-SHA-1 or LOGIN after them, which would fail alike.
-        var log = await _postfix.WaitForMaillogAsync("SASL PLAIN authentication failed");
+        var log = await Postfix.WaitForMaillogAsync("SASL PLAIN authentication failed");
         Assert.Contains("SASL SCRAM-SHA-256 authentication failed", log);
         Assert.Contains("SASL PLAIN authentication failed", log);
         Assert.DoesNotContain("SASL SCRAM-SHA-1 authentication failed", log);

@@ -1,6 +1,5 @@
 using Gateway.Testing;
 using Gateway.Testing.Peers;
-using Gateway.Testing.Smtp;
 using Gateway.Tests.Fixtures;
 
 namespace Gateway.Tests.Peers;
@@ -11,50 +10,31 @@ namespace Gateway.Tests.Peers;
 /// EHLO again over TLS, and the pipelined BDAT batches on the encrypted, pooled session, which
 /// Postfix's smtpd logs command by command.
 /// </summary>
-public sealed class PostfixTlsUpstreamTests : IAsyncLifetime
+public sealed class PostfixTlsUpstreamTests() : GatewayRelayingThroughPostfix(verifiedTls: true)
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
-
-    private readonly GatewayWorld _world = new();
-    private CapturingSmtpSink _sink = null!;
-    private PostfixInstance _postfix = null!;
-
-    public async Task InitializeAsync()
-    {
-        ToolProcess.Require("postfix");
-        _sink = await CapturingSmtpSink.StartAsync();
-        _postfix = await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", _sink.Port,
-            [.. await PostfixTlsServer.SettingsAsync(_world), "smtpd_tls_loglevel = 1", "debug_peer_list = 127.0.0.1", "debug_peer_level = 2"]);
-        _world.RelayTo(_postfix.ListenPort, "Required");
-        _world.Settings["Gateway:Relay:CaCertificatePath"] = _world.CaCertificatePath;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _postfix.DisposeAsync();
-        await _sink.DisposeAsync();
-        _world.Dispose();
-    }
+    protected override async Task<PostfixInstance> StartPostfixAsync(int sinkPort) =>
+        await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", sinkPort,
+            [.. await PostfixTlsServer.SettingsAsync(World), "smtpd_tls_loglevel = 1", "debug_peer_list = 127.0.0.1", "debug_peer_level = 2"]);
 
     [Fact]
     public async Task RequiredTls_ToPostfix_VerifiesItsCertificate_AndSendsPipelinedChunksOverTheEncryptedSession()
     {
-        await using (var gateway = await RunningGateway.StartAsync(_world))
+        await using (var gateway = await RunningGateway.StartAsync(World))
         {
             // One after the other, so the second goes on the pooled session.
             for (var sent = 1; sent <= 2; sent++)
             {
                 await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", $"tls-{sent}", ".dot line\r\nbody\r\n"), "alice@example.test", "dave@elsewhere.test");
-                var arrived = await _sink.WaitForMessagesAsync(sent, Wait);
+                var arrived = await Sink.WaitForMessagesAsync(sent, Wait);
                 Assert.All(arrived, m => Assert.Contains("\r\n.dot line\r\n", System.Text.Encoding.UTF8.GetString(m.Data)));
             }
             // The audit says where each copy went and how the hop was protected.
             var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "dave@elsewhere.test"));
-            Assert.Equal($"127.0.0.1:{_postfix.ListenPort}", delivered.GetProperty("upstream").GetString());
+            Assert.Equal($"127.0.0.1:{Postfix.ListenPort}", delivered.GetProperty("upstream").GetString());
             Assert.Matches(@"^TLSv1\.[23] TLS_", delivered.GetProperty("tls").GetString());
         }
 
-        var log = await _postfix.WaitForMaillogAsync(@"disconnect from localhost\[127\.0\.0\.1\] ehlo");
+        var log = await Postfix.WaitForMaillogAsync(@"disconnect from localhost\[127\.0\.0\.1\] ehlo");
         Assert.Matches(@"TLS connection established from localhost\[127\.0\.0\.1\]: TLSv1\.[23]", log);
         // One session: STARTTLS, EHLO before and after it, two chunks, and nothing refused.
         // (The instance's own check that it listens is a session without commands; a NOOP comes

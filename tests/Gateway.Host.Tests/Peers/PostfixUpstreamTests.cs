@@ -1,6 +1,5 @@
 using Gateway.Testing;
 using Gateway.Testing.Peers;
-using Gateway.Testing.Smtp;
 using Gateway.Tests.Fixtures;
 
 namespace Gateway.Tests.Peers;
@@ -11,28 +10,12 @@ namespace Gateway.Tests.Peers;
 /// on; with Relay:Chunking off it goes with DATA. Postfix's smtpd logs the commands it got
 /// (debug_peer_list), which is how the test tells them apart.
 /// </summary>
-public sealed class PostfixUpstreamTests : IAsyncLifetime
+public sealed class PostfixUpstreamTests() : GatewayRelayingThroughPostfix(verifiedTls: false)
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
-
-    private readonly GatewayWorld _world = new();
-    private CapturingSmtpSink _sink = null!;
-    private PostfixInstance _postfix = null!;
-
-    public async Task InitializeAsync()
+    protected override Task<PostfixInstance> StartPostfixAsync(int sinkPort)
     {
-        ToolProcess.Require("postfix");
         ToolProcess.Require("openssl");
-        _sink = await CapturingSmtpSink.StartAsync();
-        _postfix = await PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", _sink.Port, ["debug_peer_list = 127.0.0.1", "debug_peer_level = 2"]);
-        _world.RelayTo(_postfix.ListenPort);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _postfix.DisposeAsync();
-        await _sink.DisposeAsync();
-        _world.Dispose();
+        return PostfixInstance.StartAsync(FreePort.Next(), "127.0.0.1", sinkPort, ["debug_peer_list = 127.0.0.1", "debug_peer_level = 2"]);
     }
 
     /// <summary>Sends through a running gateway and checks the copy Postfix relayed on: it still verifies, dots and 8-bit text intact.</summary>
@@ -42,9 +25,9 @@ public sealed class PostfixUpstreamTests : IAsyncLifetime
         var message = RunningGateway.NewMessage("alice@example.test", "dave@elsewhere.test", subject, $".leading dot\r\n..two dots\r\n.\r\n{text}\r\n");
         ((MimeKit.TextPart)message.Body!).ContentTransferEncoding = MimeKit.ContentEncoding.EightBit;
         await gateway.SendAsync(message, "alice@example.test", "dave@elsewhere.test");
-        var captured = (await _sink.WaitForMessagesAsync(expectedAtSink, Wait)).Single(m => m.Parse().Subject == subject);
-        var eml = captured.WriteTo(Path.Combine(_world.Root, subject + ".eml"));
-        var verified = await OpenSslCms.VerifyAsync(eml, _world.CaCertificatePath);
+        var captured = (await Sink.WaitForMessagesAsync(expectedAtSink, Wait)).Single(m => m.Parse().Subject == subject);
+        var eml = captured.WriteTo(Path.Combine(World.Root, subject + ".eml"));
+        var verified = await OpenSslCms.VerifyAsync(eml, World.CaCertificatePath);
         Assert.True(verified.Success, "openssl cms -verify failed after Postfix relayed it: " + verified.Stderr);
         Assert.Contains("..two dots", verified.ContentText);
     }
@@ -52,7 +35,7 @@ public sealed class PostfixUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task CopiesGoWithBdat_ToAnUpstreamThatOffersChunking_OneAfterAnother_AndStillVerify()
     {
-        await using (var gateway = await RunningGateway.StartAsync(_world))
+        await using (var gateway = await RunningGateway.StartAsync(World))
         {
             // Three copies over the pooled connection: a chunk size one byte off would leave bytes that Postfix reads as a command.
             await SendThroughAsync(gateway, "bdat-1", 1);
@@ -60,7 +43,7 @@ public sealed class PostfixUpstreamTests : IAsyncLifetime
             await SendThroughAsync(gateway, "bdat-3", 3);
         }
 
-        var log = await _postfix.WaitForMaillogAsync(@"disconnect from localhost\[127\.0\.0\.1\] ehlo");
+        var log = await Postfix.WaitForMaillogAsync(@"disconnect from localhost\[127\.0\.0\.1\] ehlo");
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(log, @"< localhost\[127\.0\.0\.1\]: BDAT \d+ LAST").Count);
         Assert.DoesNotContain("]: DATA", log);
         Assert.DoesNotMatch(@"> localhost\[127\.0\.0\.1\]: 5\d\d", log); // no refusal of what followed a chunk
@@ -79,17 +62,17 @@ public sealed class PostfixUpstreamTests : IAsyncLifetime
     public async Task ABurstOf300FromEightClients_OverPooledPipelinedSessions_ArrivesOnceEach_NoneDeferred(bool chunking)
     {
         const int Messages = 300;
-        _world.Settings["Gateway:Relay:Chunking"] = chunking ? "true" : "false";
-        await using (var gateway = await RunningGateway.StartAsync(_world))
+        World.Settings["Gateway:Relay:Chunking"] = chunking ? "true" : "false";
+        await using (var gateway = await RunningGateway.StartAsync(World))
         {
             await Parallel.ForEachAsync(Enumerable.Range(0, Messages), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
                 await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", $"user{i % 7}@elsewhere.test", $"burst-{i}"), "alice@example.test", $"user{i % 7}@elsewhere.test"));
-            var arrived = await _sink.WaitForMessagesAsync(Messages, TimeSpan.FromMinutes(2));
+            var arrived = await Sink.WaitForMessagesAsync(Messages, TimeSpan.FromMinutes(2));
             Assert.Equal(Enumerable.Range(0, Messages).Select(i => $"burst-{i}").Order(), arrived.Select(m => m.Parse().Subject).Order());
             Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred") || RunningGateway.Is(e, "failed"));
         }
 
-        var log = await _postfix.MaillogAsync();
+        var log = await Postfix.MaillogAsync();
         Assert.DoesNotMatch(@"> localhost\[127\.0\.0\.1\]: [45]\d\d", log);
         Assert.Equal(Messages, System.Text.RegularExpressions.Regex.Matches(log, chunking ? @"< localhost\[127\.0\.0\.1\]: BDAT \d+ LAST" : @"< localhost\[127\.0\.0\.1\]: DATA\r?$", System.Text.RegularExpressions.RegexOptions.Multiline).Count);
     }
@@ -97,10 +80,10 @@ public sealed class PostfixUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task WithChunkingOff_ACopyGoesWithData()
     {
-        _world.Settings["Gateway:Relay:Chunking"] = "false";
-        await using (var gateway = await RunningGateway.StartAsync(_world)) await SendThroughAsync(gateway, "data", 1);
+        World.Settings["Gateway:Relay:Chunking"] = "false";
+        await using (var gateway = await RunningGateway.StartAsync(World)) await SendThroughAsync(gateway, "data", 1);
 
-        var log = await _postfix.MaillogAsync();
+        var log = await Postfix.MaillogAsync();
         Assert.Contains("]: DATA", log);
         Assert.DoesNotContain("BDAT", log);
     }
