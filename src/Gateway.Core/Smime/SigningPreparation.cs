@@ -90,10 +90,10 @@ internal static class SigningPreparation
             {
                 used = Math.Max(used, read);
                 var bytes = buffer.AsSpan(0, read);
-                if (line.Add(bytes)) return new ContentFacts(true, 0, 0, 0, 0);
+                if (line.Add(bytes)) return ContentFacts.Protected;
                 counts.Add(bytes);
             }
-            if (line.EndsBadly() || line.EndsInCarriageReturn()) return new ContentFacts(true, 0, 0, 0, 0);
+            if (line.EndsBadly() || line.EndsInCarriageReturn()) return ContentFacts.Protected;
             return new ContentFacts(false, counts.Nul, counts.EightBit, counts.Total, Math.Max(line.Longest, line.Current));
         }
         finally
@@ -104,7 +104,10 @@ internal static class SigningPreparation
     }
 
     /// <summary>What decides a text part's transfer encoding; the counts are only read when it needs no protection.</summary>
-    internal readonly record struct ContentFacts(bool NeedsProtection, long NulBytes, long EightBitBytes, long Length, long LongestLine);
+    internal readonly record struct ContentFacts(bool NeedsProtection, long NulBytes, long EightBitBytes, long Length, long LongestLine)
+    {
+        public static ContentFacts Protected { get; } = new(true, 0, 0, 0, 0);
+    }
 
     /// <summary>NUL and 8-bit bytes, counted a vector at a time; pure ASCII costs one vectorised search.</summary>
     private struct ByteCounts
