@@ -21,11 +21,13 @@ public sealed partial class EntryLock : IDisposable
     private const string SharedFileName = "entries.lock";
     private readonly SafeFileHandle _handle;
     private readonly string? _ownFile;
+    private readonly long _offset;
 
-    private EntryLock(SafeFileHandle handle, string? ownFile)
+    private EntryLock(SafeFileHandle handle, string? ownFile, long offset)
     {
         _handle = handle;
         _ownFile = ownFile;
+        _offset = offset;
     }
 
     /// <summary>Null when someone else holds the entry; an IOException when the lock itself cannot be taken.</summary>
@@ -78,7 +80,27 @@ public sealed partial class EntryLock : IDisposable
         try { File.Delete(_ownFile); } catch (IOException) { }
     }
 
-    public void Dispose() => _handle.Dispose();
+    /// <summary>
+    /// Unlocks, then closes. Closing alone is not enough: both kinds of lock belong to the open file
+    /// description and last until its last descriptor is closed, and a child process started
+    /// meanwhile (by this process: the runtime forks, then execs) holds a copy of every descriptor
+    /// until its exec closes them. The entry stayed locked for that while: with processes being
+    /// started, a third of immediate re-locks found it held (measured; none after an unlock).
+    /// </summary>
+    public void Dispose()
+    {
+        if (_handle.IsClosed) return;
+        if (UsesRangeLocks)
+        {
+            var range = new RecordLock { Type = Unlock, Whence = SeekSet, Start = _offset, Length = 1 };
+            Fcntl(_handle, OpenFileDescriptionSetLock, ref range);
+        }
+        else if (!OperatingSystem.IsWindows())
+        {
+            Flock(_handle, FlockUnlock);
+        }
+        _handle.Dispose();
+    }
 
     private static EntryLock? TryAcquireRange(string folder, string name)
     {
@@ -94,7 +116,7 @@ public sealed partial class EntryLock : IDisposable
             handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         }
         var range = new RecordLock { Type = WriteLock, Whence = SeekSet, Start = OffsetOf(name), Length = 1 };
-        if (Fcntl(handle, OpenFileDescriptionSetLock, ref range) == 0) return new EntryLock(handle, null);
+        if (Fcntl(handle, OpenFileDescriptionSetLock, ref range) == 0) return new EntryLock(handle, null, range.Start);
         var errno = Marshal.GetLastPInvokeError();
         handle.Dispose();
         // Only these mean "held by someone else"; anything else (EINVAL from a file system or kernel
@@ -116,19 +138,19 @@ public sealed partial class EntryLock : IDisposable
         {
             return null;
         }
-        if (OperatingSystem.IsWindows() || Flock(handle, FlockExclusive | FlockNonBlocking) == 0) return new EntryLock(handle, path);
+        if (OperatingSystem.IsWindows() || Flock(handle, FlockExclusive | FlockNonBlocking) == 0) return new EntryLock(handle, path, 0);
         handle.Dispose();
         return null;
     }
 
-    private const int FlockExclusive = 2, FlockNonBlocking = 4;
+    private const int FlockExclusive = 2, FlockNonBlocking = 4, FlockUnlock = 8;
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int Flock(SafeFileHandle fd, int operation);
 
     private const int OpenFileDescriptionSetLock = 37; // F_OFD_SETLK
     private const int HeldAgain = 11, HeldAccess = 13; // EAGAIN, EACCES
-    private const short WriteLock = 1; // F_WRLCK
+    private const short WriteLock = 1, Unlock = 2; // F_WRLCK, F_UNLCK
     private const short SeekSet = 0;
 
     /// <summary>struct flock on 64-bit Linux.</summary>

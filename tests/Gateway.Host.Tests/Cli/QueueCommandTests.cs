@@ -304,35 +304,4 @@ public sealed class QueueCommandTests : IAsyncLifetime
         Assert.True(Audited("completed", id));
         Assert.False(Audited("queue-hold", id));
     }
-
-    [Fact]
-    public void EntryLock_IsExclusive_BetweenTwoHolders()
-    {
-        var folder = Path.Combine(_world.Root, "locks-test");
-        using (var first = EntryLock.TryAcquire(folder, "X"))
-        {
-            Assert.NotNull(first);
-            Assert.Null(EntryLock.TryAcquire(folder, "X"));
-        }
-        using var again = EntryLock.TryAcquire(folder, "X");
-        Assert.NotNull(again);
-    }
-
-    [Fact]
-    public async Task EntryLock_IsARecordLockThatAnotherProcessSees()
-    {
-        // The gateway turns .NET's implicit file locking off; the entry lock must still be a real
-        // lock another process sees, or `gateway queue` and the running service would both work on
-        // one entry. Python's lockf takes a POSIX record lock, which conflicts with ours.
-        var folder = Path.Combine(_world.Root, "locks-record");
-        var probe = $"import fcntl,os,sys\nfd=os.open(sys.argv[1], os.O_RDWR)\ntry:\n  fcntl.lockf(fd, fcntl.LOCK_EX|fcntl.LOCK_NB, 1, int(sys.argv[2]))\nexcept OSError:\n  sys.exit(3)\n";
-        string[] Probe(string name) => ["-c", probe, EntryLock.SharedFile(folder), EntryLock.OffsetOf(name).ToString(System.Globalization.CultureInfo.InvariantCulture)];
-        using (var held = EntryLock.TryAcquire(folder, "Y"))
-        {
-            Assert.NotNull(held);
-            Assert.Equal(3, (await ToolProcess.RunAsync("python3", Probe("Y"))).ExitCode);
-            Assert.Equal(0, (await ToolProcess.RunAsync("python3", Probe("Z"))).ExitCode);
-        }
-        Assert.Equal(0, (await ToolProcess.RunAsync("python3", Probe("Y"))).ExitCode);
-    }
 }
