@@ -51,23 +51,27 @@ public sealed class AcceptJournalDurabilityTests : JournalTestFolder
         public WritebackError(SafeFileHandle handle)
         {
             _fd = (int)handle.DangerousGetHandle();
-            _saved = Dup(_fd);
-            _null = Open("/dev/null", 2);
-            Assert.True(_saved >= 0 && _null >= 0 && Dup2(_null, _fd) == _fd, "dup2 failed");
+            _saved = DuplicateCloseOnExec(_fd, DupFdCloseOnExec, 0);
+            _null = Open("/dev/null", ReadWrite | CloseOnExec);
+            Assert.True(_saved >= 0 && _null >= 0 && Dup3(_null, _fd, CloseOnExec) == _fd, "dup3 failed");
         }
 
+        // Every descriptor keeps close-on-exec, as .NET opens them: dup2 would clear it, and the
+        // segment's descriptor would leak into every process the other tests start.
         public void Dispose()
         {
-            Dup2(_saved, _fd);
+            Dup3(_saved, _fd, CloseOnExec);
             Close(_saved);
             Close(_null);
         }
 
-        [DllImport("libc", EntryPoint = "dup")]
-        private static extern int Dup(int fd);
+        private const int ReadWrite = 2, CloseOnExec = 0x80000, DupFdCloseOnExec = 1030; // O_RDWR, O_CLOEXEC, F_DUPFD_CLOEXEC
 
-        [DllImport("libc", EntryPoint = "dup2")]
-        private static extern int Dup2(int from, int to);
+        [DllImport("libc", EntryPoint = "fcntl")]
+        private static extern int DuplicateCloseOnExec(int fd, int command, int lowest);
+
+        [DllImport("libc", EntryPoint = "dup3")]
+        private static extern int Dup3(int from, int to, int flags);
 
         [DllImport("libc", EntryPoint = "open")]
         private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
@@ -88,7 +92,7 @@ public sealed class AcceptJournalDurabilityTests : JournalTestFolder
     [Fact]
     public async Task GroupCommitFails_ARecordAppendedBeforeItsSnapshot_IsNeverAcknowledgedWithoutASuccessfulSync()
     {
-        Assert.True(OperatingSystem.IsLinux(), "this test makes fdatasync fail by dup2 onto /dev/null, which needs Linux");
+        Assert.True(OperatingSystem.IsLinux(), "this test makes fdatasync fail by dup3 onto /dev/null, which needs Linux");
         var spool = NewSpool();
         var journal = NewJournal(spool);
         var before = await AcceptAsync(journal, Message("before"));
