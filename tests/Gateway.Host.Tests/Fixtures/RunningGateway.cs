@@ -76,15 +76,18 @@ public sealed class RunningGateway : IAsyncDisposable
         return message;
     }
 
+    /// <summary>
+    /// The audit lines written so far. A line being appended may be read in part (a write is not
+    /// atomic for a reader, and a line crossing a page shows up a page at a time), so only lines
+    /// ended by their newline count, as for any program tailing the log.
+    /// </summary>
     public IReadOnlyList<JsonElement> AuditEvents()
     {
         if (!File.Exists(World.AuditPath)) return [];
         using var stream = new FileStream(World.AuditPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         using var reader = new StreamReader(stream);
-        var events = new List<JsonElement>();
-        while (reader.ReadLine() is { } line)
-            if (line.Length > 0) events.Add(JsonDocument.Parse(line).RootElement.Clone());
-        return events;
+        var lines = reader.ReadToEnd().Split('\n');
+        return lines[..^1].Where(line => line.Length > 0).Select(line => JsonDocument.Parse(line).RootElement.Clone()).ToList();
     }
 
     /// <summary>Waits until an audit event matches; fails with the whole log when none does in time.</summary>
