@@ -162,8 +162,9 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         {
             // Whatever still waits was never flushed or followed by a read: nobody waits for it.
             inner.Dispose();
-            if (_pending is { } pending) ArrayPool<byte>.Shared.Return(pending, clearArray: true); // it held mail, and AUTH
-            _pending = null;
+            // Two can run at once (the pool's Dispose at the stop, and the QUIT it cut short): the
+            // buffer goes back to the pool once, or two connections would later share it.
+            if (Interlocked.Exchange(ref _pending, null) is { } pending) ArrayPool<byte>.Shared.Return(pending, clearArray: true); // it held mail, and AUTH
             _length = 0;
         }
         base.Dispose(disposing);
