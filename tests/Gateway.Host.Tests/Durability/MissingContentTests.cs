@@ -33,15 +33,16 @@ public sealed class MissingContentTests : IAsyncDisposable
         var corrupt = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "corrupt"));
         Assert.Equal(id, corrupt.GetProperty("spoolId").GetString());
         Assert.Equal(["erin@elsewhere.test"], corrupt.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
+        // Moved after the report is queued and audited ('bounced', the last line before the move).
+        var bounced = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "bounced", "dave@other.test"));
         var kept = Path.Combine(_world.SpoolPath, "corrupt", id + ".json");
-        for (var wait = 0; wait < 100 && !File.Exists(kept); wait++) await Task.Delay(50); // moved after the report is queued
+        for (var wait = 0; wait < 400 && !File.Exists(kept); wait++) await Task.Delay(50);
         Assert.True(File.Exists(kept));
         Assert.False(File.Exists(Path.Combine(_world.SpoolPath, "incoming", id + ".json")));
         Assert.Contains("\"status\": \"failed\"", File.ReadAllText(kept), StringComparison.OrdinalIgnoreCase);
 
         var failed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "failed", "erin@elsewhere.test"));
         Assert.StartsWith("550 5.3.0", failed.GetProperty("reply").GetString());
-        var bounced = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "bounced", "dave@other.test"));
         var report = SpooledMessages.Find(_world.SpoolPath, bounced.GetProperty("status").GetString()!);
         Assert.Contains("Final-Recipient: rfc822; erin@elsewhere.test", report.Text);
         Assert.Contains("Status: 5.3.0", report.Text);
