@@ -3,7 +3,7 @@ namespace Gateway.Smime;
 /// <summary>
 /// Makes a header block parseable the way Postfix's cleanup reads one: the first line that is
 /// neither a header field ("Name:") nor a folded continuation ends the headers, so a blank line is
-/// put before it. Only used when the strict parse failed; every byte of the message is kept.
+/// put before it. Used when the parse found such a line; every byte of the message is kept.
 /// </summary>
 internal static class HeaderRepair
 {
@@ -37,12 +37,15 @@ internal static class HeaderRepair
     /// </summary>
     public static void DropInvalidFields(MimeKit.MimeEntity entity)
     {
-        foreach (var header in entity.Headers.Where(h => !IsFieldName(h.Field)).ToList()) entity.Headers.Remove(header);
+        foreach (var header in entity.Headers.Where(IsNoField).ToList()) entity.Headers.Remove(header);
         if (entity is MimeKit.Multipart multipart)
             foreach (var child in multipart) DropInvalidFields(child);
         else if (entity is MimeKit.MessagePart { Message.Body: { } inner })
             DropInvalidFields(inner);
     }
+
+    /// <summary>A line MimeKit kept as a header although it is none (no "Name:" at its start).</summary>
+    public static bool IsNoField(MimeKit.Header header) => !IsFieldName(header.Field);
 
     private static bool IsFieldName(string field) => field.Length > 0 && field.All(c => c is > ' ' and < (char)127 and not ':');
 

@@ -94,18 +94,27 @@ public static class SmimeTransformer
     private static bool IsSigned(MimeEntity body) =>
         body is MultipartSigned || body is ApplicationPkcs7Mime { SecureMimeType: SecureMimeType.SignedData };
 
+    /// <summary>
+    /// MimeKit refuses a header block whose first line is no header field, but keeps a later such
+    /// line as a "header" and writes it back as it was: above the envelope, in clear, where every
+    /// MTA after us reads it as the start of the body. Either way the block is repaired the way
+    /// Postfix reads it, so that line and what follows it travel inside the envelope.
+    /// </summary>
     private static (MimeMessage Message, string? Note) Load(Stream original, CancellationToken cancellationToken)
     {
         try
         {
-            return (MimeMessage.Load(original, persistent: true, cancellationToken), null);
+            var message = MimeMessage.Load(original, persistent: true, cancellationToken);
+            if (!message.Headers.Any(HeaderRepair.IsNoField)) return (message, null);
         }
         catch (FormatException)
         {
-            original.Position = 0;
-            return (MimeMessage.Load(HeaderRepair.Repair(original), cancellationToken),
-                "header block repaired: a line that is not a header field ended the headers, as Postfix reads it");
         }
+        original.Position = 0;
+        var repaired = MimeMessage.Load(HeaderRepair.Repair(original), cancellationToken);
+        // Fail closed: a block the repair could not make whole is refused, never sent half outside.
+        if (repaired.Headers.Any(HeaderRepair.IsNoField)) throw new FormatException("the header block could not be repaired: a line in it is no header field");
+        return (repaired, "header block repaired: a line that is not a header field ended the headers, as Postfix reads it");
     }
 
     public static bool IsEncrypted(MimeEntity body) => body switch
