@@ -13,8 +13,23 @@ public sealed partial class FileSpool
     /// <param name="waitsFor">What the copy waits for when it may go out by itself (<see cref="SpoolEnvelope.WaitsFor"/>).</param>
     public Task<string> HoldAsync(SpoolEnvelope envelope, SpooledContent content, IReadOnlyList<SpoolRecipient> recipients, string reason, CancellationToken cancellationToken,
         string? waitsFor = null) =>
-        CopyToHoldAsync(envelope, content, $"{envelope.Id}-{envelope.Attempts}",
+        CopyToHoldAsync(envelope, content, FreeHoldName(envelope),
             recipients.Select(r => r.With(RecipientStatus.Held, reason, attempts: 0)).ToList(), cancellationToken, waitsFor);
+
+    /// <summary>
+    /// ID-N, N the attempt's number or the first free one after it. A copy already there is never
+    /// written over, or its recipients would be held nowhere: attempts count from 0 again after an
+    /// admin's hold and release, and one attempt can hold twice (the policy's hold, then a failure's).
+    /// Only the worker holding the entry's lock parks copies of it, so nobody takes the name meanwhile.
+    /// </summary>
+    private string FreeHoldName(SpoolEnvelope envelope)
+    {
+        for (var n = Math.Max(1, envelope.Attempts); ; n++)
+        {
+            var name = $"{envelope.Id}-{n}";
+            if (!File.Exists(Path.Combine(Hold, name + ".json")) && !File.Exists(HeldContentPath(name))) return name;
+        }
+    }
 
     /// <summary>
     /// Copies an entry to hold/NAME with the given recipients: content first (fsynced), the
