@@ -30,7 +30,9 @@ public sealed class CachedCertificateDirectory(ICertificateDirectory inner, Time
     private async ValueTask<CertificateChoice> GetAsync(bool signer, string address, Func<string, CancellationToken, ValueTask<CertificateChoice>> find, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var key = (signer, address.ToLowerInvariant());
+        // The address as asked: a certificate is valid for its address's local part as written
+        // (RFC 5280 §7.5), so Bob@ and bob@ may have different answers, and neither is the other's.
+        var key = (signer, address);
         if (_choices.TryGetValue(key, out var cached) && cached.Until > now) return cached.Choice;
         var generation = Interlocked.Read(ref _generation);
         var choice = await find(address, cancellationToken);
