@@ -42,7 +42,7 @@ public static class SmimeTransformer
                 throw new CertificateNoLongerValidException(recipient.Thumbprint, now);
         }
 
-        if (IsEncrypted(body))
+        if (ClientEncryption.IsEncrypted(body))
         {
             // The client encrypted already: a second envelope would hide nothing and break its reply path.
             original.Position = 0;
@@ -115,38 +115,6 @@ public static class SmimeTransformer
         // Fail closed: a block the repair could not make whole is refused, never sent half outside.
         if (repaired.Headers.Any(HeaderRepair.IsNoField)) throw new FormatException("the header block could not be repaired: a line in it is no header field");
         return (repaired, "header block repaired: a line that is not a header field ended the headers, as Postfix reads it");
-    }
-
-    public static bool IsEncrypted(MimeEntity body) => body switch
-    {
-        ApplicationPkcs7Mime p7m => p7m.SecureMimeType is SecureMimeType.EnvelopedData or SecureMimeType.AuthEnvelopedData,
-        MultipartEncrypted => true,
-        TextPart { IsPlain: true } text => IsInlinePgp(text),
-        _ => false,
-    };
-
-    /// <summary>Inline PGP (the armour at the start of a text/plain body) is encrypted too: a second envelope would only get in the way.</summary>
-    private static bool IsInlinePgp(TextPart text)
-    {
-        if (text.Content is null) return false;
-        // Only the start matters: reading 4 KB, not the whole (possibly 50 MB) body into memory.
-        using var decoded = text.Content.Open();
-        var buffer = new byte[4096];
-        try
-        {
-            return StartsWithPgpArmour(buffer.AsSpan(0, decoded.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(buffer);
-        }
-    }
-
-    private static bool StartsWithPgpArmour(ReadOnlySpan<byte> bytes)
-    {
-        var start = 0;
-        while (start < bytes.Length && bytes[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') start++;
-        return bytes[start..].StartsWith("-----BEGIN PGP MESSAGE-----"u8);
     }
 
     private static ApplicationPkcs7Mime Envelope(MimeEntity entity, SmimeRequest request, ScratchStreams scratch, long size)

@@ -1,0 +1,79 @@
+using System.Text;
+using MimeKit;
+using MimeKit.Cryptography;
+
+namespace Gateway.Smime;
+
+/// <summary>
+/// A body the client encrypted already, which the gateway passes on as it is (a second envelope
+/// would hide nothing and break the reply path). Recognised by what it holds, never by its label
+/// alone: a part that only says it is encrypted (an opaque signature labelled enveloped-data, a
+/// PGP armour followed by text in clear, a multipart/encrypted around plain parts) would otherwise
+/// leave in clear to a recipient policy says must get encrypted mail.
+/// </summary>
+internal static class ClientEncryption
+{
+    private const string ArmourStart = "-----BEGIN PGP MESSAGE-----";
+    private const string ArmourEnd = "-----END PGP MESSAGE-----";
+
+    // DER of the ContentInfo contentType OIDs (RFC 5652 §6.1, RFC 5083 §1.1), with tag and length.
+    private static readonly byte[] EnvelopedData = [0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x03];
+    private static readonly byte[] AuthEnvelopedData = [0x06, 0x0B, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x10, 0x01, 0x17];
+
+    public static bool IsEncrypted(MimeEntity body) => body switch
+    {
+        ApplicationPkcs7Mime p7m => HoldsEnvelope(p7m),
+        MultipartEncrypted { Count: 2 } pgp => string.Equals(pgp.ContentType.Parameters["protocol"], "application/pgp-encrypted", StringComparison.OrdinalIgnoreCase)
+            && pgp[1] is MimePart payload && IsArmouredMessageOnly(payload),
+        TextPart { IsPlain: true } text => IsArmouredMessageOnly(text),
+        _ => false,
+    };
+
+    /// <summary>The CMS content is EnvelopedData or AuthEnvelopedData: read from its first bytes, whatever smime-type says.</summary>
+    private static bool HoldsEnvelope(MimePart part)
+    {
+        if (part.Content is null) return false;
+        using var decoded = part.Content.Open();
+        Span<byte> start = stackalloc byte[32];
+        var length = decoded.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+        var der = start[..length];
+        // ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, ... }, of definite or indefinite length.
+        if (der.Length < 2 || der[0] != 0x30) return false;
+        var lengthBytes = der[1] < 0x80 ? 0 : der[1] == 0x80 ? 0 : der[1] - 0x80;
+        if (lengthBytes > 4 || der.Length < 2 + lengthBytes) return false;
+        var contentType = der[(2 + lengthBytes)..];
+        return contentType.StartsWith(EnvelopedData) || contentType.StartsWith(AuthEnvelopedData);
+    }
+
+    /// <summary>
+    /// The part is one OpenPGP message in ASCII armour and nothing else but blank lines, and its
+    /// first packet is a session key encrypted to a key or a passphrase (RFC 9580 §5.1, §5.3).
+    /// </summary>
+    private static bool IsArmouredMessageOnly(MimePart part)
+    {
+        if (part.Content is null) return false;
+        using var reader = new StreamReader(part.Content.Open(), Encoding.Latin1, detectEncodingFromByteOrderMarks: false);
+        string? line;
+        while ((line = reader.ReadLine()) is not null && line.Trim().Length == 0) { }
+        if (line?.TrimEnd() != ArmourStart) return false;
+        while ((line = reader.ReadLine()) is not null && line.Trim().Length > 0) { } // armour headers (Version:, Comment:)
+        if ((line = reader.ReadLine()) is null || !StartsWithSessionKeyPacket(line.Trim())) return false;
+        while ((line = reader.ReadLine()) is not null && line.TrimEnd() != ArmourEnd) { }
+        if (line is null) return false;
+        while ((line = reader.ReadLine()) is not null)
+            if (line.Trim().Length > 0) return false; // text after the armour would go in clear
+        return true;
+    }
+
+    private static bool StartsWithSessionKeyPacket(string base64Line)
+    {
+        if (base64Line.Length < 4) return false;
+        Span<byte> first = stackalloc byte[3];
+        if (!Convert.TryFromBase64Chars(base64Line.AsSpan(0, 4), first, out var written) || written == 0) return false;
+        var header = first[0];
+        if ((header & 0x80) == 0) return false;
+        // New packet format: the tag in the low six bits; old: in bits 5-2.
+        var tag = (header & 0x40) != 0 ? header & 0x3F : (header >> 2) & 0x0F;
+        return tag is 1 or 3; // Public-Key or Symmetric-Key Encrypted Session Key
+    }
+}
