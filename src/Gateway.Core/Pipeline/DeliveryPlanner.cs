@@ -53,12 +53,20 @@ public static class DeliveryPlanner
         return new PlannedRecipient(policy.Recipient, policy, recipient, TreatmentKind.Deliver, sign, encrypt, reason);
     }
 
-    public static DeliveryPlan Plan(string revision, CertificateChoice? signer, IReadOnlyList<PlannedRecipient> recipients)
+    /// <param name="named">
+    /// The recipients the To and Cc fields name (<see cref="MessageFacts.NamedRecipients"/>); null
+    /// when unknown, and then nobody gets a copy of their own for being unnamed.
+    /// </param>
+    public static DeliveryPlan Plan(string revision, CertificateChoice? signer, IReadOnlyList<PlannedRecipient> recipients, IReadOnlySet<string>? named = null)
     {
         var groups = recipients
             .Where(r => r.Kind == TreatmentKind.Deliver)
             // AuthenticatedEncryption has done its work once the cipher is chosen: rules differing only there share a copy.
-            .GroupBy(r => (r.Sign, r.Encrypt, Crypto: (r.Encrypt || r.Sign ? r.Crypto : CryptoSettings.Default) with { AuthenticatedEncryption = AuthenticatedEncryption.WhenAdvertised }))
+            // An envelope lists a key of every recipient it is encrypted to (issuer and serial number,
+            // or key identifier): a Bcc recipient in a shared one would be shown to the others, so each
+            // recipient the header does not name gets an encrypted copy of their own.
+            .GroupBy(r => (r.Sign, r.Encrypt, Crypto: (r.Encrypt || r.Sign ? r.Crypto : CryptoSettings.Default) with { AuthenticatedEncryption = AuthenticatedEncryption.WhenAdvertised },
+                Unnamed: r.Encrypt && named is not null && !named.Contains(Mail.MailAddress.LookupKey(r.Address)) ? r.Address : null))
             .Select((g, i) => new DeliveryGroup(i + 1, g.Key.Sign, g.Key.Encrypt, g.Key.Crypto, g.ToList()))
             .ToList();
         return new DeliveryPlan(

@@ -39,6 +39,23 @@ public sealed record MessageFacts(string? Subject, IReadOnlyList<KeyValuePair<st
         return facts with { Subject = subject };
     }
 
+    /// <summary>
+    /// The mailboxes the To and Cc fields name, as lookup keys (<see cref="Mail.MailAddress.LookupKey"/>):
+    /// what every recipient of the message can see. A field that does not parse names nobody, so
+    /// its recipients count as unnamed: an extra copy, never a recipient shown to the others.
+    /// </summary>
+    public IReadOnlySet<string> NamedRecipients()
+    {
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (field, value) in Headers)
+        {
+            if (!field.Equals("To", StringComparison.OrdinalIgnoreCase) && !field.Equals("Cc", StringComparison.OrdinalIgnoreCase)) continue;
+            if (!InternetAddressList.TryParse(value, out var addresses)) continue;
+            foreach (var mailbox in addresses.Mailboxes) named.Add(Mail.MailAddress.LookupKey(mailbox.Address));
+        }
+        return named;
+    }
+
     public string? Header(string name) =>
         Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
 }

@@ -23,6 +23,6 @@ public sealed class MessagePlanner(ICertificateDirectory certificates)
             var certificate = answer.Encrypt == EncryptMode.Never ? null : await certificates.FindRecipientAsync(answer.Recipient, cancellationToken);
             planned.Add(DeliveryPlanner.Decide(answer, signer, certificate, sender, lookupGraceOver));
         }
-        return DeliveryPlanner.Plan(policy.Revision, signer, planned);
+        return DeliveryPlanner.Plan(policy.Revision, signer, planned, facts.NamedRecipients());
     }
 }

@@ -42,6 +42,27 @@ public sealed class DeliveryPlanTests
         Assert.Equal("abc123def456", plan.PolicyRevision);
     }
 
+    /// <summary>An envelope names a key of every recipient it is encrypted to: a Bcc recipient in a shared one is shown to the others.</summary>
+    [Fact]
+    public void EncryptedRecipientsTheHeaderDoesNotName_GetACopyEach_TheNamedShareOne_AndPlainCopiesStayShared()
+    {
+        var plan = DeliveryPlanner.Plan("rev", null,
+        [
+            Deliver("to@x.test", sign: true, encrypt: true),
+            Deliver("Cc@X.test", sign: true, encrypt: true),
+            Deliver("bcc1@x.test", sign: true, encrypt: true),
+            Deliver("bcc2@x.test", sign: true, encrypt: true),
+            Deliver("plain@x.test", sign: true, encrypt: false),
+            Deliver("plain-bcc@x.test", sign: true, encrypt: false),
+        ], named: new HashSet<string> { "to@x.test", "cc@x.test", "plain@x.test" });
+
+        Assert.Equal(4, plan.Groups.Count);
+        Assert.Equal(["to@x.test", "Cc@X.test"], Addresses(plan.Groups[0]));
+        Assert.Equal(["bcc1@x.test"], Addresses(plan.Groups[1]));
+        Assert.Equal(["bcc2@x.test"], Addresses(plan.Groups[2]));
+        Assert.Equal(["plain@x.test", "plain-bcc@x.test"], Addresses(Assert.Single(plan.Groups, g => !g.Encrypt)));
+    }
+
     [Fact]
     public void EncryptedRecipients_WithDifferentCrypto_GetSeparateCopies()
     {

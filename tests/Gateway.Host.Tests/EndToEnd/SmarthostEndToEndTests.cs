@@ -64,17 +64,43 @@ public sealed class SmarthostEndToEndTests : GatewayRelayingToSink
     [Fact]
     public async Task RecipientsWithDifferentTreatment_GetSeparateCopies_EachWithItsOwnEnvelope()
     {
-        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "mixed", "Mixed treatment.\r\n"),
-            "alice@example.test", "bob@partner.test", "carol@partner.test", "dave@elsewhere.test");
+        var message = RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "mixed", "Mixed treatment.\r\n");
+        message.Cc.Add(MimeKit.MailboxAddress.Parse("carol@partner.test"));
+        await Running.SendAsync(message, "alice@example.test", "bob@partner.test", "carol@partner.test", "dave@elsewhere.test");
 
         var messages = await Sink.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
         var encrypted = Assert.Single(messages, m => m.RcptTo.Contains("bob@partner.test"));
         Assert.Equal(["bob@partner.test", "carol@partner.test"], encrypted.RcptTo.Order());
-        Assert.Contains("enveloped-data", System.Text.Encoding.ASCII.GetString(encrypted.Data));
+        Assert.Equal(2, RecipientInfos(encrypted.Data));
         var signedOnly = Assert.Single(messages, m => m.RcptTo.Contains("dave@elsewhere.test"));
         Assert.Equal(["dave@elsewhere.test"], signedOnly.RcptTo);
         var signedText = System.Text.Encoding.ASCII.GetString(signedOnly.Data);
         Assert.Contains("multipart/signed", signedText);
         Assert.Contains("Mixed treatment.", signedText);
+    }
+    /// <summary>
+    /// An envelope names a key of every recipient it is encrypted to: a Bcc recipient sharing Bob's
+    /// copy would be shown to Bob. Carol, whom the header does not name, gets a copy of her own.
+    /// </summary>
+    [Fact]
+    public async Task BccRecipient_GetsAnEncryptedCopyOfHerOwn_AndBobsCopyIsEncryptedToBobAlone()
+    {
+        await Running.SendAsync(RunningGateway.NewMessage("alice@example.test", "bob@partner.test", "bcc", "Carol is in Bcc.\r\n"),
+            "alice@example.test", "bob@partner.test", "carol@partner.test");
+
+        var messages = await Sink.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
+        Assert.Equal(["bob@partner.test"], Assert.Single(messages, m => m.RcptTo.Contains("bob@partner.test")).RcptTo);
+        Assert.Equal(["carol@partner.test"], Assert.Single(messages, m => m.RcptTo.Contains("carol@partner.test")).RcptTo);
+        Assert.All(messages, m => Assert.Equal(1, RecipientInfos(m.Data)));
+    }
+
+    private static int RecipientInfos(byte[] data)
+    {
+        var body = Assert.IsType<MimeKit.Cryptography.ApplicationPkcs7Mime>(MimeKit.MimeMessage.Load(new MemoryStream(data)).Body);
+        using var der = new MemoryStream();
+        body.Content!.DecodeTo(der);
+        var envelope = new System.Security.Cryptography.Pkcs.EnvelopedCms();
+        envelope.Decode(der.ToArray());
+        return envelope.RecipientInfos.Count;
     }
 }
