@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Gateway.Outcomes;
 
 namespace Gateway.Smtp;
 
@@ -8,9 +9,10 @@ namespace Gateway.Smtp;
 /// line until CRLF with no length limit and reads DATA with no deadline, and its DATA reader only
 /// finds the end marker when a CRLF precedes the dot, so an immediate "." hangs and a leading ".."
 /// on the first line is not unstuffed. Here: command lines over 512 octets (2048 for MAIL and RCPT) are discarded with
-/// "500 5.5.2", DATA has an absolute deadline (a slowloris gets a 421), and DATA is handed over
-/// behind one CRLF that <see cref="SpoolingMessageStore"/> removes again, which makes the first
-/// line like every other. Only CRLF.CRLF ever ends DATA: that search stays SmtpServer's, except
+/// "500 5.5.2" and command lines ended by a bare LF with "550 5.5.2" (<see cref="RefuseLineAsync"/>),
+/// DATA has an absolute deadline (a slowloris gets a 421), and DATA is handed over behind one CRLF
+/// that <see cref="SpoolingMessageStore"/> removes again, which makes the first line like every
+/// other. Only CRLF.CRLF ever ends DATA: that search stays SmtpServer's, except
 /// for data over Smtp:MaxMessageSize, which is dropped here up to its final dot (see
 /// <see cref="RefuseOversizedAsync"/>), so the client gets its 552 after the dot, as from Postfix.
 /// A MAIL or RCPT command line SmtpServer consumes is kept for <see cref="EnvelopeFilter"/>
@@ -21,6 +23,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
 {
     private static readonly ReadOnlyMemory<byte> Crlf = "\r\n"u8.ToArray();
     private static readonly byte[] DataEnd = "\r\n.\r\n"u8.ToArray();
+    private static readonly string BareLineFeed = Failures.Reply(FailureKind.BareLineFeed).ToString();
 
     private PrefixedChain? _chain;
 
@@ -44,7 +47,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             }
             _chain = null;
             _prefixInOuter = 0;
-            if (await DiscardOverlongLineAsync(result, cancellationToken)) continue;
+            if (await RefuseLineAsync(result, cancellationToken)) continue;
             _commandBuffer = result.Buffer;
             return result;
         }
@@ -103,8 +106,14 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         }
     }
 
-    /// <summary>True when the first line was too long and has been (or is being) dropped.</summary>
-    private async ValueTask<bool> DiscardOverlongLineAsync(ReadResult result, CancellationToken cancellationToken)
+    /// <summary>
+    /// True when the first line was refused and has been (or is being) dropped: too long, or ended
+    /// by a bare LF. SmtpServer ends a line only at CRLF, so every line it gets must end there: a
+    /// line ended by a bare LF was measured only up to that LF while SmtpServer kept everything after
+    /// it, unmeasured, until some CRLF came, and the client waited the whole CommandTimeout for a
+    /// reply. Refused like a bare LF in DATA (Postfix's smtpd_forbid_bare_newline = reject).
+    /// </summary>
+    private async ValueTask<bool> RefuseLineAsync(ReadResult result, CancellationToken cancellationToken)
     {
         var buffer = result.Buffer;
         if (buffer.IsEmpty) return false;
@@ -121,7 +130,10 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             return true;
         }
         var length = lineEnd is null ? buffer.Length : buffer.Slice(0, lineEnd.Value).Length + 1;
-        if (length <= Limit(buffer)) return false;
+        var refusal = length > Limit(buffer) ? "500 5.5.2 Error: line too long"
+            : lineEnd is { } end && !EndsWithCr(buffer.Slice(0, end)) ? BareLineFeed
+            : null;
+        if (refusal is null) return false;
         // Answered once per line, when the limit is passed; the rest of the line is dropped as it comes.
         if (lineEnd is null)
         {
@@ -129,9 +141,12 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             inner.AdvanceTo(buffer.End);
         }
         else inner.AdvanceTo(buffer.GetPosition(1, lineEnd.Value));
-        await replies.ReplyAsync("500 5.5.2 Error: line too long", cancellationToken);
+        await replies.ReplyAsync(refusal, cancellationToken);
         return true;
     }
+
+    private static bool EndsWithCr(ReadOnlySequence<byte> line) =>
+        !line.IsEmpty && line.Slice(line.Length - 1).FirstSpan[0] == (byte)'\r';
 
     private static int Limit(ReadOnlySequence<byte> buffer) =>
         StartsWithVerb(buffer, "auth"u8) ? SmtpSessionLimits.MaxAuthLine

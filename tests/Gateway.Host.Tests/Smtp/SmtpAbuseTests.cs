@@ -32,6 +32,35 @@ public sealed class SmtpAbuseTests : IDisposable
     }
 
     [Fact]
+    public async Task CommandEndedByABareLf_Gets550_AtOnce_AndTheSessionGoesOn()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        // SmtpServer ends a line only at CRLF: this client used to wait the whole CommandTimeout for a reply.
+        await client.SendAsync("NOOP\n");
+        Assert.Equal("550 5.5.2 Error: bare <LF> received", await client.ReadReplyAsync(TimeSpan.FromSeconds(5)));
+        // Pipelined: the bare-LF line is refused on its own, the CRLF line after it is a command.
+        await client.SendAsync("NOOP\nNOOP\r\n");
+        Assert.Equal("550 5.5.2 Error: bare <LF> received", await client.ReadReplyAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal("250 Ok", await client.ReadReplyAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task BytesWithoutCrlf_AfterABareLfCommand_AreCutOffAtTheLineLimit_NotBuffered()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        // The LF at offset 4 let every read measure a 5-octet line while SmtpServer, looking for a
+        // CRLF, kept all of it in memory for the whole CommandTimeout.
+        await client.SendAsync("NOOP\n" + new string('x', 1024 * 1024));
+        Assert.Equal("550 5.5.2 Error: bare <LF> received", await client.ReadReplyAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal("500 5.5.2 Error: line too long", await client.ReadReplyAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal("250 Ok", await client.CommandAsync("\r\nNOOP")); // ends the long line, then a real command
+    }
+
+    [Fact]
     public async Task CommandLineOf512Octets_IsStillACommand()
     {
         await using var gateway = await RunningGateway.StartAsync(_world);
