@@ -28,7 +28,10 @@ public sealed class SmtpOptions
     /// <summary>Absolute limit for receiving one message after the 354, so a client trickling bytes cannot hold a connection.</summary>
     public TimeSpan DataTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Error replies per session before we answer 421 and close (Postfix's smtpd_hard_error_limit).</summary>
+    /// <summary>
+    /// Error replies per session before we answer 421 and close (Postfix's smtpd_hard_error_limit).
+    /// The 452 for a recipient over <see cref="MaxRecipients"/> is not one.
+    /// </summary>
     public int MaxErrors { get; set; } = 10;
 
     /// <summary>Simultaneous connections per client address (Postfix's smtpd_client_connection_count_limit).</summary>

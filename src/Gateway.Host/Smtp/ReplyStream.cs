@@ -67,7 +67,7 @@ internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState stat
         output.Write(Encoding.UTF8.GetBytes(text));
         // The last line of a reply has a space (or nothing) after the code, the others a hyphen.
         if (text.Length < 3 || !int.TryParse(text.AsSpan(0, 3), out var code) || (text.Length > 3 && text[3] == '-')) return;
-        state.OnReply(code);
+        state.OnReply(code, text);
         if (text == _idleTimeout) state.Close(new SessionClosure("no command within Gateway:Smtp:CommandTimeout", text.TrimEnd()));
         if (state.TooManyErrors && code is >= 400 and not 421)
         {

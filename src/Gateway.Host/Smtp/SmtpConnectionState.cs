@@ -1,3 +1,5 @@
+using Gateway.Outcomes;
+
 namespace Gateway.Smtp;
 
 /// <summary>
@@ -31,7 +33,8 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
         return line;
     }
 
-    public void OnReply(int code)
+    /// <param name="reply">The reply's last line, code first.</param>
+    public void OnReply(int code, string reply)
     {
         Transaction.OnReply(code, answersData: InData && code != 354);
         if (code == 354)
@@ -43,8 +46,19 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
         }
         InData = false;
         DataPrefixPending = false;
-        if (code >= 400 && code != 421) Errors++;
+        if (code >= 400 && code != 421 && !IsRecipientOvershoot(reply)) Errors++;
     }
+
+    /// <summary>
+    /// The 452 for a recipient over Smtp:MaxRecipients is no error: it asks the client to send that
+    /// recipient in a later transaction (RFC 5321 §4.5.3.1.10). A pipelining client sends all its
+    /// RCPTs before it reads a reply, so counting them ended the transaction with a 421, and every
+    /// retry of it. Postfix counts them only past smtpd_recipient_overshoot_limit (1000); here they
+    /// cost no more than a NOOP, and Smtp:SessionTimeout still ends the session.
+    /// </summary>
+    private static bool IsRecipientOvershoot(string reply) =>
+        Failures.Reply(FailureKind.TooManyRecipients) is var overshoot
+        && reply.StartsWith($"{overshoot.Code} {overshoot.EnhancedCode} ", StringComparison.Ordinal);
 
     public bool TooManyErrors => Errors >= Limits.MaxErrors;
 

@@ -14,7 +14,9 @@ internal static class SmtpServerSettings
         // more data, for ever when the whole message had already arrived.
         .MaxMessageSize((int)smtp.MaxMessageSize, MaxMessageSizeHandling.Ignore)
         .CommandWaitTimeout(smtp.CommandTimeout)
-        // SmtpServer closes silently after this many consecutive errors; our ReplyStream counts
-        // all errors and says 421 first, so this is only a backstop.
-        .MaxRetryCount(smtp.MaxErrors + 1);
+        // SmtpServer closes silently after this many consecutive errors, and it counts the 452s for
+        // recipients over Smtp:MaxRecipients, which are no errors (SmtpConnectionState): a
+        // pipelining client sending more of them than this lost its session without a word.
+        // ReplyStream counts the errors and ends the session with a 421; SmtpServer never does.
+        .MaxRetryCount(int.MaxValue);
 }

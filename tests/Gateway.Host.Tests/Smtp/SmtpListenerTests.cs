@@ -261,6 +261,31 @@ public sealed class SmtpListenerTests : IDisposable
         Assert.StartsWith("452 4.5.3", await client.CommandAsync("RCPT TO:<c@elsewhere.test>"));
     }
 
+    [Fact]
+    public async Task PipelinedRecipientsFarBeyondTheLimit_Get452_WithoutEndingTheSession_AndTheMessageIsAccepted()
+    {
+        // Default MaxErrors (10): more 452s than that used to end the transaction with a 421, and the
+        // client deferred the whole message again on every retry.
+        _world.Settings["Gateway:Smtp:MaxRecipients"] = "3";
+        _world.RelayTo(Gateway.Testing.FreePort.Next()); // stays queued, to be read back
+        _world.Settings["Gateway:Spool:FirstRetry"] = "01:00:00";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        var recipients = Enumerable.Range(1, 3 + 15).Select(i => $"RCPT TO:<r{i}@elsewhere.test>\r\n");
+        await client.SendAsync("MAIL FROM:<alice@example.test>\r\n" + string.Concat(recipients) + "DATA\r\n");
+        Assert.StartsWith("250", await client.ReadReplyAsync());
+        for (var i = 0; i < 3; i++) Assert.StartsWith("250", await client.ReadReplyAsync());
+        for (var i = 0; i < 15; i++) Assert.Equal("452 4.5.3 Too many recipients", await client.ReadReplyAsync());
+        Assert.StartsWith("354", await client.ReadReplyAsync());
+        var reply = await client.CommandAsync("Subject: first three\r\n\r\nbody\r\n.");
+        var id = Assert.Single(System.Text.RegularExpressions.Regex.Match(reply!, "^250 2.0.0 queued as ([0-9A-Z]{22})$").Groups.Values.Skip(1)).Value;
+        Assert.Equal(["r1@elsewhere.test", "r2@elsewhere.test", "r3@elsewhere.test"],
+            SpooledMessages.Find(_world.SpoolPath, id).Envelope.GetProperty("recipients").EnumerateArray().Select(r => r.GetProperty("address").GetString()));
+        Assert.Equal("250 Ok", await client.CommandAsync("NOOP"));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
