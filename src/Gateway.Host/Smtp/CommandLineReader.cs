@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Gateway.Outcomes;
+using SmtpServer.Protocol;
 
 namespace Gateway.Smtp;
 
@@ -17,7 +18,8 @@ namespace Gateway.Smtp;
 /// <see cref="RefuseOversizedAsync"/>), so the client gets its 552 after the dot, as from Postfix.
 /// A MAIL or RCPT command line SmtpServer consumes is kept for <see cref="EnvelopeFilter"/>
 /// (<see cref="SmtpConnectionState.EnvelopeLine"/>): SmtpServer drops RCPT parameters (NOTIFY,
-/// ORCPT) and does not show MAIL's to the filter (RET, ENVID).
+/// ORCPT) and does not show MAIL's to the filter (RET, ENVID). An AUTH response SmtpServer could
+/// not decode is refused before it reads it (<see cref="AuthResponse"/>).
 /// </summary>
 internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
 {
@@ -48,6 +50,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             _chain = null;
             _prefixInOuter = 0;
             if (await RefuseLineAsync(result, cancellationToken)) continue;
+            RefuseUndecodableAuth(result.Buffer);
             _commandBuffer = result.Buffer;
             return result;
         }
@@ -143,6 +146,24 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         else inner.AdvanceTo(buffer.GetPosition(1, lineEnd.Value));
         await replies.ReplyAsync(refusal, cancellationToken);
         return true;
+    }
+
+    /// <summary>
+    /// When the first line is an AUTH response SmtpServer could not decode (<see cref="AuthResponse"/>),
+    /// consumes it and throws SmtpServer's own refusal, which it answers and counts like its others:
+    /// only that ends an AUTH that waits for the answer to its 334 and keeps the session.
+    /// </summary>
+    private void RefuseUndecodableAuth(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.PositionOf((byte)'\n') is not { } lineEnd) return;
+        // Without its CRLF: a line ended by a bare LF was refused before.
+        var line = buffer.Slice(0, buffer.Slice(0, lineEnd).Length - 1);
+        var refusal = state.AwaitingAuthAnswer ? AuthResponse.RefusalOfAnswer(line)
+            : StartsWithVerb(line, "auth"u8) ? AuthResponse.RefusalOfCommand(line)
+            : null;
+        if (refusal is null) return;
+        inner.AdvanceTo(buffer.GetPosition(1, lineEnd));
+        throw new SmtpResponseException(refusal.ToResponse());
     }
 
     private static bool EndsWithCr(ReadOnlySequence<byte> line) =>

@@ -4,8 +4,8 @@ namespace Gateway.Smtp;
 
 /// <summary>
 /// What the input and output sides of one connection share: whether the client is in DATA (the
-/// 354 was sent and the reply to the data not yet), the error count, the open transaction, and
-/// whether we closed it (told once to <paramref name="onClosed"/>, for the audit).
+/// 354 was sent and the reply to the data not yet), whether it answers a 334 (AUTH), the error
+/// count, the open transaction, and whether we closed it (told once to <paramref name="onClosed"/>, for the audit).
 /// </summary>
 internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<SessionClosure>? onClosed = null)
 {
@@ -16,6 +16,10 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
     public bool DataPrefixPending { get; set; }
     public DateTimeOffset DataDeadline { get; private set; }
     public int Errors { get; private set; }
+
+    /// <summary>The last reply was a 334: the next line answers it in an AUTH exchange, and is no command.</summary>
+    public bool AwaitingAuthAnswer { get; private set; }
+
     public bool Closed { get; private set; }
     public OpenTransaction Transaction { get; } = new();
 
@@ -36,6 +40,7 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
     /// <param name="reply">The reply's last line, code first.</param>
     public void OnReply(int code, string reply)
     {
+        AwaitingAuthAnswer = code == 334;
         Transaction.OnReply(code, answersData: InData && code != 354);
         if (code == 354)
         {

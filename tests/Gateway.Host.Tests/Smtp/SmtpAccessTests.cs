@@ -90,6 +90,64 @@ public sealed class SmtpAccessTests : IDisposable
         Assert.DoesNotContain("wrong-secret-123", await File.ReadAllTextAsync(_world.AuditPath));
     }
 
+    /// <summary>A raw client after STARTTLS and a second EHLO, where AUTH is offered.</summary>
+    private static async Task<RawSmtpClient> ConnectOverTlsAsync(int port)
+    {
+        var client = await RawSmtpClient.ConnectAsync(port);
+        Assert.StartsWith("220", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("EHLO client.test"));
+        Assert.StartsWith("220", await client.CommandAsync("STARTTLS"));
+        await client.UpgradeToTlsAsync();
+        Assert.Contains("AUTH", await client.CommandAsync("EHLO client.test"));
+        return client;
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
+
+    /// <summary>SmtpServer's AUTH decodes without a catch: the session used to fault and the connection to close without a reply.</summary>
+    [Theory]
+    [InlineData("AUTH PLAIN abc")]          // initial response of a length base64 cannot have
+    [InlineData("AUTH PLAIN !!!")]
+    [InlineData("AUTH LOGIN abc")]
+    [InlineData("AUTH PLAIN", "abc")]       // the response to the 334
+    [InlineData("AUTH LOGIN", "abc")]
+    [InlineData("AUTH LOGIN", "cmVsYXktdXNlcg==", "a=bc")] // to the second 334, for the password
+    public async Task AuthResponseThatIsNotBase64_Gets501_AndTheSessionGoesOn(string command, params string[] responses)
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await ConnectOverTlsAsync(gateway.Port);
+        var reply = await client.CommandAsync(command);
+        foreach (var response in responses)
+        {
+            Assert.StartsWith("334", reply);
+            reply = await client.CommandAsync(response);
+        }
+        Assert.Equal($"501 5.5.2 Invalid base64 data in {(responses.Length == 0 ? "initial" : "continued")} response", reply);
+        Assert.Equal("250 Ok", await client.CommandAsync("NOOP"));
+        Assert.StartsWith("235", await client.CommandAsync("AUTH PLAIN " + Base64("\0relay-user\0correct horse")));
+    }
+
+    [Theory]
+    [InlineData("AUTH PLAIN", "*")]
+    [InlineData("AUTH LOGIN", "*")]
+    [InlineData("AUTH LOGIN", "cmVsYXktdXNlcg==", "*")]
+    public async Task AuthCancelledWithAStar_Gets501_AsRfc4954Requires_AndTheSessionGoesOn(string command, params string[] responses)
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await ConnectOverTlsAsync(gateway.Port);
+        var reply = await client.CommandAsync(command);
+        foreach (var response in responses)
+        {
+            Assert.StartsWith("334", reply);
+            reply = await client.CommandAsync(response);
+        }
+        Assert.Equal("501 5.7.0 Authentication aborted", reply);
+        Assert.Equal("250 Ok", await client.CommandAsync("NOOP"));
+        Assert.StartsWith("334 ", await client.CommandAsync("AUTH LOGIN"));
+        Assert.StartsWith("334 ", await client.CommandAsync(Base64("relay-user")));
+        Assert.StartsWith("235", await client.CommandAsync(Base64("correct horse")));
+    }
+
     [Fact]
     public async Task SenderOutsideTheCompanyDomains_IsRefused553_UnlessListed_AndTheNullSenderPasses()
     {
