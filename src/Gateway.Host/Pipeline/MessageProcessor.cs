@@ -25,6 +25,13 @@ public sealed partial class MessageProcessor(
     TimeProvider time,
     ILogger<MessageProcessor> logger)
 {
+    /// <summary>
+    /// The state of entries whose envelope could not be saved after an attempt (a full or failing
+    /// disk), by id. The envelope on disk does not know yet who got the message: the next attempt
+    /// starts from this state, saved first, so nobody who got it is sent it again.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SpoolEnvelope> _unsaved = new(StringComparer.Ordinal);
+
     /// <returns>When to try again, or null when the entry is finished; and whether the entry was locked by someone else (no attempt made).</returns>
     public async Task<(DateTimeOffset? Next, bool Locked)> ProcessAsync(string id, CancellationToken cancellationToken)
     {
@@ -43,8 +50,15 @@ public sealed partial class MessageProcessor(
             var entry = spool.TryLoad(id);
             if (entry is null)
             {
+                _unsaved.TryRemove(id, out _);
                 entryLock.Remove(); // deleted or held meanwhile
                 return (null, false);
+            }
+            if (_unsaved.TryGetValue(id, out var newer))
+            {
+                spool.Save(newer); // throws again while the disk still fails: no attempt before it holds
+                _unsaved.TryRemove(id, out _);
+                entry = newer;
             }
             // The envelope on disk decides when: a stale wake-up must not make an early attempt.
             if (entry.NextAttempt is { } due && due > time.GetUtcNow()) return (due, false);
@@ -150,11 +164,39 @@ public sealed partial class MessageProcessor(
         return await FinishAsync(context, journaled, cancellationToken);
     }
 
-    /// <summary>Records the entry's state: in its envelope, or, for a journaled one, by moving it to incoming/.</summary>
+    /// <summary>
+    /// Records the entry's state: in its envelope, or, for a journaled one, by moving it to incoming/
+    /// (which keeps it in the journal, this state included, when that fails).
+    /// </summary>
     private async Task SaveAsync(ProcessingContext context, JournalEntry? journaled)
     {
-        if (journaled is null) spool.Save(context.Entry);
-        else await journal.MoveToIncomingAsync(journaled);
+        if (journaled is not null)
+        {
+            await journal.MoveToIncomingAsync(journaled);
+            return;
+        }
+        try
+        {
+            spool.Save(context.Entry);
+        }
+        catch
+        {
+            _unsaved[context.Entry.Id] = context.Entry;
+            throw;
+        }
+    }
+
+    private void CompleteOrRemember(SpoolEnvelope entry)
+    {
+        try
+        {
+            spool.Complete(entry.Id);
+        }
+        catch
+        {
+            _unsaved[entry.Id] = entry;
+            throw;
+        }
     }
 
     private async Task<DateTimeOffset?> FinishAsync(ProcessingContext context, JournalEntry? journaled, CancellationToken cancellationToken)
@@ -196,7 +238,7 @@ public sealed partial class MessageProcessor(
 
         if (entry.IsFinished)
         {
-            if (journaled is null) spool.Complete(entry.Id);
+            if (journaled is null) CompleteOrRemember(entry);
             else journal.Complete(journaled);
             await audit.WriteAsync(context.Event("completed") with
             {

@@ -130,6 +130,50 @@ public sealed class RelayFaultTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Single(events, e => RunningGateway.Is(e, "delivered", Carol));
     }
 
+    /// <summary>
+    /// An attempt delivers to Carol and defers Dave, and then its envelope cannot be saved (a full or
+    /// failing disk; here a directory where the envelope's temporary file goes). The envelope on disk
+    /// still had Carol pending, and the next attempt sent her the message again.
+    /// </summary>
+    [Fact]
+    public async Task EnvelopeThatCannotBeSavedAfterAnAttempt_TheNextAttemptStillKnowsWhoGotIt()
+    {
+        const string dave = "dave@other.test";
+        var daveAnswers = 0;
+        var blocked = new TaskCompletionSource();
+        AnswerRcpt((address, attempt) =>
+        {
+            if (address.Equals(Carol, StringComparison.OrdinalIgnoreCase) && attempt == 1) return new SmtpResponse((SmtpReplyCode)450, "4.2.1 busy");
+            // Dave's second answer comes in the attempt whose save is blocked: only after the block is in place.
+            if (address.Equals(dave, StringComparison.OrdinalIgnoreCase) && Interlocked.Increment(ref daveAnswers) <= 2)
+            {
+                if (daveAnswers == 2) blocked.Task.Wait(Wait);
+                return new SmtpResponse((SmtpReplyCode)450, "4.2.1 busy");
+            }
+            return null;
+        });
+
+        var id = (await _gateway.SendAsync(RunningGateway.NewMessage(Alice, Bob, "save fails"), Alice, Bob, Carol, dave)).Split(' ')[^1];
+        // The first attempt (Bob delivered; Carol and Dave deferred) moves the entry to incoming/.
+        var envelope = Path.Combine(_world.SpoolPath, "incoming", id + ".json");
+        var deadline = DateTime.UtcNow + Wait;
+        while (!File.Exists(envelope) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.True(File.Exists(envelope), "the entry never reached incoming/");
+        var temporary = Directory.CreateDirectory(envelope + ".tmp");
+        blocked.SetResult();
+
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", Carol), Wait);
+        await Task.Delay(TimeSpan.FromSeconds(1)); // the attempt's save fails meanwhile
+        temporary.Delete();
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", dave), Wait);
+        await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"), Wait);
+
+        Assert.Equal(1, RcptAttempts(Bob));
+        Assert.Equal(2, RcptAttempts(Carol));
+        Assert.Single(_sink.Messages, m => m.RcptTo.Contains(Carol, StringComparer.OrdinalIgnoreCase));
+        Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "delivered", Carol));
+    }
+
     [Fact]
     public async Task TemporaryRejectionOfSomeRecipientsInABurst_RetriesExactlyThose_NobodyGetsTwoCopies()
     {
