@@ -61,6 +61,7 @@ public static class GatewayServiceCollectionExtensions
             return new CachedCertificateDirectory(directory, time);
         });
         services.AddSingleton<FileSpool>();
+        services.AddSingleton<SpoolOwnership>();
         services.AddSingleton<AcceptJournal>();
         services.AddSingleton<SpoolQueue>();
         services.AddSingleton<SpoolControl>();

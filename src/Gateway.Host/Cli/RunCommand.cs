@@ -29,6 +29,13 @@ public static class RunCommand
                 foreach (var e in policy.Errors) await error.WriteLineAsync($"policy error: {e}");
                 return 1;
             }
+            // Checked here for a plain refusal; the spool's service claims it again (a no-op) before its recovery.
+            var ownership = host.Services.GetRequiredService<Spool.SpoolOwnership>();
+            if (!ownership.TryClaim())
+            {
+                await error.WriteLineAsync($"error: {ownership.InUseMessage}");
+                return 1;
+            }
             var listener = host.Services.GetRequiredService<Smtp.SmtpListenerService>().Ready;
             await host.RunAsync(cancellationToken); // disposes the host when it returns
             if (listener.IsFaulted)

@@ -15,6 +15,7 @@ namespace Gateway.Pipeline;
 /// </summary>
 public sealed partial class SpoolWorkerService(
     FileSpool spool,
+    SpoolOwnership ownership,
     AcceptJournal journal,
     SpoolQueue queue,
     SpoolControl control,
@@ -36,6 +37,8 @@ public sealed partial class SpoolWorkerService(
         // Before the listener answers anyone: recovery must see the spool as the last run left it.
         // The journal first: what it held unfinished becomes ordinary entries that Recover then finds.
         spool.EnsureFolders();
+        // Recovery would delete what a live gateway on this spool is writing.
+        if (!ownership.TryClaim()) throw new IOException(ownership.InUseMessage);
         var fromJournal = journal.Recover();
         if (fromJournal > 0) LogJournalRecovered(fromJournal);
         var ready = spool.Recover();
