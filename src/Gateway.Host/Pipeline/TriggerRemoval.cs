@@ -18,12 +18,21 @@ public static class TriggerRemoval
         if (stripped is null) return null;
 
         var path = spool.NewWorkFile(context.Entry.Id, 0);
-        await using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
-        await using (var original = context.Content.OpenRead())
+        try
         {
-            await output.WriteAsync(stripped, cancellationToken);
-            original.Position = block.Length;
-            await original.CopyToAsync(output, cancellationToken);
+            await using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
+            await using (var original = context.Content.OpenRead())
+            {
+                await output.WriteAsync(stripped, cancellationToken);
+                original.Position = block.Length;
+                await original.CopyToAsync(output, cancellationToken);
+            }
+        }
+        catch
+        {
+            // Not the attempt's source yet, so its cleanup would not find it: a plaintext part per failed attempt.
+            try { File.Delete(path); } catch (IOException) { }
+            throw;
         }
         return SpooledContent.InWorkFile(path);
     }
