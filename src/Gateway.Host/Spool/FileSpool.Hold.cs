@@ -42,9 +42,26 @@ public sealed partial class FileSpool
         var held = envelope.With(envelope.Id, recipients);
         held.WaitsFor = waitsFor;
         Directory.CreateDirectory(Hold);
-        using (var input = content.OpenRead()) DurableFile.WriteAll(HeldContentPath(name), input);
-        DurableFile.Replace(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options));
+        try
+        {
+            using (var input = content.OpenRead()) DurableFile.WriteAll(HeldContentPath(name), input);
+            DurableFile.Replace(Path.Combine(Hold, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(held, SpoolJson.Options));
+        }
+        catch
+        {
+            DeleteHeldContentWithoutEnvelope(name);
+            throw;
+        }
         return Task.FromResult(name);
+    }
+
+    /// <summary>
+    /// Content in hold/ without its envelope is nobody's: no listing shows it (<see cref="EntryNames"/>),
+    /// no command reaches it, and it is plaintext mail. One with an envelope is a held copy, left alone.
+    /// </summary>
+    private void DeleteHeldContentWithoutEnvelope(string name)
+    {
+        if (!File.Exists(Path.Combine(Hold, name + ".json"))) TryDelete(HeldContentPath(name));
     }
 
     public string HeldContentPath(string name) => Path.Combine(Hold, name + ".eml");
