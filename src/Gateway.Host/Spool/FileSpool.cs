@@ -174,7 +174,8 @@ public sealed partial class FileSpool
 
     /// <summary>
     /// Brings the spool back after a stop or a crash: creates the folders, removes content that
-    /// was never acknowledged, moves unreadable entries to corrupt/, returns the ids to process.
+    /// was never acknowledged (and hold copies never completed), moves unreadable entries to
+    /// corrupt/, returns the ids to process. Only while no other gateway uses the spool (<see cref="SpoolOwnership"/>).
     /// </summary>
     public IReadOnlyList<string> Recover()
     {
@@ -208,9 +209,32 @@ public sealed partial class FileSpool
             using var entryLock = TryLock(id);
             if (entryLock is not null && !File.Exists(ContentPath(id))) MoveToCorrupt(id, "envelope without content");
         }
+        RecoverHold();
         ready.Sort(StringComparer.Ordinal);
         DurableFile.SyncDirectory(Incoming);
         return ready;
+    }
+
+    /// <summary>
+    /// Removes what a crash (or a failed write) left of a hold copy: content without its envelope,
+    /// and temporary envelopes. Only the workers of this gateway (not started yet; it is the only one
+    /// on the spool) and <c>gateway queue hold ID</c>, under ID's lock, write copies there.
+    /// </summary>
+    private void RecoverHold()
+    {
+        foreach (var temporary in Directory.EnumerateFiles(Hold, "*.json.tmp"))
+        {
+            using var entryLock = TryLock(Path.GetFileNameWithoutExtension(Path.GetFileNameWithoutExtension(temporary)));
+            if (entryLock is not null) TryDelete(temporary);
+        }
+        foreach (var content in Directory.EnumerateFiles(Hold, "*.eml"))
+        {
+            var name = Path.GetFileNameWithoutExtension(content);
+            using var entryLock = TryLock(name);
+            if (entryLock is null || File.Exists(Path.Combine(Hold, name + ".json"))) continue;
+            LogHeldContentWithoutEnvelope(name);
+            TryDelete(content);
+        }
     }
 
     public SpoolEnvelope? TryLoad(string id)
@@ -264,6 +288,9 @@ public sealed partial class FileSpool
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Spool entry {Id}: content without envelope was never acknowledged; removed")]
     private partial void LogUnacknowledged(string id);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Hold copy {Name}: content without envelope was never held; removed")]
+    private partial void LogHeldContentWithoutEnvelope(string name);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Spool entry {Id} moved to corrupt/: {Reason}")]
     private partial void LogCorrupt(string id, string reason);

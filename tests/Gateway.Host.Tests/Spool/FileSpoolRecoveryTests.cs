@@ -184,6 +184,49 @@ public sealed class FileSpoolRecoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task HoldCopyWhoseEnvelopeCannotBeWritten_LeavesNoContentInHold()
+    {
+        var spool = NewSpool();
+        spool.Recover();
+        var entry = await AcceptAsync(spool, "Subject: held\r\n\r\nsecret");
+        var name = entry.Id + "-1";
+        // The envelope's temporary name taken by a folder: its write fails after the content's, as on a disk that just filled.
+        Directory.CreateDirectory(Path.Combine(spool.Hold, name + ".json.tmp"));
+
+        var failure = await Record.ExceptionAsync(() => spool.CopyToHoldAsync(entry, SpooledContent.InFile(spool.ContentPath(entry.Id)), name, entry.Recipients, CancellationToken.None));
+
+        Assert.True(failure is IOException or UnauthorizedAccessException, $"the envelope's write should fail: {failure}");
+        Assert.False(File.Exists(spool.HeldContentPath(name)), "a held copy without its envelope was left in hold/, where no listing shows it");
+    }
+
+    [Fact]
+    public async Task Recover_RemovesHeldContentWithoutEnvelope_UnlessAQueueHoldIsWritingIt()
+    {
+        var spool = NewSpool();
+        spool.Recover();
+        var entry = await AcceptAsync(spool, "Subject: held\r\n\r\nsecret");
+        var kept = entry.Id + "-1";
+        await spool.CopyToHoldAsync(entry, SpooledContent.InFile(spool.ContentPath(entry.Id)), kept, entry.Recipients, CancellationToken.None);
+        // Left by a crash (or a failed write) between the content and its envelope.
+        var orphan = SpoolId.New(DateTimeOffset.UtcNow) + "-2";
+        await File.WriteAllTextAsync(spool.HeldContentPath(orphan), "Subject: half\r\n\r\nsecret");
+        var temporary = Path.Combine(spool.Hold, orphan + ".json.tmp");
+        await File.WriteAllTextAsync(temporary, "{ \"half\": ");
+        // `gateway queue hold ID` writes hold/ID.eml, then hold/ID.json, under ID's lock.
+        var beingHeld = SpoolId.New(DateTimeOffset.UtcNow);
+        await File.WriteAllTextAsync(spool.HeldContentPath(beingHeld), "Subject: being held\r\n\r\nsecret");
+        using var queueHold = spool.TryLock(beingHeld);
+
+        NewSpool().Recover();
+
+        Assert.False(File.Exists(spool.HeldContentPath(orphan)), "hold/ kept content without an envelope");
+        Assert.False(File.Exists(temporary), "hold/ kept a temporary envelope");
+        Assert.True(File.Exists(spool.HeldContentPath(kept)));
+        Assert.True(File.Exists(spool.HeldContentPath(beingHeld)), "recovery deleted a copy `gateway queue hold` is writing");
+        Assert.Equal([kept], FileSpool.EntryNames(spool.Hold));
+    }
+
+    [Fact]
     public async Task Recover_ReturnsIdsInArrivalOrder_WhateverOrderTheyWereWritten()
     {
         var times = new[] { "2030-01-01T00:00:00Z", "2020-06-01T12:00:00Z", "2025-03-15T08:30:00Z", "2020-06-01T12:00:01Z" };
