@@ -63,7 +63,8 @@ internal static class JournalRecord
     /// check, unless whole records follow it: a crash only ever cuts the tail (after it the segment
     /// is zeros or the rest of that one record), so records after a bad one mean the segment was
     /// damaged in the middle (a bad sector, a flipped bit); they are read too, and
-    /// <paramref name="damaged"/> says so.
+    /// <paramref name="damaged"/> says so. They are looked for after the end the bad record's
+    /// prefix declares, when it has one a record could have: inside it are a message's bytes.
     /// </summary>
     public static List<Entry> ReadAll(Stream segment, out bool complete, out bool damaged)
     {
@@ -85,10 +86,16 @@ internal static class JournalRecord
                 }
                 // The zeros a segment is made of before records fill it (see AcceptJournal) are its end.
                 if (data.AsSpan(offset).IndexOfAnyExcept((byte)0) < 0) return entries;
-                var next = NextRecord(data, offset + 1);
+                // The bytes a record declares are its own: a client's message, which may hold
+                // anything, a whole record (and its CRC-32) with an envelope of its choosing too.
+                var declaredEnd = DeclaredEnd(data, offset);
+                var next = NextRecord(data, declaredEnd ?? offset + 1);
                 if (next < 0)
                 {
                     complete = false; // a torn tail: the record a crash cut, never acknowledged
+                    // Unless what looks like records inside it are real ones behind a damaged length
+                    // field: not read, but the segment is kept for the admin.
+                    if (declaredEnd is not null && NextRecord(data, offset + 1) is >= 0 and var inside && inside < declaredEnd) damaged = true;
                     return entries;
                 }
                 damaged = true;
@@ -104,8 +111,28 @@ internal static class JournalRecord
 
     public static int RecordLength(Entry entry) => PrefixLength + entry.Header.Length + entry.Content.Length + TrailerLength;
 
+    /// <summary>Where the record at <paramref name="offset"/> ends by its prefix, when the prefix is one a record could have; never before the data's end.</summary>
+    private static int? DeclaredEnd(byte[] data, int offset)
+    {
+        var rest = data.AsSpan(offset);
+        if (!HasPrefix(rest, out var headerLength, out var contentLength)) return null;
+        return (int)Math.Min(data.Length, offset + PrefixLength + headerLength + contentLength + TrailerLength);
+    }
+
+    /// <summary>The magic, a kind, and lengths no larger than the journal ever writes.</summary>
+    private static bool HasPrefix(ReadOnlySpan<byte> rest, out int headerLength, out long contentLength)
+    {
+        headerLength = 0;
+        contentLength = 0;
+        if (rest.Length < PrefixLength || rest[0] != 'G' || rest[1] != 'J' || rest[2] != '1' || rest[3] is not (Accepted or Done)) return false;
+        headerLength = BinaryPrimitives.ReadInt32LittleEndian(rest[4..]);
+        contentLength = BinaryPrimitives.ReadInt64LittleEndian(rest[8..]);
+        return headerLength is > 0 and <= MaximumHeaderLength && contentLength is >= 0 and <= MaximumContentLength;
+    }
+
     private static int NextRecord(byte[] data, int from)
     {
+        if (from >= data.Length) return -1;
         for (var at = data.AsSpan(from).IndexOf("GJ1"u8); at >= 0; )
         {
             var offset = from + at;
@@ -119,12 +146,7 @@ internal static class JournalRecord
     private static Entry? TryParse(byte[] data, int offset)
     {
         var rest = data.AsSpan(offset);
-        if (rest.Length < PrefixLength || rest[0] != 'G' || rest[1] != 'J' || rest[2] != '1' || rest[3] is not (Accepted or Done)) return null;
-        var headerLength = BinaryPrimitives.ReadInt32LittleEndian(rest[4..]);
-        var contentLength = BinaryPrimitives.ReadInt64LittleEndian(rest[8..]);
-        if (headerLength is <= 0 or > MaximumHeaderLength || contentLength < 0 || contentLength > MaximumContentLength
-            || PrefixLength + headerLength + contentLength + TrailerLength > rest.Length)
-            return null;
+        if (!HasPrefix(rest, out var headerLength, out var contentLength) || PrefixLength + headerLength + contentLength + TrailerLength > rest.Length) return null;
         var body = PrefixLength + headerLength + (int)contentLength;
         if (Crc32.HashToUInt32(rest[..body]) != BinaryPrimitives.ReadUInt32LittleEndian(rest[body..])) return null;
         return new Entry(rest[3], rest.Slice(PrefixLength, headerLength).ToArray(), rest.Slice(PrefixLength + headerLength, (int)contentLength).ToArray(), offset);

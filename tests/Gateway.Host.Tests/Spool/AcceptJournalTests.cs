@@ -107,6 +107,49 @@ public sealed class AcceptJournalTests : JournalTestFolder
         Assert.False(spool.Exists(second));
     }
 
+    /// <summary>
+    /// A client controls its message's bytes and can compute a CRC-32: its body may hold a whole
+    /// record (the journal's own framing) with an envelope of its choosing. When the record carrying
+    /// that body is torn (a crash mid-write, or blocks that never reached the disk), recovery searched
+    /// on byte by byte from the torn record's second byte and took the embedded one for a real one.
+    /// </summary>
+    [Theory]
+    [InlineData(true, "cut short by a crash")]
+    [InlineData(false, "whole length, a block of stale bytes")]
+    public async Task TornRecordWhoseBodyHoldsAWholeRecord_TheEmbeddedOneIsNeverMaterialized(bool cutShort, string how)
+    {
+        var spool = NewSpool();
+        var now = DateTimeOffset.UtcNow;
+        var honest = FileSpool.NewEnvelope(SpoolId.New(now), "alice@example.test", ["bob@partner.test"], "127.0.0.1", null, now, 20, null);
+        var forged = FileSpool.NewEnvelope(SpoolId.New(now), "ceo@example.test", ["accounts@elsewhere.test"], "127.0.0.1", null, now, 40, null);
+        var carrier = FileSpool.NewEnvelope(SpoolId.New(now), "mallory@example.test", ["bob@partner.test"], "127.0.0.1", null, now, 0, null);
+        var embedded = Record(forged, "Subject: pay invoice 4711 today\r\n\r\nok\r\n");
+        var body = Encoding.ASCII.GetBytes("Subject: harmless\r\n\r\n").Concat(embedded).Concat(Encoding.ASCII.GetBytes(new string('x', 3000) + "\r\n")).ToArray();
+        var torn = Record(carrier, body);
+        if (cutShort) torn = torn[..(torn.Length - 1000)]; // the embedded record is whole: it lies before the cut
+        else torn[^500] ^= 0x20;
+        var segment = new byte[64 * 1024]; // a segment is zeros where no record was written
+        var first = Record(honest, "Subject: honest\r\n\r\nhello\r\n");
+        first.CopyTo(segment, 0);
+        torn.CopyTo(segment, first.Length);
+        Directory.CreateDirectory(JournalFolder);
+        await File.WriteAllBytesAsync(Path.Combine(JournalFolder, SpoolId.New(now) + ".journal"), segment);
+
+        NewJournal(spool).Recover();
+
+        Assert.False(spool.Exists(forged.Id), $"a record inside the body of a torn one ({how}) was delivered as a message");
+        Assert.Equal([honest.Id], Incoming(spool));
+    }
+
+    private static byte[] Record(SpoolEnvelope envelope, string content) => Record(envelope, Encoding.ASCII.GetBytes(content));
+
+    /// <summary>A whole 'A' record, framed as the journal frames it (anyone can: the checksum is a CRC-32).</summary>
+    private static byte[] Record(SpoolEnvelope envelope, byte[] content)
+    {
+        var (head, trailer) = JournalRecord.Frame(JournalRecord.Accepted, JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), content);
+        return [.. head, .. content, .. trailer];
+    }
+
     [Fact]
     public async Task SegmentOfAJournalStillRunning_IsNotRecoveredByAnother()
     {
