@@ -259,7 +259,20 @@ public sealed partial class AcceptJournal : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (SegmentFor(head.Length + length + trailer.Length) is not { } segment) return null;
             var offset = segment.Length;
-            RandomAccess.Write(segment.Handle, [head, body, trailer], offset);
+            try
+            {
+                RandomAccess.Write(segment.Handle, [head, body, trailer], offset);
+            }
+            catch
+            {
+                // Part of the record may be on disk. A record written after it would start here, and
+                // a shorter one would leave the rest of this one (a client's bytes) for recovery to
+                // read as records; nor does a later fdatasync prove this segment's pages any more.
+                segment.Failed = true;
+                Seal(segment);
+                LogWriteFailed(segment.Path);
+                throw;
+            }
             segment.Length += head.Length + length + trailer.Length;
             segment.Open++;
             var keep = _inMemory + bytes.Length <= MemoryLimit;
@@ -528,6 +541,9 @@ public sealed partial class AcceptJournal : IDisposable
 
     [LoggerMessage(EventId = 2016, Level = LogLevel.Error, Message = "Accept journal: fdatasync of {Path} failed; nothing more is written to it, and its messages not yet acknowledged are refused with 451")]
     private partial void LogSyncFailed(Exception exception, string path);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Error, Message = "Accept journal: a record's write to {Path} failed; nothing more is written to it, and its messages not yet acknowledged are refused with 451")]
+    private partial void LogWriteFailed(string path);
 
     [LoggerMessage(EventId = 2019, Level = LogLevel.Warning, Message = "Accept journal: {Id} could not be moved to incoming/ at the stop; it stays in the journal for the next start")]
     private partial void LogNotMovedAtStop(Exception exception, string id);

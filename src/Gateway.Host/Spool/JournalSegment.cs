@@ -22,8 +22,10 @@ internal sealed class JournalSegment(string path, SafeFileHandle handle, EntryLo
     public int Open { get; set; }
 
     /// <summary>
-    /// An fdatasync failed. Linux reports a writeback error once and may have dropped the pages,
-    /// so no later fdatasync proves anything: nothing more is written to it or acknowledged from it.
+    /// An fdatasync failed (Linux reports a writeback error once and may have dropped the pages,
+    /// so no later fdatasync proves anything), or a record's write did (part of it may be there,
+    /// and a record written after it would leave the rest as a tail recovery reads): nothing more
+    /// is written to it or acknowledged from it.
     /// </summary>
     public bool Failed { get; set; }
 

@@ -42,17 +42,18 @@ public sealed class AcceptJournalDurabilityTests : JournalTestFolder
     /// (EINVAL), which is what a writeback error (EIO) looks like to the journal: the pages are dropped
     /// and the error is reported once; after Dispose the descriptor syncs fine again.
     /// </summary>
+    /// <param name="writesFail">/dev/null opened read-only: every write fails at once (EBADF), as one that meets an I/O error does.</param>
     private sealed class WritebackError : IDisposable
     {
         private readonly int _fd;
         private readonly int _saved;
         private readonly int _null;
 
-        public WritebackError(SafeFileHandle handle)
+        public WritebackError(SafeFileHandle handle, bool writesFail = false)
         {
             _fd = (int)handle.DangerousGetHandle();
             _saved = DuplicateCloseOnExec(_fd, DupFdCloseOnExec, 0);
-            _null = Open("/dev/null", ReadWrite | CloseOnExec);
+            _null = Open("/dev/null", (writesFail ? ReadOnly : ReadWrite) | CloseOnExec);
             Assert.True(_saved >= 0 && _null >= 0 && Dup3(_null, _fd, CloseOnExec) == _fd, "dup3 failed");
         }
 
@@ -65,7 +66,7 @@ public sealed class AcceptJournalDurabilityTests : JournalTestFolder
             Close(_null);
         }
 
-        private const int ReadWrite = 2, CloseOnExec = 0x80000, DupFdCloseOnExec = 1030; // O_RDWR, O_CLOEXEC, F_DUPFD_CLOEXEC
+        private const int ReadOnly = 0, ReadWrite = 2, CloseOnExec = 0x80000, DupFdCloseOnExec = 1030; // O_RDONLY, O_RDWR, O_CLOEXEC, F_DUPFD_CLOEXEC
 
         [DllImport("libc", EntryPoint = "fcntl")]
         private static extern int DuplicateCloseOnExec(int fd, int command, int lowest);
@@ -132,6 +133,29 @@ public sealed class AcceptJournalDurabilityTests : JournalTestFolder
         NewJournal(spool).Recover();
         Assert.True(spool.Exists(acknowledged.Id),
             $"{acknowledged.Id} got 250 after the group commit that covered its record failed (segment failed: {segment.Failed}), and is lost after a crash");
+    }
+
+    /// <summary>
+    /// A record's write that fails may have written part of it (pwritev stops where the error met
+    /// it). The segment's length did not move, so the next record was written over it from the same
+    /// place, and a shorter one left the rest of the failed one after it: a tail of a client's
+    /// message, which recovery then reads as records. Nothing more may be written to that segment.
+    /// </summary>
+    [Fact]
+    public async Task AppendWhoseWriteFails_NothingMoreIsWrittenToThatSegment()
+    {
+        Assert.True(OperatingSystem.IsLinux(), "this test makes writes fail by dup3 of a read-only descriptor, which needs Linux");
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        var before = await AcceptAsync(journal, Message("before"));
+        var segment = journal.Find(before.Id)!.Segment;
+
+        using (new WritebackError(segment.Handle, writesFail: true))
+            Assert.NotNull(await Record.ExceptionAsync(() => AcceptAsync(journal, Message("failed", 5000))));
+        var after = await AcceptAsync(journal, Message("after"));
+
+        Assert.True(journal.Find(after.Id)?.Segment != segment, $"{after.Id} was written to {segment.Path} after a record's write failed there");
+        Assert.True(journal.Find(before.Id) is not null || spool.Exists(before.Id), $"{before.Id}, acknowledged before, is gone");
     }
 
     /// <summary>
