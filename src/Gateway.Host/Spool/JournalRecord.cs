@@ -10,12 +10,13 @@ namespace Gateway.Spool;
 ///  4  int32   header length H: the envelope as JSON ('A'), the spool id in ASCII ('D')
 ///  8  int64   content length C: the message as spooled ('A'), 0 ('D')
 /// 16  header, then content
-/// 16+H+C  uint32 CRC-32 of everything before it in the record
+/// 16+H+C  uint32 CRC-32 of everything before it in the record, then of the segment's key
 /// </code>
 /// The checksum is what tells a record that was written whole from the tail of a segment a crash
 /// cut short or left with stale blocks: records that were acknowledged are always a prefix of the
 /// segment (each 250 waits for an fdatasync that began after its record was written), so reading
-/// stops at the first record that does not check.
+/// stops at the first record that does not check. The key (<see cref="JournalSegmentHeader"/>)
+/// makes it a record this gateway wrote, not one a client built inside its message.
 /// </summary>
 internal static class JournalRecord
 {
@@ -33,8 +34,18 @@ internal static class JournalRecord
     /// </summary>
     public const long MaximumContentLength = 4 * AcceptJournal.MaximumMessageSize;
 
-    /// <summary>The prefix and header, and the trailer, to write around <paramref name="content"/>.</summary>
-    public static (byte[] Head, byte[] Trailer) Frame(byte kind, ReadOnlySpan<byte> header, ReadOnlySpan<byte> content)
+    /// <summary>The prefix and header, and the trailer, to write around <paramref name="content"/> in the segment of <paramref name="key"/>.</summary>
+    public static (byte[] Head, byte[] Trailer) Frame(byte kind, ReadOnlySpan<byte> header, ReadOnlySpan<byte> content, ReadOnlySpan<byte> key = default)
+    {
+        var (head, checksum) = Begin(kind, header, content);
+        return (head, Trailer(checksum, key));
+    }
+
+    /// <summary>
+    /// The prefix and header, and the checksum of the record so far: the part that takes time (a
+    /// message's bytes), done before the segment, and so its key, is chosen under the journal's lock.
+    /// </summary>
+    public static (byte[] Head, Crc32 Checksum) Begin(byte kind, ReadOnlySpan<byte> header, ReadOnlySpan<byte> content)
     {
         var head = new byte[PrefixLength + header.Length];
         head[0] = (byte)'G';
@@ -44,12 +55,19 @@ internal static class JournalRecord
         BinaryPrimitives.WriteInt32LittleEndian(head.AsSpan(4), header.Length);
         BinaryPrimitives.WriteInt64LittleEndian(head.AsSpan(8), content.Length);
         header.CopyTo(head.AsSpan(PrefixLength));
-        var crc = new Crc32();
-        crc.Append(head);
-        crc.Append(content);
+        var checksum = new Crc32();
+        checksum.Append(head);
+        checksum.Append(content);
+        return (head, checksum);
+    }
+
+    /// <summary>The trailer of a record begun by <see cref="Begin"/>, for the segment of <paramref name="key"/>.</summary>
+    public static byte[] Trailer(Crc32 checksum, ReadOnlySpan<byte> key)
+    {
+        checksum.Append(key);
         var trailer = new byte[TrailerLength];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, crc.GetCurrentHashAsUInt32());
-        return (head, trailer);
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, checksum.GetCurrentHashAsUInt32());
+        return trailer;
     }
 
     public sealed record Entry(byte Kind, byte[] Header, byte[] Content, long Offset);
@@ -75,10 +93,16 @@ internal static class JournalRecord
             var entries = new List<Entry>();
             complete = true;
             damaged = false;
-            var offset = 0;
+            if (!JournalSegmentHeader.TryRead(data, out var key, out var offset))
+            {
+                // Without the key no record can be told from a client's bytes: none is read, the segment is kept.
+                complete = false;
+                damaged = true;
+                return entries;
+            }
             while (offset < data.Length)
             {
-                if (TryParse(data, offset) is { } entry)
+                if (TryParse(data, offset, key) is { } entry)
                 {
                     entries.Add(entry);
                     offset += RecordLength(entry);
@@ -89,13 +113,13 @@ internal static class JournalRecord
                 // The bytes a record declares are its own: a client's message, which may hold
                 // anything, a whole record (and its CRC-32) with an envelope of its choosing too.
                 var declaredEnd = DeclaredEnd(data, offset);
-                var next = NextRecord(data, declaredEnd ?? offset + 1);
+                var next = NextRecord(data, declaredEnd ?? offset + 1, key);
                 if (next < 0)
                 {
                     complete = false; // a torn tail: the record a crash cut, never acknowledged
                     // Unless what looks like records inside it are real ones behind a damaged length
                     // field: not read, but the segment is kept for the admin.
-                    if (declaredEnd is not null && NextRecord(data, offset + 1) is >= 0 and var inside && inside < declaredEnd) damaged = true;
+                    if (declaredEnd is not null && NextRecord(data, offset + 1, key) is >= 0 and var inside && inside < declaredEnd) damaged = true;
                     return entries;
                 }
                 damaged = true;
@@ -130,25 +154,28 @@ internal static class JournalRecord
         return headerLength is > 0 and <= MaximumHeaderLength && contentLength is >= 0 and <= MaximumContentLength;
     }
 
-    private static int NextRecord(byte[] data, int from)
+    private static int NextRecord(byte[] data, int from, byte[] key)
     {
         if (from >= data.Length) return -1;
         for (var at = data.AsSpan(from).IndexOf("GJ1"u8); at >= 0; )
         {
             var offset = from + at;
-            if (TryParse(data, offset) is not null) return offset;
+            if (TryParse(data, offset, key) is not null) return offset;
             from = offset + 1;
             at = data.AsSpan(from).IndexOf("GJ1"u8);
         }
         return -1;
     }
 
-    private static Entry? TryParse(byte[] data, int offset)
+    private static Entry? TryParse(byte[] data, int offset, byte[] key)
     {
         var rest = data.AsSpan(offset);
         if (!HasPrefix(rest, out var headerLength, out var contentLength) || PrefixLength + headerLength + contentLength + TrailerLength > rest.Length) return null;
         var body = PrefixLength + headerLength + (int)contentLength;
-        if (Crc32.HashToUInt32(rest[..body]) != BinaryPrimitives.ReadUInt32LittleEndian(rest[body..])) return null;
+        var checksum = new Crc32();
+        checksum.Append(rest[..body]);
+        checksum.Append(key);
+        if (checksum.GetCurrentHashAsUInt32() != BinaryPrimitives.ReadUInt32LittleEndian(rest[body..])) return null;
         return new Entry(rest[3], rest.Slice(PrefixLength, headerLength).ToArray(), rest.Slice(PrefixLength + headerLength, (int)contentLength).ToArray(), offset);
     }
 }

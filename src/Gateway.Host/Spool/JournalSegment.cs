@@ -7,16 +7,20 @@ namespace Gateway.Spool;
 /// records were written, how far an fdatasync that succeeded covers them, and how many of its
 /// messages are still in their first attempt. Guarded by the journal's lock.
 /// </summary>
-internal sealed class JournalSegment(string path, SafeFileHandle handle, EntryLock segmentLock)
+/// <param name="key">Its key (<see cref="JournalSegmentHeader"/>), written and synced before it was handed out.</param>
+internal sealed class JournalSegment(string path, SafeFileHandle handle, EntryLock segmentLock, byte[] key)
 {
     public string Path { get; } = path;
     public SafeFileHandle Handle { get; } = handle;
+    public byte[] Key { get; } = key;
 
-    /// <summary>Bytes of records written.</summary>
-    public long Length { get; set; }
+    /// <summary>Bytes written: its header, then records.</summary>
+    public long Length { get; set; } = JournalSegmentHeader.Length;
 
-    /// <summary>Bytes of records an fdatasync that succeeded has covered: a 250 needs its record below this.</summary>
-    public long Synced { get; set; }
+    /// <summary>Bytes an fdatasync that succeeded has covered: a 250 needs its record below this.</summary>
+    public long Synced { get; set; } = JournalSegmentHeader.Length;
+
+    public bool HasRecords => Length > JournalSegmentHeader.Length;
 
     /// <summary>Messages written to it whose first attempt has not ended.</summary>
     public int Open { get; set; }

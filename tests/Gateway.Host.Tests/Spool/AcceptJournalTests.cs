@@ -128,7 +128,9 @@ public sealed class AcceptJournalTests : JournalTestFolder
         var torn = Record(carrier, body);
         if (cutShort) torn = torn[..(torn.Length - 1000)]; // the embedded record is whole: it lies before the cut
         else torn[^500] ^= 0x20;
-        var segment = new byte[64 * 1024]; // a segment is zeros where no record was written
+        // A segment as versions before keys wrote it (left by a crash before an upgrade): records
+        // from its first byte, checked without a key, zeros where none was written.
+        var segment = new byte[64 * 1024];
         var first = Record(honest, "Subject: honest\r\n\r\nhello\r\n");
         first.CopyTo(segment, 0);
         torn.CopyTo(segment, first.Length);
@@ -141,12 +143,72 @@ public sealed class AcceptJournalTests : JournalTestFolder
         Assert.Equal([honest.Id], Incoming(spool));
     }
 
+    /// <summary>
+    /// A record whose prefix never reached the disk (a power cut writes a record's blocks in any
+    /// order) declares no end, and recovery searches its bytes for the next record. A record a
+    /// client built inside its message must not check there: the checksum of every record covers a
+    /// random key of its segment, which no client ever sees.
+    /// </summary>
+    [Fact]
+    public async Task RecordWhosePrefixNeverReachedTheDisk_ARecordBuiltInsideItsMessageDoesNotCheck()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        var honest = await AcceptAsync(journal, Message("honest"));
+        var now = DateTimeOffset.UtcNow;
+        var forged = FileSpool.NewEnvelope(SpoolId.New(now), "ceo@example.test", ["accounts@elsewhere.test"], "127.0.0.1", null, now, 40, null);
+        // Line ends in the message become CRLF: the client writes its envelope on one line and picks
+        // a content whose record has no CR or LF byte of its own.
+        var header = Encoding.UTF8.GetBytes(System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.SerializeToUtf8Bytes(forged, SpoolJson.Options))!.ToJsonString());
+        var embedded = Enumerable.Range(0, 1000).Select(n => Record(header, Encoding.ASCII.GetBytes($"Subject: pay invoice {n} today")))
+            .First(r => !r.Contains((byte)'\n') && !r.Contains((byte)'\r'));
+        var message = Encoding.ASCII.GetBytes("Subject: harmless\r\n\r\n").Concat(embedded).Concat(Encoding.ASCII.GetBytes("\r\n" + new string('x', 3000))).ToArray();
+        var carrier = await journal.AcceptAsync(new ReadOnlySequence<byte>(message), "mallory@example.test", ["bob@partner.test"], "127.0.0.1", null, null, null, CancellationToken.None);
+        var segment = Assert.Single(Segments(), HasRecords);
+        var carrierRecord = SpooledMessages.Records(segment).Single(r => r.Header.Length > 0 && Encoding.ASCII.GetString(r.Header).Contains(carrier.Id));
+        Crash(journal);
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = carrierRecord.Offset;
+            file.Write(new byte[JournalRecord.PrefixLength]);
+        }
+
+        NewJournal(spool).Recover();
+
+        Assert.False(spool.Exists(forged.Id), "a record a client built inside its message was delivered as a message");
+        Assert.Equal([honest.Id], Incoming(spool));
+    }
+
+    /// <summary>Without its key no record of a segment can be told from a client's bytes: none is read, and the segment is kept for the admin, not deleted.</summary>
+    [Fact]
+    public async Task SegmentWhoseKeyIsDamaged_IsKeptInCorrupt_AndNothingIsReadFromIt()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        await AcceptAsync(journal, Message("kept"));
+        var segment = Assert.Single(Segments(), HasRecords);
+        Crash(journal);
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 5;
+            var b = file.ReadByte();
+            file.Position = 5;
+            file.WriteByte((byte)(b ^ 1));
+        }
+
+        Assert.Equal(0, NewJournal(spool).Recover());
+        Assert.Empty(Incoming(spool));
+        Assert.True(File.Exists(Path.Combine(spool.Corrupt, Path.GetFileName(segment))), "the segment was deleted with its messages");
+    }
+
     private static byte[] Record(SpoolEnvelope envelope, string content) => Record(envelope, Encoding.ASCII.GetBytes(content));
 
     /// <summary>A whole 'A' record, framed as the journal frames it (anyone can: the checksum is a CRC-32).</summary>
-    private static byte[] Record(SpoolEnvelope envelope, byte[] content)
+    private static byte[] Record(SpoolEnvelope envelope, byte[] content) => Record(JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), content);
+
+    private static byte[] Record(byte[] header, byte[] content)
     {
-        var (head, trailer) = JournalRecord.Frame(JournalRecord.Accepted, JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), content);
+        var (head, trailer) = JournalRecord.Frame(JournalRecord.Accepted, header, content);
         return [.. head, .. content, .. trailer];
     }
 

@@ -1,0 +1,58 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Security.Cryptography;
+
+namespace Gateway.Spool;
+
+/// <summary>
+/// The first bytes of an accept-journal segment, written and synced before its first record:
+/// <code>
+///  0  "GJS1"
+///  4  16 random bytes: the segment's key
+/// 20  uint32 CRC-32 of the 20 bytes before it
+/// </code>
+/// Every record's checksum covers the key too (<see cref="JournalRecord"/>). A client chooses its
+/// message's bytes and can compute a CRC-32, so its message can hold a whole record; when recovery
+/// has to search a damaged segment, such a record must not check, and without the key, which never
+/// leaves the spool, it does not.
+/// <para>
+/// Segments written before keys (by an earlier version, left by a crash) begin with a record or
+/// with zeros, and their records are checked without a key. An earlier version does not read
+/// these segments: it finds no record in them.
+/// </para>
+/// </summary>
+internal static class JournalSegmentHeader
+{
+    public const int Length = 24;
+    private const int KeyLength = 16;
+    private static ReadOnlySpan<byte> Magic => "GJS1"u8;
+
+    public static byte[] New()
+    {
+        var header = new byte[Length];
+        Magic.CopyTo(header);
+        RandomNumberGenerator.Fill(header.AsSpan(Magic.Length, KeyLength));
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(Length - 4), Crc32.HashToUInt32(header.AsSpan(0, Length - 4)));
+        return header;
+    }
+
+    /// <summary>The key of a header made by <see cref="New"/>.</summary>
+    public static byte[] KeyOf(byte[] header) => header[Magic.Length..(Magic.Length + KeyLength)];
+
+    /// <summary>Where a segment's records begin and the key they are checked with (none in a segment from before keys).</summary>
+    /// <returns>False when the segment's first bytes are neither a header that checks nor what a segment from before keys begins with: damage.</returns>
+    public static bool TryRead(ReadOnlySpan<byte> segment, out byte[] key, out int recordsStart)
+    {
+        key = [];
+        recordsStart = 0;
+        if (segment.StartsWith(Magic))
+        {
+            if (segment.Length < Length || Crc32.HashToUInt32(segment[..(Length - 4)]) != BinaryPrimitives.ReadUInt32LittleEndian(segment[(Length - 4)..])) return false;
+            key = segment.Slice(Magic.Length, KeyLength).ToArray();
+            recordsStart = Length;
+            return true;
+        }
+        var start = segment[..Math.Min(segment.Length, 3)];
+        return start.SequenceEqual("GJ1"u8) || start.IndexOfAnyExcept((byte)0) < 0;
+    }
+}
