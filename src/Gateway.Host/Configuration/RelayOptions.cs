@@ -58,6 +58,13 @@ public sealed class RelayOptions
     /// </summary>
     public bool Pipelining { get; set; } = true;
 
-    /// <summary>Per SMTP command; a whole message may take five times as long.</summary>
+    /// <summary>Per SMTP command, except the reply to the end of the data (<see cref="FinalReplyTimeout"/>).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long the reply to the end of the data is waited for, at least <see cref="Timeout"/>. No
+    /// setting (internal, so never bound): RFC 5321's 10 minutes is what an upstream may take, and a
+    /// shorter wait only turns slow acceptances into duplicates. Tests shorten it.
+    /// </summary>
+    internal TimeSpan FinalReplyTimeout { get; init; } = Relay.UpstreamSettings.DataTerminationTimeout;
 }

@@ -60,8 +60,8 @@ internal sealed partial class UpstreamSession
             }
             if (chunking && !chunkInBatch)
                 return new TransactionReplies(mailReply, replies, mailReply.IsPositive && accepted > 0 && !_broken ? await SendChunkAsync(content, cancellationToken) : null);
+            if (chunking) return new TransactionReplies(mailReply, replies, await ReadFinalReplyAsync("BDAT", cancellationToken));
             var data = await ReadReplyAsync(cancellationToken);
-            if (chunking) return new TransactionReplies(mailReply, replies, Completion(data, "BDAT"));
             if (data.Code != 354) return new TransactionReplies(mailReply, replies, RefusalOfData(data));
             if (!mailReply.IsPositive || accepted == 0)
             {
@@ -137,14 +137,33 @@ internal sealed partial class UpstreamSession
     {
         await WriteChunkAsync(content, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
-        return Completion(await ReadReplyAsync(cancellationToken), "BDAT");
+        return await ReadFinalReplyAsync("BDAT", cancellationToken);
     }
 
     private async Task<UpstreamReply> SendDataAsync(RelayedContent content, CancellationToken cancellationToken)
     {
         await content.WriteDotStuffedAsync(_stream, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
-        return Completion(await ReadReplyAsync(cancellationToken), "the end of the data");
+        return await ReadFinalReplyAsync("the end of the data", cancellationToken);
+    }
+
+    /// <summary>
+    /// The reply to the end of the data, waited for <see cref="UpstreamSettings.FinalReplyTimeout"/>
+    /// (RFC 5321's 10 minutes) rather than Relay:Timeout: the upstream may hold it while it filters
+    /// and queues the message, and a copy given up then may well be delivered, and again on each retry.
+    /// </summary>
+    private async Task<UpstreamReply> ReadFinalReplyAsync(string command, CancellationToken cancellationToken)
+    {
+        var perCommand = _transport.ReadTimeout;
+        _transport.ReadTimeout = Milliseconds(_settings.FinalReplyTimeout);
+        try
+        {
+            return Completion(await ReadReplyAsync(cancellationToken), command);
+        }
+        finally
+        {
+            _transport.ReadTimeout = perCommand;
+        }
     }
 
     /// <summary>

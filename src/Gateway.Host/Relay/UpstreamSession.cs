@@ -14,8 +14,8 @@ namespace Gateway.Relay;
 /// between 3 and 1 round trips per message.
 /// <para>
 /// One user at a time (the pool's). Every wait is bounded by Relay:Timeout: the connect here,
-/// every read and write by <see cref="CoalescingStream"/>; any failure leaves the session broken,
-/// never reused.
+/// every read and write by <see cref="CoalescingStream"/>, but for the reply to the end of the
+/// data, which gets RFC 5321's 10 minutes; any failure leaves the session broken, never reused.
 /// </para>
 /// </summary>
 internal sealed partial class UpstreamSession : IDisposable
@@ -34,7 +34,7 @@ internal sealed partial class UpstreamSession : IDisposable
         _socket = socket;
         _settings = settings;
         _transport = new CoalescingStream(new NetworkStream(socket, ownsSocket: true));
-        var timeout = (int)Math.Min(int.MaxValue, settings.Timeout.TotalMilliseconds);
+        var timeout = Milliseconds(settings.Timeout);
         _transport.ReadTimeout = timeout;
         _transport.WriteTimeout = timeout;
         _stream = _transport;
@@ -271,6 +271,8 @@ internal sealed partial class UpstreamSession : IDisposable
     {
         if (_replies.HasUnreadBytes) throw new UpstreamProtocolException($"{upstream} sent a reply no command asked for");
     }
+
+    private static int Milliseconds(TimeSpan timeout) => (int)Math.Min(int.MaxValue, timeout.TotalMilliseconds);
 
     private static UpstreamProtocolException Refused(UpstreamHost host, string what, UpstreamReply reply) =>
         new($"upstream {host} refused {what}: {reply}");

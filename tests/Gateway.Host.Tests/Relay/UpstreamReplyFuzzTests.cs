@@ -67,7 +67,8 @@ public sealed class UpstreamReplyFuzzTests
             IReadOnlyList<RecipientRelayResult> results;
             using (var relay = new SmtpRelay(Options.Create(new GatewayOptions
                    {
-                       Relay = new RelayOptions { Host = "127.0.0.1", Port = upstream.Port, TlsMode = RelayTlsMode.None, MaxMessagesPerConnection = 1, Timeout = TimeSpan.FromMilliseconds(300) },
+                       // The final reply too gets 300 ms: silence there would otherwise be waited out for 2 s (the script's end).
+                       Relay = new RelayOptions { Host = "127.0.0.1", Port = upstream.Port, TlsMode = RelayTlsMode.None, MaxMessagesPerConnection = 1, Timeout = TimeSpan.FromMilliseconds(300), FinalReplyTimeout = TimeSpan.FromMilliseconds(300) },
                    }), TimeProvider.System, NullLogger<SmtpRelay>.Instance))
                 results = await relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], new MemoryStream("Subject: fuzz\r\n\r\nbody\r\n"u8.ToArray()), null, CancellationToken.None)
                     .WaitAsync(TimeSpan.FromSeconds(10));
