@@ -12,13 +12,12 @@ namespace Gateway.Relay;
 /// </summary>
 public sealed class SmtpRelay : IRelay, IDisposable
 {
-    private readonly RelayOptions _relay;
     private readonly UpstreamPool _pool;
 
     public SmtpRelay(IOptions<GatewayOptions> options, TimeProvider time, ILogger<SmtpRelay> logger)
     {
-        _relay = options.Value.Relay;
-        _pool = new UpstreamPool(_relay, _relay.HeloName ?? options.Value.Smtp.ServerName, time, logger);
+        var relay = options.Value.Relay;
+        _pool = new UpstreamPool(relay, relay.HeloName ?? options.Value.Smtp.ServerName, time, logger);
     }
 
     public async Task<IReadOnlyList<RecipientRelayResult>> SendAsync(string copyName, string mailFrom, IReadOnlyList<string> recipients, Stream content, DsnParameters? dsn, CancellationToken cancellationToken)
@@ -29,14 +28,15 @@ public sealed class SmtpRelay : IRelay, IDisposable
         var refused = unwritable.Select(r => Result(r, 553, $"5.1.3 the address <{r}> cannot be written in an SMTP envelope")).ToList();
         if (writable.Count == 0) return refused;
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_relay.Timeout * 5);
+        // Started once the copy has its place among Relay:MaxConnections, and as long as its size needs.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         UpstreamConnection? connection = null;
         var reusable = false;
         try
         {
             var message = RelayedContent.Scan(content);
-            connection = await _pool.RentAsync(timeout.Token);
+            var allowed = CopyDeadline.For(message.Length, _pool.Settings);
+            connection = await _pool.RentAsync(deadline.Token, slotTaken: () => deadline.CancelAfter(allowed));
             var upstream = connection.Session.Capabilities;
             if (upstream.MaxSize > 0 && message.Length > upstream.MaxSize)
             {
@@ -50,7 +50,7 @@ public sealed class SmtpRelay : IRelay, IDisposable
                 reusable = true; // nothing was sent
                 return [.. needUtf8, .. refused];
             }
-            var replies = await connection.Session.SendAsync(transaction.Mail, transaction.Recipients, message, timeout.Token);
+            var replies = await connection.Session.SendAsync(transaction.Mail, transaction.Recipients, message, deadline.Token);
             // A refused transaction leaves the session in a known state, but one to say QUIT from, not to reuse.
             reusable = replies.Delivered;
             var (host, protection) = (connection.Host.ToString(), connection.Session.Protection);

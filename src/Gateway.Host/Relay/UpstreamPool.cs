@@ -38,13 +38,21 @@ internal sealed partial class UpstreamPool : IDisposable
 
     public string Describe() => string.Join(", ", _hosts);
 
+    /// <summary>How sessions are opened, with the timeouts they keep.</summary>
+    public UpstreamSettings Settings => _settings;
+
     /// <summary>A connection ready for MAIL FROM; the caller must <see cref="Return"/> it.</summary>
-    public async Task<UpstreamConnection> RentAsync(CancellationToken cancellationToken)
+    /// <param name="slotTaken">
+    /// Called once a place in Relay:MaxConnections is free, before the connection is checked or
+    /// opened: where the caller starts the clock of what it does with the upstream.
+    /// </param>
+    public async Task<UpstreamConnection> RentAsync(CancellationToken cancellationToken, Action? slotTaken = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         await _slots.WaitAsync(cancellationToken);
         try
         {
+            slotTaken?.Invoke();
             while (TakeIdle() is { } idle)
             {
                 if (_time.GetUtcNow() - idle.LastUsed < CheckAfterIdle) return idle;
