@@ -13,9 +13,11 @@ namespace Gateway.Relay;
 public sealed class SmtpRelay : IRelay, IDisposable
 {
     private readonly UpstreamPool _pool;
+    private readonly TimeProvider _time;
 
     public SmtpRelay(IOptions<GatewayOptions> options, TimeProvider time, ILogger<SmtpRelay> logger)
     {
+        _time = time;
         var relay = options.Value.Relay;
         _pool = new UpstreamPool(relay, relay.HeloName ?? options.Value.Smtp.ServerName, time, logger);
     }
@@ -28,15 +30,16 @@ public sealed class SmtpRelay : IRelay, IDisposable
         var refused = unwritable.Select(r => Result(r, 553, $"5.1.3 the address <{r}> cannot be written in an SMTP envelope")).ToList();
         if (writable.Count == 0) return refused;
 
-        // Started once the copy has its place among Relay:MaxConnections, and as long as its size needs.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The copy's own time, started once it has its place among Relay:MaxConnections, as long as its size needs.
+        using var copyTime = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, copyTime.Token);
         UpstreamConnection? connection = null;
         var reusable = false;
         try
         {
             var message = RelayedContent.Scan(content);
             var allowed = CopyDeadline.For(message.Length, _pool.Settings);
-            connection = await _pool.RentAsync(deadline.Token, slotTaken: () => deadline.CancelAfter(allowed));
+            connection = await _pool.RentAsync(deadline.Token, slotTaken: () => copyTime.CancelAfter(allowed));
             var upstream = connection.Session.Capabilities;
             if (upstream.MaxSize > 0 && message.Length > upstream.MaxSize)
             {

@@ -4,6 +4,7 @@ using Gateway.Relay;
 using Gateway.Tests.Fixtures;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 using static Gateway.Tests.Fixtures.ScriptedRelay;
 
@@ -12,12 +13,13 @@ namespace Gateway.Tests.Relay;
 /// <summary>
 /// How long a copy may take with the upstream. The reply to the end of the data gets RFC 5321's
 /// 10 minutes (§4.5.3.2.6), not Relay:Timeout: given up sooner, a copy the upstream may have
-/// queued is deferred and delivered again by every retry. The timeouts here are shortened so the
-/// tests run in seconds; the proportions are the real ones.
+/// queued is deferred and delivered again by every retry. The copy as a whole gets a time that
+/// starts when it has a connection and grows with its size. The timeouts are shortened so the
+/// tests run in seconds; where the copy's own deadline is tested, a fake clock ends it.
 /// </summary>
 public sealed class CopyDeadlineTests
 {
-    private static readonly TimeSpan Slow = TimeSpan.FromMilliseconds(1500);
+    private static readonly TimeSpan RelayTimeout = TimeSpan.FromSeconds(1);
 
     [Theory]
     [InlineData(true, false)]  // MAIL, RCPT and DATA in one batch, the dot's reply awaited
@@ -44,13 +46,13 @@ public sealed class CopyDeadlineTests
                 await c.SayAsync(pipelining ? "250 ok\n250 ok\n354 go" : "354 go");
                 await c.DataAsync();
             }
-            await Task.Delay(Slow); // a content filter at work: three times Relay:Timeout
+            await Task.Delay(RelayTimeout * 2); // a content filter at work
             await c.SayAsync("250 2.0.0 queued");
             await QuitAsync(c);
         });
 
         IReadOnlyList<RecipientRelayResult> results;
-        using (var relay = RelayTo(upstream.Port, timeout: TimeSpan.FromMilliseconds(500), finalReplyTimeout: TimeSpan.FromSeconds(5), pipelining: pipelining))
+        using (var relay = RelayTo(upstream.Port, finalReplyTimeout: TimeSpan.FromSeconds(10), pipelining: pipelining))
             results = await relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], Content(Message), null, CancellationToken.None);
         await upstream.Finished(Wait);
 
@@ -62,7 +64,7 @@ public sealed class CopyDeadlineTests
     [Fact]
     public async Task AFinalReplyThatNeverComes_IsGivenUpAfterTheFinalReplyTimeout_AndTheCopyWaits()
     {
-        var finalReplyTimeout = TimeSpan.FromMilliseconds(1500);
+        var finalReplyTimeout = RelayTimeout * 2;
         await using var upstream = new ScriptedUpstream(async c =>
         {
             await GreetAsync(c, "PIPELINING");
@@ -74,7 +76,7 @@ public sealed class CopyDeadlineTests
 
         var clock = Stopwatch.StartNew();
         IReadOnlyList<RecipientRelayResult> results;
-        using (var relay = RelayTo(upstream.Port, timeout: TimeSpan.FromMilliseconds(300), finalReplyTimeout: finalReplyTimeout))
+        using (var relay = RelayTo(upstream.Port, finalReplyTimeout))
             results = await relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], Content(Message), null, CancellationToken.None);
         clock.Stop();
         await upstream.Finished(Wait);
@@ -88,8 +90,8 @@ public sealed class CopyDeadlineTests
     [Fact]
     public async Task ACopyWhoseBytesTakeLongerThanFiveRelayTimeouts_IsDelivered_ItsTimeGrowsWithItsSize()
     {
-        // 1 MiB whose bytes take ~3 s to go, as over a slow uplink: more than the 5 × 400 ms a copy
-        // once had in all, far less than 1 MiB at the minimum rate the deadline allows for.
+        // 1 MiB whose bytes take ~5.6 s to go, as over a slow uplink: more than the 5 × Relay:Timeout
+        // a copy once had in all, far less than 1 MiB at the minimum rate the deadline allows for.
         var line = new string('x', 1022) + "\r\n";
         var body = "Subject: large\r\n\r\n" + string.Concat(Enumerable.Repeat(line, 1024));
         await using var upstream = new ScriptedUpstream(async c =>
@@ -103,8 +105,8 @@ public sealed class CopyDeadlineTests
         });
 
         IReadOnlyList<RecipientRelayResult> results;
-        using (var relay = RelayTo(upstream.Port, timeout: TimeSpan.FromMilliseconds(400), finalReplyTimeout: TimeSpan.FromMilliseconds(400)))
-            results = await relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], new SlowlySentContent(System.Text.Encoding.ASCII.GetBytes(body), TimeSpan.FromMilliseconds(180)), null, CancellationToken.None);
+        using (var relay = RelayTo(upstream.Port, finalReplyTimeout: RelayTimeout))
+            results = await relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], new SlowlySentContent(System.Text.Encoding.ASCII.GetBytes(body), TimeSpan.FromMilliseconds(350)), null, CancellationToken.None);
         await upstream.Finished(Wait);
 
         Assert.Equal(RelayOutcome.Accepted, Assert.Single(results).Outcome);
@@ -113,32 +115,35 @@ public sealed class CopyDeadlineTests
     [Fact]
     public async Task ACopyWaitingForAFreeConnection_GetsItsWholeTimeOnceItHasOne()
     {
-        // Four copies over one connection at a time, each taking 3 × 300 ms of a 600 ms Relay:Timeout:
-        // the last waits ~2.7 s for its turn, then needs ~0.9 s, more than 5 × 600 ms in all.
-        const int copies = 4;
-        var pause = TimeSpan.FromMilliseconds(300);
-        var script = async (ScriptedUpstream.Connection c) =>
-        {
-            await Task.Delay(pause);
-            await GreetAsync(c, "PIPELINING");
-            for (var i = 0; i < 3; i++) await c.LineAsync();
-            await Task.Delay(pause);
-            await c.SayAsync("250 ok\n250 ok\n354 go");
-            await c.DataAsync();
-            await Task.Delay(pause);
-            await c.SayAsync("250 2.0.0 queued");
-            await QuitAsync(c);
-        };
-        await using var upstream = new ScriptedUpstream(Enumerable.Repeat(script, copies).ToArray());
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var firstHolds = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = new ScriptedUpstream(
+            async c => await TrickleAsync(c, "220-upstream.test still starting", firstHolds),
+            async c =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1)); // half of Relay:Timeout, more than what the copy would have left if its wait counted
+                await GreetAsync(c, "PIPELINING");
+                for (var i = 0; i < 3; i++) await c.LineAsync();
+                await AcceptAsync(c);
+                await QuitAsync(c);
+            });
 
-        IReadOnlyList<RecipientRelayResult>[] results;
-        using (var relay = RelayTo(upstream.Port, timeout: TimeSpan.FromMilliseconds(600), finalReplyTimeout: TimeSpan.FromMilliseconds(600), maxConnections: 1))
-            results = await Task.WhenAll(Enumerable.Range(0, copies).Select(n =>
-                relay.SendAsync($"copy-{n}", "dave@other.test", ["frank@elsewhere.test"], Content(Message), null, CancellationToken.None)));
+        RecipientRelayResult first, second;
+        using (var relay = RelayTo(upstream.Port, TimeSpan.FromSeconds(2), maxConnections: 1, time: clock, timeout: TimeSpan.FromSeconds(2)))
+        {
+            var firstCopy = relay.SendAsync("copy-1", "dave@other.test", ["frank@elsewhere.test"], Content(Message), null, CancellationToken.None);
+            await firstHolds.Task.WaitAsync(Wait);
+            var secondCopy = relay.SendAsync("copy-2", "dave@other.test", ["grace@elsewhere.test"], Content(Message), null, CancellationToken.None);
+            await Task.Delay(300); // the second copy now waits for the one connection
+            // Far past any copy's time: the first copy's runs out, the second's has not started yet.
+            clock.Advance(TimeSpan.FromHours(1));
+            first = Assert.Single(await firstCopy.WaitAsync(Wait));
+            second = Assert.Single(await secondCopy.WaitAsync(Wait));
+        }
         await upstream.Finished(Wait);
 
-        Assert.All(results, r => Assert.Equal(RelayOutcome.Accepted, Assert.Single(r).Outcome));
-        Assert.Equal(copies, upstream.Connections);
+        Assert.Equal(RelayOutcome.Temporary, first.Outcome);
+        Assert.Equal((RelayOutcome.Accepted, "250 queued"), (second.Outcome, second.Reply));
     }
 
     [Fact]
@@ -155,16 +160,34 @@ public sealed class CopyDeadlineTests
         Assert.True(CopyDeadline.For(10_000, settings) >= TimeSpan.FromMinutes(10) + 5 * settings.Timeout, "a small copy must still get RFC 5321's 10 minutes for its final reply");
     }
 
-    /// <summary>One connection at a time unless told otherwise, one message each, so each copy's QUIT comes when it is done.</summary>
-    private static SmtpRelay RelayTo(int port, TimeSpan timeout, TimeSpan finalReplyTimeout, bool pipelining = true, int maxConnections = 1) => new(Options.Create(new GatewayOptions
+    /// <summary>
+    /// Lines of one reply, each well within Relay:Timeout, until the client closes: only the copy's
+    /// own deadline ends that. Each line goes at once (Nagle's wait for the client's delayed ACK
+    /// could hold one past Relay:Timeout).
+    /// </summary>
+    private static async Task TrickleAsync(ScriptedUpstream.Connection c, string line, TaskCompletionSource started)
+    {
+        c.Stream.Socket.NoDelay = true;
+        var closed = c.LineAsync(); // the client has nothing more to say: null when it closes
+        for (var n = 0; n < 90 && !closed.IsCompleted; n++)
+        {
+            await c.SayAsync(line);
+            if (n == 2) started.TrySetResult();
+            await Task.WhenAny(closed, Task.Delay(150));
+        }
+        Assert.Null(await closed);
+    }
+
+    /// <summary>One message per connection, so each copy's QUIT comes when it is done.</summary>
+    private static SmtpRelay RelayTo(int port, TimeSpan finalReplyTimeout, bool pipelining = true, int maxConnections = 8, TimeProvider? time = null, TimeSpan? timeout = null) => new(Options.Create(new GatewayOptions
     {
         Smtp = new SmtpOptions { ServerName = "gateway.test" },
         Relay = new RelayOptions
         {
             Host = "127.0.0.1", Port = port, TlsMode = RelayTlsMode.None, Pipelining = pipelining, MaxConnections = maxConnections, MaxMessagesPerConnection = 1,
-            Timeout = timeout, FinalReplyTimeout = finalReplyTimeout,
+            Timeout = timeout ?? RelayTimeout, FinalReplyTimeout = finalReplyTimeout,
         },
-    }), TimeProvider.System, NullLogger<SmtpRelay>.Instance);
+    }), time ?? TimeProvider.System, NullLogger<SmtpRelay>.Instance);
 
     /// <summary>A spooled copy whose bytes, once scanned, come out slowly: the time they take is what a slow link costs.</summary>
     private sealed class SlowlySentContent(byte[] bytes, TimeSpan perRead) : MemoryStream(bytes, writable: false)
