@@ -54,6 +54,8 @@ public sealed class SmtpRelay : IRelay, IDisposable
                 return [.. needUtf8, .. refused];
             }
             var replies = await connection.Session.SendAsync(transaction.Mail, transaction.Recipients, message, deadline.Token);
+            // Cut by the stop, not by the upstream or the copy's time: the attempt ends as a stop ends it.
+            if (replies.Interruption is not null) cancellationToken.ThrowIfCancellationRequested();
             // A refused transaction leaves the session in a known state, but one to say QUIT from, not to reuse.
             reusable = replies.Delivered;
             var (host, protection) = (connection.Host.ToString(), connection.Session.Protection);

@@ -9,6 +9,6 @@ internal sealed record TransactionReplies(UpstreamReply Mail, IReadOnlyList<Upst
     /// <summary>The message was accepted for every recipient whose RCPT was.</summary>
     public bool Delivered => Data is { IsPositive: true };
 
-    /// <summary>Why the session ended before the transaction did, when it did: the replies above are those that came.</summary>
+    /// <summary>Why the session ended (or the copy's time did) before the transaction did, when it did: the replies above are those that came.</summary>
     public string? Interruption { get; init; }
 }

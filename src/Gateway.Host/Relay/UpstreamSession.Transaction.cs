@@ -76,22 +76,26 @@ internal sealed partial class UpstreamSession
         }
         // A broken reply is no interruption: the replies before it may be out of step already
         // (an upstream that mishandles PIPELINING), so none of them is trusted and the copy waits.
-        catch (IOException e) when (e is not UpstreamProtocolException)
+        catch (Exception e) when (IsInterruption(e))
         {
             return Interrupted(mailReply, replies, e);
         }
     }
 
     /// <summary>
-    /// The connection broke after some replies came (closed, reset, timed out): those stand (a
-    /// 550 to one RCPT is that recipient's answer, whatever happened next, e.g. Postfix's 421
-    /// after too many errors), and every recipient still without one waits for another try.
+    /// The connection broke after some replies came (closed, reset, timed out, or the caller's
+    /// token ended the copy's time): those stand (a 550 to one RCPT is that recipient's answer,
+    /// whatever happened next, e.g. Postfix's 421 after too many errors), and every recipient
+    /// still without one waits for another try.
     /// </summary>
-    private TransactionReplies Interrupted(UpstreamReply mailReply, UpstreamReply?[] replies, IOException cause)
+    private TransactionReplies Interrupted(UpstreamReply mailReply, UpstreamReply?[] replies, Exception cause)
     {
         _broken = true;
-        return new TransactionReplies(mailReply, replies, null) { Interruption = cause.Message };
+        var why = cause is OperationCanceledException ? "no end of the transaction within the time allowed for the copy" : cause.Message;
+        return new TransactionReplies(mailReply, replies, null) { Interruption = why };
     }
+
+    private static bool IsInterruption(Exception e) => e is OperationCanceledException || (e is IOException && e is not UpstreamProtocolException);
 
     private async Task<TransactionReplies> SendInStepsAsync(string mail, IReadOnlyList<string> recipients, RelayedContent content, bool chunking, CancellationToken cancellationToken)
     {
@@ -112,7 +116,7 @@ internal sealed partial class UpstreamSession
             return new TransactionReplies(mailReply, replies, data.Code == 354 ? await SendDataAsync(content, cancellationToken) : RefusalOfData(data));
         }
         // As in SendPipelinedAsync: a broken reply is no interruption.
-        catch (IOException e) when (e is not UpstreamProtocolException)
+        catch (Exception e) when (IsInterruption(e))
         {
             return Interrupted(mailReply, replies, e);
         }

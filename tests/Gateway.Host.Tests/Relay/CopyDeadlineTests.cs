@@ -146,6 +146,71 @@ public sealed class CopyDeadlineTests
         Assert.Equal((RelayOutcome.Accepted, "250 queued"), (second.Outcome, second.Reply));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ARecipientRefusedBeforeTheCopysTimeRanOut_StaysRefused_AndOnlyTheOthersWait(bool pipelining)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var trickling = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, pipelining ? ["PIPELINING"] : []);
+            if (pipelining)
+            {
+                for (var i = 0; i < 4; i++) await c.LineAsync();
+                await c.SayAsync("250 ok\n550 5.1.1 unknown");
+            }
+            else
+            {
+                await c.LineAsync();
+                await c.SayAsync("250 ok");
+                await c.LineAsync();
+                await c.SayAsync("550 5.1.1 unknown");
+                await c.LineAsync();
+            }
+            await TrickleAsync(c, "250-still looking", trickling); // the second RCPT's reply
+        });
+
+        IReadOnlyList<RecipientRelayResult> results;
+        using (var relay = RelayTo(upstream.Port, RelayTimeout, pipelining, time: clock, timeout: TimeSpan.FromSeconds(2)))
+        {
+            var sending = relay.SendAsync("copy", "dave@other.test", ["gone@elsewhere.test", "frank@elsewhere.test"], Content(Message), null, CancellationToken.None);
+            await trickling.Task.WaitAsync(Wait);
+            clock.Advance(TimeSpan.FromHours(1)); // past the copy's time
+            results = await sending.WaitAsync(Wait);
+        }
+        await upstream.Finished(Wait);
+
+        Assert.Equal((RelayOutcome.Permanent, "550 5.1.1 unknown"), (results[0].Outcome, results[0].Reply));
+        Assert.Equal(RelayOutcome.Temporary, results[1].Outcome);
+        Assert.Equal("451 4.4.1 the transaction with the upstream broke off: no end of the transaction within the time allowed for the copy", results[1].Reply);
+        Assert.DoesNotContain("Subject: scripted", upstream.Received);
+    }
+
+    [Fact]
+    public async Task AStopDuringTheTransaction_EndsTheAttemptByCancellation_NotWithResults()
+    {
+        var trickling = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING");
+            for (var i = 0; i < 3; i++) await c.LineAsync();
+            await c.SayAsync("250 ok");
+            await TrickleAsync(c, "250-still looking", trickling);
+        });
+
+        using var stop = new CancellationTokenSource();
+        using (var relay = RelayTo(upstream.Port, RelayTimeout, timeout: TimeSpan.FromSeconds(2)))
+        {
+            var sending = relay.SendAsync("copy", "dave@other.test", ["frank@elsewhere.test"], Content(Message), null, stop.Token);
+            await trickling.Task.WaitAsync(Wait);
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending.WaitAsync(Wait));
+        }
+        await upstream.Finished(Wait);
+    }
+
     [Fact]
     public void TheLargestCopy_IsAllowedItsBytesAtTheMinimumRate_AndTheFinalReplysTenMinutes()
     {
