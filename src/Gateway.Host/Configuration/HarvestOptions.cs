@@ -17,7 +17,19 @@ public sealed class HarvestOptions
     /// <summary>The internal MTA (mailbox server) that receives the message after harvesting; required when enabled.</summary>
     public string UpstreamHost { get; set; } = string.Empty;
     public int UpstreamPort { get; set; } = 25;
+
+    /// <summary>Per SMTP command to the internal MTA, except the reply to the end of the data (<see cref="ForwardTimeout"/>).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long one message's forward may take in all, the internal MTA's reply to the end of the
+    /// data included (at least 3 × <see cref="Timeout"/>): a minute less than the 10 minutes the
+    /// sender waits for our reply to its own final dot (RFC 5321 §4.5.3.2.6), since it gets that
+    /// reply only once the internal MTA answered. No setting (internal, so never bound): longer, the
+    /// sender gives up first; shorter, it is told 451 for a message the internal MTA may have queued,
+    /// sends it again, and the internal MTA delivers it twice. Tests shorten it.
+    /// </summary>
+    internal TimeSpan ForwardTimeout { get; init; } = TimeSpan.FromMinutes(9);
 
     /// <summary>
     /// Decrypt S/MIME mail encrypted to keys Gateway holds for internal users (their signing

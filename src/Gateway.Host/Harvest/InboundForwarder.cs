@@ -15,12 +15,18 @@ internal sealed class InboundForwarder(HarvestOptions options, string heloName)
     /// <returns>The SMTP code and text to give the sender.</returns>
     public async Task<(int Code, string Text)> ForwardAsync(byte[] message, string mailFrom, IReadOnlyList<string> recipients, CancellationToken cancellationToken)
     {
+        // The sender waits for our reply as long as the internal MTA may take for its own (both RFC
+        // 5321's 10 minutes), so the forward gets what the sender allows, whatever the message's size.
+        var allowed = options.Timeout * 3 > options.ForwardTimeout ? options.Timeout * 3 : options.ForwardTimeout;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Timeout * 3);
+        timeout.CancelAfter(allowed);
         var host = new UpstreamHost(options.UpstreamHost, options.UpstreamPort);
         // The internal MTA on a trusted segment, as configured: plain SMTP, no AUTH, and whatever
         // of PIPELINING and CHUNKING it offers (Relay:* is about the outbound upstream, not this one).
-        var settings = new UpstreamSettings(heloName, options.Timeout, RelayTlsMode.None, null, null, null, Chunking: true, Pipelining: true);
+        var settings = new UpstreamSettings(heloName, options.Timeout, RelayTlsMode.None, null, null, null, Chunking: true, Pipelining: true)
+        {
+            FinalReplyTimeout = allowed,
+        };
         UpstreamSession? session = null;
         try
         {

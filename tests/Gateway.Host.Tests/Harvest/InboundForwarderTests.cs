@@ -62,4 +62,32 @@ public sealed class InboundForwarderTests
 
         Assert.Equal((250, "2.0.0 passed on: 2.0.0 queued as 42"), (code, text));
     }
+
+    [Fact]
+    public async Task AnInternalMtaSlowToAnswerTheEndOfTheData_IsWaitedFor_AndTheSenderGetsItsAcceptance()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await c.SayAsync("220 internal.test ESMTP");
+            await c.LineAsync();
+            await c.SayAsync("250-internal.test\n250 PIPELINING");
+            for (var i = 0; i < 3; i++) await c.LineAsync();
+            await c.SayAsync("250 ok\n250 ok\n354 go");
+            await c.DataAsync();
+            await Task.Delay(TimeSpan.FromSeconds(3.5)); // a content filter at work: more than the 3 × Harvest:Timeout a forward once had in all
+            await c.SayAsync("250 2.0.0 queued as 43");
+            Assert.Equal("QUIT", await c.LineAsync());
+            await c.SayAsync("221 bye");
+        });
+        var forwarder = new InboundForwarder(new HarvestOptions
+        {
+            UpstreamHost = "127.0.0.1", UpstreamPort = upstream.Port, Timeout = TimeSpan.FromSeconds(1), ForwardTimeout = TimeSpan.FromSeconds(10),
+        }, "gateway.test");
+
+        var (code, text) = await forwarder.ForwardAsync(Encoding.ASCII.GetBytes("Subject: inbound\r\n\r\nhello\r\n"), "partner@other.test", ["alice@example.test"], CancellationToken.None);
+        await upstream.Finished(TimeSpan.FromSeconds(15));
+
+        // Before, 451 after 1 s (3 s once the final reply had its own wait): the sender sent it again, and the internal MTA, which had queued it, delivered it twice.
+        Assert.Equal((250, "2.0.0 passed on: 2.0.0 queued as 43"), (code, text));
+    }
 }
