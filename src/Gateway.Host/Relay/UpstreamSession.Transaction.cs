@@ -166,7 +166,8 @@ internal sealed partial class UpstreamSession
         }
         finally
         {
-            _transport.ReadTimeout = perCommand;
+            // A session broken meanwhile is never used again, and may be closed already: nothing to restore.
+            if (!_broken) _transport.ReadTimeout = perCommand;
         }
     }
 
