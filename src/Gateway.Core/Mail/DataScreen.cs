@@ -21,11 +21,16 @@ public static class DataScreen
     public static FailureKind? Check(ReadOnlySequence<byte> data, DataScreenLimits limits)
     {
         if (data.IsEmpty) return FailureKind.EmptyMessage;
-        var bare = BareNewline(data);
-        if (bare == '\r') return FailureKind.BareCarriageReturn;
-        if (bare == '\n' && limits.RejectBareLineFeed) return FailureKind.BareLineFeed;
-        return CheckHeaders(data, limits);
+        return CheckLineEnds(data, limits.RejectBareLineFeed) ?? CheckHeaders(data, limits);
     }
+
+    /// <summary>A bare CR, or with <paramref name="rejectBareLineFeed"/> a bare LF: the data as SmtpServer hands it over (without the final CRLF).</summary>
+    public static FailureKind? CheckLineEnds(ReadOnlySequence<byte> data, bool rejectBareLineFeed) => BareNewline(data) switch
+    {
+        '\r' => FailureKind.BareCarriageReturn,
+        '\n' when rejectBareLineFeed => FailureKind.BareLineFeed,
+        _ => null,
+    };
 
     /// <summary>
     /// '\r' for a CR not followed by LF, '\n' for an LF not preceded by CR, else null. A CR wins.

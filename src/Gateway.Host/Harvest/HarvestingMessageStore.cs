@@ -3,6 +3,8 @@ using Gateway.Audit;
 using Gateway.Certificates;
 using Gateway.Configuration;
 using Gateway.Inbound;
+using Gateway.Mail;
+using Gateway.Outcomes;
 using Gateway.Smtp;
 using Microsoft.Extensions.Logging;
 using SmtpServer;
@@ -20,8 +22,9 @@ namespace Gateway.Harvest;
 /// Whatever the signature says, the message itself is never held back here.
 /// </summary>
 /// <param name="keys">Null when Harvest:Decrypt is off.</param>
-internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, string serverName, LocalCertificateStore local, CertificateCache cache,
-    DecryptionKeys? keys, IAuditLog audit, ILogger logger) : IMessageStore
+/// <param name="bareNewline">Smtp:BareNewline, as on the outbound endpoint: a bare LF refused, or made CRLF.</param>
+internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, string serverName, BareNewlineHandling bareNewline,
+    LocalCertificateStore local, CertificateCache cache, DecryptionKeys? keys, IAuditLog audit, ILogger logger) : IMessageStore
 {
     private readonly InboundForwarder _forwarder = new(options, serverName);
 
@@ -41,10 +44,23 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             });
             return MessageSize.Reply.ToResponse();
         }
+        // SMTP smuggling: an internal MTA that takes a bare CR (or LF) for a line end would find a
+        // second message, from anyone, behind a false end of data, and take it from us, trusted.
+        if (DataScreen.CheckLineEnds(buffer, bareNewline == BareNewlineHandling.Reject) is { } lineEnds)
+        {
+            var reply = Failures.Reply(lineEnds);
+            await audit.TryWriteAsync(new AuditEvent("message-refused")
+            {
+                Client = client, Sender = from, Recipients = recipients, Size = buffer.Length + 2, Action = "refused",
+                Reason = "inbound endpoint: " + reply.Text, Reply = reply.ToString(),
+            });
+            return reply.ToResponse();
+        }
         var message = new byte[buffer.Length + 2];
         buffer.CopyTo(message);
         message[^2] = (byte)'\r';
         message[^1] = (byte)'\n';
+        message = LineEnds.ToCrlf(message); // Normalize: a bare LF left is a line end
 
         // Whatever else happens: a sender must not make a message look decrypted by us.
         message = EnvelopeOpener.WithoutMarker(message);
@@ -89,8 +105,19 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             },
             _ => null,
         };
+        // The sender wrote what is inside the envelope too: a bare CR there must not reach the
+        // internal MTA either, so such a message goes on as it came, encrypted.
+        var forwarded = result.Message;
+        if (result.Outcome == DecryptionOutcome.Decrypted && DataScreen.CheckLineEnds(new ReadOnlySequence<byte>(result.Message), rejectBareLineFeed: false) is not null)
+        {
+            line = new AuditEvent("inbound-not-decrypted")
+            {
+                Action = "passed on encrypted", Reason = "the decrypted message has a bare CR", RecipientCertificates = [result.Key!.Thumbprint], Algorithms = result.Algorithms,
+            };
+            forwarded = message;
+        }
         if (line is not null) await audit.TryWriteAsync(line with { Client = client, Sender = from, Recipients = recipients });
-        return result.Message;
+        return forwarded;
     }
 
     private async Task HarvestAsync(byte[] message, string client, string from)

@@ -56,6 +56,29 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "certificate-harvested", "frank@partner.test"));
     }
 
+    /// <summary>
+    /// The sender wrote what is inside the envelope too: a bare CR there, decrypted and sent on by
+    /// DATA, would end the data early for an internal MTA that takes it for a line end, and what
+    /// follows would arrive from us as a second message (SMTP smuggling). Such a message goes on encrypted.
+    /// </summary>
+    [Fact]
+    public async Task EncryptedMailWithABareCrInside_PassesOnEncrypted()
+    {
+        World.Settings["Gateway:Harvest:DecryptUnsigned"] = "true";
+        await RestartAsync();
+        var entity = Path.Combine(World.Root, "smuggling.mime");
+        await File.WriteAllBytesAsync(entity, Encoding.ASCII.GetBytes("Content-Type: text/plain; charset=us-ascii\r\n\r\nfirst\r.\r\nMAIL FROM:<ceo@example.test>\r\n"));
+        var encrypted = Path.Combine(World.Root, "smuggling.eml");
+        Assert.True((await OpenSslCms.EncryptAsync(entity, encrypted, [World.AliceFiles.CertificatePath], headers: new MessageHeaders("frank@partner.test", "alice@example.test", "smuggling"), binary: true)).Success);
+        var message = Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)));
+
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+
+        Assert.Equal(message, Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
+        var kept = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-not-decrypted"));
+        Assert.Equal("the decrypted message has a bare CR", kept.GetProperty("reason").GetString());
+    }
+
     [Fact]
     public async Task UnsignedEncryptedMail_PassesOnEncrypted_UnlessDecryptUnsignedIsOn()
     {

@@ -124,6 +124,28 @@ public sealed class InboundHarvestTests : GatewayWithInboundEndpoint
         Assert.Equal(["alice@example.test"], refused.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
     }
 
+    /// <summary>
+    /// SMTP smuggling through the inbound endpoint: an internal MTA that takes a bare CR for a line
+    /// end would read a false end of data, then a second message from anyone, received from us.
+    /// Screened as on the outbound endpoint: refused, nothing passed on.
+    /// </summary>
+    [Theory]
+    [InlineData("first\r.\rMAIL FROM:<ceo@example.test>\r\n", "550 5.5.2")]
+    [InlineData("first\n.\nMAIL FROM:<ceo@example.test>\r\n", "550 5.5.2")]
+    public async Task InboundDataWithABareLineEnd_IsRefused_AndNothingReachesTheInternalMta(string body, string expected)
+    {
+        var port = await InboundPortAsync();
+        await using var client = await RawSmtpClient.ConnectAsync(port);
+        await client.StartDataAsync("frank@partner.test", "alice@example.test");
+        await client.SendAsync("Subject: smuggling\r\n\r\n" + body + ".\r\n");
+
+        Assert.StartsWith(expected, await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("NOOP"));
+        var refused = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused"));
+        Assert.StartsWith("inbound endpoint: ", refused.GetProperty("reason").GetString());
+        Assert.Empty(Sink.Messages);
+    }
+
     [Fact]
     public async Task InboundMail_WhenTheInternalMtaIsDown_GetsA451_SoTheSenderKeepsIt()
     {
