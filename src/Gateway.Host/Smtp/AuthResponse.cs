@@ -10,13 +10,23 @@ namespace Gateway.Smtp;
 /// (upstream issue #272), so a response that was not base64, or the "*" with which a client cancels
 /// the exchange, faulted the session: the connection closed without a reply. These are the lines
 /// <see cref="CommandLineReader"/> refuses before SmtpServer reads them, with the 501s RFC 4954 §4
-/// requires, in Postfix's words.
+/// requires, in Postfix's words. An answer the reader cannot take as a line at all (too long, or
+/// ended by a bare LF) ends the exchange too, with <see cref="TooLong"/> or <see cref="EndedByBareLineFeed"/>.
 /// </summary>
 internal static class AuthResponse
 {
     public static readonly SmtpReply UndecodableInitial = new(501, "5.5.2", "Invalid base64 data in initial response");
     public static readonly SmtpReply UndecodableAnswer = new(501, "5.5.2", "Invalid base64 data in continued response");
     public static readonly SmtpReply Cancelled = new(501, "5.7.0", "Authentication aborted");
+
+    /// <summary>RFC 4954 §4: an answer longer than the server's authentication buffer fails the AUTH with 500, and 5.5.6.</summary>
+    public static readonly SmtpReply TooLong = new(500, "5.5.6", "Authentication Exchange line is too long");
+
+    /// <summary>
+    /// A bare LF ends no line here (<see cref="CommandLineReader"/>), so such an answer is one the
+    /// server cannot decode: RFC 4954 §4's 501 5.5.2, in the words a bare-LF command line gets.
+    /// </summary>
+    public static readonly SmtpReply EndedByBareLineFeed = new(501, "5.5.2", Failures.Reply(FailureKind.BareLineFeed).Text);
 
     /// <summary>The refusal of a line (without its CRLF) that answers a 334; null when SmtpServer can decode it.</summary>
     public static SmtpReply? RefusalOfAnswer(ReadOnlySequence<byte> line)

@@ -25,6 +25,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
 {
     private static readonly ReadOnlyMemory<byte> Crlf = "\r\n"u8.ToArray();
     private static readonly byte[] DataEnd = "\r\n.\r\n"u8.ToArray();
+    private const string LineTooLong = "500 5.5.2 Error: line too long";
     private static readonly string BareLineFeed = Failures.Reply(FailureKind.BareLineFeed).ToString();
 
     private PrefixedChain? _chain;
@@ -114,7 +115,8 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     /// by a bare LF. SmtpServer ends a line only at CRLF, so every line it gets must end there: a
     /// line ended by a bare LF was measured only up to that LF while SmtpServer kept everything after
     /// it, unmeasured, until some CRLF came, and the client waited the whole CommandTimeout for a
-    /// reply. Refused like a bare LF in DATA (Postfix's smtpd_forbid_bare_newline = reject).
+    /// reply. Refused like a bare LF in DATA (Postfix's smtpd_forbid_bare_newline = reject). Such a
+    /// line that answers a 334 throws instead: it ends the AUTH exchange (<see cref="AuthResponse"/>).
     /// </summary>
     private async ValueTask<bool> RefuseLineAsync(ReadResult result, CancellationToken cancellationToken)
     {
@@ -133,10 +135,8 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             return true;
         }
         var length = lineEnd is null ? buffer.Length : buffer.Slice(0, lineEnd.Value).Length + 1;
-        var refusal = length > Limit(buffer) ? "500 5.5.2 Error: line too long"
-            : lineEnd is { } end && !EndsWithCr(buffer.Slice(0, end)) ? BareLineFeed
-            : null;
-        if (refusal is null) return false;
+        var tooLong = length > Limit(buffer);
+        if (!tooLong && (lineEnd is not { } end || EndsWithCr(buffer.Slice(0, end)))) return false;
         // Answered once per line, when the limit is passed; the rest of the line is dropped as it comes.
         if (lineEnd is null)
         {
@@ -144,7 +144,10 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             inner.AdvanceTo(buffer.End);
         }
         else inner.AdvanceTo(buffer.GetPosition(1, lineEnd.Value));
-        await replies.ReplyAsync(refusal, cancellationToken);
+        // SmtpServer waits for the answer to its 334 and would take the next command for it: only
+        // its own refusal ends that wait, with the session kept (see RefuseUndecodableAuth).
+        if (state.AwaitingAuthAnswer) throw new SmtpResponseException((tooLong ? AuthResponse.TooLong : AuthResponse.EndedByBareLineFeed).ToResponse());
+        await replies.ReplyAsync(tooLong ? LineTooLong : BareLineFeed, cancellationToken);
         return true;
     }
 

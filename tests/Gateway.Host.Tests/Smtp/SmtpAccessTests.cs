@@ -148,6 +148,44 @@ public sealed class SmtpAccessTests : IDisposable
         Assert.StartsWith("235", await client.CommandAsync(Base64("correct horse")));
     }
 
+    /// <summary>
+    /// The reader refused such an answer as a command line, while SmtpServer still waited for it:
+    /// the client's next command was taken for the answer and every reply after it was one behind.
+    /// </summary>
+    [Theory]
+    [InlineData("AUTH PLAIN")]
+    [InlineData("AUTH LOGIN")]
+    [InlineData("AUTH LOGIN", "cmVsYXktdXNlcg==")]
+    public async Task AuthAnswerOverTheAuthLineLimit_Gets500_556_AndTheNextCommandIsACommand(string command, params string[] responses)
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await ConnectOverTlsAsync(gateway.Port);
+        var reply = await client.CommandAsync(command);
+        foreach (var response in responses)
+        {
+            Assert.StartsWith("334", reply);
+            reply = await client.CommandAsync(response);
+        }
+        Assert.StartsWith("334", reply);
+        // Base64 all through, one octet over RFC 4954's 12288 with the CRLF.
+        Assert.Equal("500 5.5.6 Authentication Exchange line is too long", await client.CommandAsync(new string('A', 12288 - 1)));
+        Assert.Equal("250 Ok", await client.CommandAsync("NOOP"));
+        Assert.StartsWith("235", await client.CommandAsync("AUTH PLAIN " + Base64("\0relay-user\0correct horse")));
+    }
+
+    [Theory]
+    [InlineData("AUTH PLAIN", "AHJlbGF5LXVzZXIAY29ycmVjdCBob3JzZQ==")]
+    [InlineData("AUTH LOGIN", "cmVsYXktdXNlcg==")]
+    public async Task AuthAnswerEndedByABareLf_Gets501_AndTheNextCommandIsACommand(string command, string answer)
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await ConnectOverTlsAsync(gateway.Port);
+        Assert.StartsWith("334", await client.CommandAsync(command));
+        await client.SendAsync(answer + "\n");
+        Assert.Equal("501 5.5.2 Error: bare <LF> received", await client.ReadReplyAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal("250 Ok", await client.CommandAsync("NOOP"));
+    }
+
     [Fact]
     public async Task SenderOutsideTheCompanyDomains_IsRefused553_UnlessListed_AndTheNullSenderPasses()
     {
