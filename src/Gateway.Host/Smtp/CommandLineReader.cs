@@ -9,7 +9,8 @@ namespace Gateway.Smtp;
 /// The input side of a connection, between the socket and SmtpServer. SmtpServer reads a command
 /// line until CRLF with no length limit and reads DATA with no deadline, and its DATA reader only
 /// finds the end marker when a CRLF precedes the dot, so an immediate "." hangs and a leading ".."
-/// on the first line is not unstuffed. Here: command lines over 512 octets (2048 for MAIL and RCPT) are discarded with
+/// on the first line is not unstuffed. Here: command lines over 512 octets (2048 for MAIL and
+/// RCPT, 12288 for AUTH and the answers to its 334) are discarded with
 /// "500 5.5.2" and command lines ended by a bare LF with "550 5.5.2" (<see cref="RefuseLineAsync"/>),
 /// DATA has an absolute deadline (a slowloris gets a 421), and DATA is handed over behind one CRLF
 /// that <see cref="SpoolingMessageStore"/> removes again, which makes the first line like every
@@ -172,8 +173,12 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     private static bool EndsWithCr(ReadOnlySequence<byte> line) =>
         !line.IsEmpty && line.Slice(line.Length - 1).FirstSpan[0] == (byte)'\r';
 
-    private static int Limit(ReadOnlySequence<byte> buffer) =>
-        StartsWithVerb(buffer, "auth"u8) ? SmtpSessionLimits.MaxAuthLine
+    /// <summary>
+    /// An answer to a 334 may be as long as an AUTH line: RFC 4954 §4 has a client whose initial
+    /// response would make its AUTH line too long send it as that answer instead.
+    /// </summary>
+    private int Limit(ReadOnlySequence<byte> buffer) =>
+        state.AwaitingAuthAnswer || StartsWithVerb(buffer, "auth"u8) ? SmtpSessionLimits.MaxAuthLine
         : StartsWithVerb(buffer, "mail"u8) || StartsWithVerb(buffer, "rcpt"u8) ? SmtpSessionLimits.MaxEnvelopeCommandLine
         : SmtpSessionLimits.MaxCommandLine;
 

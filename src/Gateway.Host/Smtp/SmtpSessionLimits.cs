@@ -12,6 +12,6 @@ internal sealed record SmtpSessionLimits(string ServerName, int MaxErrors, TimeS
     /// </summary>
     public const int MaxEnvelopeCommandLine = 2048;
 
-    /// <summary>RFC 4954 §4: an AUTH command line (with its initial response) may be up to 12288 octets.</summary>
+    /// <summary>RFC 4954 §4: an AUTH command line (with its initial response), and each answer to a 334, may be up to 12288 octets.</summary>
     public const int MaxAuthLine = 12288;
 }

@@ -186,6 +186,21 @@ public sealed class SmtpAccessTests : IDisposable
         Assert.Equal("250 Ok", await client.CommandAsync("NOOP"));
     }
 
+    /// <summary>
+    /// RFC 4954 §4: a client whose initial response would make the AUTH line too long sends it as
+    /// the answer to an empty 334 instead, so that answer may be as long as the AUTH line.
+    /// </summary>
+    [Fact]
+    public async Task AuthAnswerLongerThanACommandLine_IsReadAsTheAnswer()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await ConnectOverTlsAsync(gateway.Port);
+        Assert.StartsWith("334", await client.CommandAsync("AUTH LOGIN"));
+        Assert.StartsWith("334", await client.CommandAsync(Base64(new string('u', 3000))));
+        Assert.Equal("501 5.7.0 Authentication aborted", await client.CommandAsync("*"));
+        Assert.Equal("250 Ok", await client.CommandAsync("NOOP"));
+    }
+
     [Fact]
     public async Task SenderOutsideTheCompanyDomains_IsRefused553_UnlessListed_AndTheNullSenderPasses()
     {
