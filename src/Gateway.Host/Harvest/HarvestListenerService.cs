@@ -31,7 +31,7 @@ public sealed partial class HarvestListenerService(
         if (!harvest.Enabled) return;
         var smtp = options.Value.Smtp;
         var networks = ClientNetworks.For(harvest.EffectiveAllowedNetworks);
-        var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize);
+        var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize, smtp.CommandTimeout);
         var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits,
             (client, refusal) => _ = audit.TryWriteAsync(new AuditEvent("connection-refused")
             {

@@ -50,9 +50,16 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
         return (input, PipeWriter.Create(replies), replies);
     }
 
+    /// <summary>
+    /// The handshake after STARTTLS's 220. SmtpServer gives it the session's token alone, so a
+    /// client silent after the 220 held its connection for Smtp:SessionTimeout: it is bounded by
+    /// Smtp:CommandTimeout, as the command line it stands in for would be.
+    /// </summary>
     public async Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken = default)
     {
         var ssl = new SslStream(_stream, leaveInnerStreamOpen: true);
+        using var timeout = new CancellationTokenSource(State.Limits.CommandTimeout);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
         try
         {
             await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
@@ -62,7 +69,15 @@ internal sealed class NetworkDuplexPipe : ISecurableDuplexPipe
                 EnabledSslProtocols = protocols,
                 CipherSuitesPolicy = TlsCipherSuites.Policy,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            }, cancellationToken);
+            }, linked.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            await ssl.DisposeAsync();
+            // In plaintext: a client that never began the handshake reads it; one stuck in it is cut off all the same.
+            var closure = new SessionClosure("no TLS handshake within Gateway:Smtp:CommandTimeout", State.Limits.TimeoutReply);
+            await Replies.CloseWithAsync(closure, CancellationToken.None);
+            throw closure.EndOfSession();
         }
         catch
         {

@@ -12,7 +12,7 @@ namespace Gateway.Smtp;
 internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState state, Action shutdown) : Stream
 {
     private readonly MemoryStream _partial = new();
-    private readonly string _idleTimeout = $"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded\r\n";
+    private readonly string _idleTimeout = state.Limits.TimeoutReply + "\r\n";
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {

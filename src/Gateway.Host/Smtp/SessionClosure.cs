@@ -1,5 +1,7 @@
 using System.Net;
 using Gateway.Audit;
+using Gateway.Outcomes;
+using SmtpServer.Protocol;
 
 namespace Gateway.Smtp;
 
@@ -32,6 +34,13 @@ internal sealed record SessionClosure(string Reason, string Reply)
             Client = client.Address.ToString(), Sender = Sender, Recipients = RecipientsOrNull, Action = "closed", Reply = Reply,
             Reason = Sender is null ? $"{endpoint}{Reason}" : $"{endpoint}{Reason}; nothing of the open transaction was queued",
         };
+
+    /// <summary>
+    /// Unwinds SmtpServer from a command that waits on the client (STARTTLS, AUTH) once the closure
+    /// is sent: it ends the session as after a QUIT, with no further read. Its own write of this
+    /// reply is dropped, the connection being closed.
+    /// </summary>
+    public SmtpResponseException EndOfSession() => new(SmtpReply.Parse(Reply).ToResponse(), quit: true);
 
     private IReadOnlyList<string>? RecipientsOrNull => Recipients.Count > 0 ? Recipients : null;
 }

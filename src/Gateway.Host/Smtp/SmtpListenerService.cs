@@ -46,7 +46,7 @@ public sealed partial class SmtpListenerService : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var smtp = _options.Smtp;
-        var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize);
+        var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize, smtp.CommandTimeout);
         var factory = new GuardedEndpointListenerFactory(new ListenerGuards(_networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, OnRefused, OnClosed));
         factory.EndpointStarted += (_, e) =>
         {

@@ -1,8 +1,11 @@
 namespace Gateway.Smtp;
 
 /// <summary>The per-connection limits the pipe enforces below SmtpServer (which has no such settings).</summary>
-internal sealed record SmtpSessionLimits(string ServerName, int MaxErrors, TimeSpan DataTimeout, long MaxMessageSize)
+internal sealed record SmtpSessionLimits(string ServerName, int MaxErrors, TimeSpan DataTimeout, long MaxMessageSize, TimeSpan CommandTimeout)
 {
+    /// <summary>The reply to a client that kept us waiting past <see cref="CommandTimeout"/>.</summary>
+    public string TimeoutReply => $"421 4.4.2 {ServerName} Error: timeout exceeded";
+
     /// <summary>RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with its CRLF.</summary>
     public const int MaxCommandLine = 512;
 

@@ -205,6 +205,29 @@ public sealed class SmtpAbuseTests : IDisposable
         Assert.Equal("no command within Gateway:Smtp:CommandTimeout", closed.GetProperty("reason").GetString()); // no transaction was open
     }
 
+    /// <summary>
+    /// SmtpServer runs the handshake with the session's token alone: a client silent after the 220
+    /// held its connection for Smtp:SessionTimeout (30 minutes), not Smtp:CommandTimeout.
+    /// </summary>
+    [Fact]
+    public async Task ClientSilentAfterStartTls_IsDisconnectedWith421_AfterTheCommandTimeout_AndAudited()
+    {
+        _world.Settings["Gateway:Smtp:CommandTimeout"] = "00:00:01";
+        _world.Settings["Gateway:Smtp:Tls:CertificatePath"] = TestServerCertificate.Write(_world.Root);
+        _world.Settings["Gateway:Smtp:Tls:CertificatePassword"] = TestServerCertificate.Password;
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        Assert.StartsWith("220", await client.CommandAsync("STARTTLS"));
+        var started = DateTime.UtcNow;
+        Assert.Equal("421 4.4.2 gateway.localdomain Error: timeout exceeded", await client.ReadReplyAsync(TimeSpan.FromSeconds(10)));
+        Assert.Null(await client.ReadReplyAsync());
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(8));
+        var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
+        Assert.Equal("no TLS handshake within Gateway:Smtp:CommandTimeout", closed.GetProperty("reason").GetString());
+    }
+
     [Fact]
     public async Task SlowlorisInData_IsCutOffWith421_AtTheDataDeadline_AndNothingIsQueued()
     {
