@@ -42,7 +42,9 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         while (true)
         {
             if (state.Closed) return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
-            var result = state.InData ? await ReadDataAsync(cancellationToken) : await inner.ReadAsync(cancellationToken);
+            var result = state.InData ? await ReadDataAsync(cancellationToken)
+                : state.AwaitingAuthAnswer ? await ReadAuthAnswerAsync(cancellationToken)
+                : await inner.ReadAsync(cancellationToken);
             if (state.Closed) return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
             if (state.InData)
             {
@@ -60,19 +62,40 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
 
     private async ValueTask<ReadResult> ReadDataAsync(CancellationToken cancellationToken)
     {
-        var remaining = state.DataDeadline - DateTimeOffset.UtcNow;
-        using var deadline = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
+        if (await ReadBeforeAsync(state.DataDeadline, cancellationToken) is { } result) return result;
+        await replies.CloseWithAsync(new SessionClosure(
+            "the data did not end within Gateway:Smtp:DataTimeout",
+            $"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded while receiving data"), CancellationToken.None);
+        return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+    }
+
+    /// <summary>
+    /// SmtpServer reads the answer to its 334 with the session's token alone, not the command
+    /// timeout it gives a command line: a client silent there kept its connection for
+    /// Smtp:SessionTimeout. It throws once the closure is sent: an end of input would be taken for
+    /// an empty answer, and SmtpServer would go on to check a password nobody gave.
+    /// </summary>
+    private async ValueTask<ReadResult> ReadAuthAnswerAsync(CancellationToken cancellationToken)
+    {
+        if (await ReadBeforeAsync(state.AuthAnswerDeadline, cancellationToken) is { } result) return result;
+        var closure = new SessionClosure("no answer to a 334 within Gateway:Smtp:CommandTimeout", state.Limits.TimeoutReply);
+        await replies.CloseWithAsync(closure, CancellationToken.None);
+        throw closure.EndOfSession();
+    }
+
+    /// <summary>The next read, or null when <paramref name="deadline"/> passed first (not when the session was cancelled).</summary>
+    private async ValueTask<ReadResult?> ReadBeforeAsync(DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        var remaining = deadline - DateTimeOffset.UtcNow;
+        using var timer = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
         try
         {
             return await inner.ReadAsync(linked.Token);
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            await replies.CloseWithAsync(new SessionClosure(
-                "the data did not end within Gateway:Smtp:DataTimeout",
-                $"421 4.4.2 {state.Limits.ServerName} Error: timeout exceeded while receiving data"), CancellationToken.None);
-            return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+            return null;
         }
     }
 

@@ -20,6 +20,9 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
     /// <summary>The last reply was a 334: the next line answers it in an AUTH exchange, and is no command.</summary>
     public bool AwaitingAuthAnswer { get; private set; }
 
+    /// <summary>When the answer to the last 334 must have come, as a command line must within CommandTimeout.</summary>
+    public DateTimeOffset AuthAnswerDeadline { get; private set; }
+
     public bool Closed { get; private set; }
     public OpenTransaction Transaction { get; } = new();
 
@@ -41,6 +44,7 @@ internal sealed class SmtpConnectionState(SmtpSessionLimits limits, Action<Sessi
     public void OnReply(int code, string reply)
     {
         AwaitingAuthAnswer = code == 334;
+        if (AwaitingAuthAnswer) AuthAnswerDeadline = DateTimeOffset.UtcNow + Limits.CommandTimeout;
         Transaction.OnReply(code, answersData: InData && code != 354);
         if (code == 354)
         {

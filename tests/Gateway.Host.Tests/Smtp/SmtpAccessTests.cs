@@ -201,6 +201,35 @@ public sealed class SmtpAccessTests : IDisposable
         Assert.Equal("250 Ok", await client.CommandAsync("NOOP"));
     }
 
+    /// <summary>
+    /// SmtpServer reads the answer to its 334 with the session's token alone: a client silent there
+    /// held its connection for Smtp:SessionTimeout (30 minutes), not Smtp:CommandTimeout.
+    /// </summary>
+    [Theory]
+    [InlineData("AUTH PLAIN")]
+    [InlineData("AUTH LOGIN")]
+    [InlineData("AUTH LOGIN", "cmVsYXktdXNlcg==")]
+    public async Task ClientSilentAfterA334_IsDisconnectedWith421_AfterTheCommandTimeout_AndNoPasswordIsTried(string command, params string[] responses)
+    {
+        _world.Settings["Gateway:Smtp:CommandTimeout"] = "00:00:02";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await ConnectOverTlsAsync(gateway.Port);
+        var reply = await client.CommandAsync(command);
+        foreach (var response in responses)
+        {
+            Assert.StartsWith("334", reply);
+            reply = await client.CommandAsync(response);
+        }
+        Assert.StartsWith("334", reply);
+        var started = DateTime.UtcNow;
+        Assert.Equal("421 4.4.2 gateway.localdomain Error: timeout exceeded", await client.ReadReplyAsync(TimeSpan.FromSeconds(10)));
+        Assert.Null(await client.ReadReplyAsync());
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(8));
+        var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
+        Assert.Equal("no answer to a 334 within Gateway:Smtp:CommandTimeout", closed.GetProperty("reason").GetString());
+        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "auth-failed"));
+    }
+
     [Fact]
     public async Task SenderOutsideTheCompanyDomains_IsRefused553_UnlessListed_AndTheNullSenderPasses()
     {
