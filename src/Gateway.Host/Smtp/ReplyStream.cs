@@ -6,8 +6,9 @@ namespace Gateway.Smtp;
 /// <summary>
 /// The output side of a connection: every reply SmtpServer writes passes here line by line, so we
 /// know when DATA starts and ends, count errors (and end the session with a 421 after too many,
-/// like Postfix's smtpd_hard_error_limit), and remove SmtpServer's ", N retry(ies) remaining."
-/// suffix, which is not SMTP and leaks its internal counter.
+/// like Postfix's smtpd_hard_error_limit), remove SmtpServer's ", N retry(ies) remaining."
+/// suffix, which is not SMTP and leaks its internal counter, and give SmtpServer's own replies
+/// enhanced status codes (<see cref="SmtpServerReplies"/>).
 /// </summary>
 internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState state, Action shutdown) : Stream
 {
@@ -63,7 +64,7 @@ internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState stat
 
     private void Line(string line, MemoryStream output)
     {
-        var text = Rewrite(RetrySuffix().Replace(line, "\r\n"));
+        var text = SmtpServerReplies.Rewrite(RetrySuffix().Replace(line, "\r\n"), state.Limits);
         output.Write(Encoding.UTF8.GetBytes(text));
         // The last line of a reply has a space (or nothing) after the code, the others a hyphen.
         if (text.Length < 3 || !int.TryParse(text.AsSpan(0, 3), out var code) || (text.Length > 3 && text[3] == '-')) return;
@@ -76,17 +77,6 @@ internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState stat
             output.Write(Encoding.ASCII.GetBytes(reply + "\r\n"));
         }
     }
-
-    /// <summary>
-    /// SmtpServer closes an idle or cancelled session with "221", the code of a client-requested
-    /// QUIT; RFC 5321 §4.2.2 has 421 for the server closing on its own, so clients retry.
-    /// </summary>
-    private string Rewrite(string line) => line switch
-    {
-        "221 Timeout while waiting for input.\r\n" => _idleTimeout,
-        "221 The session has be cancelled.\r\n" => $"421 4.3.2 {state.Limits.ServerName} Service shutting down\r\n",
-        _ => line,
-    };
 
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {

@@ -76,13 +76,36 @@ public sealed class SmtpAbuseTests : IDisposable
     [InlineData("BDAT 12 LAST")]
     [InlineData("XYZZY")]
     [InlineData("VRFY alice")]
-    public async Task BdatAndUnknownCommands_Get502_WithoutSmtpServersRetryCounter(string command)
+    public async Task BdatAndUnknownCommands_Get502_WithAnEnhancedCode_AndWithoutSmtpServersRetryCounter(string command)
     {
         await using var gateway = await RunningGateway.StartAsync(_world);
         await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
         await client.ReadReplyAsync();
         await client.CommandAsync("EHLO client.test");
-        Assert.Equal("502 Unrecognized command", await client.CommandAsync(command));
+        Assert.Equal("502 5.5.2 Syntax error, command unrecognized", await client.CommandAsync(command));
+    }
+
+    /// <summary>
+    /// SmtpServer writes its own refusals without an RFC 3463 enhanced status code, and words a
+    /// command out of sequence as a 501 syntax error; each now has a code of its reply's class.
+    /// </summary>
+    [Theory]
+    // SmtpServer's parser answers a known verb it cannot parse like an unknown one.
+    [InlineData("EHLO client.test", "MAIL FROM:alice@example.test", "502 5.5.2 Syntax error, command unrecognized")]
+    [InlineData("", "HELO", "502 5.5.2 Syntax error, command unrecognized")]
+    [InlineData("", "MAIL FROM:<alice@example.test>", "503 5.5.1 Bad sequence of commands, expected NOOP/RSET/QUIT/PROXY/HELO/EHLO")]
+    [InlineData("EHLO client.test", "RCPT TO:<dave@elsewhere.test>", "503 5.5.1 Bad sequence of commands, expected NOOP/RSET/QUIT/HELO/EHLO/MAIL")]
+    [InlineData("EHLO client.test", "DATA", "503 5.5.1 Bad sequence of commands, expected NOOP/RSET/QUIT/HELO/EHLO/MAIL")]
+    [InlineData("EHLO client.test", "MAIL FROM:<alice@example.test> SIZE=60000000", "552 5.3.4 Message size exceeds fixed limit")]
+    public async Task SmtpServersOwnRefusal_HasAnEnhancedStatusCodeOfItsClass(string before, string command, string expected)
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        if (before.Length > 0) Assert.StartsWith("250", await client.CommandAsync(before));
+        var reply = await client.CommandAsync(command);
+        Assert.Matches(@"^([45])\d\d \1\.\d{1,3}\.\d{1,3} ", reply);
+        Assert.Equal(expected, reply);
     }
 
     [Fact]
@@ -95,7 +118,7 @@ public sealed class SmtpAbuseTests : IDisposable
         Assert.StartsWith("502", await client.CommandAsync("XYZZY"));
         Assert.StartsWith("250", await client.CommandAsync("NOOP")); // successes do not reset the count
         Assert.StartsWith("502", await client.CommandAsync("XYZZY"));
-        Assert.Equal("502 Unrecognized command\r\n421 4.7.0 gateway.localdomain Error: too many errors", await client.CommandAsync("XYZZY") + "\r\n" + await client.ReadReplyAsync());
+        Assert.Equal("502 5.5.2 Syntax error, command unrecognized\r\n421 4.7.0 gateway.localdomain Error: too many errors", await client.CommandAsync("XYZZY") + "\r\n" + await client.ReadReplyAsync());
         Assert.Null(await client.ReadReplyAsync());
         var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
         Assert.Equal("127.0.0.1", closed.GetProperty("client").GetString());

@@ -149,6 +149,31 @@ public sealed class SmtpAccessTests : IDisposable
     }
 
     /// <summary>
+    /// SmtpServer's 535 has no enhanced status code and counts down its attempts ("authentication
+    /// failed, 2 attempt(s) remaining."); an AUTH out of sequence got its "501 expected ...".
+    /// </summary>
+    [Fact]
+    public async Task AuthRefusals_HaveEnhancedStatusCodes_AndTellNoAttemptCount()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using (var plaintext = await RawSmtpClient.ConnectAsync(gateway.Port))
+        {
+            await plaintext.ReadReplyAsync();
+            await plaintext.CommandAsync("EHLO client.test");
+            Assert.Equal("503 5.5.1 Bad sequence of commands, expected NOOP/RSET/QUIT/STARTTLS/HELO/EHLO/MAIL",
+                await plaintext.CommandAsync("AUTH PLAIN " + Base64("\0relay-user\0correct horse")));
+        }
+        await using var client = await ConnectOverTlsAsync(gateway.Port);
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", await client.CommandAsync("AUTH PLAIN " + Base64("\0relay-user\0wrong")));
+        Assert.StartsWith("334", await client.CommandAsync("AUTH LOGIN"));
+        Assert.StartsWith("334", await client.CommandAsync(Base64("relay-user")));
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", await client.CommandAsync(Base64("wrong")));
+        Assert.StartsWith("235", await client.CommandAsync("AUTH PLAIN " + Base64("\0relay-user\0correct horse")));
+        Assert.Equal("503 5.5.1 Bad sequence of commands, expected NOOP/RSET/QUIT/HELO/EHLO/MAIL",
+            await client.CommandAsync("AUTH PLAIN " + Base64("\0relay-user\0correct horse")));
+    }
+
+    /// <summary>
     /// The reader refused such an answer as a command line, while SmtpServer still waited for it:
     /// the client's next command was taken for the answer and every reply after it was one behind.
     /// </summary>

@@ -1,0 +1,38 @@
+using System.Text;
+using Gateway.Smtp;
+
+namespace Gateway.Tests.Smtp;
+
+/// <summary>
+/// SmtpServer's replies no session can be led to give on purpose, through the stream every reply
+/// passes (the others are proven over a socket in SmtpAbuseTests and SmtpAccessTests).
+/// </summary>
+public sealed class SmtpServerRepliesTests
+{
+    private static async Task<string> ClientReadsAsync(string smtpServerWrites)
+    {
+        var limits = new SmtpSessionLimits("gw.example.test", MaxErrors: 10, DataTimeout: TimeSpan.FromMinutes(10), MaxMessageSize: 1000, CommandTimeout: TimeSpan.FromMinutes(5));
+        using var wire = new MemoryStream();
+        await using var replies = new ReplyStream(wire, new SmtpConnectionState(limits), () => { });
+        await replies.WriteAsync(Encoding.ASCII.GetBytes(smtpServerWrites));
+        return Encoding.ASCII.GetString(wire.ToArray());
+    }
+
+    /// <summary>
+    /// DataCommand answers any exception out of the store (which answers every failure of its own)
+    /// or out of the DATA reader with a bare "554 ": a permanent bounce, for what is our fault.
+    /// </summary>
+    [Fact]
+    public async Task DataCommandsAnswerToAnException_IsATemporary451_WithItsEnhancedCode()
+    {
+        Assert.Equal("451 4.3.0 Temporary local problem, please try again later\r\n", await ClientReadsAsync("554 \r\n"));
+    }
+
+    [Theory]
+    [InlineData("250 Ok\r\n")]
+    [InlineData("553 5.7.1 Sender address rejected: domain not allowed here\r\n")]
+    public async Task ReplyNotInTheTable_PassesUnchanged(string reply)
+    {
+        Assert.Equal(reply, await ClientReadsAsync(reply));
+    }
+}
