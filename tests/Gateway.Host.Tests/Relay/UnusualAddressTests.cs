@@ -5,7 +5,7 @@ namespace Gateway.Tests.Relay;
 /// <summary>
 /// Envelope addresses that MimeKit's strict parser refuses still go out when they can be written,
 /// and one that cannot be written is a clear permanent failure instead of an endless retry.
-/// (SmtpServer itself refuses such addresses in MAIL FROM today, with "502 Unrecognized command";
+/// (SmtpServer itself refuses such addresses in MAIL FROM today, with "502 5.5.2 Syntax error, command unrecognized";
 /// the relay must not depend on that.)
 /// </summary>
 public sealed class UnusualAddressTests
