@@ -15,6 +15,7 @@ internal static class ClientEncryption
 {
     private const string ArmourStart = "-----BEGIN PGP MESSAGE-----";
     private const string ArmourEnd = "-----END PGP MESSAGE-----";
+    private static readonly byte[] ArmourStartBytes = Encoding.ASCII.GetBytes(ArmourStart);
 
     // DER of the ContentInfo contentType OIDs (RFC 5652 §6.1, RFC 5083 §1.1), with tag and length.
     private static readonly byte[] EnvelopedData = [0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x03];
@@ -23,11 +24,49 @@ internal static class ClientEncryption
     public static bool IsEncrypted(MimeEntity body) => body switch
     {
         ApplicationPkcs7Mime p7m => HoldsEnvelope(p7m),
-        MultipartEncrypted { Count: 2 } pgp => string.Equals(pgp.ContentType.Parameters["protocol"], "application/pgp-encrypted", StringComparison.OrdinalIgnoreCase)
-            && pgp[1] is MimePart payload && IsArmouredMessageOnly(payload),
-        TextPart { IsPlain: true } text => IsArmouredMessageOnly(text),
+        MultipartEncrypted pgp => IsPgpMime(pgp),
+        TextPart { IsPlain: true } text => StartsWithArmour(text) && IsArmouredMessageOnly(text),
         _ => false,
     };
+
+    /// <summary>
+    /// RFC 3156 §4: the control part says "Version: 1" and nothing else, the second part is the
+    /// armoured message, and no text stands around them (preamble, epilogue), all of which would
+    /// otherwise go out in clear.
+    /// </summary>
+    private static bool IsPgpMime(MultipartEncrypted pgp) =>
+        string.Equals(pgp.ContentType.Parameters["protocol"], "application/pgp-encrypted", StringComparison.OrdinalIgnoreCase)
+        && pgp.Count == 2
+        && string.IsNullOrWhiteSpace(pgp.Preamble) && string.IsNullOrWhiteSpace(pgp.Epilogue)
+        && pgp[0] is MimePart control && IsVersionOne(control)
+        && pgp[1] is MimePart payload && IsArmouredMessageOnly(payload);
+
+    private static bool IsVersionOne(MimePart control)
+    {
+        if (control.Content is null) return false;
+        using var reader = new StreamReader(control.Content.Open(), Encoding.Latin1, detectEncodingFromByteOrderMarks: false);
+        // The control part is a line or two; more than a few hundred bytes is not one.
+        var buffer = new char[512];
+        var text = new string(buffer, 0, reader.ReadBlock(buffer, 0, buffer.Length));
+        return reader.Peek() < 0 && text.Trim() == "Version: 1";
+    }
+
+    /// <summary>Only the start is read for the common case, a text body with no armour: not the whole (possibly 50 MB) body.</summary>
+    private static bool StartsWithArmour(MimePart text)
+    {
+        if (text.Content is null) return false;
+        using var decoded = text.Content.Open();
+        var buffer = new byte[4096];
+        try
+        {
+            var start = buffer.AsSpan(0, decoded.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false));
+            return start.TrimStart(" \t\r\n"u8).StartsWith(ArmourStartBytes);
+        }
+        finally
+        {
+            Array.Clear(buffer); // it held mail
+        }
+    }
 
     /// <summary>The CMS content is EnvelopedData or AuthEnvelopedData: read from its first bytes, whatever smime-type says.</summary>
     private static bool HoldsEnvelope(MimePart part)

@@ -20,9 +20,9 @@ public sealed class ClientEncryptionTests(PkiFixture fixture) : IClassFixture<Pk
     private static string Pkcs7(string smimeType, byte[] der) =>
         Headers + $"Content-Type: application/pkcs7-mime; smime-type={smimeType}; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n{Base64(der)}\r\n";
 
-    private static string PgpMime(string payload) =>
-        Headers + "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n" +
-        "--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n" + payload + "--b--\r\n";
+    private static string PgpMime(string payload, string control = "Version: 1\r\n", string preamble = "") =>
+        Headers + "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n" + preamble +
+        "--b\r\nContent-Type: application/pgp-encrypted\r\n\r\n" + control + "\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n" + payload + "--b--\r\n";
 
     private (byte[] Input, byte[] Output, Gateway.Smime.SmimeResult Result) Run(string message)
     {
@@ -38,6 +38,8 @@ public sealed class ClientEncryptionTests(PkiFixture fixture) : IClassFixture<Pk
         "PGP armour followed by text in clear",
         "multipart/encrypted around a plain part",
         "PGP armour whose first packet is no session key",
+        "PGP/MIME whose control part says more than its version",
+        "PGP/MIME with text before its first part",
     };
 
     [Theory]
@@ -53,6 +55,8 @@ public sealed class ClientEncryptionTests(PkiFixture fixture) : IClassFixture<Pk
             "PGP armour followed by text in clear" => Headers + "Content-Type: text/plain\r\n\r\n" + Armour + "\r\nPS: the figures in clear\r\n",
             "multipart/encrypted around a plain part" => PgpMime("the figures in clear\r\n"),
             "PGP armour whose first packet is no session key" => Headers + "Content-Type: text/plain\r\n\r\n" + Armour.Replace("hQEMA5sZ", "yxR0aGUg", StringComparison.Ordinal),
+            "PGP/MIME whose control part says more than its version" => PgpMime(Armour, control: "Version: 1\r\nthe figures in clear\r\n"),
+            "PGP/MIME with text before its first part" => PgpMime(Armour, preamble: "the figures in clear\r\n"),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
 
