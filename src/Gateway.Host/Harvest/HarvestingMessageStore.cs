@@ -22,9 +22,8 @@ namespace Gateway.Harvest;
 /// Whatever the signature says, the message itself is never held back here.
 /// </summary>
 /// <param name="keys">Null when Harvest:Decrypt is off.</param>
-/// <param name="bareNewline">Smtp:BareNewline, as on the outbound endpoint: a bare LF refused, or made CRLF.</param>
-internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, string serverName, BareNewlineHandling bareNewline,
-    LocalCertificateStore local, CertificateCache cache, DecryptionKeys? keys, IAuditLog audit, ILogger logger) : IMessageStore
+internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, string serverName, LocalCertificateStore local, CertificateCache cache,
+    DecryptionKeys? keys, IAuditLog audit, ILogger logger) : IMessageStore
 {
     private readonly InboundForwarder _forwarder = new(options, serverName);
 
@@ -45,10 +44,14 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             return MessageSize.Reply.ToResponse();
         }
         // SMTP smuggling: an internal MTA that takes a bare CR (or LF) for a line end would find a
-        // second message, from anyone, behind a false end of data, and take it from us, trusted.
-        if (DataScreen.CheckLineEnds(buffer, bareNewline == BareNewlineHandling.Reject) is { } lineEnds)
+        // second message, from anyone, behind a false end of data, and take it from us, trusted. A
+        // bare LF is made CRLF (senders on the internet send it, Postfix's default normalises it),
+        // after which a line "." is a line like any other and is dot-stuffed on the way on; a bare
+        // CR is nobody's line end and is refused.
+        var lineEnds = DataScreen.CheckLineEnds(buffer, rejectBareLineFeed: true);
+        if (lineEnds == FailureKind.BareCarriageReturn)
         {
-            var reply = Failures.Reply(lineEnds);
+            var reply = Failures.Reply(FailureKind.BareCarriageReturn);
             await audit.TryWriteAsync(new AuditEvent("message-refused")
             {
                 Client = client, Sender = from, Recipients = recipients, Size = buffer.Length + 2, Action = "refused",
@@ -60,7 +63,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         buffer.CopyTo(message);
         message[^2] = (byte)'\r';
         message[^1] = (byte)'\n';
-        message = LineEnds.ToCrlf(message); // Normalize: a bare LF left is a line end
+        if (lineEnds == FailureKind.BareLineFeed) message = LineEnds.ToCrlf(message);
 
         // Whatever else happens: a sender must not make a message look decrypted by us.
         message = EnvelopeOpener.WithoutMarker(message);

@@ -127,23 +127,35 @@ public sealed class InboundHarvestTests : GatewayWithInboundEndpoint
     /// <summary>
     /// SMTP smuggling through the inbound endpoint: an internal MTA that takes a bare CR for a line
     /// end would read a false end of data, then a second message from anyone, received from us.
-    /// Screened as on the outbound endpoint: refused, nothing passed on.
+    /// Refused, nothing passed on.
     /// </summary>
-    [Theory]
-    [InlineData("first\r.\rMAIL FROM:<ceo@example.test>\r\n", "550 5.5.2")]
-    [InlineData("first\n.\nMAIL FROM:<ceo@example.test>\r\n", "550 5.5.2")]
-    public async Task InboundDataWithABareLineEnd_IsRefused_AndNothingReachesTheInternalMta(string body, string expected)
+    [Fact]
+    public async Task InboundDataWithABareCr_IsRefused_AndNothingReachesTheInternalMta()
     {
         var port = await InboundPortAsync();
         await using var client = await RawSmtpClient.ConnectAsync(port);
         await client.StartDataAsync("frank@partner.test", "alice@example.test");
-        await client.SendAsync("Subject: smuggling\r\n\r\n" + body + ".\r\n");
+        await client.SendAsync("Subject: smuggling\r\n\r\nfirst\r.\rMAIL FROM:<ceo@example.test>\r\n.\r\n");
 
-        Assert.StartsWith(expected, await client.ReadReplyAsync());
+        Assert.StartsWith("550 5.5.2", await client.ReadReplyAsync());
         Assert.StartsWith("250", await client.CommandAsync("NOOP"));
         var refused = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused"));
         Assert.StartsWith("inbound endpoint: ", refused.GetProperty("reason").GetString());
         Assert.Empty(Sink.Messages);
+    }
+
+    /// <summary>A bare LF is made CRLF: the line "." it made is then dot-stuffed like any other, and the internal MTA gets one message.</summary>
+    [Fact]
+    public async Task InboundDataWithABareLf_IsPassedOnWithCrlf_AsOneMessage()
+    {
+        var port = await InboundPortAsync();
+        await using var client = await RawSmtpClient.ConnectAsync(port);
+        await client.StartDataAsync("frank@partner.test", "alice@example.test");
+        await client.SendAsync("Subject: bare lf\r\n\r\nfirst\n.\nMAIL FROM:<ceo@example.test>\r\n.\r\n");
+
+        Assert.StartsWith("250", await client.ReadReplyAsync());
+        var passed = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.EndsWith("\r\n\r\nfirst\r\n.\r\nMAIL FROM:<ceo@example.test>\r\n", Encoding.ASCII.GetString(passed.Data));
     }
 
     [Fact]
