@@ -49,12 +49,17 @@ internal static class HeaderRepair
 
     private static bool IsFieldName(string field) => field.Length > 0 && field.All(c => c is > ' ' and < (char)127 and not ':');
 
-    /// <summary>RFC 5322 §2.2: a field name of printable characters except ':' followed by ':'.</summary>
+    /// <summary>
+    /// RFC 5322 §2.2: a field name of printable characters except ':' followed by ':', white space
+    /// before the colon allowed (§4.5.3's obsolete syntax, which Postfix reads as a header too).
+    /// </summary>
     private static bool IsHeaderField(ReadOnlySpan<byte> line)
     {
         var colon = line.IndexOf((byte)':');
         if (colon <= 0) return false;
-        foreach (var b in line[..colon])
+        var name = line[..colon].TrimEnd(" \t"u8);
+        if (name.IsEmpty) return false;
+        foreach (var b in name)
             if (b is < 33 or > 126) return false;
         return true;
     }

@@ -22,6 +22,7 @@ public sealed class MalformedHeaderBlockTests(PkiFixture fixture) : IClassFixtur
         { "a text line, then the blank line", $"From: <alice@example.test>\r\nTo: <bob@partner.test>\r\nSubject: Q3\r\n{Secret}\r\nX-Looks-Like: a header\r\n\r\nDetails follow.\r\n" },
         { "no blank line at all", $"From: <alice@example.test>\r\nTo: <bob@partner.test>\r\nSubject: Q3\r\n{Secret}\r\nDetails follow.\r\n" },
         { "a line with a colon after a space", $"From: <alice@example.test>\r\nTo: <bob@partner.test>\r\n{Secret}: final\r\n\r\nDetails follow.\r\n" },
+        { "after a field with white space before its colon", $"From: <alice@example.test>\r\nSubject : Q3\r\n{Secret}\r\n\r\nDetails follow.\r\n" },
     };
 
     [Theory]
@@ -35,6 +36,7 @@ public sealed class MalformedHeaderBlockTests(PkiFixture fixture) : IClassFixtur
         Assert.DoesNotContain("41.5M", outside);
         Assert.DoesNotContain("Looks-Like", outside);
         Assert.Contains("From: <alice@example.test>", outside);
+        if (message.Contains("Q3", StringComparison.Ordinal)) Assert.Contains("Q3", outside); // the fields before that line stay headers
         Assert.True(result.Encrypted, name);
         Assert.Contains("repaired", result.Note);
 
@@ -43,6 +45,20 @@ public sealed class MalformedHeaderBlockTests(PkiFixture fixture) : IClassFixtur
         var inside = Encoding.ASCII.GetString(content);
         Assert.Contains(Secret, inside);
         Assert.Contains("Details follow.", inside);
+    }
+
+    /// <summary>RFC 5322's obsolete syntax allows white space before the colon, and Postfix reads such a line as a header field.</summary>
+    [Fact]
+    public void FieldWithWhiteSpaceBeforeItsColon_IsStillAHeader_AndTheFieldsAfterItStayHeaders()
+    {
+        var (output, result) = Transform(Encoding.ASCII.GetBytes(Spooled + "From: <alice@example.test>\r\nSubject : Q3\r\nX-After: kept\r\n\r\nHello.\r\n"),
+            fixture.Alice.Certificate, [fixture.Alice.PublicCertificate], [fixture.Bob.PublicCertificate], CryptoSettings.Default);
+
+        var outside = HeaderBlock(output);
+        Assert.Contains("X-After: kept", outside);
+        Assert.Contains("Q3", outside);
+        Assert.DoesNotContain("X-After", Encoding.ASCII.GetString(SplitSigned(Decrypt(output, fixture.Bob.Certificate)).Content));
+        Assert.True(result.Encrypted);
     }
 
     [Fact]
