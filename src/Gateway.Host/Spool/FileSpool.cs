@@ -222,15 +222,17 @@ public sealed partial class FileSpool
     /// </summary>
     private void RecoverHold()
     {
+        // A copy ID-N is written under the lock of its entry, ID.
+        static string EntryOf(string name) => name.Split('-')[0];
         foreach (var temporary in Directory.EnumerateFiles(Hold, "*.json.tmp"))
         {
-            using var entryLock = TryLock(Path.GetFileNameWithoutExtension(Path.GetFileNameWithoutExtension(temporary)));
+            using var entryLock = TryLock(EntryOf(Path.GetFileNameWithoutExtension(Path.GetFileNameWithoutExtension(temporary))));
             if (entryLock is not null) TryDelete(temporary);
         }
         foreach (var content in Directory.EnumerateFiles(Hold, "*.eml"))
         {
             var name = Path.GetFileNameWithoutExtension(content);
-            using var entryLock = TryLock(name);
+            using var entryLock = TryLock(EntryOf(name));
             if (entryLock is null || File.Exists(Path.Combine(Hold, name + ".json"))) continue;
             LogHeldContentWithoutEnvelope(name);
             TryDelete(content);

@@ -216,6 +216,10 @@ public sealed class FileSpoolRecoveryTests : IDisposable
         var beingHeld = SpoolId.New(DateTimeOffset.UtcNow);
         await File.WriteAllTextAsync(spool.HeldContentPath(beingHeld), "Subject: being held\r\n\r\nsecret");
         using var queueHold = spool.TryLock(beingHeld);
+        // A worker parks a copy ID-N of an entry under the entry's lock, ID.
+        var parking = SpoolId.New(DateTimeOffset.UtcNow);
+        await File.WriteAllTextAsync(spool.HeldContentPath(parking + "-3"), "Subject: being parked\r\n\r\nsecret");
+        using var worker = spool.TryLock(parking);
 
         NewSpool().Recover();
 
@@ -223,6 +227,7 @@ public sealed class FileSpoolRecoveryTests : IDisposable
         Assert.False(File.Exists(temporary), "hold/ kept a temporary envelope");
         Assert.True(File.Exists(spool.HeldContentPath(kept)));
         Assert.True(File.Exists(spool.HeldContentPath(beingHeld)), "recovery deleted a copy `gateway queue hold` is writing");
+        Assert.True(File.Exists(spool.HeldContentPath(parking + "-3")), "recovery deleted a copy a worker is parking");
         Assert.Equal([kept], FileSpool.EntryNames(spool.Hold));
     }
 
