@@ -12,7 +12,14 @@ public sealed class CachedCertificateDirectory(ICertificateDirectory inner, Time
     private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<(bool Signer, string Address), (CertificateChoice Choice, DateTimeOffset Until)> _choices = new();
 
+    /// <summary>Every this many choices kept, the expired ones are dropped: the addresses asked for are the world's, and a cache that only grows is a leak.</summary>
+    private const int SweepEvery = 1024;
+
     private long _generation;
+    private int _stored;
+
+    /// <summary>Choices held, expired ones not yet swept included.</summary>
+    internal int Count => _choices.Count;
 
     /// <summary>Forgets every choice: the certificates they were made from changed.</summary>
     public void Clear()
@@ -45,6 +52,9 @@ public sealed class CachedCertificateDirectory(ICertificateDirectory inner, Time
         // A lookup that began before a Clear() may have read the certificates as they were: not kept.
         if (Interlocked.Read(ref _generation) != generation) return choice;
         _choices[key] = (choice, until);
+        if (Interlocked.Increment(ref _stored) % SweepEvery == 0)
+            foreach (var (stale, kept) in _choices)
+                if (kept.Until <= now) _choices.TryRemove(new KeyValuePair<(bool, string), (CertificateChoice, DateTimeOffset)>(stale, kept));
         if (Interlocked.Read(ref _generation) != generation) _choices.TryRemove(key, out _); // a Clear() in between
         return choice;
     }

@@ -23,6 +23,21 @@ public sealed class CachedCertificateDirectoryTests
         Assert.Equal(["Bob@partner.test", "bob@partner.test"], inner.Asked);
     }
 
+    /// <summary>The addresses asked for are the world's: choices that expired are dropped, not kept for ever.</summary>
+    [Fact]
+    public async Task ExpiredChoices_AreDropped_AsNewOnesAreKept()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var directory = new CachedCertificateDirectory(new AnsweringDirectory(), time);
+        for (var n = 0; n < 1500; n++) await directory.FindRecipientAsync($"r{n}@partner.test", CancellationToken.None);
+        Assert.Equal(1500, directory.Count);
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        for (var n = 0; n < 600; n++) await directory.FindRecipientAsync($"s{n}@partner.test", CancellationToken.None);
+
+        Assert.InRange(directory.Count, 1, 600);
+    }
+
     private sealed class AnsweringDirectory : ICertificateDirectory
     {
         public List<string> Asked { get; } = [];
