@@ -12,6 +12,7 @@ public static partial class DurableFile
 {
     private const int ReadOnly = 0;
     private const int Directory = 0x10000; // O_DIRECTORY on Linux
+    private const int CloseOnExec = 0x80000; // O_CLOEXEC on Linux: as .NET opens every file, so no child process started meanwhile holds it
 
     /// <remarks>
     /// Synchronous on purpose: .NET has no asynchronous file I/O on Linux; its WriteAsync queues the
@@ -54,7 +55,7 @@ public static partial class DurableFile
     public static void SyncDirectory(string directory)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
-        var fd = Open(directory, ReadOnly | (OperatingSystem.IsLinux() ? Directory : 0));
+        var fd = Open(directory, ReadOnly | (OperatingSystem.IsLinux() ? Directory | CloseOnExec : 0));
         if (fd < 0) throw new IOException($"cannot open directory {directory} to fsync it (errno {Marshal.GetLastPInvokeError()})");
         try
         {
