@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.RegularExpressions;
 using Gateway.Outcomes;
 
 namespace Gateway.Smtp;
@@ -12,8 +13,10 @@ namespace Gateway.Smtp;
 /// <see cref="CommandLineReader"/> refuses before SmtpServer reads them, with the 501s RFC 4954 §4
 /// requires, in Postfix's words. An answer the reader cannot take as a line at all (too long, or
 /// ended by a bare LF) ends the exchange too, with <see cref="TooLong"/> or <see cref="EndedByBareLineFeed"/>.
+/// A PLAIN message SmtpServer cannot split into user and password is refused here too
+/// (<see cref="MalformedPlain"/>): SmtpServer answers it twice.
 /// </summary>
-internal static class AuthResponse
+internal static partial class AuthResponse
 {
     public static readonly SmtpReply UndecodableInitial = new(501, "5.5.2", "Invalid base64 data in initial response");
     public static readonly SmtpReply UndecodableAnswer = new(501, "5.5.2", "Invalid base64 data in continued response");
@@ -28,18 +31,39 @@ internal static class AuthResponse
     /// </summary>
     public static readonly SmtpReply EndedByBareLineFeed = new(501, "5.5.2", Failures.Reply(FailureKind.BareLineFeed).Text);
 
-    /// <summary>The refusal of a line (without its CRLF) that answers a 334; null when SmtpServer can decode it.</summary>
-    public static SmtpReply? RefusalOfAnswer(ReadOnlySequence<byte> line)
+    /// <summary>
+    /// A PLAIN message (RFC 4616 §2: [authzid] NUL authcid NUL passwd) without its two NULs. SmtpServer
+    /// answers it with a 535 and then with the 535 of its failed AUTH, and the client read each later
+    /// reply as the answer to the command after its own. It decodes, so RFC 4954 §4's 501 (a response
+    /// that cannot be base64-decoded) is not its reply; it carries no user and password to check,
+    /// which is RFC 4954 §6's 535 5.7.8 (invalid or insufficient credentials). That is also Postfix's
+    /// reply to any failed SASL exchange, and a wrong password's here: a guesser learns nothing from which.
+    /// </summary>
+    public static readonly SmtpReply MalformedPlain = new(535, "5.7.8", "Authentication credentials invalid");
+
+    /// <summary>
+    /// The refusal of a line (without its CRLF) that answers a 334; null when SmtpServer can take it.
+    /// <paramref name="plain"/>: the 334 is PLAIN's, whose answer is the whole PLAIN message.
+    /// </summary>
+    public static SmtpReply? RefusalOfAnswer(ReadOnlySequence<byte> line, bool plain)
     {
         // As SmtpServer reads it: ASCII, so a byte over 0x7F becomes '?', which no base64 has.
         var text = Encoding.ASCII.GetString(line);
         if (text == "*") return Cancelled;
-        return Decodes(text) ? null : UndecodableAnswer;
+        if (!Decodes(text)) return UndecodableAnswer;
+        return plain && !SplitsAsPlain(text) ? MalformedPlain : null;
+    }
+
+    /// <summary>Whether the AUTH line (without its CRLF) asks for PLAIN, whose 334 (if any) is answered with the whole message.</summary>
+    public static bool IsPlain(ReadOnlySequence<byte> line)
+    {
+        var words = Encoding.ASCII.GetString(line).Split((char[]?)null, 3, StringSplitOptions.RemoveEmptyEntries);
+        return words.Length >= 2 && words[1].Equals("PLAIN", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>
     /// The refusal of an AUTH PLAIN or LOGIN line (without its CRLF) whose initial response is not
-    /// base64; null for any other. An AUTH without a response, "=" (RFC 4954's empty one) and other
+    /// base64, or is not a PLAIN message (<see cref="MalformedPlain"/>); null for any other. An AUTH without a response, "=" (RFC 4954's empty one) and other
     /// mechanisms are SmtpServer's to answer: none of them reaches its decoder.
     /// </summary>
     public static SmtpReply? RefusalOfCommand(ReadOnlySequence<byte> line)
@@ -47,9 +71,11 @@ internal static class AuthResponse
         var words = Encoding.ASCII.GetString(line).Split((char[]?)null, 3, StringSplitOptions.RemoveEmptyEntries);
         if (words.Length < 3 || !IsSmtpServersMechanism(words[1])) return null;
         var response = words[2].Trim();
+        if (response == "=") return null;
         // SmtpServer's parser stops at the first character that is not base64 and decodes what came
         // before: with no white space inside, that is the whole response.
-        return response == "=" || (!response.Any(char.IsWhiteSpace) && Decodes(response)) ? null : UndecodableInitial;
+        if (response.Any(char.IsWhiteSpace) || !Decodes(response)) return UndecodableInitial;
+        return words[1].Equals("PLAIN", StringComparison.OrdinalIgnoreCase) && !SplitsAsPlain(response) ? MalformedPlain : null;
     }
 
     private static bool IsSmtpServersMechanism(string mechanism) =>
@@ -57,4 +83,10 @@ internal static class AuthResponse
 
     /// <summary>Whether Convert.FromBase64String, which SmtpServer calls, takes it; the decoded form is never longer.</summary>
     private static bool Decodes(string text) => Convert.TryFromBase64String(text, new byte[text.Length], out _);
+
+    /// <summary>Whether SmtpServer finds a user and a password in this PLAIN message (base64 it decodes): its own test, so exactly what it would answer twice is refused.</summary>
+    private static bool SplitsAsPlain(string base64) => PlainMessage().IsMatch(Encoding.UTF8.GetString(Convert.FromBase64String(base64)));
+
+    [GeneratedRegex("\0(?<user>.*)\0(?<password>.*)")]
+    private static partial Regex PlainMessage();
 }

@@ -20,7 +20,7 @@ namespace Gateway.Smtp;
 /// A MAIL or RCPT command line SmtpServer consumes is kept for <see cref="EnvelopeFilter"/>
 /// (<see cref="SmtpConnectionState.EnvelopeLine"/>): SmtpServer drops RCPT parameters (NOTIFY,
 /// ORCPT) and does not show MAIL's to the filter (RET, ENVID). An AUTH response SmtpServer could
-/// not decode is refused before it reads it (<see cref="AuthResponse"/>).
+/// not decode, or a PLAIN message it could not split, is refused before it reads it (<see cref="AuthResponse"/>).
 /// </summary>
 internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
 {
@@ -32,6 +32,9 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     private PrefixedChain? _chain;
 
     private bool _discardingLine;
+
+    /// <summary>The last AUTH line let through asked for PLAIN: an answer to its 334 is a whole PLAIN message.</summary>
+    private bool _plainExchange;
     private ReadOnlySequence<byte> _commandBuffer;
     private ReadOnlySequence<byte> _innerBuffer;
     private ReadOnlySequence<byte> _outerBuffer;
@@ -176,7 +179,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     }
 
     /// <summary>
-    /// When the first line is an AUTH response SmtpServer could not decode (<see cref="AuthResponse"/>),
+    /// When the first line is an AUTH response SmtpServer could not take (<see cref="AuthResponse"/>),
     /// consumes it and throws SmtpServer's own refusal, which it answers and counts like its others:
     /// only that ends an AUTH that waits for the answer to its 334 and keeps the session.
     /// </summary>
@@ -185,9 +188,13 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         if (buffer.PositionOf((byte)'\n') is not { } lineEnd) return;
         // Without its CRLF: a line ended by a bare LF was refused before.
         var line = buffer.Slice(0, buffer.Slice(0, lineEnd).Length - 1);
-        var refusal = state.AwaitingAuthAnswer ? AuthResponse.RefusalOfAnswer(line)
-            : StartsWithVerb(line, "auth"u8) ? AuthResponse.RefusalOfCommand(line)
-            : null;
+        SmtpReply? refusal = null;
+        if (state.AwaitingAuthAnswer) refusal = AuthResponse.RefusalOfAnswer(line, _plainExchange);
+        else if (StartsWithVerb(line, "auth"u8))
+        {
+            _plainExchange = AuthResponse.IsPlain(line);
+            refusal = AuthResponse.RefusalOfCommand(line);
+        }
         if (refusal is null) return;
         inner.AdvanceTo(buffer.GetPosition(1, lineEnd));
         throw new SmtpResponseException(refusal.ToResponse());

@@ -174,6 +174,30 @@ public sealed class SmtpAccessTests : IDisposable
     }
 
     /// <summary>
+    /// SmtpServer refused a PLAIN message it could not split into user and password (RFC 4616: two
+    /// NULs) with a 535, then again with the 535 of its failed AUTH: every later reply was one
+    /// behind, so the NOOP read the second 535 and the next AUTH the NOOP's 250.
+    /// </summary>
+    [Theory]
+    [InlineData("AUTH PLAIN " + "cmVsYXktdXNlciBjb3JyZWN0IGhvcnNl")]   // "relay-user correct horse", no NUL
+    [InlineData("AUTH PLAIN " + "AHJlbGF5LXVzZXI=")]                   // "\0relay-user", one NUL
+    [InlineData("AUTH PLAIN", "cmVsYXktdXNlciBjb3JyZWN0IGhvcnNl")]     // the same as the answer to the 334
+    public async Task PlainResponseWithoutTwoNuls_GetsOne535_AndTheSessionStaysInStep(string command, params string[] responses)
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await ConnectOverTlsAsync(gateway.Port);
+        var reply = await client.CommandAsync(command);
+        foreach (var response in responses)
+        {
+            Assert.StartsWith("334", reply);
+            reply = await client.CommandAsync(response);
+        }
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", reply);
+        Assert.Equal("250 Ok", await client.CommandAsync("NOOP"));
+        Assert.StartsWith("235", await client.CommandAsync("AUTH PLAIN " + Base64("\0relay-user\0correct horse")));
+    }
+
+    /// <summary>
     /// The reader refused such an answer as a command line, while SmtpServer still waited for it:
     /// the client's next command was taken for the answer and every reply after it was one behind.
     /// </summary>
