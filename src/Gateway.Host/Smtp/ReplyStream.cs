@@ -6,7 +6,7 @@ namespace Gateway.Smtp;
 /// <summary>
 /// The output side of a connection: every reply SmtpServer writes passes here line by line, so we
 /// know when DATA starts and ends, count errors (and end the session with a 421 after too many,
-/// like Postfix's smtpd_hard_error_limit), remove SmtpServer's ", N retry(ies) remaining."
+/// like Postfix's smtpd_hard_error_limit, and after too many failed AUTHs), remove SmtpServer's ", N retry(ies) remaining."
 /// suffix, which is not SMTP and leaks its internal counter, and give SmtpServer's own replies
 /// enhanced status codes (<see cref="SmtpServerReplies"/>).
 /// </summary>
@@ -64,18 +64,28 @@ internal sealed partial class ReplyStream(Stream inner, SmtpConnectionState stat
 
     private void Line(string line, MemoryStream output)
     {
-        var text = SmtpServerReplies.Rewrite(RetrySuffix().Replace(line, "\r\n"), state.Limits);
+        // Nothing follows the last reply, not even the rest of the write that carried it.
+        if (state.Closed) return;
+        var original = RetrySuffix().Replace(line, "\r\n");
+        var text = SmtpServerReplies.Rewrite(original, state.Limits);
         output.Write(Encoding.UTF8.GetBytes(text));
         // The last line of a reply has a space (or nothing) after the code, the others a hyphen.
         if (text.Length < 3 || !int.TryParse(text.AsSpan(0, 3), out var code) || (text.Length > 3 && text[3] == '-')) return;
         state.OnReply(code, text);
         if (text == _idleTimeout) state.Close(new SessionClosure("no command within Gateway:Smtp:CommandTimeout", text.TrimEnd()));
-        if (state.TooManyErrors && code is >= 400 and not 421)
+        else if (SmtpServerReplies.ClosureAfter(original, state.Limits) is { } closure) CloseAfter(closure, output);
+        else if (state.TooManyErrors && code is >= 400 and not 421)
         {
-            var reply = $"421 4.7.0 {state.Limits.ServerName} Error: too many errors";
-            state.Close(new SessionClosure($"{state.Errors} replies of 4xx or 5xx (Gateway:Smtp:MaxErrors)", reply));
-            output.Write(Encoding.ASCII.GetBytes(reply + "\r\n"));
+            CloseAfter(new SessionClosure($"{state.Errors} replies of 4xx or 5xx (Gateway:Smtp:MaxErrors)",
+                $"421 4.7.0 {state.Limits.ServerName} Error: too many errors"), output);
         }
+    }
+
+    /// <summary>Our 421 after the reply just written, which the client reads as the answer to its next command.</summary>
+    private void CloseAfter(SessionClosure closure, MemoryStream output)
+    {
+        state.Close(closure);
+        output.Write(Encoding.ASCII.GetBytes(closure.Reply + "\r\n"));
     }
 
     public override async Task FlushAsync(CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Gateway.Outcomes;
 
 namespace Gateway.Smtp;
@@ -11,7 +12,7 @@ namespace Gateway.Smtp;
 /// they never reach a client. Nor are replies the gateway never lets it give (530, 550, the 552 of
 /// its Strict size check).
 /// </summary>
-internal static class SmtpServerReplies
+internal static partial class SmtpServerReplies
 {
     /// <param name="line">A reply line with its CRLF, without SmtpServer's retry counter.</param>
     public static string Rewrite(string line, SmtpSessionLimits limits) => line switch
@@ -36,4 +37,21 @@ internal static class SmtpServerReplies
         _ when line.StartsWith("535 authentication failed", StringComparison.Ordinal) => "535 5.7.8 Authentication credentials invalid\r\n",
         _ => line,
     };
+
+    /// <summary>
+    /// How Gateway closes the session after this reply of SmtpServer's (before <see cref="Rewrite"/>),
+    /// when SmtpServer closes it next; null for any other reply. After its last failed AUTH
+    /// (<see cref="SmtpSessionLimits.MaxFailedAuthentications"/>) it quits with "221 bye", QUIT's
+    /// own reply, which tells the client that all went well, and no audit line said why the
+    /// session ended. It cannot be rewritten in the table: a QUIT gets the same words. The 421
+    /// goes right after the 535, as after too many errors; SmtpServer's 221 then meets a closed connection.
+    /// </summary>
+    public static SessionClosure? ClosureAfter(string line, SmtpSessionLimits limits) =>
+        LastAuthenticationFailure().Match(line) is { Success: true } failure && int.Parse(failure.Groups[1].ValueSpan) <= 0
+            ? new SessionClosure($"{SmtpSessionLimits.MaxFailedAuthentications} failed authentications on one connection",
+                $"421 4.7.0 {limits.ServerName} Error: too many failed authentications")
+            : null;
+
+    [GeneratedRegex(@"^535 authentication failed, (-?\d{1,9}) attempt\(s\) remaining\.\r?\n$")]
+    private static partial Regex LastAuthenticationFailure();
 }

@@ -14,6 +14,7 @@ internal static class SmtpServerSettings
         // more data, for ever when the whole message had already arrived.
         .MaxMessageSize((int)smtp.MaxMessageSize, MaxMessageSizeHandling.Ignore)
         .CommandWaitTimeout(smtp.CommandTimeout)
+        .MaxAuthenticationAttempts(SmtpSessionLimits.MaxFailedAuthentications)
         // SmtpServer closes silently after this many consecutive errors, and it counts the 452s for
         // recipients over Smtp:MaxRecipients, which are no errors (SmtpConnectionState): a
         // pipelining client sending more of them than this lost its session without a word.

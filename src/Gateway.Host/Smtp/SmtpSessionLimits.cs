@@ -17,4 +17,11 @@ internal sealed record SmtpSessionLimits(string ServerName, int MaxErrors, TimeS
 
     /// <summary>RFC 4954 §4: an AUTH command line (with its initial response), and each answer to a 334, may be up to 12288 octets.</summary>
     public const int MaxAuthLine = 12288;
+
+    /// <summary>
+    /// Failed AUTHs (wrong user or password) one connection may have before it is closed with a 421
+    /// (<see cref="SmtpServerReplies.ClosureAfter"/>): a guesser must reconnect, and each connection
+    /// is audited. SmtpServer counts them (MaxAuthenticationAttempts); this is its default, set so it stays.
+    /// </summary>
+    public const int MaxFailedAuthentications = 3;
 }

@@ -198,6 +198,27 @@ public sealed class SmtpAccessTests : IDisposable
     }
 
     /// <summary>
+    /// SmtpServer ends the session after its third failed AUTH with "221 bye", the reply to a QUIT,
+    /// so the client took it for a normal end, and nothing was audited.
+    /// </summary>
+    [Fact]
+    public async Task ThirdFailedAuth_EndsTheSessionWith421_AndIsAudited()
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await ConnectOverTlsAsync(gateway.Port);
+        var wrong = "AUTH PLAIN " + Base64("\0relay-user\0wrong");
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", await client.CommandAsync(wrong));
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", await client.CommandAsync(wrong));
+        Assert.Equal("535 5.7.8 Authentication credentials invalid", await client.CommandAsync(wrong));
+        Assert.Equal("421 4.7.0 gateway.localdomain Error: too many failed authentications", await client.ReadReplyAsync());
+        Assert.Null(await client.ReadReplyAsync());
+        var closed = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "session-closed"));
+        Assert.Equal("127.0.0.1", closed.GetProperty("client").GetString());
+        Assert.Equal("421 4.7.0 gateway.localdomain Error: too many failed authentications", closed.GetProperty("reply").GetString());
+        Assert.Equal("3 failed authentications on one connection", closed.GetProperty("reason").GetString());
+    }
+
+    /// <summary>
     /// The reader refused such an answer as a command line, while SmtpServer still waited for it:
     /// the client's next command was taken for the answer and every reply after it was one behind.
     /// </summary>

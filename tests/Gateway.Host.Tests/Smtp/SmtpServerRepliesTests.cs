@@ -28,8 +28,22 @@ public sealed class SmtpServerRepliesTests
         Assert.Equal("451 4.3.0 Temporary local problem, please try again later\r\n", await ClientReadsAsync("554 \r\n"));
     }
 
+    /// <summary>
+    /// SmtpServer's "221 bye" after its last failed AUTH: a 421 and a closed connection instead, even
+    /// when both come in one write; an earlier failure closes nothing.
+    /// </summary>
+    [Theory]
+    [InlineData("535 authentication failed, 0 attempt(s) remaining.\r\n221 bye\r\n",
+        "535 5.7.8 Authentication credentials invalid\r\n421 4.7.0 gw.example.test Error: too many failed authentications\r\n")]
+    [InlineData("535 authentication failed, 1 attempt(s) remaining.\r\n", "535 5.7.8 Authentication credentials invalid\r\n")]
+    public async Task LastFailedAuth_IsFollowedByA421_NotSmtpServersBye(string smtpServerWrites, string clientReads)
+    {
+        Assert.Equal(clientReads, await ClientReadsAsync(smtpServerWrites));
+    }
+
     [Theory]
     [InlineData("250 Ok\r\n")]
+    [InlineData("221 bye\r\n")] // QUIT's reply, in the same words as SmtpServer's close after failed AUTHs
     [InlineData("553 5.7.1 Sender address rejected: domain not allowed here\r\n")]
     public async Task ReplyNotInTheTable_PassesUnchanged(string reply)
     {
