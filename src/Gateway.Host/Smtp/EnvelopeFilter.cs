@@ -12,7 +12,8 @@ namespace Gateway.Smtp;
 
 /// <summary>
 /// Checks before the queue: who may send at all (a trusted network, or AUTH over TLS), which
-/// sender addresses are ours and, for an authenticated user, its own, the number of
+/// sender addresses are ours and, for an authenticated user, its own, MAIL's parameters
+/// (<see cref="DeclaredSize"/>, <see cref="MailParameters"/>), the number of
 /// recipients per transaction, and each recipient's DSN parameters (kept for the store:
 /// <see cref="RecipientDsnOf"/>).
 /// </summary>
@@ -21,6 +22,7 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
     private const string RecipientCountKey = "Gateway:RecipientCount";
     private const string RecipientDsnKey = "Gateway:RecipientDsn";
     private readonly int _maxRecipients = options.Value.Smtp.MaxRecipients;
+    private readonly long _maxMessageSize = options.Value.Smtp.MaxMessageSize;
     private readonly SenderRule _senders = new(options.Value.Smtp.SenderDomains, options.Value.Smtp.AllowedSenders);
 
     public async Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken)
@@ -29,7 +31,7 @@ internal sealed class EnvelopeFilter(IOptions<GatewayOptions> options, IAuditLog
         context.Properties.Remove(RecipientDsnKey);
         EnvelopeAddress.Forget(context);
         var line = context.Pipe is NetworkDuplexPipe { State: var state } ? state.TakeEnvelopeLine() : null;
-        if (line is not null && MailParameters.Check(line) is { } malformed) throw Refusal(malformed);
+        if (line is not null && (DeclaredSize.Check(line, _maxMessageSize) ?? MailParameters.Check(line)) is { } malformed) throw Refusal(malformed);
         var address = EnvelopeAddress.KeepSender(context, from, line);
         if (!GuardedEndpointListener.IsTrusted(context) && context.Authentication?.IsAuthenticated != true)
             await RefuseAsync(context, FailureKind.AuthenticationRequired, address, "relay-refused");

@@ -6,7 +6,7 @@ namespace Gateway.Smtp;
 /// The DSN parameters of a MAIL command (RFC 3461 §4.3, §4.4), checked when the command runs:
 /// RET is FULL or HDRS, ENVID is xtext of printable ASCII of at most 100 characters, each once.
 /// A malformed one gets 501 5.5.4, as from Postfix, instead of being dropped unsaid. The others
-/// (SIZE, BODY, SMTPUTF8, AUTH) are SmtpServer's.
+/// are SmtpServer's (BODY, SMTPUTF8, AUTH), and SIZE is <see cref="DeclaredSize"/>'s.
 /// </summary>
 internal static class MailParameters
 {

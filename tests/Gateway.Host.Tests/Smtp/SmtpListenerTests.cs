@@ -248,6 +248,28 @@ public sealed class SmtpListenerTests : IDisposable
         Assert.Equal("552 5.3.4 Message size exceeds fixed limit", await client.CommandAsync("MAIL FROM:<alice@example.test> SIZE=50000"));
     }
 
+    /// <summary>
+    /// SmtpServer reads SIZE as an int and takes what it cannot read for 0: a SIZE past 2^31 and
+    /// one that is no number at all got 250, and the client sent its data for nothing.
+    /// </summary>
+    [Theory]
+    [InlineData("SIZE=2147483648", "552 5.3.4 Message size exceeds fixed limit")]
+    [InlineData("SIZE=99999999999999999999", "552 5.3.4 Message size exceeds fixed limit")] // RFC 1870's 20 digits, past 2^64
+    [InlineData("SIZE=12abc", "501 5.5.4 Error: Bad SIZE parameter syntax")]
+    [InlineData("SIZE=-1", "501 5.5.4 Error: Bad SIZE parameter syntax")]
+    [InlineData("SIZE=+100", "501 5.5.4 Error: Bad SIZE parameter syntax")]
+    [InlineData("SIZE", "501 5.5.4 Error: Bad SIZE parameter syntax")]
+    public async Task DeclaredSizeSmtpServerCannotReadAsAnInt_IsRefusedAtMailFrom(string size, string expected)
+    {
+        _world.Settings["Gateway:Smtp:MaxMessageSize"] = "20000";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        Assert.Equal(expected, await client.CommandAsync($"MAIL FROM:<alice@example.test> {size}"));
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<alice@example.test> SIZE=19000"));
+    }
+
     [Fact]
     public async Task RecipientsBeyondTheLimit_GetA452_SoTheClientSendsThemLater()
     {
