@@ -53,7 +53,7 @@ public sealed partial class HarvestListenerService(
         provider.Add(factory);
         provider.Add((SmtpServer.Protocol.ISmtpCommandFactory)new GatewayCommandFactory(offerDsn: false));
         var keys = harvest.Decrypt ? new DecryptionKeys(local, options.Value.Ca.Enabled ? services.GetRequiredService<ICertificateIssuer>() : null) : null;
-        provider.Add((IMailboxFilter)new AddressKeepingFilter());
+        provider.Add((IMailboxFilter)new AddressKeepingFilter(smtp.MaxMessageSize));
         provider.Add((IMessageStore)new HarvestingMessageStore(harvest, smtp.MaxMessageSize, smtp.ServerName, local, cache, keys, audit, logger));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
         SessionTimeouts.Answer(server, stoppingToken);

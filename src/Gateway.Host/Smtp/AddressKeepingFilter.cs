@@ -5,16 +5,19 @@ using SmtpServer.Storage;
 namespace Gateway.Smtp;
 
 /// <summary>
-/// The inbound endpoint's only check before DATA is the network (at connect): this filter takes
-/// every sender and recipient, and keeps each address as the client wrote it
-/// (<see cref="EnvelopeAddress"/>), so a UTF-8 domain reaches the internal MTA whole.
+/// The inbound endpoint's checks before DATA are the network (at connect) and MAIL's declared
+/// SIZE (<see cref="DeclaredSize"/>): this filter takes every sender and recipient, and keeps each
+/// address as the client wrote it (<see cref="EnvelopeAddress"/>), so a UTF-8 domain reaches the
+/// internal MTA whole.
 /// </summary>
-internal sealed class AddressKeepingFilter : IMailboxFilter
+internal sealed class AddressKeepingFilter(long maxMessageSize) : IMailboxFilter
 {
     public Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken)
     {
         EnvelopeAddress.Forget(context);
-        EnvelopeAddress.KeepSender(context, from, Line(context));
+        var line = Line(context);
+        if (line is not null && DeclaredSize.Check(line, maxMessageSize) is { } refusal) throw new SmtpServer.Protocol.SmtpResponseException(refusal.ToResponse());
+        EnvelopeAddress.KeepSender(context, from, line);
         return Task.FromResult(true);
     }
 

@@ -158,6 +158,21 @@ public sealed class InboundHarvestTests : GatewayWithInboundEndpoint
         Assert.EndsWith("\r\n\r\nfirst\r\n.\r\nMAIL FROM:<ceo@example.test>\r\n", Encoding.ASCII.GetString(passed.Data));
     }
 
+    /// <summary>RFC 1870: a declared size over the limit is refused before the data is sent, on the inbound endpoint as on the outbound one.</summary>
+    [Theory]
+    [InlineData("SIZE=4294967296", "552 5.3.4")]
+    [InlineData("SIZE=lots", "501 5.5.4")]
+    public async Task InboundMailFrom_DeclaringASizeOverTheLimitOrNoNumber_IsRefusedBeforeTheData(string parameter, string expected)
+    {
+        var port = await InboundPortAsync();
+        await using var client = await RawSmtpClient.ConnectAsync(port);
+        Assert.StartsWith("220", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("EHLO partner.test"));
+
+        Assert.StartsWith(expected, await client.CommandAsync($"MAIL FROM:<frank@partner.test> {parameter}"));
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<frank@partner.test> SIZE=1000"));
+    }
+
     [Fact]
     public async Task InboundMail_WhenTheInternalMtaIsDown_GetsA451_SoTheSenderKeepsIt()
     {
