@@ -16,7 +16,7 @@ public sealed partial class AcceptJournal
     {
         if (!Directory.Exists(Folder)) return 0;
         var moved = 0;
-        foreach (var path in Directory.EnumerateFiles(Folder, "*" + Extension).Order(StringComparer.Ordinal))
+        foreach (var path in JournalSegmentFile.In(Folder).Order(StringComparer.Ordinal))
         {
             lock (_gate)
                 if (_segments.Any(s => s.Path == path) || _active?.Path == path) continue;
@@ -34,7 +34,7 @@ public sealed partial class AcceptJournal
         List<JournalRecord.Entry> records;
         bool complete, damaged;
         using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan))
-            records = JournalRecord.ReadAll(stream, out complete, out damaged);
+            records = JournalRecord.ReadAll(stream, JournalSegmentFile.IsKeyed(path), out complete, out damaged);
         if (!complete) LogTornTail(path, records.Count);
         var open = new Dictionary<string, (SpoolEnvelope Envelope, byte[] Content)>(StringComparer.Ordinal);
         var moved = 0;
@@ -97,13 +97,13 @@ public sealed partial class AcceptJournal
         var folder = Path.Combine(spool.Root, "journal");
         var open = new Dictionary<string, SpoolEnvelope>(StringComparer.Ordinal);
         if (!Directory.Exists(folder)) return [];
-        foreach (var path in Directory.EnumerateFiles(folder, "*" + Extension))
+        foreach (var path in JournalSegmentFile.In(folder))
         {
             List<JournalRecord.Entry> records;
             try
             {
                 using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.SequentialScan);
-                records = JournalRecord.ReadAll(stream, out _);
+                records = JournalRecord.ReadAll(stream, JournalSegmentFile.IsKeyed(path), out _, out _);
             }
             catch (FileNotFoundException)
             {

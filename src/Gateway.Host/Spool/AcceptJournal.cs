@@ -12,10 +12,10 @@ namespace Gateway.Spool;
 
 /// <summary>
 /// The fast way into the spool for messages up to <see cref="MaximumMessageSize"/>: each accepted
-/// message is one record appended to a journal segment (spool/journal/*.journal), and sessions
-/// accepting at the same time share one fdatasync before their 250s (group commit). A message in
-/// its own files costs two file creations and two fsyncs, and creating files is what a busy
-/// spool's file system spends most on.
+/// message is one record appended to a journal segment (spool/journal/*.journal2, see
+/// <see cref="JournalSegmentFile"/>), and sessions accepting at the same time share one fdatasync
+/// before their 250s (group commit). A message in its own files costs two file creations and two
+/// fsyncs, and creating files is what a busy spool's file system spends most on.
 /// <para>
 /// The worker takes a journaled message from memory, as it was received. When its first attempt
 /// finishes it (delivered, refused, held, bounced) a 'D' record says so; when anything stays open,
@@ -46,7 +46,6 @@ public sealed partial class AcceptJournal : IDisposable
     /// </summary>
     internal long MemoryLimit { get; init; } = 64 * 1024 * 1024;
 
-    private const string Extension = ".journal";
     private static readonly TimeSpan SegmentRetry = TimeSpan.FromMinutes(1);
     private static readonly byte[] Zeros = new byte[1024 * 1024];
 
@@ -333,7 +332,7 @@ public sealed partial class AcceptJournal : IDisposable
             Directory.CreateDirectory(Folder);
             DurableFile.SyncDirectory(_spool.Root); // the folder's own name
         }
-        var name = SpoolId.New(_time.GetUtcNow()) + Extension;
+        var name = SpoolId.New(_time.GetUtcNow()) + JournalSegmentFile.Extension;
         var path = Path.Combine(Folder, name);
         var segmentLock = EntryLock.TryAcquire(_spool.Locks, LockName(name))
             ?? throw new IOException($"journal segment {path} is locked by another process");

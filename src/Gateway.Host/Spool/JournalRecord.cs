@@ -73,8 +73,9 @@ internal static class JournalRecord
     public sealed record Entry(byte Kind, byte[] Header, byte[] Content, long Offset);
 
     /// <summary>The records of a segment up to the first one that is incomplete or does not check.</summary>
+    /// <param name="keyed">The segment begins with a key (<see cref="JournalSegmentFile.IsKeyed"/>).</param>
     /// <param name="complete">Set to false when reading stopped before the end of the segment.</param>
-    public static List<Entry> ReadAll(Stream segment, out bool complete) => ReadAll(segment, out complete, out _);
+    public static List<Entry> ReadAll(Stream segment, bool keyed, out bool complete) => ReadAll(segment, keyed, out complete, out _);
 
     /// <summary>
     /// The records of a segment. Reading stops at the first record that is cut short or does not
@@ -84,7 +85,7 @@ internal static class JournalRecord
     /// <paramref name="damaged"/> says so. They are looked for after the end the bad record's
     /// prefix declares, when it has one a record could have: inside it are a message's bytes.
     /// </summary>
-    public static List<Entry> ReadAll(Stream segment, out bool complete, out bool damaged)
+    public static List<Entry> ReadAll(Stream segment, bool keyed, out bool complete, out bool damaged)
     {
         var data = new byte[segment.Length - segment.Position];
         segment.ReadExactly(data);
@@ -93,7 +94,7 @@ internal static class JournalRecord
             var entries = new List<Entry>();
             complete = true;
             damaged = false;
-            if (!JournalSegmentHeader.TryRead(data, out var key, out var offset))
+            if (!JournalSegmentHeader.TryRead(data, keyed, out var key, out var offset))
             {
                 // Without the key no record can be told from a client's bytes: none is read, the segment is kept.
                 complete = false;

@@ -17,8 +17,9 @@ namespace Gateway.Spool;
 /// leaves the spool, it does not.
 /// <para>
 /// Segments written before keys (by an earlier version, left by a crash) begin with a record or
-/// with zeros, and their records are checked without a key. An earlier version does not read
-/// these segments: it finds no record in them.
+/// with zeros, and their records are checked without a key. They have another name
+/// (<see cref="JournalSegmentFile"/>): an earlier version would find no record in a keyed segment,
+/// and delete it.
 /// </para>
 /// </summary>
 internal static class JournalSegmentHeader
@@ -40,19 +41,29 @@ internal static class JournalSegmentHeader
     public static byte[] KeyOf(byte[] header) => header[Magic.Length..(Magic.Length + KeyLength)];
 
     /// <summary>Where a segment's records begin and the key they are checked with (none in a segment from before keys).</summary>
-    /// <returns>False when the segment's first bytes are neither a header that checks nor what a segment from before keys begins with: damage.</returns>
-    public static bool TryRead(ReadOnlySpan<byte> segment, out byte[] key, out int recordsStart)
+    /// <param name="keyed">The segment's name says it begins with a key (<see cref="JournalSegmentFile.IsKeyed"/>).</param>
+    /// <returns>False when the segment's first bytes are not what its name says they are: damage.</returns>
+    public static bool TryRead(ReadOnlySpan<byte> segment, bool keyed, out byte[] key, out int recordsStart)
     {
         key = [];
         recordsStart = 0;
-        if (segment.StartsWith(Magic))
+        if (!keyed)
         {
-            if (segment.Length < Length || Crc32.HashToUInt32(segment[..(Length - 4)]) != BinaryPrimitives.ReadUInt32LittleEndian(segment[(Length - 4)..])) return false;
-            key = segment.Slice(Magic.Length, KeyLength).ToArray();
-            recordsStart = Length;
-            return true;
+            // A key under this name comes from no released version (only from builds between keys and
+            // their own name): the segment is kept, not guessed at.
+            var start = segment[..Math.Min(segment.Length, 3)];
+            return start.SequenceEqual("GJ1"u8) || start.IndexOfAnyExcept((byte)0) < 0;
         }
-        var start = segment[..Math.Min(segment.Length, 3)];
-        return start.SequenceEqual("GJ1"u8) || start.IndexOfAnyExcept((byte)0) < 0;
+        if (!segment.StartsWith(Magic))
+        {
+            // A segment whose header never reached the disk (a crash while it was made) was never
+            // handed out: it has no records, and nothing else.
+            recordsStart = segment.Length;
+            return segment.IndexOfAnyExcept((byte)0) < 0;
+        }
+        if (segment.Length < Length || Crc32.HashToUInt32(segment[..(Length - 4)]) != BinaryPrimitives.ReadUInt32LittleEndian(segment[(Length - 4)..])) return false;
+        key = segment.Slice(Magic.Length, KeyLength).ToArray();
+        recordsStart = Length;
+        return true;
     }
 }

@@ -42,14 +42,14 @@ internal static class SpooledMessages
     public static string[] Segments(string spoolPath)
     {
         var journal = Path.Combine(spoolPath, "journal");
-        return Directory.Exists(journal) ? Directory.GetFiles(journal, "*.journal") : [];
+        return Directory.Exists(journal) ? JournalSegmentFile.In(journal).ToArray() : [];
     }
 
     /// <summary>The whole records of one segment, read as recovery reads them, also while a gateway writes it.</summary>
     public static List<JournalRecord.Entry> Records(string segment)
     {
         using var stream = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        return JournalRecord.ReadAll(stream, out _);
+        return JournalRecord.ReadAll(stream, JournalSegmentFile.IsKeyed(segment), out _);
     }
 
     public static Message Find(string spoolPath, string id) =>

@@ -201,6 +201,49 @@ public sealed class AcceptJournalTests : JournalTestFolder
         Assert.True(File.Exists(Path.Combine(spool.Corrupt, Path.GetFileName(segment))), "the segment was deleted with its messages");
     }
 
+    /// <summary>
+    /// A version from before keys recovers the *.journal files it finds and deletes those in which it
+    /// finds no record: a segment that begins with a key is one to it. Going back to it after a crash
+    /// deleted messages that had their 250; under a name it does not list, it leaves them alone.
+    /// </summary>
+    [Fact]
+    public async Task SegmentThatBeginsWithAKey_HasANameAVersionFromBeforeKeysDoesNotList()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        var kept = await AcceptAsync(journal, Message("kept"));
+        Crash(journal);
+
+        // What a version from before keys recovers (and deletes when it finds no record in it).
+        Assert.Empty(Directory.GetFiles(JournalFolder, "*.journal"));
+        var segment = Assert.Single(Segments(), HasRecords);
+        Assert.EndsWith(".journal2", segment);
+        Assert.Equal(1, NewJournal(spool).Recover());
+        Assert.Equal([kept.Id], Incoming(spool));
+    }
+
+    /// <summary>Segments a version from before keys left (a crash, then an upgrade, or a rollback and back) are listed and recovered, never written.</summary>
+    [Fact]
+    public async Task SegmentFromBeforeKeys_ItsUnfinishedMessagesAreListedAndRecovered()
+    {
+        var spool = NewSpool();
+        var now = DateTimeOffset.UtcNow;
+        var open = FileSpool.NewEnvelope(SpoolId.New(now), "alice@example.test", ["bob@partner.test"], "127.0.0.1", null, now, 26, null);
+        var done = FileSpool.NewEnvelope(SpoolId.New(now), "alice@example.test", ["carol@partner.test"], "127.0.0.1", null, now, 26, null);
+        var segment = new byte[64 * 1024];
+        byte[] records = [.. Record(open, "Subject: open\r\n\r\nhello\r\n"), .. Record(done, "Subject: done\r\n\r\nhello\r\n"), .. DoneRecord(done.Id)];
+        records.CopyTo(segment, 0);
+        Directory.CreateDirectory(JournalFolder);
+        var path = Path.Combine(JournalFolder, SpoolId.New(now) + ".journal");
+        await File.WriteAllBytesAsync(path, segment);
+
+        Assert.Equal([open.Id], AcceptJournal.ReadUnfinished(spool).Select(e => e.Id));
+        Assert.Equal(1, NewJournal(spool).Recover());
+        Assert.Equal([open.Id], Incoming(spool));
+        Assert.EndsWith("Subject: open\r\n\r\nhello\r\n", await File.ReadAllTextAsync(spool.ContentPath(open.Id)));
+        Assert.False(File.Exists(path));
+    }
+
     private static byte[] Record(SpoolEnvelope envelope, string content) => Record(envelope, Encoding.ASCII.GetBytes(content));
 
     /// <summary>A whole 'A' record, framed as the journal frames it (anyone can: the checksum is a CRC-32).</summary>
@@ -210,6 +253,13 @@ public sealed class AcceptJournalTests : JournalTestFolder
     {
         var (head, trailer) = JournalRecord.Frame(JournalRecord.Accepted, header, content);
         return [.. head, .. content, .. trailer];
+    }
+
+    /// <summary>A 'D' record as versions before keys wrote it.</summary>
+    private static byte[] DoneRecord(string id)
+    {
+        var (head, trailer) = JournalRecord.Frame(JournalRecord.Done, Encoding.ASCII.GetBytes(id), []);
+        return [.. head, .. trailer];
     }
 
     [Fact]
