@@ -257,7 +257,7 @@ public sealed partial class AcceptJournal : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (SegmentFor(head.Length + length + JournalRecord.TrailerLength) is not { } segment) return null;
-            var trailer = JournalRecord.Trailer(checksum, segment.Key);
+            var trailer = JournalRecord.Trailer(head, checksum, segment.Key);
             var offset = segment.Length;
             try
             {

@@ -10,20 +10,23 @@ namespace Gateway.Spool;
 ///  4  int32   header length H: the envelope as JSON ('A'), the spool id in ASCII ('D')
 ///  8  int64   content length C: the message as spooled ('A'), 0 ('D')
 /// 16  header, then content
-/// 16+H+C  uint32 CRC-32 of everything before it in the record, then of the segment's key
+/// 16+H+C  uint32 CRC-32 of everything before it in the record
+/// 20+H+C  8 bytes: its tag (<see cref="JournalRecordTag"/>), keyed with the segment's key
 /// </code>
 /// The checksum is what tells a record that was written whole from the tail of a segment a crash
 /// cut short or left with stale blocks: records that were acknowledged are always a prefix of the
 /// segment (each 250 waits for an fdatasync that began after its record was written), so reading
-/// stops at the first record that does not check. The key (<see cref="JournalSegmentHeader"/>)
-/// makes it a record this gateway wrote, not one a client built inside its message.
+/// stops at the first record that does not check. The tag makes it a record this gateway wrote,
+/// not one a client built inside its message. Segments from before keys have records without a
+/// tag (<see cref="LegacyTrailerLength"/>): they are read, never written.
 /// </summary>
 internal static class JournalRecord
 {
     public const byte Accepted = (byte)'A';
     public const byte Done = (byte)'D';
     public const int PrefixLength = 16;
-    public const int TrailerLength = 4;
+    public const int TrailerLength = sizeof(uint) + JournalRecordTag.Length;
+    public const int LegacyTrailerLength = sizeof(uint);
 
     /// <summary>No envelope is this large; a length beyond it is a torn or stale record.</summary>
     public const int MaximumHeaderLength = 1024 * 1024;
@@ -35,10 +38,10 @@ internal static class JournalRecord
     public const long MaximumContentLength = 4 * AcceptJournal.MaximumMessageSize;
 
     /// <summary>The prefix and header, and the trailer, to write around <paramref name="content"/> in the segment of <paramref name="key"/>.</summary>
-    public static (byte[] Head, byte[] Trailer) Frame(byte kind, ReadOnlySpan<byte> header, ReadOnlySpan<byte> content, ReadOnlySpan<byte> key = default)
+    public static (byte[] Head, byte[] Trailer) Frame(byte kind, ReadOnlySpan<byte> header, ReadOnlySpan<byte> content, ReadOnlySpan<byte> key)
     {
         var (head, checksum) = Begin(kind, header, content);
-        return (head, Trailer(checksum, key));
+        return (head, Trailer(head, checksum, key));
     }
 
     /// <summary>
@@ -62,15 +65,19 @@ internal static class JournalRecord
     }
 
     /// <summary>The trailer of a record begun by <see cref="Begin"/>, for the segment of <paramref name="key"/>.</summary>
-    public static byte[] Trailer(Crc32 checksum, ReadOnlySpan<byte> key)
+    public static byte[] Trailer(ReadOnlySpan<byte> head, Crc32 checksum, ReadOnlySpan<byte> key)
     {
-        checksum.Append(key);
+        // Records without a tag are those of segments from before keys: never written again.
+        if (key.IsEmpty) throw new ArgumentException("a record is written to a keyed segment only", nameof(key));
         var trailer = new byte[TrailerLength];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, checksum.GetCurrentHashAsUInt32());
+        var crc = checksum.GetCurrentHashAsUInt32();
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, crc);
+        JournalRecordTag.Compute(key, head, crc, trailer.AsSpan(sizeof(uint)));
         return trailer;
     }
 
-    public sealed record Entry(byte Kind, byte[] Header, byte[] Content, long Offset);
+    /// <param name="Length">The whole record's, trailer included.</param>
+    public sealed record Entry(byte Kind, byte[] Header, byte[] Content, long Offset, int Length);
 
     /// <summary>The records of a segment up to the first one that is incomplete or does not check.</summary>
     /// <param name="keyed">The segment begins with a key (<see cref="JournalSegmentFile.IsKeyed"/>).</param>
@@ -106,14 +113,14 @@ internal static class JournalRecord
                 if (TryParse(data, offset, key) is { } entry)
                 {
                     entries.Add(entry);
-                    offset += RecordLength(entry);
+                    offset += entry.Length;
                     continue;
                 }
                 // The zeros a segment is made of before records fill it (see AcceptJournal) are its end.
                 if (data.AsSpan(offset).IndexOfAnyExcept((byte)0) < 0) return entries;
                 // The bytes a record declares are its own: a client's message, which may hold
                 // anything, a whole record (and its CRC-32) with an envelope of its choosing too.
-                var declaredEnd = DeclaredEnd(data, offset);
+                var declaredEnd = DeclaredEnd(data, offset, key);
                 var next = NextRecord(data, declaredEnd ?? offset + 1, key);
                 if (next < 0)
                 {
@@ -134,15 +141,16 @@ internal static class JournalRecord
         }
     }
 
-    public static int RecordLength(Entry entry) => PrefixLength + entry.Header.Length + entry.Content.Length + TrailerLength;
-
     /// <summary>Where the record at <paramref name="offset"/> ends by its prefix, when the prefix is one a record could have; never before the data's end.</summary>
-    private static int? DeclaredEnd(byte[] data, int offset)
+    private static int? DeclaredEnd(byte[] data, int offset, byte[] key)
     {
         var rest = data.AsSpan(offset);
         if (!HasPrefix(rest, out var headerLength, out var contentLength)) return null;
-        return (int)Math.Min(data.Length, offset + PrefixLength + headerLength + contentLength + TrailerLength);
+        return (int)Math.Min(data.Length, offset + PrefixLength + headerLength + contentLength + TrailerLengthFor(key));
     }
+
+    /// <summary>No key: a segment from before keys, whose records end with their CRC-32 alone.</summary>
+    private static int TrailerLengthFor(byte[] key) => key.Length > 0 ? TrailerLength : LegacyTrailerLength;
 
     /// <summary>The magic, a kind, and lengths no larger than the journal ever writes.</summary>
     private static bool HasPrefix(ReadOnlySpan<byte> rest, out int headerLength, out long contentLength)
@@ -171,12 +179,14 @@ internal static class JournalRecord
     private static Entry? TryParse(byte[] data, int offset, byte[] key)
     {
         var rest = data.AsSpan(offset);
-        if (!HasPrefix(rest, out var headerLength, out var contentLength) || PrefixLength + headerLength + contentLength + TrailerLength > rest.Length) return null;
-        var body = PrefixLength + headerLength + (int)contentLength;
-        var checksum = new Crc32();
-        checksum.Append(rest[..body]);
-        checksum.Append(key);
-        if (checksum.GetCurrentHashAsUInt32() != BinaryPrimitives.ReadUInt32LittleEndian(rest[body..])) return null;
-        return new Entry(rest[3], rest.Slice(PrefixLength, headerLength).ToArray(), rest.Slice(PrefixLength + headerLength, (int)contentLength).ToArray(), offset);
+        var trailerLength = TrailerLengthFor(key);
+        if (!HasPrefix(rest, out var headerLength, out var contentLength) || PrefixLength + headerLength + contentLength + trailerLength > rest.Length) return null;
+        var head = PrefixLength + headerLength;
+        var body = head + (int)contentLength;
+        var crc = BinaryPrimitives.ReadUInt32LittleEndian(rest[body..]);
+        // The tag before the CRC-32: a record a client built inside its message fails having cost its header, not its content too.
+        if (key.Length > 0 && !JournalRecordTag.Checks(key, rest[..head], crc, rest.Slice(body + sizeof(uint), JournalRecordTag.Length))) return null;
+        if (Crc32.HashToUInt32(rest[..body]) != crc) return null;
+        return new Entry(rest[3], rest[PrefixLength..head].ToArray(), rest[head..body].ToArray(), offset, body + trailerLength);
     }
 }

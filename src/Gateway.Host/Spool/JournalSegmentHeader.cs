@@ -11,10 +11,10 @@ namespace Gateway.Spool;
 ///  4  16 random bytes: the segment's key
 /// 20  uint32 CRC-32 of the 20 bytes before it
 /// </code>
-/// Every record's checksum covers the key too (<see cref="JournalRecord"/>). A client chooses its
-/// message's bytes and can compute a CRC-32, so its message can hold a whole record; when recovery
-/// has to search a damaged segment, such a record must not check, and without the key, which never
-/// leaves the spool, it does not.
+/// Every record ends with a tag computed with the key (<see cref="JournalRecordTag"/>). A client
+/// chooses its message's bytes and can compute a CRC-32, so its message can hold a whole record;
+/// when recovery has to search a damaged segment, such a record must not check, and without the
+/// key, which never leaves the spool, it does not.
 /// <para>
 /// Segments written before keys (by an earlier version, left by a crash) begin with a record or
 /// with zeros, and their records are checked without a key. They have another name

@@ -246,21 +246,13 @@ public sealed class AcceptJournalTests : JournalTestFolder
 
     private static byte[] Record(SpoolEnvelope envelope, string content) => Record(envelope, Encoding.ASCII.GetBytes(content));
 
-    /// <summary>A whole 'A' record, framed as the journal frames it (anyone can: the checksum is a CRC-32).</summary>
+    /// <summary>A whole 'A' record as versions before keys framed it (anyone can: the checksum is a CRC-32).</summary>
     private static byte[] Record(SpoolEnvelope envelope, byte[] content) => Record(JsonSerializer.SerializeToUtf8Bytes(envelope, SpoolJson.Options), content);
 
-    private static byte[] Record(byte[] header, byte[] content)
-    {
-        var (head, trailer) = JournalRecord.Frame(JournalRecord.Accepted, header, content);
-        return [.. head, .. content, .. trailer];
-    }
+    private static byte[] Record(byte[] header, byte[] content) => LegacyJournalRecord.Of(JournalRecord.Accepted, header, content);
 
     /// <summary>A 'D' record as versions before keys wrote it.</summary>
-    private static byte[] DoneRecord(string id)
-    {
-        var (head, trailer) = JournalRecord.Frame(JournalRecord.Done, Encoding.ASCII.GetBytes(id), []);
-        return [.. head, .. trailer];
-    }
+    private static byte[] DoneRecord(string id) => LegacyJournalRecord.Of(JournalRecord.Done, Encoding.ASCII.GetBytes(id), []);
 
     [Fact]
     public async Task SegmentOfAJournalStillRunning_IsNotRecoveredByAnother()
@@ -430,6 +422,6 @@ public sealed class AcceptJournalTests : JournalTestFolder
     private static long FindRecordEnd(string segment, int n)
     {
         var record = SpooledMessages.Records(segment)[n - 1];
-        return record.Offset + JournalRecord.PrefixLength + record.Header.Length + record.Content.Length + JournalRecord.TrailerLength;
+        return record.Offset + record.Length;
     }
 }
