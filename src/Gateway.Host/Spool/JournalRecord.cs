@@ -89,8 +89,9 @@ internal static class JournalRecord
     /// check, unless whole records follow it: a crash only ever cuts the tail (after it the segment
     /// is zeros or the rest of that one record), so records after a bad one mean the segment was
     /// damaged in the middle (a bad sector, a flipped bit); they are read too, and
-    /// <paramref name="damaged"/> says so. They are looked for after the end the bad record's
-    /// prefix declares, when it has one a record could have: inside it are a message's bytes.
+    /// <paramref name="damaged"/> says so. In a keyed segment they are looked for from the bad
+    /// record's next byte; in one from before keys, after the end the bad record's prefix declares,
+    /// when it has one a record could have: inside it are a message's bytes.
     /// </summary>
     public static List<Entry> ReadAll(Stream segment, bool keyed, out bool complete, out bool damaged)
     {
@@ -118,16 +119,27 @@ internal static class JournalRecord
                 }
                 // The zeros a segment is made of before records fill it (see AcceptJournal) are its end.
                 if (data.AsSpan(offset).IndexOfAnyExcept((byte)0) < 0) return entries;
-                // The bytes a record declares are its own: a client's message, which may hold
-                // anything, a whole record (and its CRC-32) with an envelope of its choosing too.
-                var declaredEnd = DeclaredEnd(data, offset, key);
-                var next = NextRecord(data, declaredEnd ?? offset + 1, key);
+                int next;
+                if (key.Length > 0)
+                {
+                    // No record a client builds inside its message checks without the key: what checks
+                    // after a bad record is one this gateway wrote, also where a damaged length field
+                    // says the bad one still goes on.
+                    next = NextRecord(data, offset + 1, key);
+                }
+                else
+                {
+                    // Without a key the bytes a record declares are its own: a client's message, which
+                    // may hold anything, a whole record (and its CRC-32) with an envelope of its choosing too.
+                    var declaredEnd = DeclaredEnd(data, offset);
+                    next = NextRecord(data, declaredEnd ?? offset + 1, key);
+                    // What looks like records inside it may be real ones behind a damaged length
+                    // field: not read, but the segment is kept for the admin.
+                    if (next < 0 && declaredEnd is not null && NextRecord(data, offset + 1, key) is >= 0 and var inside && inside < declaredEnd) damaged = true;
+                }
                 if (next < 0)
                 {
                     complete = false; // a torn tail: the record a crash cut, never acknowledged
-                    // Unless what looks like records inside it are real ones behind a damaged length
-                    // field: not read, but the segment is kept for the admin.
-                    if (declaredEnd is not null && NextRecord(data, offset + 1, key) is >= 0 and var inside && inside < declaredEnd) damaged = true;
                     return entries;
                 }
                 damaged = true;
@@ -141,12 +153,12 @@ internal static class JournalRecord
         }
     }
 
-    /// <summary>Where the record at <paramref name="offset"/> ends by its prefix, when the prefix is one a record could have; never before the data's end.</summary>
-    private static int? DeclaredEnd(byte[] data, int offset, byte[] key)
+    /// <summary>Where the record at <paramref name="offset"/> of a segment from before keys ends by its prefix, when the prefix is one a record could have; never before the data's end.</summary>
+    private static int? DeclaredEnd(byte[] data, int offset)
     {
         var rest = data.AsSpan(offset);
         if (!HasPrefix(rest, out var headerLength, out var contentLength)) return null;
-        return (int)Math.Min(data.Length, offset + PrefixLength + headerLength + contentLength + TrailerLengthFor(key));
+        return (int)Math.Min(data.Length, offset + PrefixLength + headerLength + contentLength + LegacyTrailerLength);
     }
 
     /// <summary>No key: a segment from before keys, whose records end with their CRC-32 alone.</summary>

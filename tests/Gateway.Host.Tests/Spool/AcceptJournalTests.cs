@@ -179,6 +179,37 @@ public sealed class AcceptJournalTests : JournalTestFolder
         Assert.Equal([honest.Id], Incoming(spool));
     }
 
+    /// <summary>
+    /// A bad sector or a flipped bit in a record's length field can declare an end far beyond the
+    /// whole records after it. In a keyed segment no record a client builds checks, so the next
+    /// record is looked for from the bad one's next byte: those records are recovered, not dropped.
+    /// </summary>
+    [Fact]
+    public async Task RecordWhoseLengthFieldIsDamaged_TheWholeRecordsAfterItAreRecovered_AndTheSegmentKept()
+    {
+        var spool = NewSpool();
+        var journal = NewJournal(spool);
+        var first = await AcceptAsync(journal, Message("first"));
+        var damaged = await AcceptAsync(journal, Message("damaged", 2000));
+        var third = await AcceptAsync(journal, Message("third"));
+        var fourth = await AcceptAsync(journal, Message("fourth", 3000));
+        var segment = Assert.Single(Segments(), HasRecords);
+        var record = SpooledMessages.Records(segment)[1];
+        Crash(journal);
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = record.Offset + 8; // its content length: 3 MiB, beyond the segment's end
+            var length = new byte[sizeof(long)];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(length, 3 * 1024 * 1024);
+            file.Write(length);
+        }
+
+        Assert.Equal(3, NewJournal(spool).Recover());
+        Assert.Equal(new[] { first.Id, third.Id, fourth.Id }.Order(StringComparer.Ordinal), Incoming(spool));
+        Assert.False(spool.Exists(damaged.Id));
+        Assert.True(File.Exists(Path.Combine(spool.Corrupt, Path.GetFileName(segment))), "a damaged segment was deleted");
+    }
+
     /// <summary>Without its key no record of a segment can be told from a client's bytes: none is read, and the segment is kept for the admin, not deleted.</summary>
     [Fact]
     public async Task SegmentWhoseKeyIsDamaged_IsKeptInCorrupt_AndNothingIsReadFromIt()
