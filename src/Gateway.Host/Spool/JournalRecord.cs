@@ -109,6 +109,9 @@ internal static class JournalRecord
                 damaged = true;
                 return entries;
             }
+            // Every candidate the search tries costs the bytes its prefix claims; a message full of
+            // prefixes claiming a mebibyte each would otherwise hold the start for hours.
+            var budget = SearchBudgetPerByte * (long)data.Length;
             while (offset < data.Length)
             {
                 if (TryParse(data, offset, key) is { } entry)
@@ -125,17 +128,24 @@ internal static class JournalRecord
                     // No record a client builds inside its message checks without the key: what checks
                     // after a bad record is one this gateway wrote, also where a damaged length field
                     // says the bad one still goes on.
-                    next = NextRecord(data, offset + 1, key);
+                    next = NextRecord(data, offset + 1, key, ref budget);
                 }
                 else
                 {
                     // Without a key the bytes a record declares are its own: a client's message, which
                     // may hold anything, a whole record (and its CRC-32) with an envelope of its choosing too.
                     var declaredEnd = DeclaredEnd(data, offset);
-                    next = NextRecord(data, declaredEnd ?? offset + 1, key);
+                    next = NextRecord(data, declaredEnd ?? offset + 1, key, ref budget);
                     // What looks like records inside it may be real ones behind a damaged length
                     // field: not read, but the segment is kept for the admin.
-                    if (next < 0 && declaredEnd is not null && NextRecord(data, offset + 1, key) is >= 0 and var inside && inside < declaredEnd) damaged = true;
+                    if (next == NotFound && declaredEnd is not null && NextRecord(data, offset + 1, key, ref budget) is var inside && (inside == GaveUp || inside >= 0 && inside < declaredEnd)) damaged = true;
+                }
+                if (next == GaveUp)
+                {
+                    // Not known to be a torn tail: the segment is kept for the admin.
+                    complete = false;
+                    damaged = true;
+                    return entries;
                 }
                 if (next < 0)
                 {
@@ -175,17 +185,30 @@ internal static class JournalRecord
         return headerLength is > 0 and <= MaximumHeaderLength && contentLength is >= 0 and <= MaximumContentLength;
     }
 
-    private static int NextRecord(byte[] data, int from, byte[] key)
+    private const int NotFound = -1, GaveUp = -2;
+
+    /// <summary>Bytes the search after a bad record may check, per byte of the segment: a few passes over it.</summary>
+    private const int SearchBudgetPerByte = 8;
+
+    /// <returns>The offset of the next record that checks, <see cref="NotFound"/>, or <see cref="GaveUp"/> when the candidates cost more than <paramref name="budget"/>.</returns>
+    private static int NextRecord(byte[] data, int from, byte[] key, ref long budget)
     {
-        if (from >= data.Length) return -1;
+        if (from >= data.Length) return NotFound;
         for (var at = data.AsSpan(from).IndexOf("GJ1"u8); at >= 0; )
         {
             var offset = from + at;
-            if (TryParse(data, offset, key) is not null) return offset;
+            if (HasPrefix(data.AsSpan(offset), out var headerLength, out var contentLength)
+                && PrefixLength + headerLength + contentLength + TrailerLengthFor(key) <= data.Length - offset)
+            {
+                // What TryParse hashes: the prefix and header for the tag, the whole record without a key.
+                budget -= PrefixLength + headerLength + (key.Length > 0 ? 0 : Math.Min(contentLength, data.Length));
+                if (budget < 0) return GaveUp;
+                if (TryParse(data, offset, key) is not null) return offset;
+            }
             from = offset + 1;
             at = data.AsSpan(from).IndexOf("GJ1"u8);
         }
-        return -1;
+        return NotFound;
     }
 
     private static Entry? TryParse(byte[] data, int offset, byte[] key)

@@ -87,4 +87,30 @@ public sealed class JournalRecordTests
         var body = forged.Length - trailerLength;
         Assert.Equal(System.IO.Hashing.Crc32.HashToUInt32(forged.AsSpan(0, body)), System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(forged.AsSpan(body)));
     }
+    /// <summary>
+    /// Every candidate the search after a bad record tries costs the header its prefix claims (the
+    /// tag is computed over it): a torn message full of prefixes claiming a mebibyte each would cost
+    /// the start 200,000 MiB of hashing. The search gives up instead, and the segment is kept.
+    /// </summary>
+    [Fact]
+    public async Task TornRecordFullOfPrefixesClaimingLargeHeaders_EndsTheSearchSoon_AndTheSegmentIsKept()
+    {
+        var first = Framed("{\"id\":\"20261128000000AAAAAAAA\"}", "Subject: first\r\n\r\nhi\r\n", Key);
+        var fake = new byte[JournalRecord.PrefixLength];
+        "GJ1A"u8.CopyTo(fake);
+        BitConverter.GetBytes(JournalRecord.MaximumHeaderLength).CopyTo(fake, 4);
+        var torn = Enumerable.Repeat(fake, 200_000).SelectMany(f => f).ToArray();
+        byte[] segment = [.. _segmentHeader, .. first, .. torn, .. new byte[2 * JournalRecord.MaximumHeaderLength]];
+
+        var read = Task.Run(() =>
+        {
+            using var stream = new MemoryStream(segment);
+            return (Entries: JournalRecord.ReadAll(stream, keyed: true, out var complete, out var damaged), complete, damaged);
+        });
+
+        var (entries, complete, damaged) = await read.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Single(entries);
+        Assert.False(complete);
+        Assert.True(damaged, "a segment whose search was given up must be kept, not deleted as a torn tail");
+    }
 }
