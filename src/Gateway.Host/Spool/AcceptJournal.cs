@@ -257,7 +257,7 @@ public sealed partial class AcceptJournal : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (SegmentFor(head.Length + length + JournalRecord.TrailerLength) is not { } segment) return null;
-            var trailer = JournalRecord.Trailer(head, checksum, segment.Key);
+            var trailer = JournalRecord.Trailer(head, checksum, segment.Tag);
             var offset = segment.Length;
             try
             {
@@ -425,7 +425,7 @@ public sealed partial class AcceptJournal : IDisposable
                 {
                     try
                     {
-                        var (head, trailer) = JournalRecord.Frame(JournalRecord.Done, id, [], segment.Key);
+                        var (head, trailer) = JournalRecord.Frame(JournalRecord.Done, id, [], segment.Tag);
                         // Synced with the next group commit, not waited for: a 'D' lost in a crash
                         // only means the message is sent again.
                         RandomAccess.Write(segment.Handle, [head, trailer], segment.Length);

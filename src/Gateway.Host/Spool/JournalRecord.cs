@@ -37,11 +37,11 @@ internal static class JournalRecord
     /// </summary>
     public const long MaximumContentLength = 4 * AcceptJournal.MaximumMessageSize;
 
-    /// <summary>The prefix and header, and the trailer, to write around <paramref name="content"/> in the segment of <paramref name="key"/>.</summary>
-    public static (byte[] Head, byte[] Trailer) Frame(byte kind, ReadOnlySpan<byte> header, ReadOnlySpan<byte> content, ReadOnlySpan<byte> key)
+    /// <summary>The prefix and header, and the trailer, to write around <paramref name="content"/> in the segment of <paramref name="tag"/>.</summary>
+    public static (byte[] Head, byte[] Trailer) Frame(byte kind, ReadOnlySpan<byte> header, ReadOnlySpan<byte> content, JournalRecordTag tag)
     {
         var (head, checksum) = Begin(kind, header, content);
-        return (head, Trailer(head, checksum, key));
+        return (head, Trailer(head, checksum, tag));
     }
 
     /// <summary>
@@ -64,15 +64,16 @@ internal static class JournalRecord
         return (head, checksum);
     }
 
-    /// <summary>The trailer of a record begun by <see cref="Begin"/>, for the segment of <paramref name="key"/>.</summary>
-    public static byte[] Trailer(ReadOnlySpan<byte> head, Crc32 checksum, ReadOnlySpan<byte> key)
+    /// <summary>
+    /// The trailer of a record begun by <see cref="Begin"/>, for the segment of <paramref name="tag"/>.
+    /// Records without a tag are those of segments from before keys: never written again.
+    /// </summary>
+    public static byte[] Trailer(ReadOnlySpan<byte> head, Crc32 checksum, JournalRecordTag tag)
     {
-        // Records without a tag are those of segments from before keys: never written again.
-        if (key.IsEmpty) throw new ArgumentException("a record is written to a keyed segment only", nameof(key));
         var trailer = new byte[TrailerLength];
         var crc = checksum.GetCurrentHashAsUInt32();
         BinaryPrimitives.WriteUInt32LittleEndian(trailer, crc);
-        JournalRecordTag.Compute(key, head, crc, trailer.AsSpan(sizeof(uint)));
+        tag.Compute(head, crc, trailer.AsSpan(sizeof(uint)));
         return trailer;
     }
 
@@ -109,12 +110,14 @@ internal static class JournalRecord
                 damaged = true;
                 return entries;
             }
+            // No key: a segment from before keys, whose records carry no tag.
+            using var tag = key.Length > 0 ? new JournalRecordTag(key) : null;
             // Every candidate the search tries costs the bytes its prefix claims; a message full of
             // prefixes claiming a mebibyte each would otherwise hold the start for hours.
             var budget = SearchBudgetPerByte * (long)data.Length;
             while (offset < data.Length)
             {
-                if (TryParse(data, offset, key) is { } entry)
+                if (TryParse(data, offset, tag) is { } entry)
                 {
                     entries.Add(entry);
                     offset += entry.Length;
@@ -123,22 +126,22 @@ internal static class JournalRecord
                 // The zeros a segment is made of before records fill it (see AcceptJournal) are its end.
                 if (data.AsSpan(offset).IndexOfAnyExcept((byte)0) < 0) return entries;
                 int next;
-                if (key.Length > 0)
+                if (tag is not null)
                 {
                     // No record a client builds inside its message checks without the key: what checks
                     // after a bad record is one this gateway wrote, also where a damaged length field
                     // says the bad one still goes on.
-                    next = NextRecord(data, offset + 1, key, ref budget);
+                    next = NextRecord(data, offset + 1, tag, ref budget);
                 }
                 else
                 {
                     // Without a key the bytes a record declares are its own: a client's message, which
                     // may hold anything, a whole record (and its CRC-32) with an envelope of its choosing too.
                     var declaredEnd = DeclaredEnd(data, offset);
-                    next = NextRecord(data, declaredEnd ?? offset + 1, key, ref budget);
+                    next = NextRecord(data, declaredEnd ?? offset + 1, tag, ref budget);
                     // What looks like records inside it may be real ones behind a damaged length
                     // field: not read, but the segment is kept for the admin.
-                    if (next == NotFound && declaredEnd is not null && NextRecord(data, offset + 1, key, ref budget) is var inside && (inside == GaveUp || inside >= 0 && inside < declaredEnd)) damaged = true;
+                    if (next == NotFound && declaredEnd is not null && NextRecord(data, offset + 1, tag, ref budget) is var inside && (inside == GaveUp || inside >= 0 && inside < declaredEnd)) damaged = true;
                 }
                 if (next == GaveUp)
                 {
@@ -172,7 +175,7 @@ internal static class JournalRecord
     }
 
     /// <summary>No key: a segment from before keys, whose records end with their CRC-32 alone.</summary>
-    private static int TrailerLengthFor(byte[] key) => key.Length > 0 ? TrailerLength : LegacyTrailerLength;
+    private static int TrailerLengthFor(JournalRecordTag? tag) => tag is not null ? TrailerLength : LegacyTrailerLength;
 
     /// <summary>The magic, a kind, and lengths no larger than the journal ever writes.</summary>
     private static bool HasPrefix(ReadOnlySpan<byte> rest, out int headerLength, out long contentLength)
@@ -191,19 +194,19 @@ internal static class JournalRecord
     private const int SearchBudgetPerByte = 8;
 
     /// <returns>The offset of the next record that checks, <see cref="NotFound"/>, or <see cref="GaveUp"/> when the candidates cost more than <paramref name="budget"/>.</returns>
-    private static int NextRecord(byte[] data, int from, byte[] key, ref long budget)
+    private static int NextRecord(byte[] data, int from, JournalRecordTag? tag, ref long budget)
     {
         if (from >= data.Length) return NotFound;
         for (var at = data.AsSpan(from).IndexOf("GJ1"u8); at >= 0; )
         {
             var offset = from + at;
             if (HasPrefix(data.AsSpan(offset), out var headerLength, out var contentLength)
-                && PrefixLength + headerLength + contentLength + TrailerLengthFor(key) <= data.Length - offset)
+                && PrefixLength + headerLength + contentLength + TrailerLengthFor(tag) <= data.Length - offset)
             {
                 // What TryParse hashes: the prefix and header for the tag, the whole record without a key.
-                budget -= PrefixLength + headerLength + (key.Length > 0 ? 0 : Math.Min(contentLength, data.Length));
+                budget -= PrefixLength + headerLength + (tag is not null ? 0 : Math.Min(contentLength, data.Length));
                 if (budget < 0) return GaveUp;
-                if (TryParse(data, offset, key) is not null) return offset;
+                if (TryParse(data, offset, tag) is not null) return offset;
             }
             from = offset + 1;
             at = data.AsSpan(from).IndexOf("GJ1"u8);
@@ -211,16 +214,16 @@ internal static class JournalRecord
         return NotFound;
     }
 
-    private static Entry? TryParse(byte[] data, int offset, byte[] key)
+    private static Entry? TryParse(byte[] data, int offset, JournalRecordTag? tag)
     {
         var rest = data.AsSpan(offset);
-        var trailerLength = TrailerLengthFor(key);
+        var trailerLength = TrailerLengthFor(tag);
         if (!HasPrefix(rest, out var headerLength, out var contentLength) || PrefixLength + headerLength + contentLength + trailerLength > rest.Length) return null;
         var head = PrefixLength + headerLength;
         var body = head + (int)contentLength;
         var crc = BinaryPrimitives.ReadUInt32LittleEndian(rest[body..]);
         // The tag before the CRC-32: a record a client built inside its message fails having cost its header, not its content too.
-        if (key.Length > 0 && !JournalRecordTag.Checks(key, rest[..head], crc, rest.Slice(body + sizeof(uint), JournalRecordTag.Length))) return null;
+        if (tag is not null && !tag.Checks(rest[..head], crc, rest.Slice(body + sizeof(uint), JournalRecordTag.Length))) return null;
         if (Crc32.HashToUInt32(rest[..body]) != crc) return null;
         return new Entry(rest[3], rest[PrefixLength..head].ToArray(), rest[head..body].ToArray(), offset, body + trailerLength);
     }

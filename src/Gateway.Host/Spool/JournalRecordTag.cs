@@ -23,26 +23,34 @@ namespace Gateway.Spool;
 /// tag for a prefix, header and CRC-32 of its choosing needs the key.
 /// </para>
 /// </summary>
-internal static class JournalRecordTag
+/// <remarks>
+/// One per segment, its HMAC context made once: made per record it cost about 10 µs each (two
+/// records a message, 20 µs of the 430 µs a pass-through message costs, measured with bench/ab).
+/// Not for two threads at once: the journal uses it under its lock, recovery from one thread.
+/// </remarks>
+internal sealed class JournalRecordTag(byte[] key) : IDisposable
 {
     public const int Length = 8;
 
-    public static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> head, uint checksum, Span<byte> tag)
+    private readonly IncrementalHash _mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
+
+    public void Compute(ReadOnlySpan<byte> head, uint checksum, Span<byte> tag)
     {
         Span<byte> crc = stackalloc byte[sizeof(uint)];
         BinaryPrimitives.WriteUInt32LittleEndian(crc, checksum);
-        using var mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
-        mac.AppendData(head);
-        mac.AppendData(crc);
+        _mac.AppendData(head);
+        _mac.AppendData(crc);
         Span<byte> full = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        mac.GetHashAndReset(full);
+        _mac.GetHashAndReset(full);
         full[..Length].CopyTo(tag);
     }
 
-    public static bool Checks(ReadOnlySpan<byte> key, ReadOnlySpan<byte> head, uint checksum, ReadOnlySpan<byte> tag)
+    public bool Checks(ReadOnlySpan<byte> head, uint checksum, ReadOnlySpan<byte> tag)
     {
         Span<byte> expected = stackalloc byte[Length];
-        Compute(key, head, checksum, expected);
+        Compute(head, checksum, expected);
         return CryptographicOperations.FixedTimeEquals(expected, tag);
     }
+
+    public void Dispose() => _mac.Dispose();
 }

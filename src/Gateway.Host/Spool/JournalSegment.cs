@@ -7,12 +7,13 @@ namespace Gateway.Spool;
 /// records were written, how far an fdatasync that succeeded covers them, and how many of its
 /// messages are still in their first attempt. Guarded by the journal's lock.
 /// </summary>
-/// <param name="key">Its key (<see cref="JournalSegmentHeader"/>), written and synced before it was handed out.</param>
+/// <param name="key">Its key (<see cref="JournalSegmentHeader"/>), written and synced before it was handed out: its records' tags are made with it.</param>
 internal sealed class JournalSegment(string path, SafeFileHandle handle, EntryLock segmentLock, byte[] key)
 {
     public string Path { get; } = path;
     public SafeFileHandle Handle { get; } = handle;
-    public byte[] Key { get; } = key;
+    /// <summary>Makes its records' tags: used under the journal's lock, as all of this.</summary>
+    public JournalRecordTag Tag { get; } = new(key);
 
     /// <summary>Bytes written: its header, then records.</summary>
     public long Length { get; set; } = JournalSegmentHeader.Length;
@@ -41,6 +42,7 @@ internal sealed class JournalSegment(string path, SafeFileHandle handle, EntryLo
         if (Closed) return;
         Closed = true;
         Handle.Dispose();
+        Tag.Dispose();
         if (gone) segmentLock.Remove();
         segmentLock.Dispose();
     }

@@ -16,7 +16,8 @@ public sealed class JournalRecordTests
     private static byte[] Framed(string header, string content, byte[] key)
     {
         // Latin-1: a byte per char, so a message can carry a record's binary lengths and checksum.
-        var (head, trailer) = JournalRecord.Frame(JournalRecord.Accepted, Encoding.Latin1.GetBytes(header), Encoding.Latin1.GetBytes(content), key);
+        using var tag = new JournalRecordTag(key);
+        var (head, trailer) = JournalRecord.Frame(JournalRecord.Accepted, Encoding.Latin1.GetBytes(header), Encoding.Latin1.GetBytes(content), tag);
         return [.. head, .. Encoding.Latin1.GetBytes(content), .. trailer];
     }
 
