@@ -47,18 +47,28 @@ public sealed partial class MessageProcessor(
         }
         else
         {
-            var entry = spool.TryLoad(id);
-            if (entry is null)
-            {
-                _unsaved.TryRemove(id, out _);
-                entryLock.Remove(); // deleted or held meanwhile
-                return (null, false);
-            }
+            SpoolEnvelope? entry;
+            // A state the last attempt could not save comes first: the envelope on disk does not
+            // know who got the message, and on a failing disk may not even read (then it would be
+            // taken for corrupt, and this state lost with it).
             if (_unsaved.TryGetValue(id, out var newer))
             {
+                if (newer.IsFinished || !File.Exists(spool.EnvelopePath(id)))
+                {
+                    // Finished, its "completed" line written, but not yet removed; or deleted or held meanwhile.
+                    if (newer.IsFinished) spool.Complete(id); // throws again while the disk still fails
+                    _unsaved.TryRemove(id, out _);
+                    entryLock.Remove();
+                    return (null, false);
+                }
                 spool.Save(newer); // throws again while the disk still fails: no attempt before it holds
                 _unsaved.TryRemove(id, out _);
                 entry = newer;
+            }
+            else if ((entry = spool.TryLoad(id)) is null)
+            {
+                entryLock.Remove(); // deleted or held meanwhile
+                return (null, false);
             }
             // The envelope on disk decides when: a stale wake-up must not make an early attempt.
             if (entry.NextAttempt is { } due && due > time.GetUtcNow()) return (due, false);
@@ -166,7 +176,7 @@ public sealed partial class MessageProcessor(
 
     /// <summary>
     /// Records the entry's state: in its envelope, or, for a journaled one, by moving it to incoming/
-    /// (which keeps it in the journal, this state included, when that fails).
+    /// (when that fails it stays in the journal, this state in its memory until the process ends).
     /// </summary>
     private async Task SaveAsync(ProcessingContext context, JournalEntry? journaled)
     {
@@ -238,13 +248,16 @@ public sealed partial class MessageProcessor(
 
         if (entry.IsFinished)
         {
-            if (journaled is null) CompleteOrRemember(entry);
-            else journal.Complete(journaled);
-            await audit.WriteAsync(context.Event("completed") with
+            // The line first: a removal that fails is done again without it (see ProcessAsync). A line
+            // that cannot be written must not keep the entry, whose envelope on disk still has every
+            // recipient it was saved with open: they would get the message again.
+            await audit.TryWriteAsync(context.Event("completed") with
             {
                 Action = "removed from queue",
                 Status = string.Join(", ", entry.Recipients.GroupBy(r => r.Status).Select(g => $"{g.Key.ToString().ToLowerInvariant()}={g.Count()}")),
-            }, CancellationToken.None);
+            });
+            if (journaled is null) CompleteOrRemember(entry);
+            else journal.Complete(journaled);
             return null;
         }
         entry.NextAttempt = now + retries.DelayAfter(entry.Attempts);
