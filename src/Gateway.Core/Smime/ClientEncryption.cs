@@ -32,14 +32,25 @@ internal static class ClientEncryption
     /// <summary>
     /// RFC 3156 §4: the control part says "Version: 1" and nothing else, the second part is the
     /// armoured message, and no text stands around them (preamble, epilogue), all of which would
-    /// otherwise go out in clear.
+    /// otherwise go out in clear, but for the one line clients put before the parts.
     /// </summary>
     private static bool IsPgpMime(MultipartEncrypted pgp) =>
         string.Equals(pgp.ContentType.Parameters["protocol"], "application/pgp-encrypted", StringComparison.OrdinalIgnoreCase)
         && pgp.Count == 2
-        && string.IsNullOrWhiteSpace(pgp.Preamble) && string.IsNullOrWhiteSpace(pgp.Epilogue)
+        && IsClientsPreamble(pgp.Preamble) && string.IsNullOrWhiteSpace(pgp.Epilogue)
         && pgp[0] is MimePart control && IsVersionOne(control)
         && pgp[1] is MimePart payload && IsArmouredMessageOnly(payload);
+
+    /// <summary>
+    /// Nothing, or the one line Thunderbird, Enigmail and GPGTools write for readers without MIME:
+    /// "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)" (or "RFC 2440 and 3156").
+    /// </summary>
+    private static bool IsClientsPreamble(string? preamble)
+    {
+        var text = preamble?.Trim() ?? string.Empty;
+        return text.Length == 0
+            || (text.StartsWith("This is an OpenPGP/MIME encrypted message", StringComparison.Ordinal) && text.Length <= 100 && !text.Contains('\n', StringComparison.Ordinal));
+    }
 
     private static bool IsVersionOne(MimePart control)
     {

@@ -40,6 +40,7 @@ public sealed class ClientEncryptionTests(PkiFixture fixture) : IClassFixture<Pk
         "PGP armour whose first packet is no session key",
         "PGP/MIME whose control part says more than its version",
         "PGP/MIME with text before its first part",
+        "PGP/MIME with text after the client's preamble",
     };
 
     [Theory]
@@ -57,6 +58,7 @@ public sealed class ClientEncryptionTests(PkiFixture fixture) : IClassFixture<Pk
             "PGP armour whose first packet is no session key" => Headers + "Content-Type: text/plain\r\n\r\n" + Armour.Replace("hQEMA5sZ", "yxR0aGUg", StringComparison.Ordinal),
             "PGP/MIME whose control part says more than its version" => PgpMime(Armour, control: "Version: 1\r\nthe figures in clear\r\n"),
             "PGP/MIME with text before its first part" => PgpMime(Armour, preamble: "the figures in clear\r\n"),
+            "PGP/MIME with text after the client's preamble" => PgpMime(Armour, preamble: "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\nthe figures in clear\r\n"),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
 
@@ -73,6 +75,7 @@ public sealed class ClientEncryptionTests(PkiFixture fixture) : IClassFixture<Pk
         "enveloped-data without smime-type",
         "inline PGP",
         "PGP/MIME",
+        "PGP/MIME with Thunderbird's preamble",
     };
 
     [Theory]
@@ -87,6 +90,7 @@ public sealed class ClientEncryptionTests(PkiFixture fixture) : IClassFixture<Pk
             "enveloped-data without smime-type" => Pkcs7("enveloped-data", enveloped.Encode()).Replace("smime-type=enveloped-data; ", "", StringComparison.Ordinal),
             "inline PGP" => Headers + "Content-Type: text/plain\r\n\r\n\r\n" + Armour + "\r\n",
             "PGP/MIME" => PgpMime(Armour),
+            "PGP/MIME with Thunderbird's preamble" => PgpMime(Armour, preamble: "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n"),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
 
