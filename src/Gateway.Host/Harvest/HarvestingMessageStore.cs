@@ -34,15 +34,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         var client = SpoolingMessageStore.ClientAddress(context);
         var from = Smtp.EnvelopeAddress.SenderOf(context, transaction.From);
         var recipients = transaction.To.Select(t => Smtp.EnvelopeAddress.RecipientOf(context, t)).ToList();
-        if (MessageSize.Exceeds(buffer.Length, maxMessageSize))
-        {
-            await audit.TryWriteAsync(new AuditEvent("message-refused")
-            {
-                Client = client, Sender = from, Recipients = recipients, Size = buffer.Length + 2, Action = "refused",
-                Reason = MessageSize.AuditReason("inbound endpoint: "), Reply = MessageSize.Reply.ToString(),
-            });
-            return MessageSize.Reply.ToResponse();
-        }
+        if (MessageSize.Exceeds(buffer.Length, maxMessageSize)) return await RefuseTooLargeAsync(buffer.Length + 2, client, from, recipients);
         // SMTP smuggling: an internal MTA that takes a bare CR (or LF) for a line end would find a
         // second message, from anyone, behind a false end of data, and take it from us, trusted. A
         // bare LF is made CRLF (senders on the internet send it, Postfix's default normalises it),
@@ -63,7 +55,12 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         buffer.CopyTo(message);
         message[^2] = (byte)'\r';
         message[^1] = (byte)'\n';
-        if (lineEnds == FailureKind.BareLineFeed) message = LineEnds.ToCrlf(message);
+        if (lineEnds == FailureKind.BareLineFeed)
+        {
+            message = LineEnds.ToCrlf(message);
+            // Each LF made CRLF adds a byte: the internal MTA would refuse it after the dot instead.
+            if (MessageSize.Exceeds(message.Length - 2, maxMessageSize)) return await RefuseTooLargeAsync(message.Length, client, from, recipients);
+        }
 
         // Whatever else happens: a sender must not make a message look decrypted by us.
         message = EnvelopeOpener.WithoutMarker(message);
@@ -76,6 +73,16 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             Client = client, Sender = from, Recipients = recipients, Size = message.Length, Reply = $"{code} {text}", Action = code < 300 ? "passed on" : "refused",
         });
         return new SmtpResponse((SmtpReplyCode)code, text);
+    }
+
+    private async Task<SmtpResponse> RefuseTooLargeAsync(long size, string client, string from, IReadOnlyList<string> recipients)
+    {
+        await audit.TryWriteAsync(new AuditEvent("message-refused")
+        {
+            Client = client, Sender = from, Recipients = recipients, Size = size, Action = "refused",
+            Reason = MessageSize.AuditReason("inbound endpoint: "), Reply = MessageSize.Reply.ToString(),
+        });
+        return MessageSize.Reply.ToResponse();
     }
 
     private async Task<byte[]> DecryptAsync(byte[] message, string client, string from, IReadOnlyList<string> recipients)

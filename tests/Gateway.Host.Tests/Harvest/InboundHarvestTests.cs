@@ -158,6 +158,21 @@ public sealed class InboundHarvestTests : GatewayWithInboundEndpoint
         Assert.EndsWith("\r\n\r\nfirst\r\n.\r\nMAIL FROM:<ceo@example.test>\r\n", Encoding.ASCII.GetString(passed.Data));
     }
 
+    /// <summary>Each bare LF made CRLF adds a byte: data under the limit as sent may be over it as passed on, and is refused here, not by the internal MTA after the dot.</summary>
+    [Fact]
+    public async Task InboundDataOverTheLimitOnceItsBareLfsAreCrlf_IsRefusedWith552()
+    {
+        var port = await InboundPortAsync();
+        await using var client = await RawSmtpClient.ConnectAsync(port);
+        await client.StartDataAsync("frank@partner.test", "alice@example.test");
+        // 80,000 octets as sent, 120,000 with CRLF, against a limit of 100,000.
+        await client.SendAsync("Subject: lf\r\n\r\n" + string.Concat(Enumerable.Repeat("x\n", 40_000)) + "\r\n.\r\n");
+
+        Assert.StartsWith("552 5.3.4", await client.ReadReplyAsync());
+        await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused"));
+        Assert.Empty(Sink.Messages);
+    }
+
     /// <summary>RFC 1870: a declared size over the limit is refused before the data is sent, on the inbound endpoint as on the outbound one.</summary>
     [Theory]
     [InlineData("SIZE=4294967296", "552 5.3.4")]
