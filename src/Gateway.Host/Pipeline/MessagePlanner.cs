@@ -23,6 +23,8 @@ public sealed class MessagePlanner(ICertificateDirectory certificates)
             var certificate = answer.Encrypt == EncryptMode.Never ? null : await certificates.FindRecipientAsync(answer.Recipient, cancellationToken);
             planned.Add(DeliveryPlanner.Decide(answer, signer, certificate, sender, lookupGraceOver));
         }
-        return DeliveryPlanner.Plan(policy.Revision, signer, planned, facts.NamedRecipients());
+        // Who the header names matters only where two recipients or more could share an encrypted copy.
+        var named = planned.Count(p => p.Encrypt) > 1 ? facts.NamedRecipients() : null;
+        return DeliveryPlanner.Plan(policy.Revision, signer, planned, named);
     }
 }
