@@ -34,7 +34,8 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         var client = SpoolingMessageStore.ClientAddress(context);
         var from = Smtp.EnvelopeAddress.SenderOf(context, transaction.From);
         var recipients = transaction.To.Select(t => Smtp.EnvelopeAddress.RecipientOf(context, t)).ToList();
-        if (MessageSize.Exceeds(buffer.Length, maxMessageSize)) return await RefuseTooLargeAsync(buffer.Length + 2, client, from, recipients);
+        Task<SmtpResponse> TooLarge(long size) => RefuseAsync(MessageSize.Reply, MessageSize.AuditReason("inbound endpoint: "), size, client, from, recipients);
+        if (MessageSize.Exceeds(buffer.Length, maxMessageSize)) return await TooLarge(buffer.Length + 2);
         // SMTP smuggling: an internal MTA that takes a bare CR (or LF) for a line end would find a
         // second message, from anyone, behind a false end of data, and take it from us, trusted. A
         // bare LF is made CRLF (senders on the internet send it, Postfix's default normalises it),
@@ -44,12 +45,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         if (lineEnds == FailureKind.BareCarriageReturn)
         {
             var reply = Failures.Reply(FailureKind.BareCarriageReturn);
-            await audit.TryWriteAsync(new AuditEvent("message-refused")
-            {
-                Client = client, Sender = from, Recipients = recipients, Size = buffer.Length + 2, Action = "refused",
-                Reason = "inbound endpoint: " + reply.Text, Reply = reply.ToString(),
-            });
-            return reply.ToResponse();
+            return await RefuseAsync(reply, "inbound endpoint: " + reply.Text, buffer.Length + 2, client, from, recipients);
         }
         var message = new byte[buffer.Length + 2];
         buffer.CopyTo(message);
@@ -59,7 +55,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         {
             message = LineEnds.ToCrlf(message);
             // Each LF made CRLF adds a byte: the internal MTA would refuse it after the dot instead.
-            if (MessageSize.Exceeds(message.Length - 2, maxMessageSize)) return await RefuseTooLargeAsync(message.Length, client, from, recipients);
+            if (MessageSize.Exceeds(message.Length - 2, maxMessageSize)) return await TooLarge(message.Length);
         }
 
         // Whatever else happens: a sender must not make a message look decrypted by us.
@@ -75,14 +71,13 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         return new SmtpResponse((SmtpReplyCode)code, text);
     }
 
-    private async Task<SmtpResponse> RefuseTooLargeAsync(long size, string client, string from, IReadOnlyList<string> recipients)
+    private async Task<SmtpResponse> RefuseAsync(SmtpReply reply, string reason, long size, string client, string from, IReadOnlyList<string> recipients)
     {
         await audit.TryWriteAsync(new AuditEvent("message-refused")
         {
-            Client = client, Sender = from, Recipients = recipients, Size = size, Action = "refused",
-            Reason = MessageSize.AuditReason("inbound endpoint: "), Reply = MessageSize.Reply.ToString(),
+            Client = client, Sender = from, Recipients = recipients, Size = size, Action = "refused", Reason = reason, Reply = reply.ToString(),
         });
-        return MessageSize.Reply.ToResponse();
+        return reply.ToResponse();
     }
 
     private async Task<byte[]> DecryptAsync(byte[] message, string client, string from, IReadOnlyList<string> recipients)
