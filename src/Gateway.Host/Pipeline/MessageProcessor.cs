@@ -185,22 +185,15 @@ public sealed partial class MessageProcessor(
             await journal.MoveToIncomingAsync(journaled);
             return;
         }
-        try
-        {
-            spool.Save(context.Entry);
-        }
-        catch
-        {
-            _unsaved[context.Entry.Id] = context.Entry;
-            throw;
-        }
+        Remembering(context.Entry, spool.Save);
     }
 
-    private void CompleteOrRemember(SpoolEnvelope entry)
+    /// <summary>Writes the entry's state to the spool (<paramref name="write"/>); when that fails, <see cref="_unsaved"/> keeps it for the next attempt.</summary>
+    private void Remembering(SpoolEnvelope entry, Action<SpoolEnvelope> write)
     {
         try
         {
-            spool.Complete(entry.Id);
+            write(entry);
         }
         catch
         {
@@ -256,7 +249,7 @@ public sealed partial class MessageProcessor(
                 Action = "removed from queue",
                 Status = string.Join(", ", entry.Recipients.GroupBy(r => r.Status).Select(g => $"{g.Key.ToString().ToLowerInvariant()}={g.Count()}")),
             });
-            if (journaled is null) CompleteOrRemember(entry);
+            if (journaled is null) Remembering(entry, finished => spool.Complete(finished.Id));
             else journal.Complete(journaled);
             return null;
         }
