@@ -89,7 +89,7 @@ internal static class ClientEncryption
         var der = start[..length];
         // ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, ... }, of definite or indefinite length.
         if (der.Length < 2 || der[0] != 0x30) return false;
-        var lengthBytes = der[1] < 0x80 ? 0 : der[1] == 0x80 ? 0 : der[1] - 0x80;
+        var lengthBytes = der[1] > 0x80 ? der[1] - 0x80 : 0; // long form; short form and 0x80 (indefinite) have none
         if (lengthBytes > 4 || der.Length < 2 + lengthBytes) return false;
         var contentType = der[(2 + lengthBytes)..];
         return contentType.StartsWith(EnvelopedData) || contentType.StartsWith(AuthEnvelopedData);
