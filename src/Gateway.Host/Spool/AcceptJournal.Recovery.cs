@@ -32,9 +32,10 @@ public sealed partial class AcceptJournal
     private int RecoverSegment(string path)
     {
         List<JournalRecord.Entry> records;
-        bool complete, damaged;
+        bool complete;
+        string? keptBecause;
         using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan))
-            records = JournalRecord.ReadAll(stream, JournalSegmentFile.IsKeyed(path), out complete, out damaged);
+            records = JournalRecord.ReadAll(stream, JournalSegmentFile.IsKeyed(path), out complete, out keptBecause);
         if (!complete) LogTornTail(path, records.Count);
         var open = new Dictionary<string, (SpoolEnvelope Envelope, byte[] Content)>(StringComparer.Ordinal);
         var moved = 0;
@@ -70,14 +71,14 @@ public sealed partial class AcceptJournal
         // Every message of the segment must be durable in incoming/ before the segment goes,
         // those moved by an earlier recovery that crashed too.
         if (open.Count > 0) DurableFile.SyncDirectory(_spool.Incoming);
-        if (damaged)
+        if (keptBecause is not null)
         {
-            // Whole records after one that does not check: not a crash's torn tail. What could be
-            // read is in incoming/; the segment is kept for the admin.
+            // Not known to be a crash's torn tail. What could be read is in incoming/; the segment
+            // is kept for the admin.
             var kept = Path.Combine(_spool.Corrupt, Path.GetFileName(path));
             File.Move(path, kept, overwrite: true);
             DurableFile.SyncDirectory(_spool.Corrupt);
-            LogDamaged(path, kept, moved);
+            LogKept(path, keptBecause, kept, moved);
         }
         else
         {
@@ -141,6 +142,6 @@ public sealed partial class AcceptJournal
     [LoggerMessage(EventId = 2015, Level = LogLevel.Error, Message = "Accept journal {Path}: the record at offset {Offset} has an unreadable envelope; skipped")]
     private partial void LogBadRecord(string path, long offset);
 
-    [LoggerMessage(EventId = 2018, Level = LogLevel.Error, Message = "Accept journal {Path}: whole records follow one that does not check (damage, not a crash's cut); {Count} unfinished messages that could be read moved to incoming/, the segment kept as {Kept}")]
-    private partial void LogDamaged(string path, string kept, int count);
+    [LoggerMessage(EventId = 2018, Level = LogLevel.Error, Message = "Accept journal {Path}: {Why}; {Count} unfinished messages that could be read moved to incoming/, the segment kept as {Kept}")]
+    private partial void LogKept(string path, string why, string kept, int count);
 }

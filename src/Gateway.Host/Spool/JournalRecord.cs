@@ -90,11 +90,11 @@ internal static class JournalRecord
     /// check, unless whole records follow it: a crash only ever cuts the tail (after it the segment
     /// is zeros or the rest of that one record), so records after a bad one mean the segment was
     /// damaged in the middle (a bad sector, a flipped bit); they are read too, and
-    /// <paramref name="damaged"/> says so. In a keyed segment they are looked for from the bad
-    /// record's next byte; in one from before keys, after the end the bad record's prefix declares,
+    /// <paramref name="keptBecause"/> says why the segment must be kept (for the admin's log). In
+    /// a keyed segment they are looked for from the bad record's next byte; in one from before keys, after the end the bad record's prefix declares,
     /// when it has one a record could have: inside it are a message's bytes.
     /// </summary>
-    public static List<Entry> ReadAll(Stream segment, bool keyed, out bool complete, out bool damaged)
+    public static List<Entry> ReadAll(Stream segment, bool keyed, out bool complete, out string? keptBecause)
     {
         var data = new byte[segment.Length - segment.Position];
         segment.ReadExactly(data);
@@ -102,12 +102,12 @@ internal static class JournalRecord
         {
             var entries = new List<Entry>();
             complete = true;
-            damaged = false;
+            keptBecause = null;
             if (!JournalSegmentHeader.TryRead(data, keyed, out var key, out var offset))
             {
                 // Without the key no record can be told from a client's bytes: none is read, the segment is kept.
                 complete = false;
-                damaged = true;
+                keptBecause = "its first bytes are not a segment header of its kind, so no record could be told from a client's bytes";
                 return entries;
             }
             // No key: a segment from before keys, whose records carry no tag.
@@ -141,13 +141,14 @@ internal static class JournalRecord
                     next = NextRecord(data, declaredEnd ?? offset + 1, tag, ref budget);
                     // What looks like records inside it may be real ones behind a damaged length
                     // field: not read, but the segment is kept for the admin.
-                    if (next == NotFound && declaredEnd is not null && NextRecord(data, offset + 1, tag, ref budget) is var inside && (inside == GaveUp || inside >= 0 && inside < declaredEnd)) damaged = true;
+                    if (next == NotFound && declaredEnd is not null && NextRecord(data, offset + 1, tag, ref budget) is var inside && (inside == GaveUp || inside >= 0 && inside < declaredEnd))
+                        keptBecause = "what looks like records lies inside one that does not check (a damaged length field, or a client's bytes)";
                 }
                 if (next == GaveUp)
                 {
                     // Not known to be a torn tail: the segment is kept for the admin.
                     complete = false;
-                    damaged = true;
+                    keptBecause = "the search for a record after one that does not check ran out of its budget (a message full of record prefixes?) before it could tell damage from a crash's cut";
                     return entries;
                 }
                 if (next < 0)
@@ -155,7 +156,7 @@ internal static class JournalRecord
                     complete = false; // a torn tail: the record a crash cut, never acknowledged
                     return entries;
                 }
-                damaged = true;
+                keptBecause = "whole records follow one that does not check (damage, not a crash's cut)";
                 offset = next;
             }
             return entries;
