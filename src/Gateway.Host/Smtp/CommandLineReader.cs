@@ -20,7 +20,8 @@ namespace Gateway.Smtp;
 /// A MAIL or RCPT command line SmtpServer consumes is kept for <see cref="EnvelopeFilter"/>
 /// (<see cref="SmtpConnectionState.EnvelopeLine"/>): SmtpServer drops RCPT parameters (NOTIFY,
 /// ORCPT) and does not show MAIL's to the filter (RET, ENVID). An AUTH response SmtpServer could
-/// not decode, or a PLAIN message it could not split, is refused before it reads it (<see cref="AuthResponse"/>).
+/// not decode, or a PLAIN message it could not split, is refused before it reads it (<see cref="AuthResponse"/>),
+/// and so is a MAIL with a parameter given twice (<see cref="MailParameters.Repeated"/>).
 /// </summary>
 internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
 {
@@ -58,6 +59,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             _prefixInOuter = 0;
             if (await RefuseLineAsync(result, cancellationToken)) continue;
             RefuseUndecodableAuth(result.Buffer);
+            RefuseRepeatedMailParameter(result.Buffer);
             _commandBuffer = result.Buffer;
             return result;
         }
@@ -267,6 +269,21 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         var innerExamined = examinedOffset <= _prefixInOuter ? _innerBuffer.Start : _innerBuffer.GetPosition(examinedOffset - _prefixInOuter);
         _prefixInOuter = 0;
         inner.AdvanceTo(innerConsumed, innerExamined);
+    }
+
+    /// <summary>
+    /// When the first line is a MAIL command with a parameter given twice, consumes it and throws
+    /// the refusal (<see cref="MailParameters.Repeated"/>), which SmtpServer answers and counts
+    /// like its own: its parser would throw on it and end the session without a reply.
+    /// </summary>
+    private void RefuseRepeatedMailParameter(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.PositionOf((byte)'\n') is not { } lineEnd) return;
+        var line = buffer.Slice(0, lineEnd);
+        if (!StartsWithVerb(line, "mail"u8)) return;
+        if (MailParameters.Repeated(System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line)) is not { } refusal) return;
+        inner.AdvanceTo(buffer.GetPosition(1, lineEnd));
+        throw new SmtpResponseException(refusal.ToResponse());
     }
 
     /// <summary>

@@ -2,7 +2,7 @@ using Gateway.Smtp;
 
 namespace Gateway.Tests.Smtp;
 
-/// <summary>RET and ENVID on MAIL FROM (RFC 3461 §4.3, §4.4): well formed or refused with 501 5.5.4; other parameters are not ours to judge.</summary>
+/// <summary>RET and ENVID on MAIL FROM (RFC 3461 §4.3, §4.4): well formed or refused with 501 5.5.4, as is any parameter given twice; other parameters' values are not ours to judge.</summary>
 public sealed class MailParametersTests
 {
     [Theory]
@@ -20,6 +20,8 @@ public sealed class MailParametersTests
     [InlineData("MAIL FROM:<alice@example.test> ENVID=a=b\r\n", "501 5.5.4 Error: Bad ENVID parameter syntax")]
     [InlineData("MAIL FROM:<alice@example.test> ENVID=\r\n", "501 5.5.4 Error: Bad ENVID parameter syntax")]
     [InlineData("MAIL FROM:<alice@example.test> envid=a envid=b\r\n", "501 5.5.4 Error: duplicate ENVID parameter")]
+    [InlineData("MAIL FROM:<alice@example.test> SIZE=100 size=99999999\r\n", "501 5.5.4 Error: duplicate SIZE parameter")]
+    [InlineData("MAIL FROM:<alice@example.test> BODY=7BIT BODY=8BITMIME\r\n", "501 5.5.4 Error: duplicate BODY parameter")]
     public void MalformedOrRepeated_IsRefused(string line, string reply) => Assert.Equal(reply, MailParameters.Check(line)?.ToString());
 
     [Fact]

@@ -270,6 +270,21 @@ public sealed class SmtpListenerTests : IDisposable
         Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<alice@example.test> SIZE=19000"));
     }
 
+    /// <summary>SmtpServer's parser throws on a MAIL parameter given twice: the session ended without a reply.</summary>
+    [Theory]
+    [InlineData("SIZE=100 SIZE=99999", "501 5.5.4 Error: duplicate SIZE parameter")]
+    [InlineData("RET=FULL ret=HDRS", "501 5.5.4 Error: duplicate RET parameter")]
+    [InlineData("BODY=8BITMIME BODY=7BIT", "501 5.5.4 Error: duplicate BODY parameter")]
+    public async Task MailParameterGivenTwice_Gets501_AndTheSessionGoesOn(string parameters, string expected)
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await RawSmtpClient.ConnectAsync(gateway.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.test");
+        Assert.Equal(expected, await client.CommandAsync($"MAIL FROM:<alice@example.test> {parameters}"));
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<alice@example.test> SIZE=100"));
+    }
+
     [Fact]
     public async Task RecipientsBeyondTheLimit_GetA452_SoTheClientSendsThemLater()
     {
