@@ -21,7 +21,7 @@ namespace Gateway.Smtp;
 /// (<see cref="SmtpConnectionState.EnvelopeLine"/>): SmtpServer drops RCPT parameters (NOTIFY,
 /// ORCPT) and does not show MAIL's to the filter (RET, ENVID). An AUTH response SmtpServer could
 /// not decode, or a PLAIN message it could not split, is refused before it reads it (<see cref="AuthResponse"/>),
-/// and so is a MAIL with a parameter given twice (<see cref="MailParameters.Repeated"/>).
+/// and so is a MAIL or RCPT line SmtpServer would misread (<see cref="RefuseEnvelopeLineSmtpServerMisreads"/>).
 /// </summary>
 internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
 {
@@ -59,7 +59,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             _prefixInOuter = 0;
             if (await RefuseLineAsync(result, cancellationToken)) continue;
             RefuseUndecodableAuth(result.Buffer);
-            RefuseRepeatedMailParameter(result.Buffer);
+            RefuseEnvelopeLineSmtpServerMisreads(result.Buffer);
             _commandBuffer = result.Buffer;
             return result;
         }
@@ -272,16 +272,19 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
     }
 
     /// <summary>
-    /// When the first line is a MAIL command with a parameter given twice, consumes it and throws
-    /// the refusal (<see cref="MailParameters.Repeated"/>), which SmtpServer answers and counts
-    /// like its own: its parser would throw on it and end the session without a reply.
+    /// When the first line is a MAIL or RCPT command SmtpServer would misread, consumes it and
+    /// throws the refusal, which SmtpServer answers and counts like its own: a MAIL parameter given
+    /// twice (<see cref="MailParameters.Repeated"/>; its parser threw on it) or a quoted local part
+    /// it cannot read (<see cref="QuotedLocalPart.Refusal"/>). Either ended the session without a reply.
     /// </summary>
-    private void RefuseRepeatedMailParameter(ReadOnlySequence<byte> buffer)
+    private void RefuseEnvelopeLineSmtpServerMisreads(ReadOnlySequence<byte> buffer)
     {
         if (buffer.PositionOf((byte)'\n') is not { } lineEnd) return;
         var line = buffer.Slice(0, lineEnd);
-        if (!StartsWithVerb(line, "mail"u8)) return;
-        if (MailParameters.Repeated(System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line)) is not { } refusal) return;
+        var isMail = StartsWithVerb(line, "mail"u8);
+        if (!isMail && !StartsWithVerb(line, "rcpt"u8)) return;
+        var text = System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line);
+        if (((isMail ? MailParameters.Repeated(text) : null) ?? QuotedLocalPart.Refusal(text, isMail)) is not { } refusal) return;
         inner.AdvanceTo(buffer.GetPosition(1, lineEnd));
         throw new SmtpResponseException(refusal.ToResponse());
     }

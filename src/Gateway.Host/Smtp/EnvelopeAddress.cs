@@ -9,6 +9,7 @@ namespace Gateway.Smtp;
 /// for each of its octets beyond ASCII: "jörg@bücher.example" as "jörg@b??cher.example", which
 /// would be relayed to a domain nobody has. A "?" is no domain character, so where one shows, the
 /// domain is taken from the command line itself (<see cref="CommandLineReader"/> kept it, as UTF-8).
+/// A local part that needs quotes gets them back (<see cref="QuotedLocalPart.Written"/>).
 /// </summary>
 internal static class EnvelopeAddress
 {
@@ -17,10 +18,10 @@ internal static class EnvelopeAddress
 
     public static string Of(IMailbox mailbox, string? commandLine)
     {
-        var address = mailbox.AsAddress();
-        if (!mailbox.Host.Contains('?') || commandLine is null || EnvelopeCommandLine.Path(commandLine) is not { } path) return address;
-        var at = path.LastIndexOf('@');
-        return at < 0 ? address : string.Concat(address.AsSpan(0, address.LastIndexOf('@')), path.AsSpan(at));
+        var local = QuotedLocalPart.Written(mailbox.User);
+        if (mailbox.Host.Contains('?') && commandLine is not null && EnvelopeCommandLine.Path(commandLine) is { } path && path.LastIndexOf('@') is var at and >= 0)
+            return string.Concat(local, path.AsSpan(at));
+        return $"{local}@{mailbox.Host}";
     }
 
     /// <summary>A new transaction: the addresses kept for the last one go.</summary>
@@ -43,7 +44,7 @@ internal static class EnvelopeAddress
     public static string KeepRecipient(ISessionContext context, IMailbox to, string? commandLine)
     {
         var address = Of(to, commandLine);
-        if (address == to.AsAddress()) return address;
+        if (address == to.AsAddress()) return address; // as SmtpServer has it: nothing to keep
         if (!context.Properties.TryGetValue(RecipientsKey, out var kept))
             context.Properties[RecipientsKey] = kept = new Dictionary<IMailbox, string>(ReferenceEqualityComparer.Instance);
         ((Dictionary<IMailbox, string>)kept)[to] = address;

@@ -56,5 +56,5 @@ internal sealed class OpenTransaction
     }
 
     private static string Address(IMailbox? mailbox) =>
-        mailbox is null || string.IsNullOrEmpty(mailbox.User) ? string.Empty : mailbox.AsAddress();
+        mailbox is null || string.IsNullOrEmpty(mailbox.User) ? string.Empty : EnvelopeAddress.Of(mailbox, null);
 }
