@@ -22,6 +22,14 @@ internal static partial class AuthResponse
     public static readonly SmtpReply UndecodableAnswer = new(501, "5.5.2", "Invalid base64 data in continued response");
     public static readonly SmtpReply Cancelled = new(501, "5.7.0", "Authentication aborted");
 
+    /// <summary>
+    /// RFC 4954 §6 for a mechanism this server does not offer. SmtpServer reads "LOGIN-MD5" or
+    /// "PLAIN\+" as LOGIN or PLAIN with an initial response glued on, skips one character and
+    /// decodes the rest: the session faulted without a reply. Any other name got its 502
+    /// "command unrecognized", which reads as if AUTH itself were unknown.
+    /// </summary>
+    public static readonly SmtpReply UnrecognizedMechanism = new(504, "5.5.4", "Unrecognized authentication type");
+
     /// <summary>RFC 4954 §4: an answer longer than the server's authentication buffer fails the AUTH with 500, and 5.5.6.</summary>
     public static readonly SmtpReply TooLong = new(500, "5.5.6", "Authentication Exchange line is too long");
 
@@ -62,14 +70,18 @@ internal static partial class AuthResponse
     }
 
     /// <summary>
-    /// The refusal of an AUTH PLAIN or LOGIN line (without its CRLF) whose initial response is not
-    /// base64, or is not a PLAIN message (<see cref="MalformedPlain"/>); null for any other. An AUTH without a response, "=" (RFC 4954's empty one) and other
-    /// mechanisms are SmtpServer's to answer: none of them reaches its decoder.
+    /// The refusal of an AUTH line (without its CRLF) that names a mechanism other than PLAIN or
+    /// LOGIN (<see cref="UnrecognizedMechanism"/>), or whose initial response is not base64, or is
+    /// not a PLAIN message (<see cref="MalformedPlain"/>); null for any other. An AUTH without a
+    /// mechanism or a response, and "=" (RFC 4954's empty one), are SmtpServer's to answer: none
+    /// of them reaches its decoder.
     /// </summary>
     public static SmtpReply? RefusalOfCommand(ReadOnlySequence<byte> line)
     {
         var words = Encoding.ASCII.GetString(line).Split((char[]?)null, 3, StringSplitOptions.RemoveEmptyEntries);
-        if (words.Length < 3 || !IsSmtpServersMechanism(words[1])) return null;
+        if (words.Length < 2) return null;
+        if (!IsSmtpServersMechanism(words[1])) return UnrecognizedMechanism;
+        if (words.Length < 3) return null;
         var response = words[2].Trim();
         if (response == "=") return null;
         // SmtpServer's parser stops at the first character that is not base64 and decodes what came

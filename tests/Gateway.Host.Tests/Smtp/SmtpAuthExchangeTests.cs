@@ -56,6 +56,22 @@ public sealed class SmtpAuthExchangeTests : IDisposable
         Assert.StartsWith("235", await client.CommandAsync("AUTH PLAIN " + Base64("\0relay-user\0correct horse")));
     }
 
+    /// <summary>SmtpServer read "LOGIN-MD5" as LOGIN with "MD5" for its initial response: the session faulted without a reply.</summary>
+    [Theory]
+    [InlineData("AUTH LOGIN-MD5")]
+    [InlineData("AUTH PLAIN\\+:")]
+    [InlineData("AUTH login;uth")]
+    [InlineData("AUTH LOGIN\u007fCM")]
+    [InlineData("AUTH CRAM-MD5")]
+    [InlineData("AUTH SCRAM-SHA-256 biwsbj1yZWxheS11c2VyLHI9ZnV6eg==")]
+    public async Task AuthWithAMechanismNotOffered_Gets504_AndTheSessionGoesOn(string command)
+    {
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var client = await ConnectOverTlsAsync(gateway.Port);
+        Assert.Equal("504 5.5.4 Unrecognized authentication type", await client.CommandAsync(command));
+        Assert.StartsWith("235", await client.CommandAsync("AUTH PLAIN " + Base64("\0relay-user\0correct horse")));
+    }
+
     [Theory]
     [InlineData("AUTH PLAIN", "*")]
     [InlineData("AUTH LOGIN", "*")]
