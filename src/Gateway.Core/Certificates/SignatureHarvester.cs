@@ -25,6 +25,8 @@ public static class SignatureHarvester
         if (parts is null) return HarvestResult.Refused(problem!);
         if (parts.From is null) return HarvestResult.Refused("the message has no From address to store the certificate for");
 
+        // Counted before anything is decoded or verified: each signer and countersignature is one more verification.
+        if (SignerInfoCount.Within(parts.Signature, out var excess) is null) return HarvestResult.Refused(excess!);
         var cms = parts.Detached ? new SignedCms(new ContentInfo(parts.Content!), detached: true) : new SignedCms();
         try
         {

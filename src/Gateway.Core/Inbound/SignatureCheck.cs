@@ -8,7 +8,9 @@ namespace Gateway.Inbound;
 /// Whether a MIME entity is S/MIME signed and its signature verifies over the exact signed bytes,
 /// whoever the signer is: what decrypted content needs to be trusted as untampered. Nobody who
 /// bent the ciphertext can sign plaintext they never saw; whether the signer is who the mail
-/// claims is the reader's client's question, with the certificate the signature carries.
+/// claims is the reader's client's question, with the certificate the signature carries. A
+/// signature with more signers or countersignatures than any client writes is not verified at all
+/// (<see cref="SignerInfoCount"/>): each would cost a hash of the whole content.
 /// </summary>
 public static class SignatureCheck
 {
@@ -16,11 +18,11 @@ public static class SignatureCheck
     {
         var parts = SignedMessageParts.Split(entity, out _);
         if (parts is null) return false;
+        if (SignerInfoCount.Within(parts.Signature, out _) is not > 0) return false;
         var cms = parts.Detached ? new SignedCms(new ContentInfo(parts.Content!), detached: true) : new SignedCms();
         try
         {
             cms.Decode(parts.Signature);
-            if (cms.SignerInfos.Count == 0) return false;
             // verifySignatureOnly: integrity is the question here, not trust in the signer.
             cms.CheckSignature(verifySignatureOnly: true);
             return true;

@@ -199,4 +199,24 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
 
         protected override PublicKey BuildPublicKey() => PublicKey.CreateFromSubjectPublicKeyInfo(key.ExportSubjectPublicKeyInfo(), out _);
     }
+
+    [Fact]
+    public void MoreCountersignaturesThanAnyClientWrites_AreRefusedUnverified()
+    {
+        // Each countersignature is one more signature verification: unbounded, a message of them costs minutes.
+        var frank = fixture.Pki.Issue(Frank);
+        var entity = Encoding.ASCII.GetBytes("Content-Type: text/plain; charset=us-ascii\r\n\r\nFrom Frank.\r\n");
+        var cms = new SignedCms(new ContentInfo(entity), detached: true);
+        cms.ComputeSignature(new CmsSigner(frank.Certificate));
+        for (var i = 0; i < SignerInfoCount.MaximumCounterSigners + 1; i++) cms.SignerInfos[0].ComputeCounterSignature(new CmsSigner(frank.Certificate));
+        var message = $"From: <{Frank}>\r\nMIME-Version: 1.0\r\n" +
+            "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"b\"\r\n\r\n" +
+            "--b\r\n" + Encoding.ASCII.GetString(entity) + "\r\n--b\r\n" +
+            "Content-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+            Convert.ToBase64String(cms.Encode(), Base64FormattingOptions.InsertLineBreaks) + "\r\n--b--\r\n";
+
+        var result = SignatureHarvester.Harvest(Encoding.ASCII.GetBytes(message), fixture.Trust());
+        Assert.False(result.Accepted);
+        Assert.Contains($"more than {SignerInfoCount.MaximumCounterSigners} countersignatures", result.Problems);
+    }
 }
