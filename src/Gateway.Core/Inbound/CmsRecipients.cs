@@ -58,6 +58,46 @@ internal static class CmsRecipients
         return entries;
     }
 
+    /// <summary>
+    /// Whether a RecipientInfos SET holds more than <paramref name="limit"/> entries as <see cref="Read"/>
+    /// (and EnvelopedCms) count them, each RecipientEncryptedKey of a KeyAgreeRecipientInfo one:
+    /// counted without reading them, and no further than one past the limit.
+    /// </summary>
+    public static bool MoreThan(AsnReader set, int limit)
+    {
+        var count = 0;
+        while (set.HasData && count <= limit)
+        {
+            var tag = set.PeekTag();
+            var encoded = set.ReadEncodedValue();
+            count += tag.HasSameClassAndValue(Context1) ? KeyCount(encoded, limit + 1 - count) : 1;
+        }
+        return count > limit;
+    }
+
+    /// <summary>The RecipientEncryptedKeys of a KeyAgreeRecipientInfo, counted up to <paramref name="most"/>; a malformed one is one entry, as <see cref="Read"/> makes it.</summary>
+    private static int KeyCount(ReadOnlyMemory<byte> encoded, int most)
+    {
+        try
+        {
+            var info = new AsnReader(encoded, AsnEncodingRules.BER).ReadSequence(Context1);
+            ReadOnlyMemory<byte> keys = default;
+            while (info.HasData) keys = info.ReadEncodedValue(); // version, originator, ukm, algorithm: the keys come last
+            var reader = new AsnReader(keys, AsnEncodingRules.BER).ReadSequence();
+            var count = 0;
+            while (reader.HasData && count < most)
+            {
+                reader.ReadEncodedValue();
+                count++;
+            }
+            return Math.Max(count, 1);
+        }
+        catch (AsnContentException)
+        {
+            return 1;
+        }
+    }
+
     private static Entry ReadKeyTransport(AsnReader info)
     {
         info.ReadInteger();

@@ -32,9 +32,6 @@ public static class EnvelopeOpener
 {
     public const string MarkerHeader = "X-Gateway-Decrypted";
 
-    /// <summary>More than any real message carries; each one is compared with our keys.</summary>
-    public const int MaximumRecipientInfos = 100;
-
     /// <summary>The message without any <see cref="MarkerHeader"/> line: the same array when it has none.</summary>
     public static byte[] WithoutMarker(byte[] raw)
     {
@@ -70,7 +67,6 @@ public static class EnvelopeOpener
 
         var (envelope, problem) = InboundEnvelope.Decode(encoded);
         if (envelope is null) return Unreadable(raw, problem!);
-        if (envelope.RecipientCount > MaximumRecipientInfos) return Unreadable(raw, $"{envelope.RecipientCount} recipient infos, more than the {MaximumRecipientInfos} looked at");
 
         // Each recipient by its own key: one that is merely named (a forged RecipientInfo costs
         // nothing) opens nothing, and gets nothing.

@@ -29,6 +29,9 @@ public abstract class InboundEnvelope
     /// <summary>The decrypted content (an id-data payload), or why the key does not open it.</summary>
     public abstract (byte[]? Content, string? Problem) Open(int recipient, X509Certificate2 key);
 
+    /// <summary>More than any real message carries; each one is compared with our keys.</summary>
+    public const int MaximumRecipientInfos = 100;
+
     /// <summary>The reader for <paramref name="der"/>'s content type, or why it cannot be read.</summary>
     public static (InboundEnvelope? Envelope, string? Problem) Decode(byte[] der)
     {
@@ -41,9 +44,34 @@ public abstract class InboundEnvelope
         {
             return EnvelopedDataReader.TryDecode(der); // which says why, as for any EnvelopedData it cannot read
         }
+        // Counted before any reader (ours, or EnvelopedCms) reads them: a million 8-byte
+        // RecipientEncryptedKeys in one KeyAgreeRecipientInfo made hundreds of MiB of objects.
+        if (MoreRecipientInfos(der)) return (null, $"more than the {MaximumRecipientInfos} recipient infos looked at");
         if (contentType == Smime.SmimeOids.AuthEnvelopedData) return AuthEnvelopedDataReader.TryDecode(der);
         // EnvelopedCms opens key transport with every cipher it knows, key agreement to EC keys only our reader; an
         // envelope with key agreement our reader cannot read (another cipher) still goes to EnvelopedCms, for its RSA recipients.
         return KeyAgreementEnvelopedDataReader.TryDecode(der) is { } agreement ? (agreement, null) : EnvelopedDataReader.TryDecode(der);
+    }
+
+    /// <summary>
+    /// Whether the envelope's RecipientInfos (the same place in EnvelopedData and AuthEnvelopedData:
+    /// after the version and any originatorInfo) are more than <see cref="MaximumRecipientInfos"/>.
+    /// An envelope this cannot find them in is left to the readers, which say what is wrong with it.
+    /// </summary>
+    private static bool MoreRecipientInfos(byte[] der)
+    {
+        try
+        {
+            var contentInfo = new AsnReader(der, AsnEncodingRules.BER).ReadSequence();
+            contentInfo.ReadObjectIdentifier();
+            var data = contentInfo.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0)).ReadSequence();
+            data.ReadEncodedValue(); // version
+            if (data.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0))) data.ReadEncodedValue(); // originatorInfo
+            return CmsRecipients.MoreThan(data.ReadSetOf(skipSortOrderValidation: true), MaximumRecipientInfos);
+        }
+        catch (AsnContentException)
+        {
+            return false;
+        }
     }
 }
