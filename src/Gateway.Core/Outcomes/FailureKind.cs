@@ -26,4 +26,5 @@ public enum FailureKind
     MailLoop,
     ParameterInvalid,
     ParameterUnsupported,
+    RelayNotPermitted,
 }

@@ -35,6 +35,7 @@ public static class Failures
         // RFC 5321 §4.1.1.11 and RFC 3461 §5.1; Postfix's wording.
         FailureKind.ParameterInvalid => new(501, "5.5.4", detail ?? "Error: bad parameter syntax"),
         FailureKind.ParameterUnsupported => new(555, "5.5.4", detail ?? "Unsupported option"),
+        FailureKind.RelayNotPermitted => new(550, "5.7.1", detail ?? "Relay access denied"),
         _ => new(451, "4.3.0", detail ?? "Temporary local problem, please try again later"),
     };
 
@@ -44,7 +45,8 @@ public static class Failures
             or FailureKind.SpoolUnavailable or FailureKind.SpoolFull or FailureKind.AuthenticationRequired or FailureKind.SenderNotAllowed or FailureKind.SenderNotOwned
             or FailureKind.SenderAddressInvalid or FailureKind.RecipientAddressInvalid
             or FailureKind.BareLineFeed or FailureKind.BareCarriageReturn or FailureKind.EmptyMessage or FailureKind.HeaderTooLarge
-            or FailureKind.TooManyHops or FailureKind.MailLoop or FailureKind.ParameterInvalid or FailureKind.ParameterUnsupported => AfterQueueAction.None,
+            or FailureKind.TooManyHops or FailureKind.MailLoop or FailureKind.ParameterInvalid or FailureKind.ParameterUnsupported
+            or FailureKind.RelayNotPermitted => AfterQueueAction.None,
         FailureKind.EncryptionCertificateMissing or FailureKind.SigningIdentityMissing or FailureKind.UpstreamPermanent => AfterQueueAction.Fail,
         _ => AfterQueueAction.Defer,
     };

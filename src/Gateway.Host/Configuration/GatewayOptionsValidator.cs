@@ -105,6 +105,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"Gateway:Metrics:HttpPrefix: '{metrics}' must start with http://, name a host (or + for all) and a port, and end with / (e.g. http://127.0.0.1:9310/; IPv6 addresses are not supported)");
 
         var harvest = options.Harvest;
+        for (var i = 0; i < (harvest.Domains?.Length ?? 0); i++)
+        {
+            if (!Harvest.RecipientDomains.IsDomainPattern(harvest.Domains![i] ?? ""))
+                errors.Add($"Gateway:Harvest:Domains:{i}: '{harvest.Domains[i]}' is not a domain or *.domain (e.g. example.com, *.example.com)");
+        }
         if (harvest.Enabled)
         {
             if (!IPAddress.TryParse(harvest.Address, out _)) errors.Add($"Gateway:Harvest:Address: '{harvest.Address}' is not an IP address");

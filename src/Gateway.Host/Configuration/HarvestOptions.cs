@@ -45,5 +45,12 @@ public sealed class HarvestOptions
     /// </summary>
     public bool DecryptUnsigned { get; set; }
 
+    /// <summary>
+    /// The company's domains (<c>example.com</c>, <c>*.example.com</c> for its subdomains, <c>*</c>
+    /// for any): a recipient in another is refused at RCPT (550 5.7.1), so the endpoint never relays
+    /// elsewhere. Null or empty: any domain, with a warning at start.
+    /// </summary>
+    public string[]? Domains { get; set; }
+
     public IReadOnlyList<string> EffectiveAllowedNetworks => AllowedNetworks ?? SmtpOptions.DefaultAllowedNetworks;
 }

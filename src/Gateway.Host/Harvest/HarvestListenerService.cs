@@ -53,7 +53,9 @@ public sealed partial class HarvestListenerService(
         provider.Add(factory);
         provider.Add((SmtpServer.Protocol.ISmtpCommandFactory)new GatewayCommandFactory(offerDsn: false));
         var keys = harvest.Decrypt ? new DecryptionKeys(local, options.Value.Ca.Enabled ? services.GetRequiredService<ICertificateIssuer>() : null) : null;
-        provider.Add((IMailboxFilter)new AddressKeepingFilter(smtp.MaxMessageSize));
+        var domains = new RecipientDomains(harvest.Domains);
+        if (domains.Unset) LogAnyRecipientDomain();
+        provider.Add((IMailboxFilter)new AddressKeepingFilter(smtp.MaxMessageSize, domains, audit));
         provider.Add((IMessageStore)new HarvestingMessageStore(harvest, smtp.MaxMessageSize, smtp.ServerName, local, cache, keys, audit, logger));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
         SessionTimeouts.Answer(server, stoppingToken);
@@ -70,6 +72,9 @@ public sealed partial class HarvestListenerService(
             throw;
         }
     }
+
+    [LoggerMessage(EventId = 6005, Level = LogLevel.Warning, Message = "Inbound endpoint: Gateway:Harvest:Domains is not set, so mail for any recipient domain is passed on to the internal MTA; list the company's domains (example.com, *.example.com) to refuse the others at RCPT")]
+    private partial void LogAnyRecipientDomain();
 
     [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Inbound endpoint: closed the session of {Client}: {Reason}")]
     private partial void LogClosed(string client, string reason);

@@ -1,3 +1,6 @@
+using Gateway.Audit;
+using Gateway.Harvest;
+using Gateway.Outcomes;
 using SmtpServer;
 using SmtpServer.Mail;
 using SmtpServer.Storage;
@@ -5,12 +8,13 @@ using SmtpServer.Storage;
 namespace Gateway.Smtp;
 
 /// <summary>
-/// The inbound endpoint's checks before DATA are the network (at connect) and MAIL's declared
-/// SIZE (<see cref="DeclaredSize"/>): this filter takes every sender and recipient, and keeps each
-/// address as the client wrote it (<see cref="EnvelopeAddress"/>), so a UTF-8 domain reaches the
-/// internal MTA whole.
+/// The inbound endpoint's checks before DATA are the network (at connect), MAIL's declared
+/// SIZE (<see cref="DeclaredSize"/>) and each recipient's domain (<see cref="RecipientDomains"/>:
+/// a recipient outside the company's domains is refused, so the endpoint never relays elsewhere,
+/// whatever the MTA in front of it passes on). Each address is kept as the client wrote it
+/// (<see cref="EnvelopeAddress"/>), so a UTF-8 domain reaches the internal MTA whole.
 /// </summary>
-internal sealed class AddressKeepingFilter(long maxMessageSize) : IMailboxFilter
+internal sealed class AddressKeepingFilter(long maxMessageSize, RecipientDomains domains, IAuditLog audit) : IMailboxFilter
 {
     public Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken)
     {
@@ -21,10 +25,17 @@ internal sealed class AddressKeepingFilter(long maxMessageSize) : IMailboxFilter
         return Task.FromResult(true);
     }
 
-    public Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
+    public async Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
     {
-        EnvelopeAddress.KeepRecipient(context, to, Line(context));
-        return Task.FromResult(true);
+        var recipient = EnvelopeAddress.KeepRecipient(context, to, Line(context));
+        if (domains.Includes(recipient)) return true;
+        var reply = Failures.Reply(FailureKind.RelayNotPermitted, $"Relay access denied: {RecipientDomains.DomainOf(recipient)} is not one of Gateway:Harvest:Domains");
+        await audit.TryWriteAsync(new AuditEvent("relay-refused")
+        {
+            Client = SpoolingMessageStore.ClientAddress(context), Sender = EnvelopeAddress.SenderOf(context, from), Recipient = recipient,
+            Action = "refused", Reason = "inbound endpoint: " + reply.Text, Reply = reply.ToString(),
+        });
+        throw new SmtpServer.Protocol.SmtpResponseException(reply.ToResponse());
     }
 
     private static string? Line(ISessionContext context) => context.Pipe is NetworkDuplexPipe { State: var state } ? state.TakeEnvelopeLine() : null;

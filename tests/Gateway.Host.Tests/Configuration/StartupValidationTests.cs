@@ -71,6 +71,8 @@ public sealed class StartupValidationTests : IDisposable
     [InlineData("Gateway:Metrics:HttpPrefix", "http://[::1]:9310/", "IPv6 addresses are not supported")]
     [InlineData("Gateway:Metrics:HttpPrefix", "http://127.0.0.1/", "must start with http://")]
     [InlineData("Gateway:Certificates:ReloadCheckInterval", "00:00:00", "must be a positive duration")]
+    [InlineData("Gateway:Harvest:Domains:0", "alice@example.test", "'alice@example.test' is not a domain or *.domain")]
+    [InlineData("Gateway:Harvest:Domains:0", "<>", "'<>' is not a domain or *.domain")]
     public async Task BadValueOfASettingAddedLater_ExitsWith1_NamingTheKey(string key, string value, string expected)
     {
         var (exit, error) = await RunAsync(WriteConfig(s => s[key] = value));
