@@ -68,7 +68,8 @@ public static class DataScreen
         return previous == (byte)'\r' ? '\r' : found;
     }
 
-    private static FailureKind? CheckHeaders(ReadOnlySequence<byte> data, DataScreenLimits limits)
+    /// <summary>The header block's size, and the hop count and our loop markers in it: <see cref="Check"/> without the line ends.</summary>
+    public static FailureKind? CheckHeaders(ReadOnlySequence<byte> data, DataScreenLimits limits)
     {
         var reader = new SequenceReader<byte>(data);
         var hops = 0;

@@ -56,7 +56,7 @@ public sealed partial class HarvestListenerService(
         var domains = new RecipientDomains(harvest.Domains);
         if (domains.Unset) LogAnyRecipientDomain();
         provider.Add((IMailboxFilter)new AddressKeepingFilter(smtp.MaxMessageSize, domains, audit));
-        provider.Add((IMessageStore)new HarvestingMessageStore(harvest, smtp.MaxMessageSize, smtp.ServerName, local, cache, keys, audit, logger));
+        provider.Add((IMessageStore)new HarvestingMessageStore(harvest, smtp.MaxMessageSize, smtp.MaxHops, smtp.ServerName, local, cache, keys, audit, services.GetRequiredService<TimeProvider>(), logger));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
         SessionTimeouts.Answer(server, stoppingToken);
         try

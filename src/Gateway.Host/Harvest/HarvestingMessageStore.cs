@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using Gateway.Audit;
 using Gateway.Certificates;
 using Gateway.Configuration;
@@ -19,13 +20,17 @@ namespace Gateway.Harvest;
 /// is decrypted (<see cref="EnvelopeOpener"/>; Harvest:Decrypt); a signed message's signature is
 /// verified and its sender's certificate to encrypt to stored for the sender's address (source
 /// "harvested", <see cref="SignatureHarvester"/>), the inner signature of a decrypted one included; then the message goes on, otherwise unchanged.
-/// Whatever the signature says, the message itself is never held back here.
+/// Whatever the signature says, the message itself is never held back here. Like any relay it
+/// puts its Received line on top and refuses a message with more than Smtp:MaxHops of them (a loop).
 /// </summary>
 /// <param name="keys">Null when Harvest:Decrypt is off.</param>
-internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, string serverName, LocalCertificateStore local, CertificateCache cache,
-    DecryptionKeys? keys, IAuditLog audit, ILogger logger) : IMessageStore
+internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, int maxHops, string serverName, LocalCertificateStore local, CertificateCache cache,
+    DecryptionKeys? keys, IAuditLog audit, TimeProvider time, ILogger logger) : IMessageStore
 {
     private readonly InboundForwarder _forwarder = new(options, serverName);
+
+    // The hop count only: the header size is the edge MTA's to limit, and our loop marker is the outbound endpoint's.
+    private readonly DataScreenLimits _hops = new(RejectBareLineFeed: false, MaxHeaderSize: int.MaxValue, maxHops, MaxLoopMarkers: int.MaxValue, serverName);
 
     public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
     {
@@ -47,15 +52,23 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             var reply = Failures.Reply(FailureKind.BareCarriageReturn);
             return await RefuseAsync(reply, "inbound endpoint: " + reply.Text, buffer.Length + 2, client, from, recipients);
         }
-        var message = new byte[buffer.Length + 2];
-        buffer.CopyTo(message);
+        if (DataScreen.CheckHeaders(buffer, _hops) is { } loop)
+        {
+            var reply = Failures.Reply(loop);
+            return await RefuseAsync(reply, "inbound endpoint: " + reply.Text, buffer.Length + 2, client, from, recipients);
+        }
+        // Above the first header, outside anything signed; a decrypted message keeps it with the other outer headers.
+        var trace = Encoding.ASCII.GetBytes(ReceivedLine.Of(context, client, serverName, null, time.GetUtcNow()));
+        var message = new byte[trace.Length + buffer.Length + 2];
+        trace.CopyTo(message, 0);
+        buffer.CopyTo(message.AsSpan(trace.Length));
         message[^2] = (byte)'\r';
         message[^1] = (byte)'\n';
         if (lineEnds == FailureKind.BareLineFeed)
         {
             message = LineEnds.ToCrlf(message);
             // Each LF made CRLF adds a byte: the internal MTA would refuse it after the dot instead.
-            if (MessageSize.Exceeds(message.Length - 2, maxMessageSize)) return await TooLarge(message.Length);
+            if (MessageSize.Exceeds(message.Length - trace.Length - 2, maxMessageSize)) return await TooLarge(message.Length - trace.Length);
         }
 
         // Whatever else happens: a sender must not make a message look decrypted by us.

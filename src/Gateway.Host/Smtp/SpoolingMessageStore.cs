@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Net;
 using System.Text;
 using Gateway.Audit;
@@ -106,14 +105,8 @@ internal sealed partial class SpoolingMessageStore(FileSpool spool, AcceptJourna
     /// Our Received line (RFC 5321 §4.4: every relay adds one; it is what hop counts count) and our
     /// loop marker. Both go above the client's headers, outside anything we sign later.
     /// </summary>
-    private byte[] Trace(ISessionContext context, string client, string id, DateTimeOffset time)
-    {
-        var protocol = "ESMTP" + (context.Pipe?.IsSecure == true ? "S" : "") + (context.Authentication?.IsAuthenticated == true ? "A" : "");
-        var date = time.ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture);
-        return Encoding.ASCII.GetBytes(
-            $"Received: from [{client}]\r\n\tby {_limits.ServerName} (Gateway) with {protocol} id {id};\r\n\t{date}\r\n" +
-            $"{DataScreenLimits.LoopHeader}: {_limits.ServerName}\r\n");
-    }
+    private byte[] Trace(ISessionContext context, string client, string id, DateTimeOffset time) => Encoding.ASCII.GetBytes(
+        ReceivedLine.Of(context, client, _limits.ServerName, id, time) + $"{DataScreenLimits.LoopHeader}: {_limits.ServerName}\r\n");
 
     internal static string ClientAddress(ISessionContext context) =>
         context.Properties.TryGetValue(EndpointListener.RemoteEndPointKey, out var endpoint) && endpoint is IPEndPoint ip

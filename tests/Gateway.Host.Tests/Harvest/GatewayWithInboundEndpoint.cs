@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using Gateway.Harvest;
 using Gateway.Tests.Fixtures;
 using Gateway.Tests.Smtp;
@@ -21,6 +22,14 @@ public abstract class GatewayWithInboundEndpoint : GatewayRelayingToSink
 
     protected async Task<int> InboundPortAsync() =>
         (await Running.Services.GetRequiredService<HarvestListenerService>().Ready.WaitAsync(TimeSpan.FromSeconds(20))).Port;
+
+    /// <summary>What the internal MTA got, without the Received line the endpoint puts on top (checked to be there).</summary>
+    protected static byte[] BelowOurReceivedLine(byte[] passed)
+    {
+        var ours = Regex.Match(Encoding.ASCII.GetString(passed), @"^Received: from \[[^\]]+\]\r\n\tby gw\.example\.test \(Gateway\) with ESMTP;\r\n\t[^\r]+\r\n");
+        Assert.True(ours.Success, "the message passed on does not start with our Received line");
+        return passed[ours.Length..];
+    }
 
     /// <summary>One transaction to the inbound endpoint, dot-stuffed; returns the reply to the data.</summary>
     protected static async Task<string> SendAsync(int port, string from, IEnumerable<string> to, byte[] message)

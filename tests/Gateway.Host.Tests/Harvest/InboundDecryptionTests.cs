@@ -74,7 +74,7 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
 
         Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
 
-        Assert.Equal(message, Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
+        Assert.Equal(message, BelowOurReceivedLine(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
         var kept = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-not-decrypted"));
         Assert.Equal("the decrypted message has a bare CR", kept.GetProperty("reason").GetString());
     }
@@ -89,7 +89,7 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         var message = Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)));
 
         Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
-        Assert.Equal(message, Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
+        Assert.Equal(message, BelowOurReceivedLine(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
         var kept = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-not-decrypted"));
         Assert.Contains("not signed", kept.GetProperty("reason").GetString());
 
@@ -220,7 +220,7 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test", "dave@example.test"], message));
 
         var passed = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
-        Assert.Equal(message, passed.Data);
+        Assert.Equal(message, BelowOurReceivedLine(passed.Data));
         var refused = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-not-decrypted"));
         Assert.Contains("dave@example.test", refused.GetProperty("reason").GetString());
         Assert.Equal("passed on encrypted", refused.GetProperty("action").GetString());
@@ -233,7 +233,7 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         await RestartAsync();
         var message = await SignedAndEncryptedByFrankAsync("alice@example.test", World.AliceFiles.CertificatePath);
         Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
-        Assert.Equal(message, Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
+        Assert.Equal(message, BelowOurReceivedLine(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
         Assert.DoesNotContain(Running.AuditEvents(), e => RunningGateway.Is(e, "inbound-decrypted") || RunningGateway.Is(e, "inbound-not-decrypted"));
     }
 }

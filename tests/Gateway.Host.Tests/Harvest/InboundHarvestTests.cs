@@ -31,7 +31,7 @@ public sealed class InboundHarvestTests : GatewayWithInboundEndpoint
         Assert.StartsWith("250 2.0.0 passed on", reply);
 
         var passed = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
-        Assert.Equal(signed, passed.Data);
+        Assert.Equal(signed, BelowOurReceivedLine(passed.Data));
         Assert.Equal(["alice@example.test"], passed.RcptTo);
         await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "certificate-harvested", "frank@partner.test"));
 
@@ -75,6 +75,29 @@ public sealed class InboundHarvestTests : GatewayWithInboundEndpoint
         var decrypted = await OpenSslCms.DecryptAsync(eml, encryption.CertificatePath, encryption.KeyPath);
         Assert.True(decrypted.Success, decrypted.Stderr);
         Assert.Contains("For your encryption key.", decrypted.ContentText);
+    }
+
+    [Fact]
+    public async Task InboundMail_IsPassedOnWithOurReceivedLineAboveItsHeaders()
+    {
+        var message = Encoding.ASCII.GetBytes("Received: from mx.partner.test\r\nFrom: <frank@partner.test>\r\nSubject: traced\r\n\r\nbody\r\n");
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+
+        var text = Encoding.ASCII.GetString(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data);
+        Assert.Matches(@"^Received: from \[127\.0\.0\.1\]\r\n\tby gw\.example\.test \(Gateway\) with ESMTP;\r\n\t\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000\r\nReceived: from mx\.partner\.test\r\n", text);
+        Assert.EndsWith("Subject: traced\r\n\r\nbody\r\n", text);
+    }
+
+    [Fact]
+    public async Task InboundMail_WithMoreReceivedLinesThanMaxHops_IsRefusedAsALoop_AndNotPassedOn()
+    {
+        var looping = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("Received: from mx.partner.test\r\n", 51)) + "From: <frank@partner.test>\r\n\r\nround and round\r\n");
+        Assert.StartsWith("554 5.4.6", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], looping));
+        var refused = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "message-refused"));
+        Assert.StartsWith("inbound endpoint: ", refused.GetProperty("reason").GetString());
+
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], Encoding.ASCII.GetBytes("Subject: next\r\n\r\nbody\r\n")));
+        Assert.EndsWith("Subject: next\r\n\r\nbody\r\n", Encoding.ASCII.GetString(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
     }
 
     [Fact]
