@@ -35,7 +35,7 @@ public static class EnvelopeOpener
     /// <summary>The message without any <see cref="MarkerHeader"/> line: the same array when it has none.</summary>
     public static byte[] WithoutMarker(byte[] raw)
     {
-        var (fields, bodyStart) = TopLevelHeader(raw);
+        var (fields, bodyStart, _) = TopLevelHeader(raw);
         var kept = fields.Where(f => !f.Is(MarkerHeader)).ToList();
         return kept.Count == fields.Count ? raw : Join(kept, "\r\n"u8, raw.AsSpan(bodyStart));
     }
@@ -46,7 +46,7 @@ public static class EnvelopeOpener
     /// <param name="requireSignature">Decrypt only content that is signed, with a signature that verifies.</param>
     public static DecryptionResult Open(byte[] raw, IReadOnlyList<string> recipients, Func<string, IReadOnlyList<X509Certificate2>> keysFor, string serverName, bool requireSignature = true)
     {
-        var (fields, bodyStart) = TopLevelHeader(raw);
+        var (fields, bodyStart, headerWellFormed) = TopLevelHeader(raw);
         if (fields.LastOrDefault(f => f.Is("Content-Type")) is not { } typeField
             || !ContentType.TryParse(Encoding.ASCII.GetBytes(typeField.Value), out var type)
             || !(type.IsMimeType("application", "pkcs7-mime") || type.IsMimeType("application", "x-pkcs7-mime")))
@@ -57,6 +57,9 @@ public static class EnvelopeOpener
         if (smimeType.Length > 0 && !smimeType.Equals("enveloped-data", StringComparison.OrdinalIgnoreCase)
             && !smimeType.Equals("authEnveloped-data", StringComparison.OrdinalIgnoreCase))
             return new DecryptionResult(DecryptionOutcome.NotEncrypted, raw);
+        // Postfix and mail clients end the header at the first line that is not a field: the
+        // plaintext's MIME headers, written below it, would be body text to them.
+        if (!headerWellFormed) return Unreadable(raw, "the message header has a line that is not a header field");
 
         var encoding = fields.LastOrDefault(f => f.Is("Content-Transfer-Encoding"))?.Value.Trim().ToLowerInvariant() ?? "7bit";
         var body = raw.AsSpan(bodyStart);
@@ -183,21 +186,27 @@ public static class EnvelopeOpener
     }
 
     /// <summary>
-    /// The top-level header fields, read from the header block alone made CRLF, and where the
-    /// body starts in <paramref name="raw"/>: every inbound message passes here, and its body is
+    /// The top-level header fields, read from the header block alone made CRLF, where the
+    /// body starts in <paramref name="raw"/>, and whether every line was a header field: every inbound message passes here, and its body is
     /// neither copied nor changed (a binary CMS body must not get CRs added to its LF bytes).
     /// </summary>
-    private static (List<HeaderField> Fields, int BodyStart) TopLevelHeader(byte[] raw)
+    private static (List<HeaderField> Fields, int BodyStart, bool WellFormed) TopLevelHeader(byte[] raw)
     {
         var at = 0;
         while (at < raw.Length)
         {
             var lineEnd = raw.AsSpan(at).IndexOf((byte)'\n');
             if (lineEnd < 0) break;
-            if (lineEnd == 0 || (lineEnd == 1 && raw[at] == '\r')) return (HeaderFields(LineEnds.ToCrlf(raw[..at])).Fields, at + lineEnd + 1);
+            if (lineEnd == 0 || (lineEnd == 1 && raw[at] == '\r'))
+            {
+                // The header block with its empty line, so that HeaderFields finds its end.
+                var (fields, _, wellFormed) = HeaderFields(LineEnds.ToCrlf(raw[..(at + lineEnd + 1)]));
+                return (fields, at + lineEnd + 1, wellFormed);
+            }
             at += lineEnd + 1;
         }
-        return (HeaderFields(LineEnds.ToCrlf(raw)).Fields, raw.Length); // no empty line: all header
+        var (all, _, _) = HeaderFields(LineEnds.ToCrlf(raw)); // no empty line: all header, and no body
+        return (all, raw.Length, false);
     }
 
     private sealed record HeaderField(byte[] Message, int Start, int Length)

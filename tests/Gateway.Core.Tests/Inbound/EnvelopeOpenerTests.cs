@@ -47,6 +47,21 @@ public sealed class EnvelopeOpenerTests(PkiFixture pki) : IClassFixture<PkiFixtu
         Assert.Equal(expected, Encoding.ASCII.GetString(result.Message));
     }
 
+    [Theory]
+    [InlineData("not a header field\r\n")]
+    [InlineData(">From bob@partner.test Mon Jan  1 00:00:00 2026\r\n")]
+    public void OuterHeaderWithALineThatIsNotAField_StaysEncrypted(string line)
+    {
+        // Postfix and mail clients end the header at such a line: the MIME headers of the plaintext
+        // would become body text under it.
+        var encrypted = Encoding.ASCII.GetString(Encrypted(Entity, SubjectIdentifierType.IssuerAndSerialNumber, pki.Alice.Certificate));
+        var message = Encoding.ASCII.GetBytes(encrypted.Replace("Subject: figures\r\n", "Subject: figures\r\n" + line));
+        var result = EnvelopeOpener.Open(message, ["alice@example.test"], Keys(("alice@example.test", pki.Alice.Certificate)), "gw", requireSignature: false);
+        Assert.Equal(DecryptionOutcome.Unreadable, result.Outcome);
+        Assert.Same(message, result.Message);
+        Assert.Contains("not a header field", result.Reason);
+    }
+
     [Fact]
     public void OlderKeyOfTheRecipient_StillOpensMailEncryptedToIt()
     {
