@@ -25,20 +25,45 @@ namespace Gateway.Inbound;
 /// only its Content-* headers are taken (an encrypted part must not add From or
 /// Authentication-Results lines to the header block the inbound MTA checked), and its body byte
 /// for byte, so a signature inside still verifies. <see cref="MarkerHeader"/> says it was
-/// decrypted here; <see cref="WithoutMarker"/> removes it from every inbound message.
+/// decrypted here; <see cref="NotDecryptedHeader"/> tells the reader of a message passed on
+/// encrypted why (<see cref="MarkedNotDecrypted"/>); <see cref="WithoutMarker"/> removes both from
+/// every inbound message, so neither can be forged.
 /// </para>
 /// </summary>
 public static class EnvelopeOpener
 {
     public const string MarkerHeader = "X-Gateway-Decrypted";
+    public const string NotDecryptedHeader = "X-Gateway-Not-Decrypted";
 
-    /// <summary>The message without any <see cref="MarkerHeader"/> line: the same array when it has none.</summary>
+    /// <summary>The message without any <see cref="MarkerHeader"/> or <see cref="NotDecryptedHeader"/> line: the same array when it has none.</summary>
     public static byte[] WithoutMarker(byte[] raw)
     {
         var (fields, bodyStart, _) = TopLevelHeader(raw);
-        var kept = fields.Where(f => !f.Is(MarkerHeader)).ToList();
+        var kept = fields.Where(f => !f.Is(MarkerHeader) && !f.Is(NotDecryptedHeader)).ToList();
         return kept.Count == fields.Count ? raw : Join(kept, "\r\n"u8, raw.AsSpan(bodyStart));
     }
+
+    /// <summary>
+    /// <paramref name="raw"/> with <see cref="NotDecryptedHeader"/> above its first header: only the
+    /// reason's short name (the audit has the detail). The outer header is outside the CMS, so a
+    /// signature inside still verifies; above the first line, it stays a header whatever follows.
+    /// </summary>
+    public static byte[] MarkedNotDecrypted(byte[] raw, string serverName, string reason)
+    {
+        var line = Encoding.ASCII.GetBytes($"{NotDecryptedHeader}: by {serverName}; reason={reason}\r\n");
+        var marked = new byte[line.Length + raw.Length];
+        line.CopyTo(marked, 0);
+        raw.CopyTo(marked, line.Length);
+        return marked;
+    }
+
+    /// <summary>The reason <see cref="MarkedNotDecrypted"/> gives for an outcome.</summary>
+    public static string NotDecryptedReason(DecryptionOutcome outcome) => outcome switch
+    {
+        DecryptionOutcome.NotForOurKeys => "not-for-our-keys",
+        DecryptionOutcome.NotSigned => "not-signed",
+        _ => "unreadable",
+    };
 
     /// <param name="raw">The message, <see cref="WithoutMarker"/> already applied.</param>
     /// <param name="keysFor">The certificates with private keys the gateway holds for an address, expired and replaced ones included (older mail was encrypted to them).</param>

@@ -125,14 +125,17 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         };
         // The sender wrote what is inside the envelope too: a bare CR there must not reach the
         // internal MTA either, so such a message goes on as it came, encrypted.
-        var forwarded = result.Message;
+        // A message passed on encrypted tells its reader why in a header (the audit has the detail).
+        var forwarded = result.Outcome is DecryptionOutcome.Decrypted or DecryptionOutcome.NotEncrypted
+            ? result.Message
+            : EnvelopeOpener.MarkedNotDecrypted(result.Message, serverName, EnvelopeOpener.NotDecryptedReason(result.Outcome));
         if (result.Outcome == DecryptionOutcome.Decrypted && DataScreen.CheckLineEnds(new ReadOnlySequence<byte>(result.Message), rejectBareLineFeed: false) is not null)
         {
             line = new AuditEvent("inbound-not-decrypted")
             {
                 Action = "passed on encrypted", Reason = "the decrypted message has a bare CR", RecipientCertificates = [result.Key!.Thumbprint], Algorithms = result.Algorithms,
             };
-            forwarded = message;
+            forwarded = EnvelopeOpener.MarkedNotDecrypted(message, serverName, "bare-cr");
         }
         if (line is not null) await audit.TryWriteAsync(line with { Client = client, Sender = from, Recipients = recipients });
         return forwarded;

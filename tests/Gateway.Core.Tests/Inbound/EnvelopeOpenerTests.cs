@@ -115,6 +115,23 @@ public sealed class EnvelopeOpenerTests(PkiFixture pki) : IClassFixture<PkiFixtu
     }
 
     [Fact]
+    public void ForgedNotDecryptedMark_IsRemovedToo()
+    {
+        var plain = Encoding.ASCII.GetBytes("From: mallory@evil.test\r\nX-Gateway-Not-Decrypted: by gw; reason=not-signed\r\nSubject: hi\r\n\r\nbody\r\n");
+        Assert.Equal("From: mallory@evil.test\r\nSubject: hi\r\n\r\nbody\r\n", Encoding.ASCII.GetString(EnvelopeOpener.WithoutMarker(plain)));
+    }
+
+    [Fact]
+    public void MessagePassedOnEncrypted_IsMarkedWithWhy_AboveItsHeaders_ItsBytesOtherwiseAsTheyCame()
+    {
+        var message = Encrypted(Entity, SubjectIdentifierType.IssuerAndSerialNumber, pki.Alice.Certificate);
+        var result = EnvelopeOpener.Open(message, ["alice@example.test"], Keys(("alice@example.test", pki.Alice.Certificate)), "gw");
+        Assert.Equal(DecryptionOutcome.NotSigned, result.Outcome);
+        var marked = EnvelopeOpener.MarkedNotDecrypted(result.Message, "gw.example.test", EnvelopeOpener.NotDecryptedReason(result.Outcome));
+        Assert.Equal("X-Gateway-Not-Decrypted: by gw.example.test; reason=not-signed\r\n" + Encoding.ASCII.GetString(message), Encoding.ASCII.GetString(marked));
+    }
+
+    [Fact]
     public void PlainMessage_PassesByteForByte()
     {
         var plain = Encoding.ASCII.GetBytes("From: bob@partner.test\nSubject: bare LF and all\n\nbody\n");

@@ -23,11 +23,16 @@ public abstract class GatewayWithInboundEndpoint : GatewayRelayingToSink
     protected async Task<int> InboundPortAsync() =>
         (await Running.Services.GetRequiredService<HarvestListenerService>().Ready.WaitAsync(TimeSpan.FromSeconds(20))).Port;
 
-    /// <summary>What the internal MTA got, without the Received line the endpoint puts on top (checked to be there).</summary>
-    protected static byte[] BelowOurReceivedLine(byte[] passed)
+    /// <summary>
+    /// What the internal MTA got, without the Received line the endpoint puts on top (checked to be
+    /// there) and, for a message it could not decrypt, the X-Gateway-Not-Decrypted line above it
+    /// with <paramref name="notDecrypted"/> as its reason (checked to be there only then).
+    /// </summary>
+    protected static byte[] BelowOurReceivedLine(byte[] passed, string? notDecrypted = null)
     {
-        var ours = Regex.Match(Encoding.ASCII.GetString(passed), @"^Received: from \[[^\]]+\]\r\n\tby gw\.example\.test \(Gateway\) with ESMTP;\r\n\t[^\r]+\r\n");
-        Assert.True(ours.Success, "the message passed on does not start with our Received line");
+        var marker = notDecrypted is null ? "" : Regex.Escape($"X-Gateway-Not-Decrypted: by gw.example.test; reason={notDecrypted}\r\n");
+        var ours = Regex.Match(Encoding.ASCII.GetString(passed), "^" + marker + @"Received: from \[[^\]]+\]\r\n\tby gw\.example\.test \(Gateway\) with ESMTP;\r\n\t[^\r]+\r\n");
+        Assert.True(ours.Success, "the message passed on does not start with our lines: " + Encoding.ASCII.GetString(passed[..Math.Min(200, passed.Length)]));
         return passed[ours.Length..];
     }
 

@@ -74,7 +74,7 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
 
         Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
 
-        Assert.Equal(message, BelowOurReceivedLine(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
+        Assert.Equal(message, BelowOurReceivedLine(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data, "bare-cr"));
         var kept = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-not-decrypted"));
         Assert.Equal("the decrypted message has a bare CR", kept.GetProperty("reason").GetString());
     }
@@ -89,7 +89,7 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         var message = Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)));
 
         Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
-        Assert.Equal(message, BelowOurReceivedLine(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data));
+        Assert.Equal(message, BelowOurReceivedLine(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data, "not-signed"));
         var kept = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-not-decrypted"));
         Assert.Contains("not signed", kept.GetProperty("reason").GetString());
 
@@ -220,7 +220,7 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test", "dave@example.test"], message));
 
         var passed = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
-        Assert.Equal(message, BelowOurReceivedLine(passed.Data));
+        Assert.Equal(message, BelowOurReceivedLine(passed.Data, "not-for-our-keys"));
         var refused = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-not-decrypted"));
         Assert.Contains("dave@example.test", refused.GetProperty("reason").GetString());
         Assert.Equal("passed on encrypted", refused.GetProperty("action").GetString());
