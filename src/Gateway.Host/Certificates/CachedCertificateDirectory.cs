@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Gateway.Mail;
 
 namespace Gateway.Certificates;
 
@@ -37,9 +38,9 @@ public sealed class CachedCertificateDirectory(ICertificateDirectory inner, Time
     private async ValueTask<CertificateChoice> GetAsync(bool signer, string address, Func<string, CancellationToken, ValueTask<CertificateChoice>> find, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        // The address as asked: a certificate is valid for its address's local part as written
-        // (RFC 5280 §7.5), so Bob@ and bob@ may have different answers, and neither is the other's.
-        var key = (signer, address);
+        // Under the key every source looks up by: the validator binds a certificate to its address
+        // the same way (SameMailboxAs), so Bob@ and bob@ have one answer.
+        var key = (signer, MailAddress.LookupKey(address));
         if (_choices.TryGetValue(key, out var cached) && cached.Until > now) return cached.Choice;
         var generation = Interlocked.Read(ref _generation);
         var choice = await find(address, cancellationToken);

@@ -22,7 +22,7 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
     private TestIdentity EncryptionOnly(string address = Frank) => fixture.Pki.Issue(address, new CertificateOptions { KeyUsage = X509KeyUsageFlags.KeyEncipherment });
 
     /// <summary>A detached multipart/signed message from Frank, carrying <paramref name="carried"/> and, when given, SMIMEEncryptionKeyPreference naming <paramref name="preferred"/>.</summary>
-    private static byte[] Signed(TestIdentity signer, IEnumerable<X509Certificate2> carried, X509Certificate2? preferred = null)
+    private static byte[] Signed(TestIdentity signer, IEnumerable<X509Certificate2> carried, X509Certificate2? preferred = null, string from = Frank)
     {
         var entity = Encoding.ASCII.GetBytes("Content-Type: text/plain; charset=us-ascii\r\n\r\nFrom Frank.\r\n");
         var cms = new SignedCms(new ContentInfo(entity), detached: true);
@@ -40,7 +40,7 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
         }
         cms.ComputeSignature(signerInfo);
         var signature = Convert.ToBase64String(cms.Encode(), Base64FormattingOptions.InsertLineBreaks);
-        var message = $"From: <{Frank}>\r\nTo: <alice@example.test>\r\nSubject: signed\r\nMIME-Version: 1.0\r\n" +
+        var message = $"From: <{from}>\r\nTo: <alice@example.test>\r\nSubject: signed\r\nMIME-Version: 1.0\r\n" +
             "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"b\"\r\n\r\n" +
             "--b\r\n" + Encoding.ASCII.GetString(entity) + "\r\n--b\r\n" +
             "Content-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n" + signature + "\r\n--b--\r\n";
@@ -52,6 +52,17 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
     {
         var frank = fixture.Pki.Issue(Frank);
         var result = SignatureHarvester.Harvest(Signed(frank, []), fixture.Trust());
+
+        Assert.True(result.Accepted, string.Join("; ", result.Problems));
+        Assert.Equal([frank.Certificate.Thumbprint], result.EncryptionCertificates.Select(c => c.Thumbprint));
+    }
+
+    /// <summary>Exchange and Outlook capitalise the From address as the directory spells the name; the certificate says frank@.</summary>
+    [Fact]
+    public void AFromAddressCapitalisedOtherwiseThanTheCertificate_IsStillHarvested()
+    {
+        var frank = fixture.Pki.Issue(Frank);
+        var result = SignatureHarvester.Harvest(Signed(frank, [], from: "Frank@Partner.test"), fixture.Trust());
 
         Assert.True(result.Accepted, string.Join("; ", result.Problems));
         Assert.Equal([frank.Certificate.Thumbprint], result.EncryptionCertificates.Select(c => c.Thumbprint));

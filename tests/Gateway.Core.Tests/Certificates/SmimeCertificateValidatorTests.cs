@@ -142,14 +142,31 @@ public sealed class SmimeCertificateValidatorTests(PkiFixture fixture) : IClassF
         Assert.True(Validate(identity, CertificateUsage.Encryption, fixture.Trust(), "dave@example.test").Usable);
     }
 
-    [Fact]
-    public void LocalPartCaseDiffers_IsRejected()
+    /// <summary>
+    /// Every lookup (folder, cache, LDAP) finds the certificate whatever the case of the local part;
+    /// refusing it here sent mail to Bob.Smith@ in clear under ifPossible although bob.smith@'s
+    /// certificate was on file. Thunderbird and Outlook ignore the case too.
+    /// </summary>
+    [Theory]
+    [InlineData("Erin@example.test", "erin@example.test")]
+    [InlineData("bob.smith@example.test", "Bob.Smith@example.test")]
+    public void LocalPartCaseDiffers_IsAccepted(string inCertificate, string asked)
     {
-        var identity = Pki.Issue("erin@example.test", new CertificateOptions { SubjectAltNameEmail = "Erin@example.test" });
+        var identity = Pki.Issue(inCertificate.ToLowerInvariant(), new CertificateOptions { SubjectAltNameEmail = inCertificate });
+        var trust = fixture.Trust();
 
-        var verdict = Validate(identity, CertificateUsage.Encryption, fixture.Trust(), "erin@example.test");
+        Assert.True(Validate(identity, CertificateUsage.Encryption, trust, asked).Usable);
+        Assert.True(Validate(identity, CertificateUsage.Signing, trust, asked).Usable);
+    }
 
-        Assert.Equal(["erin@example.test is not in its subjectAltName"], verdict.Problems);
+    [Fact]
+    public void LocalPartDifferingBeyondAsciiCase_IsRejected()
+    {
+        var identity = Pki.Issue("kelvin@example.test");
+
+        var verdict = Validate(identity, CertificateUsage.Signing, fixture.Trust(), "\u212Aelvin@example.test");
+
+        Assert.Equal(["\u212Aelvin@example.test is not in its subjectAltName"], verdict.Problems);
     }
 
     [Fact]

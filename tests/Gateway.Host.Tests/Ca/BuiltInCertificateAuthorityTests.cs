@@ -121,6 +121,24 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
         Assert.Single(_ca.IssuedTo("frank@example.test"));
     }
 
+    /// <summary>
+    /// Exchange writes Frank@ where the sender's client writes frank@: the certificate issued for the
+    /// first spelling is the other's too, not a reason to issue a second one at every change of case.
+    /// </summary>
+    [Fact]
+    public async Task ASenderSpelledInAnotherCase_UsesTheCertificateAlreadyIssued()
+    {
+        var directory = Enrolling();
+        var first = await directory.FindSignerAsync("Frank@example.test", CancellationToken.None);
+        Assert.True(first.Found, first.Reason);
+
+        var second = await directory.FindSignerAsync("frank@example.test", CancellationToken.None);
+
+        Assert.True(second.Found, second.Reason);
+        Assert.Equal(first.Selected!.Certificate.Thumbprint, second.Selected!.Certificate.Thumbprint);
+        Assert.Single(_ca.IssuedTo("frank@example.test"));
+    }
+
     [Fact]
     public async Task TheGatewayAndACaIssueCommandAtOnce_EnrolTheSenderOnce()
     {

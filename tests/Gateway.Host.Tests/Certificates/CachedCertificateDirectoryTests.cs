@@ -7,20 +7,21 @@ namespace Gateway.Tests.Certificates;
 public sealed class CachedCertificateDirectoryTests
 {
     /// <summary>
-    /// The choices were kept under the address in lower case, while a certificate is valid for its
-    /// local part as written: "none" for Bob@ was then the answer for bob@ for a minute (mail to a
-    /// recipient whose certificate is known refused under "required", sent in clear under "ifPossible").
+    /// A certificate is bound to its address whatever the ASCII case of the local part (as every
+    /// directory and client compares it), so one choice serves every such spelling: kept apart,
+    /// a burst of mail to Bob@ and bob@ built the chain twice. A local part that differs beyond
+    /// ASCII case (the Kelvin sign for k) is another address and never gets k's answer.
     /// </summary>
     [Fact]
-    public async Task AnswerForOneSpellingOfALocalPart_IsNotGivenForAnother()
+    public async Task AnswerForOneSpellingOfALocalPart_IsGivenForItsOtherAsciiCases_AndNoOtherAddress()
     {
         var inner = new AnsweringDirectory();
         var directory = new CachedCertificateDirectory(inner, new FakeTimeProvider(DateTimeOffset.UtcNow));
 
-        Assert.False((await directory.FindRecipientAsync("Bob@partner.test", CancellationToken.None)).Found);
-        Assert.Equal("asked for bob@partner.test", (await directory.FindRecipientAsync("bob@partner.test", CancellationToken.None)).Reason);
-        Assert.Equal("asked for bob@partner.test", (await directory.FindRecipientAsync("bob@partner.test", CancellationToken.None)).Reason);
-        Assert.Equal(["Bob@partner.test", "bob@partner.test"], inner.Asked);
+        Assert.Equal("asked for Ken@partner.test", (await directory.FindRecipientAsync("Ken@partner.test", CancellationToken.None)).Reason);
+        Assert.Equal("asked for Ken@partner.test", (await directory.FindRecipientAsync("ken@Partner.test", CancellationToken.None)).Reason);
+        Assert.Equal("asked for \u212Aen@partner.test", (await directory.FindRecipientAsync("\u212Aen@partner.test", CancellationToken.None)).Reason);
+        Assert.Equal(["Ken@partner.test", "\u212Aen@partner.test"], inner.Asked);
     }
 
     /// <summary>The addresses asked for are the world's: choices that expired are dropped, not kept for ever.</summary>
