@@ -86,38 +86,8 @@ public sealed class CertificateCache
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         using var connection = Open();
-        using var transaction = connection.BeginTransaction();
-        if (replace)
-        {
-            using var forget = connection.CreateCommand();
-            forget.CommandText = "DELETE FROM certificates WHERE address = $address AND source = $source";
-            forget.Parameters.AddWithValue("$address", Key(address));
-            forget.Parameters.AddWithValue("$source", source);
-            forget.ExecuteNonQuery();
-        }
-        foreach (var (certificate, chain) in answer)
-        {
-            using var insert = connection.CreateCommand();
-            insert.CommandText = """
-                INSERT INTO certificates (address, thumbprint, source, der, capabilities, chain, first_seen, last_seen)
-                VALUES ($address, $thumbprint, $source, $der, $capabilities, $chain, $now, $now)
-                ON CONFLICT (address, thumbprint, source) DO UPDATE SET last_seen = $now,
-                    capabilities = coalesce($capabilities, capabilities), chain = coalesce($chain, chain)
-                """;
-            insert.Parameters.AddWithValue("$address", Key(address));
-            insert.Parameters.AddWithValue("$thumbprint", certificate.Thumbprint);
-            insert.Parameters.AddWithValue("$source", source);
-            insert.Parameters.AddWithValue("$der", certificate.RawData);
-            insert.Parameters.AddWithValue("$capabilities", (object?)capabilities ?? DBNull.Value);
-            insert.Parameters.AddWithValue("$chain", chain is { Count: > 0 } ? new X509Certificate2Collection(chain.ToArray()).Export(X509ContentType.Pkcs7)! : DBNull.Value);
-            insert.Parameters.AddWithValue("$now", now);
-            insert.ExecuteNonQuery();
-        }
-        using var clear = connection.CreateCommand();
-        clear.CommandText = "DELETE FROM negatives WHERE address = $address AND source = $source";
-        clear.Parameters.AddWithValue("$address", Key(address));
-        clear.Parameters.AddWithValue("$source", source);
-        clear.ExecuteNonQuery();
+        using var transaction = connection.BeginTransaction(deferred: false);
+        Write(connection, Key(address), source, answer, capabilities, replace, now);
         transaction.Commit();
     }
 
@@ -131,10 +101,67 @@ public sealed class CertificateCache
     /// </summary>
     public void RememberHarvest(HarvestResult result)
     {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var key = Key(result.Address!);
+        using var connection = Open();
+        // The check and the write under one write lock (BEGIN IMMEDIATE): checked apart, an old
+        // message's harvest could find nothing newer, a new one's be stored, and the old one then replace it.
+        using var transaction = connection.BeginTransaction(deferred: false);
         var newest = result.EncryptionCertificates.Max(c => c.NotBefore);
-        var rollsBack = Find(result.Address!, source => source == HarvestedCertificateSource.SourceName, maxAge: null).Any(c => c.Certificate.NotBefore > newest);
-        RememberAnswer(result.Address!, HarvestedCertificateSource.SourceName,
-            result.EncryptionCertificates.Select(c => (c, (IReadOnlyList<X509Certificate2>?)result.Chain)).ToList(), result.Capabilities, replace: !rollsBack);
+        var rollsBack = Harvested(connection, key).Any(c => c.NotBefore > newest);
+        Write(connection, key, HarvestedCertificateSource.SourceName,
+            result.EncryptionCertificates.Select(c => (c, (IReadOnlyList<X509Certificate2>?)result.Chain)).ToList(), result.Capabilities, replace: !rollsBack, now);
+        transaction.Commit();
+    }
+
+    /// <summary>The certificates kept from signed messages for the address (not imported files), read inside the caller's transaction.</summary>
+    private static List<X509Certificate2> Harvested(SqliteConnection connection, string key)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT der FROM certificates WHERE address = $address AND source = $source";
+        command.Parameters.AddWithValue("$address", key);
+        command.Parameters.AddWithValue("$source", HarvestedCertificateSource.SourceName);
+        using var reader = command.ExecuteReader();
+        var found = new List<X509Certificate2>();
+        while (reader.Read()) found.Add(X509CertificateLoader.LoadCertificate((byte[])reader[0]));
+        return found;
+    }
+
+    /// <summary>One answer of <paramref name="source"/> for the address, in the caller's transaction.</summary>
+    private static void Write(SqliteConnection connection, string key, string source, IReadOnlyList<(X509Certificate2 Certificate, IReadOnlyList<X509Certificate2>? Chain)> answer,
+        byte[]? capabilities, bool replace, long now)
+    {
+        if (replace)
+        {
+            using var forget = connection.CreateCommand();
+            forget.CommandText = "DELETE FROM certificates WHERE address = $address AND source = $source";
+            forget.Parameters.AddWithValue("$address", key);
+            forget.Parameters.AddWithValue("$source", source);
+            forget.ExecuteNonQuery();
+        }
+        foreach (var (certificate, chain) in answer)
+        {
+            using var insert = connection.CreateCommand();
+            insert.CommandText = """
+                INSERT INTO certificates (address, thumbprint, source, der, capabilities, chain, first_seen, last_seen)
+                VALUES ($address, $thumbprint, $source, $der, $capabilities, $chain, $now, $now)
+                ON CONFLICT (address, thumbprint, source) DO UPDATE SET last_seen = $now,
+                    capabilities = coalesce($capabilities, capabilities), chain = coalesce($chain, chain)
+                """;
+            insert.Parameters.AddWithValue("$address", key);
+            insert.Parameters.AddWithValue("$thumbprint", certificate.Thumbprint);
+            insert.Parameters.AddWithValue("$source", source);
+            insert.Parameters.AddWithValue("$der", certificate.RawData);
+            insert.Parameters.AddWithValue("$capabilities", (object?)capabilities ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$chain", chain is { Count: > 0 } ? new X509Certificate2Collection(chain.ToArray()).Export(X509ContentType.Pkcs7)! : DBNull.Value);
+            insert.Parameters.AddWithValue("$now", now);
+            insert.ExecuteNonQuery();
+        }
+        using var clear = connection.CreateCommand();
+        clear.CommandText = "DELETE FROM negatives WHERE address = $address AND source = $source";
+        clear.Parameters.AddWithValue("$address", key);
+        clear.Parameters.AddWithValue("$source", source);
+        clear.ExecuteNonQuery();
     }
 
     /// <summary>Records that <paramref name="source"/> had no certificate for the address now.</summary>

@@ -167,6 +167,54 @@ public sealed class CertificateCacheTests : IDisposable
         Assert.Equal(HarvestedCertificateSource.ImportedName, lookup.Candidates.Single(c => c.Certificate.Thumbprint == imported.Thumbprint).Source);
     }
 
+    /// <summary>
+    /// Two harvests at once, an old message's and a new one's: the old one checked that nothing newer
+    /// was kept, the new one was stored, and the old one then replaced it, rolling the key back. The
+    /// old harvest is held here at its second reading of the clock (where it stood between the check
+    /// and the write) while the new one is stored.
+    /// </summary>
+    [Fact]
+    public async Task AnOldHarvestRacingANewOne_NeverRollsTheSendersKeyBack()
+    {
+        var old = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-30) }).PublicCertificate;
+        var current = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-2) }).PublicCertificate;
+        var clock = new PausingClock(_time.GetUtcNow());
+        var cache = new CertificateCache(Options.Create(new GatewayOptions { Certificates = { Cache = { Path = Path.Combine(_root, "sub", "certificates.db") } } }), clock);
+
+        var oldHarvest = Task.Factory.StartNew(() =>
+        {
+            PausingClock.PauseThisThread = true;
+            cache.RememberHarvest(new HarvestResult(Bob, old, [], null, []) { EncryptionCertificates = [old] });
+        }, TaskCreationOptions.LongRunning);
+        clock.Paused.Wait(TimeSpan.FromSeconds(5)); // the fixed cache never stops between its check and its write
+        cache.RememberHarvest(new HarvestResult(Bob, current, [], null, []) { EncryptionCertificates = [current] });
+        clock.Resume.Set();
+        await oldHarvest;
+
+        var lookup = await new HarvestedCertificateSource(NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+        Assert.Contains(current.Thumbprint, lookup.Candidates.Select(c => c.Certificate.Thumbprint));
+    }
+
+    /// <summary>A clock that holds the thread marked <see cref="PauseThisThread"/> at its second reading, for up to two seconds.</summary>
+    private sealed class PausingClock(DateTimeOffset now) : FakeTimeProvider(now)
+    {
+        [ThreadStatic] public static bool PauseThisThread;
+        [ThreadStatic] private static int _readings;
+
+        public ManualResetEventSlim Paused { get; } = new();
+        public ManualResetEventSlim Resume { get; } = new();
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            if (PauseThisThread && ++_readings == 2)
+            {
+                Paused.Set();
+                Resume.Wait(TimeSpan.FromSeconds(2)); // bounded: were the thread inside a write transaction, the other writer waits for it
+            }
+            return base.GetUtcNow();
+        }
+    }
+
     [Fact]
     public async Task ACachedCertificateThatHasSinceExpired_IsRejectedOnUse_AndTheAuditReasonSaysSo()
     {
