@@ -96,10 +96,14 @@ public sealed class CertificateCache
     /// replaces what earlier messages gave: the sender's latest message says which key to use now
     /// (its SMIMEEncryptionKeyPreference), and a certificate someone added to an earlier one's
     /// unsigned certificate set does not stay a recipient. Unless a certificate kept from an
-    /// earlier message is newer than this one's: an old message (replayed, or late) adds its
-    /// certificate but never rolls the sender's key back. Imported files are not touched.
+    /// earlier message is newer than this one's: then this message is old (replayed from an
+    /// archive, or late) and stores nothing; a certificate it carries that is kept already only
+    /// counts as seen. Adding it beside the newer one would let anyone holding an old signed
+    /// message put a replaced key (perhaps on a lost device) back into every encrypted copy.
+    /// Imported files are not touched.
     /// </summary>
-    public void RememberHarvest(HarvestResult result)
+    /// <returns>Null when the message's certificates are the sender's now; otherwise why nothing was stored.</returns>
+    public string? RememberHarvest(HarvestResult result)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var key = Key(result.Address!);
@@ -108,10 +112,21 @@ public sealed class CertificateCache
         // message's harvest could find nothing newer, a new one's be stored, and the old one then replace it.
         using var transaction = connection.BeginTransaction(deferred: false);
         var newest = result.EncryptionCertificates.Max(c => c.NotBefore);
-        var rollsBack = Harvested(connection, key).Any(c => c.NotBefore > newest);
-        Write(connection, key, HarvestedCertificateSource.SourceName,
-            result.EncryptionCertificates.Select(c => (c, (IReadOnlyList<X509Certificate2>?)result.Chain)).ToList(), result.Capabilities, replace: !rollsBack, now);
+        var kept = Harvested(connection, key);
+        if (kept.Any(c => c.NotBefore > newest))
+        {
+            var carried = result.EncryptionCertificates.Select(c => c.Thumbprint).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            var seenAgain = kept.Where(c => carried.Contains(c.Thumbprint)).ToList();
+            if (seenAgain.Count == 0) return "a newer certificate of the sender is kept from a later message (this one is old: replayed, or late)";
+            Write(connection, key, HarvestedCertificateSource.SourceName, seenAgain.Select(c => (c, (IReadOnlyList<X509Certificate2>?)null)).ToList(), null, replace: false, now);
+        }
+        else
+        {
+            Write(connection, key, HarvestedCertificateSource.SourceName,
+                result.EncryptionCertificates.Select(c => (c, (IReadOnlyList<X509Certificate2>?)result.Chain)).ToList(), result.Capabilities, replace: true, now);
+        }
         transaction.Commit();
+        return null;
     }
 
     /// <summary>The certificates kept from signed messages for the address (not imported files), read inside the caller's transaction.</summary>

@@ -56,8 +56,12 @@ public static class CertsImportCommand
             await error.WriteLineAsync($"{file}: refused{who}: {string.Join("; ", result.Problems)}");
             return false;
         }
-        cache.RememberHarvest(result);
         var stored = string.Join(", ", result.EncryptionCertificates.Select(c => c.Thumbprint));
+        if (cache.RememberHarvest(result) is { } notStored)
+        {
+            await error.WriteLineAsync($"{file}: not stored certificate {stored} for {result.Address}: {notStored}");
+            return false;
+        }
         var signedBy = result.EncryptionCertificates.Any(c => c.Thumbprint == result.Signer!.Thumbprint) ? "" : $", signed with {result.Signer!.Thumbprint}";
         await output.WriteLineAsync($"{file}: stored certificate {stored} for {result.Address} (signature verified{signedBy}, " +
             $"{result.Chain.Count} intermediate(s), SMIMECapabilities {(result.Capabilities is null ? "absent" : "stored")})");

@@ -146,9 +146,16 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         try
         {
             var result = SignatureHarvester.Harvest(message, local.Trust);
-            if (result.Accepted)
+            var notStored = result.Accepted ? cache.RememberHarvest(result) : null;
+            if (notStored is not null)
             {
-                cache.RememberHarvest(result);
+                await audit.TryWriteAsync(new AuditEvent("certificate-not-harvested")
+                {
+                    Client = client, Sender = from, Recipient = result.Address, SignerCertificate = result.Signer!.Thumbprint, Reason = notStored,
+                });
+            }
+            else if (result.Accepted)
+            {
                 await audit.TryWriteAsync(new AuditEvent("certificate-harvested")
                 {
                     Client = client, Sender = from, Recipient = result.Address, SignerCertificate = result.Signer!.Thumbprint, CertificateSource = HarvestedCertificateSource.SourceName,

@@ -150,21 +150,63 @@ public sealed class CertificateCacheTests : IDisposable
         Assert.Equal([now.Thumbprint], lookup.Candidates.Select(c => c.Certificate.Thumbprint));
     }
 
+    /// <summary>
+    /// Bob re-keys (a lost device) and his new signed mail replaces O with N; anyone holding an old
+    /// signed message of Bob's (a list archive) sends it to the inbound endpoint. It verifies, but
+    /// must not put O back: added beside N, every later copy was encrypted to O too.
+    /// </summary>
     [Fact]
-    public async Task AnOldMessageHarvestedLate_AddsItsCertificate_ButNeverRollsTheSendersKeyBack_NorTouchesImportedFiles()
+    public async Task AReplayedOldMessage_NeverPutsBackTheKeyALaterMessageReplaced_NorTouchesImportedFiles()
     {
         var old = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-30) }).PublicCertificate;
         var current = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-2) }).PublicCertificate;
         var imported = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-40) }).PublicCertificate;
         NewCache().RememberFound(Bob, HarvestedCertificateSource.ImportedName, [imported]);
+        Assert.Null(NewCache().RememberHarvest(new HarvestResult(Bob, old, [], null, []) { EncryptionCertificates = [old] }));
+        _time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Null(NewCache().RememberHarvest(new HarvestResult(Bob, current, [], null, []) { EncryptionCertificates = [current] }));
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        var replayed = NewCache().RememberHarvest(new HarvestResult(Bob, old, [], null, []) { EncryptionCertificates = [old] });
+
+        Assert.Equal("a newer certificate of the sender is kept from a later message (this one is old: replayed, or late)", replayed);
+        var lookup = await new HarvestedCertificateSource(NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+        Assert.Equal(new[] { current.Thumbprint, imported.Thumbprint }.Order(), lookup.Candidates.Select(c => c.Certificate.Thumbprint).Order());
+        Assert.Equal(HarvestedCertificateSource.ImportedName, lookup.Candidates.Single(c => c.Certificate.Thumbprint == imported.Thumbprint).Source);
+    }
+
+    [Fact]
+    public async Task AnOldMessageHarvestedLate_StoresNothing_AndTheSendersKeyStays()
+    {
+        var old = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-30) }).PublicCertificate;
+        var current = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-2) }).PublicCertificate;
         NewCache().RememberHarvest(new HarvestResult(Bob, current, [], null, []) { EncryptionCertificates = [current] });
         _time.Advance(TimeSpan.FromMinutes(5));
-        NewCache().RememberHarvest(new HarvestResult(Bob, old, [], null, []) { EncryptionCertificates = [old] }); // replayed, or late
+
+        Assert.NotNull(NewCache().RememberHarvest(new HarvestResult(Bob, old, [], null, []) { EncryptionCertificates = [old] }));
 
         var lookup = await new HarvestedCertificateSource(NewCache()).FindAsync(Bob, CertificateUsage.Encryption, CancellationToken.None);
+        Assert.Equal([current.Thumbprint], lookup.Candidates.Select(c => c.Certificate.Thumbprint));
+    }
 
-        Assert.Equal(new[] { old.Thumbprint, current.Thumbprint, imported.Thumbprint }.Order(), lookup.Candidates.Select(c => c.Certificate.Thumbprint).Order());
-        Assert.Equal(HarvestedCertificateSource.ImportedName, lookup.Candidates.Single(c => c.Certificate.Thumbprint == imported.Thumbprint).Source);
+    /// <summary>
+    /// An old message whose certificate is kept anyway (beside a newer one, as harvests before this
+    /// rule left them) only counts as a sighting of it: nothing is added or taken away.
+    /// </summary>
+    [Fact]
+    public void AnOldMessageWhoseCertificateIsKeptBesideANewerOne_OnlyRefreshesItsLastSighting()
+    {
+        var old = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-30) }).PublicCertificate;
+        var current = _pki.Issue(Bob, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-2) }).PublicCertificate;
+        NewCache().RememberFound(Bob, HarvestedCertificateSource.SourceName, [old, current]);
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        Assert.Null(NewCache().RememberHarvest(new HarvestResult(Bob, old, [], null, []) { EncryptionCertificates = [old] }));
+
+        var rows = NewCache().All().ToDictionary(r => r.Certificate.Certificate.Thumbprint, r => r.Certificate.LastSeen);
+        Assert.Equal(new[] { old.Thumbprint, current.Thumbprint }.Order(), rows.Keys.Order());
+        Assert.Equal(_time.GetUtcNow(), rows[old.Thumbprint], TimeSpan.FromMilliseconds(1));
+        Assert.Equal(_time.GetUtcNow() - TimeSpan.FromMinutes(5), rows[current.Thumbprint], TimeSpan.FromMilliseconds(1));
     }
 
     /// <summary>

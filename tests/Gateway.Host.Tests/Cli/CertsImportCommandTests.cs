@@ -86,6 +86,22 @@ public sealed class CertsImportCommandTests : IDisposable
         Assert.True(decrypted.Success, decrypted.Stderr);
     }
 
+    /// <summary>Dan re-keyed; his old signed message, imported after the new one, must not put the old key back, and says so.</summary>
+    [Fact]
+    public async Task AnOldSignedMessageImportedAfterANewerOne_StoresNothing_AndSaysWhy()
+    {
+        var old = _world.Pki.Issue(Dan, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-30) });
+        var current = _world.Pki.Issue(Dan, new CertificateOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-2) });
+        var oldMessage = await SignedByOpenSslAsync(old);
+        Assert.Equal(0, (await ImportAsync(await SignedByOpenSslAsync(current))).Exit);
+
+        var (exit, output, error) = await ImportAsync(oldMessage);
+
+        Assert.Equal(1, exit);
+        Assert.Empty(output);
+        Assert.Contains($"not stored certificate {old.Certificate.Thumbprint} for {Dan}: a newer certificate of the sender is kept", error);
+    }
+
     [Fact]
     public async Task ASignedMessageWhoseBodyWasChanged_IsRefusedForItsBadSignature_AndNothingIsStored()
     {
