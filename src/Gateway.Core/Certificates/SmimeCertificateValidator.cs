@@ -140,19 +140,37 @@ public static class SmimeCertificateValidator
         chain.ChainPolicy.DisableCertificateDownloads = true;
         chain.ChainPolicy.VerificationTime = now;
         chain.ChainPolicy.VerificationTimeIgnored = false;
+        // An EKU in a CA certificate limits what it may issue (RFC 5280 path validation as clients
+        // apply it): a CA limited to TLS servers under a trusted root issues no S/MIME certificate.
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(EmailProtectionOid));
         if (!chain.Build(certificate))
         {
             var statuses = chain.ChainStatus
                 .Where(s => s.Status is not (X509ChainStatusFlags.NotTimeValid) || chain.ChainElements.Count > 1)
+                .Where(s => s.Status != X509ChainStatusFlags.NotValidForUsage)
                 .Select(s => s.Status == X509ChainStatusFlags.UntrustedRoot || s.Status == X509ChainStatusFlags.PartialChain
                     ? "does not chain to a configured trust anchor"
                     : s.StatusInformation.Trim())
                 .Distinct()
                 .ToList();
-            problems.AddRange(statuses.Count > 0 ? statuses.Select(s => "chain: " + s) : ["chain: does not chain to a configured trust anchor"]);
-            return [];
+            // .NET marks every element NotValidForUsage and does not take anyExtendedKeyUsage in the
+            // leaf: the leaf's own EKU is judged by HasEmailProtection, a CA's is named here.
+            var limitingCas = chain.ChainStatus.Any(s => s.Status == X509ChainStatusFlags.NotValidForUsage)
+                ? chain.ChainElements.Skip(1).Select(e => e.Certificate).Where(LimitsEmailProtection).Select(c => $"the extended key usage of {c.Subject} does not allow emailProtection").ToList()
+                : [];
+            statuses.AddRange(limitingCas);
+            var onlyTheLeafsUsage = limitingCas.Count == 0 && chain.ChainStatus.All(s => s.Status == X509ChainStatusFlags.NotValidForUsage);
+            if (!onlyTheLeafsUsage)
+            {
+                problems.AddRange(statuses.Count > 0 ? statuses.Select(s => "chain: " + s) : ["chain: does not chain to a configured trust anchor"]);
+                return [];
+            }
         }
         // Leaf and intermediates: the root is known to the relying party already (RFC 8551 §2.4.1 practice).
         return chain.ChainElements.Take(chain.ChainElements.Count - 1).Select(e => e.Certificate).ToList();
     }
+
+    /// <summary>A CA certificate with an extended key usage that allows neither emailProtection nor any usage.</summary>
+    private static bool LimitsEmailProtection(X509Certificate2 ca) =>
+        ca.Extensions[EnhancedKeyUsageOid] is not null && !HasEmailProtection(ca);
 }

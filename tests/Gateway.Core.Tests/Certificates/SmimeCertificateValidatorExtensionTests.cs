@@ -78,24 +78,74 @@ public sealed class SmimeCertificateValidatorExtensionTests : IDisposable
         Assert.True(SmimeCertificateValidator.Validate(certificate, "second@example.test", CertificateUsage.Signing, _trust).Usable);
     }
 
-    private X509Certificate2 Issue(CertificateRequest request, params string[] ekus)
+    /// <summary>
+    /// An issuing CA whose extended key usage allows TLS servers only, under a trusted root: RFC 5280
+    /// path validation as clients apply it (and CompanyCaImport for our own CA) makes that a limit on
+    /// what it may issue, so its S/MIME certificates are no one's.
+    /// </summary>
+    [Fact]
+    public void ALeafUnderAnIntermediateLimitedToServerAuth_IsRejected_ForItsChain()
     {
+        using var caKey = RSA.Create(2048);
+        var caRequest = new CertificateRequest("CN=TLS Only Issuing CA, O=Gateway TEST ONLY", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, critical: true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, critical: true));
+        caRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, critical: false));
+        var intermediate = Issue(caRequest, _root, _rootKey);
+        using var key = RSA.Create(2048);
+        var leaf = Issue(new CertificateRequest($"CN={Address}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1), intermediate, caKey, SmimeCertificateValidator.EmailProtectionOid);
+        var trust = new TrustContext(new X509Certificate2Collection(_root), new X509Certificate2Collection(intermediate), _trust.Time);
+
+        var verdict = SmimeCertificateValidator.Validate(leaf, Address, CertificateUsage.Encryption, trust);
+
+        Assert.Equal(["chain: the extended key usage of CN=TLS Only Issuing CA, O=Gateway TEST ONLY does not allow emailProtection"], verdict.Problems);
+    }
+
+    private X509Certificate2 Issue(CertificateRequest request, params string[] ekus) => Issue(request, _root, _rootKey, withSubjectAltName: true, ekus);
+
+    private static X509Certificate2 Issue(CertificateRequest request, X509Certificate2 issuer, RSA issuerKey, params string[] ekus) =>
+        Issue(request, issuer, issuerKey, withSubjectAltName: true, ekus);
+
+    /// <summary>A CA request (it has basic constraints already) is signed as it is; a leaf gets the S/MIME extensions.</summary>
+    private static X509Certificate2 Issue(CertificateRequest request, X509Certificate2 issuer, RSA issuerKey, bool withSubjectAltName, params string[] ekus)
+    {
+        var serial = RandomNumberGenerator.GetBytes(12);
+        serial[0] &= 0x7F;
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, true, false));
+        if (request.CertificateExtensions.Any(e => e.Oid?.Value == "2.5.29.19"))
+            return request.Create(issuer.SubjectName, new AnyHashRsaGenerator(issuerKey),
+                DateTimeOffset.UtcNow.AddDays(-2), DateTimeOffset.UtcNow.AddDays(60), serial);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, critical: true));
         var oids = new OidCollection();
         foreach (var eku in ekus) oids.Add(new Oid(eku));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(oids, critical: false));
-        if (!request.CertificateExtensions.Any(e => e.Oid?.Value == "2.5.29.17"))
+        if (withSubjectAltName && !request.CertificateExtensions.Any(e => e.Oid?.Value == "2.5.29.17"))
         {
             var san = new SubjectAlternativeNameBuilder();
             san.AddEmailAddress(Address);
             request.CertificateExtensions.Add(san.Build());
         }
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_root, true, false));
-        var serial = RandomNumberGenerator.GetBytes(12);
-        serial[0] &= 0x7F;
-        return request.Create(_root.SubjectName, X509SignatureGenerator.CreateForRSA(_rootKey, RSASignaturePadding.Pkcs1),
+        return request.Create(issuer.SubjectName, new AnyHashRsaGenerator(issuerKey),
             DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), serial);
+    }
+
+    /// <summary>Signs with the request's hash, SHA-1 and MD5 included: .NET's own RSA generator refuses those; a partner's old CA did not.</summary>
+    private sealed class AnyHashRsaGenerator(RSA key) : X509SignatureGenerator
+    {
+        private readonly X509SignatureGenerator _modern = CreateForRSA(key, RSASignaturePadding.Pkcs1);
+
+        public override byte[] GetSignatureAlgorithmIdentifier(HashAlgorithmName hashAlgorithm) => hashAlgorithm.Name switch
+        {
+            "SHA1" => Convert.FromHexString("300D06092A864886F70D0101050500"), // sha1WithRSAEncryption, NULL parameters
+            "MD5" => Convert.FromHexString("300D06092A864886F70D0101040500"), // md5WithRSAEncryption
+            _ => _modern.GetSignatureAlgorithmIdentifier(hashAlgorithm),
+        };
+
+        public override byte[] SignData(byte[] data, HashAlgorithmName hashAlgorithm) => key.SignData(data, hashAlgorithm, RSASignaturePadding.Pkcs1);
+
+        protected override PublicKey BuildPublicKey() => PublicKey.CreateFromSubjectPublicKeyInfo(key.ExportSubjectPublicKeyInfo(), out _);
     }
 
     public void Dispose()
