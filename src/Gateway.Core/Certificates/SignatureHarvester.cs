@@ -9,15 +9,12 @@ namespace Gateway.Certificates;
 /// proves it: the signature verifies over the exact signed bytes, the signer's certificate passes
 /// the rules for signing for the From address (validity, chain to our anchors, usage, address),
 /// and the certificate chosen to encrypt to (<see cref="EncryptionCertificates"/>) those for
-/// encryption; nothing is SHA-1. Every reason for a refusal is listed, not just the first.
+/// encryption; the digest is not SHA-1 (the certificates' own signatures are the validator's
+/// rule). Every reason for a refusal is listed, not just the first.
 /// </summary>
 public static class SignatureHarvester
 {
     private const string Sha1 = "1.3.14.3.2.26";
-    private const string Sha1WithRsa = "1.2.840.113549.1.1.5";
-    private const string EcdsaWithSha1 = "1.2.840.10045.4.1";
-    private const string Sha1WithRsaOld = "1.3.14.3.2.29";
-    private const string DsaWithSha1 = "1.2.840.10040.4.3";
 
     public static HarvestResult Harvest(byte[] rawMessage, TrustContext trust)
     {
@@ -52,7 +49,6 @@ public static class SignatureHarvester
             problems.Add($"bad signature: {e.Message.TrimEnd('.')}");
         }
         if (signerInfo.DigestAlgorithm.Value == Sha1) problems.Add("signed with SHA-1, which is no longer accepted");
-        if (IsSha1(signer)) problems.Add("the certificate itself is signed with SHA-1");
 
         var carried = cms.Certificates.Where(c => c.Thumbprint != signer.Thumbprint).ToList();
         var trustWithCarried = trust.WithIntermediates(carried);
@@ -76,7 +72,7 @@ public static class SignatureHarvester
     /// said not to use). Otherwise the signer's own, when it may encrypt; otherwise the newest
     /// carried certificate for the address that may (a signing-only certificate sent with its
     /// encryption certificate; also before an EC signer's own). Only one: the certificate set is not signed. Each passes the rules
-    /// of a recipient certificate for the address, and neither it nor its chain is SHA-1-signed.
+    /// of a recipient certificate for the address (neither it nor its chain SHA-1-signed among them).
     /// </summary>
     private static (List<X509Certificate2> Usable, List<X509Certificate2> Chain, string Why) EncryptionCertificates(SignerInfo signerInfo, X509Certificate2 signer,
         X509Certificate2Collection all, List<X509Certificate2> carried, string address, TrustContext trust)
@@ -108,13 +104,11 @@ public static class SignatureHarvester
     private static List<X509Certificate2>? Usable(X509Certificate2 certificate, string address, TrustContext trust, List<string> problems, bool quiet = false)
     {
         var verdict = SmimeCertificateValidator.Validate(certificate, address, CertificateUsage.Encryption, trust);
-        var reasons = verdict.Problems.ToList();
-        if (IsSha1(certificate) || verdict.ChainWithoutRoot.Skip(1).Any(IsSha1)) reasons.Add("signed with SHA-1 (the certificate or its chain)");
+        var reasons = verdict.Problems;
         if (reasons.Count == 0) return verdict.ChainWithoutRoot.Skip(1).ToList();
         if (!quiet || !reasons.Any(r => r.EndsWith("is not in its subjectAltName", StringComparison.Ordinal)))
             problems.Add($"{certificate.Thumbprint}: {string.Join("; ", reasons)}");
         return null;
     }
 
-    private static bool IsSha1(X509Certificate2 certificate) => certificate.SignatureAlgorithm.Value is Sha1WithRsa or Sha1WithRsaOld or EcdsaWithSha1 or DsaWithSha1;
 }

@@ -8,8 +8,9 @@ namespace Gateway.Certificates;
 /// <summary>
 /// The rules of RFC 8550 that decide whether a certificate may be used for an address now:
 /// validity, a chain to a configured anchor, the emailProtection EKU, a key usage that fits the
-/// purpose, and the address among the subjectAltName rfc822Names. Revocation is not checked here
-/// (the directory work adds it); everything else is.
+/// purpose, no SHA-1 or MD5 signature on it or its CAs, and the address among the subjectAltName
+/// rfc822Names. Revocation is not checked here (the directory work adds it); everything else is,
+/// for every source alike (folder, LDAP, cache, harvested and imported).
 /// </summary>
 public static class SmimeCertificateValidator
 {
@@ -31,6 +32,7 @@ public static class SmimeCertificateValidator
                 problems.Add("a CA certificate, not a person's");
             if (!HasEmailProtection(certificate)) problems.Add("no emailProtection extended key usage");
             CheckKey(certificate, usage, problems);
+            if (BrokenSignatureHash(certificate) is { } hash) problems.Add($"the certificate itself is signed with {hash}");
             if (!EmailAddresses(certificate).Any(a => MailAddress.Parse(a).SameMailboxAs(MailAddress.Parse(address))))
                 problems.Add($"{address} is not in its subjectAltName");
             var chain = BuildChain(certificate, trust, now, problems);
@@ -167,8 +169,23 @@ public static class SmimeCertificateValidator
             }
         }
         // Leaf and intermediates: the root is known to the relying party already (RFC 8551 §2.4.1 practice).
-        return chain.ChainElements.Take(chain.ChainElements.Count - 1).Select(e => e.Certificate).ToList();
+        var path = chain.ChainElements.Take(chain.ChainElements.Count - 1).Select(e => e.Certificate).ToList();
+        // A CA certificate signed with a broken hash could be a forgery (the 2008 MD5 rogue CA); a
+        // trust anchor's own signature proves nothing and is not judged.
+        var weak = path.Skip(1).Select(ca => (ca, hash: BrokenSignatureHash(ca))).Where(w => w.hash is not null).ToList();
+        if (weak.Count == 0) return path;
+        problems.AddRange(weak.Select(w => $"chain: {w.ca.Subject} is signed with {w.hash}"));
+        return [];
     }
+
+    /// <summary>SHA-1 or MD5 (or MD2) when the certificate's own signature uses it: such signatures can be forged (SHAttered, the MD5 rogue CA).</summary>
+    private static string? BrokenSignatureHash(X509Certificate2 certificate) => certificate.SignatureAlgorithm.Value switch
+    {
+        "1.2.840.113549.1.1.5" or "1.3.14.3.2.29" or "1.2.840.10045.4.1" or "1.2.840.10040.4.3" => "SHA-1", // RSA (and its old OID), ECDSA, DSA
+        "1.2.840.113549.1.1.4" => "MD5",
+        "1.2.840.113549.1.1.2" => "MD2",
+        _ => null,
+    };
 
     /// <summary>A CA certificate with an extended key usage that allows neither emailProtection nor any usage.</summary>
     private static bool LimitsEmailProtection(X509Certificate2 ca) =>

@@ -102,6 +102,42 @@ public sealed class SmimeCertificateValidatorExtensionTests : IDisposable
         Assert.Equal(["chain: the extended key usage of CN=TLS Only Issuing CA, O=Gateway TEST ONLY does not allow emailProtection"], verdict.Problems);
     }
 
+    /// <summary>
+    /// SHA-1 and MD5 signatures can be forged (SHAttered, the 2008 rogue CA): a certificate signed
+    /// with them is refused from every source, not only from harvested mail.
+    /// </summary>
+    [Theory]
+    [InlineData("SHA1", "SHA-1")]
+    [InlineData("MD5", "MD5")]
+    public void ACertificateSignedWithABrokenHash_IsRejected(string hash, string named)
+    {
+        using var key = RSA.Create(2048);
+        var certificate = Issue(new CertificateRequest($"CN={Address}", key, new HashAlgorithmName(hash), RSASignaturePadding.Pkcs1), _root, _rootKey, SmimeCertificateValidator.EmailProtectionOid);
+
+        var verdict = SmimeCertificateValidator.Validate(certificate, Address, CertificateUsage.Signing, _trust);
+
+        Assert.Contains($"the certificate itself is signed with {named}", verdict.Problems);
+        Assert.False(verdict.Usable);
+    }
+
+    [Fact]
+    public void ACertificateWhoseIssuingCaIsSignedWithSha1_IsRejected()
+    {
+        using var caKey = RSA.Create(2048);
+        var caRequest = new CertificateRequest("CN=SHA-1 Issuing CA, O=Gateway TEST ONLY", caKey, HashAlgorithmName.SHA1, RSASignaturePadding.Pkcs1);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, critical: true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, critical: true));
+        caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, critical: false));
+        var intermediate = Issue(caRequest, _root, _rootKey);
+        using var key = RSA.Create(2048);
+        var leaf = Issue(new CertificateRequest($"CN={Address}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1), intermediate, caKey, SmimeCertificateValidator.EmailProtectionOid);
+        var trust = new TrustContext(new X509Certificate2Collection(_root), new X509Certificate2Collection(intermediate), _trust.Time);
+
+        var verdict = SmimeCertificateValidator.Validate(leaf, Address, CertificateUsage.Encryption, trust);
+
+        Assert.Equal(["chain: CN=SHA-1 Issuing CA, O=Gateway TEST ONLY is signed with SHA-1"], verdict.Problems);
+    }
+
     private X509Certificate2 Issue(CertificateRequest request, params string[] ekus) => Issue(request, _root, _rootKey, withSubjectAltName: true, ekus);
 
     private static X509Certificate2 Issue(CertificateRequest request, X509Certificate2 issuer, RSA issuerKey, params string[] ekus) =>
