@@ -9,7 +9,7 @@ namespace Gateway.Certificates;
 /// The rules of RFC 8550 that decide whether a certificate may be used for an address now:
 /// validity, a chain to a configured anchor, the emailProtection EKU, a key usage that fits the
 /// purpose, no SHA-1 or MD5 signature on it or its CAs, and the address among the subjectAltName
-/// rfc822Names. Revocation is not checked here (the directory work adds it); everything else is,
+/// rfc822Names (or the subject's emailAddress, <see cref="EmailAddresses"/>). Revocation is not checked here (the directory work adds it); everything else is,
 /// for every source alike (folder, LDAP, cache, harvested and imported).
 /// </summary>
 public static class SmimeCertificateValidator
@@ -19,6 +19,7 @@ public static class SmimeCertificateValidator
     public const string SubjectAltNameOid = "2.5.29.17";
     public const string EnhancedKeyUsageOid = "2.5.29.37";
     public const string KeyUsageOid = "2.5.29.15";
+    public const string EmailAddressAttributeOid = "1.2.840.113549.1.9.1";
 
     public static CertificateVerdict Validate(X509Certificate2 certificate, string address, CertificateUsage usage, TrustContext trust)
     {
@@ -46,7 +47,43 @@ public static class SmimeCertificateValidator
         }
     }
 
+    /// <summary>
+    /// The rfc822Names of the subjectAltName; when it has none, the subject's emailAddress
+    /// attributes, where legacy certificates name the address (RFC 8550 §3: receiving agents MUST
+    /// recognise them).
+    /// </summary>
     public static IReadOnlyList<string> EmailAddresses(X509Certificate2 certificate)
+    {
+        var addresses = SubjectAltNameAddresses(certificate);
+        return addresses.Count > 0 ? addresses : SubjectEmailAddresses(certificate);
+    }
+
+    private static List<string> SubjectEmailAddresses(X509Certificate2 certificate)
+    {
+        var addresses = new List<string>();
+        try
+        {
+            // Name ::= SEQUENCE OF SET OF AttributeTypeAndValue; read whole, as a multi-valued RDN may hold it.
+            var rdns = new AsnReader(certificate.SubjectName.RawData, AsnEncodingRules.DER).ReadSequence();
+            while (rdns.HasData)
+            {
+                var rdn = rdns.ReadSetOf();
+                while (rdn.HasData)
+                {
+                    var attribute = rdn.ReadSequence();
+                    if (attribute.ReadObjectIdentifier() == EmailAddressAttributeOid && attribute.PeekTag().HasSameClassAndValue(new Asn1Tag(UniversalTagNumber.IA5String)))
+                        addresses.Add(attribute.ReadCharacterString(UniversalTagNumber.IA5String));
+                }
+            }
+        }
+        catch (AsnContentException)
+        {
+            // A malformed subject names no usable address; the caller reports the address as missing.
+        }
+        return addresses;
+    }
+
+    private static List<string> SubjectAltNameAddresses(X509Certificate2 certificate)
     {
         var addresses = new List<string>();
         var extension = certificate.Extensions[SubjectAltNameOid];

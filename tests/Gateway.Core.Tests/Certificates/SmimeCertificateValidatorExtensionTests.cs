@@ -138,6 +138,35 @@ public sealed class SmimeCertificateValidatorExtensionTests : IDisposable
         Assert.Equal(["chain: CN=SHA-1 Issuing CA, O=Gateway TEST ONLY is signed with SHA-1"], verdict.Problems);
     }
 
+    /// <summary>
+    /// Legacy certificates name the address only in the subject's emailAddress attribute, which
+    /// RFC 8550 §3 says receiving agents MUST recognise: used when the subjectAltName has no rfc822Name.
+    /// </summary>
+    [Fact]
+    public void AnAddressOnlyInTheSubjectsEmailAddress_IsUsable()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest($"E={Address}, CN=Legacy User, O=Gateway TEST ONLY", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+
+        var certificate = Issue(request, _root, _rootKey, withSubjectAltName: false, ekus: SmimeCertificateValidator.EmailProtectionOid);
+
+        Assert.Equal([Address], SmimeCertificateValidator.EmailAddresses(certificate));
+        var verdict = SmimeCertificateValidator.Validate(certificate, Address, CertificateUsage.Encryption, _trust);
+        Assert.True(verdict.Usable, string.Join("; ", verdict.Problems));
+    }
+
+    [Fact]
+    public void TheSubjectsEmailAddress_IsNotUsed_WhenTheSubjectAltNameNamesAnAddress()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("E=other@example.test, CN=User, O=Gateway TEST ONLY", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+
+        var certificate = Issue(request, SmimeCertificateValidator.EmailProtectionOid);
+
+        Assert.Equal([Address], SmimeCertificateValidator.EmailAddresses(certificate));
+        Assert.False(SmimeCertificateValidator.Validate(certificate, "other@example.test", CertificateUsage.Encryption, _trust).Usable);
+    }
+
     private X509Certificate2 Issue(CertificateRequest request, params string[] ekus) => Issue(request, _root, _rootKey, withSubjectAltName: true, ekus);
 
     private static X509Certificate2 Issue(CertificateRequest request, X509Certificate2 issuer, RSA issuerKey, params string[] ekus) =>
