@@ -123,19 +123,20 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             },
             _ => null,
         };
-        // The sender wrote what is inside the envelope too: a bare CR there must not reach the
-        // internal MTA either, so such a message goes on as it came, encrypted.
+        // The sender wrote what is inside the envelope too: what SMTP cannot carry (a bare CR
+        // above all) must not reach the internal MTA either, so such a message goes on as it came,
+        // encrypted (ForwardableContent).
         // A message passed on encrypted tells its reader why in a header (the audit has the detail).
         var forwarded = result.Outcome is DecryptionOutcome.Decrypted or DecryptionOutcome.NotEncrypted
             ? result.Message
             : EnvelopeOpener.MarkedNotDecrypted(result.Message, serverName, EnvelopeOpener.NotDecryptedReason(result.Outcome));
-        if (result.Outcome == DecryptionOutcome.Decrypted && DataScreen.CheckLineEnds(new ReadOnlySequence<byte>(result.Message), rejectBareLineFeed: false) is not null)
+        if (result.Outcome == DecryptionOutcome.Decrypted && ForwardableContent.Problem(result.Message, maxMessageSize) is { } unfit)
         {
             line = new AuditEvent("inbound-not-decrypted")
             {
-                Action = "passed on encrypted", Reason = "the decrypted message has a bare CR", RecipientCertificates = [result.Key!.Thumbprint], Algorithms = result.Algorithms,
+                Action = "passed on encrypted", Reason = unfit.Detail, RecipientCertificates = [result.Key!.Thumbprint], Algorithms = result.Algorithms,
             };
-            forwarded = EnvelopeOpener.MarkedNotDecrypted(message, serverName, "bare-cr");
+            forwarded = EnvelopeOpener.MarkedNotDecrypted(message, serverName, unfit.Short);
         }
         if (line is not null) await audit.TryWriteAsync(line with { Client = client, Sender = from, Recipients = recipients });
         return forwarded;

@@ -79,6 +79,38 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         Assert.Equal("the decrypted message has a bare CR", kept.GetProperty("reason").GetString());
     }
 
+    /// <summary>
+    /// Inside CMS anything may be; on the wire to the internal MTA a NUL or a line over 998 octets
+    /// may not (there is no BINARYMIME), and a message its bare LFs made larger than
+    /// Smtp:MaxMessageSize would be refused after the dot, and bounced by the sender.
+    /// </summary>
+    [Theory]
+    [InlineData("nul", "binary", "the decrypted message has a NUL, which SMTP cannot carry")]
+    [InlineData("long-line", "binary", "the decrypted message has a line over 998 octets, which SMTP cannot carry")]
+    [InlineData("bare-lfs", "too-large", "the decrypted message is larger than Gateway:Smtp:MaxMessageSize")]
+    public async Task EncryptedMailWhoseContentSmtpCannotCarry_PassesOnEncrypted(string content, string mark, string reason)
+    {
+        World.Settings["Gateway:Harvest:DecryptUnsigned"] = "true";
+        await RestartAsync();
+        var body = content switch
+        {
+            "nul" => "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\nbefore\0after\r\n",
+            "long-line" => $"Content-Type: text/plain\r\n\r\n{new string('x', 1200)}\r\n",
+            _ => $"Content-Type: text/plain\n\n{new string('\n', 60_000)}", // 60 kB, 120 kB as CRLF: over the 100 kB limit
+        };
+        var entity = Path.Combine(World.Root, "binary.mime");
+        await File.WriteAllBytesAsync(entity, Encoding.ASCII.GetBytes(body));
+        var encrypted = Path.Combine(World.Root, "binary.eml");
+        Assert.True((await OpenSslCms.EncryptAsync(entity, encrypted, [World.AliceFiles.CertificatePath], headers: new MessageHeaders("frank@partner.test", "alice@example.test", "binary"), binary: true)).Success);
+        var message = Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)));
+
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+
+        Assert.Equal(message, BelowOurReceivedLine(Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Data, mark));
+        var kept = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-not-decrypted"));
+        Assert.Equal(reason, kept.GetProperty("reason").GetString());
+    }
+
     [Fact]
     public async Task UnsignedEncryptedMail_PassesOnEncrypted_UnlessDecryptUnsignedIsOn()
     {
