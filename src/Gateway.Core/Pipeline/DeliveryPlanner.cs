@@ -36,7 +36,10 @@ public static class DeliveryPlanner
         if (policy.Sign != SignMode.Never && signer?.Unavailable == true && !lookupGraceOver)
             return new PlannedRecipient(policy.Recipient, policy, recipient, TreatmentKind.Defer, false, false,
                 $"rule '{policy.RuleName}': signing identity lookup deferred: {signer.TemporaryFailure}", FailureKind.CertificateDirectoryUnavailable);
-        if (policy.Sign == SignMode.Always && !signerFound)
+        // Nobody's key signs for the null sender: a sign requirement cannot apply to a bounce (ours
+        // or one the company's MTA relays), which would otherwise be refused, and a failed bounce is
+        // dropped, never reported. Encryption rules still apply to it.
+        if (policy.Sign == SignMode.Always && !signerFound && sender.Length > 0)
             return Missing(policy, recipient, FailureKind.SigningIdentityMissing, $"signing required by {rule} but {signer?.Reason ?? $"no signing identity for {sender}"}"
                 + (signer?.Unavailable == true ? " (unavailable past the lookup grace)" : ""));
 
@@ -49,7 +52,7 @@ public static class DeliveryPlanner
                 $"sent without encryption: certificate sources unavailable past the lookup grace: {recipient.Reason}",
             (false, _) when policy.Encrypt == EncryptMode.IfPossible => $"sent without encryption: {recipient?.Reason}",
             _ => "encryption not wanted",
-        };
+        } + (policy.Sign == SignMode.Always && sender.Length == 0 ? "; not signed: signing does not apply to the null sender" : "");
         return new PlannedRecipient(policy.Recipient, policy, recipient, TreatmentKind.Deliver, sign, encrypt, reason);
     }
 

@@ -116,6 +116,27 @@ public sealed class DeliveryPlannerTests(PkiFixture fixture) : IClassFixture<Pki
     }
 
     [Fact]
+    public void AlwaysSign_ForTheNullSender_DoesNotApply_TheMessageGoesUnsigned()
+    {
+        // Nobody's key signs for <>: a bounce under a sign-always default must still go out.
+        var planned = DeliveryPlanner.Decide(Policy("alice@example.test", SignMode.Always, EncryptMode.IfPossible, rule: "corp-signs"), null, NotFound("alice@example.test"), "");
+
+        Assert.Equal(TreatmentKind.Deliver, planned.Kind);
+        Assert.Null(planned.Failure);
+        Assert.False(planned.Sign);
+        Assert.Contains("null sender", planned.Reason);
+    }
+
+    [Fact]
+    public void RequiredEncryption_ForTheNullSender_StillApplies()
+    {
+        var planned = DeliveryPlanner.Decide(Policy("dan@partner.test", SignMode.Always, EncryptMode.Required), null, NotFound("dan@partner.test"), "");
+
+        Assert.Equal(TreatmentKind.Refuse, planned.Kind);
+        Assert.Equal(FailureKind.EncryptionCertificateMissing, planned.Failure);
+    }
+
+    [Fact]
     public void MissingEncryptionCertificate_IsReportedBeforeMissingSigner()
     {
         var planned = DeliveryPlanner.Decide(Policy("dan@partner.test", SignMode.Always, EncryptMode.Required), NoSigner, NotFound("dan@partner.test"), Sender);

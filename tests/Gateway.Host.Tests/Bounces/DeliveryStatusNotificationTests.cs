@@ -140,6 +140,25 @@ public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : 
     }
 
     [Fact]
+    public async Task SignAlwaysByDefault_TheGatewaysOwnBounce_GoesOutUnsigned_NotRefusedForWantOfASigner()
+    {
+        // The README's "legal department" example: every sender signs always, no rule for <>.
+        await File.WriteAllTextAsync(_world.PolicyPath, """
+            { "default": { "sign": "always", "encrypt": "ifPossible", "missingCertificate": "refuse" },
+              "rules": [ { "name": "corp-signs", "senders": [ "example.test" ], "sign": "always" } ] }
+            """);
+        _sink.OnRcpt = address => address == Frank ? new SmtpResponse((SmtpReplyCode)550, "5.1.1 no such user here") : null;
+        await StartAsync();
+
+        await SendRawAsync(Alice, Frank, "sign-always-bounce", "");
+        var (raw, bounce) = await WaitForReportAsync("sign-always-bounce");
+
+        Assert.Equal([Alice], raw.RcptTo);
+        Assert.Equal("5.1.1", Assert.IsType<MessageDeliveryStatus>(Assert.IsType<MultipartReport>(bounce.Body)[1]).StatusGroups[1]["Status"]);
+        Assert.DoesNotContain(_gateway.AuditEvents(), e => RunningGateway.Is(e, "refused", Alice));
+    }
+
+    [Fact]
     public async Task LongDeferral_SendsOneDelayWarning_WithActionDelayed_AndKeepsTrying()
     {
         var attempts = 0;
