@@ -10,7 +10,8 @@ namespace Gateway.Bounces;
 /// explanation, the machine-readable message/delivery-status (RFC 3463 status codes, including
 /// 5.7.x for policy refusals) and the original headers only (text/rfc822-headers), so no
 /// plaintext body the policy withheld is echoed back through the bounce. Only when the client
-/// asked for RET=FULL and no recipient was refused by policy is the whole original attached.
+/// asked for RET=FULL, no recipient was refused by policy and the original is small enough (the
+/// caller decides: <see cref="BounceRequest.ReturnContent"/>) is the whole original attached.
 /// The same builder makes the "delayed" warning (Action: delayed, Will-Retry-Until) and the
 /// success report a client asks with NOTIFY=SUCCESS (Action: relayed). The client's ORCPT is
 /// echoed as Original-Recipient (RFC 3464 2.3.1), its ENVID as Original-Envelope-Id.

@@ -73,6 +73,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (spool.MaxProcessingFailures < 1) errors.Add("Gateway:Spool:MaxProcessingFailures must be at least 1");
         if (spool.HeldRecheckInterval < TimeSpan.Zero) errors.Add("Gateway:Spool:HeldRecheckInterval must not be negative (00:00:00 turns it off)");
         CheckPositive(errors, "Gateway:Spool:ShutdownTimeout", spool.ShutdownTimeout);
+        if (spool.BounceSizeLimit < 0) errors.Add("Gateway:Spool:BounceSizeLimit must be 0 (headers only) or a number of bytes");
         if (spool.MinimumFreeSpace < 0) errors.Add("Gateway:Spool:MinimumFreeSpace must be 0 (off) or a number of bytes");
         if (spool.DelayWarningAfter is { } warning)
         {

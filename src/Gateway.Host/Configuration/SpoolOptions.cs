@@ -46,6 +46,13 @@ public sealed class SpoolOptions
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// The largest message (bytes as spooled) a failure report returns whole when the client asked
+    /// RET=FULL (Postfix's bounce_size_limit); a larger one gets its headers only, so the report is
+    /// never bigger than what an upstream may have refused for its size. 0: headers only, always.
+    /// </summary>
+    public long BounceSizeLimit { get; set; } = 50_000;
+
+    /// <summary>
     /// When set (e.g. 04:00:00), a sender whose message is still undelivered this long after receipt
     /// gets one "delayed" notice (RFC 3464 Action: delayed). Off by default.
     /// </summary>

@@ -21,6 +21,7 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
 {
     private static readonly FormatOptions Wire = CreateFormat();
     private readonly string _reportingMta = options.Value.Smtp.ServerName;
+    private readonly long _returnedContentLimit = options.Value.Spool.BounceSizeLimit;
 
     public async Task SendAsync(ProcessingContext context, CancellationToken cancellationToken)
     {
@@ -31,7 +32,10 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
         // RET=FULL is honoured only when every failed copy would have left unencrypted anyway: a body
         // the policy refused to send in plaintext (or sent encrypted) is never echoed back in plaintext,
         // since the envelope sender is not authenticated and the report travels through the upstream.
-        var returnContent = context.Entry.Return == "FULL" && failed.All(f => f.MayReturnContent);
+        // Nor when the message is over Spool:BounceSizeLimit or was refused for its size: a report
+        // carrying it would be refused in turn, and a failed report is dropped, the sender never told.
+        var returnContent = context.Entry.Return == "FULL" && failed.All(f => f.MayReturnContent)
+            && context.Content.Length <= _returnedContentLimit && !failed.Any(f => IsSizeRefusal(f.Reply));
         await QueueReportAsync(context, failed, returnContent, "bounced", "delivery status notification queued", cancellationToken);
     }
 
@@ -141,6 +145,10 @@ public sealed class BounceSender(FileSpool spool, SpoolQueue queue, IAuditLog au
             Recipients = addresses, Recipient = entry.MailFrom, Action = action, Status = queued.Id,
         }, CancellationToken.None);
     }
+
+    /// <summary>552 (RFC 5321: storage allocation exceeded), 5.3.4 (message too big for system), 5.2.3 (message length exceeds administrative limit).</summary>
+    private static bool IsSizeRefusal(SmtpReply reply) =>
+        reply.Code == 552 || reply.EnhancedCode.EndsWith(".3.4", StringComparison.Ordinal) || reply.EnhancedCode.EndsWith(".2.3", StringComparison.Ordinal);
 
     private static FormatOptions CreateFormat()
     {

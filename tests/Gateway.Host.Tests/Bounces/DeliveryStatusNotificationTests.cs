@@ -159,6 +159,54 @@ public sealed class DeliveryStatusNotificationTests(ITestOutputHelper output) : 
     }
 
     [Fact]
+    public async Task RetFull_RefusedUpstreamForItsSize_ReturnsHeadersOnly_SoTheReportIsNotRefusedToo()
+    {
+        const int UpstreamLimit = 20_000; // the original is over it, the default Spool:BounceSizeLimit (50,000) is not
+        _sink.OnData = m => m.Data.Length > UpstreamLimit ? new SmtpResponse((SmtpReplyCode)552, "5.3.4 message size exceeds fixed limit") : null;
+        await StartAsync();
+
+        await SendRetFullAsync(Dave, Frank, "too-big", 28_000);
+        var (raw, bounce) = await WaitForReportAsync("too-big");
+
+        var report = Assert.IsType<MultipartReport>(bounce.Body);
+        Assert.Equal("5.3.4", Assert.IsType<MessageDeliveryStatus>(report[1]).StatusGroups[1]["Status"]);
+        Assert.IsType<TextRfc822Headers>(report[2]);
+        Assert.InRange(raw.Data.Length, 0, UpstreamLimit);
+    }
+
+    [Fact]
+    public async Task RetFull_OverTheBounceSizeLimit_ReturnsHeadersOnly()
+    {
+        _sink.OnRcpt = address => address == Frank ? new SmtpResponse((SmtpReplyCode)550, "5.1.1 no such user here") : null;
+        _world.Settings["Gateway:Spool:BounceSizeLimit"] = "10000";
+        await StartAsync();
+
+        await SendRetFullAsync(Dave, Frank, "over-limit", 12_000);
+        await SendRetFullAsync(Dave, Frank, "under-limit", 5_000);
+        var (overRaw, over) = await WaitForReportAsync("over-limit");
+        var (_, under) = await WaitForReportAsync("under-limit");
+
+        Assert.IsType<TextRfc822Headers>(Assert.IsType<MultipartReport>(over.Body)[2]);
+        Assert.Contains("its content was not returned", Assert.IsType<TextPart>(Assert.IsType<MultipartReport>(over.Body)[0]).Text);
+        Assert.InRange(overRaw.Data.Length, 0, 10_000);
+        Assert.IsType<MessagePart>(Assert.IsType<MultipartReport>(under.Body)[2]);
+    }
+
+    /// <summary>A plain message of about <paramref name="size"/> bytes with RET=FULL.</summary>
+    private async Task SendRetFullAsync(string from, string to, string subject, int size)
+    {
+        await using var smtp = await Gateway.Tests.Smtp.RawSmtpClient.ConnectAsync(_gateway.Port);
+        await smtp.ReadReplyAsync();
+        await smtp.CommandAsync("EHLO client.example.test");
+        Assert.StartsWith("250", await smtp.CommandAsync($"MAIL FROM:<{from}> RET=FULL"));
+        Assert.StartsWith("250", await smtp.CommandAsync($"RCPT TO:<{to}>"));
+        Assert.StartsWith("354", await smtp.CommandAsync("DATA"));
+        const string Line = "0123456789012345678901234567890123456789012345678901234567890123456789\r\n";
+        var body = string.Concat(Enumerable.Repeat(Line, size / (Line.Length - 2)));
+        Assert.StartsWith("250", await smtp.CommandAsync($"From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{subject}@example.test>\r\n\r\n{body}."));
+    }
+
+    [Fact]
     public async Task LongDeferral_SendsOneDelayWarning_WithActionDelayed_AndKeepsTrying()
     {
         var attempts = 0;

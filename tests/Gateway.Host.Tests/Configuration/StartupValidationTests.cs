@@ -73,6 +73,7 @@ public sealed class StartupValidationTests : IDisposable
     [InlineData("Gateway:Certificates:ReloadCheckInterval", "00:00:00", "must be a positive duration")]
     [InlineData("Gateway:Harvest:Domains:0", "alice@example.test", "'alice@example.test' is not a domain or *.domain")]
     [InlineData("Gateway:Harvest:Domains:0", "<>", "'<>' is not a domain or *.domain")]
+    [InlineData("Gateway:Spool:BounceSizeLimit", "-1", "must be 0 (headers only) or a number of bytes")]
     public async Task BadValueOfASettingAddedLater_ExitsWith1_NamingTheKey(string key, string value, string expected)
     {
         var (exit, error) = await RunAsync(WriteConfig(s => s[key] = value));
