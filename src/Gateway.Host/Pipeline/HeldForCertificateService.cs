@@ -10,9 +10,9 @@ namespace Gateway.Pipeline;
 /// <summary>
 /// Copies the policy held because a certificate was missing (<c>missingCertificate: hold</c>) go
 /// out by themselves once it is known: every <c>Spool:HeldRecheckInterval</c> each such copy is
-/// planned again, with the policy and the certificates of now, and released when every held
+/// planned again, with the policy and the certificates of now, and released when a held
 /// recipient would be delivered (a partner's certificate harvested from a reply, imported, put
-/// in the folder, published in the directory). Released, it is an incoming entry like any
+/// in the folder, published in the directory); those still without one are held again. Released, it is an incoming entry like any
 /// other: the policy decides once more and encrypts. One still waiting <c>Spool:MaximumLifetime</c>
 /// after receipt is returned: its recipients fail and the sender gets the report, as for any
 /// message that could not be delivered in time. A copy an admin held, or one Gateway could not
@@ -88,9 +88,13 @@ public sealed partial class HeldForCertificateService(
         var headers = MessageHeaders.Read(SpooledContent.InFile(spool.HeldContentPath(name)));
         // Grace not over: a source that cannot be asked now keeps the copy waiting, it does not count as "no certificate".
         var plan = await planner.PlanAsync(policies.Current, held.MailFrom, waiting, headers.Facts, lookupGraceOver: false, cancellationToken);
-        if (plan.Groups.Sum(g => g.Recipients.Count) != waiting.Count) return false;
+        // One recipient that can be delivered is enough: the copy is released whole, and the attempt
+        // that follows holds the others again in a copy of their own, with the same receipt time
+        // (so the same return date) and no second notice (SpoolRecipient.HoldReported).
+        var deliverable = plan.Groups.SelectMany(g => g.Recipients).Select(r => r.Address).ToList();
+        if (deliverable.Count == 0) return false;
         var result = await administration.ReleaseAsync(name, cancellationToken,
-            because: $"the certificate(s) it waited for are known now; policy revision {plan.PolicyRevision} delivers to {string.Join(", ", waiting)}");
+            because: $"the certificate(s) it waited for are known now; policy revision {plan.PolicyRevision} delivers to {string.Join(", ", deliverable)}");
         if (!result.Succeeded) LogReleaseFailed(name, result.Message);
         return result.Succeeded;
     }

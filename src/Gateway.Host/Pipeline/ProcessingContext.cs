@@ -123,9 +123,14 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
         {
             var state = Recipient(recipient.Address);
             Update(state, RecipientStatus.Held, $"held as {name}: {recipient.Reason}");
-            // The sender is told (RFC 3464 "delayed"), so a held message is never a silent one.
-            state.ReportOwed = new OwedReport(ReportedRecipient.Delayed, "452 4.7.0 held until a certificate is known",
-                HeldExplanation(recipient.Failure), time.GetUtcNow(), Until: returnedAt);
+            // The sender is told (RFC 3464 "delayed"), so a held message is never a silent one; once:
+            // a recipient held again after its copy was released (another recipient's certificate
+            // came) was told of this hold already, and the return date has not changed.
+            if (!state.HoldReported)
+            {
+                state.ReportOwed = new OwedReport(ReportedRecipient.Delayed, "452 4.7.0 held until a certificate is known",
+                    HeldExplanation(recipient.Failure), time.GetUtcNow(), Until: returnedAt);
+            }
             await audit.WriteAsync(Event("held") with
             {
                 Recipient = recipient.Address, Rule = recipient.Policy.RuleName, Action = "held", Reason = recipient.Reason, Status = $"hold/{name}",

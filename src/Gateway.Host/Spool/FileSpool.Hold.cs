@@ -10,11 +10,20 @@ namespace Gateway.Spool;
 public sealed partial class FileSpool
 {
     /// <summary>Parks a copy of the original for the held recipients: hold/ID-N.eml with its own envelope.</summary>
-    /// <param name="waitsFor">What the copy waits for when it may go out by itself (<see cref="SpoolEnvelope.WaitsFor"/>).</param>
+    /// <param name="waitsFor">
+    /// What the copy waits for when it may go out by itself (<see cref="SpoolEnvelope.WaitsFor"/>).
+    /// Its recipients are marked <see cref="SpoolRecipient.HoldReported"/>: the entry it comes from owes the sender the notice.
+    /// </param>
     public Task<string> HoldAsync(SpoolEnvelope envelope, SpooledContent content, IReadOnlyList<SpoolRecipient> recipients, string reason, CancellationToken cancellationToken,
         string? waitsFor = null) =>
         CopyToHoldAsync(envelope, content, FreeHoldName(envelope),
-            recipients.Select(r => r.With(RecipientStatus.Held, reason, attempts: 0)).ToList(), cancellationToken, waitsFor);
+            recipients.Select(r => Held(r.With(RecipientStatus.Held, reason, attempts: 0), reported: r.HoldReported || waitsFor is not null)).ToList(), cancellationToken, waitsFor);
+
+    private static SpoolRecipient Held(SpoolRecipient copy, bool reported)
+    {
+        copy.HoldReported = reported;
+        return copy;
+    }
 
     /// <summary>
     /// ID-N, N the attempt's number or the first free one after it. A copy already there is never

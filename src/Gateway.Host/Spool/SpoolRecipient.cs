@@ -20,11 +20,19 @@ public sealed class SpoolRecipient
     /// <summary>The report the sender is still owed for this recipient, until it is queued (or suppressed by NOTIFY).</summary>
     public OwedReport? ReportOwed { get; set; }
 
+    /// <summary>
+    /// Held by the policy for a missing certificate, and the sender told so (or owed the telling by
+    /// the entry the hold copy came from): held again after a release, it owes no second notice.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool HoldReported { get; set; }
+
     public bool IsOpen => Status is RecipientStatus.Pending or RecipientStatus.Deferred;
 
     /// <summary>The same recipient, with the client's DSN request, in another state (a hold copy, a release).</summary>
     public SpoolRecipient With(RecipientStatus status, string? reply, int attempts) => new()
     {
         Address = Address, Status = status, Reply = reply, Attempts = attempts, Notify = Notify, OriginalRecipient = OriginalRecipient,
+        HoldReported = HoldReported,
     };
 }

@@ -61,6 +61,38 @@ public sealed class HeldForCertificateTests : IDisposable
     }
 
     [Fact]
+    public async Task TwoRecipientsHeldTogether_OneCertificateArrives_ThatOneGoesOut_TheOtherWaitsInANewCopy_WithoutASecondNotice()
+    {
+        const string Gina = "gina@partner.test";
+        _world.Settings["Gateway:Spool:HeldRecheckInterval"] = "00:00:00";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        var service = gateway.Services.GetRequiredService<HeldForCertificateService>();
+        await gateway.SendAsync(RunningGateway.NewMessage("alice@example.test", Erin, "two waiting"), "alice@example.test", Erin, Gina);
+        var firstHeld = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "held", Gina));
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delay-warned"));
+        var first = Assert.Single(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold"), "*.json"));
+        var receivedAt = System.Text.Json.JsonDocument.Parse(File.ReadAllText(first)).RootElement.GetProperty("receivedAt").GetDateTimeOffset();
+
+        using var erin = _world.Pki.Issue(Erin);
+        var files = erin.WriteTo(Path.Combine(_world.Root, "erin-keys"), "x");
+        File.Copy(files.CertificatePath, Path.Combine(_world.Certificates, "erin.crt"));
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "certificates-reloaded"));
+
+        Assert.Single(await service.RecheckAsync(CancellationToken.None));
+        var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", Erin));
+        Assert.Equal("signed+encrypted", delivered.GetProperty("action").GetString());
+        var heldAgain = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "held", Gina) && e.GetProperty("spoolId").GetString() != firstHeld.GetProperty("spoolId").GetString());
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed") && e.GetProperty("spoolId").GetString() == heldAgain.GetProperty("spoolId").GetString());
+
+        var second = Assert.Single(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold"), "*.json"));
+        Assert.NotEqual(first, second);
+        var copy = System.Text.Json.JsonDocument.Parse(File.ReadAllText(second)).RootElement;
+        Assert.Equal(receivedAt, copy.GetProperty("receivedAt").GetDateTimeOffset()); // returned at the same time as before
+        Assert.Equal([Gina], copy.GetProperty("recipients").EnumerateArray().Select(r => r.GetProperty("address").GetString()));
+        Assert.Single(gateway.AuditEvents(), e => RunningGateway.Is(e, "delay-warned")); // the sender was told of the hold once
+    }
+
+    [Fact]
     public async Task AHeldCopy_StillWaitingAtTheEndOfItsLifetime_IsReturnedToTheSender_AlsoWithReleasingOff()
     {
         _world.Settings["Gateway:Spool:HeldRecheckInterval"] = "00:00:00";
