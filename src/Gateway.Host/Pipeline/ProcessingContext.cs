@@ -63,6 +63,13 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
     public SpoolRecipient Recipient(string address) =>
         Entry.Recipients.First(r => r.IsOpen && string.Equals(r.Address, address, StringComparison.Ordinal));
 
+    /// <summary>The open state of each planned recipient, a different one for an address the envelope lists twice.</summary>
+    private List<SpoolRecipient> OpenStates(IEnumerable<PlannedRecipient> planned)
+    {
+        var taken = new HashSet<SpoolRecipient>(ReferenceEqualityComparer.Instance);
+        return planned.Select(p => Entry.Recipients.First(r => r.IsOpen && string.Equals(r.Address, p.Address, StringComparison.Ordinal) && taken.Add(r))).ToList();
+    }
+
     public async Task RecordDecisionsAsync(DeliveryPlan plan, IAuditLog audit, CancellationToken cancellationToken)
     {
         foreach (var recipient in plan.Groups.SelectMany(g => g.Recipients).Concat(plan.Refused).Concat(plan.Held).Concat(plan.Deferred))
@@ -118,10 +125,13 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
         if (held.Count == 0) return;
         var reason = string.Join("; ", held.Select(h => h.Reason).Distinct());
         // The policy holds only for a missing certificate (a recipient's, or the sender's signing identity): such a copy goes out by itself once it is known.
-        var name = await spool.HoldAsync(Entry, Content, held.Select(h => Recipient(h.Address)).ToList(), reason, cancellationToken, SpoolEnvelope.Certificate);
-        foreach (var recipient in held)
+        var states = OpenStates(held);
+        var name = await spool.HoldAsync(Entry, Content, states, reason, cancellationToken, SpoolEnvelope.Certificate);
+        // Every recipient's state first, then the lines (as CopyDelivery does): all of them are in the
+        // copy now, and one left open by an audit line that cannot be written would be held again in a
+        // second copy by the next attempt, and then released, and delivered, twice.
+        foreach (var (recipient, state) in held.Zip(states))
         {
-            var state = Recipient(recipient.Address);
             Update(state, RecipientStatus.Held, $"held as {name}: {recipient.Reason}");
             // The sender is told (RFC 3464 "delayed"), so a held message is never a silent one; once:
             // a recipient held again after its copy was released (another recipient's certificate
@@ -131,6 +141,9 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
                 state.ReportOwed = new OwedReport(ReportedRecipient.Delayed, "452 4.7.0 held until a certificate is known",
                     HeldExplanation(recipient.Failure), time.GetUtcNow(), Until: returnedAt);
             }
+        }
+        foreach (var recipient in held)
+        {
             await audit.WriteAsync(Event("held") with
             {
                 Recipient = recipient.Address, Rule = recipient.Policy.RuleName, Action = "held", Reason = recipient.Reason, Status = $"hold/{name}",
@@ -166,9 +179,9 @@ public sealed class ProcessingContext(SpoolEnvelope entry, SpooledContent conten
         var open = Entry.Recipients.Where(r => r.IsOpen).ToList();
         if (open.Count == 0) return;
         var name = await spool.HoldAsync(Entry, Content, open, reason, cancellationToken);
+        foreach (var recipient in open) Update(recipient, RecipientStatus.Held, $"held as {name}: {reason}");
         foreach (var recipient in open)
         {
-            Update(recipient, RecipientStatus.Held, $"held as {name}: {reason}");
             await audit.WriteAsync(Event("held") with { Recipient = recipient.Address, Action = "held", Reason = reason, Status = $"hold/{name}" }, cancellationToken);
         }
     }
