@@ -119,12 +119,24 @@ public sealed partial class HeldForCertificateService(
                 $"{reply}; {recipient.Reply}");
         }
         // The report first: one that cannot be queued (a full disk) keeps the copy for the next round, with nothing audited twice.
-        await bounces.SendAsync(context, cancellationToken);
+        try
+        {
+            await bounces.SendAsync(context, cancellationToken);
+        }
+        catch (Exception e) when (context.FailuresToReport.Count == 0 && e is not OperationCanceledException)
+        {
+            // Queued (or not wanted), and only its audit line failed: the copy goes all the same, or
+            // every next round would queue the sender another report.
+            LogReportAuditFailed(e, name);
+        }
         spool.DeleteHeld(name);
         heldLock.Remove();
         foreach (var recipient in returned)
             await audit.WriteAsync(context.Event("failed") with { Recipient = recipient.Address, Action = "failed", Reply = reply, Status = $"hold/{name}" }, cancellationToken);
     }
+
+    [LoggerMessage(EventId = 5304, Level = LogLevel.Error, Message = "The report returning held copy {Name} was queued but could not be audited; the copy is removed all the same")]
+    private partial void LogReportAuditFailed(Exception exception, string name);
 
     [LoggerMessage(EventId = 5301, Level = LogLevel.Warning, Message = "Held copy {Name} could be released but was not: {Problem}")]
     private partial void LogReleaseFailed(string name, string problem);
