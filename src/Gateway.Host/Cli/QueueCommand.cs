@@ -15,7 +15,7 @@ public static class QueueCommand
     {
         var json = new Option<bool>("--json") { Description = "One JSON document instead of the table" };
         var list = new Command("list", "Queued and held entries: id, age, sender, recipients with state, next attempt") { json };
-        list.SetAction((parse, token) => WithSpoolAsync(parse.GetValue(config), (admin, _) => Task.FromResult(QueueOutput.List(admin, parse.GetValue(json), Console.Out))));
+        list.SetAction((parse, token) => WithSpoolAsync(parse.GetValue(config), (admin, _) => Task.FromResult(QueueOutput.List(admin, parse.GetValue(json), Console.Out, Console.Error))));
 
         var body = new Option<bool>("--body") { Description = "Also print the message content (it may hold plaintext the policy must not leak: only when needed)" };
         var showId = Id();

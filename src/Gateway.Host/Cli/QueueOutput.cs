@@ -11,10 +11,10 @@ internal static class QueueOutput
 {
     private static readonly JsonSerializerOptions Json = new(SpoolJson.Options) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static int List(SpoolAdministration admin, bool json, TextWriter output)
+    public static int List(SpoolAdministration admin, bool json, TextWriter output, TextWriter error)
     {
         var now = DateTimeOffset.UtcNow;
-        var entries = admin.List();
+        var (entries, unreadable) = admin.List();
         if (json)
         {
             output.WriteLine(JsonSerializer.Serialize(entries.Select(e => new
@@ -26,7 +26,7 @@ internal static class QueueOutput
                     address = r.Address, status = r.Status, reply = r.Reply, attempts = r.Attempts, notify = r.Notify?.ToParameter(), originalRecipient = r.OriginalRecipient, reportOwed = r.ReportOwed?.Action,
                 }),
             }), Json));
-            return 0;
+            return Unreadable(unreadable, error);
         }
         output.WriteLine($"{"ID",-24} {"QUEUE",-8} {"AGE",8} {"SIZE",9} {"NEXT ATTEMPT",-20} SENDER -> RECIPIENTS");
         foreach (var e in entries)
@@ -37,8 +37,16 @@ internal static class QueueOutput
             output.WriteLine($"{e.Name,-24} {e.Queue,-8} {Age(now - envelope.ReceivedAt),8} {envelope.Size,9} {next,-20} <{envelope.MailFrom}> -> {recipients}");
         }
         output.WriteLine($"{entries.Count} entries ({entries.Count(e => e.Queue == QueueEntry.IncomingQueue)} queued, {entries.Count(e => e.Queue == QueueEntry.HoldQueue)} held, " +
-                         $"{entries.Count(e => e.Queue == QueueEntry.JournalQueue)} in their first attempt)");
-        return 0;
+                         $"{entries.Count(e => e.Queue == QueueEntry.JournalQueue)} in their first attempt)" +
+                         (unreadable.Count > 0 ? $"; {unreadable.Count} unreadable, named on stderr" : ""));
+        return Unreadable(unreadable, error);
+    }
+
+    /// <summary>Names each envelope that could not be read; exit 1 when there is one: it needs an admin (its mail waits unseen).</summary>
+    private static int Unreadable(IReadOnlyList<UnreadableEntry> unreadable, TextWriter error)
+    {
+        foreach (var bad in unreadable) error.WriteLine(bad.ToString());
+        return unreadable.Count > 0 ? 1 : 0;
     }
 
     public static async Task<int> ShowAsync(SpoolAdministration admin, string name, bool body, TextWriter output, TextWriter error)
@@ -48,15 +56,26 @@ internal static class QueueOutput
             await error.WriteLineAsync($"'{name}' is not a queue id");
             return 2;
         }
-        var entry = admin.Find(name);
+        var entry = admin.Find(name, out var unreadable);
         if (entry is null)
         {
-            await error.WriteLineAsync(admin.NotQueuedMessage(name));
+            await error.WriteLineAsync(unreadable?.ToString() ?? admin.NotQueuedMessage(name));
             return 1;
         }
         await output.WriteLineAsync($"# {entry.Queue}/{entry.Name}");
         await output.WriteLineAsync(JsonSerializer.Serialize(entry.Envelope, Json));
-        await using var content = File.OpenRead(admin.ContentPath(entry));
+        var path = admin.ContentPath(entry);
+        FileStream content;
+        try
+        {
+            content = File.OpenRead(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"{path}: content cannot be read: {e.Message}");
+            return 1;
+        }
+        await using var _ = content;
         if (body)
         {
             await output.WriteLineAsync("# content");

@@ -14,35 +14,54 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
     public static readonly TimeSpan LockWait = TimeSpan.FromSeconds(30);
     internal const string HeldLockPrefix = "held.";
 
-    public IReadOnlyList<QueueEntry> List()
+    public QueueListing List()
     {
         var entries = new List<QueueEntry>();
+        var unreadable = new List<UnreadableEntry>();
         foreach (var id in FileSpool.EntryNames(spool.Incoming))
-            if (Find(id) is { } entry) entries.Add(entry);
+            if (Read(spool.Incoming, id, QueueEntry.IncomingQueue, unreadable) is { } entry) entries.Add(entry);
         foreach (var name in FileSpool.EntryNames(spool.Hold))
-            if (spool.TryLoadHeld(name) is { } held) entries.Add(new QueueEntry(name, QueueEntry.HoldQueue, held));
+            if (Read(spool.Hold, name, QueueEntry.HoldQueue, unreadable) is { } entry) entries.Add(entry);
         // Shown, not acted on: the running gateway owns them until their first attempt ends.
         foreach (var envelope in AcceptJournal.ReadUnfinished(spool))
             entries.Add(new QueueEntry(envelope.Id, QueueEntry.JournalQueue, envelope));
-        return entries;
+        return new QueueListing(entries, unreadable);
     }
 
     /// <summary>Incoming first, then hold. Reads without a lock: an envelope is only ever replaced whole.</summary>
-    public QueueEntry? Find(string name)
+    /// <param name="unreadable">Set when the entry's envelope is there but cannot be read (then the result is null).</param>
+    public QueueEntry? Find(string name, out UnreadableEntry? unreadable)
     {
-        if (SpoolId.IsValid(name) && File.Exists(Path.Combine(spool.Incoming, name + ".json")))
+        var problems = new List<UnreadableEntry>(1);
+        var entry = (SpoolId.IsValid(name) ? Read(spool.Incoming, name, QueueEntry.IncomingQueue, problems) : null)
+            ?? (problems.Count == 0 ? Read(spool.Hold, name, QueueEntry.HoldQueue, problems) : null);
+        unreadable = problems.FirstOrDefault();
+        return entry;
+    }
+
+    /// <summary>
+    /// One envelope; null when it is not there (finished or moved between the listing and the read),
+    /// or when it cannot be read: then <paramref name="unreadable"/> names the file and why, so one
+    /// bad file (a disk error, a hand edit) never hides the rest of the queue behind a stack trace.
+    /// </summary>
+    private static QueueEntry? Read(string folder, string name, string queue, List<UnreadableEntry> unreadable)
+    {
+        var path = Path.Combine(folder, name + ".json");
+        try
         {
-            try
-            {
-                var envelope = System.Text.Json.JsonSerializer.Deserialize<SpoolEnvelope>(File.ReadAllBytes(Path.Combine(spool.Incoming, name + ".json")), SpoolJson.Options);
-                if (envelope is not null) return new QueueEntry(name, QueueEntry.IncomingQueue, envelope);
-            }
-            catch (IOException)
-            {
-                // Finished between the listing and the read.
-            }
+            var envelope = System.Text.Json.JsonSerializer.Deserialize<SpoolEnvelope>(File.ReadAllBytes(path), SpoolJson.Options);
+            if (envelope is not null) return new QueueEntry(name, queue, envelope);
+            unreadable.Add(new UnreadableEntry(path, "the file holds JSON null"));
         }
-        return spool.TryLoadHeld(name) is { } held ? new QueueEntry(name, QueueEntry.HoldQueue, held) : null;
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Finished between the listing and the read.
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            unreadable.Add(new UnreadableEntry(path, e.Message));
+        }
+        return null;
     }
 
     public string ContentPath(QueueEntry entry) =>

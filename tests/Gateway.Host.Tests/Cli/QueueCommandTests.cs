@@ -135,6 +135,55 @@ public sealed class QueueCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task List_WithAnUnreadableEnvelope_ListsTheOthers_AndNamesTheBadFileWithTheReason()
+    {
+        var id = await QueueDeferredAsync("listed beside a bad one", Bob);
+        var bad = WriteUnreadableHoldCopy();
+
+        var table = await Queue("list");
+        var json = await Queue("list", "--json");
+
+        foreach (var result in new[] { table, json })
+        {
+            Assert.True(result.ExitCode == 1, result.ToString());
+            Assert.Contains(id, result.Output);
+            Assert.Contains(Path.Combine("hold", bad + ".json"), result.Error);
+            Assert.Contains("unreadable", result.Error);
+            Assert.DoesNotContain("   at ", result.Error); // no stack trace
+        }
+        Assert.Single(JsonDocument.Parse(json.Output).RootElement.EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Show_OfAnUnreadableEnvelope_OrOfAnEntryWithoutItsContent_SaysWhichFile_WithoutAStackTrace()
+    {
+        var bad = WriteUnreadableHoldCopy();
+        var id = await QueueDeferredAsync("content gone", Bob);
+        File.Delete(Path.Combine(_world.SpoolPath, "incoming", id + ".eml"));
+
+        var unreadable = await Queue("show", bad);
+        var withoutContent = await Queue("show", id);
+
+        Assert.True(unreadable.ExitCode == 1, unreadable.ToString());
+        Assert.Contains(Path.Combine("hold", bad + ".json"), unreadable.Error);
+        Assert.DoesNotContain("   at ", unreadable.Error);
+        Assert.True(withoutContent.ExitCode == 1, withoutContent.ToString());
+        Assert.Contains("\"mailFrom\": \"alice@example.test\"", withoutContent.Output); // the envelope is still shown
+        Assert.Contains(Path.Combine("incoming", id + ".eml"), withoutContent.Error);
+        Assert.DoesNotContain("   at ", withoutContent.Error);
+    }
+
+    /// <summary>A hold copy whose envelope is not JSON (a disk error, a hand edit gone wrong).</summary>
+    private string WriteUnreadableHoldCopy()
+    {
+        var name = SpoolId.New(DateTimeOffset.UtcNow) + "-1";
+        Directory.CreateDirectory(Path.Combine(_world.SpoolPath, "hold"));
+        File.WriteAllText(Path.Combine(_world.SpoolPath, "hold", name + ".json"), "{ \"id\": \"torn");
+        File.WriteAllText(Path.Combine(_world.SpoolPath, "hold", name + ".eml"), "Subject: x\r\n\r\nbody\r\n");
+        return name;
+    }
+
+    [Fact]
     public async Task Retry_MakesADeferredEntryGoNow_AndIsAudited()
     {
         var id = await QueueDeferredAsync("retry me", Bob);

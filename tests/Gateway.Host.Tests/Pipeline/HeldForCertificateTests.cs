@@ -33,7 +33,7 @@ public sealed class HeldForCertificateTests : IDisposable
         Assert.Contains("\"waitsFor\": \"certificate\"", File.ReadAllText(Directory.GetFiles(Path.Combine(_world.SpoolPath, "hold"), "*.json").Single()));
         using (var listed = new StringWriter())
         {
-            Gateway.Cli.QueueOutput.List(gateway.Services.GetRequiredService<Gateway.Spool.SpoolAdministration>(), json: false, listed);
+            Gateway.Cli.QueueOutput.List(gateway.Services.GetRequiredService<Gateway.Spool.SpoolAdministration>(), json: false, listed, TextWriter.Null);
             Assert.Contains("held for certificate", listed.ToString());
         }
         var notice = await ReportAsync(gateway, "delay-warned");
