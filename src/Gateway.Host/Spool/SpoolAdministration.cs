@@ -193,9 +193,17 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
 
     private QueueActionResult NotQueued(string name) => new(false, NotQueuedMessage(name));
 
-    /// <summary>Why an entry cannot be acted on: gone, or still in its first attempt in the accept journal.</summary>
-    public string NotQueuedMessage(string name) =>
-        AcceptJournal.ReadUnfinished(spool).Any(e => e.Id == name)
-            ? $"{name}: in its first attempt (accept journal); `list` shows it, and it can be acted on once that attempt ends (it is then delivered or in incoming/)"
+    /// <summary>Why an entry cannot be acted on: still in its first attempt in the accept journal, held, or gone.</summary>
+    public string NotQueuedMessage(string name)
+    {
+        if (AcceptJournal.ReadUnfinished(spool).Any(e => e.Id == name))
+            return $"{name}: in its first attempt (accept journal); `list` shows it, and it can be acted on once that attempt ends (it is then delivered or in incoming/)";
+        if (File.Exists(Path.Combine(spool.Hold, name + ".json")))
+            return $"{name}: held in hold/{name}, not queued; `gateway queue release {name}` puts it back in the queue and processes it now";
+        // A policy hold copy is ID-N: the admin may give the id the client was told.
+        var copies = FileSpool.EntryNames(spool.Hold).Where(n => n.StartsWith(name + "-", StringComparison.Ordinal)).ToList();
+        return copies.Count > 0
+            ? $"{name}: not in the queue; held as {string.Join(", ", copies.Select(c => $"hold/{c}"))} (`gateway queue release {copies[0]}` puts one back)"
             : $"{name}: not in the queue (delivered, deleted or never queued)";
+    }
 }

@@ -184,6 +184,24 @@ public sealed class QueueCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RetryOrHold_OfAHeldEntry_SaysItIsHeld_AndThatReleaseIsTheCommand()
+    {
+        var id = await QueueDeferredAsync("held already", Bob);
+        Assert.Equal(0, (await Queue("hold", id)).ExitCode);
+
+        var retry = await Queue("retry", id);
+        var hold = await Queue("hold", id);
+
+        foreach (var result in new[] { retry, hold })
+        {
+            Assert.True(result.ExitCode == 1, result.ToString());
+            Assert.Contains($"hold/{id}", result.Error);
+            Assert.Contains($"gateway queue release {id}", result.Error);
+            Assert.DoesNotContain("not in the queue", result.Error);
+        }
+    }
+
+    [Fact]
     public async Task Retry_MakesADeferredEntryGoNow_AndIsAudited()
     {
         var id = await QueueDeferredAsync("retry me", Bob);
