@@ -8,7 +8,7 @@ namespace Gateway.Relay;
 /// <summary>
 /// Relays to the upstream MTA over pooled sessions (<see cref="UpstreamPool"/>,
 /// <see cref="UpstreamSession"/>), the copy's bytes exactly as spooled. Each recipient's answer
-/// is returned separately.
+/// is returned separately; those a host deferred with a reply go once more to the hosts after it.
 /// </summary>
 public sealed class SmtpRelay : IRelay, IDisposable
 {
@@ -30,6 +30,31 @@ public sealed class SmtpRelay : IRelay, IDisposable
         var refused = unwritable.Select(r => Result(r, 553, $"5.1.3 the address <{r}> cannot be written in an SMTP envelope")).ToList();
         if (writable.Count == 0) return refused;
 
+        var (results, answeredBy) = await SendOnceAsync(mailFrom, writable, content, dsn, after: null, cancellationToken);
+        // Recipients a host deferred with a reply of its own (a 452 at RCPT, a 421 or 451 to the
+        // transaction) go once more to the hosts after it, in this attempt, as Postfix tries the next
+        // server after a soft error when it is not the last: a primary that defers everything while
+        // its fallback is healthy must not hold the mail until Spool:MaximumLifetime. Never after a
+        // lost connection or a timeout: the host may have taken the message, and it would go twice.
+        if (answeredBy is not null && _pool.HasHostAfter(answeredBy) && results.Any(r => r.Outcome == RelayOutcome.Temporary))
+        {
+            var deferred = results.Where(r => r.Outcome == RelayOutcome.Temporary).Select(r => r.Recipient).ToHashSet(StringComparer.Ordinal);
+            var (again, _) = await SendOnceAsync(mailFrom, writable.Where(w => deferred.Contains(w.Address)).ToList(), content, dsn, answeredBy, cancellationToken);
+            // A next host that cannot be reached leaves the first host's own reply, which says more.
+            var reached = again.Where(r => r.Upstream is not null).ToDictionary(r => r.Recipient, StringComparer.Ordinal);
+            results = results.Select(r => r.Outcome == RelayOutcome.Temporary && reached.GetValueOrDefault(r.Recipient) is { } next ? next : r).ToList();
+        }
+        return [.. results, .. refused];
+    }
+
+    /// <summary>
+    /// One transaction on one session: a pooled one, or, <paramref name="after"/> a host, a new one with
+    /// the hosts configured after it. <c>AnsweredBy</c> is the host whose replies these are; null when
+    /// none was reached or the session failed (its replies then unknown).
+    /// </summary>
+    private async Task<(List<RecipientRelayResult> Results, UpstreamHost? AnsweredBy)> SendOnceAsync(string mailFrom, List<(string Address, int Index)> writable, Stream content,
+        DsnParameters? dsn, UpstreamHost? after, CancellationToken cancellationToken)
+    {
         // The copy's own time, started once it has its place among Relay:MaxConnections, as long as its size needs.
         using var copyTime = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, copyTime.Token);
@@ -39,19 +64,19 @@ public sealed class SmtpRelay : IRelay, IDisposable
         {
             var message = RelayedContent.Scan(content);
             var allowed = CopyDeadline.For(message.Length, _pool.Settings);
-            connection = await _pool.RentAsync(deadline.Token, slotTaken: () => copyTime.CancelAfter(allowed));
+            connection = await _pool.RentAsync(deadline.Token, slotTaken: () => copyTime.CancelAfter(allowed), after);
             var upstream = connection.Session.Capabilities;
             if (upstream.MaxSize > 0 && message.Length > upstream.MaxSize)
             {
                 reusable = true; // nothing was sent
-                return writable.Select(w => Result(w.Address, 552, $"5.3.4 the message ({message.Length} bytes) is larger than upstream {connection.Host} takes ({upstream.MaxSize} bytes)") with { Upstream = connection.Host.ToString(), Tls = connection.Session.Protection })
-                    .Concat(refused).ToList();
+                return (writable.Select(w => Result(w.Address, 552, $"5.3.4 the message ({message.Length} bytes) is larger than upstream {connection.Host} takes ({upstream.MaxSize} bytes)") with { Upstream = connection.Host.ToString(), Tls = connection.Session.Protection })
+                    .ToList(), connection.Host);
             }
             var transaction = RelayTransaction.Plan(mailFrom, writable, upstream, message, dsn);
             if (transaction.Unwritable is { } needUtf8)
             {
                 reusable = true; // nothing was sent
-                return [.. needUtf8, .. refused];
+                return ([.. needUtf8], connection.Host);
             }
             var replies = await connection.Session.SendAsync(transaction.Mail, transaction.Recipients, message, deadline.Token);
             // Cut by the stop, not by the upstream or the copy's time: the attempt ends as a stop ends it.
@@ -59,14 +84,16 @@ public sealed class SmtpRelay : IRelay, IDisposable
             // A refused transaction leaves the session in a known state, but one to say QUIT from, not to reuse.
             reusable = replies.Delivered;
             var (host, protection) = (connection.Host.ToString(), connection.Session.Protection);
-            return [.. transaction.Results(replies, upstream.Dsn).Select(r => r with { Upstream = host, Tls = protection }), .. refused];
+            // Broken off after MAIL was taken, the host may hold the message for some: its replies do not count as its answer.
+            return (transaction.Results(replies, upstream.Dsn).Select(r => r with { Upstream = host, Tls = protection }).ToList(),
+                replies.Interruption is null || !replies.Mail.IsPositive ? connection.Host : null);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
         {
             if (e is OperationCanceledException && cancellationToken.IsCancellationRequested) throw;
             var upstream = connection?.Host.ToString() ?? _pool.Describe();
             var reply = e is OperationCanceledException ? $"4.4.2 upstream {upstream} timed out" : $"4.4.1 upstream {upstream}: {e.Message}";
-            return writable.Select(w => Result(w.Address, 451, reply) with { Upstream = connection?.Host.ToString() }).Concat(refused).ToList();
+            return (writable.Select(w => Result(w.Address, 451, reply) with { Upstream = connection?.Host.ToString() }).ToList(), null);
         }
         finally
         {

@@ -10,7 +10,8 @@ namespace Gateway.Relay;
 /// than a few seconds, closed after Relay:IdleTimeout, after
 /// Relay:MaxMessagesPerConnection messages, and after any error. New connections go to Relay:Host,
 /// then to each of Relay:FallbackHosts when one cannot be reached, fails TLS, or refuses the
-/// session at its greeting, EHLO, STARTTLS or AUTH.
+/// session at its greeting, EHLO, STARTTLS or AUTH (and, for the recipients a host deferred in a
+/// transaction, see <see cref="SmtpRelay"/>).
 /// </summary>
 internal sealed partial class UpstreamPool : IDisposable
 {
@@ -46,13 +47,18 @@ internal sealed partial class UpstreamPool : IDisposable
     /// Called once a place in Relay:MaxConnections is free, before the connection is checked or
     /// opened: where the caller starts the clock of what it does with the upstream.
     /// </param>
-    public async Task<UpstreamConnection> RentAsync(CancellationToken cancellationToken, Action? slotTaken = null)
+    /// <param name="after">
+    /// Set to go past a host that answered a transaction with a soft refusal: a new session with the
+    /// hosts configured after it, in order, never an idle connection (which may be to any host).
+    /// </param>
+    public async Task<UpstreamConnection> RentAsync(CancellationToken cancellationToken, Action? slotTaken = null, UpstreamHost? after = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         await _slots.WaitAsync(cancellationToken);
         try
         {
             slotTaken?.Invoke();
+            if (after is not null) return await OpenAsync(_hosts.Skip(IndexOf(after) + 1), cancellationToken);
             while (TakeIdle() is { } idle)
             {
                 if (_time.GetUtcNow() - idle.LastUsed < CheckAfterIdle) return idle;
@@ -67,13 +73,23 @@ internal sealed partial class UpstreamPool : IDisposable
                     if (e is OperationCanceledException) throw;
                 }
             }
-            return await OpenAsync(cancellationToken);
+            return await OpenAsync(_hosts, cancellationToken);
         }
         catch
         {
             _slots.Release();
             throw;
         }
+    }
+
+    /// <summary>True when Relay:FallbackHosts names a host after <paramref name="host"/>.</summary>
+    public bool HasHostAfter(UpstreamHost host) => IndexOf(host) is var index && index >= 0 && index < _hosts.Count - 1;
+
+    private int IndexOf(UpstreamHost host)
+    {
+        for (var i = 0; i < _hosts.Count; i++)
+            if (_hosts[i] == host) return i;
+        return -1;
     }
 
     /// <param name="reusable">False after any error or refusal: the connection is not used again.</param>
@@ -165,10 +181,10 @@ internal sealed partial class UpstreamPool : IDisposable
         return found;
     }
 
-    private async Task<UpstreamConnection> OpenAsync(CancellationToken cancellationToken)
+    private async Task<UpstreamConnection> OpenAsync(IEnumerable<UpstreamHost> hosts, CancellationToken cancellationToken)
     {
         Exception? last = null;
-        foreach (var host in _hosts)
+        foreach (var host in hosts)
         {
             try
             {

@@ -124,4 +124,45 @@ public sealed class UpstreamPoolTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(Volatile.Read(ref greeted) >= 1, "the first upstream was never tried");
         Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred"));
     }
+
+    [Fact]
+    public async Task FirstUpstreamDefersARecipient_WithASoftReply_TheFallbackHostGetsItInTheSameAttempt_TheOthersOnce()
+    {
+        const string Grace = "grace@elsewhere.test";
+        var primary = await SinkAsync();
+        var backup = await SinkAsync();
+        primary.OnRcpt = address => address == Frank ? new SmtpServer.Protocol.SmtpResponse((SmtpServer.Protocol.SmtpReplyCode)452, "4.3.1 Insufficient system storage") : null;
+        _world.RelayTo(primary.Port);
+        _world.Settings["Gateway:Relay:FallbackHosts:0"] = $"127.0.0.1:{backup.Port}";
+        var gateway = await StartAsync();
+
+        var message = RunningGateway.NewMessage(Dave, Frank, "soft at the first");
+        message.To.Add(MimeKit.MailboxAddress.Parse(Grace));
+        await gateway.SendAsync(message, Dave, Frank, Grace);
+
+        var delivered = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", Frank), Wait);
+        Assert.Equal($"127.0.0.1:{backup.Port}", delivered.GetProperty("upstream").GetString());
+        Assert.Equal([Grace], Assert.Single(primary.Messages).RcptTo); // grace once, at the first host
+        Assert.Equal([Frank], Assert.Single(backup.Messages).RcptTo);
+        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred"));
+    }
+
+    [Fact]
+    public async Task EveryUpstreamDefers_TheRecipientIsDeferredWithTheLastReply_NotLost()
+    {
+        var primary = await SinkAsync();
+        var backup = await SinkAsync();
+        primary.OnRcpt = _ => new SmtpServer.Protocol.SmtpResponse((SmtpServer.Protocol.SmtpReplyCode)452, "4.3.1 primary full");
+        backup.OnRcpt = _ => new SmtpServer.Protocol.SmtpResponse((SmtpServer.Protocol.SmtpReplyCode)451, "4.3.0 backup busy");
+        _world.RelayTo(primary.Port);
+        _world.Settings["Gateway:Relay:FallbackHosts:0"] = $"127.0.0.1:{backup.Port}";
+        var gateway = await StartAsync();
+
+        await gateway.SendAsync(RunningGateway.NewMessage(Dave, Frank, "soft everywhere"), Dave, Frank);
+
+        var deferred = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred", Frank), Wait);
+        Assert.Contains("backup busy", deferred.GetProperty("reply").GetString());
+        Assert.Empty(primary.Messages);
+        Assert.Empty(backup.Messages);
+    }
 }
