@@ -130,7 +130,8 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
     {
         using var heldLock = await EntryLock.AcquireAsync(spool.Locks, HeldLockPrefix + name, LockWait, cancellationToken);
         if (heldLock is null) return Busy(name);
-        var held = spool.TryLoadHeld(name);
+        var held = LoadHeld(name, out var unreadable);
+        if (unreadable is not null) return new QueueActionResult(false, $"{unreadable}; mend it, or remove the copy with `gateway queue delete {name}`");
         if (held is null) return new QueueActionResult(false, $"{name}: not in the hold queue");
         // A policy hold copy (ID-N) or an id still in use in incoming/ gets a fresh id.
         var id = SpoolId.IsValid(name) && !File.Exists(spool.ContentPath(name)) ? name : SpoolId.New(time.GetUtcNow());
@@ -172,12 +173,36 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
         }
         using var heldLock = await EntryLock.AcquireAsync(spool.Locks, HeldLockPrefix + name, LockWait, cancellationToken);
         if (heldLock is null) return Busy(name);
-        var held = spool.TryLoadHeld(name);
-        if (held is null) return NotQueued(name);
+        var held = LoadHeld(name, out var unreadable);
+        if (held is null && unreadable is null) return NotQueued(name);
         spool.DeleteHeld(name);
         heldLock.Remove();
-        await AuditAsync("queue-delete", held, $"deleted from hold/{name} without delivery or bounce", cancellationToken);
+        if (held is not null) await AuditAsync("queue-delete", held, $"deleted from hold/{name} without delivery or bounce", cancellationToken);
+        else
+        {
+            // Whose mail it was cannot be read any more; the admin removed it knowing that.
+            await audit.WriteAsync(new AuditEvent("queue-delete")
+            {
+                SpoolId = name, Action = $"deleted from hold/{name} without delivery or bounce", Client = "gateway queue",
+                Reason = $"by {Environment.UserName} (pid {Environment.ProcessId}); {unreadable}",
+            }, cancellationToken);
+        }
         return new QueueActionResult(true, $"{name}: deleted from hold");
+    }
+
+    /// <summary>A held envelope; null when it is not there, or when it cannot be read: then <paramref name="unreadable"/> names the file and why.</summary>
+    private SpoolEnvelope? LoadHeld(string name, out string? unreadable)
+    {
+        unreadable = null;
+        try
+        {
+            return spool.TryLoadHeld(name);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            unreadable = $"{name}: its envelope {Path.Combine(spool.Hold, name + ".json")} cannot be read: {e.Message}";
+            return null;
+        }
     }
 
     private ValueTask AuditAsync(string name, SpoolEnvelope entry, string action, CancellationToken cancellationToken, IReadOnlyList<string>? recipients = null) =>

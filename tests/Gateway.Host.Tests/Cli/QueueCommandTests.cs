@@ -173,6 +173,23 @@ public sealed class QueueCommandTests : IAsyncLifetime
         Assert.DoesNotContain("   at ", withoutContent.Error);
     }
 
+    [Fact]
+    public async Task ReleaseOfAnUnreadableHeldEnvelope_SaysWhichFile_AndDeleteRemovesIt_WithoutAStackTrace()
+    {
+        var bad = WriteUnreadableHoldCopy();
+
+        var release = await Queue("release", bad);
+        Assert.True(release.ExitCode == 1, release.ToString());
+        Assert.Contains(Path.Combine("hold", bad + ".json"), release.Error + release.Output);
+        Assert.Contains($"gateway queue delete {bad}", release.Error + release.Output);
+        Assert.DoesNotContain("   at ", release.Error);
+
+        var delete = await Queue("delete", bad);
+        Assert.True(delete.ExitCode == 0, delete.ToString());
+        Assert.False(File.Exists(Path.Combine(_world.SpoolPath, "hold", bad + ".json")));
+        Assert.False(File.Exists(Path.Combine(_world.SpoolPath, "hold", bad + ".eml")));
+    }
+
     /// <summary>A hold copy whose envelope is not JSON (a disk error, a hand edit gone wrong).</summary>
     private string WriteUnreadableHoldCopy()
     {
