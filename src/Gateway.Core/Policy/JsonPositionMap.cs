@@ -12,6 +12,9 @@ internal sealed class JsonPositionMap
     private readonly byte[] _json;
     private readonly List<int> _lineStarts = [0];
 
+    /// <summary>The first key given twice in one object, if any: its path and the position of its second occurrence.</summary>
+    public (string Path, string Name, int Line, int Column)? Duplicate { get; private set; }
+
     private JsonPositionMap(ReadOnlySpan<byte> json)
     {
         _json = json.ToArray();
@@ -27,6 +30,7 @@ internal sealed class JsonPositionMap
         var path = new List<string>();
         var arrayIndex = new Stack<int>();
         string? pendingProperty = null;
+        var keysSeen = new Stack<HashSet<string>>();
         try
         {
             while (reader.Read())
@@ -34,12 +38,18 @@ internal sealed class JsonPositionMap
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.PropertyName:
-                        pendingProperty = reader.GetString();
+                        pendingProperty = reader.GetString()!;
+                        if (!keysSeen.Peek().Add(pendingProperty) && map.Duplicate is null)
+                        {
+                            var (line, column) = map.Locate((int)reader.TokenStartIndex);
+                            map.Duplicate = (PathOf(path, "." + pendingProperty), pendingProperty, line, column);
+                        }
                         map.Record(PathOf(path, "." + pendingProperty), reader.TokenStartIndex);
                         continue;
                     case JsonTokenType.EndObject:
                     case JsonTokenType.EndArray:
                         if (reader.TokenType == JsonTokenType.EndArray) arrayIndex.Pop();
+                        else keysSeen.Pop();
                         if (path.Count > 0) path.RemoveAt(path.Count - 1);
                         continue;
                 }
@@ -52,6 +62,7 @@ internal sealed class JsonPositionMap
                 {
                     path.Add(segment);
                     if (reader.TokenType == JsonTokenType.StartArray) arrayIndex.Push(-1);
+                    else keysSeen.Push(new HashSet<string>(StringComparer.Ordinal));
                 }
             }
         }

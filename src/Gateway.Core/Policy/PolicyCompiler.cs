@@ -17,6 +17,9 @@ public static class PolicyCompiler
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
+        // Last-wins would let an appended block or a second "encrypt" silently undo the first;
+        // JsonPositionMap reports the duplicate with its position before we get here.
+        AllowDuplicateProperties = false,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false) },
     };
 
@@ -31,6 +34,9 @@ public static class PolicyCompiler
         // Editors on Windows save UTF-8 with a byte order mark; it is not JSON, so it goes.
         if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];
         var positions = JsonPositionMap.Build(json, ReaderOptions);
+        if (positions.Duplicate is { } duplicate)
+            return Fail(new PolicyError(file, duplicate.Line, duplicate.Column,
+                $"\"{duplicate.Name}\" is given twice in the same object (at {duplicate.Path}): only one may stay, merge them"));
         PolicyDocument? document;
         try
         {

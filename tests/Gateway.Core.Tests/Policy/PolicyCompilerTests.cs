@@ -235,4 +235,58 @@ public sealed class PolicyCompilerTests
         Assert.Equal(AuthenticatedEncryption.Never, result.Snapshot!.Default.Crypto.AuthenticatedEncryption);
         Assert.Equal(ContentEncryption.Aes128Gcm, result.Snapshot.Rules[0].Action.Crypto.ContentEncryption);
     }
+
+    [Fact]
+    public void DuplicateKeyInARule_IsAnError_AtTheSecondKey()
+    {
+        // Last-wins would quietly turn "required" into "never": plaintext to a partner that needs encryption.
+        var error = SingleError("""
+            {
+              "default": { "sign": "never", "encrypt": "ifPossible", "missingCertificate": "refuse" },
+              "rules": [
+                {
+                  "name": "partner",
+                  "recipients": [ "partner.test" ],
+                  "encrypt": "required",
+                  "encrypt": "never"
+                }
+              ]
+            }
+            """);
+
+        Assert.Contains("\"encrypt\" is given twice", error.Message);
+        Assert.Contains("$.rules[0].encrypt", error.Message);
+        Assert.Equal((8, 7), (error.Line, error.Column)); // the opening quote of the second "encrypt"
+    }
+
+    [Fact]
+    public void SecondRulesArray_IsAnError_InsteadOfDroppingTheFirst()
+    {
+        var error = SingleError("""
+            {
+              "default": { "sign": "never", "encrypt": "ifPossible", "missingCertificate": "refuse" },
+              "rules": [ { "name": "partner", "recipients": [ "partner.test" ], "encrypt": "required", "missingCertificate": "hold" } ],
+              "rules": [ { "name": "appended", "recipients": [ "other.test" ], "sign": "always" } ]
+            }
+            """);
+
+        Assert.Contains("\"rules\" is given twice", error.Message);
+        Assert.Equal((4, 3), (error.Line, error.Column));
+    }
+
+    [Fact]
+    public void SameKeyInTwoDifferentObjects_IsNotADuplicate()
+    {
+        var result = Compile("""
+            {
+              "default": { "sign": "never", "encrypt": "ifPossible", "missingCertificate": "refuse" },
+              "rules": [
+                { "name": "a", "recipients": [ "a.test" ], "encrypt": "required" },
+                { "name": "b", "recipients": [ "b.test" ], "encrypt": "never" }
+              ]
+            }
+            """);
+
+        Assert.True(result.Succeeded, string.Join("\n", result.Errors));
+    }
 }
