@@ -5,7 +5,8 @@ namespace Gateway.Policy;
 /// <summary>
 /// One entry of a rule's senders or recipients list: <c>*</c> (anyone), <c>&lt;&gt;</c> (the null
 /// sender), <c>user@example.com</c> (one address), <c>example.com</c> (one domain) or
-/// <c>*.example.com</c> (its subdomains, not the domain itself). Matching ignores case: admins
+/// <c>*.example.com</c> (its subdomains, not the domain itself). <c>*@example.com</c> and
+/// <c>@example.com</c> are other spellings of the domain form. Matching ignores case: admins
 /// write policy for mailboxes, not for the bytes of a local part.
 /// </summary>
 public sealed record AddressPattern(string Text, AddressPattern.PatternKind Kind, string Value)
@@ -22,6 +23,24 @@ public sealed record AddressPattern(string Text, AddressPattern.PatternKind Kind
         if (t.Length == 0) { error = "empty pattern"; return false; }
         if (t.Any(char.IsWhiteSpace)) { error = $"'{text}' contains white space"; return false; }
         var at = t.LastIndexOf('@');
+        // "*@example.com" is how Postfix and Exchange admins write "every address of example.com":
+        // the same as the domain form. Any other '*' in a local part would be a literal that matches
+        // nobody, so a rule meant to require encryption would silently never apply.
+        if (at > 0 && t[..at] == "*")
+        {
+            if (TryParse(t[(at + 1)..], out var domain, out _) && domain!.Kind is PatternKind.Domain or PatternKind.Subdomains)
+            {
+                pattern = domain with { Text = text };
+                return true;
+            }
+            error = $"'{text}' is not a valid pattern: write *@example.com or example.com for every address of a domain, * for anyone";
+            return false;
+        }
+        if (at > 0 && t[..at].Contains('*'))
+        {
+            error = $"'{text}' has a '*' in its local part: a local part is matched whole; write example.com (or *@example.com) for every address of a domain";
+            return false;
+        }
         if (at > 0)
         {
             if (!IsDomain(t[(at + 1)..])) { error = $"'{text}' has no valid domain after '@'"; return false; }

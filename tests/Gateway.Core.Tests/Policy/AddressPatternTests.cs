@@ -18,6 +18,8 @@ public sealed class AddressPatternTests
     [InlineData("@example.com", AddressPattern.PatternKind.Domain)]
     [InlineData("*.example.com", AddressPattern.PatternKind.Subdomains)]
     [InlineData("  example.com ", AddressPattern.PatternKind.Domain)]
+    [InlineData("*@example.com", AddressPattern.PatternKind.Domain)]
+    [InlineData("*@*.example.com", AddressPattern.PatternKind.Subdomains)]
     public void TryParse_RecognisesEachKind(string text, AddressPattern.PatternKind kind)
     {
         var pattern = Parse(text);
@@ -114,4 +116,29 @@ public sealed class AddressPatternTests
     [InlineData("*.bücher.example", "ivan@xn--bcher-kva.example")] // subdomains only
     [InlineData("jörg@bücher.example", "joerg@xn--bcher-kva.example")]
     public void OtherDomainsAndLocalParts_StillDoNotMatch(string pattern, string address) => Assert.False(Parse(pattern).Matches(address));
+
+    [Theory]
+    [InlineData("bob@partner.test", true)]
+    [InlineData("Bob@PARTNER.test", true)]
+    [InlineData("bob@sub.partner.test", false)]
+    [InlineData("bob@partner.test.evil.test", false)]
+    [InlineData("<>", false)]
+    public void StarAtDomain_MatchesExactlyWhatTheDomainPatternMatches(string address, bool matches)
+    {
+        // The Postfix/Exchange spelling of "every address of the domain"; taken literally it matched nobody.
+        Assert.Equal(matches, Parse("*@partner.test").Matches(address));
+        Assert.Equal(Parse("partner.test").Matches(address), Parse("*@partner.test").Matches(address));
+    }
+
+    [Theory]
+    [InlineData("bob*@example.com")]
+    [InlineData("*bob@example.com")]
+    [InlineData("b*b@example.com")]
+    [InlineData("*@*")]
+    [InlineData("*@<>")]
+    public void AnyOtherStarInTheLocalPart_IsRefused_NamingTheDomainForm(string text)
+    {
+        Assert.False(AddressPattern.TryParse(text, out _, out var error));
+        Assert.Contains("example.com", error);
+    }
 }

@@ -144,4 +144,20 @@ public sealed class PolicySnapshotTests
         Assert.Equal("default", snapshot.Evaluate("s@x.test", "alice@b.test").RuleName);
         Assert.Equal("default", snapshot.Evaluate("s@x.test", "q@c.test").RuleName);
     }
+
+    [Fact]
+    public void StarAtDomainRecipients_RequireEncryptionForEveryAddressOfThatDomain()
+    {
+        var policy = Compile("""
+            {
+              "default": { "sign": "ifPossible", "encrypt": "ifPossible", "missingCertificate": "refuse" },
+              "rules": [ { "name": "partner", "recipients": [ "*@partner.test" ], "encrypt": "required", "missingCertificate": "hold" } ]
+            }
+            """);
+
+        var decision = policy.Evaluate("alice@example.test", "bob@partner.test");
+
+        Assert.Equal("partner", decision.RuleName);
+        Assert.Equal(EncryptMode.Required, decision.Encrypt);
+    }
 }
