@@ -15,6 +15,9 @@ internal sealed class JsonPositionMap
     /// <summary>The first key given twice in one object, if any: its path and the position of its second occurrence.</summary>
     public (string Path, string Name, int Line, int Column)? Duplicate { get; private set; }
 
+    /// <summary>Paths given an explicit <c>null</c>, in document order.</summary>
+    public List<string> Nulls { get; } = [];
+
     private JsonPositionMap(ReadOnlySpan<byte> json)
     {
         _json = json.ToArray();
@@ -58,6 +61,7 @@ internal sealed class JsonPositionMap
                     : arrayIndex.Count > 0 ? $"[{NextIndex(arrayIndex)}]" : "";
                 pendingProperty = null;
                 map.Record(PathOf(path, segment), reader.TokenStartIndex);
+                if (reader.TokenType == JsonTokenType.Null) map.Nulls.Add(PathOf(path, segment));
                 if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
                 {
                     path.Add(segment);

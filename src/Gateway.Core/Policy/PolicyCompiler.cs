@@ -58,6 +58,11 @@ public static class PolicyCompiler
             return new PolicyError(file, line, column, message);
         }
 
+        // No key of the policy means anything as null, and read as "absent" it would widen a rule
+        // ("recipients": null is everyone) or reach the compiler as a rule that is not there.
+        if (positions.Nulls.Count > 0)
+            return new PolicyCompileResult(null, positions.Nulls.Select(p => At(p, NullMessage(p))).ToList());
+
         if (document?.Default is null)
             return Fail(At("$", "the policy has no \"default\": every recipient must have an explicit outcome"));
 
@@ -150,6 +155,14 @@ public static class PolicyCompiler
     }
 
     private static PolicyCompileResult Fail(PolicyError error) => new(null, [error]);
+
+    private static string NullMessage(string path) => path switch
+    {
+        "$" => "the policy is null: it must be an object with a \"default\"",
+        _ when path.StartsWith("$.rules[", StringComparison.Ordinal) && path.IndexOf(']') == path.Length - 1 => $"a rule must be an object ({{ \"name\": ..., ... }}), not null ({path})",
+        _ when path.EndsWith(']') => $"a pattern must be a string such as \"example.com\", not null ({path})",
+        _ => $"null is not a value at {path}: give a value, or leave the key out",
+    };
 
     /// <summary>Line and column of a JSON path (e.g. $.rules[1].senders[0]) in the policy text, for checks made after compiling.</summary>
     public static (int Line, int Column) Locate(ReadOnlySpan<byte> json, string path)

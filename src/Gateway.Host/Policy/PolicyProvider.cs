@@ -39,7 +39,7 @@ public sealed partial class PolicyProvider
     public PolicyCompileResult Load()
     {
         var bytes = File.ReadAllBytes(PolicyPath);
-        var result = PolicyCompiler.Compile(bytes, PolicyPath);
+        var result = Compile(bytes);
         if (result.Succeeded)
         {
             _current = new LoadedPolicy(result.Snapshot!, bytes);
@@ -68,7 +68,7 @@ public sealed partial class PolicyProvider
             var hash = SHA256.HashData(bytes);
             if (Same(hash, _loadedHash) || Same(hash, _rejectedHash)) return null;
 
-            var result = PolicyCompiler.Compile(bytes, PolicyPath);
+            var result = Compile(bytes);
             var kept = _current?.Snapshot.Revision;
             if (result.Succeeded)
             {
@@ -100,6 +100,23 @@ public sealed partial class PolicyProvider
         finally
         {
             _reloading.Release();
+        }
+    }
+
+    /// <summary>
+    /// The compiler answers bad input with errors; should it ever throw instead (a bug), the file is
+    /// still rejected like any bad edit: audited, the last good policy kept, and not compiled again
+    /// until it changes, rather than an error logged on every periodic check.
+    /// </summary>
+    private PolicyCompileResult Compile(byte[] bytes)
+    {
+        try
+        {
+            return PolicyCompiler.Compile(bytes, PolicyPath);
+        }
+        catch (Exception e)
+        {
+            return new PolicyCompileResult(null, [new PolicyError(PolicyPath, 1, 1, $"the policy could not be compiled ({e.GetType().Name}: {e.Message}); this is a Gateway bug, please report it with the file")]);
         }
     }
 

@@ -289,4 +289,52 @@ public sealed class PolicyCompilerTests
 
         Assert.True(result.Succeeded, string.Join("\n", result.Errors));
     }
+
+    [Fact]
+    public void NullRule_IsAnError_WithItsLine_NotACrash()
+    {
+        var error = SingleError("""
+            {
+              "default": { "sign": "never", "encrypt": "ifPossible", "missingCertificate": "refuse" },
+              "rules": [
+                null
+              ]
+            }
+            """);
+
+        Assert.Contains("a rule must be an object", error.Message);
+        Assert.Equal((4, 5), (error.Line, error.Column));
+    }
+
+    [Theory]
+    [InlineData("""{ "name": "p", "recipients": null, "encrypt": "never" }""", "$.rules[0].recipients")]
+    [InlineData("""{ "name": "p", "recipients": [ "partner.test", null ] }""", "$.rules[0].recipients[1]")]
+    [InlineData("""{ "name": "p", "recipients": [ "partner.test" ], "encrypt": null }""", "$.rules[0].encrypt")]
+    [InlineData("""{ "name": null, "recipients": [ "partner.test" ] }""", "$.rules[0].name")]
+    public void NullValueInARule_IsAnError_AtItsKey(string rule, string path)
+    {
+        // "recipients": null read as "everyone" would widen a rule the admin meant to narrow.
+        var error = SingleError($$"""
+            {
+              "default": { "sign": "never", "encrypt": "ifPossible", "missingCertificate": "refuse" },
+              "rules": [ {{rule}} ]
+            }
+            """);
+
+        Assert.Contains("null", error.Message);
+        Assert.Contains(path, error.Message);
+        Assert.Equal(3, error.Line);
+    }
+
+    [Theory]
+    [InlineData("""{ "default": null }""")]
+    [InlineData("""{ "default": { "sign": "never", "encrypt": "never", "missingCertificate": "refuse" }, "rules": null }""")]
+    [InlineData("""{ "default": { "sign": "never", "encrypt": "never", "missingCertificate": "refuse" }, "triggers": { "subjectTag": "[s]", "allowedSenders": [ null ] } }""")]
+    [InlineData("""null""")]
+    public void NullElsewhere_IsAnError_NotACrash(string json)
+    {
+        var error = SingleError(json);
+
+        Assert.Equal(1, error.Line);
+    }
 }

@@ -138,4 +138,28 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         Assert.Equal("partner-test-requires-encryption", decision.GetProperty("rule").GetString());
         Assert.Equal("refuse", decision.GetProperty("action").GetString());
     }
+
+    [Fact]
+    public async Task NullRule_IsRejectedWithItsLine_AuditedOnce_AndNotRecompiledUntilTheFileChanges()
+    {
+        await File.WriteAllTextAsync(_world.PolicyPath, """
+            {
+              "default": { "sign": "ifPossible", "encrypt": "ifPossible", "missingCertificate": "refuse" },
+              "rules": [
+                null
+              ]
+            }
+            """);
+
+        var rejected = await _gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "policy-rejected"), TimeSpan.FromSeconds(30));
+        Assert.Contains($"{_world.PolicyPath}:4:", rejected.GetProperty("reason").GetString());
+        Assert.Contains("a rule must be an object", rejected.GetProperty("reason").GetString());
+
+        // ReloadCheckInterval is one second: a rejection that was not remembered would be written again.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Single(_gateway.AuditEvents(), e => RunningGateway.Is(e, "policy-rejected"));
+        var decision = await SendAndDecideAsync("erin@partner.test");
+        Assert.Equal("partner-test-requires-encryption", decision.GetProperty("rule").GetString());
+        Assert.Equal(_firstRevision, decision.GetProperty("policyRevision").GetString());
+    }
 }
