@@ -48,7 +48,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         else if (string.IsNullOrWhiteSpace(relay.Outbox)) errors.Add("Gateway:Relay:Outbox must be set when Gateway:Relay:Host is empty");
         if (string.IsNullOrEmpty(relay.Username) != string.IsNullOrEmpty(relay.Password))
             errors.Add("Gateway:Relay:Username and Gateway:Relay:Password must be set together");
-        if (!string.IsNullOrEmpty(relay.Username) && relay.TlsMode == RelayTlsMode.Opportunistic)
+        if (!Enum.IsDefined(relay.TlsMode)) errors.Add("Gateway:Relay:TlsMode must be None, Opportunistic or Required");
+        else if (!string.IsNullOrEmpty(relay.Username) && relay.TlsMode == RelayTlsMode.Opportunistic)
             errors.Add("Gateway:Relay:Username needs Gateway:Relay:TlsMode Required (Opportunistic does not verify the upstream's certificate, so the password would go to whoever answers), or None on a network you trust");
         CheckPositive(errors, "Gateway:Relay:Timeout", relay.Timeout);
         CheckPositive(errors, "Gateway:Relay:IdleTimeout", relay.IdleTimeout);
@@ -99,6 +100,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         CertificateSourcesValidation.Check(certificates, errors);
         CheckPositive(errors, "Gateway:Certificates:Revocation:Timeout", certificates.Revocation.Timeout);
+        if (!Enum.IsDefined(certificates.Revocation.Mode)) errors.Add("Gateway:Certificates:Revocation:Mode must be Off, SoftFail or HardFail");
+        if (!Enum.IsDefined(options.Ca.KeyType)) errors.Add("Gateway:Ca:KeyType must be Rsa3072 or EcdsaP256");
         CaSettingsValidation.Check(options, errors);
         errors.AddRange(SecretFilePermissions.Problems(options));
 

@@ -6,7 +6,10 @@ namespace Gateway.Configuration;
 
 /// <summary>
 /// Rejects settings Gateway does not know, naming each by its full key (Gateway:Smtp:Prot):
-/// a mistyped key would otherwise be ignored and its default silently used.
+/// a mistyped key would otherwise be ignored and its default silently used. Also rejects a
+/// setting in the wrong shape and an enum given by number: the binder leaves a list given as one
+/// value (Gateway__Smtp__SenderDomains=example.com) null, which means "any sender domain", and
+/// takes "7" for an enum no code path expects.
 /// </summary>
 public sealed class UnknownSettingsValidator(IConfiguration configuration) : IValidateOptions<GatewayOptions>
 {
@@ -30,17 +33,50 @@ public sealed class UnknownSettingsValidator(IConfiguration configuration) : IVa
                 continue;
             }
             var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            if (IsLeaf(propertyType)) continue;
+            if (IsLeaf(propertyType))
+            {
+                CheckLeaf(child, propertyType, unknown);
+                continue;
+            }
+            if (HasValue(child))
+            {
+                unknown.Add(propertyType.IsArray
+                    ? $"{child.Path} is a list, not a single value: write it as a JSON array (\"{child.Key}\": [ \"{child.Value}\" ]) or as {child.Path}:0, {child.Path}:1 ... (environment: {EnvironmentName(child.Path)}__0)"
+                    : $"{child.Path} is a section, not a single value: set its keys ({child.Path}:KEY)");
+                continue;
+            }
             if (propertyType.IsArray)
             {
-                // A list of objects (Ldap directories) is checked entry by entry.
                 var element = propertyType.GetElementType()!;
-                if (!IsLeaf(element)) foreach (var entry in child.GetChildren()) Check(entry, element, unknown);
+                foreach (var entry in child.GetChildren())
+                {
+                    if (IsLeaf(element)) CheckLeaf(entry, element, unknown);
+                    // A list of objects (Ldap directories) is checked entry by entry.
+                    else if (HasValue(entry)) unknown.Add($"{entry.Path} is a section, not a single value: set its keys ({entry.Path}:KEY)");
+                    else Check(entry, element, unknown);
+                }
                 continue;
             }
             Check(child, propertyType, unknown);
         }
     }
+
+    private static void CheckLeaf(IConfigurationSection setting, Type type, List<string> unknown)
+    {
+        if (!HasValue(setting) && setting.GetChildren().Any())
+        {
+            unknown.Add($"{setting.Path} is a single value, not a list or section: write {setting.Path}=VALUE");
+            return;
+        }
+        // The binder takes any number for an enum ("7", or "1" for a name the admin did not write).
+        if (type.IsEnum && HasValue(setting)
+            && !Enum.GetNames(type).Contains(setting.Value!.Trim(), StringComparer.OrdinalIgnoreCase))
+            unknown.Add($"{setting.Path}: '{setting.Value}' is not one of {string.Join(", ", Enum.GetNames(type))}");
+    }
+
+    private static bool HasValue(IConfigurationSection section) => !string.IsNullOrEmpty(section.Value);
+
+    private static string EnvironmentName(string path) => path.Replace(":", "__", StringComparison.Ordinal);
 
     private static bool IsLeaf(Type type) =>
         type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(TimeSpan) || type == typeof(decimal);

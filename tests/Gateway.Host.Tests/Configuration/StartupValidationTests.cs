@@ -82,6 +82,45 @@ public sealed class StartupValidationTests : IDisposable
         Assert.Contains(expected, error);
     }
 
+    [Theory]
+    [InlineData("Gateway:Smtp:SenderDomains", "example.com", "is a list")]
+    [InlineData("Gateway:Smtp:Auth:Networks", "10.0.0.0/8", "is a list")]
+    [InlineData("Gateway:Relay:FallbackHosts", "mx2.example.test", "is a list")]
+    [InlineData("Gateway:Certificates:Sources", "local", "is a list")]
+    [InlineData("Gateway:Smtp:Auth", "true", "is a section")]
+    [InlineData("Gateway:Relay:Host:0", "mx.example.test", "is a single value")]
+    public async Task SettingInTheWrongShape_ExitsWith1_NamingTheKeyAndHowToWriteIt(string key, string value, string expected)
+    {
+        // Bound as null or left at its default, each of these opened something: any sender domain, AUTH from anywhere.
+        var (exit, error) = await RunAsync(WriteConfig(s => s[key] = value));
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"configuration error: {key.Replace(":0", "", StringComparison.Ordinal)}", error);
+        Assert.Contains(expected, error);
+    }
+
+    [Theory]
+    [InlineData("Gateway:Relay:TlsMode", "7", "None, Opportunistic, Required")]
+    [InlineData("Gateway:Relay:TlsMode", "1", "None, Opportunistic, Required")]
+    [InlineData("Gateway:Certificates:Revocation:Mode", "9", "Gateway:Certificates:Revocation:Mode")]
+    [InlineData("Gateway:Smtp:BareNewline", "0", "Reject, Normalize")]
+    public async Task NumericEnumSetting_ExitsWith1_NamingTheKeyAndTheAllowedNames(string key, string value, string expected)
+    {
+        var (exit, error) = await RunAsync(WriteConfig(s =>
+        {
+            s[key] = value;
+            if (key != "Gateway:Relay:TlsMode") return;
+            // TlsMode 7 is neither Opportunistic nor Required: it slipped past the credentials check.
+            s["Gateway:Relay:Host"] = "127.0.0.1";
+            s["Gateway:Relay:Username"] = "gateway";
+            s["Gateway:Relay:Password"] = "secret";
+        }));
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"configuration error: {key}", error);
+        Assert.Contains(expected, error);
+    }
+
     [Fact]
     public async Task RelayCredentials_WithOpportunisticTls_AreRefused_SinceAnyoneAnsweringWouldGetThePassword()
     {
