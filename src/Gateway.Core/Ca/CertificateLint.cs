@@ -49,7 +49,8 @@ public static class CertificateLint
         {
             var (emails, others) = Names(san.RawData);
             if (others > 0) problems.Add("subjectAltName may hold rfc822Names only");
-            if (!emails.Contains(address, StringComparer.OrdinalIgnoreCase)) problems.Add($"{address} is not in subjectAltName");
+            // The SAN holds an IDN domain in A-labels; the address may be written with U-labels.
+            if (!emails.Any(e => Mail.MailAddress.LookupKey(e) == Mail.MailAddress.LookupKey(address))) problems.Add($"{address} is not in subjectAltName");
         }
         if (!extensions.TryGetValue("2.5.29.32", out var policies) || !HasPolicy(policies.RawData, SmimeCertificateProfile.MailboxValidatedStrictPolicy))
             problems.Add("certificatePolicies must name the mailbox-validated strict policy");

@@ -105,10 +105,26 @@ public static class SmimeCertificateProfile
         return serial;
     }
 
+    /// <summary>
+    /// Whether the address fits an rfc822Name (IA5String): the domain can always be written in
+    /// A-labels (RFC 5280 §7.5), a non-ASCII local part cannot; it would need an RFC 8398
+    /// SmtpUTF8Mailbox, which we do not issue (and few clients read).
+    /// </summary>
+    public static bool CanName(string address, out string? reason)
+    {
+        var at = address.LastIndexOf('@');
+        var localPart = at < 0 ? address : address[..at];
+        reason = localPart.All(char.IsAscii) ? null
+            : $"the local part of {address} is not ASCII: an S/MIME certificate (rfc822Name) cannot name it";
+        return reason is null;
+    }
+
     private static X509Extension SubjectAltName(string address)
     {
+        if (!CanName(address, out var reason)) throw new ArgumentException(reason, nameof(address));
+        var at = address.LastIndexOf('@');
         var builder = new SubjectAlternativeNameBuilder();
-        builder.AddEmailAddress(address);
+        builder.AddEmailAddress($"{address[..at]}@{Mail.DomainName.Ascii(address[(at + 1)..])}");
         return builder.Build(critical: false);
     }
 

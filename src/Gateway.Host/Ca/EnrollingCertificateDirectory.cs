@@ -30,6 +30,12 @@ public sealed partial class EnrollingCertificateDirectory(
         var eligible = await eligibility.CheckAsync(address, cancellationToken);
         switch (eligible.Status)
         {
+            case EligibilityStatus.Eligible when !Gateway.Ca.SmimeCertificateProfile.CanName(address, out var unnameable):
+                // Declined, not failed: the sender goes on without an identity and the policy decides
+                // (unsigned for ifPossible), instead of every attempt throwing until the mail is held.
+                LogNotEnrolled(address, unnameable!);
+                await audit.WriteAsync(new AuditEvent("enrolment-skipped") { Sender = address, Reason = unnameable, Issuer = enrolment.Issuer.Name }, cancellationToken);
+                return local with { Reason = $"{local.Reason}; not enrolled: {unnameable}" };
             case EligibilityStatus.Eligible:
                 return (await enrolment.EnsureAsync(address, $"first mail of an eligible sender without a signing certificate ({eligible.Reason})", cancellationToken)).Choice;
             case EligibilityStatus.Unknown:

@@ -121,4 +121,25 @@ public sealed class SmimeCertificateProfileTests : IDisposable
         Assert.Empty(CertificateLint.Check(right, "frank@example.test", ca));
         Assert.Contains(CertificateLint.Check(wrong, "frank@example.test", ca), p => p.StartsWith("signature algorithm", StringComparison.Ordinal) && p.Contains("does not fit the issuer's key", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void AddressAtAnIdnDomain_IsNamedWithItsALabel_InTheSubjectAltName()
+    {
+        // rfc822Name is IA5String: RFC 5280 §7.5 puts the domain in A-labels (CreateRequest threw before).
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = Issue(key, "joerg@bücher.example");
+
+        Assert.Equal(["joerg@xn--bcher-kva.example"], Gateway.Certificates.SmimeCertificateValidator.EmailAddresses(certificate));
+    }
+
+    [Theory]
+    [InlineData("jörg@example.test", false)]
+    [InlineData("jörg@bücher.example", false)]
+    [InlineData("joerg@bücher.example", true)]
+    [InlineData("frank@example.test", true)]
+    public void OnlyAnAsciiLocalPart_CanBeNamedInACertificate(string address, bool nameable)
+    {
+        Assert.Equal(nameable, SmimeCertificateProfile.CanName(address, out var reason));
+        Assert.Equal(nameable, reason is null);
+    }
 }

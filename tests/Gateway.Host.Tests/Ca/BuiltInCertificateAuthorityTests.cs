@@ -23,7 +23,7 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
     {
         _options = Options.Create(new GatewayOptions
         {
-            Ca = new CaOptions { Enabled = true, Path = Path.Combine(_root, "ca"), EligibleSenders = ["example.test"], Password = "ca-test-password", ValidityDays = 365, RenewBeforeDays = 30 },
+            Ca = new CaOptions { Enabled = true, Path = Path.Combine(_root, "ca"), EligibleSenders = ["example.test", "bücher.example"], Password = "ca-test-password", ValidityDays = 365, RenewBeforeDays = 30 },
         });
         _ca = new BuiltInCertificateAuthority(_options, _time, _audit);
     }
@@ -245,5 +245,31 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
 
         Assert.Equal(frank.Serial, Assert.Single(bySerial).Serial);
         Assert.Equal(second.Serial, Assert.Single(byAddress).Serial);
+    }
+
+    [Fact]
+    public async Task EligibleSenderWithANonAsciiLocalPart_IsDeclinedWithAReason_NotAFailure()
+    {
+        // No rfc822Name can hold "jörg": the sender goes on without an identity and the policy decides.
+        var choice = await Enrolling().FindSignerAsync("jörg@example.test", CancellationToken.None);
+
+        Assert.False(choice.Found);
+        Assert.Null(choice.TemporaryFailure);
+        Assert.Empty(_ca.IssuedTo("jörg@example.test"));
+        var skipped = Assert.Single(_audit.Events, e => e.Event == "enrolment-skipped");
+        Assert.Contains("not ASCII", skipped.Reason);
+    }
+
+    [Fact]
+    public async Task EligibleSenderAtAnIdnDomain_IsEnrolledOnce_WithTheALabelInTheCertificate()
+    {
+        var directory = Enrolling();
+        var first = await directory.FindSignerAsync("joerg@bücher.example", CancellationToken.None);
+        var again = await directory.FindSignerAsync("joerg@bücher.example", CancellationToken.None);
+
+        Assert.True(first.Found, first.Reason);
+        Assert.Equal(["joerg@xn--bcher-kva.example"], SmimeCertificateValidator.EmailAddresses(first.Selected!.Certificate));
+        Assert.Equal(first.Selected.Certificate.Thumbprint, again.Selected!.Certificate.Thumbprint);
+        Assert.Single(_ca.IssuedTo("joerg@bücher.example"));
     }
 }
