@@ -76,7 +76,7 @@ public sealed record AddressPattern(string Text, AddressPattern.PatternKind Kind
     }
 
     /// <summary><see cref="Value"/> with its domain in ASCII form (lower case); derived from it, so equal patterns stay equal.</summary>
-    private string AsciiValue { get; } = Kind switch
+    internal string AsciiValue { get; } = Kind switch
     {
         PatternKind.Address => $"{Value[..Value.LastIndexOf('@')]}@{DomainName.Ascii(Value[(Value.LastIndexOf('@') + 1)..])}",
         PatternKind.Subdomains => "." + DomainName.Ascii(Value[1..]),

@@ -39,24 +39,25 @@ internal static class PolicyRuleChecks
 
     private static bool Covers(AddressPattern a, AddressPattern b)
     {
+        // Compared in the ASCII form matching uses, so "bücher.example" covers "xn--bcher-kva.example".
         const StringComparison Ignore = StringComparison.OrdinalIgnoreCase;
         return a.Kind switch
         {
             AddressPattern.PatternKind.Any => true,
             AddressPattern.PatternKind.NullSender => b.Kind == AddressPattern.PatternKind.NullSender,
-            AddressPattern.PatternKind.Address => b.Kind == AddressPattern.PatternKind.Address && string.Equals(a.Value, b.Value, Ignore),
+            AddressPattern.PatternKind.Address => b.Kind == AddressPattern.PatternKind.Address && string.Equals(a.AsciiValue, b.AsciiValue, Ignore),
             AddressPattern.PatternKind.Domain => b.Kind switch
             {
-                AddressPattern.PatternKind.Domain => string.Equals(a.Value, b.Value, Ignore),
-                AddressPattern.PatternKind.Address => string.Equals(a.Value, DomainOf(b.Value), Ignore),
+                AddressPattern.PatternKind.Domain => string.Equals(a.AsciiValue, b.AsciiValue, Ignore),
+                AddressPattern.PatternKind.Address => string.Equals(a.AsciiValue, DomainOf(b.AsciiValue), Ignore),
                 _ => false,
             },
             AddressPattern.PatternKind.Subdomains => b.Kind switch
             {
-                // a.Value keeps its leading dot: ".example.com".
-                AddressPattern.PatternKind.Subdomains => b.Value.EndsWith(a.Value, Ignore),
-                AddressPattern.PatternKind.Domain => b.Value.EndsWith(a.Value, Ignore) && b.Value.Length > a.Value.Length,
-                AddressPattern.PatternKind.Address => DomainOf(b.Value).EndsWith(a.Value, Ignore) && DomainOf(b.Value).Length > a.Value.Length,
+                // a.AsciiValue keeps its leading dot: ".example.com".
+                AddressPattern.PatternKind.Subdomains => b.AsciiValue.EndsWith(a.AsciiValue, Ignore),
+                AddressPattern.PatternKind.Domain => b.AsciiValue.EndsWith(a.AsciiValue, Ignore) && b.AsciiValue.Length > a.AsciiValue.Length,
+                AddressPattern.PatternKind.Address => DomainOf(b.AsciiValue).EndsWith(a.AsciiValue, Ignore) && DomainOf(b.AsciiValue).Length > a.AsciiValue.Length,
                 _ => false,
             },
             _ => false,

@@ -22,6 +22,11 @@ public sealed class PolicyShadowedRuleTests
     [InlineData("""{ "name": "a", "recipients": [ "partner.test", "other.test" ] }""", """{ "name": "b", "recipients": [ "Bob@Partner.test", "other.test" ], "sign": "always" }""")]
     [InlineData("""{ "name": "a", "recipients": [ "*.partner.test" ] }""", """{ "name": "b", "recipients": [ "eu.partner.test", "*.de.partner.test", "x@a.partner.test" ], "sign": "always" }""")]
     [InlineData("""{ "name": "a", "senders": [ "example.test" ] }""", """{ "name": "b", "senders": [ "alice@example.test" ], "triggered": true, "sign": "always" }""")]
+    // Matching compares domains in their ASCII form, so must the coverage check (IDN either spelling).
+    [InlineData("""{ "name": "a", "recipients": [ "bücher.example" ] }""", """{ "name": "b", "recipients": [ "xn--bcher-kva.example" ], "encrypt": "required" }""")]
+    [InlineData("""{ "name": "a", "recipients": [ "xn--bcher-kva.example" ] }""", """{ "name": "b", "recipients": [ "ivan@bücher.example" ], "encrypt": "required" }""")]
+    [InlineData("""{ "name": "a", "recipients": [ "*.bücher.example" ] }""", """{ "name": "b", "recipients": [ "eu.xn--bcher-kva.example" ], "encrypt": "required" }""")]
+    [InlineData("""{ "name": "a", "recipients": [ "ivan@BÜCHER.example" ] }""", """{ "name": "b", "recipients": [ "ivan@xn--bcher-kva.example" ], "encrypt": "required" }""")]
     public void LaterRule_CoveredByAnEarlierOne_IsReportedAtItsName(string earlier, string later)
     {
         var result = Compile(earlier + ",\n" + later);
