@@ -40,6 +40,7 @@ internal static class CertificateSourcesValidation
             if (string.IsNullOrWhiteSpace(ldap.BaseDn)) errors.Add($"{key}:BaseDn must not be empty (e.g. ou=people,dc=example,dc=com)");
             if (LdapFilter.Problem(ldap.Filter) is { } problem) errors.Add($"{key}:Filter: '{ldap.Filter}' {problem}");
             if (ldap.Timeout <= TimeSpan.Zero) errors.Add($"{key}:Timeout must be a positive duration (e.g. 00:00:10)");
+            else if (ldap.Timeout > GatewayOptionsValidator.LongestTimer) errors.Add(GatewayOptionsValidator.TooLong($"{key}:Timeout"));
             if (ldap.SizeLimit < 1) errors.Add($"{key}:SizeLimit must be at least 1");
             if (!string.IsNullOrEmpty(ldap.BindPasswordFile) && !File.Exists(ldap.BindPasswordFile))
                 errors.Add($"{key}:BindPasswordFile: file '{ldap.BindPasswordFile}' does not exist");

@@ -20,9 +20,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (string.IsNullOrWhiteSpace(smtp.ServerName)) errors.Add("Gateway:Smtp:ServerName must not be empty");
         if (smtp.MaxMessageSize is < 1024 or > int.MaxValue) errors.Add($"Gateway:Smtp:MaxMessageSize must be between 1024 and {int.MaxValue} bytes");
         if (smtp.MaxRecipients < 1) errors.Add("Gateway:Smtp:MaxRecipients must be at least 1");
-        CheckPositive(errors, "Gateway:Smtp:SessionTimeout", smtp.SessionTimeout);
-        CheckPositive(errors, "Gateway:Smtp:CommandTimeout", smtp.CommandTimeout);
-        CheckPositive(errors, "Gateway:Smtp:DataTimeout", smtp.DataTimeout);
+        CheckTimer(errors, "Gateway:Smtp:SessionTimeout", smtp.SessionTimeout);
+        CheckTimer(errors, "Gateway:Smtp:CommandTimeout", smtp.CommandTimeout);
+        CheckTimer(errors, "Gateway:Smtp:DataTimeout", smtp.DataTimeout);
         if (smtp.MaxErrors < 1) errors.Add("Gateway:Smtp:MaxErrors must be at least 1");
         if (smtp.MaxConnectionsPerClient < 1) errors.Add("Gateway:Smtp:MaxConnectionsPerClient must be at least 1");
         if (!Enum.IsDefined(smtp.BareNewline)) errors.Add("Gateway:Smtp:BareNewline must be Reject or Normalize");
@@ -51,8 +51,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (!Enum.IsDefined(relay.TlsMode)) errors.Add("Gateway:Relay:TlsMode must be None, Opportunistic or Required");
         else if (!string.IsNullOrEmpty(relay.Username) && relay.TlsMode == RelayTlsMode.Opportunistic)
             errors.Add("Gateway:Relay:Username needs Gateway:Relay:TlsMode Required (Opportunistic does not verify the upstream's certificate, so the password would go to whoever answers), or None on a network you trust");
-        CheckPositive(errors, "Gateway:Relay:Timeout", relay.Timeout);
-        CheckPositive(errors, "Gateway:Relay:IdleTimeout", relay.IdleTimeout);
+        CheckTimer(errors, "Gateway:Relay:Timeout", relay.Timeout);
+        CheckTimer(errors, "Gateway:Relay:IdleTimeout", relay.IdleTimeout);
         if (relay.MaxConnections is < 1 or > 1000) errors.Add("Gateway:Relay:MaxConnections must be between 1 and 1000");
         if (relay.MaxMessagesPerConnection < 1) errors.Add("Gateway:Relay:MaxMessagesPerConnection must be at least 1");
         for (var i = 0; i < relay.FallbackHosts.Length; i++)
@@ -68,12 +68,13 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var spool = options.Spool;
         if (string.IsNullOrWhiteSpace(spool.Path)) errors.Add("Gateway:Spool:Path must not be empty");
         if (spool.Workers is < 1 or > 256) errors.Add("Gateway:Spool:Workers must be between 1 and 256");
-        CheckPositive(errors, "Gateway:Spool:FirstRetry", spool.FirstRetry);
-        CheckPositive(errors, "Gateway:Spool:MaxRetryInterval", spool.MaxRetryInterval);
+        CheckTimer(errors, "Gateway:Spool:FirstRetry", spool.FirstRetry);
+        CheckTimer(errors, "Gateway:Spool:MaxRetryInterval", spool.MaxRetryInterval);
         CheckPositive(errors, "Gateway:Spool:MaximumLifetime", spool.MaximumLifetime);
         if (spool.MaxProcessingFailures < 1) errors.Add("Gateway:Spool:MaxProcessingFailures must be at least 1");
         if (spool.HeldRecheckInterval < TimeSpan.Zero) errors.Add("Gateway:Spool:HeldRecheckInterval must not be negative (00:00:00 turns it off)");
-        CheckPositive(errors, "Gateway:Spool:ShutdownTimeout", spool.ShutdownTimeout);
+        else if (spool.HeldRecheckInterval > LongestTimer) errors.Add(TooLong("Gateway:Spool:HeldRecheckInterval"));
+        CheckTimer(errors, "Gateway:Spool:ShutdownTimeout", spool.ShutdownTimeout);
         if (spool.BounceSizeLimit < 0) errors.Add("Gateway:Spool:BounceSizeLimit must be 0 (headers only) or a number of bytes");
         if (spool.MinimumFreeSpace < 0) errors.Add("Gateway:Spool:MinimumFreeSpace must be 0 (off) or a number of bytes");
         if (spool.DelayWarningAfter is { } warning)
@@ -83,8 +84,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
 
         if (string.IsNullOrWhiteSpace(options.Audit.Path)) errors.Add("Gateway:Audit:Path must not be empty");
-        CheckPositive(errors, "Gateway:Policy:ReloadCheckInterval", options.Policy.ReloadCheckInterval);
-        CheckPositive(errors, "Gateway:Certificates:ReloadCheckInterval", options.Certificates.ReloadCheckInterval);
+        CheckTimer(errors, "Gateway:Policy:ReloadCheckInterval", options.Policy.ReloadCheckInterval);
+        CheckTimer(errors, "Gateway:Certificates:ReloadCheckInterval", options.Certificates.ReloadCheckInterval);
         if (options.Certificates.MaxEncryptionCertificates is < 1 or > 16)
             errors.Add("Gateway:Certificates:MaxEncryptionCertificates must be between 1 (the newest certificate only) and 16");
         if (!File.Exists(options.Policy.Path)) errors.Add($"Gateway:Policy:Path: file '{options.Policy.Path}' does not exist");
@@ -99,7 +100,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"Gateway:Certificates:Pkcs12PasswordFile: file '{file}' does not exist");
 
         CertificateSourcesValidation.Check(certificates, errors);
-        CheckPositive(errors, "Gateway:Certificates:Revocation:Timeout", certificates.Revocation.Timeout);
+        CheckTimer(errors, "Gateway:Certificates:Revocation:Timeout", certificates.Revocation.Timeout);
         if (!Enum.IsDefined(certificates.Revocation.Mode)) errors.Add("Gateway:Certificates:Revocation:Mode must be Off, SoftFail or HardFail");
         if (!Enum.IsDefined(options.Ca.KeyType)) errors.Add("Gateway:Ca:KeyType must be Rsa3072 or EcdsaP256");
         CaSettingsValidation.Check(options, errors);
@@ -120,7 +121,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             if (harvest.Port is < 0 or > 65535) errors.Add($"Gateway:Harvest:Port: {harvest.Port} is not a TCP port");
             if (string.IsNullOrWhiteSpace(harvest.UpstreamHost)) errors.Add("Gateway:Harvest:UpstreamHost must name the internal MTA that receives inbound mail after harvesting");
             CheckPort(errors, "Gateway:Harvest:UpstreamPort", harvest.UpstreamPort);
-            CheckPositive(errors, "Gateway:Harvest:Timeout", harvest.Timeout);
+            CheckTimer(errors, "Gateway:Harvest:Timeout", harvest.Timeout);
             foreach (var network in harvest.EffectiveAllowedNetworks)
                 if (!IpNetwork.TryParse(network, out _)) errors.Add($"Gateway:Harvest:AllowedNetworks: '{network}' is not a CIDR network");
         }
@@ -172,5 +173,20 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     private static void CheckPositive(List<string> errors, string key, TimeSpan value)
     {
         if (value <= TimeSpan.Zero) errors.Add($"{key} must be a positive duration (e.g. 00:05:00)");
+    }
+
+    /// <summary>
+    /// The longest wait a .NET timer takes (2^32 - 2 ms, about 49.7 days). Task.Delay, CancelAfter
+    /// and WaitAsync throw past it, and a service that waits in a loop would then spin on the error.
+    /// </summary>
+    internal static readonly TimeSpan LongestTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    internal static string TooLong(string key) => $"{key} must be at most {LongestTimer:d\\.hh\\:mm\\:ss} (the longest a timer waits)";
+
+    /// <summary>A duration something waits for: positive, and no longer than a timer can wait.</summary>
+    private static void CheckTimer(List<string> errors, string key, TimeSpan value)
+    {
+        CheckPositive(errors, key, value);
+        if (value > LongestTimer) errors.Add(TooLong(key));
     }
 }
