@@ -8,6 +8,7 @@ namespace Gateway.Ca;
 /// revoked: an old key is what reads the mail encrypted to its certificate), plus the CA chain
 /// without any CA key, encrypted with AES-256 under the password the admin chose, mode 0600.
 /// This is what the user imports into a mail client to read all of their encrypted mail.
+/// An existing file is never replaced.
 /// </summary>
 public static class IdentityExport
 {
@@ -18,7 +19,9 @@ public static class IdentityExport
         var bundle = new X509Certificate2Collection(identities.Select(i => i.Certificate).ToArray());
         // Public certificates only: the issuer's chain holds the CA's own key, which never leaves.
         foreach (var authority in issuer.Chain) bundle.Add(X509CertificateLoader.LoadCertificate(authority.RawData));
-        PrivateFiles.Write(Path.GetFullPath(file), bundle.ExportPkcs12(Protection(identities.Count), password));
+        // Made between the command's check and now, the file is still not replaced.
+        if (!PrivateFiles.WriteNew(Path.GetFullPath(file), bundle.ExportPkcs12(Protection(identities.Count), password)))
+            throw new IOException($"{Path.GetFullPath(file)} exists");
         return identities;
     }
 

@@ -33,7 +33,22 @@ public static class CaExportCommand
             var issuer = services.GetRequiredService<ICertificateIssuer>();
             var who = parse.GetValue(address)!;
             var file = parse.GetValue(output)!;
-            var exported = IdentityExport.Write(issuer, who, file, password);
+            // Never over an existing file: --out var/ca/ca.p12 would replace the CA key with a bundle holding none.
+            if (File.Exists(file))
+            {
+                await Console.Error.WriteLineAsync($"ca export: {Path.GetFullPath(file)} exists; nothing written (choose another --out, or move that file away first)");
+                return 1;
+            }
+            IReadOnlyList<IssuedIdentity> exported;
+            try
+            {
+                exported = IdentityExport.Write(issuer, who, file, password);
+            }
+            catch (Exception e) when (CaCommand.IsCaFailure(e))
+            {
+                await Console.Error.WriteLineAsync($"ca export: nothing written: {e.Message}");
+                return 1;
+            }
             if (exported.Count == 0)
             {
                 await Console.Error.WriteLineAsync($"ca export: no certificate was ever issued to {who}");

@@ -122,6 +122,33 @@ public sealed class KeyExportTests : IDisposable
     }
 
     [Fact]
+    public async Task ExportOverAnExistingFile_IsRefused_AndTheFileIsKept()
+    {
+        // --out var/ca/ca.p12 replaced the CA key file with a bundle that holds no CA key.
+        await RenewedAsync();
+        var existing = _ca.WriteFile("ca.p12", "the CA key file");
+
+        var result = await _ca.CliAsync("ca", "export", "frank@example.test", "--out", existing, "--password-file", _ca.WriteFile("export.pw", ExportPassword));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"ca export: {Path.GetFullPath(existing)} exists", result.Error);
+        Assert.Equal("the CA key file", await File.ReadAllTextAsync(existing));
+    }
+
+    [Fact]
+    public async Task ExportToAPlaceThatCannotBeWritten_SaysSo_WithoutAStackTrace()
+    {
+        await RenewedAsync();
+        var notAFolder = _ca.WriteFile("not-a-folder", "x");
+
+        var result = await _ca.CliAsync("ca", "export", "frank@example.test", "--out", Path.Combine(notAFolder, "frank.p12"), "--password-file", _ca.WriteFile("export.pw", ExportPassword));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("ca export: nothing written:", result.Error);
+        Assert.DoesNotContain("   at ", result.Error);
+    }
+
+    [Fact]
     public async Task AnExportOfSixKeys_LoadsInDotNetWithItsDefaultLimits_AndInOpenSsl()
     {
         _ca.Settings["Gateway:Ca:KeyType"] = "EcdsaP256"; // six keys quickly; the file's layout does not depend on the key type
