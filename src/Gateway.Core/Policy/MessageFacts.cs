@@ -11,6 +11,13 @@ public sealed record MessageFacts(string? Subject, IReadOnlyList<KeyValuePair<st
 {
     public static MessageFacts Empty { get; } = new(null, []);
 
+    /// <summary>
+    /// Every Subject field as <see cref="TriggerStripper"/> reads the raw block (decoded), also a
+    /// second one and those after a line that is not a header field, where MimeKit stops: a tag the
+    /// stripper removes must also have triggered.
+    /// </summary>
+    public IReadOnlyList<string> SubjectFields { get; init; } = [];
+
     /// <summary>Parses a header block (the bytes before the first empty line); a broken block gives what could be read.</summary>
     public static MessageFacts Parse(ReadOnlySpan<byte> headerBlock)
     {
@@ -20,11 +27,12 @@ public sealed record MessageFacts(string? Subject, IReadOnlyList<KeyValuePair<st
             var headers = HeaderList.Load(stream);
             return new MessageFacts(
                 headers[HeaderId.Subject],
-                headers.Select(h => new KeyValuePair<string, string>(h.Field, h.Value.Trim())).ToList());
+                headers.Select(h => new KeyValuePair<string, string>(h.Field, h.Value.Trim())).ToList())
+            { SubjectFields = TriggerStripper.SubjectFields(headerBlock) };
         }
         catch (FormatException)
         {
-            return Empty;
+            return Empty with { SubjectFields = TriggerStripper.SubjectFields(headerBlock) };
         }
     }
 

@@ -18,7 +18,8 @@ public sealed record TriggerSettings(
     public string? Detect(string sender, MessageFacts facts)
     {
         if (!MayUse(sender)) return null;
-        if (SubjectTag is not null && facts.Subject is { } subject && subject.Contains(SubjectTag, StringComparison.OrdinalIgnoreCase))
+        // Any Subject field counts (fail closed): the stripper removes the tag from each of them.
+        if (SubjectTag is not null && facts.SubjectFields.Prepend(facts.Subject ?? "").Any(s => s.Contains(SubjectTag, StringComparison.OrdinalIgnoreCase)))
             return $"subject tag \"{SubjectTag}\"";
         if (HeaderName is not null)
         {

@@ -50,6 +50,13 @@ public static class TriggerStripper
         return changed ? output.ToArray() : null;
     }
 
+    /// <summary>The value of every Subject field, decoded, read the way <see cref="Strip"/> reads the block.</summary>
+    internal static IReadOnlyList<string> SubjectFields(ReadOnlySpan<byte> headerBlock) =>
+        SplitFields(headerBlock)
+            .Where(f => string.Equals(NameOf(f), "Subject", StringComparison.OrdinalIgnoreCase))
+            .Select(f => Rfc2047.DecodeText(f.AsSpan(Array.IndexOf(f, (byte)':') + 1).ToArray()).Trim())
+            .ToList();
+
     private static byte[]? WithoutTag(byte[] field, string tag)
     {
         // Latin-1 maps every byte to one char and back, so untouched bytes survive exactly.

@@ -122,4 +122,21 @@ public sealed class PolicyTriggerTests
         Assert.Equal(3, error.Line);
         Assert.Contains("\"triggers\"", error.Message);
     }
+
+    [Theory]
+    [InlineData("Subject: hello\r\nSubject: [secure] figures\r\n\r\n")]
+    [InlineData("not a header line\r\nSubject: [secure] figures\r\n\r\n")]
+    [InlineData("Subject: =?utf-8?q?=5Bsecure=5D_Zahlen?=\r\nnot a header line\r\n\r\n")]
+    public void SubjectTag_TheStripperWouldRemove_AlsoTriggers(string headerBlock)
+    {
+        // The stripper reads every Subject field of the raw block; had detection read less, the tag
+        // would leave the message and the encryption the sender asked for would not happen.
+        var bytes = Encoding.ASCII.GetBytes(headerBlock);
+        Assert.NotNull(TriggerStripper.Strip(bytes, Snapshot.Triggers!, removeSubjectTag: true));
+
+        var answer = Snapshot.Evaluate("alice@example.test", "dave@elsewhere.test", MessageFacts.Parse(bytes));
+
+        Assert.Equal(EncryptMode.Required, answer.Encrypt);
+        Assert.Equal("subject tag \"[secure]\"", answer.Trigger);
+    }
 }
