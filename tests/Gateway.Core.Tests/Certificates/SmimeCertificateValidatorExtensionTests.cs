@@ -86,16 +86,7 @@ public sealed class SmimeCertificateValidatorExtensionTests : IDisposable
     [Fact]
     public void ALeafUnderAnIntermediateLimitedToServerAuth_IsRejected_ForItsChain()
     {
-        using var caKey = RSA.Create(2048);
-        var caRequest = new CertificateRequest("CN=TLS Only Issuing CA, O=Gateway TEST ONLY", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, critical: true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, critical: true));
-        caRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
-        caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, critical: false));
-        var intermediate = Issue(caRequest, _root, _rootKey);
-        using var key = RSA.Create(2048);
-        var leaf = Issue(new CertificateRequest($"CN={Address}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1), intermediate, caKey, SmimeCertificateValidator.EmailProtectionOid);
-        var trust = new TrustContext(new X509Certificate2Collection(_root), new X509Certificate2Collection(intermediate), _trust.Time);
+        var (leaf, trust) = LeafUnderIntermediate("CN=TLS Only Issuing CA, O=Gateway TEST ONLY", HashAlgorithmName.SHA256, serverAuthOnly: true);
 
         var verdict = SmimeCertificateValidator.Validate(leaf, Address, CertificateUsage.Encryption, trust);
 
@@ -123,19 +114,26 @@ public sealed class SmimeCertificateValidatorExtensionTests : IDisposable
     [Fact]
     public void ACertificateWhoseIssuingCaIsSignedWithSha1_IsRejected()
     {
-        using var caKey = RSA.Create(2048);
-        var caRequest = new CertificateRequest("CN=SHA-1 Issuing CA, O=Gateway TEST ONLY", caKey, HashAlgorithmName.SHA1, RSASignaturePadding.Pkcs1);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, critical: true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, critical: true));
-        caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, critical: false));
-        var intermediate = Issue(caRequest, _root, _rootKey);
-        using var key = RSA.Create(2048);
-        var leaf = Issue(new CertificateRequest($"CN={Address}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1), intermediate, caKey, SmimeCertificateValidator.EmailProtectionOid);
-        var trust = new TrustContext(new X509Certificate2Collection(_root), new X509Certificate2Collection(intermediate), _trust.Time);
+        var (leaf, trust) = LeafUnderIntermediate("CN=SHA-1 Issuing CA, O=Gateway TEST ONLY", HashAlgorithmName.SHA1, serverAuthOnly: false);
 
         var verdict = SmimeCertificateValidator.Validate(leaf, Address, CertificateUsage.Encryption, trust);
 
         Assert.Equal(["chain: CN=SHA-1 Issuing CA, O=Gateway TEST ONLY is signed with SHA-1"], verdict.Problems);
+    }
+
+    /// <summary>An emailProtection leaf for <see cref="Address"/> under an intermediate CA (its request signed with <paramref name="hash"/>) issued by the test root.</summary>
+    private (X509Certificate2 Leaf, TrustContext Trust) LeafUnderIntermediate(string name, HashAlgorithmName hash, bool serverAuthOnly)
+    {
+        using var caKey = RSA.Create(2048);
+        var caRequest = new CertificateRequest(name, caKey, hash, RSASignaturePadding.Pkcs1);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, critical: true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, critical: true));
+        if (serverAuthOnly) caRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, critical: false));
+        var intermediate = Issue(caRequest, _root, _rootKey);
+        using var key = RSA.Create(2048);
+        var leaf = Issue(new CertificateRequest($"CN={Address}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1), intermediate, caKey, SmimeCertificateValidator.EmailProtectionOid);
+        return (leaf, new TrustContext(new X509Certificate2Collection(_root), new X509Certificate2Collection(intermediate), _trust.Time));
     }
 
     /// <summary>
