@@ -11,28 +11,35 @@ public sealed record MessageFacts(string? Subject, IReadOnlyList<KeyValuePair<st
 {
     public static MessageFacts Empty { get; } = new(null, []);
 
+    /// <summary>The header block the facts were read from, for <see cref="SubjectFields"/>.</summary>
+    private byte[] _block = [];
+
+    private IReadOnlyList<string>? _subjectFields;
+
     /// <summary>
     /// Every Subject field as <see cref="TriggerStripper"/> reads the raw block (decoded), also a
     /// second one and those after a line that is not a header field, where MimeKit stops: a tag the
-    /// stripper removes must also have triggered.
+    /// stripper removes must also have triggered. Read when first asked (only a subject trigger
+    /// asks), not for every message.
     /// </summary>
-    public IReadOnlyList<string> SubjectFields { get; init; } = [];
+    public IReadOnlyList<string> SubjectFields => _subjectFields ??= _block.Length == 0 ? [] : TriggerStripper.SubjectFields(_block);
 
     /// <summary>Parses a header block (the bytes before the first empty line); a broken block gives what could be read.</summary>
     public static MessageFacts Parse(ReadOnlySpan<byte> headerBlock)
     {
+        var block = headerBlock.ToArray();
         try
         {
-            using var stream = new MemoryStream(headerBlock.ToArray(), writable: false);
+            using var stream = new MemoryStream(block, writable: false);
             var headers = HeaderList.Load(stream);
             return new MessageFacts(
                 headers[HeaderId.Subject],
                 headers.Select(h => new KeyValuePair<string, string>(h.Field, h.Value.Trim())).ToList())
-            { SubjectFields = TriggerStripper.SubjectFields(headerBlock) };
+            { _block = block };
         }
         catch (FormatException)
         {
-            return Empty with { SubjectFields = TriggerStripper.SubjectFields(headerBlock) };
+            return Empty with { _block = block };
         }
     }
 

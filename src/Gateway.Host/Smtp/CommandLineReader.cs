@@ -283,10 +283,21 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         var line = buffer.Slice(0, lineEnd);
         var isMail = StartsWithVerb(line, "mail"u8);
         if (!isMail && !StartsWithVerb(line, "rcpt"u8)) return;
+        // Only a quoted local part, or a MAIL with two parameters or more, can be misread: most
+        // lines have neither, and are not decoded here for nothing.
+        if (line.PositionOf((byte)'"') is null && !(isMail && Separators(line) >= 3)) return;
         var text = System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line);
         if (((isMail ? MailParameters.Repeated(text) : null) ?? QuotedLocalPart.Refusal(text, isMail)) is not { } refusal) return;
         inner.AdvanceTo(buffer.GetPosition(1, lineEnd));
         throw new SmtpResponseException(refusal.ToResponse());
+    }
+
+    /// <summary>Spaces and TABs: what separates a command's words for SmtpServer and for <see cref="EnvelopeCommandLine"/>.</summary>
+    private static int Separators(ReadOnlySequence<byte> line)
+    {
+        var spaces = 0;
+        foreach (var segment in line) spaces += segment.Span.Count((byte)' ') + segment.Span.Count((byte)'\t');
+        return spaces;
     }
 
     /// <summary>

@@ -275,6 +275,7 @@ public sealed class SmtpListenerTests : IDisposable
     [InlineData("SIZE=100 SIZE=99999", "501 5.5.4 Error: duplicate SIZE parameter")]
     [InlineData("RET=FULL ret=HDRS", "501 5.5.4 Error: duplicate RET parameter")]
     [InlineData("BODY=8BITMIME BODY=7BIT", "501 5.5.4 Error: duplicate BODY parameter")]
+    [InlineData("SIZE=100\tSIZE=99999", "501 5.5.4 Error: duplicate SIZE parameter")]
     public async Task MailParameterGivenTwice_Gets501_AndTheSessionGoesOn(string parameters, string expected)
     {
         await using var gateway = await RunningGateway.StartAsync(_world);
