@@ -27,7 +27,8 @@ internal static class QuotedLocalPart
     /// </summary>
     public static string Written(string content)
     {
-        if (content.Length > 0 && content.All(c => c > '\u007f' || DotStringAscii.Contains(c))) return content;
+        // The vectorised test first: it is every address of every message.
+        if (content.Length > 0 && (!content.AsSpan().ContainsAnyExcept(DotStringAscii) || content.All(c => c > '\u007f' || DotStringAscii.Contains(c)))) return content;
         var quoted = new StringBuilder(content.Length + 2).Append('"');
         foreach (var c in content)
         {
