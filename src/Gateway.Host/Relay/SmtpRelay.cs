@@ -41,7 +41,8 @@ public sealed class SmtpRelay : IRelay, IDisposable
             var deferred = results.Where(r => r.Outcome == RelayOutcome.Temporary).Select(r => r.Recipient).ToHashSet(StringComparer.Ordinal);
             var (again, _) = await SendOnceAsync(mailFrom, writable.Where(w => deferred.Contains(w.Address)).ToList(), content, dsn, answeredBy, cancellationToken);
             // A next host that cannot be reached leaves the first host's own reply, which says more.
-            var reached = again.Where(r => r.Upstream is not null).ToDictionary(r => r.Recipient, StringComparer.Ordinal);
+            // A recipient given twice has one answer for both entries.
+            var reached = again.Where(r => r.Upstream is not null).GroupBy(r => r.Recipient, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
             results = results.Select(r => r.Outcome == RelayOutcome.Temporary && reached.GetValueOrDefault(r.Recipient) is { } next ? next : r).ToList();
         }
         return [.. results, .. refused];

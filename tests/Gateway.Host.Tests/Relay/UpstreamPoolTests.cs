@@ -147,6 +147,35 @@ public sealed class UpstreamPoolTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred"));
     }
 
+    /// <summary>A recipient given twice shares one answer: the retry's results keyed by address threw, and the next attempt sent the message again.</summary>
+    [Fact]
+    public async Task RecipientGivenTwice_DeferredByTheFirstHost_GoesToTheFallbackOnce()
+    {
+        var primary = await SinkAsync();
+        var backup = await SinkAsync();
+        primary.OnRcpt = address => address == Frank ? new SmtpServer.Protocol.SmtpResponse((SmtpServer.Protocol.SmtpReplyCode)452, "4.3.1 Insufficient system storage") : null;
+        _world.RelayTo(primary.Port);
+        _world.Settings["Gateway:Relay:FallbackHosts:0"] = $"127.0.0.1:{backup.Port}";
+        var gateway = await StartAsync();
+
+        // Raw SMTP: MailKit would send the address once.
+        await using (var client = await Smtp.RawSmtpClient.ConnectAsync(gateway.Port))
+        {
+            await client.ReadReplyAsync();
+            await client.CommandAsync("EHLO client.test");
+            Assert.StartsWith("250", await client.CommandAsync($"MAIL FROM:<{Dave}>"));
+            Assert.StartsWith("250", await client.CommandAsync($"RCPT TO:<{Frank}>"));
+            Assert.StartsWith("250", await client.CommandAsync($"RCPT TO:<{Frank}>"));
+            Assert.StartsWith("354", await client.CommandAsync("DATA"));
+            Assert.StartsWith("250", await client.CommandAsync("Subject: twice\r\n\r\nhi\r\n."));
+        }
+
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "completed"), Wait);
+        Assert.Equal([Frank], Assert.Single(backup.Messages).RcptTo);
+        Assert.Equal(2, gateway.AuditEvents().Count(e => RunningGateway.Is(e, "delivered", Frank)));
+        Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred"));
+    }
+
     [Fact]
     public async Task EveryUpstreamDefers_TheRecipientIsDeferredWithTheLastReply_NotLost()
     {
