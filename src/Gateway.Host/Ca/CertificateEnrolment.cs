@@ -28,18 +28,20 @@ public sealed class CertificateEnrolment(
     private readonly int _renewBeforeDays = options.Value.Ca.RenewBeforeDays;
     private readonly int _validityDays = options.Value.Ca.ValidityDays;
     private readonly string _locks = Path.Combine(Path.GetFullPath(options.Value.Ca.Path), "locks");
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _enrolling = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _enrolling = new(StringComparer.Ordinal);
     private readonly CaExpiryWarning _expiry = new(issuer, options.Value.Ca.RenewBeforeDays, time, audit, logger);
 
     public ICertificateIssuer Issuer => issuer;
 
     public async Task<EnrolmentResult> EnsureAsync(string address, string firstTrigger, CancellationToken cancellationToken)
     {
-        var gate = _enrolling.GetOrAdd(address, _ => new SemaphoreSlim(1, 1));
+        // One enrolment at a time per identity, whatever the spelling (IssuedIdentityStore keys them alike).
+        var key = Mail.MailAddress.LookupKey(address);
+        var gate = _enrolling.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
         try
         {
-            using var processLock = await Spool.EntryLock.AcquireAsync(_locks, "enrol " + address.ToLowerInvariant(), OtherProcessWait, cancellationToken)
+            using var processLock = await Spool.EntryLock.AcquireAsync(_locks, "enrol " + key, OtherProcessWait, cancellationToken)
                 ?? throw new IOException($"another process has been enrolling {address} for over {OtherProcessWait.TotalSeconds:0} s");
             var caEnd = await _expiry.CheckAsync(cancellationToken);
             // Looked at under the lock: another worker or process may have just enrolled this sender.

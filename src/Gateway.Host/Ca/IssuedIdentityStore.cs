@@ -20,7 +20,7 @@ internal sealed class IssuedIdentityStore(string root, string password)
 
     public IReadOnlyList<IssuedIdentity> For(string address)
     {
-        lock (_loaded) return Refresh(Key(address), address.ToLowerInvariant()).ToList();
+        lock (_loaded) return Refresh(Key(address), Mail.MailAddress.LookupKey(address)).ToList();
     }
 
     /// <summary>
@@ -46,7 +46,7 @@ internal sealed class IssuedIdentityStore(string root, string password)
         var file = Path.Combine(Folder, Key(address), withKey.SerialNumber + ".p12");
         PrivateFiles.Write(file, withKey.ExportPkcs12(KeyProtection, password));
         TryWriteCertificate(file, withKey);
-        lock (_loaded) return Refresh(Key(address), address.ToLowerInvariant()).Single(i => i.File == file);
+        lock (_loaded) return Refresh(Key(address), Mail.MailAddress.LookupKey(address)).Single(i => i.File == file);
     }
 
     private List<IssuedIdentity> Refresh(string key, string address)
@@ -119,6 +119,11 @@ internal sealed class IssuedIdentityStore(string root, string password)
         }
     }
 
-    /// <summary>Folder name of an address: lower-case, escaped, so no address can reach outside identities/.</summary>
-    private static string Key(string address) => Uri.EscapeDataString(address.ToLowerInvariant());
+    /// <summary>
+    /// Folder name of an address: its lookup key (<see cref="Mail.MailAddress.LookupKey"/>: ASCII
+    /// lower case, the domain's A-label), as certificates are bound to it, so joerg@bücher.example
+    /// and Joerg@xn--bcher-kva.example are one identity; escaped, so no address can reach outside
+    /// identities/. For the ASCII addresses older versions could issue to, the folder they wrote.
+    /// </summary>
+    private static string Key(string address) => Uri.EscapeDataString(Mail.MailAddress.LookupKey(address));
 }

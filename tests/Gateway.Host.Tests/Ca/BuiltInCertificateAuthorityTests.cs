@@ -272,4 +272,20 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
         Assert.Equal(first.Selected.Certificate.Thumbprint, again.Selected!.Certificate.Thumbprint);
         Assert.Single(_ca.IssuedTo("joerg@bücher.example"));
     }
+
+    /// <summary>
+    /// Mail to him from an MTA without SMTPUTF8 names the A-label: his key must be found for it
+    /// (inbound decryption), and a sender written so must get the same identity, not a second one.
+    /// </summary>
+    [Fact]
+    public async Task SenderAtAnIdnDomain_IsOneIdentity_WhicheverSpellingOfTheDomain()
+    {
+        var directory = Enrolling();
+        var unicode = await directory.FindSignerAsync("joerg@bücher.example", CancellationToken.None);
+        var ascii = await Enrolling().FindSignerAsync("Joerg@xn--bcher-kva.example", CancellationToken.None);
+
+        Assert.True(ascii.Found, ascii.Reason);
+        Assert.Equal(unicode.Selected!.Certificate.Thumbprint, ascii.Selected!.Certificate.Thumbprint);
+        Assert.Single(_ca.IssuedTo("joerg@xn--bcher-kva.example"));
+    }
 }
