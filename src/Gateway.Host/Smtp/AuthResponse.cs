@@ -23,10 +23,10 @@ internal static partial class AuthResponse
     public static readonly SmtpReply Cancelled = new(501, "5.7.0", "Authentication aborted");
 
     /// <summary>
-    /// RFC 4954 §6 for a mechanism this server does not offer. SmtpServer reads "LOGIN-MD5" or
-    /// "PLAIN\+" as LOGIN or PLAIN with an initial response glued on, skips one character and
-    /// decodes the rest: the session faulted without a reply. Any other name got its 502
-    /// "command unrecognized", which reads as if AUTH itself were unknown.
+    /// RFC 4954 §6 for a mechanism this server does not offer whose name begins with PLAIN or
+    /// LOGIN. SmtpServer reads "LOGIN-MD5" or "PLAIN\+" as LOGIN or PLAIN with an initial response
+    /// glued on, skips one character and decodes the rest: the session faulted without a reply.
+    /// Other names are SmtpServer's to answer (its 502, or its 503 where AUTH is not allowed).
     /// </summary>
     public static readonly SmtpReply UnrecognizedMechanism = new(504, "5.5.4", "Unrecognized authentication type");
 
@@ -70,8 +70,8 @@ internal static partial class AuthResponse
     }
 
     /// <summary>
-    /// The refusal of an AUTH line (without its CRLF) that names a mechanism other than PLAIN or
-    /// LOGIN (<see cref="UnrecognizedMechanism"/>), or whose initial response is not base64, or is
+    /// The refusal of an AUTH line (without its CRLF) that names a mechanism SmtpServer would misread
+    /// (<see cref="UnrecognizedMechanism"/>), or whose initial response is not base64, or is
     /// not a PLAIN message (<see cref="MalformedPlain"/>); null for any other. An AUTH without a
     /// mechanism or a response, and "=" (RFC 4954's empty one), are SmtpServer's to answer: none
     /// of them reaches its decoder.
@@ -80,7 +80,7 @@ internal static partial class AuthResponse
     {
         var words = Encoding.ASCII.GetString(line).Split((char[]?)null, 3, StringSplitOptions.RemoveEmptyEntries);
         if (words.Length < 2) return null;
-        if (!IsSmtpServersMechanism(words[1])) return UnrecognizedMechanism;
+        if (!IsSmtpServersMechanism(words[1])) return GluedToSmtpServersMechanism(words[1]) ? UnrecognizedMechanism : null;
         if (words.Length < 3) return null;
         var response = words[2].Trim();
         if (response == "=") return null;
@@ -89,6 +89,14 @@ internal static partial class AuthResponse
         if (response.Any(char.IsWhiteSpace) || !Decodes(response)) return UndecodableInitial;
         return words[1].Equals("PLAIN", StringComparison.OrdinalIgnoreCase) && !SplitsAsPlain(response) ? MalformedPlain : null;
     }
+
+    /// <summary>
+    /// A name SmtpServer's tokenizer splits into PLAIN or LOGIN and more: they end at the first
+    /// character that is not a letter. (A byte beyond ASCII, '?' here, would be one of its letters:
+    /// refusing that unknown mechanism too costs nothing.)
+    /// </summary>
+    private static bool GluedToSmtpServersMechanism(string mechanism) =>
+        mechanism.Length > 5 && IsSmtpServersMechanism(mechanism[..5]) && !char.IsAsciiLetter(mechanism[5]);
 
     private static bool IsSmtpServersMechanism(string mechanism) =>
         mechanism.Equals("PLAIN", StringComparison.OrdinalIgnoreCase) || mechanism.Equals("LOGIN", StringComparison.OrdinalIgnoreCase);

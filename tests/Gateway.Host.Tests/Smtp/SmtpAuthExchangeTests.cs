@@ -62,9 +62,8 @@ public sealed class SmtpAuthExchangeTests : IDisposable
     [InlineData("AUTH PLAIN\\+:")]
     [InlineData("AUTH login;uth")]
     [InlineData("AUTH LOGIN\u007fCM")]
-    [InlineData("AUTH CRAM-MD5")]
-    [InlineData("AUTH SCRAM-SHA-256 biwsbj1yZWxheS11c2VyLHI9ZnV6eg==")]
-    public async Task AuthWithAMechanismNotOffered_Gets504_AndTheSessionGoesOn(string command)
+    [InlineData("AUTH PLAIN?x")]
+    public async Task AuthWithAMechanismGluedToPlainOrLogin_Gets504_AndTheSessionGoesOn(string command)
     {
         await using var gateway = await RunningGateway.StartAsync(_world);
         await using var client = await ConnectOverTlsAsync(gateway.Port);
