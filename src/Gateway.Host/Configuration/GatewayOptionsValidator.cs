@@ -33,9 +33,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         {
             if (string.IsNullOrWhiteSpace(domain) || domain.Contains('@')) errors.Add($"Gateway:Smtp:SenderDomains: '{domain}' is not a domain (e.g. example.com)");
         }
-        foreach (var sender in smtp.AllowedSenders ?? [])
+        foreach (var (sender, i) in (smtp.AllowedSenders ?? []).Select((s, i) => (s, i)))
         {
             if (string.IsNullOrWhiteSpace(sender)) errors.Add("Gateway:Smtp:AllowedSenders: an entry is empty");
+            else if (sender.LastIndexOf('*') > (sender.StartsWith("*@", StringComparison.Ordinal) ? 0 : -1))
+                errors.Add($"Gateway:Smtp:AllowedSenders:{i}: '{sender}' would match nobody: write an address, a domain (example.com) or *@example.com");
         }
         if (!string.IsNullOrEmpty(smtp.Tls.CertificatePath) && !File.Exists(smtp.Tls.CertificatePath))
             errors.Add($"Gateway:Smtp:Tls:CertificatePath: file '{smtp.Tls.CertificatePath}' does not exist");

@@ -3,7 +3,7 @@ namespace Gateway.Smtp;
 /// <summary>
 /// Which MAIL FROM addresses we accept: any when no sender domains are configured; otherwise an
 /// address in one of them (exact domain, case-insensitive, in either IDN form), or listed (address
-/// or domain) in the exceptions. The null sender (bounces) is always accepted.
+/// or domain, also written *@domain) in the exceptions. The null sender (bounces) is always accepted.
 /// </summary>
 internal sealed class SenderRule(IReadOnlyList<string>? domains, IReadOnlyList<string>? exceptions)
 {
@@ -18,9 +18,10 @@ internal sealed class SenderRule(IReadOnlyList<string>? domains, IReadOnlyList<s
         return _domains.Contains(domain) || _exceptions.Contains(Ascii(address)) || _exceptions.Contains(domain);
     }
 
-    /// <summary>An address or a domain with its domain in ASCII form.</summary>
+    /// <summary>An address or a domain with its domain in ASCII form; "*@domain" is the domain.</summary>
     private static string Ascii(string addressOrDomain)
     {
+        if (addressOrDomain.StartsWith("*@", StringComparison.Ordinal)) addressOrDomain = addressOrDomain[2..];
         var at = addressOrDomain.LastIndexOf('@');
         return at < 0 ? Gateway.Mail.DomainName.Ascii(addressOrDomain) : addressOrDomain[..(at + 1)] + Gateway.Mail.DomainName.Ascii(addressOrDomain[(at + 1)..]);
     }

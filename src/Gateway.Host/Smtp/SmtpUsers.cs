@@ -4,7 +4,7 @@ namespace Gateway.Smtp;
 /// The users who may AUTH, read from Gateway:Smtp:Auth:UsersFile: one <c>user:hash[:senders]</c>
 /// per line (the hash from <c>gateway auth hash</c>), '#' comments and blank lines ignored. Never a
 /// plaintext password. <c>senders</c> lists, comma-separated, the MAIL FROM addresses the user
-/// owns: an address, or <c>@domain</c> for every address there.
+/// owns: an address, or <c>@domain</c> (or <c>*@domain</c>) for every address there.
 /// </summary>
 public sealed class SmtpUsers
 {
@@ -44,7 +44,10 @@ public sealed class SmtpUsers
                 continue;
             }
             // "user:hash:" and a trailing comma list nothing more: empty entries are not senders.
-            var senders = fields.Length == 3 ? fields[2].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [];
+            // "*@domain", the policy's spelling of a whole domain, is "@domain" here.
+            var senders = fields.Length == 3
+                ? fields[2].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => s.StartsWith("*@", StringComparison.Ordinal) ? s[1..] : s).ToArray()
+                : [];
             if (senders.FirstOrDefault(s => !IsSender(s)) is { } bad)
             {
                 errors.Add($"{path}:{number}: user '{user}': sender '{bad}' is neither an address (local@domain) nor @domain");
@@ -86,7 +89,8 @@ public sealed class SmtpUsers
     private static bool IsSender(string text)
     {
         var at = text.LastIndexOf('@');
-        return at >= 0 && at < text.Length - 1 && text.IndexOf('@') == at && !text.Any(char.IsWhiteSpace);
+        // A '*' matches nothing here: refused rather than kept as a literal that owns no sender.
+        return at >= 0 && at < text.Length - 1 && text.IndexOf('@') == at && !text.Any(char.IsWhiteSpace) && !text.Contains('*');
     }
 
     private sealed record SmtpUser(PasswordHash Hash, IReadOnlyList<string> Senders);

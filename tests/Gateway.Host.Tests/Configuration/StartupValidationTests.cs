@@ -74,6 +74,7 @@ public sealed class StartupValidationTests : IDisposable
     [InlineData("Gateway:Harvest:Domains:0", "alice@example.test", "'alice@example.test' is not a domain or *.domain")]
     [InlineData("Gateway:Harvest:Domains:0", "<>", "'<>' is not a domain or *.domain")]
     [InlineData("Gateway:Spool:BounceSizeLimit", "-1", "must be 0 (headers only) or a number of bytes")]
+    [InlineData("Gateway:Smtp:AllowedSenders:0", "bob*@example.test", "would match nobody")]
     // Task.Delay throws past 2^32-2 ms (49.7 days): the held-copy service looped on the error at full speed.
     [InlineData("Gateway:Spool:HeldRecheckInterval", "60.00:00:00", "must be at most 49.17:02:47")]
     [InlineData("Gateway:Policy:ReloadCheckInterval", "50.00:00:00", "must be at most 49.17:02:47")]

@@ -15,4 +15,11 @@ public sealed class SenderRuleTests
     [InlineData("", true)] // the null sender
     public void ADomainCountsInEitherIdnForm(string address, bool allowed) =>
         Assert.Equal(allowed, new SenderRule(["bücher.example"], ["jörg@müller.example"]).Allows(address));
+
+    /// <summary>The policy's spelling of a whole domain; it was kept as a literal address that matched nobody.</summary>
+    [Theory]
+    [InlineData("anyone@partner.test", true)]
+    [InlineData("anyone@other.test", false)]
+    public void StarAtDomainException_AllowsThatDomain(string address, bool allowed) =>
+        Assert.Equal(allowed, new SenderRule(["example.test"], ["*@partner.test"]).Allows(address));
 }

@@ -30,6 +30,16 @@ public sealed class SmtpUsersTests : IDisposable
         Assert.False(users.Owns("app", "news.example.test"));
     }
 
+    /// <summary>The policy's spelling of a whole domain; it was kept as a literal address that owned nothing.</summary>
+    [Fact]
+    public void StarAtDomain_OwnsEveryAddressOfThatDomain_AsAtDomainDoes()
+    {
+        var (users, errors) = Load($"app:{Hash}:*@news.example.test");
+        Assert.Empty(errors);
+        Assert.True(users.Owns("app", "anyone@news.example.test"));
+        Assert.False(users.Owns("app", "anyone@example.test"));
+    }
+
     [Fact]
     public void LoginThatIsAnAddress_OwnsItself_WhenNothingIsListed_AndNothingElse()
     {
@@ -56,6 +66,7 @@ public sealed class SmtpUsersTests : IDisposable
     [InlineData("example.test", "'example.test' is neither an address")]
     [InlineData("a@b@example.test", "'a@b@example.test' is neither an address")]
     [InlineData("alice@", "'alice@' is neither an address")]
+    [InlineData("bob*@example.test", "'bob*@example.test' is neither an address")] // a '*' would match nobody
     public void BadSender_IsAnErrorNamingFileLineAndUser_WithoutTheHash(string sender, string expected)
     {
         var (_, errors) = Load("# users", $"app:{Hash}:ok@example.test,{sender}");
