@@ -30,6 +30,10 @@ public sealed partial class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
+    // Set under _gate when a write failed: on ENOSPC the kernel writes what fits, so the file may
+    // end mid-line, and the next line would be glued onto that fragment and parse for no reader.
+    private bool _mayEndMidLine;
+
     public JsonLinesAuditLog(IOptions<GatewayOptions> options, TimeProvider time, ILogger<JsonLinesAuditLog> logger)
     {
         _time = time;
@@ -51,13 +55,16 @@ public sealed partial class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
-            // Straight to the kernel: a killed process loses no line it reported written.
-            AppendOnlyFile.Write(_file, [line, NewLine]);
+            // Straight to the kernel: a killed process loses no line it reported written. After a
+            // failure the line starts on a line of its own; at worst that leaves one empty line.
+            AppendOnlyFile.Write(_file, _mayEndMidLine ? [NewLine, line, NewLine] : [line, NewLine]);
+            _mayEndMidLine = false;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
+            _mayEndMidLine = true;
             // Said here once for every caller, those that go on without the line included.
-            LogWriteFailed(e, FilePath, stamped.Event);
+            if (e is IOException or UnauthorizedAccessException) LogWriteFailed(e, FilePath, stamped.Event);
             throw;
         }
         finally
