@@ -12,7 +12,9 @@ namespace Gateway.Audit;
 /// killed process loses none; they are not fsynced one by one (the spool is the durable record,
 /// the audit its account). The file is opened with O_APPEND and each line is one write(), so
 /// <c>gateway queue</c> can add its lines while the gateway runs: .NET's FileMode.Append keeps its
-/// own offset and would write over the other process's lines.
+/// own offset and would write over the other process's lines. A log rotated away (renamed, as
+/// logrotate's default does, or deleted) is let go and the path opened again, checked once a
+/// second at most (two statx calls): several lines are written per message.
 /// </summary>
 public sealed partial class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
 {
@@ -26,7 +28,9 @@ public sealed partial class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
 
     private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file;
+    private static readonly TimeSpan RotationCheckInterval = TimeSpan.FromSeconds(1);
+    private Microsoft.Win32.SafeHandles.SafeFileHandle _file;
+    private long _rotationCheckedAt;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -41,6 +45,7 @@ public sealed partial class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
         var path = Path.GetFullPath(options.Value.Audit.Path);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         _file = AppendOnlyFile.Open(path);
+        _rotationCheckedAt = time.GetTimestamp();
         FilePath = path;
     }
 
@@ -55,6 +60,7 @@ public sealed partial class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
+            ReopenIfRotated();
             // Straight to the kernel: a killed process loses no line it reported written. After a
             // failure the line starts on a line of its own; at worst that leaves one empty line.
             AppendOnlyFile.Write(_file, _mayEndMidLine ? [NewLine, line, NewLine] : [line, NewLine]);
@@ -72,6 +78,34 @@ public sealed partial class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
             _gate.Release();
         }
     }
+
+    private void ReopenIfRotated()
+    {
+        if (_time.GetElapsedTime(_rotationCheckedAt) < RotationCheckInterval) return;
+        _rotationCheckedAt = _time.GetTimestamp();
+        if (AppendOnlyFile.IsStillAt(_file, FilePath)) return;
+        Microsoft.Win32.SafeHandles.SafeFileHandle reopened;
+        try
+        {
+            reopened = AppendOnlyFile.Open(FilePath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The renamed file still keeps the record: better there than no line (and no mail).
+            LogReopenFailed(e, FilePath);
+            return;
+        }
+        _file.Dispose();
+        _file = reopened;
+        _mayEndMidLine = false; // a new file starts at a line's start
+        LogReopened(FilePath);
+    }
+
+    [LoggerMessage(EventId = 8002, Level = LogLevel.Information, Message = "Audit log {Path} was rotated or deleted: opened again")]
+    private partial void LogReopened(string path);
+
+    [LoggerMessage(EventId = 8003, Level = LogLevel.Warning, Message = "Audit log {Path} was rotated or deleted but cannot be opened again: lines go on to the file open until then")]
+    private partial void LogReopenFailed(Exception exception, string path);
 
     [LoggerMessage(EventId = 8001, Level = LogLevel.Error, Message = "Audit log {Path}: a '{Event}' line could not be written")]
     private partial void LogWriteFailed(Exception exception, string path, string @event);

@@ -3,6 +3,7 @@ using Gateway.Audit;
 using Gateway.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Tests.Audit;
 
@@ -29,4 +30,46 @@ public sealed class JsonLinesAuditLogTests : IDisposable
         var ids = lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("spoolId").GetString()).ToHashSet();
         Assert.Equal(1000, ids.Count);
     }
+
+    [Fact]
+    public async Task LogRenamedByLogrotate_NextLinesGoToANewFileAtThePath()
+    {
+        var path = Path.Combine(_folder, "audit.jsonl");
+        var time = new FakeTimeProvider();
+        var options = Options.Create(new GatewayOptions { Audit = new AuditOptions { Path = path } });
+        await using var service = new JsonLinesAuditLog(options, time, NullLogger<JsonLinesAuditLog>.Instance);
+        await service.WriteAsync(new AuditEvent("service") { SpoolId = "before" }, default);
+
+        // logrotate's default (create): rename, then a new empty file where the old one was.
+        File.Move(path, path + ".1");
+        await File.WriteAllBytesAsync(path, []);
+        time.Advance(TimeSpan.FromSeconds(5));
+        await service.WriteAsync(new AuditEvent("service") { SpoolId = "after" }, default);
+        // A command run now opens the new file too: the record is not split between the two.
+        await using (var command = new JsonLinesAuditLog(options, time, NullLogger<JsonLinesAuditLog>.Instance))
+            await command.WriteAsync(new AuditEvent("command") { SpoolId = "command" }, default);
+        await service.WriteAsync(new AuditEvent("service") { SpoolId = "later" }, default);
+
+        Assert.Equal(["before"], SpoolIds(path + ".1"));
+        Assert.Equal(["after", "command", "later"], SpoolIds(path));
+    }
+
+    [Fact]
+    public async Task LogDeleted_IsCreatedAgainAtThePath()
+    {
+        var path = Path.Combine(_folder, "audit.jsonl");
+        var time = new FakeTimeProvider();
+        await using var service = new JsonLinesAuditLog(
+            Options.Create(new GatewayOptions { Audit = new AuditOptions { Path = path } }), time, NullLogger<JsonLinesAuditLog>.Instance);
+        await service.WriteAsync(new AuditEvent("service") { SpoolId = "before" }, default);
+
+        File.Delete(path); // an admin freeing the space: the old file's blocks go once Gateway lets it go
+        time.Advance(TimeSpan.FromSeconds(5));
+        await service.WriteAsync(new AuditEvent("service") { SpoolId = "after" }, default);
+
+        Assert.Equal(["after"], SpoolIds(path));
+    }
+
+    private static List<string> SpoolIds(string path) =>
+        File.ReadAllLines(path).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("spoolId").GetString()!).ToList();
 }
