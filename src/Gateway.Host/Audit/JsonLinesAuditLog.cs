@@ -53,7 +53,8 @@ public sealed partial class JsonLinesAuditLog : IAuditLog, IAsyncDisposable
 
     public async ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
-        var stamped = auditEvent.Time == default ? auditEvent with { Time = _time.GetUtcNow() } : auditEvent;
+        var capped = AuditFieldCap.Apply(auditEvent);
+        var stamped = capped.Time == default ? capped with { Time = _time.GetUtcNow() } : capped;
         var line = JsonSerializer.SerializeToUtf8Bytes(stamped, Options);
         // Waiting asynchronously: on a stalled disk only the writer blocks a thread, not every
         // session with a line to write.

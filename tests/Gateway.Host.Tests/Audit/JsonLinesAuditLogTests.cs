@@ -70,6 +70,32 @@ public sealed class JsonLinesAuditLogTests : IDisposable
         Assert.Equal(["after"], SpoolIds(path));
     }
 
+    [Fact]
+    public async Task ClientTextOfAnyLength_IsCutShortWithAMarker_SoOneMessageCannotFillTheAuditDisk()
+    {
+        var path = Path.Combine(_folder, "audit.jsonl");
+        await using var log = new JsonLinesAuditLog(
+            Options.Create(new GatewayOptions { Audit = new AuditOptions { Path = path } }), TimeProvider.System, NullLogger<JsonLinesAuditLog>.Instance);
+        // A Message-ID as long as a header may be, copied into the line of each of 1,000 recipients.
+        var messageId = "<" + new string('m', 100_000) + "@attacker.test>";
+        await log.WriteAsync(new AuditEvent("delivered")
+        {
+            MessageId = messageId, Sender = "mallory@attacker.test", Recipient = "bob@partner.test",
+            Reply = "250 " + new string('r', 5_000), Reason = "From: " + new string('f', 50_000) + " is not owned",
+        }, default);
+
+        var line = (await File.ReadAllLinesAsync(path)).Single();
+        Assert.True(line.Length < 10_000, $"one line of {line.Length} characters");
+        var json = JsonDocument.Parse(line).RootElement;
+        var cut = json.GetProperty("messageId").GetString()!;
+        Assert.Equal(998, cut.Length);
+        Assert.StartsWith("<mmm", cut);
+        Assert.EndsWith("…(truncated)", cut);
+        Assert.EndsWith("…(truncated)", json.GetProperty("reply").GetString());
+        Assert.EndsWith("…(truncated)", json.GetProperty("reason").GetString());
+        Assert.Equal("mallory@attacker.test", json.GetProperty("sender").GetString()); // short text stays as it was
+    }
+
     private static List<string> SpoolIds(string path) =>
         File.ReadAllLines(path).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("spoolId").GetString()!).ToList();
 }
