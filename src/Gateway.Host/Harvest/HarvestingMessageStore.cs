@@ -6,6 +6,7 @@ using Gateway.Configuration;
 using Gateway.Inbound;
 using Gateway.Mail;
 using Gateway.Outcomes;
+using Gateway.Policy;
 using Gateway.Smtp;
 using Microsoft.Extensions.Logging;
 using SmtpServer;
@@ -73,13 +74,15 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
 
         // Whatever else happens: a sender must not make a message look decrypted by us.
         message = EnvelopeOpener.WithoutMarker(message);
-        if (keys is not null) message = await DecryptAsync(message, client, from, recipients);
+        // Sessions run side by side: the Message-ID is what ties their lines to one message.
+        var messageId = MessageIdOf(message);
+        if (keys is not null) message = await DecryptAsync(message, messageId, client, from, recipients);
         await HarvestAsync(message, client, from);
         var (code, text) = await _forwarder.ForwardAsync(message, from, recipients, CancellationToken.None);
         // The internal MTA has answered: a log that cannot be written must not make that answer a lie.
         await audit.TryWriteAsync(new AuditEvent("inbound-passed")
         {
-            Client = client, Sender = from, Recipients = recipients, Size = message.Length, Reply = $"{code} {text}", Action = code < 300 ? "passed on" : "refused",
+            MessageId = messageId, Client = client, Sender = from, Recipients = recipients, Size = message.Length, Reply = $"{code} {text}", Action = code < 300 ? "passed on" : "refused",
         });
         return new SmtpResponse((SmtpReplyCode)code, text);
     }
@@ -93,7 +96,14 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
         return reply.ToResponse();
     }
 
-    private async Task<byte[]> DecryptAsync(byte[] message, string client, string from, IReadOnlyList<string> recipients)
+    /// <summary>The outer header block's Message-ID (the one the sender's client and the internal MTA log), if any.</summary>
+    private static string? MessageIdOf(byte[] message)
+    {
+        var end = TriggerStripper.BodyOffset(message);
+        return MessageFacts.Parse(end >= 0 ? message.AsSpan(0, end) : message).Header("Message-ID")?.Trim();
+    }
+
+    private async Task<byte[]> DecryptAsync(byte[] message, string? messageId, string client, string from, IReadOnlyList<string> recipients)
     {
         DecryptionResult result;
         try
@@ -107,7 +117,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             LogDecryptionFailed(e, from);
             await audit.TryWriteAsync(new AuditEvent("inbound-not-decrypted")
             {
-                Client = client, Sender = from, Recipients = recipients, Action = "passed on encrypted", Reason = $"not decrypted: {e.GetType().Name}: {e.Message}",
+                MessageId = messageId, Client = client, Sender = from, Recipients = recipients, Action = "passed on encrypted", Reason = $"not decrypted: {e.GetType().Name}: {e.Message}",
             });
             return message;
         }
@@ -138,7 +148,7 @@ internal sealed partial class HarvestingMessageStore(HarvestOptions options, lon
             };
             forwarded = EnvelopeOpener.MarkedNotDecrypted(message, serverName, unfit.Short);
         }
-        if (line is not null) await audit.TryWriteAsync(line with { Client = client, Sender = from, Recipients = recipients });
+        if (line is not null) await audit.TryWriteAsync(line with { MessageId = messageId, Client = client, Sender = from, Recipients = recipients });
         return forwarded;
     }
 

@@ -111,6 +111,20 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
         Assert.Equal(reason, kept.GetProperty("reason").GetString());
     }
 
+    /// <summary>Sessions run side by side: only the Message-ID ties a decryption line to the message passed on.</summary>
+    [Fact]
+    public async Task InboundLines_CarryTheMessageId_SoConcurrentSessionsCanBeToldApart()
+    {
+        var message = Encoding.ASCII.GetBytes("Message-ID: <figures-1@partner.test>\r\n")
+            .Concat(await SignedAndEncryptedByFrankAsync("alice@example.test", World.AliceFiles.CertificatePath)).ToArray();
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+
+        var decrypted = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-decrypted"));
+        Assert.Equal("<figures-1@partner.test>", decrypted.GetProperty("messageId").GetString());
+        var passed = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-passed"));
+        Assert.Equal("<figures-1@partner.test>", passed.GetProperty("messageId").GetString());
+    }
+
     [Fact]
     public async Task UnsignedEncryptedMail_PassesOnEncrypted_UnlessDecryptUnsignedIsOn()
     {
