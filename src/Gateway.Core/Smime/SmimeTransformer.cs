@@ -52,10 +52,14 @@ public static class SmimeTransformer
 
         var note = repairNote;
         var sign = request.Sign;
-        if (sign && IsSigned(body))
+        if (sign && ClientSignature.IsSmimeSigned(body))
         {
             sign = false;
             note = "already signed by the client; not signed again";
+        }
+        else if (sign && LooksSigned(body))
+        {
+            note = Join(note, "the client's signature is no valid S/MIME signature; signed around it");
         }
 
         var algorithms = new List<string>();
@@ -91,8 +95,11 @@ public static class SmimeTransformer
             note);
     }
 
-    private static bool IsSigned(MimeEntity body) =>
+    /// <summary>Labelled signed (PGP/MIME, a broken or fake S/MIME signature): said in the audit, since the recipient sees two signatures or one that fails.</summary>
+    private static bool LooksSigned(MimeEntity body) =>
         body is MultipartSigned || body is ApplicationPkcs7Mime { SecureMimeType: SecureMimeType.SignedData };
+
+    private static string Join(string? first, string second) => first is null ? second : $"{first}; {second}";
 
     /// <summary>
     /// MimeKit refuses a header block whose first line is no header field, but keeps a later such
