@@ -85,7 +85,8 @@ public static class TriggerStripper
         return [.. Encoding.ASCII.GetBytes(text[..(colon + 1)]), .. header.RawValue];
     }
 
-    private static List<byte[]> SplitFields(ReadOnlySpan<byte> block)
+    /// <summary>The header fields of the block, each with its folded lines and line end, as they are: together they are the block.</summary>
+    internal static List<byte[]> SplitFields(ReadOnlySpan<byte> block)
     {
         var fields = new List<byte[]>();
         var start = 0;
@@ -102,7 +103,7 @@ public static class TriggerStripper
         return fields;
     }
 
-    private static string NameOf(byte[] field)
+    internal static string NameOf(byte[] field)
     {
         var colon = Array.IndexOf(field, (byte)':');
         return colon <= 0 ? "" : Encoding.ASCII.GetString(field, 0, colon).TrimEnd();

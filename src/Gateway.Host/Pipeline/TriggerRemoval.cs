@@ -4,17 +4,20 @@ using Gateway.Spool;
 namespace Gateway.Pipeline;
 
 /// <summary>
-/// Writes the message without its trigger marks to spool/work, once per attempt, so every copy
-/// (the unchanged ones too) leaves without them. The body is streamed across unchanged.
+/// Writes the message without its trigger marks and its Bcc and Resent-Bcc fields
+/// (<see cref="Mail.BccFields"/>) to spool/work, once per attempt, so every copy (the unchanged
+/// ones too) leaves without them. The body is streamed across unchanged.
 /// </summary>
 public static class TriggerRemoval
 {
     /// <returns>The work file to send from, or null when the spooled bytes can go as they are.</returns>
     public static async Task<SpooledContent?> PrepareAsync(FileSpool spool, ProcessingContext context, CancellationToken cancellationToken)
     {
-        if (context.Policy.Triggers is not { } triggers) return null;
         var block = context.Headers.Block;
-        var stripped = TriggerStripper.Strip(block, triggers, removeSubjectTag: triggers.MayUse(context.Entry.MailFrom));
+        var withoutMarks = context.Policy.Triggers is { } triggers
+            ? TriggerStripper.Strip(block, triggers, removeSubjectTag: triggers.MayUse(context.Entry.MailFrom))
+            : null;
+        var stripped = Mail.BccFields.Drop(withoutMarks ?? block) ?? withoutMarks;
         if (stripped is null) return null;
 
         var path = spool.NewWorkFile(context.Entry.Id, 0);

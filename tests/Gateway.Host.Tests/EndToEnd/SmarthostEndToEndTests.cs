@@ -94,6 +94,43 @@ public sealed class SmarthostEndToEndTests : GatewayRelayingToSink
         Assert.All(messages, m => Assert.Equal(1, RecipientInfos(m.Data)));
     }
 
+    /// <summary>
+    /// Carol's own encrypted copy hides her from Bob's envelope; a Bcc field left in the header,
+    /// which stays outside the envelope, named her to everyone. Clients that submit directly (AUTH)
+    /// send one; Postfix would have dropped it (message_drop_headers), Gateway now does too.
+    /// </summary>
+    [Fact]
+    public async Task BccAndResentBccFields_AreInNoRelayedCopy_AndTheOtherHeaderFieldsAreKeptAsWritten()
+    {
+        await using (var smtp = await Gateway.Tests.Smtp.RawSmtpClient.ConnectAsync(Running.Port))
+        {
+            Assert.StartsWith("220", await smtp.ReadReplyAsync());
+            Assert.StartsWith("250", await smtp.CommandAsync("EHLO client.example.test"));
+            Assert.StartsWith("250", await smtp.CommandAsync("MAIL FROM:<alice@example.test>"));
+            foreach (var to in new[] { "bob@partner.test", "carol@partner.test", "dave@elsewhere.test" })
+                Assert.StartsWith("250", await smtp.CommandAsync($"RCPT TO:<{to}>"));
+            Assert.StartsWith("354", await smtp.CommandAsync("DATA"));
+            await smtp.SendAsync("From: alice@example.test\r\nTo: bob@partner.test\r\nCc: dave@elsewhere.test\r\nBcc: Carol\r\n <carol@partner.test>\r\n" +
+                "Subject: hidden copy\r\nresent-bcc :carol@partner.test\r\nX-Kept:  as\twritten \r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n" +
+                "Bcc: a body line, not a field\r\n.\r\n");
+            Assert.StartsWith("250", await smtp.ReadReplyAsync());
+            await smtp.CommandAsync("QUIT");
+        }
+
+        var messages = await Sink.WaitForMessagesAsync(3, TimeSpan.FromSeconds(20));
+        Assert.Equal(3, messages.Count);
+        foreach (var message in messages)
+        {
+            var text = System.Text.Encoding.ASCII.GetString(message.Data);
+            var header = text[..text.IndexOf("\r\n\r\n", StringComparison.Ordinal)];
+            Assert.DoesNotContain("carol", header, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("bcc", header, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("\r\nSubject: hidden copy\r\nX-Kept:  as\twritten \r\n", header);
+        }
+        var daves = System.Text.Encoding.ASCII.GetString(Assert.Single(messages, m => m.RcptTo.SequenceEqual(["dave@elsewhere.test"])).Data);
+        Assert.Contains("Bcc: a body line, not a field", daves);
+    }
+
     private static int RecipientInfos(byte[] data)
     {
         var body = Assert.IsType<MimeKit.Cryptography.ApplicationPkcs7Mime>(MimeKit.MimeMessage.Load(new MemoryStream(data)).Body);
