@@ -93,7 +93,7 @@ internal static class CmsSigning
             signer.SignaturePadding = RSASignaturePadding.Pss;
         foreach (var intermediate in request.SignerChain.Skip(1)) signer.Certificates.Add(intermediate);
         signer.SignedAttributes.Add(SignedAttributes.SigningTime(now));
-        signer.SignedAttributes.Add(SignedAttributes.SmimeCapabilities(request.AdvertisesAesGcm));
+        signer.SignedAttributes.Add(SignedAttributes.SmimeCapabilities(request.DecryptsReplies));
         signer.SignedAttributes.Add(SignedAttributes.EncryptionKeyPreference(request.Signer!));
         return signer;
     }

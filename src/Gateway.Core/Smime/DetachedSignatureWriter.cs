@@ -25,7 +25,7 @@ internal static class DetachedSignatureWriter
         var signer = request.Signer!;
         var hash = Hash(request.Crypto.Digest);
         var digestOid = SmimeOids.Digest(request.Crypto.Digest);
-        var signedAttributes = SignedAttributesSet(Digest(content, hash), signer, now, request.AdvertisesAesGcm);
+        var signedAttributes = SignedAttributesSet(Digest(content, hash), signer, now, request.DecryptsReplies);
         byte[] signature;
         using (var rsa = signer.GetRSAPrivateKey() ?? throw new CryptographicException($"certificate {signer.Thumbprint} has no RSA private key"))
             signature = rsa.SignData(signedAttributes, hash, RSASignaturePadding.Pkcs1);
@@ -72,7 +72,7 @@ internal static class DetachedSignatureWriter
         return writer.Encode();
     }
 
-    private static byte[] SignedAttributesSet(byte[] digest, X509Certificate2 signer, DateTimeOffset now, bool withGcm)
+    private static byte[] SignedAttributesSet(byte[] digest, X509Certificate2 signer, DateTimeOffset now, bool decryptsReplies)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSetOf()) // DER sorts the attributes, as SignedCms does
@@ -80,7 +80,7 @@ internal static class DetachedSignatureWriter
             WriteAttribute(writer, SmimeOids.ContentType, value => value.WriteObjectIdentifier(SmimeOids.Data));
             WriteAttribute(writer, SmimeOids.SigningTime, value => value.WriteEncodedValue(SignedAttributes.SigningTime(now).RawData));
             WriteAttribute(writer, SmimeOids.MessageDigest, value => value.WriteOctetString(digest));
-            WriteAttribute(writer, SmimeOids.SmimeCapabilities, value => value.WriteEncodedValue(SignedAttributes.SmimeCapabilities(withGcm).RawData));
+            WriteAttribute(writer, SmimeOids.SmimeCapabilities, value => value.WriteEncodedValue(SignedAttributes.SmimeCapabilities(decryptsReplies).RawData));
             WriteAttribute(writer, SmimeOids.EncryptionKeyPreference, value => value.WriteEncodedValue(SignedAttributes.EncryptionKeyPreference(signer).RawData));
         }
         return writer.Encode();

@@ -11,16 +11,24 @@ namespace Gateway.Smime;
 /// </summary>
 internal static class SignedAttributes
 {
+    /// <summary>What every client reads: a partner following the list must not answer in what the user's own client cannot open.</summary>
     private static readonly string[] Capabilities =
     [
-        SmimeOids.Aes256Cbc, SmimeOids.Aes192Cbc, SmimeOids.Aes128Cbc, SmimeOids.RsaesOaep, SmimeOids.RsaEncryption,
+        SmimeOids.Aes256Cbc, SmimeOids.Aes192Cbc, SmimeOids.Aes128Cbc, SmimeOids.RsaEncryption,
     ];
 
-    /// <summary>AES-GCM first (RFC 8551 §2.7.1.1: the list is in order of preference), then the same as without.</summary>
-    private static readonly string[] CapabilitiesWithGcm = [SmimeOids.Aes256Gcm, SmimeOids.Aes128Gcm, .. Capabilities];
+    /// <summary>
+    /// What the gateway's inbound endpoint reads and a user's own client may not (gpgsm 2.2 reads
+    /// neither): AES-GCM first (RFC 8551 §2.7.1.1: the list is in order of preference), RSA-OAEP
+    /// before PKCS#1 v1.5.
+    /// </summary>
+    private static readonly string[] CapabilitiesWhenDecrypting =
+    [
+        SmimeOids.Aes256Gcm, SmimeOids.Aes128Gcm, SmimeOids.Aes256Cbc, SmimeOids.Aes192Cbc, SmimeOids.Aes128Cbc, SmimeOids.RsaesOaep, SmimeOids.RsaEncryption,
+    ];
 
     private static readonly byte[] CapabilitiesDer = EncodeCapabilities(Capabilities);
-    private static readonly byte[] CapabilitiesWithGcmDer = EncodeCapabilities(CapabilitiesWithGcm);
+    private static readonly byte[] CapabilitiesWhenDecryptingDer = EncodeCapabilities(CapabilitiesWhenDecrypting);
 
     /// <summary>
     /// signingTime (RFC 5652 §11.3): UTCTime for 1950 to 2049, GeneralizedTime otherwise, in whole
@@ -38,8 +46,9 @@ internal static class SignedAttributes
     }
 
 
-    /// <param name="withGcm">Say that replies may use AES-GCM: only when the gateway decrypts inbound mail for its users (<see cref="SmimeRequest.AdvertisesAesGcm"/>).</param>
-    public static AsnEncodedData SmimeCapabilities(bool withGcm) => new(new Oid(SmimeOids.SmimeCapabilities), withGcm ? CapabilitiesWithGcmDer : CapabilitiesDer);
+    /// <param name="decryptsReplies">Say that replies may use AES-GCM and RSA-OAEP: only when the gateway decrypts inbound mail for its users (<see cref="SmimeRequest.DecryptsReplies"/>).</param>
+    public static AsnEncodedData SmimeCapabilities(bool decryptsReplies) =>
+        new(new Oid(SmimeOids.SmimeCapabilities), decryptsReplies ? CapabilitiesWhenDecryptingDer : CapabilitiesDer);
 
     public static AsnEncodedData EncryptionKeyPreference(X509Certificate2 certificate)
     {

@@ -17,10 +17,12 @@ public sealed record SmimeRequest(
     public Func<long, Stream> Scratch { get; init; } = ScratchStreams.InMemory;
 
     /// <summary>
-    /// The signature's SMIMECapabilities put AES-GCM first: replies to the sender may then come as
-    /// authEnveloped-data, which only the gateway's inbound endpoint opens for its users.
+    /// The gateway's inbound endpoint decrypts replies for its users, so the signature's
+    /// SMIMECapabilities put AES-GCM first and name RSA-OAEP: replies to the sender may then come
+    /// as authEnveloped-data or with OAEP key transport, which a user's own client (gpgsm 2.2:
+    /// Kleopatra, KMail) may not open.
     /// </summary>
-    public bool AdvertisesAesGcm { get; init; }
+    public bool DecryptsReplies { get; init; }
 
     public bool Sign => Signer is not null;
     public bool Encrypt => Recipients.Count > 0;

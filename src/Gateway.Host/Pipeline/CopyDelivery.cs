@@ -17,8 +17,8 @@ namespace Gateway.Pipeline;
 /// </summary>
 public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit, IOptions<GatewayOptions> options, TimeProvider time)
 {
-    /// <summary>Replies may come in AES-GCM when the inbound endpoint decrypts them for our users: our signatures then say so.</summary>
-    private readonly bool _advertisesAesGcm = options.Value.Harvest is { Enabled: true, Decrypt: true };
+    /// <summary>Replies may come in AES-GCM or with RSA-OAEP when the inbound endpoint decrypts them for our users: our signatures then say so.</summary>
+    private readonly bool _decryptsReplies = options.Value.Harvest is { Enabled: true, Decrypt: true };
 
     /// <summary>
     /// Messages up to this size get their signed or encrypted copy, and the intermediate copies
@@ -47,7 +47,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             {
                 // The transformation's own intermediate copies follow the same rule as the copy itself.
                 Scratch = size => NewCopy(size, "smime-scratch"),
-                AdvertisesAesGcm = _advertisesAesGcm,
+                DecryptsReplies = _decryptsReplies,
             };
             // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
             using var original = context.Source.OpenRead();

@@ -42,9 +42,9 @@ public sealed class DetachedSignatureWriterTests(PkiFixture fixture) : IClassFix
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void SmimeCapabilities_NameAesGcmFirst_OnlyWhenAdvertised_InBothWriters(bool advertised)
+    public void SmimeCapabilities_NameAesGcmFirstAndRsaOaep_OnlyWhenTheGatewayDecryptsReplies_InBothWriters(bool advertised)
     {
-        var request = new SmimeRequest(fixture.Alice.Certificate, [fixture.Alice.PublicCertificate], [], CryptoSettings.Default) { AdvertisesAesGcm = advertised };
+        var request = new SmimeRequest(fixture.Alice.Certificate, [fixture.Alice.PublicCertificate], [], CryptoSettings.Default) { DecryptsReplies = advertised };
 
         var encoded = AssertSameAsSignedCms(request, 1000);
 
@@ -54,6 +54,9 @@ public sealed class DetachedSignatureWriterTests(PkiFixture fixture) : IClassFix
         var capabilities = Gateway.Smime.SmimeCapabilities.Parse(der)!.Algorithms;
         if (advertised) Assert.Equal(["2.16.840.1.101.3.4.1.46", "2.16.840.1.101.3.4.1.6", "2.16.840.1.101.3.4.1.42"], capabilities.Take(3));
         else Assert.DoesNotContain(capabilities, oid => oid is "2.16.840.1.101.3.4.1.46" or "2.16.840.1.101.3.4.1.6");
+        // A user's own client may not read OAEP (gpgsm 2.2: Kleopatra, KMail); the gateway's inbound endpoint does.
+        if (advertised) Assert.Equal(["1.2.840.113549.1.1.7", "1.2.840.113549.1.1.1"], capabilities.TakeLast(2));
+        else Assert.Equal("1.2.840.113549.1.1.1", Assert.Single(capabilities, oid => oid.StartsWith("1.2.840.113549.1.1.", StringComparison.Ordinal)));
     }
 
     [Fact]
