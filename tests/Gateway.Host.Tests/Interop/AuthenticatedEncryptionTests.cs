@@ -95,7 +95,7 @@ public sealed class AuthenticatedEncryptionTests : IDisposable
         Assert.Contains("id-smime-ct-authEnvelopedData", printed.Stdout);
 
         await using var gpgsm = await Gpgsm.CreateAsync(_world.CaCertificatePath);
-        Assert.True((await gpgsm.ImportPkcs12Async(_world.BobFiles.Pkcs12Path, GatewayWorld.Pkcs12Password)).Success);
+        Assert.True((await gpgsm.ImportIdentityAsync(_world.Bob, GatewayWorld.Pkcs12Password)).Success);
         var byGpgsm = await gpgsm.DecryptAsync(_world.OutboxFileOf(toBob), GatewayWorld.Pkcs12Password);
         Assert.True(byGpgsm.Decrypted, byGpgsm.Status + byGpgsm.Stderr);
         Assert.Contains("For Dan and Bob.", byGpgsm.ContentText);

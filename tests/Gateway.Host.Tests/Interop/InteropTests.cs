@@ -70,7 +70,7 @@ public sealed class InteropTests : IAsyncLifetime
         var eml = await SendAndWaitForOutboxAsync("bob@partner.test", "gpgsm interop", "Hello Bob, from the gateway.");
 
         await using var gpgsm = await Gpgsm.CreateAsync(_world.CaCertificatePath);
-        var import = await gpgsm.ImportPkcs12Async(_world.BobFiles.Pkcs12Path, GatewayWorld.Pkcs12Password);
+        var import = await gpgsm.ImportIdentityAsync(_world.Bob, GatewayWorld.Pkcs12Password);
         Assert.True(import.Success, import.Stderr);
         var decrypted = await gpgsm.DecryptAsync(eml, GatewayWorld.Pkcs12Password);
         Assert.True(decrypted.Success, decrypted.Stderr);

@@ -54,7 +54,7 @@ public sealed class RenewedCertificateTests : IDisposable
 
         // gpgsm on the device Bob did not move to the new key: it holds the old key only.
         await using var gpgsm = await Gpgsm.CreateAsync(_world.CaCertificatePath);
-        Assert.True((await gpgsm.ImportPkcs12Async(_world.BobFiles.Pkcs12Path, GatewayWorld.Pkcs12Password)).Success);
+        Assert.True((await gpgsm.ImportIdentityAsync(_world.Bob, GatewayWorld.Pkcs12Password)).Success);
         var byGpgsm = await gpgsm.DecryptAsync(eml, GatewayWorld.Pkcs12Password);
         Assert.True(byGpgsm.Decrypted, byGpgsm.Status + byGpgsm.Stderr);
         Assert.Contains("For Bob, on any of his devices.", byGpgsm.ContentText);
