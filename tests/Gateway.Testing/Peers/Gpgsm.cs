@@ -70,9 +70,10 @@ public sealed class Gpgsm : IAsyncDisposable
 
     /// <summary>
     /// Imports <paramref name="identity"/>'s key and certificates from a PKCS#12 exported for
-    /// gpgsm. gpgsm's PKCS#12 key derivation fails for about one random salt in a hundred or two
-    /// ("decryption failed; trying charset …", "possibly bad passphrase given" with the right
-    /// password; once in 128 CI runs): then it is exported again, with a new salt, up to 5 times.
+    /// gpgsm. Once in 128 CI runs gpgsm failed to decrypt one with the right password
+    /// ("decryption failed; trying charset …", "possibly bad passphrase given"); 150 imports in a
+    /// row on a quiet machine all passed, and the cause was not found. Such a failure is tried
+    /// again with a new export (a new salt), up to 5 times; any other failure is returned at once.
     /// </summary>
     public async Task<GpgsmResult> ImportIdentityAsync(Pki.TestIdentity identity, string password, CancellationToken cancellationToken = default)
     {
