@@ -21,7 +21,7 @@ namespace Gateway.Smtp;
 /// (<see cref="SmtpConnectionState.EnvelopeLine"/>): SmtpServer drops RCPT parameters (NOTIFY,
 /// ORCPT) and does not show MAIL's to the filter (RET, ENVID). An AUTH response SmtpServer could
 /// not decode, or a PLAIN message it could not split, is refused before it reads it (<see cref="AuthResponse"/>),
-/// and so is a MAIL or RCPT line SmtpServer would misread (<see cref="RefuseEnvelopeLineSmtpServerMisreads"/>).
+/// and so is a MAIL or RCPT line SmtpServer would misread (<see cref="RefuseWhatSmtpServerWouldMisread"/>).
 /// </summary>
 internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState state, ReplyStream replies) : PipeReader
 {
@@ -58,8 +58,7 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
             _chain = null;
             _prefixInOuter = 0;
             if (await RefuseLineAsync(result, cancellationToken)) continue;
-            RefuseUndecodableAuth(result.Buffer);
-            RefuseEnvelopeLineSmtpServerMisreads(result.Buffer);
+            RefuseWhatSmtpServerWouldMisread(result.Buffer);
             _commandBuffer = result.Buffer;
             return result;
         }
@@ -174,32 +173,48 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         }
         else inner.AdvanceTo(buffer.GetPosition(1, lineEnd.Value));
         // SmtpServer waits for the answer to its 334 and would take the next command for it: only
-        // its own refusal ends that wait, with the session kept (see RefuseUndecodableAuth).
+        // its own refusal ends that wait, with the session kept (see RefuseWhatSmtpServerWouldMisread).
         if (state.AwaitingAuthAnswer) throw new SmtpResponseException((tooLong ? AuthResponse.TooLong : AuthResponse.EndedByBareLineFeed).ToResponse());
         await replies.ReplyAsync(tooLong ? LineTooLong : BareLineFeed, cancellationToken);
         return true;
     }
 
     /// <summary>
-    /// When the first line is an AUTH response SmtpServer could not take (<see cref="AuthResponse"/>),
-    /// consumes it and throws SmtpServer's own refusal, which it answers and counts like its others:
-    /// only that ends an AUTH that waits for the answer to its 334 and keeps the session.
+    /// When the first line is one SmtpServer would misread, consumes it and throws the refusal,
+    /// which SmtpServer answers and counts like its own (only that ends an AUTH that waits for the
+    /// answer to its 334, and keeps the session): an AUTH response it cannot decode
+    /// (<see cref="AuthResponse"/>), a MAIL parameter given twice (<see cref="MailParameters.Repeated"/>;
+    /// its parser threw on it) or a quoted local part it cannot read (<see cref="QuotedLocalPart.Refusal"/>).
+    /// Each faulted the session without a reply.
     /// </summary>
-    private void RefuseUndecodableAuth(ReadOnlySequence<byte> buffer)
+    private void RefuseWhatSmtpServerWouldMisread(ReadOnlySequence<byte> buffer)
     {
         if (buffer.PositionOf((byte)'\n') is not { } lineEnd) return;
         // Without its CRLF: a line ended by a bare LF was refused before.
         var line = buffer.Slice(0, buffer.Slice(0, lineEnd).Length - 1);
-        SmtpReply? refusal = null;
-        if (state.AwaitingAuthAnswer) refusal = AuthResponse.RefusalOfAnswer(line, _plainExchange);
-        else if (StartsWithVerb(line, "auth"u8))
-        {
-            _plainExchange = AuthResponse.IsPlain(line);
-            refusal = AuthResponse.RefusalOfCommand(line);
-        }
-        if (refusal is null) return;
+        if ((AuthRefusal(line) ?? EnvelopeRefusal(line)) is not { } refusal) return;
         inner.AdvanceTo(buffer.GetPosition(1, lineEnd));
         throw new SmtpResponseException(refusal.ToResponse());
+    }
+
+    private SmtpReply? AuthRefusal(ReadOnlySequence<byte> line)
+    {
+        if (state.AwaitingAuthAnswer) return AuthResponse.RefusalOfAnswer(line, _plainExchange);
+        if (!StartsWithVerb(line, "auth"u8)) return null;
+        _plainExchange = AuthResponse.IsPlain(line);
+        return AuthResponse.RefusalOfCommand(line);
+    }
+
+    private SmtpReply? EnvelopeRefusal(ReadOnlySequence<byte> line)
+    {
+        if (state.AwaitingAuthAnswer) return null; // an answer to a 334, not a command
+        var isMail = StartsWithVerb(line, "mail"u8);
+        if (!isMail && !StartsWithVerb(line, "rcpt"u8)) return null;
+        // Only a quoted local part, or a MAIL with two parameters or more, can be misread: most
+        // lines have neither, and are not decoded here for nothing.
+        if (line.PositionOf((byte)'"') is null && !(isMail && Separators(line) >= 3)) return null;
+        var text = System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line);
+        return (isMail ? MailParameters.Repeated(text) : null) ?? QuotedLocalPart.Refusal(text, isMail);
     }
 
     private static bool EndsWithCr(ReadOnlySequence<byte> line) =>
@@ -269,27 +284,6 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         var innerExamined = examinedOffset <= _prefixInOuter ? _innerBuffer.Start : _innerBuffer.GetPosition(examinedOffset - _prefixInOuter);
         _prefixInOuter = 0;
         inner.AdvanceTo(innerConsumed, innerExamined);
-    }
-
-    /// <summary>
-    /// When the first line is a MAIL or RCPT command SmtpServer would misread, consumes it and
-    /// throws the refusal, which SmtpServer answers and counts like its own: a MAIL parameter given
-    /// twice (<see cref="MailParameters.Repeated"/>; its parser threw on it) or a quoted local part
-    /// it cannot read (<see cref="QuotedLocalPart.Refusal"/>). Either ended the session without a reply.
-    /// </summary>
-    private void RefuseEnvelopeLineSmtpServerMisreads(ReadOnlySequence<byte> buffer)
-    {
-        if (buffer.PositionOf((byte)'\n') is not { } lineEnd) return;
-        var line = buffer.Slice(0, lineEnd);
-        var isMail = StartsWithVerb(line, "mail"u8);
-        if (!isMail && !StartsWithVerb(line, "rcpt"u8)) return;
-        // Only a quoted local part, or a MAIL with two parameters or more, can be misread: most
-        // lines have neither, and are not decoded here for nothing.
-        if (line.PositionOf((byte)'"') is null && !(isMail && Separators(line) >= 3)) return;
-        var text = System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, line);
-        if (((isMail ? MailParameters.Repeated(text) : null) ?? QuotedLocalPart.Refusal(text, isMail)) is not { } refusal) return;
-        inner.AdvanceTo(buffer.GetPosition(1, lineEnd));
-        throw new SmtpResponseException(refusal.ToResponse());
     }
 
     /// <summary>Spaces and TABs: what separates a command's words for SmtpServer and for <see cref="EnvelopeCommandLine"/>.</summary>
