@@ -17,12 +17,21 @@ public static class SignatureCheck
     public static bool Verifies(byte[] entity)
     {
         var parts = SignedMessageParts.Split(entity, out _);
-        if (parts is null) return false;
-        if (SignerInfoCount.Within(parts.Signature, out _) is not > 0) return false;
-        var cms = parts.Detached ? new SignedCms(new ContentInfo(parts.Content!), detached: true) : new SignedCms();
+        return parts is not null && SignatureVerifies(parts.Signature, parts.Detached ? parts.Content : null);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="signedData"/> is CMS SignedData with a signer or a few (counted
+    /// first) whose signatures verify, over <paramref name="detachedContent"/> or, when that is
+    /// null, over the content it carries.
+    /// </summary>
+    public static bool SignatureVerifies(byte[] signedData, byte[]? detachedContent)
+    {
+        if (SignerInfoCount.Within(signedData, out _) is not > 0) return false;
+        var cms = detachedContent is null ? new SignedCms() : new SignedCms(new ContentInfo(detachedContent), detached: true);
         try
         {
-            cms.Decode(parts.Signature);
+            cms.Decode(signedData);
             // verifySignatureOnly: integrity is the question here, not trust in the signer.
             cms.CheckSignature(verifySignatureOnly: true);
             return true;

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using System.Security.Cryptography.Pkcs;
-using Gateway.Certificates;
 using MimeKit;
 using MimeKit.Cryptography;
 
@@ -34,29 +32,16 @@ internal static class ClientSignature
     private static bool IsPkcs7Signature(MimePart part) =>
         part.ContentType.IsMimeType("application", "pkcs7-signature") || part.ContentType.IsMimeType("application", "x-pkcs7-signature");
 
-    /// <summary>
-    /// The CMS is SignedData with a signer or two whose signatures verify, over <paramref name="detachedContent"/>
-    /// or, when that is null, over the content it carries.
-    /// </summary>
+    /// <summary><see cref="Inbound.SignatureCheck.SignatureVerifies"/>, the detached content cleared after (it held mail).</summary>
     private static bool Verifies(byte[]? signedData, byte[]? detachedContent)
     {
-        // Counted before anything is decoded: each signer and countersignature costs a hash of the whole content.
-        if (signedData is null || SignerInfoCount.Within(signedData, out _) is not > 0) return false;
-        var cms = detachedContent is null ? new SignedCms() : new SignedCms(new ContentInfo(detachedContent), detached: true);
         try
         {
-            cms.Decode(signedData);
-            // verifySignatureOnly: the recipient's client judges the signer's certificate; here only whether it is a signature at all.
-            cms.CheckSignature(verifySignatureOnly: true);
-            return true;
-        }
-        catch (CryptographicException)
-        {
-            return false;
+            return signedData is not null && Inbound.SignatureCheck.SignatureVerifies(signedData, detachedContent);
         }
         finally
         {
-            if (detachedContent is not null) CryptographicOperations.ZeroMemory(detachedContent); // it held mail
+            if (detachedContent is not null) CryptographicOperations.ZeroMemory(detachedContent);
         }
     }
 
