@@ -190,19 +190,13 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
         return new QueueActionResult(true, $"{name}: deleted from hold");
     }
 
-    /// <summary>A held envelope; null when it is not there, or when it cannot be read: then <paramref name="unreadable"/> names the file and why.</summary>
+    /// <summary>A held envelope, read as <c>list</c> reads it (<see cref="Read"/>); null when it is not there, or when it cannot be read: then <paramref name="unreadable"/> names the file and why.</summary>
     private SpoolEnvelope? LoadHeld(string name, out string? unreadable)
     {
-        unreadable = null;
-        try
-        {
-            return spool.TryLoadHeld(name);
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            unreadable = $"{name}: its envelope {Path.Combine(spool.Hold, name + ".json")} cannot be read: {e.Message}";
-            return null;
-        }
+        var problems = new List<UnreadableEntry>(1);
+        var entry = Read(spool.Hold, name, QueueEntry.HoldQueue, problems);
+        unreadable = problems is [var problem] ? $"{name}: its envelope {problem.Path} cannot be read: {problem.Problem}" : null;
+        return entry?.Envelope;
     }
 
     private ValueTask AuditAsync(string name, SpoolEnvelope entry, string action, CancellationToken cancellationToken, IReadOnlyList<string>? recipients = null) =>
