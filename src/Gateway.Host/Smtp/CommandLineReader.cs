@@ -286,12 +286,13 @@ internal sealed class CommandLineReader(PipeReader inner, SmtpConnectionState st
         inner.AdvanceTo(innerConsumed, innerExamined);
     }
 
-    /// <summary>Spaces and TABs: what separates a command's words for SmtpServer and for <see cref="EnvelopeCommandLine"/>.</summary>
+    /// <summary>How many of <see cref="EnvelopeCommandLine.Separators"/> the line holds.</summary>
     private static int Separators(ReadOnlySequence<byte> line)
     {
-        var spaces = 0;
-        foreach (var segment in line) spaces += segment.Span.Count((byte)' ') + segment.Span.Count((byte)'\t');
-        return spaces;
+        var separators = 0;
+        foreach (var segment in line)
+            foreach (var separator in EnvelopeCommandLine.Separators) separators += segment.Span.Count((byte)separator);
+        return separators;
     }
 
     /// <summary>

@@ -3,10 +3,13 @@ namespace Gateway.Smtp;
 /// <summary>The parameters of a MAIL or RCPT command line: what follows the path, as keyword and value.</summary>
 internal static class EnvelopeCommandLine
 {
-    /// <summary>Each "KEYWORD=value" (or "KEYWORD") after the path, separated by spaces or TABs.</summary>
+    /// <summary>What separates a command's words for SmtpServer's tokenizer: the space, TAB, VT and FF (CR and LF end the line).</summary>
+    public static readonly char[] Separators = [' ', '\t', '\v', '\f'];
+
+    /// <summary>Each "KEYWORD=value" (or "KEYWORD") after the path, separated by <see cref="Separators"/>.</summary>
     public static IEnumerable<(string Keyword, string? Value)> Parameters(string commandLine)
     {
-        foreach (var parameter in AfterPath(commandLine.TrimEnd('\r', '\n')).Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+        foreach (var parameter in AfterPath(commandLine.TrimEnd('\r', '\n')).Split(Separators, StringSplitOptions.RemoveEmptyEntries))
         {
             var equals = parameter.IndexOf('=');
             yield return equals < 0 ? (parameter, null) : (parameter[..equals], parameter[(equals + 1)..]);

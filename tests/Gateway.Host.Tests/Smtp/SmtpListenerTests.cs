@@ -276,6 +276,7 @@ public sealed class SmtpListenerTests : IDisposable
     [InlineData("RET=FULL ret=HDRS", "501 5.5.4 Error: duplicate RET parameter")]
     [InlineData("BODY=8BITMIME BODY=7BIT", "501 5.5.4 Error: duplicate BODY parameter")]
     [InlineData("SIZE=100\tSIZE=99999", "501 5.5.4 Error: duplicate SIZE parameter")]
+    [InlineData("SIZE=100\vSIZE=99999", "501 5.5.4 Error: duplicate SIZE parameter")] // SmtpServer's tokenizer takes VT for a space too
     public async Task MailParameterGivenTwice_Gets501_AndTheSessionGoesOn(string parameters, string expected)
     {
         await using var gateway = await RunningGateway.StartAsync(_world);
