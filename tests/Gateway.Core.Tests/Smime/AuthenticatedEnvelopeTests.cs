@@ -53,7 +53,7 @@ public sealed class AuthenticatedEnvelopeTests(PkiFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task OneChangedByteOfCiphertext_IsRefusedByOpenSsl_NotDecryptedToOtherPlaintext()
+    public async Task OneChangedByteOfCiphertext_FailsOpenSslsTagCheck()
     {
         var (output, _) = Transform(Serialise(Build()), null, [], [fixture.Bob.PublicCertificate], CryptoSettings.Default with { ContentEncryption = ContentEncryption.Aes256Gcm });
         var der = Decode(Assert.IsType<ApplicationPkcs7Mime>(Load(output).Body));
@@ -68,8 +68,11 @@ public sealed class AuthenticatedEnvelopeTests(PkiFixture fixture) : IClassFixtu
         await File.WriteAllBytesAsync(changed, der);
         var refused = await ToolProcess.RunAsync("openssl", ["cms", "-decrypt", "-inform", "DER", "-in", changed, "-recip", files.CertificatePath, "-inkey", files.KeyPath]);
 
+        // OpenSSL 3.0.19 (Debian 3.0.19-1~deb12u2) writes the content out as it decrypts it and checks
+        // the tag at the end, so its stdout may hold the changed plaintext: a reader goes by the exit
+        // status. (Our inbound endpoint opens AES-GCM with .NET's AesGcm, which checks the tag first.)
         Assert.NotEqual(0, refused.ExitCode);
-        Assert.DoesNotContain("Hello Bob", refused.Stdout);
+        Assert.Contains("Error decrypting CMS structure", refused.Stderr);
     }
 
     /// <summary>
