@@ -25,6 +25,15 @@ public sealed record CertificateChoice(
     /// <summary>Every certificate a copy is encrypted to for this address: the chosen one, then <see cref="AlsoUsable"/>.</summary>
     public IReadOnlyList<X509Certificate2> ForEncryption => Selected is null ? [] : [Selected.Certificate, .. AlsoUsable.Select(u => u.Candidate.Certificate)];
 
+    /// <summary>
+    /// Signing only: the certificate partners should encrypt replies to, first, and its
+    /// intermediates; the signature names it (SMIMEEncryptionKeyPreference) and carries it. The
+    /// signer's own chain when its key may encrypt; the sender's encryption certificate when the
+    /// signing one only signs (a dual-key identity); empty when there is none. Null when the
+    /// choice was not made by <see cref="CertificateResolver"/> (see <see cref="Smime.SmimeRequest.ReplyCertificateChain"/>).
+    /// </summary>
+    public IReadOnlyList<X509Certificate2>? ReplyChain { get; init; }
+
     /// <summary>Why a source could not answer (directory down, timeout); only set when nothing usable was found.</summary>
     public string? TemporaryFailure { get; init; }
 

@@ -16,13 +16,20 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
 {
     public IReadOnlyList<ICertificateSource> Sources { get; } = sources;
 
-    public ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken) =>
-        ResolveAsync(address, CertificateUsage.Signing, cancellationToken);
+    public async ValueTask<CertificateChoice> FindSignerAsync(string address, CancellationToken cancellationToken)
+    {
+        var (signer, identities) = await GatherAsync(address, CertificateUsage.Signing, cancellationToken);
+        return signer.Found ? await WithReplyCertificateAsync(signer, identities, address, cancellationToken) : signer;
+    }
 
     public ValueTask<CertificateChoice> FindRecipientAsync(string address, CancellationToken cancellationToken) =>
         ResolveAsync(address, CertificateUsage.Encryption, cancellationToken);
 
-    public async ValueTask<CertificateChoice> ResolveAsync(string address, CertificateUsage usage, CancellationToken cancellationToken)
+    public async ValueTask<CertificateChoice> ResolveAsync(string address, CertificateUsage usage, CancellationToken cancellationToken) =>
+        (await GatherAsync(address, usage, cancellationToken)).Choice;
+
+    /// <summary>The choice, and every candidate the sources gave until it was made.</summary>
+    private async ValueTask<(CertificateChoice Choice, List<CertificateCandidate> Candidates)> GatherAsync(string address, CertificateUsage usage, CancellationToken cancellationToken)
     {
         var candidates = new List<CertificateCandidate>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -41,13 +48,38 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
             if (added.Count == 0) continue;
             candidates.AddRange(added);
             choice = await SelectUnrevokedAsync(candidates, address, usage, cancellationToken);
-            if (choice.Found || choice.TemporaryFailure is not null) return choice;
+            if (choice.Found || choice.TemporaryFailure is not null) return (choice, candidates);
         }
 
         choice ??= await SelectUnrevokedAsync(candidates, address, usage, cancellationToken);
-        if (failures.Count == 0) return choice;
+        if (failures.Count == 0) return (choice, candidates);
         var unavailable = string.Join("; ", failures);
-        return choice with { Reason = $"{choice.Reason}; not asked: {unavailable}", TemporaryFailure = unavailable };
+        return (choice with { Reason = $"{choice.Reason}; not asked: {unavailable}", TemporaryFailure = unavailable }, candidates);
+    }
+
+    /// <summary>
+    /// Which certificate the signature tells partners to encrypt replies to. The signer's own when
+    /// its key may encrypt. A signing-only key (company PKIs often issue a person two certificates,
+    /// one to sign and one to encrypt) names the sender's encryption certificate: among the
+    /// sender's own identities first (a key Gateway holds decrypts the replies: Harvest:Decrypt),
+    /// then as a recipient's would be found. Naming the signing one would have partners' clients
+    /// encrypt to a key that cannot decrypt, or refuse to. Without one, none is named. An identity
+    /// named so is not listed as rejected for signing: it is in use.
+    /// </summary>
+    private async ValueTask<CertificateChoice> WithReplyCertificateAsync(CertificateChoice signer, List<CertificateCandidate> identities, string address, CancellationToken cancellationToken)
+    {
+        if (SmimeCertificateValidator.KeyMayEncrypt(signer.Selected!.Certificate)) return signer with { ReplyChain = signer.ChainWithoutRoot };
+        var own = CertificateSelector.Select(identities, address, CertificateUsage.Encryption, trust);
+        var encryption = own.Found ? own : await ResolveAsync(address, CertificateUsage.Encryption, cancellationToken);
+        if (!encryption.Found)
+            return signer with { ReplyChain = [], Reason = $"{signer.Reason}; its key only signs and no certificate to encrypt to {address} was found ({encryption.Reason}): the signature names none for replies" };
+        var reply = encryption.Selected!;
+        return signer with
+        {
+            ReplyChain = encryption.ChainWithoutRoot,
+            Reason = $"{signer.Reason}; its key only signs: replies are to be encrypted to {reply.Certificate.Thumbprint} from {reply.Source}",
+            Rejected = signer.Rejected.Where(r => !r.StartsWith(reply.Certificate.Thumbprint, StringComparison.Ordinal)).ToList(),
+        };
     }
 
     /// <summary>

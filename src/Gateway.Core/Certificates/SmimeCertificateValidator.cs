@@ -121,6 +121,25 @@ public static class SmimeCertificateValidator
     private static T? PrivateCopy<T>(X509Extension? shared, Func<AsnEncodedData, bool, T> decode) where T : X509Extension =>
         shared is null ? null : decode(new AsnEncodedData(shared.Oid, shared.RawData), shared.Critical);
 
+    /// <summary>
+    /// Whether mail may be encrypted to this certificate's key by its algorithm, size and key usage
+    /// alone: a signer's own certificate, whose address, chain and dates were judged when it was
+    /// chosen to sign, is then also the one to name for replies.
+    /// </summary>
+    public static bool KeyMayEncrypt(X509Certificate2 certificate)
+    {
+        var problems = new List<string>();
+        try
+        {
+            CheckKey(certificate, CertificateUsage.Encryption, problems);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+        return problems.Count == 0;
+    }
+
     private static void CheckKey(X509Certificate2 certificate, CertificateUsage usage, List<string> problems)
     {
         var rsa = certificate.GetRSAPublicKey();

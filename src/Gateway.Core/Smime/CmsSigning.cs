@@ -91,10 +91,14 @@ internal static class CmsSigning
         // PSS only for RSA keys and only when policy asks: gpgsm 2.2 cannot verify it.
         if (request.Crypto.SignaturePadding == Policy.SignaturePadding.Pss && SmimeOids.HasRsaKey(request.Signer!))
             signer.SignaturePadding = RSASignaturePadding.Pss;
-        foreach (var intermediate in request.SignerChain.Skip(1)) signer.Certificates.Add(intermediate);
+        foreach (var carried in request.CarriedCertificates()) signer.Certificates.Add(carried);
         signer.SignedAttributes.Add(SignedAttributes.SigningTime(now));
         signer.SignedAttributes.Add(SignedAttributes.SmimeCapabilities(request.DecryptsReplies));
-        signer.SignedAttributes.Add(SignedAttributes.EncryptionKeyPreference(request.Signer!));
+        if (request.ReplyCertificate is { } reply)
+        {
+            signer.SignedAttributes.Add(SignedAttributes.EncryptionKeyPreference(reply));
+            signer.SignedAttributes.Add(SignedAttributes.MicrosoftEncryptionKeyPreference(reply));
+        }
         return signer;
     }
 }

@@ -25,7 +25,7 @@ internal static class DetachedSignatureWriter
         var signer = request.Signer!;
         var hash = Hash(request.Crypto.Digest);
         var digestOid = SmimeOids.Digest(request.Crypto.Digest);
-        var signedAttributes = SignedAttributesSet(Digest(content, hash), signer, now, request.DecryptsReplies);
+        var signedAttributes = SignedAttributesSet(Digest(content, hash), request.ReplyCertificate, now, request.DecryptsReplies);
         byte[] signature;
         using (var rsa = signer.GetRSAPrivateKey() ?? throw new CryptographicException($"certificate {signer.Thumbprint} has no RSA private key"))
             signature = rsa.SignData(signedAttributes, hash, RSASignaturePadding.Pkcs1);
@@ -46,7 +46,7 @@ internal static class DetachedSignatureWriter
                 {
                     // EndCertOnly plus explicit intermediates, as CmsSigning gives SignedCms: no X509Chain per message, no root.
                     writer.WriteEncodedValue(signer.RawDataMemory.Span);
-                    foreach (var intermediate in request.SignerChain.Skip(1)) writer.WriteEncodedValue(intermediate.RawDataMemory.Span);
+                    foreach (var carried in request.CarriedCertificates()) writer.WriteEncodedValue(carried.RawDataMemory.Span);
                 }
                 using (writer.PushSetOf())
                 using (writer.PushSequence())
@@ -72,7 +72,7 @@ internal static class DetachedSignatureWriter
         return writer.Encode();
     }
 
-    private static byte[] SignedAttributesSet(byte[] digest, X509Certificate2 signer, DateTimeOffset now, bool decryptsReplies)
+    private static byte[] SignedAttributesSet(byte[] digest, X509Certificate2? reply, DateTimeOffset now, bool decryptsReplies)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSetOf()) // DER sorts the attributes, as SignedCms does
@@ -81,7 +81,11 @@ internal static class DetachedSignatureWriter
             WriteAttribute(writer, SmimeOids.SigningTime, value => value.WriteEncodedValue(SignedAttributes.SigningTime(now).RawData));
             WriteAttribute(writer, SmimeOids.MessageDigest, value => value.WriteOctetString(digest));
             WriteAttribute(writer, SmimeOids.SmimeCapabilities, value => value.WriteEncodedValue(SignedAttributes.SmimeCapabilities(decryptsReplies).RawData));
-            WriteAttribute(writer, SmimeOids.EncryptionKeyPreference, value => value.WriteEncodedValue(SignedAttributes.EncryptionKeyPreference(signer).RawData));
+            if (reply is not null)
+            {
+                WriteAttribute(writer, SmimeOids.EncryptionKeyPreference, value => value.WriteEncodedValue(SignedAttributes.EncryptionKeyPreference(reply).RawData));
+                WriteAttribute(writer, SmimeOids.MicrosoftEncryptionKeyPreference, value => value.WriteEncodedValue(SignedAttributes.MicrosoftEncryptionKeyPreference(reply).RawData));
+            }
         }
         return writer.Encode();
     }

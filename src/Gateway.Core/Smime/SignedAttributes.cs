@@ -50,16 +50,26 @@ internal static class SignedAttributes
     public static AsnEncodedData SmimeCapabilities(bool decryptsReplies) =>
         new(new Oid(SmimeOids.SmimeCapabilities), decryptsReplies ? CapabilitiesWhenDecryptingDer : CapabilitiesDer);
 
-    public static AsnEncodedData EncryptionKeyPreference(X509Certificate2 certificate)
+    public static AsnEncodedData EncryptionKeyPreference(X509Certificate2 certificate) =>
+        // SMIMEEncryptionKeyPreference ::= CHOICE { issuerAndSerialNumber [0] IMPLICIT IssuerAndSerialNumber, ... }
+        new(new Oid(SmimeOids.EncryptionKeyPreference), IssuerAndSerialNumber(certificate, new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)));
+
+    /// <summary>
+    /// Microsoft's form of the same: a plain IssuerAndSerialNumber. Outlook and Thunderbird (NSS)
+    /// write both, and older Outlook reads only this one to find a dual-key sender's encryption certificate.
+    /// </summary>
+    public static AsnEncodedData MicrosoftEncryptionKeyPreference(X509Certificate2 certificate) =>
+        new(new Oid(SmimeOids.MicrosoftEncryptionKeyPreference), IssuerAndSerialNumber(certificate, Asn1Tag.Sequence));
+
+    private static byte[] IssuerAndSerialNumber(X509Certificate2 certificate, Asn1Tag tag)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
-        // SMIMEEncryptionKeyPreference ::= CHOICE { issuerAndSerialNumber [0] IMPLICIT IssuerAndSerialNumber, ... }
-        using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+        using (writer.PushSequence(tag))
         {
             writer.WriteEncodedValue(certificate.IssuerName.RawData);
             writer.WriteInteger(certificate.SerialNumberBytes.Span);
         }
-        return new AsnEncodedData(new Oid(SmimeOids.EncryptionKeyPreference), writer.Encode());
+        return writer.Encode();
     }
 
     private static byte[] EncodeCapabilities(string[] capabilities)

@@ -24,6 +24,32 @@ public sealed record SmimeRequest(
     /// </summary>
     public bool DecryptsReplies { get; init; }
 
+    /// <summary>
+    /// The certificate replies are to be encrypted to, first, and its intermediates
+    /// (<see cref="Certificates.CertificateChoice.ReplyChain"/>): named by the signature's
+    /// SMIMEEncryptionKeyPreference and carried in it. Empty: none is named. Null: the signer's
+    /// own, when its key may encrypt.
+    /// </summary>
+    public IReadOnlyList<X509Certificate2>? ReplyCertificateChain { get; init; }
+
+    /// <summary>The certificate the signature names for replies, or null for none.</summary>
+    internal X509Certificate2? ReplyCertificate => ReplyCertificateChain is { } chain
+        ? chain.FirstOrDefault()
+        : Signer is not null && Certificates.SmimeCertificateValidator.KeyMayEncrypt(Signer) ? Signer : null;
+
+    /// <summary>
+    /// The certificates the signature carries besides the signer's: its intermediates (not the
+    /// root), then those of <see cref="ReplyCertificateChain"/> it does not already carry.
+    /// </summary>
+    internal IEnumerable<X509Certificate2> CarriedCertificates()
+    {
+        var carried = SignerChain.Skip(1).ToList();
+        foreach (var certificate in ReplyCertificateChain ?? [])
+            if (!certificate.RawDataMemory.Span.SequenceEqual(Signer!.RawDataMemory.Span) && !carried.Any(c => c.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span)))
+                carried.Add(certificate);
+        return carried;
+    }
+
     public bool Sign => Signer is not null;
     public bool Encrypt => Recipients.Count > 0;
 }

@@ -47,8 +47,8 @@ public sealed class CachedCertificateDirectory(ICertificateDirectory inner, Time
         // A source that could not answer is asked again at the next attempt, not a minute later.
         if (choice.Unavailable) return choice;
         var until = now + Lifetime;
-        // Not past the first expiry among the certificates a copy would be encrypted to (or signed with).
-        foreach (var certificate in choice.ForEncryption)
+        // Not past the first expiry among the certificates a copy would be encrypted to (or signed with, or name for replies).
+        foreach (var certificate in choice.ForEncryption.Concat(choice.ReplyChain?.Take(1) ?? []))
             if (certificate.NotAfter.ToUniversalTime() < until.UtcDateTime) until = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
         // A lookup that began before a Clear() may have read the certificates as they were: not kept.
         if (Interlocked.Read(ref _generation) != generation) return choice;

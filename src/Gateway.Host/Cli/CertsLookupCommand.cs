@@ -40,6 +40,8 @@ public static class CertsLookupCommand
         notAfter = choice.Selected?.Certificate.NotAfter.ToUniversalTime(),
         source = choice.Selected?.Source,
         alsoEncryptedTo = choice.AlsoUsable.Select(u => u.Candidate.Certificate.Thumbprint).ToList(),
+        // Signing: the certificate the signature names for replies (SMIMEEncryptionKeyPreference).
+        repliesEncryptedTo = choice.ReplyChain?.FirstOrDefault()?.Thumbprint,
         capabilities = choice.Selected?.Capabilities?.Names,
         reason = choice.Reason,
         rejected = choice.Rejected,

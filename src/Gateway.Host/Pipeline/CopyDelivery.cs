@@ -48,6 +48,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
                 // The transformation's own intermediate copies follow the same rule as the copy itself.
                 Scratch = size => NewCopy(size, "smime-scratch"),
                 DecryptsReplies = _decryptsReplies,
+                ReplyCertificateChain = group.Sign ? plan.Signer!.ReplyChain : null,
             };
             // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
             using var original = context.Source.OpenRead();

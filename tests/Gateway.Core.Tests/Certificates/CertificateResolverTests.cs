@@ -144,6 +144,43 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task ADualUseSigner_IsNamedForReplies()
+    {
+        var resolver = new CertificateResolver([Holding("local", fixture.Bob)], fixture.Trust());
+
+        var signer = await resolver.FindSignerAsync(Address, CancellationToken.None);
+
+        Assert.Equal(fixture.Bob.Certificate.Thumbprint, Assert.Single(signer.ReplyChain!).Thumbprint);
+    }
+
+    [Fact]
+    public async Task ASigningOnlyIdentity_NamesTheSendersEncryptionCertificateForReplies()
+    {
+        var signing = fixture.Pki.Issue(Address, new CertificateOptions { KeyUsage = System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.DigitalSignature });
+        var encryption = fixture.Pki.Issue(Address, new CertificateOptions { KeyUsage = System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyEncipherment });
+        var resolver = new CertificateResolver([Holding("local", signing, encryption)], fixture.Trust());
+
+        var signer = await resolver.FindSignerAsync(Address, CancellationToken.None);
+
+        Assert.Equal(signing.Certificate.Thumbprint, signer.Selected!.Certificate.Thumbprint);
+        Assert.Equal(encryption.Certificate.Thumbprint, Assert.Single(signer.ReplyChain!).Thumbprint);
+        Assert.Contains($"its key only signs: replies are to be encrypted to {encryption.Certificate.Thumbprint} from local", signer.Reason);
+    }
+
+    [Fact]
+    public async Task ASigningOnlyIdentity_WithoutAnEncryptionCertificate_NamesNoneForReplies()
+    {
+        var signing = fixture.Pki.Issue(Address, new CertificateOptions { KeyUsage = System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.DigitalSignature });
+        var resolver = new CertificateResolver([Holding("local", signing)], fixture.Trust());
+
+        var signer = await resolver.FindSignerAsync(Address, CancellationToken.None);
+
+        Assert.True(signer.Found);
+        Assert.Empty(signer.ReplyChain!);
+        Assert.Contains("its key only signs and no certificate to encrypt to", signer.Reason);
+    }
+
+    [Fact]
     public async Task ARevokedOtherCertificate_IsRejected_NotEncryptedTo()
     {
         var older = IssuedDaysAgo(20);

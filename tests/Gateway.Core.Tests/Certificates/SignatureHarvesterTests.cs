@@ -22,7 +22,7 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
     private TestIdentity EncryptionOnly(string address = Frank) => fixture.Pki.Issue(address, new CertificateOptions { KeyUsage = X509KeyUsageFlags.KeyEncipherment });
 
     /// <summary>A detached multipart/signed message from Frank, carrying <paramref name="carried"/> and, when given, SMIMEEncryptionKeyPreference naming <paramref name="preferred"/>.</summary>
-    private static byte[] Signed(TestIdentity signer, IEnumerable<X509Certificate2> carried, X509Certificate2? preferred = null, string from = Frank)
+    private static byte[] Signed(TestIdentity signer, IEnumerable<X509Certificate2> carried, X509Certificate2? preferred = null, string from = Frank, bool microsoftForm = false)
     {
         var entity = Encoding.ASCII.GetBytes("Content-Type: text/plain; charset=us-ascii\r\n\r\nFrom Frank.\r\n");
         var cms = new SignedCms(new ContentInfo(entity), detached: true);
@@ -31,12 +31,13 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
         if (preferred is not null)
         {
             var writer = new AsnWriter(AsnEncodingRules.DER);
-            using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+            // Microsoft's attribute is a plain IssuerAndSerialNumber; the RFC's is its [0] IMPLICIT choice.
+            using (writer.PushSequence(microsoftForm ? Asn1Tag.Sequence : new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
             {
                 writer.WriteEncodedValue(preferred.IssuerName.RawData);
                 writer.WriteInteger(preferred.SerialNumberBytes.Span);
             }
-            signerInfo.SignedAttributes.Add(new AsnEncodedData(new Oid("1.2.840.113549.1.9.16.2.11"), writer.Encode()));
+            signerInfo.SignedAttributes.Add(new AsnEncodedData(new Oid(microsoftForm ? "1.3.6.1.4.1.311.16.4" : "1.2.840.113549.1.9.16.2.11"), writer.Encode()));
         }
         cms.ComputeSignature(signerInfo);
         var signature = Convert.ToBase64String(cms.Encode(), Base64FormattingOptions.InsertLineBreaks);
@@ -122,6 +123,41 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
 
         Assert.True(result.Accepted, string.Join("; ", result.Problems));
         Assert.Equal([preferred.Certificate.Thumbprint], result.EncryptionCertificates.Select(c => c.Thumbprint));
+    }
+
+    /// <summary>Older Outlook writes only Microsoft's attribute; NSS reads it when the RFC's is absent, and so do we.</summary>
+    [Fact]
+    public void MicrosoftsEncryptionKeyPreference_IsReadWhenTheRfcAttributeIsAbsent()
+    {
+        var signing = SigningOnly();
+        var older = EncryptionOnly();
+        var preferred = EncryptionOnly();
+
+        var result = SignatureHarvester.Harvest(Signed(signing, [preferred.PublicCertificate, older.PublicCertificate], older.PublicCertificate, microsoftForm: true), fixture.Trust());
+
+        Assert.True(result.Accepted, string.Join("; ", result.Problems));
+        Assert.Equal([older.Certificate.Thumbprint], result.EncryptionCertificates.Select(c => c.Thumbprint));
+    }
+
+    /// <summary>What Gateway signs for a dual-key sender gives a partner's gateway (or client) the sender's encryption certificate.</summary>
+    [Fact]
+    public void WhatTheGatewaySigns_ForADualKeySender_YieldsTheSendersEncryptionCertificate()
+    {
+        var signing = SigningOnly();
+        var encryption = EncryptionOnly();
+        var original = Encoding.ASCII.GetBytes($"From: <{Frank}>\r\nTo: <alice@example.test>\r\nSubject: dual key\r\n\r\nReply to me encrypted.\r\n");
+        var request = new Gateway.Smime.SmimeRequest(signing.Certificate, [signing.PublicCertificate], [], Gateway.Policy.CryptoSettings.Default)
+        {
+            ReplyCertificateChain = [encryption.PublicCertificate],
+        };
+        var signed = new MemoryStream();
+        Gateway.Smime.SmimeTransformer.Transform(new MemoryStream(original), request, signed, DateTimeOffset.UtcNow, CancellationToken.None);
+
+        var result = SignatureHarvester.Harvest(signed.ToArray(), fixture.Trust());
+
+        Assert.True(result.Accepted, string.Join("; ", result.Problems));
+        Assert.Equal(signing.Certificate.Thumbprint, result.Signer?.Thumbprint);
+        Assert.Equal([encryption.Certificate.Thumbprint], result.EncryptionCertificates.Select(c => c.Thumbprint));
     }
 
     [Fact]
