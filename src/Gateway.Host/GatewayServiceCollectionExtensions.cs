@@ -42,12 +42,15 @@ public static class GatewayServiceCollectionExtensions
         });
         services.AddSingleton<SenderEligibility>();
         services.AddSingleton<CertificateEnrolment>();
+        services.AddSingleton(sp => new HeldIdentities(sp.GetRequiredService<LocalCertificateStore>(),
+            sp.GetRequiredService<IOptions<GatewayOptions>>().Value.Ca.Enabled ? sp.GetRequiredService<ICertificateIssuer>() : null));
         services.AddSingleton(sp =>
         {
             var trust = sp.GetRequiredService<LocalCertificateStore>().Trust;
             var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
             IRevocationChecker? revocation = options.Value.Certificates.Revocation.Mode == RevocationMode.Off ? null : new ChainRevocationChecker(options, trust);
-            return new CertificateResolver(CertificateSources.Build(sp), trust, revocation, options.Value.Certificates.MaxEncryptionCertificates);
+            return new CertificateResolver(CertificateSources.Build(sp), trust, revocation, options.Value.Certificates.MaxEncryptionCertificates,
+                sp.GetRequiredService<HeldIdentities>());
         });
         services.AddSingleton<ICertificateDirectory>(sp => sp.GetRequiredService<CachedCertificateDirectory>());
         services.AddSingleton(sp =>

@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace Gateway.Certificates;
 
 /// <summary>
@@ -9,10 +11,12 @@ namespace Gateway.Certificates;
 /// When nothing usable was found and a source could not answer, the choice carries that
 /// temporary failure: the recipient waits, because the missing source might have had the certificate.
 /// A recipient is encrypted to up to <paramref name="maxEncryptionCertificates"/> of its usable,
-/// unrevoked certificates, newest first (1: the newest only).
+/// unrevoked certificates, newest first (1: the newest only). A certificate whose key is one of
+/// <paramref name="held"/> (Gateway's own identities for the address) is never encrypted to,
+/// whichever source gives it.
 /// </summary>
 public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> sources, TrustContext trust, IRevocationChecker? revocation = null,
-    int maxEncryptionCertificates = 1) : ICertificateDirectory
+    int maxEncryptionCertificates = 1, IHeldIdentities? held = null) : ICertificateDirectory
 {
     public IReadOnlyList<ICertificateSource> Sources { get; } = sources;
 
@@ -34,6 +38,8 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
         var candidates = new List<CertificateCandidate>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var failures = new List<string>();
+        var heldKeys = usage == CertificateUsage.Encryption ? HeldKeys(address) : [];
+        var ours = new List<string>();
         CertificateChoice? choice = null;
         foreach (var source in Sources)
         {
@@ -45,17 +51,30 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
             }
             // The same certificate from two sources (local and cache) is judged once, under the first source's name.
             var added = lookup.Candidates.Where(c => seen.Add(c.Certificate.Thumbprint)).ToList();
+            foreach (var own in added.Where(c => heldKeys.Contains(PublicKey(c.Certificate))).ToList())
+            {
+                ours.Add($"{own.Certificate.Thumbprint} from {own.Source}: its key is one of Gateway's own identities for {address}, which the user reads mail without");
+                added.Remove(own);
+            }
             if (added.Count == 0) continue;
             candidates.AddRange(added);
             choice = await SelectUnrevokedAsync(candidates, address, usage, cancellationToken);
-            if (choice.Found || choice.TemporaryFailure is not null) return (choice, candidates);
+            if (choice.Found || choice.TemporaryFailure is not null) return (WithOurs(choice), candidates);
         }
 
-        choice ??= await SelectUnrevokedAsync(candidates, address, usage, cancellationToken);
+        choice = WithOurs(choice ?? await SelectUnrevokedAsync(candidates, address, usage, cancellationToken));
         if (failures.Count == 0) return (choice, candidates);
         var unavailable = string.Join("; ", failures);
         return (choice with { Reason = $"{choice.Reason}; not asked: {unavailable}", TemporaryFailure = unavailable }, candidates);
+
+        CertificateChoice WithOurs(CertificateChoice made) => ours.Count == 0 ? made : made with { Rejected = [.. made.Rejected, .. ours] };
     }
+
+    /// <summary>The public keys of Gateway's own identities for the address (SubjectPublicKeyInfo, base64), so a re-issued certificate for the same key counts too.</summary>
+    private HashSet<string> HeldKeys(string address) =>
+        held?.For(address).Select(PublicKey).ToHashSet(StringComparer.Ordinal) ?? [];
+
+    private static string PublicKey(X509Certificate2 certificate) => Convert.ToBase64String(certificate.PublicKey.ExportSubjectPublicKeyInfo());
 
     /// <summary>
     /// Which certificate the signature tells partners to encrypt replies to. The signer's own when

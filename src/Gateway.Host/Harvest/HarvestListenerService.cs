@@ -52,7 +52,7 @@ public sealed partial class HarvestListenerService(
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(factory);
         provider.Add((SmtpServer.Protocol.ISmtpCommandFactory)new GatewayCommandFactory(offerDsn: false));
-        var keys = harvest.Decrypt ? new DecryptionKeys(local, options.Value.Ca.Enabled ? services.GetRequiredService<ICertificateIssuer>() : null) : null;
+        var keys = harvest.Decrypt ? services.GetRequiredService<HeldIdentities>() : null;
         var domains = new RecipientDomains(harvest.Domains);
         if (domains.Unset) LogAnyRecipientDomain();
         provider.Add((IMailboxFilter)new AddressKeepingFilter(smtp.MaxMessageSize, domains, audit));

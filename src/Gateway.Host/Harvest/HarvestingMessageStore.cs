@@ -26,7 +26,7 @@ namespace Gateway.Harvest;
 /// </summary>
 /// <param name="keys">Null when Harvest:Decrypt is off.</param>
 internal sealed partial class HarvestingMessageStore(HarvestOptions options, long maxMessageSize, int maxHops, string serverName, LocalCertificateStore local, CertificateCache cache,
-    DecryptionKeys? keys, IAuditLog audit, TimeProvider time, ILogger logger) : IMessageStore
+    HeldIdentities? keys, IAuditLog audit, TimeProvider time, ILogger logger) : IMessageStore
 {
     private readonly InboundForwarder _forwarder = new(options, serverName);
 

@@ -143,6 +143,25 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
         Assert.Empty(signer.AlsoUsable);
     }
 
+    private sealed class Held(params TestIdentity[] identities) : IHeldIdentities
+    {
+        public IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> For(string address) =>
+            identities.Where(i => i.Address == address).Select(i => i.Certificate).ToList();
+    }
+
+    [Fact]
+    public async Task ACertificateWhoseKeyGatewayHolds_IsNotEncryptedTo_AndAnotherOneIs()
+    {
+        var own = IssuedDaysAgo(5);
+        var users = IssuedDaysAgo(10);
+        var resolver = new CertificateResolver([Holding("cache", own, users)], fixture.Trust(), maxEncryptionCertificates: 4, held: new Held(own));
+
+        var choice = await resolver.FindRecipientAsync(Address, CancellationToken.None);
+
+        Assert.Equal([users.Certificate.Thumbprint], choice.ForEncryption.Select(c => c.Thumbprint));
+        Assert.Contains(choice.Rejected, r => r.StartsWith($"{own.Certificate.Thumbprint} from cache: its key is one of Gateway's own identities", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task ADualUseSigner_IsNamedForReplies()
     {

@@ -86,6 +86,28 @@ public sealed class CertsImportCommandTests : IDisposable
         Assert.True(decrypted.Success, decrypted.Stderr);
     }
 
+    /// <summary>
+    /// Alice's signing identity is Gateway's: she reads mail without its key. Her certificate found
+    /// again (imported here; harvested from her own signed mail coming back, or in a directory) must
+    /// not make mail to her, a bounce included, unreadable in her mailbox.
+    /// </summary>
+    [Fact]
+    public async Task ACertificateOfOneOfGatewaysOwnIdentities_IsNeverEncryptedTo_WhateverSourceGivesIt()
+    {
+        var (exit, _, error) = await ImportAsync(_world.AliceFiles.CertificatePath);
+        Assert.True(exit == 0, error);
+
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await gateway.SendAsync(RunningGateway.NewMessage("carol@partner.test", "alice@example.test", "to alice", "For Alice's eyes.\r\n"), "carol@partner.test", "alice@example.test");
+        var decision = await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "decision", "alice@example.test"));
+
+        Assert.Equal("plain", decision.GetProperty("action").GetString());
+        Assert.Contains(decision.GetProperty("rejectedCertificates").EnumerateArray(), r =>
+            r.GetString()!.StartsWith($"{_world.Alice.Certificate.Thumbprint} from ", StringComparison.Ordinal) && r.GetString()!.Contains("one of Gateway's own identities for alice@example.test"));
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "alice@example.test"));
+        Assert.DoesNotContain("pkcs7-mime", await File.ReadAllTextAsync(Assert.Single(Directory.EnumerateFiles(_world.OutboxPath, "*.eml"))));
+    }
+
     /// <summary>Dan re-keyed; his old signed message, imported after the new one, must not put the old key back, and says so.</summary>
     [Fact]
     public async Task AnOldSignedMessageImportedAfterANewerOne_StoresNothing_AndSaysWhy()

@@ -1,15 +1,15 @@
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Ca;
-using Gateway.Certificates;
 
-namespace Gateway.Harvest;
+namespace Gateway.Certificates;
 
 /// <summary>
 /// The private keys Gateway holds for an internal address: the signing identities of the local
 /// certificate folder and, with certificate automation on, every identity the CA ever issued to it
-/// (read from its folder each time, so one issued by `gateway ca issue` meanwhile counts).
+/// (read from its folder each time, so one issued by `gateway ca issue` meanwhile counts). They
+/// decrypt inbound mail, and no copy is ever encrypted to them.
 /// </summary>
-internal sealed class DecryptionKeys(LocalCertificateStore local, ICertificateIssuer? issuer)
+public sealed class HeldIdentities(LocalCertificateStore local, ICertificateIssuer? issuer) : IHeldIdentities
 {
     public IReadOnlyList<X509Certificate2> For(string address) =>
         [.. local.IdentitiesFor(address), .. issuer?.IssuedTo(address).Select(i => i.Certificate) ?? []];

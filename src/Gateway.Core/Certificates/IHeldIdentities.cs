@@ -1,0 +1,14 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace Gateway.Certificates;
+
+/// <summary>
+/// The certificates of an address whose private keys Gateway itself holds: its signing identities.
+/// The user reads mail without those keys (that is the point of the gateway), so a copy encrypted
+/// to one of them, found again in the cache, a directory or harvested from a signature, would be
+/// unreadable in the user's mailbox.
+/// </summary>
+public interface IHeldIdentities
+{
+    IReadOnlyList<X509Certificate2> For(string address);
+}
