@@ -13,6 +13,13 @@ namespace Gateway.Cli;
 /// </summary>
 public static class RelayCheckCommand
 {
+    /// <summary>
+    /// How much larger than the message a signed and encrypted copy can be: base64 with its line
+    /// ends (4/3 × 78/76) around the signed content, plus the signature and the envelope. 8-bit text
+    /// made quoted-printable for signing can add more.
+    /// </summary>
+    private const double EncryptedCopyGrowth = 1.4;
+
     public static async Task<int> ExecuteAsync(string? configPath, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         using var host = await ValidatedHost.TryCreateAsync(configPath, error, tool: true);
@@ -53,6 +60,10 @@ public static class RelayCheckCommand
                 if (session.AuthenticatedWith is "PLAIN" or "LOGIN" && session.Protection == "none")
                     await output.WriteLineAsync("  warning: the password went in clear (Relay:TlsMode None): keep this upstream on a network you trust");
                 await output.WriteLineAsync($"  a copy costs: {RoundTrips(session.Capabilities, relay)}");
+                if (session.Capabilities.MaxSize > 0 && session.Capabilities.MaxSize < options.Smtp.MaxMessageSize * EncryptedCopyGrowth)
+                    await output.WriteLineAsync($"  warning: it takes at most {session.Capabilities.MaxSize} bytes (SIZE), and a signed and encrypted copy of a message of " +
+                        $"Smtp:MaxMessageSize ({options.Smtp.MaxMessageSize}) can grow to about {(long)(options.Smtp.MaxMessageSize * EncryptedCopyGrowth)}: such copies are refused after Gateway took the message, " +
+                        "and the sender gets a bounce; raise the upstream's limit (Postfix: message_size_limit) or lower Smtp:MaxMessageSize");
                 await session.CloseAsync();
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException

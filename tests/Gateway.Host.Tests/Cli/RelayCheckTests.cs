@@ -42,6 +42,26 @@ public sealed class RelayCheckTests : IDisposable
         Assert.Contains("offers: PIPELINING, CHUNKING, SIZE 1000000, 8BITMIME, DSN", output);
         Assert.Contains("TLS: none", output);
         Assert.Contains("a copy costs: 1 round trip", output);
+        // SIZE 1000000 against the default Smtp:MaxMessageSize of 50 MiB.
+        Assert.Contains("warning: it takes at most 1000000 bytes (SIZE), and a signed and encrypted copy of a message of Smtp:MaxMessageSize (52428800) can grow to about 73400320", output);
+    }
+
+    [Fact]
+    public async Task AnUpstreamSizeLimitWithRoomForEncryptedCopies_GetsNoWarning()
+    {
+        await using var upstream = new ScriptedUpstream(async c =>
+        {
+            await GreetAsync(c, "PIPELINING", "SIZE 73400320");
+            await QuitAsync(c);
+        });
+        _world.RelayTo(upstream.Port);
+
+        var (exit, output) = await CheckAsync();
+        await upstream.Finished(Wait);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("SIZE 73400320", output);
+        Assert.DoesNotContain("warning", output);
     }
 
     [Fact]
