@@ -70,9 +70,23 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
         CertificateChoice WithOurs(CertificateChoice made) => ours.Count == 0 ? made : made with { Rejected = [.. made.Rejected, .. ours] };
     }
 
-    /// <summary>The public keys of Gateway's own identities for the address (SubjectPublicKeyInfo, base64), so a re-issued certificate for the same key counts too.</summary>
-    private HashSet<string> HeldKeys(string address) =>
-        held?.For(address).Select(PublicKey).ToHashSet(StringComparer.Ordinal) ?? [];
+    /// <summary>
+    /// The public keys of Gateway's own identities for the address (SubjectPublicKeyInfo, base64), so
+    /// a re-issued certificate for the same key counts too. An identity file that cannot be read
+    /// (the CA's, damaged) does not stop mail to the address: at worst a copy goes to a key only
+    /// Gateway holds, which is unreadable to the user but never plaintext.
+    /// </summary>
+    private HashSet<string> HeldKeys(string address)
+    {
+        try
+        {
+            return held?.For(address).Select(PublicKey).ToHashSet(StringComparer.Ordinal) ?? [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            return [];
+        }
+    }
 
     private static string PublicKey(X509Certificate2 certificate) => Convert.ToBase64String(certificate.PublicKey.ExportSubjectPublicKeyInfo());
 

@@ -162,6 +162,22 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
         Assert.Contains(choice.Rejected, r => r.StartsWith($"{own.Certificate.Thumbprint} from cache: its key is one of Gateway's own identities", StringComparison.Ordinal));
     }
 
+    private sealed class Unreadable : IHeldIdentities
+    {
+        public IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> For(string address) =>
+            throw new System.Security.Cryptography.CryptographicException("The certificate data cannot be read with the provided password");
+    }
+
+    [Fact]
+    public async Task OwnIdentitiesThatCannotBeRead_DoNotStopTheLookup()
+    {
+        var resolver = new CertificateResolver([Holding("cache", fixture.Bob)], fixture.Trust(), held: new Unreadable());
+
+        var choice = await resolver.FindRecipientAsync(Address, CancellationToken.None);
+
+        Assert.Equal(fixture.Bob.Certificate.Thumbprint, choice.Selected?.Certificate.Thumbprint);
+    }
+
     [Fact]
     public async Task ADualUseSigner_IsNamedForReplies()
     {
