@@ -34,11 +34,30 @@ public sealed class ChainRevocationChecker(IOptions<GatewayOptions> options, Tru
         var statuses = chain.ChainElements.SelectMany(e => e.ChainElementStatus).Concat(chain.ChainStatus).ToList();
         if (statuses.Any(s => s.Status.HasFlag(X509ChainStatusFlags.Revoked)))
             return new RevocationVerdict(RevocationStatus.Revoked, "listed as revoked by its issuer's CRL or OCSP responder");
-        var unknown = statuses.Where(s => s.Status.HasFlag(X509ChainStatusFlags.RevocationStatusUnknown) || s.Status.HasFlag(X509ChainStatusFlags.OfflineRevocation)).ToList();
+        var unknown = statuses.Where(IsUnknown).ToList();
         if (unknown.Count == 0) return RevocationVerdict.Good("not revoked (CRL/OCSP checked)");
+        // A certificate that names no CRL and no OCSP responder gets OpenSSL's "unable to get certificate
+        // CRL", which reads like a fault; nothing was missed, its issuer publishes nothing to ask.
+        var elements = chain.ChainElements.Where(e => e.ChainElementStatus.Any(IsUnknown)).ToList();
+        if (elements.Count > 0 && elements.All(e => !PublishesRevocation(e.Certificate)))
+            return _options.Mode == RevocationMode.HardFail
+                ? new RevocationVerdict(RevocationStatus.Unavailable, NothingPublished)
+                : RevocationVerdict.Good($"{NothingPublished}, used under soft-fail") with { SoftFailed = true };
         var detail = string.Join("; ", unknown.Select(s => s.StatusInformation.Trim()).Distinct());
         return _options.Mode == RevocationMode.HardFail
             ? new RevocationVerdict(RevocationStatus.Unavailable, detail)
             : RevocationVerdict.Good($"revocation status unknown, used under soft-fail ({detail})") with { SoftFailed = true };
     }
+
+    internal const string NothingPublished = "no revocation information published (no CRL distribution point or OCSP responder)";
+
+    private static bool IsUnknown(X509ChainStatus status) =>
+        status.Status.HasFlag(X509ChainStatusFlags.RevocationStatusUnknown) || status.Status.HasFlag(X509ChainStatusFlags.OfflineRevocation);
+
+    private static bool PublishesRevocation(X509Certificate2 certificate) =>
+        certificate.Extensions[CrlDistributionPointsOid] is not null
+        || (certificate.Extensions[AuthorityInformationAccessOid] is X509AuthorityInformationAccessExtension access && access.EnumerateOcspUris().Any());
+
+    private const string CrlDistributionPointsOid = "2.5.29.31";
+    private const string AuthorityInformationAccessOid = "1.3.6.1.5.5.7.1.1";
 }

@@ -94,5 +94,27 @@ public sealed class RevocationTests : IDisposable
         Assert.False(hard.Found);
         Assert.NotNull(hard.TemporaryFailure);
         Assert.Contains("revocation status", hard.TemporaryFailure);
+        Assert.DoesNotContain("no revocation information published", soft.Reason);
+    }
+
+    [Fact]
+    public async Task CertificateThatPublishesNoRevocationInformation_IsSaidToPublishNone_NotToHaveAnUnreachableCrl()
+    {
+        // No CRL distribution point and no OCSP responder: OpenSSL's words for it are "unable to get
+        // certificate CRL", which reads like a fault of Gateway's or of the network.
+        var bob = _pki.Issue("bob@partner.test");
+
+        var soft = await Resolver(bob, RevocationMode.SoftFail).FindRecipientAsync("bob@partner.test", default);
+        Assert.True(soft.Found, soft.Reason);
+        Assert.Contains("no revocation information published (no CRL distribution point or OCSP responder), used under soft-fail", soft.Reason);
+        Assert.DoesNotContain("unable to get", soft.Reason);
+
+        // Hard-fail still never uses it: its status cannot be learned, whatever the reason.
+        var hard = await Resolver(bob, RevocationMode.HardFail).FindRecipientAsync("bob@partner.test", default);
+        Assert.False(hard.Found);
+        Assert.NotNull(hard.TemporaryFailure);
+        Assert.Contains("no revocation information published (no CRL distribution point or OCSP responder)", hard.TemporaryFailure);
+        Assert.DoesNotContain("unable to get", hard.TemporaryFailure);
+        Assert.Equal(0, _fetches);
     }
 }
