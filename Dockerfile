@@ -1,7 +1,8 @@
 # Gateway container image. Build from the repository root:
 #   docker build -t gateway .
-#   docker run -d -p 2525:2525 -v gateway-spool:/var/spool/gateway \
+#   docker run -d --name gateway --stop-timeout 60 -p 2525:2525 -v gateway-spool:/var/spool/gateway \
 #     -e Gateway__Smtp__AllowedNetworks__0=10.0.0.0/8 gateway
+#   docker exec gateway dotnet /app/gateway.dll queue list     # a tool, in the running container
 # /etc/gateway ships the sample appsettings.json, policy.json and certs-sample/ (TEST ONLY keys):
 # mount your own over it. See README.md, "Docker".
 
@@ -44,4 +45,6 @@ ENV Gateway__Spool__Path=/var/spool/gateway/spool \
 VOLUME ["/var/spool/gateway", "/etc/gateway"]
 EXPOSE 2525
 USER gateway
-ENTRYPOINT ["dotnet", "/app/gateway.dll", "run"]
+# `docker run IMAGE` runs the service; `docker run IMAGE queue list` (any other command) runs that tool instead.
+ENTRYPOINT ["dotnet", "/app/gateway.dll"]
+CMD ["run"]
