@@ -184,8 +184,10 @@ internal sealed partial class UpstreamPool : IDisposable
     private async Task<UpstreamConnection> OpenAsync(IEnumerable<UpstreamHost> hosts, CancellationToken cancellationToken)
     {
         Exception? last = null;
-        foreach (var host in hosts)
+        var tried = hosts.ToList();
+        for (var i = 0; i < tried.Count; i++)
         {
+            var host = tried[i];
             try
             {
                 return new UpstreamConnection(await OpenSessionAsync(host, cancellationToken), host, _time.GetUtcNow());
@@ -193,7 +195,9 @@ internal sealed partial class UpstreamPool : IDisposable
             // Unreachable, refusing, or failing TLS: the next host may do better.
             catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
             {
-                LogHostFailed(host.ToString(), e.Message);
+                LogHostFailed(host.ToString(), e.Message, i + 1 < tried.Count
+                    ? $"trying {tried[i + 1]} next"
+                    : "no other host to try (Relay:FallbackHosts): the copy's recipients are deferred and tried again at their next attempt (the audit's deferred lines)");
                 last = e;
             }
         }
@@ -229,6 +233,6 @@ internal sealed partial class UpstreamPool : IDisposable
     [LoggerMessage(EventId = 5202, Level = LogLevel.Warning, Message = "{Reason}; relaying to {Host} without TLS for this connection, as Relay:TlsMode Opportunistic allows")]
     private partial void LogTlsFallback(string host, string reason);
 
-    [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Upstream {Host} unavailable ({Reason}); trying the next one if any")]
-    private partial void LogHostFailed(string host, string reason);
+    [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Upstream {Host} unavailable ({Reason}); {Next}")]
+    private partial void LogHostFailed(string host, string reason, string next);
 }

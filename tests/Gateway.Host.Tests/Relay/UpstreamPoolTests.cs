@@ -88,7 +88,9 @@ public sealed class UpstreamPoolTests(ITestOutputHelper output) : IAsyncLifetime
         var sink = await SinkAsync();
         _world.RelayTo(down.Port);
         _world.Settings["Gateway:Relay:FallbackHosts:0"] = $"127.0.0.1:{sink.Port}";
-        var gateway = await StartAsync();
+        var log = new CapturedLog();
+        var gateway = await RunningGateway.StartAsync(_world, log.AddTo);
+        _cleanup.Add(gateway);
 
         await gateway.SendAsync(RunningGateway.NewMessage(Dave, Frank, "via the fallback"), Dave, Frank);
 
@@ -96,6 +98,23 @@ public sealed class UpstreamPoolTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("via the fallback", message.Parse().Subject);
         await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", Frank), Wait);
         Assert.DoesNotContain(gateway.AuditEvents(), e => RunningGateway.Is(e, "deferred"));
+        Assert.Contains(log.Events(5201), e => e.Message.EndsWith($"; trying 127.0.0.1:{sink.Port} next", StringComparison.Ordinal));
+    }
+
+    /// <summary>The warning says what happens to the mail, not "the next one if any" when there is none.</summary>
+    [Fact]
+    public async Task TheOnlyUpstreamRefusingConnections_IsLoggedAsADeferral()
+    {
+        await using var down = new ReservedPort();
+        _world.RelayTo(down.Port);
+        var log = new CapturedLog();
+        var gateway = await RunningGateway.StartAsync(_world, log.AddTo);
+        _cleanup.Add(gateway);
+
+        await gateway.SendAsync(RunningGateway.NewMessage(Dave, Frank, "nowhere to go"), Dave, Frank);
+
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "deferred", Frank), Wait);
+        Assert.Contains(log.Events(5201), e => e.Message.Contains("no other host to try (Relay:FallbackHosts): the copy's recipients are deferred", StringComparison.Ordinal));
     }
 
     [Fact]
