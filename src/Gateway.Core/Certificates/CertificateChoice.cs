@@ -34,6 +34,14 @@ public sealed record CertificateChoice(
     /// </summary>
     public IReadOnlyList<X509Certificate2>? ReplyChain { get; init; }
 
+    /// <summary>
+    /// Signing only: Gateway holds the key of the certificate named for replies (the signer's own,
+    /// or another identity of the sender), so it can decrypt what partners send to it. False when
+    /// the user's own client holds it, or none is named: the signature then advertises only the
+    /// ciphers every client reads (<see cref="Smime.SmimeRequest.DecryptsReplies"/>).
+    /// </summary>
+    public bool ReplyKeyHeld { get; init; } = true;
+
     /// <summary>Why a source could not answer (directory down, timeout); only set when nothing usable was found.</summary>
     public string? TemporaryFailure { get; init; }
 

@@ -71,8 +71,8 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
     }
 
     /// <summary>
-    /// The public keys of Gateway's own identities for the address (SubjectPublicKeyInfo, base64), so
-    /// a re-issued certificate for the same key counts too. An identity file that cannot be read
+    /// The public keys of Gateway's own identities for the address (<see cref="PublicKey"/>), so a
+    /// re-issued certificate for the same key counts too. An identity file that cannot be read
     /// (the CA's, damaged) does not stop mail to the address: at worst a copy goes to a key only
     /// Gateway holds, which is unreadable to the user but never plaintext.
     /// </summary>
@@ -80,7 +80,7 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
     {
         try
         {
-            return held?.For(address).Select(PublicKey).ToHashSet(StringComparer.Ordinal) ?? [];
+            return held?.CertificatesFor(address).Select(PublicKey).ToHashSet(StringComparer.Ordinal) ?? [];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
         {
@@ -88,7 +88,23 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
         }
     }
 
-    private static string PublicKey(X509Certificate2 certificate) => Convert.ToBase64String(certificate.PublicKey.ExportSubjectPublicKeyInfo());
+    /// <summary>
+    /// The key itself, whatever the certificate's encoding of its algorithm: an RSA key by its
+    /// modulus (its AlgorithmIdentifier may carry NULL parameters or none, or name RSASSA-PSS), any
+    /// other by its algorithm and public key bits.
+    /// </summary>
+    private static string PublicKey(X509Certificate2 certificate)
+    {
+        try
+        {
+            using var rsa = certificate.GetRSAPublicKey();
+            if (rsa is not null) return "rsa:" + Convert.ToBase64String(rsa.ExportParameters(false).Modulus!);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+        }
+        return $"{certificate.PublicKey.Oid.Value}:{Convert.ToBase64String(certificate.PublicKey.EncodedKeyValue.RawData)}";
+    }
 
     /// <summary>
     /// Which certificate the signature tells partners to encrypt replies to. The signer's own when
@@ -105,11 +121,13 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
         var own = CertificateSelector.Select(identities, address, CertificateUsage.Encryption, trust);
         var encryption = own.Found ? own : await ResolveAsync(address, CertificateUsage.Encryption, cancellationToken);
         if (!encryption.Found)
-            return signer with { ReplyChain = [], Reason = $"{signer.Reason}; its key only signs and no certificate to encrypt to {address} was found ({encryption.Reason}): the signature names none for replies" };
+            return signer with { ReplyChain = [], ReplyKeyHeld = false, Reason = $"{signer.Reason}; its key only signs and no certificate to encrypt to {address} was found ({encryption.Reason}): the signature names none for replies" };
         var reply = encryption.Selected!;
         return signer with
         {
             ReplyChain = encryption.ChainWithoutRoot,
+            // Found as a recipient's certificate: never a key Gateway holds (those are excluded there).
+            ReplyKeyHeld = own.Found,
             Reason = $"{signer.Reason}; its key only signs: replies are to be encrypted to {reply.Certificate.Thumbprint} from {reply.Source}",
             Rejected = signer.Rejected.Where(r => !r.StartsWith(reply.Certificate.Thumbprint, StringComparison.Ordinal)).ToList(),
         };

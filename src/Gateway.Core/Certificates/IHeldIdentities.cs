@@ -10,5 +10,6 @@ namespace Gateway.Certificates;
 /// </summary>
 public interface IHeldIdentities
 {
-    IReadOnlyList<X509Certificate2> For(string address);
+    /// <summary>Their certificates (private keys need not be loaded).</summary>
+    IReadOnlyList<X509Certificate2> CertificatesFor(string address);
 }

@@ -54,6 +54,8 @@ public sealed class BuiltInCertificateAuthority : ICertificateIssuer
 
     public IReadOnlyList<IssuedIdentity> IssuedTo(string address) => _identities.For(address);
 
+    public IReadOnlyList<X509Certificate2> CertificatesIssuedTo(string address) => _identities.CertificatesFor(address);
+
     /// <summary>Every certificate issued, without decrypting a key; see <see cref="IssuedIdentityStore.Certificates"/>.</summary>
     public IReadOnlyList<(string Address, X509Certificate2 Certificate)> IssuedCertificates(out List<string> withoutCertificateFile) =>
         _identities.Certificates(out withoutCertificateFile);

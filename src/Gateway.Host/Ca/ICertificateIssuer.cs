@@ -24,6 +24,9 @@ public interface ICertificateIssuer
     /// </summary>
     IReadOnlyList<IssuedIdentity> IssuedTo(string address);
 
+    /// <summary>The certificates of <see cref="IssuedTo"/> without their keys, read without decrypting any; those that cannot be read are left out.</summary>
+    IReadOnlyList<X509Certificate2> CertificatesIssuedTo(string address);
+
     IReadOnlySet<string> RevokedSerials();
 
     /// <summary>Revokes every certificate of an address, or one serial; returns what was newly revoked.</summary>

@@ -76,6 +76,39 @@ internal sealed class IssuedIdentityStore(string root, string password)
     }
 
     /// <summary>
+    /// The certificates issued to one address, from the SERIAL.crt beside each key: no key is
+    /// decrypted (each costs 200,000 PBKDF2 rounds, and recipient lookups ask this). A key whose
+    /// certificate file is missing or unreadable is read whole, once; one that cannot be read either
+    /// is left out, and the others still count.
+    /// </summary>
+    public IReadOnlyList<X509Certificate2> CertificatesFor(string address)
+    {
+        var key = Key(address);
+        var folder = Path.Combine(Folder, key);
+        if (!Directory.Exists(folder)) return [];
+        var found = new List<X509Certificate2>();
+        foreach (var file in Directory.EnumerateFiles(folder, "*.p12").Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                found.Add(X509CertificateLoader.LoadCertificateFromFile(Path.ChangeExtension(file, ".crt")));
+                continue;
+            }
+            catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
+            {
+            }
+            try
+            {
+                lock (_loaded) found.Add(Load(key, Mail.MailAddress.LookupKey(address), file).Certificate);
+            }
+            catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return found;
+    }
+
+    /// <summary>
     /// Every issued certificate, read from the SERIAL.crt files: no issued key is decrypted. The
     /// serials of identities without a readable one (issued by an older version and not used
     /// since, or a file a full disk cut short) are in <paramref name="withoutCertificateFile"/>.

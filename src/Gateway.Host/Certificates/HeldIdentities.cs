@@ -7,10 +7,15 @@ namespace Gateway.Certificates;
 /// The private keys Gateway holds for an internal address: the signing identities of the local
 /// certificate folder and, with certificate automation on, every identity the CA ever issued to it
 /// (read from its folder each time, so one issued by `gateway ca issue` meanwhile counts). They
-/// decrypt inbound mail, and no copy is ever encrypted to them.
+/// decrypt inbound mail (<see cref="For"/>, with the keys), and no copy is ever encrypted to them
+/// (<see cref="CertificatesFor"/>, asked on recipient lookups: no key is decrypted for it).
 /// </summary>
 public sealed class HeldIdentities(LocalCertificateStore local, ICertificateIssuer? issuer) : IHeldIdentities
 {
+    /// <summary>With their private keys.</summary>
     public IReadOnlyList<X509Certificate2> For(string address) =>
         [.. local.IdentitiesFor(address), .. issuer?.IssuedTo(address).Select(i => i.Certificate) ?? []];
+
+    public IReadOnlyList<X509Certificate2> CertificatesFor(string address) =>
+        [.. local.IdentitiesFor(address), .. issuer?.CertificatesIssuedTo(address) ?? []];
 }

@@ -22,7 +22,12 @@ public static class CertsLookupCommand
         var signer = await directory.FindSignerAsync(address, cancellationToken);
         if (json)
         {
-            await output.WriteLineAsync(JsonSerializer.Serialize(new { address, encryption = Describe(recipient), signing = Describe(signer) }, new JsonSerializerOptions { WriteIndented = true }));
+            await output.WriteLineAsync(JsonSerializer.Serialize(new
+            {
+                address, encryption = Describe(recipient), signing = Describe(signer),
+                // The certificate the signature names for replies (SMIMEEncryptionKeyPreference), when one is.
+                repliesEncryptedTo = signer.ReplyChain?.FirstOrDefault()?.Thumbprint,
+            }, new JsonSerializerOptions { WriteIndented = true }));
         }
         else
         {
@@ -40,8 +45,6 @@ public static class CertsLookupCommand
         notAfter = choice.Selected?.Certificate.NotAfter.ToUniversalTime(),
         source = choice.Selected?.Source,
         alsoEncryptedTo = choice.AlsoUsable.Select(u => u.Candidate.Certificate.Thumbprint).ToList(),
-        // Signing: the certificate the signature names for replies (SMIMEEncryptionKeyPreference).
-        repliesEncryptedTo = choice.ReplyChain?.FirstOrDefault()?.Thumbprint,
         capabilities = choice.Selected?.Capabilities?.Names,
         reason = choice.Reason,
         rejected = choice.Rejected,

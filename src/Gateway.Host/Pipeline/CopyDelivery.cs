@@ -47,7 +47,8 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
             {
                 // The transformation's own intermediate copies follow the same rule as the copy itself.
                 Scratch = size => NewCopy(size, "smime-scratch"),
-                DecryptsReplies = _decryptsReplies,
+                // Only when the key replies are encrypted to is one Gateway holds: a user's own client may not read GCM or OAEP.
+                DecryptsReplies = _decryptsReplies && group.Sign && plan.Signer!.ReplyKeyHeld,
                 ReplyCertificateChain = group.Sign ? plan.Signer!.ReplyChain : null,
             };
             // Synchronous streams: see Spool.DurableFile.WriteAllBytes.

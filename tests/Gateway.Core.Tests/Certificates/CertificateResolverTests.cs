@@ -145,7 +145,7 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
 
     private sealed class Held(params TestIdentity[] identities) : IHeldIdentities
     {
-        public IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> For(string address) =>
+        public IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> CertificatesFor(string address) =>
             identities.Where(i => i.Address == address).Select(i => i.Certificate).ToList();
     }
 
@@ -162,9 +162,25 @@ public sealed class CertificateResolverTests(PkiFixture fixture) : IClassFixture
         Assert.Contains(choice.Rejected, r => r.StartsWith($"{own.Certificate.Thumbprint} from cache: its key is one of Gateway's own identities", StringComparison.Ordinal));
     }
 
+    /// <summary>The same key re-certified, its AlgorithmIdentifier written without NULL parameters: other SubjectPublicKeyInfo bytes, still Gateway's key.</summary>
+    [Fact]
+    public async Task ACertificateForTheSameKey_EncodedOtherwise_IsNotEncryptedToEither()
+    {
+        var own = IssuedDaysAgo(5);
+        using var key = System.Security.Cryptography.X509Certificates.RSACertificateExtensions.GetRSAPrivateKey(own.Certificate)!;
+        var sameKey = fixture.Pki.Issue(Address, new CertificateOptions { ReusedRsaKey = key, OmitRsaAlgorithmParameters = true });
+        Assert.False(sameKey.Certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(own.Certificate.PublicKey.ExportSubjectPublicKeyInfo()));
+        var resolver = new CertificateResolver([Holding("cache", sameKey)], fixture.Trust(), held: new Held(own));
+
+        var choice = await resolver.FindRecipientAsync(Address, CancellationToken.None);
+
+        Assert.False(choice.Found, choice.Reason);
+        Assert.Contains(choice.Rejected, r => r.StartsWith($"{sameKey.Certificate.Thumbprint} from cache: its key is one of Gateway's own identities", StringComparison.Ordinal));
+    }
+
     private sealed class Unreadable : IHeldIdentities
     {
-        public IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> For(string address) =>
+        public IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> CertificatesFor(string address) =>
             throw new System.Security.Cryptography.CryptographicException("The certificate data cannot be read with the provided password");
     }
 

@@ -55,6 +55,29 @@ public sealed class BuiltInCertificateAuthorityTests : IDisposable
         Assert.Contains(_audit.Events, e => e.Event == "certificate-issued" && e.Recipient == "frank@example.test" && e.Serial == identity.Serial && e.Issuer == _ca.Name);
     }
 
+    /// <summary>
+    /// Recipient lookups ask which certificates the CA issued to an address (no copy is encrypted to
+    /// them): read from the certificate files, no key decrypted; a key without its certificate file
+    /// is read whole, and a damaged one is left out while the others still count.
+    /// </summary>
+    [Fact]
+    public async Task CertificatesIssuedTo_AreReadWithoutTheirKeys_AndADamagedIdentityLeavesTheOthers()
+    {
+        var first = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        var second = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        var third = await _ca.IssueAsync("frank@example.test", "test", CancellationToken.None);
+        File.Delete(Path.ChangeExtension(second.File, ".crt"));
+        File.Delete(Path.ChangeExtension(third.File, ".crt"));
+        await File.WriteAllBytesAsync(third.File, (await File.ReadAllBytesAsync(third.File))[..100]);
+        var fresh = new BuiltInCertificateAuthority(_options, _time, _audit); // nothing decrypted yet
+
+        var certificates = fresh.CertificatesIssuedTo("Frank@example.test");
+
+        Assert.Equal(new[] { first.Certificate.Thumbprint, second.Certificate.Thumbprint }.Order(), certificates.Select(c => c.Thumbprint).Order());
+        Assert.False(certificates.Single(c => c.Thumbprint == first.Certificate.Thumbprint).HasPrivateKey);
+        Assert.Empty(fresh.CertificatesIssuedTo("nobody@example.test"));
+    }
+
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Keys_AreStoredEncryptedAndReadableByTheServiceOnly()

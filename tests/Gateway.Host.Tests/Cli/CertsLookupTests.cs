@@ -12,12 +12,22 @@ public sealed class CertsLookupTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    private async Task<(int Exit, string Output)> LookupAsync(string address)
+    private async Task<(int Exit, string Output)> LookupAsync(string address, bool json = false)
     {
         var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings);
         var (output, error) = (new StringWriter(), new StringWriter());
-        var exit = await CertsLookupCommand.ExecuteAsync(config, address, json: false, output, error, default);
+        var exit = await CertsLookupCommand.ExecuteAsync(config, address, json, output, error, default);
         return (exit, output + error.ToString());
+    }
+
+    [Fact]
+    public async Task Json_NamesTheCertificateRepliesAreEncryptedTo()
+    {
+        var (_, output) = await LookupAsync("alice@example.test", json: true);
+
+        using var document = System.Text.Json.JsonDocument.Parse(output);
+        Assert.Equal(_world.Alice.Certificate.Thumbprint, document.RootElement.GetProperty("signing").GetProperty("thumbprint").GetString());
+        Assert.Equal(_world.Alice.Certificate.Thumbprint, document.RootElement.GetProperty("repliesEncryptedTo").GetString());
     }
 
     [Fact]

@@ -26,6 +26,11 @@ public sealed class DualKeySenderTests : IDisposable
         _signing = _world.Pki.Issue(Dana, new CertificateOptions { KeyUsage = X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation });
         _encryption = _world.Pki.Issue(Dana, new CertificateOptions { KeyUsage = X509KeyUsageFlags.KeyEncipherment });
         _signing.WriteTo(_world.Certificates, GatewayWorld.Pkcs12Password);
+        // Gateway decrypts inbound mail for its users (Harvest:Decrypt is on by default with the endpoint).
+        _world.Settings["Gateway:Harvest:Enabled"] = "true";
+        _world.Settings["Gateway:Harvest:Port"] = "0";
+        _world.Settings["Gateway:Harvest:UpstreamHost"] = "127.0.0.1";
+        _world.Settings["Gateway:Harvest:UpstreamPort"] = "25";
     }
 
     public void Dispose()
@@ -73,6 +78,10 @@ public sealed class DualKeySenderTests : IDisposable
         Assert.True(structure.Success, structure.Stderr);
         Assert.Contains("id-smime-aa-encrypKeyPref", structure.Stdout);
         Assert.Contains("1.3.6.1.4.1.311.16.4", structure.Stdout);
+        // AES-GCM and RSA-OAEP are offered for replies only when Gateway holds the key they go to:
+        // the user's own client (a .crt here) may not read them.
+        Assert.Equal(asIdentity, structure.Stdout.Contains("rsaesOaep", StringComparison.Ordinal));
+        Assert.Equal(asIdentity, structure.Stdout.Contains("aes-256-gcm", StringComparison.Ordinal));
 
         var harvested = SignatureHarvester.Harvest(await File.ReadAllBytesAsync(eml), new TrustContext(new X509Certificate2Collection(_world.Pki.Root.Certificate), new X509Certificate2Collection(), TimeProvider.System));
         Assert.True(harvested.Accepted, string.Join("; ", harvested.Problems));

@@ -7,6 +7,12 @@ public sealed record CertificateOptions
 {
     public int KeySize { get; init; } = 2048;
 
+    /// <summary>When set, this RSA key is certified instead of a new one (a re-issue for the same key).</summary>
+    public System.Security.Cryptography.RSA? ReusedRsaKey { get; init; }
+
+    /// <summary>Writes the RSA AlgorithmIdentifier without its NULL parameters, as some CAs do: the same key, other bytes.</summary>
+    public bool OmitRsaAlgorithmParameters { get; init; }
+
     /// <summary>When set, an EC key on this curve instead of RSA (key usage then defaults to digitalSignature and keyAgreement).</summary>
     public System.Security.Cryptography.ECCurve? EcCurve { get; init; }
 

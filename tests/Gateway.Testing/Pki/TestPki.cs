@@ -64,10 +64,14 @@ public sealed class TestPki : IDisposable
         var issuer = options.FromUntrustedCa ? UntrustedRoot : options.Issuer ?? Root;
         var now = DateTimeOffset.UtcNow;
 
-        using AsymmetricAlgorithm key = options.EcCurve is { } curve ? ECDsa.Create(curve) : RSA.Create(options.KeySize);
+        using AsymmetricAlgorithm created = options.EcCurve is { } curve ? ECDsa.Create(curve) : RSA.Create(options.KeySize);
+        AsymmetricAlgorithm key = options.ReusedRsaKey ?? created;
         var request = key is ECDsa ec
             ? new CertificateRequest($"CN={address}, O=Gateway TEST ONLY", ec, HashAlgorithmName.SHA256)
-            : new CertificateRequest($"CN={address}, O=Gateway TEST ONLY", (RSA)key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            : options.OmitRsaAlgorithmParameters
+                ? new CertificateRequest(new X500DistinguishedName($"CN={address}, O=Gateway TEST ONLY"),
+                    new PublicKey(new Oid("1.2.840.113549.1.1.1"), null, new AsnEncodedData(((RSA)key).ExportRSAPublicKey())), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
+                : new CertificateRequest($"CN={address}, O=Gateway TEST ONLY", (RSA)key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var extensions = request.CertificateExtensions;
         extensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
         var keyUsage = options.EcCurve is not null && options.KeyUsage == new CertificateOptions().KeyUsage
