@@ -16,6 +16,7 @@ public static class CertsLookupCommand
     {
         using var host = await ValidatedHost.TryCreateAsync(configPath, error, tool: true);
         if (host is null) return 1;
+        await UnreadableCertificates.WarnAsync(host.Services, error);
         // The sources as the gateway asks them (no enrolment, no minute-long cache), with the capabilities harvested for what they find.
         ICertificateDirectory directory = new AdvertisedCapabilitiesDirectory(host.Services.GetRequiredService<CertificateResolver>(), host.Services.GetRequiredService<CertificateCache>());
         var recipient = await directory.FindRecipientAsync(address, cancellationToken);

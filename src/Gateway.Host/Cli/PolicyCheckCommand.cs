@@ -9,7 +9,8 @@ namespace Gateway.Cli;
 /// <summary>
 /// <c>gateway policy check [FILE] [--config FILE]</c>: 0 when the policy compiles, 1 with
 /// file:line:column errors otherwise. With settings (--config, or appsettings.json in the current
-/// folder) it also reports sign-always rules for sender addresses nobody can sign for.
+/// folder) it also reports files of the certificate folder that cannot be read (they stop
+/// `gateway run`) and sign-always rules for sender addresses nobody can sign for.
 /// </summary>
 public static class PolicyCheckCommand
 {
@@ -33,6 +34,10 @@ public static class PolicyCheckCommand
         {
             using var host = await ValidatedHost.TryCreateAsync(configPath, error, tool: true);
             if (host is null) return 1;
+            // As `gateway run` does: a policy is not "valid" with a certificate folder the start refuses.
+            var unreadable = UnreadableCertificates.Of(host.Services);
+            foreach (var problem in unreadable) await error.WriteLineAsync($"certificate error: {problem}");
+            if (unreadable.Count > 0) return 1;
             var problems = await SigningIdentityCheck.FindAsync(result.Snapshot!, json, file, host.Services.GetRequiredService<LocalCertificateStore>(),
                 host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value, cancellationToken);
             foreach (var problem in problems) await error.WriteLineAsync(problem.ToString());

@@ -43,12 +43,18 @@ public static class PolicyExplainCommand
         }
 
         // Informational logs would mix into the answer (and break --json); warnings still show.
+        // The certificate folder's unreadable files are named below as a warning, not as the store's log line.
         using var host = await ValidatedHost.TryCreateAsync(request.ConfigPath, error, c =>
         {
-            c.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" });
+            c.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Warning",
+                [$"Logging:LogLevel:{typeof(LocalCertificateStore).FullName}"] = "Critical",
+            });
             overrides?.Invoke(c);
         });
         if (host is null) return 1;
+        await UnreadableCertificates.WarnAsync(host.Services, error);
         var options = host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
 
         var compiled = PolicyCompiler.Compile(await File.ReadAllBytesAsync(options.Policy.Path, cancellationToken), options.Policy.Path);

@@ -57,4 +57,15 @@ public sealed class CertsLookupTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains("no encryption certificate known for erin@partner.test", output);
     }
+
+    [Fact]
+    public async Task UnreadableCertificateFolderFile_IsNamedAsAWarning()
+    {
+        var frank = PolicyCheckTests.WriteWrongPasswordIdentity(_world);
+        var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings);
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var exit = await CertsLookupCommand.ExecuteAsync(config, "bob@partner.test", json: false, output, error, default);
+        Assert.Equal(0, exit);
+        Assert.Contains($"warning: certificate file not read (gateway run refuses to start with it; answered without it): {frank}: ", error.ToString());
+    }
 }

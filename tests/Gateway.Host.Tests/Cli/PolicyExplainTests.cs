@@ -71,4 +71,18 @@ public sealed class PolicyExplainTests(PolicyExplainTests.ShippedWorld shipped) 
         Assert.Equal(1, code);
         Assert.Contains("\"Name: value\"", error);
     }
+
+    [Fact]
+    public async Task UnreadableCertificateFolderFile_IsNamedAsAWarning_NotAsALogLine()
+    {
+        using var world = new GatewayWorld();
+        var frank = PolicyCheckTests.WriteWrongPasswordIdentity(world);
+        var config = Configuration.SettingsFile.Write(Path.Combine(world.Root, "appsettings.json"), world.Settings);
+
+        var result = await GatewayCli.RunAsync(world.Root, "policy", "explain", "--config", config, "--from", "alice@example.test", "--to", "bob@partner.test");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"warning: certificate file not read (gateway run refuses to start with it; answered without it): {frank}: ", result.Error);
+        Assert.DoesNotContain("LocalCertificateStore[4002]", result.ToString());
+    }
 }
