@@ -12,9 +12,9 @@ public static class GatewayCommandLine
         var run = new Command("run", "Run the gateway (the default)");
         run.SetAction((parse, token) => RunCommand.ExecuteAsync(parse.GetValue(config), Console.Error, token));
 
-        var file = new Argument<string>("FILE") { Description = "Policy file", DefaultValueFactory = _ => "policy.json" };
+        var file = new Argument<string?>("FILE") { Description = "Policy file (default: Gateway:Policy:Path of the settings, or policy.json without settings)", Arity = ArgumentArity.ZeroOrOne };
         var check = new Command("check", "Validate a policy file; exit 0 when valid, 1 with the errors") { file, config };
-        check.SetAction((parse, token) => PolicyCheckCommand.ExecuteAsync(parse.GetValue(file)!, parse.GetValue(config), Console.Out, Console.Error, token));
+        check.SetAction((parse, token) => PolicyCheckCommand.ExecuteAsync(parse.GetValue(file), parse.GetValue(config), Console.Out, Console.Error, token));
         var from = new Option<string>("--from") { Description = "Envelope sender (MAIL FROM); <> for the null sender", Required = true };
         var to = new Option<string[]>("--to") { Description = "Envelope recipient (RCPT TO); repeat for several", Required = true, AllowMultipleArgumentsPerToken = false };
         var subject = new Option<string?>("--subject") { Description = "Subject of the message (for the subject-tag trigger)" };

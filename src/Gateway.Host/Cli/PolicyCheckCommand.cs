@@ -9,13 +9,22 @@ namespace Gateway.Cli;
 /// <summary>
 /// <c>gateway policy check [FILE] [--config FILE]</c>: 0 when the policy compiles, 1 with
 /// file:line:column errors otherwise. With settings (--config, or appsettings.json in the current
-/// folder) it also reports files of the certificate folder that cannot be read (they stop
-/// `gateway run`) and sign-always rules for sender addresses nobody can sign for.
+/// folder) FILE defaults to their Gateway:Policy:Path, and it also reports files of the
+/// certificate folder that cannot be read (they stop `gateway run`) and sign-always rules for
+/// sender addresses nobody can sign for.
 /// </summary>
 public static class PolicyCheckCommand
 {
-    public static async Task<int> ExecuteAsync(string file, string? configPath, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    /// <param name="file">The policy file; null for the settings' Gateway:Policy:Path (policy.json without settings).</param>
+    public static async Task<int> ExecuteAsync(string? file, string? configPath, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
+        // Settings first, as they name the file: `policy check --config /etc/gw/appsettings.json`
+        // checks the policy that gateway would load, not a policy.json in the current folder.
+        var withSettings = configPath is not null || File.Exists("appsettings.json");
+        using var host = withSettings ? await ValidatedHost.TryCreateAsync(configPath, error, tool: true) : null;
+        if (withSettings && host is null) return 1;
+        file ??= host?.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Policy.Path ?? "policy.json";
+
         if (!File.Exists(file))
         {
             await error.WriteLineAsync($"{file}: no such file");
@@ -30,16 +39,15 @@ public static class PolicyCheckCommand
         }
 
         var identities = "signing identities not checked (no settings: give --config)";
-        if (configPath is not null || File.Exists("appsettings.json"))
+        if (host is not null)
         {
-            using var host = await ValidatedHost.TryCreateAsync(configPath, error, tool: true);
-            if (host is null) return 1;
+            var services = host.Services;
             // As `gateway run` does: a policy is not "valid" with a certificate folder the start refuses.
-            var unreadable = UnreadableCertificates.Of(host.Services);
+            var unreadable = UnreadableCertificates.Of(services);
             foreach (var problem in unreadable) await error.WriteLineAsync($"certificate error: {problem}");
             if (unreadable.Count > 0) return 1;
-            var problems = await SigningIdentityCheck.FindAsync(result.Snapshot!, json, file, host.Services.GetRequiredService<LocalCertificateStore>(),
-                host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value, cancellationToken);
+            var problems = await SigningIdentityCheck.FindAsync(result.Snapshot!, json, file, services.GetRequiredService<LocalCertificateStore>(),
+                services.GetRequiredService<IOptions<GatewayOptions>>().Value, cancellationToken);
             foreach (var problem in problems) await error.WriteLineAsync(problem.ToString());
             if (problems.Count > 0) return 1;
             identities = "signing identities checked";

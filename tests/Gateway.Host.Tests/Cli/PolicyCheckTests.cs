@@ -47,4 +47,16 @@ public sealed class PolicyCheckTests : IDisposable
         Assert.True(exit == 0, error);
         Assert.Contains("valid, revision", output);
     }
+
+    [Fact]
+    public async Task WithSettingsAndNoFile_ChecksTheConfiguredPolicyPath_NotPolicyJsonInTheCurrentFolder()
+    {
+        var config = WriteSettings();
+        var elsewhere = Directory.CreateDirectory(Path.Combine(_world.Root, "elsewhere")).FullName;
+
+        var result = await GatewayCli.RunAsync(elsewhere, "policy", "check", "--config", config);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"{_world.PolicyPath}: valid, revision", result.Output);
+    }
 }
