@@ -24,9 +24,35 @@ public static class ValidatedHost
         }
         catch (Exception e) when (e is InvalidOperationException or InvalidDataException or FileNotFoundException or FormatException)
         {
-            await error.WriteLineAsync($"configuration error: {e.Message}");
+            await error.WriteLineAsync($"configuration error: {Describe(e)}");
         }
         host?.Dispose();
+        return null;
+    }
+
+    /// <summary>
+    /// The message with its causes: a settings file that is not JSON only says "Failed to load
+    /// configuration from file '…'"; the reason and the place are in the JSON reader's exception within.
+    /// </summary>
+    private static string Describe(Exception e)
+    {
+        if (e.InnerException is null) return e.Message;
+        var json = FindJsonException(e);
+        if (json is { LineNumber: { } line, BytePositionInLine: { } position })
+        {
+            // The reader's message ends in "LineNumber: 3 | BytePositionInLine: 4." (both from 0).
+            var reason = json.Message;
+            var cut = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
+            if (cut > 0) reason = reason[..cut];
+            return $"{e.Message.TrimEnd('.')}: not valid JSON at line {line + 1}, column {position + 1}: {reason}";
+        }
+        return $"{e.Message.TrimEnd('.')}: {e.InnerException.Message}";
+    }
+
+    private static System.Text.Json.JsonException? FindJsonException(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is System.Text.Json.JsonException json) return json;
         return null;
     }
 }
