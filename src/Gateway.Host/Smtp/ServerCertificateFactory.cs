@@ -52,18 +52,46 @@ internal sealed partial class ServerCertificateFactory : ICertificateFactory
     private (DateTime, DateTime) Stamp() =>
         (File.GetLastWriteTimeUtc(_tls.CertificatePath!), string.IsNullOrEmpty(_tls.KeyPath) ? default : File.GetLastWriteTimeUtc(_tls.KeyPath));
 
-    /// <summary>Reads the certificate; a failure becomes an exception naming the file and never the password.</summary>
+    /// <summary>
+    /// Reads the certificate: a PEM certificate with Tls:KeyPath, a PEM file holding the key and
+    /// the certificate (Postfix's smtpd_tls_chain_files form; an encrypted key takes
+    /// Tls:CertificatePassword), or a PKCS#12 file. A failure becomes an exception whose message
+    /// starts with the key, names the file and never the password; the settings validation calls
+    /// this too, so a bad file stops the start before anything listens.
+    /// </summary>
     public static X509Certificate2 Load(TlsOptions tls)
+    {
+        var path = tls.CertificatePath!;
+        if (!string.IsNullOrEmpty(tls.KeyPath))
+            return Read(() => X509Certificate2.CreateFromPemFile(path, tls.KeyPath), $"Gateway:Smtp:Tls: cannot read the server certificate '{path}' with key '{tls.KeyPath}'");
+        var pem = PemText(path);
+        if (pem is null)
+            return Read(() => X509CertificateLoader.LoadPkcs12FromFile(path, tls.CertificatePassword),
+                $"Gateway:Smtp:Tls: cannot read the server certificate '{path}' (not PEM, so read as PKCS#12: wrong Gateway:Smtp:Tls:CertificatePassword, or not a PKCS#12 file)");
+        if (pem.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal))
+            return Read(() => X509Certificate2.CreateFromEncryptedPemFile(path, tls.CertificatePassword ?? ""),
+                $"Gateway:Smtp:Tls: cannot read the server certificate and its encrypted key from '{path}' (wrong Gateway:Smtp:Tls:CertificatePassword?)");
+        if (pem.Contains(" PRIVATE KEY-----", StringComparison.Ordinal))
+            return Read(() => X509Certificate2.CreateFromPemFile(path), $"Gateway:Smtp:Tls: cannot read the server certificate and its key from '{path}'");
+        throw new CryptographicException($"Gateway:Smtp:Tls:CertificatePath: '{path}' is a PEM certificate without its private key: a PEM certificate needs Gateway:Smtp:Tls:KeyPath, or the key in the same file");
+    }
+
+    /// <summary>The file as text when it is PEM (some "-----BEGIN" in it), else null.</summary>
+    private static string? PemText(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        return bytes.AsSpan().IndexOf("-----BEGIN"u8) >= 0 ? System.Text.Encoding.ASCII.GetString(bytes) : null;
+    }
+
+    private static X509Certificate2 Read(Func<X509Certificate2> load, string failure)
     {
         try
         {
-            if (!string.IsNullOrEmpty(tls.KeyPath)) return X509Certificate2.CreateFromPemFile(tls.CertificatePath!, tls.KeyPath);
-            return X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath!, tls.CertificatePassword);
+            return load();
         }
         catch (CryptographicException e)
         {
-            throw new CryptographicException($"Gateway:Smtp:Tls: cannot read the server certificate '{tls.CertificatePath}'" +
-                (string.IsNullOrEmpty(tls.KeyPath) ? " (wrong Gateway:Smtp:Tls:CertificatePassword, or not a PKCS#12 file)" : $" with key '{tls.KeyPath}'") + $": {e.Message}");
+            throw new CryptographicException($"{failure}: {e.Message}");
         }
     }
 
