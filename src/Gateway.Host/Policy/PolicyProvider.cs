@@ -66,7 +66,15 @@ public sealed partial class PolicyProvider
                 return null;
             }
             var hash = SHA256.HashData(bytes);
-            if (Same(hash, _loadedHash) || Same(hash, _rejectedHash)) return null;
+            if (Same(hash, _rejectedHash)) return null;
+            if (Same(hash, _loadedHash))
+            {
+                // The file is back to the policy in force (a bad edit undone): said once, as the
+                // last line logged would otherwise still say the policy is not valid.
+                if (_rejectedHash is not null) LogRestored(PolicyPath, _current?.Snapshot.Revision);
+                _rejectedHash = null;
+                return null;
+            }
 
             var result = Compile(bytes);
             var kept = _current?.Snapshot.Revision;
@@ -127,4 +135,7 @@ public sealed partial class PolicyProvider
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Policy {Path} changed but is not valid; revision {Kept} stays in force: {Errors}")]
     private partial void LogRejected(string path, string? kept, string errors);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Policy {Path} is back to revision {Revision}, the policy in force; the rejected edit is gone")]
+    private partial void LogRestored(string path, string? revision);
 }
