@@ -179,9 +179,9 @@ public static class PolicyCompiler
         // System.Text.Json's message repeats the position and the .NET type names; keep the admin's words.
         var message = e.Message;
         if (message.Contains("could not be mapped", StringComparison.Ordinal))
-            return $"unknown key at {e.Path}";
+            return PolicyKeys.UnknownKey(e.Path ?? "$");
         if (message.Contains("could not be converted", StringComparison.Ordinal))
-            return $"invalid value at {e.Path} (see the allowed values in the README)";
+            return PolicyKeys.InvalidValue(e.Path ?? "$");
         var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         return cut > 0 ? message[..cut].TrimEnd('.', ' ') : message;
     }

@@ -34,6 +34,15 @@ public static class GatewayHostFactory
         // The host waits for the listener's grace period and the workers' ShutdownTimeout, one after the other.
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) =>
             host.ShutdownTimeout = gateway.Value.Spool.ShutdownTimeout + Smtp.SmtpListenerService.GracePeriod(gateway.Value.Spool.ShutdownTimeout) + TimeSpan.FromSeconds(5));
-        return builder.Build();
+        try
+        {
+            return builder.Build(); // binds the settings (the host's options depend on them)
+        }
+        catch (InvalidOperationException) when (UnknownSettingsValidator.Problems(builder.Configuration) is { Count: > 0 } problems)
+        {
+            // The binder stopped at the first value it cannot convert, naming its .NET type; the
+            // settings as written say what is wrong with it, and with any other, in the admin's words.
+            throw new OptionsValidationException(GatewayOptions.Section, typeof(GatewayOptions), problems);
+        }
     }
 }

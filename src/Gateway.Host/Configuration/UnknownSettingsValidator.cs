@@ -15,9 +15,20 @@ public sealed class UnknownSettingsValidator(IConfiguration configuration) : IVa
 {
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
+        var unknown = Problems(configuration);
+        return unknown.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(unknown);
+    }
+
+    /// <summary>
+    /// The problems of the settings as written, before binding: the binder stops at the first value
+    /// it cannot convert ("Failed to convert ... to type 'Gateway.Configuration.RelayTlsMode'"),
+    /// so the start asks here for every problem in words an admin can act on.
+    /// </summary>
+    public static IReadOnlyList<string> Problems(IConfiguration configuration)
+    {
         var unknown = new List<string>();
         Check(configuration.GetSection(GatewayOptions.Section), typeof(GatewayOptions), unknown);
-        return unknown.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(unknown);
+        return unknown;
     }
 
     private static void Check(IConfigurationSection section, Type type, List<string> unknown)
@@ -68,11 +79,38 @@ public sealed class UnknownSettingsValidator(IConfiguration configuration) : IVa
             unknown.Add($"{setting.Path} is a single value, not a list or section: write {setting.Path}=VALUE");
             return;
         }
+        if (!HasValue(setting)) return;
+        var value = setting.Value!.Trim();
         // The binder takes any number for an enum ("7", or "1" for a name the admin did not write).
-        if (type.IsEnum && HasValue(setting)
-            && !Enum.GetNames(type).Contains(setting.Value!.Trim(), StringComparer.OrdinalIgnoreCase))
-            unknown.Add($"{setting.Path}: '{setting.Value}' is not one of {string.Join(", ", Enum.GetNames(type))}");
+        if (type.IsEnum)
+        {
+            if (!Enum.GetNames(type).Contains(value, StringComparer.OrdinalIgnoreCase))
+                unknown.Add($"{setting.Path}: '{setting.Value}' is not one of {string.Join(", ", Enum.GetNames(type))}");
+            return;
+        }
+        if (type == typeof(string) || Converts(type, setting.Value!)) return;
+        unknown.Add($"{setting.Path}: '{setting.Value}' is not {Expected(type)}");
     }
+
+    /// <summary>Whether the binder will take the value: it converts with the type's converter and the invariant culture.</summary>
+    private static bool Converts(Type type, string value)
+    {
+        try
+        {
+            _ = System.ComponentModel.TypeDescriptor.GetConverter(type).ConvertFromInvariantString(value);
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException or NotSupportedException || e.InnerException is FormatException or OverflowException)
+        {
+            return false;
+        }
+    }
+
+    private static string Expected(Type type) =>
+        type == typeof(TimeSpan) ? "a duration: write [d.]hh:mm:ss, e.g. 00:05:00 for five minutes, 1.00:00:00 for a day"
+        : type == typeof(bool) ? "true or false"
+        : type == typeof(int) || type == typeof(long) ? "a whole number"
+        : $"a {type.Name} value";
 
     private static bool HasValue(IConfigurationSection section) => !string.IsNullOrEmpty(section.Value);
 

@@ -31,4 +31,34 @@ public sealed class SettingsMessageTests : IDisposable
         Assert.Contains($"configuration error: Failed to load configuration from file '{config}': not valid JSON at line 4, column 5: ", error);
         Assert.Contains("Expected either ',', '}', or ']'", error);
     }
+
+    [Theory]
+    [InlineData("Gateway:Relay:TlsMode", "Requird", "'Requird' is not one of None, Opportunistic, Required")]
+    [InlineData("Gateway:Certificates:Revocation:Mode", "Sof", "'Sof' is not one of Off, SoftFail, HardFail")]
+    [InlineData("Gateway:Spool:FirstRetry", "5m", "'5m' is not a duration: write [d.]hh:mm:ss, e.g. 00:05:00 for five minutes")]
+    [InlineData("Gateway:Smtp:Port", "twenty-five", "'twenty-five' is not a whole number")]
+    [InlineData("Gateway:Harvest:Enabled", "yes", "'yes' is not true or false")]
+    public async Task ValueTheBinderCannotConvert_SaysWhatIsExpected_NotTheDotNetType(string key, string value, string expected)
+    {
+        var settings = new Dictionary<string, string?>(_world.Settings) { [key] = value };
+        var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), settings);
+
+        var (exit, error) = await RunAsync(config);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"configuration error: {key}: {expected}", error);
+        Assert.DoesNotContain("Failed to convert", error);
+    }
+
+    [Fact]
+    public async Task SeveralValuesTheBinderCannotConvert_AreAllNamedAtOnce()
+    {
+        var settings = new Dictionary<string, string?>(_world.Settings) { ["Gateway:Relay:TlsMode"] = "Requird", ["Gateway:Spool:FirstRetry"] = "soon" };
+        var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), settings);
+
+        var (_, error) = await RunAsync(config);
+
+        Assert.Contains("Gateway:Relay:TlsMode", error);
+        Assert.Contains("Gateway:Spool:FirstRetry", error);
+    }
 }
