@@ -20,6 +20,10 @@ public static class ValidatedHost
         }
         catch (OptionsValidationException e)
         {
+            // Errors about defaults ('policy.json' does not exist) puzzle when it is not clear that no settings file was read.
+            var settings = Path.GetFullPath("appsettings.json");
+            if (configPath is null && !File.Exists(settings))
+                await error.WriteLineAsync($"note: no appsettings.json in {Path.GetDirectoryName(settings)} and no --config: the defaults were used (with any Gateway__ environment variables)");
             foreach (var failure in e.Failures) await error.WriteLineAsync($"configuration error: {failure}");
         }
         catch (Exception e) when (e is InvalidOperationException or InvalidDataException or FileNotFoundException or FormatException)

@@ -32,7 +32,7 @@ internal static class CaSettingsValidation
     {
         if (!string.IsNullOrEmpty(ca.PasswordFile))
         {
-            if (!File.Exists(ca.PasswordFile)) errors.Add($"Gateway:Ca:PasswordFile: file '{ca.PasswordFile}' does not exist");
+            if (!File.Exists(ca.PasswordFile)) errors.Add($"Gateway:Ca:PasswordFile: file '{GatewayOptionsValidator.Absolute(ca.PasswordFile)}' does not exist");
             else if (string.IsNullOrWhiteSpace(SecretFile.FirstLine(ca.PasswordFile)))
                 errors.Add($"Gateway:Ca:PasswordFile: the first line of '{ca.PasswordFile}' is empty; it must hold the password that protects the CA and issued keys");
         }

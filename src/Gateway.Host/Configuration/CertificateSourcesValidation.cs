@@ -34,7 +34,7 @@ internal static class CertificateSourcesValidation
             if (!string.IsNullOrEmpty(ldap.TrustedCertificates) && OperatingSystem.IsWindows())
                 errors.Add($"{key}:TrustedCertificates is for OpenLDAP on Linux; on Windows put the CA in the certificate store");
             else if (!string.IsNullOrEmpty(ldap.TrustedCertificates) && !Directory.Exists(ldap.TrustedCertificates))
-                errors.Add($"{key}:TrustedCertificates: folder '{ldap.TrustedCertificates}' does not exist (a folder of PEM CA certificates)");
+                errors.Add($"{key}:TrustedCertificates: folder '{GatewayOptionsValidator.Absolute(ldap.TrustedCertificates)}' does not exist (a folder of PEM CA certificates)");
             else if (!string.IsNullOrEmpty(ldap.TrustedCertificates) && !HoldsPemCertificate(ldap.TrustedCertificates))
                 errors.Add($"{key}:TrustedCertificates: folder '{ldap.TrustedCertificates}' holds no PEM certificate");
             if (string.IsNullOrWhiteSpace(ldap.BaseDn)) errors.Add($"{key}:BaseDn must not be empty (e.g. ou=people,dc=example,dc=com)");
@@ -43,7 +43,7 @@ internal static class CertificateSourcesValidation
             else if (ldap.Timeout > GatewayOptionsValidator.LongestTimer) errors.Add(GatewayOptionsValidator.TooLong($"{key}:Timeout"));
             if (ldap.SizeLimit < 1) errors.Add($"{key}:SizeLimit must be at least 1");
             if (!string.IsNullOrEmpty(ldap.BindPasswordFile) && !File.Exists(ldap.BindPasswordFile))
-                errors.Add($"{key}:BindPasswordFile: file '{ldap.BindPasswordFile}' does not exist");
+                errors.Add($"{key}:BindPasswordFile: file '{GatewayOptionsValidator.Absolute(ldap.BindPasswordFile)}' does not exist");
             if (string.IsNullOrEmpty(ldap.BindDn) && (!string.IsNullOrEmpty(ldap.BindPassword) || !string.IsNullOrEmpty(ldap.BindPasswordFile)))
                 errors.Add($"{key}:BindPassword is set but BindDn is empty");
         }

@@ -40,9 +40,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
                 errors.Add($"Gateway:Smtp:AllowedSenders:{i}: '{sender}' would match nobody: write an address, a domain (example.com) or *@example.com");
         }
         if (!string.IsNullOrEmpty(smtp.Tls.CertificatePath) && !File.Exists(smtp.Tls.CertificatePath))
-            errors.Add($"Gateway:Smtp:Tls:CertificatePath: file '{smtp.Tls.CertificatePath}' does not exist");
+            errors.Add($"Gateway:Smtp:Tls:CertificatePath: file '{Absolute(smtp.Tls.CertificatePath)}' does not exist");
         if (!string.IsNullOrEmpty(smtp.Tls.KeyPath) && !File.Exists(smtp.Tls.KeyPath))
-            errors.Add($"Gateway:Smtp:Tls:KeyPath: file '{smtp.Tls.KeyPath}' does not exist");
+            errors.Add($"Gateway:Smtp:Tls:KeyPath: file '{Absolute(smtp.Tls.KeyPath)}' does not exist");
         else if (File.Exists(smtp.Tls.CertificatePath)) CheckServerCertificate(errors, smtp.Tls);
         CheckAuth(errors, smtp);
 
@@ -66,7 +66,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (relay.FallbackHosts.Length > 0 && string.IsNullOrWhiteSpace(relay.Host))
             errors.Add("Gateway:Relay:FallbackHosts needs Gateway:Relay:Host (the first upstream to try)");
         if (!string.IsNullOrEmpty(relay.CaCertificatePath) && !File.Exists(relay.CaCertificatePath))
-            errors.Add($"Gateway:Relay:CaCertificatePath: file '{relay.CaCertificatePath}' does not exist");
+            errors.Add($"Gateway:Relay:CaCertificatePath: file '{Absolute(relay.CaCertificatePath)}' does not exist");
 
         var spool = options.Spool;
         if (string.IsNullOrWhiteSpace(spool.Path)) errors.Add("Gateway:Spool:Path must not be empty");
@@ -91,16 +91,16 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CheckTimer(errors, "Gateway:Certificates:ReloadCheckInterval", options.Certificates.ReloadCheckInterval);
         if (options.Certificates.MaxEncryptionCertificates is < 1 or > 16)
             errors.Add("Gateway:Certificates:MaxEncryptionCertificates must be between 1 (the newest certificate only) and 16");
-        if (!File.Exists(options.Policy.Path)) errors.Add($"Gateway:Policy:Path: file '{options.Policy.Path}' does not exist");
+        if (!File.Exists(options.Policy.Path)) errors.Add($"Gateway:Policy:Path: file '{Absolute(options.Policy.Path)}' does not exist");
 
         var certificates = options.Certificates;
-        if (!Directory.Exists(certificates.Path)) errors.Add($"Gateway:Certificates:Path: folder '{certificates.Path}' does not exist");
+        if (!Directory.Exists(certificates.Path)) errors.Add($"Gateway:Certificates:Path: folder '{Absolute(certificates.Path)}' does not exist");
         foreach (var anchor in certificates.EffectiveTrustAnchors)
         {
-            if (!File.Exists(anchor) && !Directory.Exists(anchor)) errors.Add($"Gateway:Certificates:TrustAnchors: '{anchor}' does not exist");
+            if (!File.Exists(anchor) && !Directory.Exists(anchor)) errors.Add($"Gateway:Certificates:TrustAnchors: '{Absolute(anchor)}' does not exist");
         }
         if (certificates.Pkcs12PasswordFile is { Length: > 0 } file && !File.Exists(file))
-            errors.Add($"Gateway:Certificates:Pkcs12PasswordFile: file '{file}' does not exist");
+            errors.Add($"Gateway:Certificates:Pkcs12PasswordFile: file '{Absolute(file)}' does not exist");
 
         CertificateSourcesValidation.Check(certificates, errors);
         CheckTimer(errors, "Gateway:Certificates:Revocation:Timeout", certificates.Revocation.Timeout);
@@ -145,7 +145,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add("Gateway:Smtp:Auth:UsersFile needs Gateway:Smtp:Tls:CertificatePath: AUTH is offered only over TLS");
         if (!File.Exists(auth.UsersFile))
         {
-            errors.Add($"Gateway:Smtp:Auth:UsersFile: file '{auth.UsersFile}' does not exist");
+            errors.Add($"Gateway:Smtp:Auth:UsersFile: file '{Absolute(auth.UsersFile!)}' does not exist");
             return;
         }
         var (users, problems) = Gateway.Smtp.SmtpUsers.Load(auth.UsersFile!);
@@ -167,6 +167,22 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             errors.Add($"Gateway:Smtp:Tls: cannot read the server certificate: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// A path as the process resolves it: 'policy.json' names a file in the folder Gateway was
+    /// started from, which the admin reading the error may not know.
+    /// </summary>
+    internal static string Absolute(string path)
+    {
+        try
+        {
+            return Path.GetFullPath(path);
+        }
+        catch (ArgumentException)
+        {
+            return path;
         }
     }
 

@@ -61,4 +61,16 @@ public sealed class SettingsMessageTests : IDisposable
         Assert.Contains("Gateway:Relay:TlsMode", error);
         Assert.Contains("Gateway:Spool:FirstRetry", error);
     }
+
+    [Fact]
+    public async Task StartInAFolderWithoutSettings_SaysNoneWasFound_AndNamesFilesByAbsolutePath()
+    {
+        var empty = Directory.CreateDirectory(Path.Combine(_world.Root, "empty")).FullName;
+
+        var result = await Cli.GatewayCli.RunAsync(empty, "run");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"note: no appsettings.json in {empty} and no --config: the defaults were used", result.Error);
+        Assert.Contains($"configuration error: Gateway:Policy:Path: file '{Path.Combine(empty, "policy.json")}' does not exist", result.Error);
+    }
 }
