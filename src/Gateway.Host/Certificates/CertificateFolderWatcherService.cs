@@ -93,7 +93,7 @@ public sealed partial class CertificateFolderWatcherService(
             directory.Clear();
             await audit.TryWriteAsync(new AuditEvent("certificates-reloaded")
             {
-                Action = "reloaded", Reason = $"{store.FolderPath}: {reload.Signers} sender addresses with signing identities, {reload.Recipients} recipient addresses",
+                Action = "reloaded", Reason = $"{store.FolderPath}: {Counted.Of(reload.Signers, "sender address", "sender addresses")} with a signing identity, {Counted.Of(reload.Recipients, "recipient address", "recipient addresses")}",
             });
             // An identity taken out may leave a sign-always rule with nobody to sign.
             await warnings.ReportAsync("certificate folder reload", CancellationToken.None);

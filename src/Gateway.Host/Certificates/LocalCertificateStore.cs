@@ -278,13 +278,13 @@ public sealed partial class LocalCertificateStore : ICertificateSource
         return settings.Pkcs12Password;
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Certificate store {Path}: {Signers} sender addresses with signing identities, {Recipients} recipient addresses, {Anchors} trust anchors")]
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Certificate store {Path} read (sender addresses with a signing identity: {Signers}, recipient addresses: {Recipients}, trust anchors: {Anchors})")]
     private partial void LogLoaded(string path, int signers, int recipients, int anchors);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Certificate file could not be read: {Problem}")]
     private partial void LogUnreadable(string problem);
 
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Certificate store {Path} reloaded: {Signers} sender addresses with signing identities, {Recipients} recipient addresses")]
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Certificate store {Path} reloaded (sender addresses with a signing identity: {Signers}, recipient addresses: {Recipients})")]
     private partial void LogReloaded(string path, int signers, int recipients);
 
 

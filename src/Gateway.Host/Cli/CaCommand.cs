@@ -13,8 +13,14 @@ public static class CaCommand
     public static Command Create(Option<string?> config)
     {
         var target = new Argument<string>("ADDRESS|SERIAL") { Description = "Revoke every certificate of an address, or one serial number" };
-        var reason = new Option<X509RevocationReason>("--reason") { Description = "RFC 5280 reason", DefaultValueFactory = _ => X509RevocationReason.Unspecified };
-        var revoke = new Command("revoke", "Revoke certificates and publish a new CRL") { target, reason, config };
+        var reason = new Option<X509RevocationReason>("--reason")
+        {
+            Description = $"RFC 5280 reason: {string.Join(", ", CommandLineValues.Names<X509RevocationReason>())}",
+            HelpName = "REASON",
+            DefaultValueFactory = _ => X509RevocationReason.Unspecified,
+            CustomParser = CommandLineValues.Enum<X509RevocationReason>,
+        };
+        var revoke = new Command("revoke", "Revoke certificates and publish a new CRL") { target, reason };
         revoke.SetAction((parse, token) => WithCaAsync(parse.GetValue(config), async services =>
         {
             IReadOnlyList<RevocationRecord> revoked;
@@ -37,7 +43,7 @@ public static class CaCommand
             return 0;
         }));
 
-        var crl = new Command("crl", "Write the built-in CA's CRL again (next update in 7 days)") { config };
+        var crl = new Command("crl", "Write the built-in CA's CRL again (next update in 7 days)");
         crl.SetAction((parse, token) => WithCaAsync(parse.GetValue(config), async services =>
         {
             var ca = services.GetRequiredService<BuiltInCertificateAuthority>();

@@ -16,11 +16,11 @@ public static class CaExportCommand
     {
         var address = new Argument<string>("ADDRESS") { Description = "The address whose keys and certificates to export" };
         var output = new Option<string>("--out") { Description = "The PKCS#12 file to write (mode 0600)", Required = true };
-        var passwordFile = new Option<string?>("--password-file") { Description = "File whose first line is the password that protects the exported file (AES-256)" };
+        var passwordFile = new Option<string?>("--password-file") { Description = "File whose first line is the password that protects the exported file (AES-256)", Required = true };
         var export = new Command("export",
             "Write every key and certificate issued to ADDRESS (current, renewed and revoked: older mail needs the older keys) and the CA chain to one PKCS#12 file")
         {
-            address, output, passwordFile, config,
+            address, output, passwordFile,
         };
         export.SetAction((parse, _) => CaCommand.WithCaAsync(parse.GetValue(config), async services =>
         {
@@ -55,12 +55,12 @@ public static class CaExportCommand
                 return 1;
             }
             var revoked = issuer.RevokedSerials();
-            await Console.Out.WriteLineAsync($"exported {exported.Count} key(s) of {who} to {Path.GetFullPath(file)}:");
+            await Console.Out.WriteLineAsync($"exported {Counted.Of(exported.Count, "key", "keys")} of {who} to {Path.GetFullPath(file)}:");
             foreach (var identity in exported)
                 await Console.Out.WriteLineAsync($"  serial {identity.Serial}, valid until {identity.Certificate.NotAfter.ToUniversalTime():u}{(revoked.Contains(identity.Serial) ? ", revoked" : "")}");
             await services.GetRequiredService<IAuditLog>().WriteAsync(new AuditEvent("keys-exported")
             {
-                Recipient = who, Issuer = issuer.Name, Reason = $"{exported.Count} key(s) to {Path.GetFullPath(file)}",
+                Recipient = who, Issuer = issuer.Name, Reason = $"{Counted.Of(exported.Count, "key", "keys")} to {Path.GetFullPath(file)}",
                 Serial = string.Join(",", exported.Select(i => i.Serial)),
             }, CancellationToken.None);
             return 0;

@@ -23,7 +23,7 @@ public static class CaImportCommand
             "Use an existing company CA or subordinate CA as the built-in CA: checks it and writes Ca:Path/ca.p12 encrypted with Ca:Password " +
             "(plus ca.crt and ca-chain.pem). Run before the first certificate is issued; an existing ca.p12 is never replaced")
         {
-            pkcs12, certificate, key, passwordFile, config,
+            pkcs12, certificate, key, passwordFile,
         };
         import.SetAction((parse, _) => CaCommand.WithCaAsync(parse.GetValue(config), async services =>
         {

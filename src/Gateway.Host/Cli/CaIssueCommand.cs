@@ -29,7 +29,7 @@ public static class CaIssueCommand
             Description = "With ADDRESS: issue even though the sender is not eligible (matches no Ca:EligibleSenders pattern and is not in Ca:EligibleGroup, " +
                 "or the group cannot be read); the audit line says so",
         };
-        var issue = new Command("issue", "Issue signing certificates now, before the first mail") { address, all, force, config };
+        var issue = new Command("issue", "Issue signing certificates now, before the first mail") { address, all, force };
         issue.SetAction((parse, token) => CaCommand.WithCaAsync(parse.GetValue(config), services =>
             (parse.GetValue(address), parse.GetValue(all)) switch
             {

@@ -64,7 +64,7 @@ public static class CertsImportCommand
         }
         var signedBy = result.EncryptionCertificates.Any(c => c.Thumbprint == result.Signer!.Thumbprint) ? "" : $", signed with {result.Signer!.Thumbprint}";
         await output.WriteLineAsync($"{file}: stored certificate {stored} for {result.Address} (signature verified{signedBy}, " +
-            $"{result.Chain.Count} intermediate(s), SMIMECapabilities {(result.Capabilities is null ? "absent" : "stored")})");
+            $"{Counted.Of(result.Chain.Count, "intermediate", "intermediates")}, SMIMECapabilities {(result.Capabilities is null ? "absent" : "stored")})");
         return true;
     }
 

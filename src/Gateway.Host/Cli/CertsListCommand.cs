@@ -54,14 +54,14 @@ public static class CertsListCommand
         foreach (var e in entries)
         {
             var status = e.Usable
-                ? (e.NotAfter <= now.AddDays(30) ? $"usable, ends in {(int)Math.Ceiling((e.NotAfter - now).TotalDays)} day(s)" : "usable")
+                ? (e.NotAfter <= now.AddDays(30) ? $"usable, ends in {Counted.Of((int)Math.Ceiling((e.NotAfter - now).TotalDays), "day", "days")}" : "usable")
                 : string.Join("; ", e.Problems);
             await output.WriteLineAsync($"{e.Address}  {e.Use}  {e.Source}  until {e.NotAfter:yyyy-MM-dd}  {e.Thumbprint}  {status}");
         }
         foreach (var problem in unreadable) await output.WriteLineAsync($"unreadable: {problem}");
         if (withoutCertificateFile > 0)
-            await output.WriteLineAsync($"{withoutCertificateFile} identity(ies) issued by an older version: listed once the gateway has used them (their certificate is then kept beside the key)");
-        await output.WriteLineAsync($"{entries.Count} certificate(s){(expiringDays is { } d ? $" unusable or ending within {d} day(s)" : "")}");
+            await output.WriteLineAsync($"{Counted.Of(withoutCertificateFile, "identity", "identities")} issued by an older version: listed once the gateway has used them (their certificate is then kept beside the key)");
+        await output.WriteLineAsync($"{Counted.Of(entries.Count, "certificate", "certificates")}{(expiringDays is { } d ? $" unusable or ending within {Counted.Of(d, "day", "days")}" : "")}");
         return unreadable.Count == 0 ? 0 : 1;
     }
 

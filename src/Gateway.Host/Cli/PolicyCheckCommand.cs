@@ -52,7 +52,7 @@ public static class PolicyCheckCommand
             if (problems.Count > 0) return 1;
             identities = "signing identities checked";
         }
-        await output.WriteLineAsync($"{file}: valid, revision {result.Snapshot!.Revision}, {result.Snapshot.Rules.Count} rules; {identities}");
+        await output.WriteLineAsync($"{file}: valid, revision {result.Snapshot!.Revision}, {Counted.Of(result.Snapshot.Rules.Count, "rule", "rules")}; {identities}");
         return 0;
     }
 }

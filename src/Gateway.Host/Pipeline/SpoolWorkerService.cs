@@ -187,6 +187,6 @@ public sealed partial class SpoolWorkerService(
     [LoggerMessage(EventId = 5104, Level = LogLevel.Warning, Message = "Attempt on {Id} cut by the shutdown timeout; it stays queued")]
     private partial void LogAbandoned(string id);
 
-    [LoggerMessage(EventId = 5105, Level = LogLevel.Information, Message = "Queue control: {Name} woken ({Count} entries)")]
+    [LoggerMessage(EventId = 5105, Level = LogLevel.Information, Message = "Queue control: {Name} woken (entries: {Count})")]
     private partial void LogWoken(string name, int count);
 }

@@ -88,7 +88,7 @@ public sealed partial class PolicyProvider
                 {
                     PolicyRevision = result.Snapshot.Revision,
                     Action = "reloaded",
-                    Reason = $"{PolicyPath}: {result.Snapshot.Rules.Count} rules; replaces revision {kept}",
+                    Reason = $"{PolicyPath}: {Counted.Of(result.Snapshot.Rules.Count, "rule", "rules")}; replaces revision {kept}",
                 }, cancellationToken);
             }
             else
@@ -130,7 +130,7 @@ public sealed partial class PolicyProvider
 
     private static bool Same(byte[] a, byte[]? b) => b is not null && a.AsSpan().SequenceEqual(b);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Policy {Path} revision {Revision} loaded with {Rules} rules")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Policy {Path} revision {Revision} loaded (rules: {Rules})")]
     private partial void LogLoaded(string path, string revision, int rules);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Policy {Path} changed but is not valid; revision {Kept} stays in force: {Errors}")]

@@ -118,7 +118,7 @@ public sealed class SpoolAdministration(FileSpool spool, SpoolControl control, I
             entryLock.Remove();
         }
         await AuditAsync("queue-hold", entry, $"moved to hold/{id}", cancellationToken, open.Select(r => r.Address).ToList());
-        return new QueueActionResult(true, $"{id}: held ({open.Count} recipients) in hold/{id}");
+        return new QueueActionResult(true, $"{id}: held ({Counted.Of(open.Count, "recipient", "recipients")}) in hold/{id}");
     }
 
     /// <summary>

@@ -43,7 +43,7 @@ public sealed class IssuedCertificatesListTests : IDisposable
 
         // An identity issued before the certificate files: counted, then listed once the gateway has decrypted it.
         File.Delete(Path.ChangeExtension(frank.File, ".crt"));
-        Assert.Contains("1 identity(ies) issued by an older version", await ListAsync());
+        Assert.Contains("1 identity issued by an older version", await ListAsync());
         Assert.NotEmpty(_fixture.Authority().IssuedTo("frank@example.test"));
         Assert.Contains($"ca:{frank.Serial}", await ListAsync());
     }

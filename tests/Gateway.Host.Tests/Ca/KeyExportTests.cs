@@ -74,7 +74,7 @@ public sealed class KeyExportTests : IDisposable
         var export = await _ca.CliAsync("ca", "export", "frank@example.test", "--out", FileIn("frank.p12"), "--password-file", passwordFile);
 
         Assert.True(export.ExitCode == 0, export.ToString());
-        Assert.Contains("exported 2 key(s) of frank@example.test", export.Output);
+        Assert.Contains("exported 2 keys of frank@example.test", export.Output);
         Assert.DoesNotContain(ExportPassword, export.Output + export.Error);
         Assert.DoesNotContain("PRIVATE KEY", export.Output + export.Error);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(FileIn("frank.p12")));
@@ -114,7 +114,7 @@ public sealed class KeyExportTests : IDisposable
         var nobody = await _ca.CliAsync("ca", "export", "nobody@example.test", "--out", FileIn("nobody.p12"), "--password-file", _ca.WriteFile("export.pw", ExportPassword));
 
         Assert.Equal(1, noPassword.ExitCode);
-        Assert.Contains("--password-file is required", noPassword.Error);
+        Assert.Contains("Option '--password-file' is required", noPassword.Error);
         Assert.False(File.Exists(FileIn("frank.p12")));
         Assert.Equal(1, nobody.ExitCode);
         Assert.Contains("no certificate was ever issued to nobody@example.test", nobody.Error);

@@ -32,7 +32,7 @@ public sealed class CertsListTests : IDisposable
         Assert.Contains(lines, l => l.StartsWith("alice@example.test  signing  local:alice@example.test.p12") && l.Contains(_world.Alice.Certificate.Thumbprint) && l.EndsWith("  usable"));
         Assert.Contains(lines, l => l.StartsWith("bob@partner.test  encryption  local:bob@partner.test.crt") && l.EndsWith("  usable"));
         Assert.Contains(lines, l => l.StartsWith("old@partner.test  encryption") && l.Contains("expired on"));
-        Assert.Equal("4 certificate(s)", lines[^1].Trim());
+        Assert.Equal("4 certificates", lines[^1].Trim());
     }
 
     [Fact]
@@ -45,8 +45,8 @@ public sealed class CertsListTests : IDisposable
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var only = Assert.Single(lines, l => l.Contains('@'));
         Assert.StartsWith("soon@partner.test  encryption", only);
-        Assert.Contains("usable, ends in 10 day(s)", only);
-        Assert.Equal("1 certificate(s) unusable or ending within 30 day(s)", lines[^1].Trim());
+        Assert.Contains("usable, ends in 10 days", only);
+        Assert.Equal("1 certificate unusable or ending within 30 days", lines[^1].Trim());
     }
 
     [Fact]

@@ -59,4 +59,16 @@ public sealed class PolicyCheckTests : IDisposable
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains($"{_world.PolicyPath}: valid, revision", result.Output);
     }
+
+    [Fact]
+    public async Task OneRule_IsCountedInTheSingular()
+    {
+        await File.WriteAllTextAsync(_world.PolicyPath, """
+            { "default": { "sign": "ifPossible", "encrypt": "ifPossible", "missingCertificate": "refuse" },
+              "rules": [ { "name": "only", "senders": ["example.test"], "sign": "always" } ] }
+            """);
+        var (exit, output, error) = await CheckAsync(_world.PolicyPath, WriteSettings());
+        Assert.True(exit == 0, error);
+        Assert.Contains(", 1 rule; signing identities checked", output);
+    }
 }

@@ -244,6 +244,7 @@ public sealed class QueueCommandTests : IAsyncLifetime
         await Task.Delay(TimeSpan.FromSeconds(2));
 
         Assert.True(hold.ExitCode == 0, hold.ToString());
+        Assert.Contains($"{id}: held (1 recipient) in hold/{id}", hold.Output);
         Assert.True(retryAll.ExitCode == 0, retryAll.ToString());
         Assert.Empty(sink.Messages);
         Assert.False(File.Exists(Path.Combine(_world.SpoolPath, "incoming", id + ".json")));
