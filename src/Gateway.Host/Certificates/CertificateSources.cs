@@ -25,7 +25,8 @@ public static class CertificateSources
                 case "ldap":
                     var logger = services.GetRequiredService<ILogger<LdapCertificateSource>>();
                     var cache = services.GetRequiredService<CertificateCache>();
-                    sources.AddRange(settings.Ldap.Select(d => new RememberingCertificateSource(new LdapCertificateSource(d, logger), cache)));
+                    var time = services.GetRequiredService<TimeProvider>();
+                    sources.AddRange(settings.Ldap.Select(d => new RememberingCertificateSource(new LdapCertificateSource(d, logger, time), cache)));
                     break;
                 case "harvested":
                     sources.Add(new HarvestedCertificateSource(services.GetRequiredService<CertificateCache>()));

@@ -16,10 +16,21 @@ namespace Gateway.Certificates;
 /// On Linux System.DirectoryServices.Protocols uses the OpenLDAP client library (libldap-2.5-0 on
 /// Debian 12, libldap2 on newer systems), which also does the TLS (its CAs: Ldap:N:TrustedCertificates,
 /// or TLS_CACERT in /etc/ldap/ldap.conf; see <see cref="LdapConnections"/>).
+/// A directory that failed is not asked again for as long as one failed lookup can take (three
+/// times its Timeout: connect, bind, search): lookups in that time are temporary failures at once.
+/// A message to 200 recipients would otherwise wait for 200 timeouts in a row, holding a worker
+/// for half an hour, while every one of them is deferred all the same.
 /// </summary>
-public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings, ILogger<LdapCertificateSource> logger) : ICertificateSource
+public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings, ILogger<LdapCertificateSource> logger, TimeProvider? time = null) : ICertificateSource
 {
     private static readonly string[] Attributes = ["userCertificate;binary", "userSMIMECertificate", "userSMIMECertificate;binary"];
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    /// <summary>The last failure and until when the directory is left alone; null while it answers.</summary>
+    private volatile Outage? _outage;
+
+    private sealed record Outage(DateTimeOffset Until, string Reason);
 
     public string Name => "ldap:" + settings.EffectiveName;
 
@@ -27,14 +38,18 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
     {
         // A directory holds public certificates: never a signing identity of our own senders.
         if (usage == CertificateUsage.Signing) return CertificateLookup.None;
+        if (_outage is { } outage && _time.GetUtcNow() < outage.Until)
+            return CertificateLookup.Unavailable($"{outage.Reason} (not asked again until {outage.Until.UtcDateTime:u})");
         var filter = LdapFilter.FormatAny(settings.Filter, MailAddress.Spellings(address));
         try
         {
             var values = await LdapConnections.RunAsync(settings, () => Search(filter), cancellationToken);
+            _outage = null;
             return CertificateLookup.Found(Candidates(values, address));
         }
         catch (Exception e) when (LdapConnections.Failure(e, settings) is { } reason)
         {
+            _outage = new Outage(_time.GetUtcNow() + settings.Timeout * 3, reason);
             return Unavailable(address, reason);
         }
     }

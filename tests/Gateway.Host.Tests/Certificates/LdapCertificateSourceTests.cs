@@ -36,14 +36,68 @@ public sealed class LdapCertificateSourceTests : IAsyncLifetime
         _pki.Dispose();
     }
 
-    private LdapCertificateSource Source(string? url = null, TimeSpan? timeout = null) => new(new LdapDirectoryOptions
+    private LdapCertificateSource Source(string? url = null, TimeSpan? timeout = null, TimeProvider? time = null) => new(new LdapDirectoryOptions
     {
         Name = "test",
         Url = url ?? _slapd.Url,
         BaseDn = SlapdInstance.People,
         Filter = "(mail={0})",
         Timeout = timeout ?? TimeSpan.FromSeconds(5),
-    }, NullLogger<LdapCertificateSource>.Instance);
+    }, NullLogger<LdapCertificateSource>.Instance, time);
+
+    /// <summary>
+    /// A directory that failed is left alone for three timeouts: the next lookups fail at once
+    /// (a message to many recipients does not wait a timeout for each), then it is asked again.
+    /// </summary>
+    [Fact]
+    public async Task ADirectoryThatFailed_IsNotAskedAgainForThreeTimeouts_ThenItIs()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start(); // the kernel completes the handshake; nobody ever reads or answers
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var source = Source($"ldap://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}", TimeSpan.FromSeconds(1), clock);
+        var accepted = new List<TcpClient>();
+        int Connections()
+        {
+            var count = 0;
+            while (silent.Pending()) { accepted.Add(silent.AcceptTcpClient()); count++; }
+            return count;
+        }
+
+        var first = await source.FindAsync("bob@partner.test", CertificateUsage.Encryption, CancellationToken.None);
+        var askedFirst = Connections();
+        var second = await source.FindAsync("carol@partner.test", CertificateUsage.Encryption, CancellationToken.None);
+        var askedSecond = Connections();
+        clock.Advance(TimeSpan.FromSeconds(3.1));
+        var third = await source.FindAsync("carol@partner.test", CertificateUsage.Encryption, CancellationToken.None);
+        var askedThird = Connections();
+        accepted.ForEach(c => c.Dispose());
+
+        Assert.True(first.Failed && second.Failed && third.Failed);
+        Assert.True(askedFirst >= 1, "the first lookup did not connect");
+        Assert.Equal(0, askedSecond);
+        Assert.Contains("not asked again until", second.TemporaryFailure);
+        Assert.True(askedThird >= 1, "the directory was not asked again after the quiet time");
+        Assert.DoesNotContain("not asked again until", third.TemporaryFailure);
+    }
+
+    [Fact]
+    public async Task ADirectoryBackFromAnOutage_IsAskedOnceTheQuietTimeIsOver()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var source = Source(time: clock);
+        await _slapd.StopAsync();
+        Assert.True((await source.FindAsync("bob@partner.test", CertificateUsage.Encryption, CancellationToken.None)).Failed);
+        await _slapd.StartAgainAsync();
+        var tooSoon = await source.FindAsync("bob@partner.test", CertificateUsage.Encryption, CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(15.1));
+
+        var found = await source.FindAsync("bob@partner.test", CertificateUsage.Encryption, CancellationToken.None);
+
+        Assert.True(tooSoon.Failed);
+        Assert.False(found.Failed, found.TemporaryFailure);
+        Assert.Equal(_bob.Certificate.Thumbprint, Assert.Single(found.Candidates).Certificate.Thumbprint);
+    }
 
     [Fact]
     public async Task UserCertificateBinary_IsFound_AndNamesItsDirectory()
