@@ -28,6 +28,8 @@ public static class GatewayHostFactory
             .AddEnvironmentVariables();
         overrides?.Invoke(builder.Configuration);
         builder.Services.AddGateway(builder.Configuration);
+        // The service reads the server's key; the tools never do (ServerCertificateValidation).
+        if (!tool) builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Configuration.GatewayOptions>, Configuration.ServerCertificateValidation>();
         services?.Invoke(builder.Services);
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         if (!tool) builder.Logging.AddConsole();

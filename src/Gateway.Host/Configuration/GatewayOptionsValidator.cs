@@ -43,7 +43,6 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"Gateway:Smtp:Tls:CertificatePath: file '{Absolute(smtp.Tls.CertificatePath)}' does not exist");
         if (!string.IsNullOrEmpty(smtp.Tls.KeyPath) && !File.Exists(smtp.Tls.KeyPath))
             errors.Add($"Gateway:Smtp:Tls:KeyPath: file '{Absolute(smtp.Tls.KeyPath)}' does not exist");
-        else if (File.Exists(smtp.Tls.CertificatePath)) CheckServerCertificate(errors, smtp.Tls);
         CheckAuth(errors, smtp);
 
         var relay = options.Relay;
@@ -151,23 +150,6 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var (users, problems) = Gateway.Smtp.SmtpUsers.Load(auth.UsersFile!);
         errors.AddRange(problems.Select(p => "Gateway:Smtp:Auth:UsersFile: " + p));
         if (problems.Count == 0 && users.Count == 0) errors.Add($"Gateway:Smtp:Auth:UsersFile: '{auth.UsersFile}' lists no users");
-    }
-
-    /// <summary>The load the listener makes, made here: a file it cannot read stops the start before anything listens, not the listener after.</summary>
-    private static void CheckServerCertificate(List<string> errors, TlsOptions tls)
-    {
-        try
-        {
-            using var certificate = Gateway.Smtp.ServerCertificateFactory.Load(tls);
-        }
-        catch (System.Security.Cryptography.CryptographicException e)
-        {
-            errors.Add(e.Message); // starts with the key
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            errors.Add($"Gateway:Smtp:Tls: cannot read the server certificate: {e.Message}");
-        }
     }
 
     /// <summary>

@@ -65,6 +65,24 @@ public sealed class ServerCertificateSettingsTests : IDisposable
         Assert.Contains("wrong Gateway:Smtp:Tls:CertificatePassword", error);
     }
 
+    /// <summary>
+    /// The tools (queue, policy, certs, ca, relay check) never read the server's key: run from a
+    /// shell, they have neither its password (the service's environment file) nor always the key.
+    /// </summary>
+    [Fact]
+    public async Task TheAdminTools_StartWithoutTheServerKeysPassword()
+    {
+        var path = Path.Combine(_world.Root, "server.p12");
+        File.WriteAllBytes(path, _certificate.Export(X509ContentType.Pkcs12, "right"));
+        _world.Settings["Gateway:Smtp:Tls:CertificatePath"] = OwnerOnly.Apply(path);
+        var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), _world.Settings);
+        var error = new StringWriter();
+
+        using var tool = await Gateway.Cli.ValidatedHost.TryCreateAsync(config, error, tool: true);
+
+        Assert.True(tool is not null, error.ToString());
+    }
+
     [Fact]
     public async Task KeyAndCertificateInOnePemFile_AreTaken_AndStartTlsPresentsTheCertificate()
     {
