@@ -19,11 +19,19 @@ namespace Gateway.Certificates;
 /// A directory that failed is not asked again for as long as one failed lookup can take (three
 /// times its Timeout: connect, bind, search): lookups in that time are temporary failures at once.
 /// A message to 200 recipients would otherwise wait for 200 timeouts in a row, holding a worker
-/// for half an hour, while every one of them is deferred all the same.
+/// for half an hour, while every one of them is deferred all the same. Not for a message past
+/// its lookup grace (<see cref="FreshLookups"/>): there "unavailable" decides, so the directory
+/// is asked. At most <see cref="ConcurrentSearches"/> searches run at once per directory: each
+/// blocks a thread for up to its Timeout.
 /// </summary>
 public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings, ILogger<LdapCertificateSource> logger, TimeProvider? time = null) : ICertificateSource
 {
     private static readonly string[] Attributes = ["userCertificate;binary", "userSMIMECertificate", "userSMIMECertificate;binary"];
+
+    /// <summary>The OpenLDAP client blocks its thread: 4 workers of 8 lookups each would hold 32 pool threads for a directory that never answers.</summary>
+    private const int ConcurrentSearches = 4;
+
+    private readonly SemaphoreSlim _searches = new(ConcurrentSearches);
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -38,9 +46,10 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
     {
         // A directory holds public certificates: never a signing identity of our own senders.
         if (usage == CertificateUsage.Signing) return CertificateLookup.None;
-        if (_outage is { } outage && _time.GetUtcNow() < outage.Until)
+        if (_outage is { } outage && _time.GetUtcNow() < outage.Until && !FreshLookups.Required)
             return CertificateLookup.Unavailable($"{outage.Reason} (not asked again until {outage.Until.UtcDateTime:u})");
         var filter = LdapFilter.FormatAny(settings.Filter, MailAddress.Spellings(address));
+        await _searches.WaitAsync(cancellationToken);
         try
         {
             var values = await LdapConnections.RunAsync(settings, () => Search(filter), cancellationToken);
@@ -51,6 +60,10 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
         {
             _outage = new Outage(_time.GetUtcNow() + settings.Timeout * 3, reason);
             return Unavailable(address, reason);
+        }
+        finally
+        {
+            _searches.Release();
         }
     }
 

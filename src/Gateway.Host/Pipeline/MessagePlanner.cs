@@ -25,6 +25,8 @@ public sealed class MessagePlanner(ICertificateDirectory certificates)
         if (answers.Any(p => p.Sign != SignMode.Never) && sender.Length > 0)
             signer = await certificates.FindSignerAsync(sender, cancellationToken);
         var found = new CertificateChoice?[answers.Count];
+        // Past the grace "unavailable" decides: every directory is asked, also one that just failed.
+        using var fresh = lookupGraceOver ? FreshLookups.Begin() : null;
         var lookups = Enumerable.Range(0, answers.Count).Where(i => answers[i].Encrypt != EncryptMode.Never).ToList();
         if (lookups.Count == 1)
             found[lookups[0]] = await certificates.FindRecipientAsync(answers[lookups[0]].Recipient, cancellationToken);

@@ -81,6 +81,23 @@ public sealed class LdapCertificateSourceTests : IAsyncLifetime
         Assert.DoesNotContain("not asked again until", third.TemporaryFailure);
     }
 
+    /// <summary>Past its lookup grace a message decides on "unavailable" (plaintext under ifPossible): a directory that just failed is asked all the same.</summary>
+    [Fact]
+    public async Task FreshLookups_AskADirectoryThatJustFailed()
+    {
+        var source = Source(time: new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow));
+        await _slapd.StopAsync();
+        Assert.True((await source.FindAsync("carol@partner.test", CertificateUsage.Encryption, CancellationToken.None)).Failed);
+        await _slapd.StartAgainAsync();
+
+        CertificateLookup fresh;
+        using (FreshLookups.Begin())
+            fresh = await source.FindAsync("bob@partner.test", CertificateUsage.Encryption, CancellationToken.None);
+
+        Assert.False(fresh.Failed, fresh.TemporaryFailure);
+        Assert.Equal(_bob.Certificate.Thumbprint, Assert.Single(fresh.Candidates).Certificate.Thumbprint);
+    }
+
     [Fact]
     public async Task ADirectoryBackFromAnOutage_IsAskedOnceTheQuietTimeIsOver()
     {
