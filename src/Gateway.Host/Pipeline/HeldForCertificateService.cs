@@ -110,7 +110,7 @@ public sealed partial class HeldForCertificateService(
         var content = SpooledContent.InFile(spool.HeldContentPath(name));
         var context = new ProcessingContext(held, content, policies.Current, MessageHeaders.Read(content), time);
         var lifetime = options.Value.Spool.MaximumLifetime;
-        var reply = $"550 5.7.10 no certificate became known within {lifetime.TotalDays:0.#} day(s) (Spool:MaximumLifetime)";
+        var reply = $"550 5.7.10 no certificate became known within {Counted.Duration(lifetime)} (Spool:MaximumLifetime)";
         var returned = held.Recipients.Where(r => r.Status == RecipientStatus.Held).ToList();
         foreach (var recipient in returned)
         {

@@ -181,6 +181,16 @@ internal sealed partial class UpstreamPool : IDisposable
         return found;
     }
 
+    /// <summary>
+    /// While an upstream is down every copy fails to connect: logged once per host per this
+    /// interval, with how many failures were not (an outage at 160 copies a second wrote 36,000
+    /// warnings in two minutes). Every deferral is in the audit log all the same.
+    /// </summary>
+    private static readonly TimeSpan FailureLogInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Per host that is failing: when a failure was last logged, and how many since were not.</summary>
+    private readonly Dictionary<string, (DateTimeOffset Logged, int Unlogged)> _failing = [];
+
     private async Task<UpstreamConnection> OpenAsync(IEnumerable<UpstreamHost> hosts, CancellationToken cancellationToken)
     {
         Exception? last = null;
@@ -190,18 +200,48 @@ internal sealed partial class UpstreamPool : IDisposable
             var host = tried[i];
             try
             {
-                return new UpstreamConnection(await OpenSessionAsync(host, cancellationToken), host, _time.GetUtcNow());
+                var connection = new UpstreamConnection(await OpenSessionAsync(host, cancellationToken), host, _time.GetUtcNow());
+                Recovered(host.ToString());
+                return connection;
             }
             // Unreachable, refusing, or failing TLS: the next host may do better.
             catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
             {
-                LogHostFailed(host.ToString(), e.Message, i + 1 < tried.Count
+                Failed(host.ToString(), e.Message, i + 1 < tried.Count
                     ? $"trying {tried[i + 1]} next"
                     : "no other host to try (Relay:FallbackHosts): the copy's recipients are deferred and tried again at their next attempt (the audit's deferred lines)");
                 last = e;
             }
         }
         throw last!;
+    }
+
+    private void Failed(string host, string reason, string next)
+    {
+        int unlogged;
+        lock (_failing)
+        {
+            var now = _time.GetUtcNow();
+            if (_failing.TryGetValue(host, out var state) && now - state.Logged < FailureLogInterval)
+            {
+                _failing[host] = state with { Unlogged = state.Unlogged + 1 };
+                return;
+            }
+            unlogged = state.Unlogged;
+            _failing[host] = (now, 0);
+        }
+        LogHostFailed(host, reason, unlogged == 0 ? next : $"{next}; {Counted.Of(unlogged, "failure", "failures")} more since the last such line");
+    }
+
+    private void Recovered(string host)
+    {
+        int unlogged;
+        lock (_failing)
+        {
+            if (!_failing.Remove(host, out var state)) return;
+            unlogged = state.Unlogged;
+        }
+        LogHostRecovered(host, unlogged);
     }
 
     /// <summary>
@@ -235,4 +275,7 @@ internal sealed partial class UpstreamPool : IDisposable
 
     [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Upstream {Host} unavailable ({Reason}); {Next}")]
     private partial void LogHostFailed(string host, string reason, string next);
+
+    [LoggerMessage(EventId = 5203, Level = LogLevel.Information, Message = "Upstream {Host} answers again (failures not logged since the last warning: {Unlogged})")]
+    private partial void LogHostRecovered(string host, int unlogged);
 }
