@@ -89,13 +89,10 @@ internal sealed class IssuedIdentityStore(string root, string password)
         var found = new List<X509Certificate2>();
         foreach (var file in Directory.EnumerateFiles(folder, "*.p12").Order(StringComparer.Ordinal))
         {
-            try
+            if (CertificateBeside(file) is { } certificate)
             {
-                found.Add(X509CertificateLoader.LoadCertificateFromFile(Path.ChangeExtension(file, ".crt")));
+                found.Add(certificate);
                 continue;
-            }
-            catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
-            {
             }
             try
             {
@@ -123,17 +120,24 @@ internal sealed class IssuedIdentityStore(string root, string password)
             var address = Uri.UnescapeDataString(Path.GetFileName(folder));
             foreach (var key in Directory.EnumerateFiles(folder, "*.p12").Order(StringComparer.Ordinal))
             {
-                try
-                {
-                    found.Add((address, X509CertificateLoader.LoadCertificateFromFile(Path.ChangeExtension(key, ".crt"))));
-                }
-                catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
-                {
-                    withoutCertificateFile.Add(Path.GetFileNameWithoutExtension(key));
-                }
+                if (CertificateBeside(key) is { } certificate) found.Add((address, certificate));
+                else withoutCertificateFile.Add(Path.GetFileNameWithoutExtension(key));
             }
         }
         return found;
+    }
+
+    /// <summary>The SERIAL.crt beside a key file; null when it is missing or cannot be read.</summary>
+    private static X509Certificate2? CertificateBeside(string key)
+    {
+        try
+        {
+            return X509CertificateLoader.LoadCertificateFromFile(Path.ChangeExtension(key, ".crt"));
+        }
+        catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -43,9 +43,7 @@ public static class PolicyCheckCommand
         {
             var services = host.Services;
             // As `gateway run` does: a policy is not "valid" with a certificate folder the start refuses.
-            var unreadable = UnreadableCertificates.Of(services);
-            foreach (var problem in unreadable) await error.WriteLineAsync($"certificate error: {problem}");
-            if (unreadable.Count > 0) return 1;
+            if (await UnreadableCertificates.RefuseAsync(services, error)) return 1;
             var problems = await SigningIdentityCheck.FindAsync(result.Snapshot!, json, file, services.GetRequiredService<LocalCertificateStore>(),
                 services.GetRequiredService<IOptions<GatewayOptions>>().Value, cancellationToken);
             foreach (var problem in problems) await error.WriteLineAsync(problem.ToString());

@@ -63,13 +63,7 @@ public static class RelayCheckCommand
                 if (session.AuthenticatedWith is "PLAIN" or "LOGIN" && session.Protection == "none")
                     await output.WriteLineAsync("  warning: the password went in clear (Relay:TlsMode None): keep this upstream on a network you trust");
                 await output.WriteLineAsync($"  a copy costs: {RoundTrips(session.Capabilities, relay)}");
-                if (session.Capabilities.MaxSize > 0 && session.Capabilities.MaxSize < options.Smtp.MaxMessageSize * EncryptedCopyGrowth)
-                    await output.WriteLineAsync($"  warning: it takes at most {session.Capabilities.MaxSize} bytes (SIZE), and a signed and encrypted copy of a message of " +
-                        $"Smtp:MaxMessageSize ({options.Smtp.MaxMessageSize}) can grow to about {(long)(options.Smtp.MaxMessageSize * EncryptedCopyGrowth)}: such copies are refused after Gateway took the message, " +
-                        "and the sender gets a bounce; raise the upstream's limit (Postfix: message_size_limit) or lower Smtp:MaxMessageSize");
-                else if (session.Capabilities.MaxSize > 0 && session.Capabilities.MaxSize < options.Smtp.MaxMessageSize * OpaqueCopyGrowth)
-                    await output.WriteLineAsync($"  note: a copy signed opaque (a rule's signatureForm: opaque) and encrypted can grow to about {(long)(options.Smtp.MaxMessageSize * OpaqueCopyGrowth)} " +
-                        $"for a message of Smtp:MaxMessageSize, more than the {session.Capabilities.MaxSize} bytes this upstream takes");
+                if (SizeAdvice(session.Capabilities.MaxSize, options.Smtp.MaxMessageSize) is { } advice) await output.WriteLineAsync(advice);
                 await session.CloseAsync();
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
@@ -81,6 +75,20 @@ public static class RelayCheckCommand
             }
         }
         return reached ? 0 : 1;
+    }
+
+    /// <summary>A warning when the upstream's SIZE cannot take the largest encrypted copy, a note when only opaque-signed ones would not fit; null when it can (or it gives no limit).</summary>
+    private static string? SizeAdvice(long upstreamLimit, long maxMessageSize)
+    {
+        var encrypted = maxMessageSize * EncryptedCopyGrowth;
+        var opaque = maxMessageSize * OpaqueCopyGrowth;
+        if (upstreamLimit <= 0 || upstreamLimit >= opaque) return null;
+        return upstreamLimit < encrypted
+            ? $"  warning: it takes at most {upstreamLimit} bytes (SIZE), and a signed and encrypted copy of a message of Smtp:MaxMessageSize ({maxMessageSize}) " +
+              $"can grow to about {(long)encrypted}: such copies are refused after Gateway took the message, and the sender gets a bounce; " +
+              "raise the upstream's limit (Postfix: message_size_limit) or lower Smtp:MaxMessageSize"
+            : $"  note: a copy signed opaque (a rule's signatureForm: opaque) and encrypted can grow to about {(long)opaque} " +
+              $"for a message of Smtp:MaxMessageSize, more than the {upstreamLimit} bytes this upstream takes";
     }
 
     private static string Offers(UpstreamCapabilities offered)

@@ -17,12 +17,7 @@ public static class RunCommand
 
         using (host)
         {
-            var unreadable = host.Services.GetRequiredService<Certificates.LocalCertificateStore>().Unreadable;
-            if (unreadable.Count > 0)
-            {
-                foreach (var problem in unreadable) await error.WriteLineAsync($"certificate error: {problem}");
-                return 1;
-            }
+            if (await UnreadableCertificates.RefuseAsync(host.Services, error)) return 1;
             var policy = host.Services.GetRequiredService<PolicyProvider>().Load();
             if (!policy.Succeeded)
             {

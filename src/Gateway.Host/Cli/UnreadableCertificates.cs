@@ -10,14 +10,20 @@ namespace Gateway.Cli;
 /// </summary>
 public static class UnreadableCertificates
 {
-    public static IReadOnlyList<string> Of(IServiceProvider services) => services.GetRequiredService<LocalCertificateStore>().Unreadable;
+    private static IReadOnlyList<string> Of(IServiceProvider services) => services.GetRequiredService<LocalCertificateStore>().Unreadable;
 
-    /// <summary>One line each on <paramref name="error"/>; true when there were any.</summary>
-    public static async Task<bool> WarnAsync(IServiceProvider services, TextWriter error)
+    /// <summary>For what refuses to go on, as `gateway run` does: one error line each; true when there were any.</summary>
+    public static async Task<bool> RefuseAsync(IServiceProvider services, TextWriter error)
     {
         var unreadable = Of(services);
-        foreach (var problem in unreadable)
-            await error.WriteLineAsync($"warning: certificate file not read (gateway run refuses to start with it; answered without it): {problem}");
+        foreach (var problem in unreadable) await error.WriteLineAsync($"certificate error: {problem}");
         return unreadable.Count > 0;
+    }
+
+    /// <summary>For a tool that answers without them: one warning line each.</summary>
+    public static async Task WarnAsync(IServiceProvider services, TextWriter error)
+    {
+        foreach (var problem in Of(services))
+            await error.WriteLineAsync($"warning: certificate file not read (gateway run refuses to start with it; answered without it): {problem}");
     }
 }
