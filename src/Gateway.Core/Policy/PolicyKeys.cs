@@ -50,7 +50,7 @@ internal static partial class PolicyKeys
             if (step.Groups["index"].Success) type = ElementType(type!);
             else
             {
-                var name = step.Groups["name"].Success ? step.Groups["name"].Value : step.Groups["quoted"].Value.Replace("''", "'", StringComparison.Ordinal);
+                var name = Key(step);
                 type = IsObject(type!) ? Properties(type!).FirstOrDefault(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name) == name)?.PropertyType : null;
             }
             if (type is null) return null;
@@ -64,11 +64,12 @@ internal static partial class PolicyKeys
         var steps = Step().Matches(path);
         if (steps.Count == 0) return (null, path);
         var last = steps[^1];
-        var key = last.Groups["name"].Success ? last.Groups["name"].Value
-            : last.Groups["quoted"].Success ? last.Groups["quoted"].Value.Replace("''", "'", StringComparison.Ordinal)
-            : last.Value;
-        return (path[..last.Index], key);
+        return (path[..last.Index], last.Groups["index"].Success ? last.Value : Key(last));
     }
+
+    /// <summary>The key a step names, .name or ['quoted'] ('' is a quote).</summary>
+    private static string Key(Match step) =>
+        step.Groups["name"].Success ? step.Groups["name"].Value : step.Groups["quoted"].Value.Replace("''", "'", StringComparison.Ordinal);
 
     private static IReadOnlyList<string> KeysOf(Type type) => Properties(type).Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)).Order(StringComparer.Ordinal).ToList();
 
