@@ -9,6 +9,7 @@ using Gateway.Smtp;
 using Gateway.Spool;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Gateway;
@@ -48,7 +49,7 @@ public static class GatewayServiceCollectionExtensions
         {
             var trust = sp.GetRequiredService<LocalCertificateStore>().Trust;
             var options = sp.GetRequiredService<IOptions<GatewayOptions>>();
-            IRevocationChecker? revocation = options.Value.Certificates.Revocation.Mode == RevocationMode.Off ? null : new ChainRevocationChecker(options, trust);
+            IRevocationChecker? revocation = options.Value.Certificates.Revocation.Mode == RevocationMode.Off ? null : new ChainRevocationChecker(options, trust, sp.GetRequiredService<ILogger<ChainRevocationChecker>>());
             return new CertificateResolver(CertificateSources.Build(sp), trust, revocation, options.Value.Certificates.MaxEncryptionCertificates,
                 sp.GetRequiredService<HeldIdentities>());
         });

@@ -1,5 +1,9 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Certificates;
@@ -8,16 +12,52 @@ namespace Gateway.Certificates;
 /// Checks revocation with .NET's chain engine: CRLs from the certificates' distribution points
 /// and OCSP from their authority information access, fetched over HTTP with a timeout and cached
 /// by .NET until their next update. Only configured anchors are trusted; issuers are never
-/// downloaded. Runs off the worker's thread because the fetch blocks.
+/// downloaded. The fetch blocks its thread, so it runs on one of its own (<see cref="BlockingNetworkCall"/>).
+/// An issuer whose CRL or OCSP server let a check wait at least half the Timeout and gave no
+/// answer is not asked again for three Timeouts: certificates it issued are checked against what
+/// .NET has cached only, so a message to many of its subjects does not wait a Timeout for each.
+/// Not for a message past its lookup grace (<see cref="FreshLookups"/>): there the status decides.
 /// </summary>
-public sealed class ChainRevocationChecker(IOptions<GatewayOptions> options, TrustContext trust) : IRevocationChecker
+public sealed partial class ChainRevocationChecker(IOptions<GatewayOptions> options, TrustContext trust, ILogger<ChainRevocationChecker>? logger = null) : IRevocationChecker
 {
     private readonly RevocationOptions _options = options.Value.Certificates.Revocation;
+    private readonly ILogger _logger = logger ?? NullLogger<ChainRevocationChecker>.Instance;
 
-    public ValueTask<RevocationVerdict> CheckAsync(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> chainWithoutRoot, CancellationToken cancellationToken) =>
-        new(Task.Run(() => Check(certificate, chainWithoutRoot), cancellationToken));
+    /// <summary>Issuers (by name) whose servers did not answer, and until when they are left alone.</summary>
+    private readonly ConcurrentDictionary<string, Outage> _outages = new(StringComparer.Ordinal);
 
-    private RevocationVerdict Check(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> chainWithoutRoot)
+    private sealed record Outage(DateTimeOffset Until, string Reason);
+
+    /// <summary>What the chain engine found: revoked, or the statuses it could not learn (null when it learnt all).</summary>
+    private readonly record struct Findings(bool Revoked, string? Unknown, bool NothingPublished);
+
+    public async ValueTask<RevocationVerdict> CheckAsync(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> chainWithoutRoot, CancellationToken cancellationToken)
+    {
+        var issuer = certificate.Issuer;
+        if (_outages.TryGetValue(issuer, out var outage) && trust.Time.GetUtcNow() < outage.Until && !FreshLookups.Required)
+        {
+            // Offline reads only .NET's cache: no network, nothing to wait for.
+            var cached = Check(certificate, chainWithoutRoot, X509RevocationMode.Offline);
+            return Verdict(cached with { Unknown = $"{outage.Reason}; not asked again until {outage.Until.UtcDateTime:u}" });
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var findings = await BlockingNetworkCall.RunAsync(() => Check(certificate, chainWithoutRoot, X509RevocationMode.Online), cancellationToken);
+        var waited = Stopwatch.GetElapsedTime(started);
+        if (findings.Unknown is not null && !findings.NothingPublished && waited >= _options.Timeout / 2)
+        {
+            var until = trust.Time.GetUtcNow() + _options.Timeout * 3;
+            _outages[issuer] = new Outage(until, $"the CRL or OCSP server of '{issuer}' gave no answer in {waited.TotalSeconds:0.#} s ({findings.Unknown})");
+            LogServerSilent(issuer, waited.TotalSeconds, findings.Unknown, until);
+        }
+        else if (findings.Unknown is null)
+        {
+            _outages.TryRemove(issuer, out _);
+        }
+        return Verdict(findings);
+    }
+
+    private Findings Check(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> chainWithoutRoot, X509RevocationMode mode)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
@@ -25,28 +65,34 @@ public sealed class ChainRevocationChecker(IOptions<GatewayOptions> options, Tru
         chain.ChainPolicy.ExtraStore.AddRange(trust.Intermediates);
         foreach (var link in chainWithoutRoot.Skip(1)) chain.ChainPolicy.ExtraStore.Add(link);
         chain.ChainPolicy.DisableCertificateDownloads = true;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.Online;
+        chain.ChainPolicy.RevocationMode = mode;
         chain.ChainPolicy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
         chain.ChainPolicy.UrlRetrievalTimeout = _options.Timeout;
         chain.ChainPolicy.VerificationTime = trust.Time.GetUtcNow().UtcDateTime;
         chain.Build(certificate);
 
         var statuses = chain.ChainElements.SelectMany(e => e.ChainElementStatus).Concat(chain.ChainStatus).ToList();
-        if (statuses.Any(s => s.Status.HasFlag(X509ChainStatusFlags.Revoked)))
-            return new RevocationVerdict(RevocationStatus.Revoked, "listed as revoked by its issuer's CRL or OCSP responder");
+        if (statuses.Any(s => s.Status.HasFlag(X509ChainStatusFlags.Revoked))) return new Findings(Revoked: true, null, false);
         var unknown = statuses.Where(IsUnknown).ToList();
-        if (unknown.Count == 0) return RevocationVerdict.Good("not revoked (CRL/OCSP checked)");
+        if (unknown.Count == 0) return new Findings(Revoked: false, null, false);
         // A certificate that names no CRL and no OCSP responder gets OpenSSL's "unable to get certificate
         // CRL", which reads like a fault; nothing was missed, its issuer publishes nothing to ask.
         var elements = chain.ChainElements.Where(e => e.ChainElementStatus.Any(IsUnknown)).ToList();
-        if (elements.Count > 0 && elements.All(e => !PublishesRevocation(e.Certificate)))
+        var nothingPublished = elements.Count > 0 && elements.All(e => !PublishesRevocation(e.Certificate));
+        return new Findings(Revoked: false, string.Join("; ", unknown.Select(s => s.StatusInformation.Trim()).Distinct()), nothingPublished);
+    }
+
+    private RevocationVerdict Verdict(Findings findings)
+    {
+        if (findings.Revoked) return new RevocationVerdict(RevocationStatus.Revoked, "listed as revoked by its issuer's CRL or OCSP responder");
+        if (findings.Unknown is null) return RevocationVerdict.Good("not revoked (CRL/OCSP checked)");
+        if (findings.NothingPublished)
             return _options.Mode == RevocationMode.HardFail
                 ? new RevocationVerdict(RevocationStatus.Unavailable, NothingPublished)
                 : RevocationVerdict.Good($"{NothingPublished}, used under soft-fail") with { SoftFailed = true };
-        var detail = string.Join("; ", unknown.Select(s => s.StatusInformation.Trim()).Distinct());
         return _options.Mode == RevocationMode.HardFail
-            ? new RevocationVerdict(RevocationStatus.Unavailable, detail)
-            : RevocationVerdict.Good($"revocation status unknown, used under soft-fail ({detail})") with { SoftFailed = true };
+            ? new RevocationVerdict(RevocationStatus.Unavailable, findings.Unknown)
+            : RevocationVerdict.Good($"revocation status unknown, used under soft-fail ({findings.Unknown})") with { SoftFailed = true };
     }
 
     internal const string NothingPublished = "no revocation information published (no CRL distribution point or OCSP responder)";
@@ -60,4 +106,7 @@ public sealed class ChainRevocationChecker(IOptions<GatewayOptions> options, Tru
 
     private const string CrlDistributionPointsOid = "2.5.29.31";
     private const string AuthorityInformationAccessOid = "1.3.6.1.5.5.7.1.1";
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "Revocation: the CRL or OCSP server of '{Issuer}' gave no answer in {Seconds:0.#} s ({Reason}); certificates it issued are checked against cached answers only until {Until}")]
+    private partial void LogServerSilent(string issuer, double seconds, string reason, DateTimeOffset until);
 }

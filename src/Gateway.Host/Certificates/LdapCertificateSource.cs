@@ -28,7 +28,7 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
 {
     private static readonly string[] Attributes = ["userCertificate;binary", "userSMIMECertificate", "userSMIMECertificate;binary"];
 
-    /// <summary>The OpenLDAP client blocks its thread: 4 workers of 8 lookups each would hold 32 pool threads for a directory that never answers.</summary>
+    /// <summary>The OpenLDAP client blocks its thread: 4 workers of 8 lookups each would hold 32 threads for a directory that never answers.</summary>
     private const int ConcurrentSearches = 4;
 
     private readonly SemaphoreSlim _searches = new(ConcurrentSearches);
@@ -46,12 +46,14 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
     {
         // A directory holds public certificates: never a signing identity of our own senders.
         if (usage == CertificateUsage.Signing) return CertificateLookup.None;
-        if (_outage is { } outage && _time.GetUtcNow() < outage.Until && !FreshLookups.Required)
-            return CertificateLookup.Unavailable($"{outage.Reason} (not asked again until {outage.Until.UtcDateTime:u})");
+        if (LeftAlone() is { } before) return before;
         var filter = LdapFilter.FormatAny(settings.Filter, MailAddress.Spellings(address));
         await _searches.WaitAsync(cancellationToken);
         try
         {
+            // Queued behind searches that failed meanwhile: their failure is this lookup's answer too,
+            // or 8 probes queued behind 4 searches of a silent directory wait for two rounds of timeouts.
+            if (LeftAlone() is { } meanwhile) return meanwhile;
             var values = await LdapConnections.RunAsync(settings, () => Search(filter), cancellationToken);
             _outage = null;
             return CertificateLookup.Found(Candidates(values, address));
@@ -66,6 +68,10 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
             _searches.Release();
         }
     }
+
+    private CertificateLookup? LeftAlone() => _outage is { } outage && _time.GetUtcNow() < outage.Until && !FreshLookups.Required
+        ? CertificateLookup.Unavailable($"{outage.Reason} (not asked again until {outage.Until.UtcDateTime:u})")
+        : null;
 
     private List<(string Attribute, byte[] Value)> Search(string filter)
     {

@@ -17,7 +17,7 @@ public static class LdapConnections
         var url = new Uri(settings.Url);
         var secure = url.Scheme == "ldaps";
         var port = url.Port > 0 ? url.Port : secure ? 636 : 389;
-        var connection = new LdapConnection(new LdapDirectoryIdentifier(url.Host, port, fullyQualifiedDnsHostName: false, connectionless: false));
+        var connection = LdapCallTimeout.Create(settings.Timeout, () => new LdapConnection(new LdapDirectoryIdentifier(url.Host, port, fullyQualifiedDnsHostName: false, connectionless: false)));
         try
         {
             connection.SessionOptions.ProtocolVersion = 3;
@@ -70,6 +70,7 @@ public static class LdapConnections
     private const int InappropriateAuthentication = 48;
     private const int InsufficientAccess = 50;
     private const int UnwillingToPerform = 53;
+    private const int ClientTimeout = 85; // LDAP_TIMEOUT: OpenLDAP gave up waiting (LdapCallTimeout)
 
     /// <summary>
     /// The server answered the anonymous bind with a refusal: it is connected. On Linux .NET throws
@@ -80,16 +81,17 @@ public static class LdapConnections
         e is DirectoryOperationException or LdapException { ErrorCode: ConfidentialityRequired or InappropriateAuthentication or InsufficientAccess or UnwillingToPerform };
 
     /// <summary>
-    /// Runs a blocking directory operation off the caller's thread. The OpenLDAP calls have their
-    /// own Timeout each (connect, bind, search); this bound covers a library call that ignores it.
+    /// Runs a blocking directory operation on a thread of its own (<see cref="BlockingNetworkCall"/>).
+    /// The OpenLDAP calls have their own Timeout each (connect, bind, search); this bound covers a
+    /// library call that ignores it.
     /// </summary>
     public static Task<T> RunAsync<T>(LdapDirectoryOptions settings, Func<T> operation, CancellationToken cancellationToken) =>
-        Task.Run(operation, cancellationToken).WaitAsync(settings.Timeout * 3, cancellationToken);
+        BlockingNetworkCall.RunAsync(operation, cancellationToken).WaitAsync(settings.Timeout * 3, cancellationToken);
 
     /// <summary>Why a directory operation failed, in words for the audit and the log; null when the exception is not a directory failure.</summary>
     public static string? Failure(Exception exception, LdapDirectoryOptions settings) => exception switch
     {
-        TimeoutException => $"no answer within {settings.Timeout}",
+        TimeoutException or LdapException { ErrorCode: ClientTimeout } => $"no answer within {settings.Timeout}",
         DirectoryNotFoundException => $"Gateway:Certificates:Ldap TrustedCertificates folder '{settings.TrustedCertificates}' is gone",
         LdapException e => $"{e.Message.TrimEnd('.')} (LDAP error {e.ErrorCode})",
         DirectoryOperationException e => $"{e.Response?.ResultCode.ToString() ?? "error"}: {e.Message.TrimEnd('.')}",

@@ -13,9 +13,6 @@ public static class LdapTlsVerification
 {
     private const int RequireCertificateOption = 0x6006; // LDAP_OPT_X_TLS_REQUIRE_CERT
 
-    /// <summary>The library names .NET's LDAP client loads on Linux, newest first.</summary>
-    private static readonly string[] Libraries = ["libldap.so.2", "libldap-2.6.so.0", "libldap-2.5.so.0", "libldap-2.4.so.2"];
-
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int GetOption(IntPtr handle, int option, out int value);
 
@@ -33,14 +30,8 @@ public static class LdapTlsVerification
 
     private static int? EffectiveRequireCertificate()
     {
-        foreach (var name in Libraries)
-        {
-            if (!NativeLibrary.TryLoad(name, out var library)) continue;
-            if (!NativeLibrary.TryGetExport(library, "ldap_get_option", out var export)) return null;
-            // A null handle asks for the global options, read from the configuration on first use.
-            var get = Marshal.GetDelegateForFunctionPointer<GetOption>(export);
-            return get(IntPtr.Zero, RequireCertificateOption, out var level) == 0 ? level : null;
-        }
-        return null;
+        // A null handle asks for the global options, read from the configuration on first use.
+        var get = OpenLdapLibrary.Function<GetOption>("ldap_get_option");
+        return get is not null && get(IntPtr.Zero, RequireCertificateOption, out var level) == 0 ? level : null;
     }
 }

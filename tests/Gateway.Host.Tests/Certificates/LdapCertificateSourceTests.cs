@@ -6,6 +6,7 @@ using Gateway.Certificates;
 using Gateway.Configuration;
 using Gateway.Testing.Peers;
 using Gateway.Testing.Pki;
+using Gateway.Tests.Fixtures;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gateway.Tests.Certificates;
@@ -184,5 +185,42 @@ public sealed class LdapCertificateSourceTests : IAsyncLifetime
 
         Assert.True(lookup.Failed);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    /// <summary>
+    /// .NET's bind has no timeout of its own on Linux: against a directory that never answers it
+    /// held its thread for good, and each lookup after an outage's quiet time left one more behind.
+    /// </summary>
+    [Fact]
+    public async Task OpeningASilentDirectory_GivesUpAfterItsTimeout_AndFreesItsThread()
+    {
+        using var silent = new SilentServer();
+        var settings = new LdapDirectoryOptions { Url = $"ldap://127.0.0.1:{silent.Port}", BaseDn = SlapdInstance.People, Timeout = TimeSpan.FromSeconds(1) };
+        var clock = Stopwatch.StartNew();
+
+        var open = BlockingNetworkCall.RunAsync(() => LdapConnections.Open(settings), CancellationToken.None);
+        var ended = await Task.WhenAny(open, Task.Delay(TimeSpan.FromSeconds(20))) == open;
+
+        Assert.True(ended, "the bind to a silent directory was still waiting after 20 s");
+        var failure = await Assert.ThrowsAsync<System.DirectoryServices.Protocols.LdapException>(() => open);
+        Assert.Equal("no answer within 00:00:01", LdapConnections.Failure(failure, settings));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    /// <summary>
+    /// Lookups queued behind the searches of a directory that then fails take that failure for
+    /// their answer: a message to 8 of its recipients waits one timeout, not two rounds of them.
+    /// </summary>
+    [Fact]
+    public async Task LookupsQueuedBehindSearchesThatFail_FailWithThem_WithoutAskingTheDirectory()
+    {
+        using var silent = new SilentServer();
+        var source = Source($"ldap://127.0.0.1:{silent.Port}", TimeSpan.FromSeconds(1));
+
+        var lookups = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => source.FindAsync($"r{i}@partner.test", CertificateUsage.Encryption, CancellationToken.None).AsTask()));
+
+        Assert.All(lookups, l => Assert.True(l.Failed));
+        Assert.Equal(4, silent.Connections); // the 4 searches a directory gets at once, and no second round
+        Assert.Equal(4, lookups.Count(l => l.TemporaryFailure!.Contains("not asked again until", StringComparison.Ordinal)));
     }
 }

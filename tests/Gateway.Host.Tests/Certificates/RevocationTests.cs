@@ -117,4 +117,43 @@ public sealed class RevocationTests : IDisposable
         Assert.DoesNotContain("unable to get", hard.TemporaryFailure);
         Assert.Equal(0, _fetches);
     }
+
+    [Fact]
+    public async Task SilentCrlServer_IsLeftAloneForThreeTimeouts_ExceptForAMessagePastItsLookupGrace()
+    {
+        using var silent = new SilentServer();
+        var url = $"http://127.0.0.1:{silent.Port}/{Guid.NewGuid():N}.crl";
+        var bob = _pki.Issue("bob@partner.test", new CertificateOptions { CrlDistributionUrl = url });
+        var carol = _pki.Issue("carol@partner.test", new CertificateOptions { CrlDistributionUrl = url });
+        var trust = new TrustContext(new X509Certificate2Collection(_pki.Root.Certificate), [], TimeProvider.System);
+        var timeout = TimeSpan.FromSeconds(2);
+        var options = Options.Create(new GatewayOptions { Certificates = new CertificatesOptions { Revocation = new RevocationOptions { Mode = RevocationMode.HardFail, Timeout = timeout } } });
+        var checker = new ChainRevocationChecker(options, trust);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var first = await checker.CheckAsync(bob.PublicCertificate, [bob.PublicCertificate], default);
+        Assert.Equal(RevocationStatus.Unavailable, first.Status);
+        Assert.True(clock.Elapsed >= timeout / 2, $"the first check did not wait for the server ({clock.Elapsed})");
+        Assert.True(silent.Connections >= 1, "the CRL server was never asked");
+        var asked = silent.Connections;
+
+        // Another certificate of the same issuer: answered from the cache at once, saying why.
+        clock.Restart();
+        var second = await checker.CheckAsync(carol.PublicCertificate, [carol.PublicCertificate], default);
+        Assert.True(clock.Elapsed < timeout / 2, $"the second check waited for a server known to be silent ({clock.Elapsed})");
+        Assert.Equal(RevocationStatus.Unavailable, second.Status);
+        Assert.Contains("gave no answer", second.Detail);
+        Assert.Contains("not asked again until", second.Detail);
+        Assert.Equal(asked, silent.Connections);
+
+        // Past its lookup grace the status decides the message: the server gets its chance again.
+        using (FreshLookups.Begin())
+        {
+            clock.Restart();
+            var fresh = await checker.CheckAsync(carol.PublicCertificate, [carol.PublicCertificate], default);
+            Assert.True(clock.Elapsed >= timeout / 2, $"a message past its grace was answered from the outage ({clock.Elapsed})");
+            Assert.DoesNotContain("not asked again", fresh.Detail);
+        }
+        Assert.True(silent.Connections > asked, "the CRL server was not asked for the message past its grace");
+    }
 }

@@ -1,0 +1,43 @@
+using System.Runtime.InteropServices;
+
+namespace Gateway.Certificates;
+
+/// <summary>
+/// .NET's LDAP client on Linux binds with OpenLDAP's synchronous bind, which waits for the
+/// server's answer with no limit of .NET's (dotnet/runtime#62075): a directory that took the
+/// connection and never answered held the bind's thread for good (over five minutes, until the
+/// measurement gave up). OpenLDAP bounds its synchronous calls by LDAP_OPT_TIMEOUT, and a new
+/// handle copies that from the library's global options when it is made; so each connection is
+/// made with the global option set to its directory's Timeout, one at a time. The bind then
+/// fails with LDAP error 85 (timeout) after Timeout, and its thread is free again.
+/// </summary>
+internal static class LdapCallTimeout
+{
+    private const int TimeoutOption = 0x5002; // LDAP_OPT_TIMEOUT
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeValue
+    {
+        public nint Seconds;
+        public nint Microseconds;
+    }
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int SetOption(IntPtr handle, int option, ref TimeValue value);
+
+    private static readonly SetOption? Set = OpenLdapLibrary.Function<SetOption>("ldap_set_option");
+    private static readonly Lock Gate = new();
+
+    /// <summary>Makes a connection whose synchronous calls (the bind) give up after <paramref name="timeout"/>.</summary>
+    public static T Create<T>(TimeSpan timeout, Func<T> create)
+    {
+        if (Set is null) return create();
+        var value = new TimeValue { Seconds = (nint)timeout.TotalSeconds, Microseconds = timeout.Microseconds + timeout.Milliseconds * 1000 };
+        lock (Gate)
+        {
+            // A null handle sets the global options, which the handle made next copies.
+            Set(IntPtr.Zero, TimeoutOption, ref value);
+            return create();
+        }
+    }
+}
