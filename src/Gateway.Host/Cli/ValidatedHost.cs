@@ -28,7 +28,7 @@ public static class ValidatedHost
         }
         catch (Exception e) when (e is InvalidOperationException or InvalidDataException or FileNotFoundException or FormatException)
         {
-            await error.WriteLineAsync($"configuration error: {Describe(e)}");
+            await error.WriteLineAsync($"configuration error: {Describe(e, configPath ?? Path.GetFullPath("appsettings.json"))}");
         }
         host?.Dispose();
         return null;
@@ -38,7 +38,7 @@ public static class ValidatedHost
     /// The message with its causes: a settings file that is not JSON only says "Failed to load
     /// configuration from file '…'"; the reason and the place are in the JSON reader's exception within.
     /// </summary>
-    private static string Describe(Exception e)
+    private static string Describe(Exception e, string settingsPath)
     {
         if (e.InnerException is null) return e.Message;
         var json = FindJsonException(e);
@@ -48,9 +48,28 @@ public static class ValidatedHost
             var reason = json.Message;
             var cut = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
             if (cut > 0) reason = reason[..cut];
-            return $"{e.Message.TrimEnd('.')}: not valid JSON at line {line + 1}, column {position + 1}: {reason}";
+            return $"{e.Message.TrimEnd('.')}: not valid JSON at line {line + 1}, column {Column(settingsPath, line, position)}: {reason}";
         }
         return $"{e.Message.TrimEnd('.')}: {e.InnerException.Message}";
+    }
+
+    /// <summary>
+    /// The column as an editor shows it, counted in characters: the reader counts UTF-8 bytes, so
+    /// a line with "Zürich" before the fault would point one column too far.
+    /// </summary>
+    private static long Column(string path, long line, long byteInLine)
+    {
+        try
+        {
+            var text = File.ReadLines(path).Skip((int)line).FirstOrDefault();
+            if (text is null) return byteInLine + 1;
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            return System.Text.Encoding.UTF8.GetCharCount(bytes, 0, (int)Math.Min(byteInLine, bytes.Length)) + 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return byteInLine + 1;
+        }
     }
 
     private static System.Text.Json.JsonException? FindJsonException(Exception? e)

@@ -32,6 +32,20 @@ public sealed class SettingsMessageTests : IDisposable
         Assert.Contains("Expected either ',', '}', or ']'", error);
     }
 
+    [Fact]
+    public async Task SettingsFileWithAFaultAfterNonAsciiText_CountsTheColumnInCharacters_NotBytes()
+    {
+        var config = Path.Combine(_world.Root, "appsettings.json");
+        // "ü" and "ö" are two bytes each in UTF-8: the reader's byte position is two past the column an editor shows.
+        await File.WriteAllTextAsync(config, "{\n  \"Gateway\": {\n    \"Smtp\": { \"ServerName\": \"zürich-köln.example\" \"Port\": 2525 }\n  }\n}\n");
+
+        var (exit, error) = await RunAsync(config);
+
+        Assert.Equal(1, exit);
+        var column = "    \"Smtp\": { \"ServerName\": \"zürich-köln.example\" ".Length + 1;
+        Assert.Contains($"not valid JSON at line 3, column {column}: ", error);
+    }
+
     [Theory]
     [InlineData("Gateway:Relay:TlsMode", "Requird", "'Requird' is not one of None, Opportunistic, Required")]
     [InlineData("Gateway:Certificates:Revocation:Mode", "Sof", "'Sof' is not one of Off, SoftFail, HardFail")]
