@@ -51,7 +51,7 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
             }
             // The same certificate from two sources (local and cache) is judged once, under the first source's name.
             var added = lookup.Candidates.Where(c => seen.Add(c.Certificate.Thumbprint)).ToList();
-            foreach (var own in added.Where(c => heldKeys.Contains(PublicKey(c.Certificate))).ToList())
+            foreach (var own in added.Where(c => heldKeys.Contains(KeyIdentity.Of(c.Certificate))).ToList())
             {
                 ours.Add($"{own.Certificate.Thumbprint} from {own.Source}: its key is one of Gateway's own identities for {address}, which the user reads mail without");
                 added.Remove(own);
@@ -80,30 +80,12 @@ public sealed class CertificateResolver(IReadOnlyList<ICertificateSource> source
     {
         try
         {
-            return held?.CertificatesFor(address).Select(PublicKey).ToHashSet(StringComparer.Ordinal) ?? [];
+            return held?.CertificatesFor(address).Select(KeyIdentity.Of).ToHashSet(StringComparer.Ordinal) ?? [];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
         {
             return [];
         }
-    }
-
-    /// <summary>
-    /// The key itself, whatever the certificate's encoding of its algorithm: an RSA key by its
-    /// modulus (its AlgorithmIdentifier may carry NULL parameters or none, or name RSASSA-PSS), any
-    /// other by its algorithm and public key bits.
-    /// </summary>
-    private static string PublicKey(X509Certificate2 certificate)
-    {
-        try
-        {
-            using var rsa = certificate.GetRSAPublicKey();
-            if (rsa is not null) return "rsa:" + Convert.ToBase64String(rsa.ExportParameters(false).Modulus!);
-        }
-        catch (System.Security.Cryptography.CryptographicException)
-        {
-        }
-        return $"{certificate.PublicKey.Oid.Value}:{Convert.ToBase64String(certificate.PublicKey.EncodedKeyValue.RawData)}";
     }
 
     /// <summary>

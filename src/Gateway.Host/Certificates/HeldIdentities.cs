@@ -18,4 +18,11 @@ public sealed class HeldIdentities(LocalCertificateStore local, ICertificateIssu
 
     public IReadOnlyList<X509Certificate2> CertificatesFor(string address) =>
         [.. local.IdentitiesFor(address), .. issuer?.CertificatesIssuedTo(address) ?? []];
+
+    /// <summary>Whether <paramref name="certificate"/>'s key is one Gateway holds for <paramref name="address"/>.</summary>
+    public bool Holds(string address, X509Certificate2 certificate)
+    {
+        var key = KeyIdentity.Of(certificate);
+        return CertificatesFor(address).Any(own => KeyIdentity.Of(own) == key);
+    }
 }

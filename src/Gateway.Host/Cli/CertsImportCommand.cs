@@ -15,6 +15,8 @@ namespace Gateway.Cli;
 /// signature verifies and the certificates pass every rule;
 /// certificate files (.crt .pem .cer .der .p7b .p7c) give each end-entity certificate for each
 /// address in its subjectAltName. Whatever is refused is named with every reason; exit 1 then.
+/// A certificate of a key Gateway holds for the address (one of its own signed copies, say) is
+/// not stored: mail to that address is never encrypted to it, and stored it would only mislead.
 /// </summary>
 public static class CertsImportCommand
 {
@@ -26,6 +28,7 @@ public static class CertsImportCommand
         if (host is null) return 1;
         var trust = host.Services.GetRequiredService<LocalCertificateStore>().Trust;
         var cache = host.Services.GetRequiredService<CertificateCache>();
+        var held = host.Services.GetRequiredService<HeldIdentities>();
         var failed = false;
         foreach (var file in files)
         {
@@ -36,8 +39,8 @@ public static class CertsImportCommand
                 continue;
             }
             var extension = Path.GetExtension(file).ToLowerInvariant();
-            if (extension == ".eml") failed |= !await ImportMessageAsync(file, trust, cache, output, error);
-            else if (CertificateExtensions.Contains(extension)) failed |= !await ImportCertificatesAsync(file, trust, cache, output, error);
+            if (extension == ".eml") failed |= !await ImportMessageAsync(file, trust, cache, held, output, error);
+            else if (CertificateExtensions.Contains(extension)) failed |= !await ImportCertificatesAsync(file, trust, cache, held, output, error);
             else
             {
                 await error.WriteLineAsync($"{file}: unknown kind of file (expected .eml, {string.Join(", ", CertificateExtensions)})");
@@ -47,7 +50,7 @@ public static class CertsImportCommand
         return failed ? 1 : 0;
     }
 
-    private static async Task<bool> ImportMessageAsync(string file, TrustContext trust, CertificateCache cache, TextWriter output, TextWriter error)
+    private static async Task<bool> ImportMessageAsync(string file, TrustContext trust, CertificateCache cache, HeldIdentities held, TextWriter output, TextWriter error)
     {
         var result = SignatureHarvester.Harvest(await File.ReadAllBytesAsync(file), trust);
         if (!result.Accepted)
@@ -57,6 +60,11 @@ public static class CertsImportCommand
             return false;
         }
         var stored = string.Join(", ", result.EncryptionCertificates.Select(c => c.Thumbprint));
+        if (result.EncryptionCertificates.Any(c => held.Holds(result.Address!, c)))
+        {
+            await error.WriteLineAsync($"{file}: not stored certificate {stored} for {result.Address}: {HeldKey(result.Address!)}");
+            return false;
+        }
         if (cache.RememberHarvest(result) is { } notStored)
         {
             await error.WriteLineAsync($"{file}: not stored certificate {stored} for {result.Address}: {notStored}");
@@ -68,7 +76,7 @@ public static class CertsImportCommand
         return true;
     }
 
-    private static async Task<bool> ImportCertificatesAsync(string file, TrustContext trust, CertificateCache cache, TextWriter output, TextWriter error)
+    private static async Task<bool> ImportCertificatesAsync(string file, TrustContext trust, CertificateCache cache, HeldIdentities held, TextWriter output, TextWriter error)
     {
         X509Certificate2Collection collection;
         try
@@ -105,12 +113,21 @@ public static class CertsImportCommand
                     ok = false;
                     continue;
                 }
+                if (held.Holds(address, certificate))
+                {
+                    await error.WriteLineAsync($"{file}: not stored certificate {certificate.Thumbprint} for {address}: {HeldKey(address)}");
+                    ok = false;
+                    continue;
+                }
                 cache.RememberFound(address, HarvestedCertificateSource.ImportedName, [certificate], chain: verdict.ChainWithoutRoot.Skip(1).ToList());
                 await output.WriteLineAsync($"{file}: stored certificate {certificate.Thumbprint} for {address}");
             }
         }
         return ok;
     }
+
+    private static string HeldKey(string address) =>
+        $"its key is one Gateway holds for {address} (its own identity); mail to {address} is never encrypted to it, since {address} reads mail without that key";
 
     private static X509Certificate2Collection Load(byte[] bytes)
     {
