@@ -94,6 +94,7 @@ internal static class CmsSigning
         foreach (var carried in request.CarriedCertificates()) signer.Certificates.Add(carried);
         signer.SignedAttributes.Add(SignedAttributes.SigningTime(now));
         signer.SignedAttributes.Add(SignedAttributes.SmimeCapabilities(request.DecryptsReplies));
+        signer.SignedAttributes.Add(SignedAttributes.SigningCertificateV2(request.Signer!));
         if (request.ReplyCertificate is { } reply)
         {
             signer.SignedAttributes.Add(SignedAttributes.EncryptionKeyPreference(reply));

@@ -25,7 +25,7 @@ internal static class DetachedSignatureWriter
         var signer = request.Signer!;
         var hash = Hash(request.Crypto.Digest);
         var digestOid = SmimeOids.Digest(request.Crypto.Digest);
-        var signedAttributes = SignedAttributesSet(Digest(content, hash), request.ReplyCertificate, now, request.DecryptsReplies);
+        var signedAttributes = SignedAttributesSet(Digest(content, hash), signer, request.ReplyCertificate, now, request.DecryptsReplies);
         byte[] signature;
         using (var rsa = signer.GetRSAPrivateKey() ?? throw new CryptographicException($"certificate {signer.Thumbprint} has no RSA private key"))
             signature = rsa.SignData(signedAttributes, hash, RSASignaturePadding.Pkcs1);
@@ -72,7 +72,7 @@ internal static class DetachedSignatureWriter
         return writer.Encode();
     }
 
-    private static byte[] SignedAttributesSet(byte[] digest, X509Certificate2? reply, DateTimeOffset now, bool decryptsReplies)
+    private static byte[] SignedAttributesSet(byte[] digest, X509Certificate2 signer, X509Certificate2? reply, DateTimeOffset now, bool decryptsReplies)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSetOf()) // DER sorts the attributes, as SignedCms does
@@ -81,6 +81,7 @@ internal static class DetachedSignatureWriter
             WriteAttribute(writer, SmimeOids.SigningTime, value => value.WriteEncodedValue(SignedAttributes.SigningTime(now).RawData));
             WriteAttribute(writer, SmimeOids.MessageDigest, value => value.WriteOctetString(digest));
             WriteAttribute(writer, SmimeOids.SmimeCapabilities, value => value.WriteEncodedValue(SignedAttributes.SmimeCapabilities(decryptsReplies).RawData));
+            WriteAttribute(writer, SmimeOids.SigningCertificateV2, value => value.WriteEncodedValue(SignedAttributes.SigningCertificateV2(signer).RawData));
             if (reply is not null)
             {
                 WriteAttribute(writer, SmimeOids.EncryptionKeyPreference, value => value.WriteEncodedValue(SignedAttributes.EncryptionKeyPreference(reply).RawData));

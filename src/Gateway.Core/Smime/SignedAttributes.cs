@@ -7,7 +7,8 @@ namespace Gateway.Smime;
 /// <summary>
 /// The signed attributes a recipient's client needs to answer encrypted: which ciphers we read
 /// (SMIMECapabilities, RFC 8551 §2.5.2) and which certificate to encrypt to
-/// (SMIMEEncryptionKeyPreference, §2.5.3), as Outlook and Thunderbird expect.
+/// (SMIMEEncryptionKeyPreference, §2.5.3), as Outlook and Thunderbird expect; and the signer's
+/// certificate itself under the signature (ESS signingCertificateV2, RFC 5035).
 /// </summary>
 internal static class SignedAttributes
 {
@@ -60,6 +61,32 @@ internal static class SignedAttributes
     /// </summary>
     public static AsnEncodedData MicrosoftEncryptionKeyPreference(X509Certificate2 certificate) =>
         new(new Oid(SmimeOids.MicrosoftEncryptionKeyPreference), IssuerAndSerialNumber(certificate, Asn1Tag.Sequence));
+
+    /// <summary>
+    /// ESS signingCertificateV2 (RFC 5035 §3): the SHA-256 hash of the signer's certificate and its
+    /// issuer and serial, signed with the rest. The SignerInfo only names the certificate by issuer
+    /// and serial, outside what is signed: without this, a verifier could be handed another
+    /// certificate under the same name and serial (RFC 5035 §1, substitution). OpenSSL 3 compares
+    /// it with the certificate it verifies with (`cms -verify`); readers that do not know it skip it.
+    /// </summary>
+    public static AsnEncodedData SigningCertificateV2(X509Certificate2 signer)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence()) // SigningCertificateV2 { certs, no policies }
+        using (writer.PushSequence()) // certs: SEQUENCE OF ESSCertIDv2, the signer's first (and only)
+        using (writer.PushSequence()) // ESSCertIDv2; hashAlgorithm is DEFAULT id-sha256, so DER leaves it out
+        {
+            writer.WriteOctetString(SHA256.HashData(signer.RawDataMemory.Span));
+            using (writer.PushSequence()) // IssuerSerial { issuer GeneralNames, serialNumber }
+            {
+                using (writer.PushSequence())
+                using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 4, isConstructed: true))) // directoryName [4] Name: explicit, Name is a CHOICE
+                    writer.WriteEncodedValue(signer.IssuerName.RawData);
+                writer.WriteInteger(signer.SerialNumberBytes.Span);
+            }
+        }
+        return new AsnEncodedData(new Oid(SmimeOids.SigningCertificateV2), writer.Encode());
+    }
 
     private static byte[] IssuerAndSerialNumber(X509Certificate2 certificate, Asn1Tag tag)
     {

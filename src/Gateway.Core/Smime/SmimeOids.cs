@@ -32,6 +32,8 @@ internal static class SmimeOids
     public const string EcdhSha512Kdf = "1.3.132.1.11.3";
     public const string SmimeCapabilities = "1.2.840.113549.1.9.15";
     public const string EncryptionKeyPreference = "1.2.840.113549.1.9.16.2.11";
+    /// <summary>id-aa-signingCertificateV2, RFC 5035 §3.</summary>
+    public const string SigningCertificateV2 = "1.2.840.113549.1.9.16.2.47";
     /// <summary>Microsoft's older form of the same attribute (an IssuerAndSerialNumber), which Outlook and Thunderbird write beside it.</summary>
     public const string MicrosoftEncryptionKeyPreference = "1.3.6.1.4.1.311.16.4";
 

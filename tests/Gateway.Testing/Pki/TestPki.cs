@@ -107,6 +107,22 @@ public sealed class TestPki : IDisposable
         return Own(identity);
     }
 
+    /// <summary>
+    /// A certificate with the issuer, serial number and key of <paramref name="original"/> that
+    /// names <paramref name="address"/> instead: what a certificate substitution (RFC 5035 §1)
+    /// hands a verifier that finds the signer's certificate by issuer and serial alone.
+    /// </summary>
+    public X509Certificate2 Twin(X509Certificate2 original, string address)
+    {
+        var request = new CertificateRequest(new X500DistinguishedName($"CN={address}, O=Gateway TEST ONLY"), original.PublicKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        foreach (var extension in original.Extensions.Where(e => e.Oid?.Value != "2.5.29.17")) request.CertificateExtensions.Add(extension);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddEmailAddress(address);
+        request.CertificateExtensions.Add(san.Build());
+        return Own(request.Create(Root.Certificate.SubjectName, X509SignatureGenerator.CreateForRSA(Root.SigningKey, RSASignaturePadding.Pkcs1),
+            original.NotBefore, original.NotAfter, original.SerialNumberBytes.Span));
+    }
+
     public void Dispose()
     {
         foreach (var item in _owned)
