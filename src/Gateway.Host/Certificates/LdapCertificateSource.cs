@@ -21,8 +21,9 @@ namespace Gateway.Certificates;
 /// A message to 200 recipients would otherwise wait for 200 timeouts in a row, holding a worker
 /// for half an hour, while every one of them is deferred all the same. Not for a message past
 /// its lookup grace (<see cref="FreshLookups"/>): there "unavailable" decides, so the directory
-/// is asked. At most <see cref="ConcurrentSearches"/> searches run at once per directory: each
-/// blocks a thread for up to its Timeout.
+/// is asked. At most <see cref="ConcurrentSearches"/> searches run at once per directory, each
+/// blocking a thread of its own until the library returns (<see cref="BlockingCallSlots"/>);
+/// a lookup that finds them all still waiting after three Timeouts is a temporary failure.
 /// </summary>
 public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings, ILogger<LdapCertificateSource> logger, TimeProvider? time = null) : ICertificateSource
 {
@@ -31,7 +32,7 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
     /// <summary>The OpenLDAP client blocks its thread: 4 workers of 8 lookups each would hold 32 threads for a directory that never answers.</summary>
     private const int ConcurrentSearches = 4;
 
-    private readonly SemaphoreSlim _searches = new(ConcurrentSearches);
+    private readonly BlockingCallSlots _searches = new(ConcurrentSearches);
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -48,24 +49,26 @@ public sealed partial class LdapCertificateSource(LdapDirectoryOptions settings,
         if (usage == CertificateUsage.Signing) return CertificateLookup.None;
         if (LeftAlone() is { } before) return before;
         var filter = LdapFilter.FormatAny(settings.Filter, MailAddress.Spellings(address));
-        await _searches.WaitAsync(cancellationToken);
+        var bound = settings.Timeout * 3;
         try
         {
             // Queued behind searches that failed meanwhile: their failure is this lookup's answer too,
-            // or 8 probes queued behind 4 searches of a silent directory wait for two rounds of timeouts.
-            if (LeftAlone() is { } meanwhile) return meanwhile;
-            var values = await LdapConnections.RunAsync(settings, () => Search(filter), cancellationToken);
-            _outage = null;
-            return CertificateLookup.Found(Candidates(values, address));
+            // or 8 lookups queued behind 4 searches of a silent directory wait for two rounds of timeouts.
+            var search = await _searches.TryStartAsync(() => LeftAlone() ?? CertificateLookup.Found(Candidates(Search(filter), address)), bound, cancellationToken);
+            if (search is null)
+            {
+                var reason = $"its {_searches.Count} searches are all still waiting for answers";
+                _outage = new Outage(_time.GetUtcNow() + bound, reason);
+                return Unavailable(address, reason);
+            }
+            var lookup = await LdapConnections.Bounded(search, settings, cancellationToken);
+            if (!lookup.Failed) _outage = null;
+            return lookup;
         }
         catch (Exception e) when (LdapConnections.Failure(e, settings) is { } reason)
         {
-            _outage = new Outage(_time.GetUtcNow() + settings.Timeout * 3, reason);
+            _outage = new Outage(_time.GetUtcNow() + bound, reason);
             return Unavailable(address, reason);
-        }
-        finally
-        {
-            _searches.Release();
         }
     }
 

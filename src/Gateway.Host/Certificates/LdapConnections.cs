@@ -86,7 +86,11 @@ public static class LdapConnections
     /// library call that ignores it.
     /// </summary>
     public static Task<T> RunAsync<T>(LdapDirectoryOptions settings, Func<T> operation, CancellationToken cancellationToken) =>
-        BlockingNetworkCall.RunAsync(operation, cancellationToken).WaitAsync(settings.Timeout * 3, cancellationToken);
+        Bounded(BlockingNetworkCall.RunAsync(operation, cancellationToken), settings, cancellationToken);
+
+    /// <summary>A directory operation waited for no longer than three Timeouts (connect, bind, search).</summary>
+    public static Task<T> Bounded<T>(Task<T> operation, LdapDirectoryOptions settings, CancellationToken cancellationToken) =>
+        operation.WaitAsync(settings.Timeout * 3, cancellationToken);
 
     /// <summary>Why a directory operation failed, in words for the audit and the log; null when the exception is not a directory failure.</summary>
     public static string? Failure(Exception exception, LdapDirectoryOptions settings) => exception switch

@@ -223,4 +223,58 @@ public sealed class LdapCertificateSourceTests : IAsyncLifetime
         Assert.Equal(4, silent.Connections); // the 4 searches a directory gets at once, and no second round
         Assert.Equal(4, lookups.Count(l => l.TemporaryFailure!.Contains("not asked again until", StringComparison.Ordinal)));
     }
+
+    /// <summary>
+    /// A connect that a firewall drops (here: a listener whose queue is full, so the kernel drops
+    /// the SYN) waited for the kernel's retries, minutes; OpenLDAP's network timeout ends it.
+    /// </summary>
+    [Fact]
+    public async Task AConnectThatIsDropped_GivesUpAfterTheDirectorysTimeout()
+    {
+        using var full = new TcpListener(IPAddress.Loopback, 0);
+        full.Start(backlog: 1);
+        var port = ((IPEndPoint)full.LocalEndpoint).Port;
+        var fillers = new List<TcpClient>();
+        for (var i = 0; i < 4; i++)
+        {
+            var filler = new TcpClient();
+            _ = filler.ConnectAsync(IPAddress.Loopback, port);
+            fillers.Add(filler);
+        }
+        await Task.Delay(200);
+        var settings = new LdapDirectoryOptions { Url = $"ldap://127.0.0.1:{port}", BaseDn = SlapdInstance.People, Timeout = TimeSpan.FromSeconds(1) };
+        var clock = Stopwatch.StartNew();
+
+        var open = BlockingNetworkCall.RunAsync(() => LdapConnections.Open(settings), CancellationToken.None);
+        var ended = await Task.WhenAny(open, Task.Delay(TimeSpan.FromSeconds(20))) == open;
+        fillers.ForEach(f => f.Dispose());
+
+        Assert.True(ended, "the connect to a directory that drops it was still waiting after 20 s");
+        await Assert.ThrowsAsync<System.DirectoryServices.Protocols.LdapException>(() => open);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    /// <summary>
+    /// An ldaps:// handshake that never ends (libldap 2.5 does TLS blocking, with no timeout) holds
+    /// its thread until the server lets go. Each round of lookups after the quiet time used to
+    /// leave 4 more of them; the 4 threads a directory gets stay the only ones.
+    /// </summary>
+    [Fact]
+    public async Task ADirectoryWhoseCallsNeverReturn_HoldsFourThreads_NotFourMoreEachRound()
+    {
+        using var silent = new SilentServer();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var source = Source($"ldaps://127.0.0.1:{silent.Port}", TimeSpan.FromSeconds(1), clock);
+
+        var lookups = new List<CertificateLookup>();
+        for (var round = 0; round < 3; round++)
+        {
+            lookups.AddRange(await Task.WhenAll(Enumerable.Range(0, 8).Select(i => source.FindAsync($"r{round}-{i}@partner.test", CertificateUsage.Encryption, CancellationToken.None).AsTask())));
+            clock.Advance(TimeSpan.FromSeconds(3.1)); // past the quiet time: the directory is asked again
+        }
+
+        Assert.All(lookups, l => Assert.True(l.Failed));
+        Assert.Equal(4, silent.Connections);
+        Assert.Contains(lookups, l => l.TemporaryFailure!.Contains("searches are all still waiting", StringComparison.Ordinal));
+    }
 }

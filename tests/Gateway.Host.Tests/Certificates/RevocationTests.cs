@@ -142,7 +142,7 @@ public sealed class RevocationTests : IDisposable
         var second = await checker.CheckAsync(carol.PublicCertificate, [carol.PublicCertificate], default);
         Assert.True(clock.Elapsed < timeout / 2, $"the second check waited for a server known to be silent ({clock.Elapsed})");
         Assert.Equal(RevocationStatus.Unavailable, second.Status);
-        Assert.Contains("gave no answer", second.Detail);
+        Assert.Contains("gave no usable answer", second.Detail);
         Assert.Contains("not asked again until", second.Detail);
         Assert.Equal(asked, silent.Connections);
 
@@ -155,5 +155,55 @@ public sealed class RevocationTests : IDisposable
             Assert.DoesNotContain("not asked again", fresh.Detail);
         }
         Assert.True(silent.Connections > asked, "the CRL server was not asked for the message past its grace");
+    }
+
+    private ChainRevocationChecker Checker(RevocationMode mode, TimeSpan timeout, Microsoft.Extensions.Logging.ILogger<ChainRevocationChecker>? logger = null)
+    {
+        var trust = new TrustContext(new X509Certificate2Collection(_pki.Root.Certificate), [], TimeProvider.System);
+        var options = Options.Create(new GatewayOptions { Certificates = new CertificatesOptions { Revocation = new RevocationOptions { Mode = mode, Timeout = timeout } } });
+        return new ChainRevocationChecker(options, trust, logger);
+    }
+
+    /// <summary>
+    /// One issuer, two CRL locations: carol's answers, bob's is silent. While bob's issuer is left
+    /// alone, carol's status from the cache stands: she is not deferred for bob's server.
+    /// </summary>
+    [Fact]
+    public async Task ACachedGoodStatus_StandsWhileTheIssuersOtherServerIsLeftAlone()
+    {
+        using var silent = new SilentServer();
+        var carol = _pki.Issue("carol@partner.test", new CertificateOptions { CrlDistributionUrl = _crlUrl });
+        var bob = _pki.Issue("bob@partner.test", new CertificateOptions { CrlDistributionUrl = $"http://127.0.0.1:{silent.Port}/{Guid.NewGuid():N}.crl" });
+        _crl = _pki.Root.CreateCrl();
+        var checker = Checker(RevocationMode.HardFail, TimeSpan.FromSeconds(2));
+
+        Assert.Equal(RevocationStatus.Good, (await checker.CheckAsync(carol.PublicCertificate, [carol.PublicCertificate], default)).Status);
+        var fetched = _fetches;
+        Assert.Equal(RevocationStatus.Unavailable, (await checker.CheckAsync(bob.PublicCertificate, [bob.PublicCertificate], default)).Status);
+        var again = await checker.CheckAsync(carol.PublicCertificate, [carol.PublicCertificate], default);
+
+        Assert.Equal(RevocationStatus.Good, again.Status);
+        Assert.Equal(fetched, _fetches);
+    }
+
+    /// <summary>
+    /// A burst of checks of one issuer's certificates against its silent server: 4 ask it, the
+    /// others wait for their answer and take it, and the outage is logged once, not per check.
+    /// </summary>
+    [Fact]
+    public async Task ABurstOfChecksAgainstASilentServer_AsksItFourTimes_AndLogsTheOutageOnce()
+    {
+        using var silent = new SilentServer();
+        var url = $"http://127.0.0.1:{silent.Port}/{Guid.NewGuid():N}.crl";
+        var subjects = Enumerable.Range(0, 16).Select(i => _pki.Issue($"r{i}@partner.test", new CertificateOptions { CrlDistributionUrl = url })).ToList();
+        var log = new CapturedLog();
+        var checker = Checker(RevocationMode.SoftFail, TimeSpan.FromSeconds(2), new Microsoft.Extensions.Logging.Logger<ChainRevocationChecker>(new Microsoft.Extensions.Logging.LoggerFactory([log])));
+
+        var verdicts = await Task.WhenAll(subjects.Select(s => checker.CheckAsync(s.PublicCertificate, [s.PublicCertificate], default).AsTask()));
+
+        Assert.All(verdicts, v => Assert.True(v.SoftFailed, v.Detail));
+        Assert.Equal(4, silent.Connections);
+        Assert.Equal(12, verdicts.Count(v => v.Detail.Contains("not asked again until", StringComparison.Ordinal)));
+        Assert.Single(log.Events(4012));
     }
 }
