@@ -25,6 +25,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CheckTimer(errors, "Gateway:Smtp:DataTimeout", smtp.DataTimeout);
         if (smtp.MaxErrors < 1) errors.Add("Gateway:Smtp:MaxErrors must be at least 1");
         if (smtp.MaxConnectionsPerClient < 1) errors.Add("Gateway:Smtp:MaxConnectionsPerClient must be at least 1");
+        if (smtp.MaxConnections < 1) errors.Add("Gateway:Smtp:MaxConnections must be at least 1");
         if (!Enum.IsDefined(smtp.BareNewline)) errors.Add("Gateway:Smtp:BareNewline must be Reject or Normalize");
         if (smtp.MaxHeaderSize < 1024) errors.Add("Gateway:Smtp:MaxHeaderSize must be at least 1024 bytes");
         if (smtp.MaxHops < 1) errors.Add("Gateway:Smtp:MaxHops must be at least 1");

@@ -37,6 +37,9 @@ public sealed class SmtpOptions
     /// <summary>Simultaneous connections per client address (Postfix's smtpd_client_connection_count_limit).</summary>
     public int MaxConnectionsPerClient { get; set; } = 50;
 
+    /// <summary>Open connections in all, per listener; one more gets 421 before the greeting. Each holds a file descriptor.</summary>
+    public int MaxConnections { get; set; } = 1000;
+
     /// <summary>What a bare LF in DATA gets: Reject (550 5.5.2) or Normalize (stored as CRLF). Bare CR is always refused.</summary>
     public BareNewlineHandling BareNewline { get; set; } = BareNewlineHandling.Reject;
 

@@ -12,8 +12,17 @@ public sealed class SpoolOptions
     /// </summary>
     public bool Journal { get; set; } = true;
 
-    /// <summary>Messages processed in parallel after the 250.</summary>
-    public int Workers { get; set; } = Math.Max(2, Environment.ProcessorCount * 2);
+    /// <summary>Messages processed in parallel after the 250; unset: <see cref="EffectiveWorkers"/>.</summary>
+    public int? Workers { get; set; }
+
+    /// <summary>
+    /// <see cref="Workers"/>, or 2 per CPU core and at least one per upstream connection allowed
+    /// (Relay:MaxConnections), at most 256. A worker waits with its copy for the upstream's reply
+    /// to the end of the data, up to 10 minutes: with fewer workers than connections, 4 copies an
+    /// upstream filter sat on (40 s each) stopped all delivery, bounces included, while 4 of the 8
+    /// connections stayed unused.
+    /// </summary>
+    public int EffectiveWorkers(RelayOptions relay) => Workers ?? Math.Clamp(Math.Max(2 * Environment.ProcessorCount, relay.MaxConnections), 2, 256);
 
     /// <summary>First retry after a temporary failure; each next one doubles, up to <see cref="MaxRetryInterval"/>.</summary>
     public TimeSpan FirstRetry { get; set; } = TimeSpan.FromMinutes(1);

@@ -32,7 +32,7 @@ public sealed partial class HarvestListenerService(
         var smtp = options.Value.Smtp;
         var networks = ClientNetworks.For(harvest.EffectiveAllowedNetworks);
         var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize, smtp.CommandTimeout);
-        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits,
+        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient, smtp.MaxConnections), limits,
             (client, refusal) => _ = audit.TryWriteAsync(new AuditEvent("connection-refused")
             {
                 Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply,
@@ -41,7 +41,7 @@ public sealed partial class HarvestListenerService(
             {
                 LogClosed(client.ToString(), closure.Reason);
                 _ = audit.TryWriteAsync(closure.Audit(client, "inbound endpoint: ")).AsTask();
-            }));
+            }, logger));
         factory.EndpointStarted += (_, e) =>
         {
             LogListening(e.LocalEndPoint.ToString()!, harvest.UpstreamHost, harvest.UpstreamPort);

@@ -89,7 +89,7 @@ public sealed partial class SpoolWorkerService(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var workers = Enumerable.Range(0, options.Value.Spool.Workers).Select(_ => Task.Run(() => WorkAsync(stoppingToken), CancellationToken.None));
+        var workers = Enumerable.Range(0, options.Value.Spool.EffectiveWorkers(options.Value.Relay)).Select(_ => Task.Run(() => WorkAsync(stoppingToken), CancellationToken.None));
         return Task.WhenAll(workers
             .Append(Task.Run(() => WakeDeferredAsync(stoppingToken), CancellationToken.None))
             .Append(Task.Run(() => WatchControlAsync(stoppingToken), CancellationToken.None)));

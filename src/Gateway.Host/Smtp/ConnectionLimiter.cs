@@ -3,24 +3,39 @@ using System.Net;
 
 namespace Gateway.Smtp;
 
-/// <summary>Counts open connections per client address, like Postfix's smtpd_client_connection_count_limit.</summary>
-internal sealed class ConnectionLimiter(int limit)
+/// <summary>
+/// Counts open connections per client address, like Postfix's smtpd_client_connection_count_limit,
+/// and in all, like its process limit: each connection holds a file descriptor, and a process
+/// out of them cannot open its spool, its journal or its certificates any more.
+/// </summary>
+internal sealed class ConnectionLimiter(int perClient, int total)
 {
     private readonly ConcurrentDictionary<IPAddress, int> _open = new();
+    private int _total;
 
-    /// <summary>Takes a slot for the client; false (and nothing taken) when it already has <c>limit</c> connections.</summary>
-    public bool TryAcquire(IPAddress client)
+    /// <summary>Takes a slot for the client; the refusal (and nothing taken) when it or everyone has too many.</summary>
+    public ConnectionRefusal? TryAcquire(IPAddress client)
     {
+        if (Interlocked.Increment(ref _total) > total)
+        {
+            Interlocked.Decrement(ref _total);
+            return ConnectionRefusal.TooManyInAll;
+        }
         while (true)
         {
             var current = _open.GetOrAdd(client, 0);
-            if (current >= limit) return false;
-            if (_open.TryUpdate(client, current + 1, current)) return true;
+            if (current >= perClient)
+            {
+                Interlocked.Decrement(ref _total);
+                return ConnectionRefusal.TooManyConnections;
+            }
+            if (_open.TryUpdate(client, current + 1, current)) return null;
         }
     }
 
     public void Release(IPAddress client)
     {
+        Interlocked.Decrement(ref _total);
         while (true)
         {
             if (!_open.TryGetValue(client, out var current)) return;

@@ -47,7 +47,7 @@ public sealed partial class SmtpListenerService : BackgroundService
     {
         var smtp = _options.Smtp;
         var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize, smtp.CommandTimeout);
-        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(_networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient), limits, OnRefused, OnClosed));
+        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(_networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient, smtp.MaxConnections), limits, OnRefused, OnClosed, _logger));
         factory.EndpointStarted += (_, e) =>
         {
             var endpoint = (IPEndPoint)e.LocalEndPoint;

@@ -31,7 +31,7 @@ public sealed partial class FileSpool
         Hold = Path.Combine(Root, "hold");
         Corrupt = Path.Combine(Root, "corrupt");
         Work = Path.Combine(Root, "work");
-        WorkFiles = new WorkFiles(Work, WorkFiles.PerWorker * options.Value.Spool.Workers);
+        WorkFiles = new WorkFiles(Work, WorkFiles.PerWorker * options.Value.Spool.EffectiveWorkers(options.Value.Relay));
         Locks = Path.Combine(Root, "locks");
         Control = Path.Combine(Root, "control");
         _incomingNames = DirectorySync.For(Incoming);
