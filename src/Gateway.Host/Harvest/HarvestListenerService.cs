@@ -18,7 +18,8 @@ namespace Gateway.Harvest;
 /// the outbound one (allowed networks, line and error limits, TCP_NODELAY), no spool, no policy.
 /// </summary>
 public sealed partial class HarvestListenerService(
-    IOptions<GatewayOptions> options, LocalCertificateStore local, CertificateCache cache, IAuditLog audit, IServiceProvider services, ILogger<HarvestListenerService> logger) : BackgroundService
+    IOptions<GatewayOptions> options, LocalCertificateStore local, CertificateCache cache, IAuditLog audit, IServiceProvider services, ILogger<HarvestListenerService> logger,
+    TimeProvider time) : BackgroundService
 {
     private readonly TaskCompletionSource<IPEndPoint> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -32,11 +33,13 @@ public sealed partial class HarvestListenerService(
         var smtp = options.Value.Smtp;
         var networks = ClientNetworks.For(harvest.EffectiveAllowedNetworks);
         var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize, smtp.CommandTimeout);
+        var refusals = new RefusalThrottle(time);
         var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient, smtp.MaxConnections), limits,
-            (client, refusal) => _ = audit.TryWriteAsync(new AuditEvent("connection-refused")
+            (client, refusal) =>
             {
-                Client = client.Address.ToString(), Action = "refused", Reason = "inbound endpoint: " + refusal.Reason, Reply = refusal.Reply,
-            }).AsTask(),
+                if (refusals.Admit(client.Address, refusal.Reason) is { } leftOut)
+                    _ = audit.TryWriteAsync(refusal.Audit(client, leftOut, "inbound endpoint: ")).AsTask();
+            },
             (client, closure) =>
             {
                 LogClosed(client.ToString(), closure.Reason);

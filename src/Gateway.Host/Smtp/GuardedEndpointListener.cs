@@ -122,6 +122,12 @@ internal sealed record ListenerGuards(ClientNetworks Networks, ConnectionLimiter
 /// <summary>Why a connection was refused before the greeting, with the reply and the audit reason.</summary>
 internal sealed record ConnectionRefusal(string Reply, string Reason)
 {
+    /// <summary>The audit line, <paramref name="leftOut"/> being how many like it <see cref="RefusalThrottle"/> left out before it.</summary>
+    public Gateway.Audit.AuditEvent Audit(IPEndPoint client, int leftOut, string reasonPrefix = "") => new("connection-refused")
+    {
+        Client = client.Address.ToString(), Action = "refused", Reason = reasonPrefix + Reason, Reply = Reply, Status = RefusalThrottle.Status(leftOut),
+    };
+
     public static readonly ConnectionRefusal Network = new(
         Gateway.Outcomes.Failures.Reply(Gateway.Outcomes.FailureKind.ClientNotAllowed).ToString(),
         "client network is not in Gateway:Smtp:AllowedNetworks");

@@ -22,6 +22,7 @@ public sealed partial class SmtpListenerService : BackgroundService
     private readonly IHostApplicationLifetime _lifetime;
     private readonly TaskCompletionSource<IPEndPoint> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SmtpServer.SmtpServer? _server;
+    private readonly RefusalThrottle _refusals;
 
     /// <summary>
     /// How long sessions may go on after the listener stopped accepting: a client in the middle of
@@ -30,8 +31,10 @@ public sealed partial class SmtpListenerService : BackgroundService
     /// </summary>
     public static TimeSpan GracePeriod(TimeSpan shutdownTimeout) => TimeSpan.FromTicks(Math.Min(shutdownTimeout.Ticks / 3, TimeSpan.FromSeconds(10).Ticks));
 
-    public SmtpListenerService(IOptions<GatewayOptions> options, IServiceProvider services, ClientNetworks networks, IAuditLog audit, IHostApplicationLifetime lifetime, ILogger<SmtpListenerService> logger)
+    public SmtpListenerService(IOptions<GatewayOptions> options, IServiceProvider services, ClientNetworks networks, IAuditLog audit, IHostApplicationLifetime lifetime, ILogger<SmtpListenerService> logger,
+        TimeProvider time)
     {
+        _refusals = new RefusalThrottle(time);
         _lifetime = lifetime;
         _options = options.Value;
         _services = services;
@@ -133,11 +136,9 @@ public sealed partial class SmtpListenerService : BackgroundService
 
     private void OnRefused(IPEndPoint client, ConnectionRefusal refusal)
     {
+        if (_refusals.Admit(client.Address, refusal.Reason) is not { } leftOut) return;
         LogRefused(client.ToString(), refusal.Reason);
-        _ = _audit.TryWriteAsync(new AuditEvent("connection-refused")
-        {
-            Client = client.Address.ToString(), Action = "refused", Reason = refusal.Reason, Reply = refusal.Reply,
-        }).AsTask();
+        _ = _audit.TryWriteAsync(refusal.Audit(client, leftOut)).AsTask();
     }
 
     private void OnClosed(IPEndPoint client, SessionClosure closure)

@@ -182,6 +182,25 @@ public sealed class SmtpAbuseTests : IDisposable
         Assert.Equal(["dave@elsewhere.test"], closed.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()));
     }
 
+    /// <summary>Any host that reaches the port can be refused over and over: one line a minute, not one per connection (770 KB of audit a second at 3,000 refusals a second).</summary>
+    [Fact]
+    public async Task RepeatedRefusals_AreAuditedOnceAMinute_NotOncePerConnection()
+    {
+        _world.Settings["Gateway:Smtp:MaxConnectionsPerClient"] = "1";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        await using var held = await RawSmtpClient.ConnectAsync(gateway.Port);
+        Assert.StartsWith("220", await held.ReadReplyAsync());
+        for (var i = 0; i < 20; i++)
+        {
+            await using var refused = await RawSmtpClient.ConnectAsync(gateway.Port);
+            Assert.StartsWith("421 4.7.0", await refused.ReadReplyAsync());
+        }
+        await gateway.WaitForAuditAsync(e => RunningGateway.Is(e, "connection-refused"));
+        await Task.Delay(500); // lines still on their way would show up now
+
+        Assert.Single(gateway.AuditEvents(), e => RunningGateway.Is(e, "connection-refused"));
+    }
+
     [Fact]
     public async Task TooManyConnectionsInAll_TheNextGets421_BeforeAnyGreeting_AndAClosedOneFreesItsSlot()
     {
