@@ -11,7 +11,8 @@ namespace Gateway.Relay;
 /// Relay:MaxMessagesPerConnection messages, and after any error. New connections go to Relay:Host,
 /// then to each of Relay:FallbackHosts when one cannot be reached, fails TLS, or refuses the
 /// session at its greeting, EHLO, STARTTLS or AUTH (and, for the recipients a host deferred in a
-/// transaction, see <see cref="SmtpRelay"/>).
+/// transaction, see <see cref="SmtpRelay"/>). A host that gave no session at all is tried after
+/// the others for a while (<see cref="UpstreamOutages"/>).
 /// </summary>
 internal sealed partial class UpstreamPool : IDisposable
 {
@@ -20,6 +21,7 @@ internal sealed partial class UpstreamPool : IDisposable
     private readonly IReadOnlyList<UpstreamHost> _hosts;
     private readonly UpstreamSettings _settings;
     private readonly TimeProvider _time;
+    private readonly UpstreamOutages _outages;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _slots;
     private readonly Stack<UpstreamConnection> _idle = new();
@@ -31,6 +33,7 @@ internal sealed partial class UpstreamPool : IDisposable
     {
         _relay = relay;
         _time = time;
+        _outages = new UpstreamOutages(relay.Timeout * 3, time);
         _logger = logger;
         _slots = new SemaphoreSlim(relay.MaxConnections, relay.MaxConnections);
         _hosts = UpstreamHost.AllOf(relay);
@@ -194,27 +197,45 @@ internal sealed partial class UpstreamPool : IDisposable
     private async Task<UpstreamConnection> OpenAsync(IEnumerable<UpstreamHost> hosts, CancellationToken cancellationToken)
     {
         Exception? last = null;
-        var tried = hosts.ToList();
+        var tried = _outages.InOrder(hosts);
         for (var i = 0; i < tried.Count; i++)
         {
             var host = tried[i];
             try
             {
                 var connection = new UpstreamConnection(await OpenSessionAsync(host, cancellationToken), host, _time.GetUtcNow());
+                _outages.Answered(host);
                 Recovered(host.ToString());
                 return connection;
             }
             // Unreachable, refusing, or failing TLS: the next host may do better.
             catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
             {
-                Failed(host.ToString(), e.Message, i + 1 < tried.Count
+                var next = i + 1 < tried.Count
                     ? $"trying {tried[i + 1]} next"
-                    : "no other host to try (Relay:FallbackHosts): the copy's recipients are deferred and tried again at their next attempt (the audit's deferred lines)");
+                    : "no other host to try (Relay:FallbackHosts): the copy's recipients are deferred and tried again at their next attempt (the audit's deferred lines)";
+                if (GaveNoSession(e))
+                {
+                    var until = _outages.Failed(host);
+                    if (_hosts.Count > 1) next += $"; new connections try {host} after the other hosts until {until.UtcDateTime:u}";
+                }
+                else _outages.Answered(host); // a refusal, but at once: the next connection may be taken
+                Failed(host.ToString(), e.Message, next);
                 last = e;
             }
         }
         throw last!;
     }
+
+    /// <summary>
+    /// A failure that says nothing of the host's will, and will likely cost the next connection as
+    /// much: no connection (refused, or not accepted within Relay:Timeout), no reply within
+    /// Relay:Timeout, a connection closed without a word, a TLS handshake that failed where
+    /// Relay:TlsMode or Relay:Username make TLS a must (a bad certificate fails every handshake
+    /// alike). Not a reply, whatever its code: a host that answers 421 at its greeting or refuses
+    /// EHLO answered at once, and may take the next connection; nor a reply that breaks the protocol.
+    /// </summary>
+    private static bool GaveNoSession(Exception e) => e is not UpstreamProtocolException;
 
     private void Failed(string host, string reason, string next)
     {

@@ -11,10 +11,16 @@ internal sealed class SilentServer : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly List<Socket> _held = [];
+    private readonly byte[]? _greeting;
     private int _connections;
 
-    public SilentServer()
+    /// <param name="greeting">
+    /// Said on each connection before the silence, as an SMTP server that greets and never answers
+    /// EHLO ("220 …"); null for none.
+    /// </param>
+    public SilentServer(string? greeting = null)
     {
+        _greeting = greeting is null ? null : System.Text.Encoding.ASCII.GetBytes(greeting + "\r\n");
         _listener.Start(backlog: 1024);
         _ = AcceptAsync();
     }
@@ -31,6 +37,10 @@ internal sealed class SilentServer : IDisposable
             try { socket = await _listener.AcceptSocketAsync(); } catch (Exception) { return; }
             Interlocked.Increment(ref _connections);
             lock (_held) _held.Add(socket);
+            if (_greeting is not null)
+            {
+                try { await socket.SendAsync(_greeting); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+            }
         }
     }
 
