@@ -145,6 +145,6 @@ public sealed partial class ChainRevocationChecker(IOptions<GatewayOptions> opti
     private const string CrlDistributionPointsOid = "2.5.29.31";
     private const string AuthorityInformationAccessOid = "1.3.6.1.5.5.7.1.1";
 
-    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "Revocation: the CRL or OCSP server of '{Issuer}' gave no answer in {Seconds:0.#} s ({Reason}); certificates it issued are checked against cached answers only until {Until}")]
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "Revocation: the CRL or OCSP server of '{Issuer}' gave no usable answer in {Seconds:0.#} s ({Reason}); certificates it issued are checked against cached answers only until {Until}")]
     private partial void LogServerSilent(string issuer, double seconds, string reason, DateTimeOffset until);
 }
