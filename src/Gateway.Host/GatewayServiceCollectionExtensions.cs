@@ -90,6 +90,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<HeldForCertificateService>());
         services.AddSingleton<SmtpListenerService>();
         services.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
+        services.AddSingleton(Gateway.Http.HttpLimits.Default);
         services.AddHostedService<CrlPublisherService>();
         services.AddHostedService<Gateway.Metrics.MetricsEndpointService>();
         services.AddSingleton<Harvest.HarvestListenerService>();

@@ -1,4 +1,3 @@
-using System.Net;
 using Gateway.Configuration;
 using Gateway.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,7 +15,7 @@ namespace Gateway.Ca;
 /// (<see cref="RevocationListFile.NextUpdateAfter"/>): it is signed again at start and every day,
 /// so a partner never finds it stale while the gateway runs, even when nothing is revoked.
 /// </summary>
-public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options, IServiceProvider services, TimeProvider time, ILogger<CrlPublisherService> logger)
+public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options, IServiceProvider services, TimeProvider time, ILogger<CrlPublisherService> logger, HttpLimits? limits = null)
     : BackgroundService
 {
     /// <summary>Well inside the 7 days a CRL is valid: six publications may fail before partners see a stale one.</summary>
@@ -64,34 +63,23 @@ public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options
 
     private async Task ServeAsync(string prefix, CancellationToken stoppingToken)
     {
-        using var listener = new HttpListener();
-        listener.Prefixes.Add(prefix);
-        listener.Start();
+        using var server = new ReadOnlyHttpServer(prefix, limits ?? HttpLimits.Default, AnswerAsync, LogAnswerFailed);
         LogServing(prefix);
-        await ReadOnlyHttpEndpoint.ServeAsync(listener, AnswerAsync, LogAnswerFailed, stoppingToken);
+        await server.ServeAsync(stoppingToken);
     }
 
-    private async Task AnswerAsync(HttpListenerContext context)
+    private async Task<HttpAnswer> AnswerAsync(string name, CancellationToken cancellationToken)
     {
-        using var response = context.Response;
-        response.KeepAlive = false; // as the metrics endpoint: a reused connection the listener let go ends early
-        var name = context.Request.Url?.AbsolutePath.TrimEnd('/').Split('/').LastOrDefault();
         var (file, type) = name switch
         {
             "ca.crl" => (_ca.CrlFile, "application/pkix-crl"),
             "ca.crt" => (Path.Combine(Path.GetDirectoryName(_ca.CrlFile)!, "ca.crt"), "application/pkix-cert"),
             _ => (null, null),
         };
-        if (context.Request.HttpMethod != "GET" || file is null || !File.Exists(file))
-        {
-            response.StatusCode = 404;
-            return;
-        }
-        var bytes = await File.ReadAllBytesAsync(file);
+        if (file is null || !File.Exists(file)) return HttpAnswer.NotFound;
+        var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
         if (name == "ca.crt") bytes = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(System.Text.Encoding.ASCII.GetString(bytes)).RawData; // DER, as AIA caIssuers expects
-        response.ContentType = type;
-        response.ContentLength64 = bytes.Length;
-        await response.OutputStream.WriteAsync(bytes);
+        return HttpAnswer.Ok(type!, bytes);
     }
 
     [LoggerMessage(EventId = 7008, Level = LogLevel.Warning, Message = "A request for the CRL or the CA certificate failed; answered 500")]

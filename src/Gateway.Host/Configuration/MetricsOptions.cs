@@ -4,7 +4,7 @@ public sealed class MetricsOptions
 {
     /// <summary>
     /// When set (e.g. <c>http://127.0.0.1:9310/</c>), Prometheus metrics are served under this
-    /// HttpListener prefix, at <c>metrics</c>: counts of audited outcomes and of the queue. Off when empty.
+    /// prefix (HttpListener's form: http://HOST:PORT/PATH/), at <c>metrics</c>: counts of audited outcomes and of the queue. Off when empty.
     /// </summary>
     public string? HttpPrefix { get; set; }
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Gateway.Configuration;
 using Gateway.Http;
@@ -23,47 +23,38 @@ public sealed partial class MetricsEndpointService(
     FileSpool spool,
     AcceptJournal journal,
     TimeProvider time,
-    ILogger<MetricsEndpointService> logger) : BackgroundService
+    ILogger<MetricsEndpointService> logger,
+    HttpLimits? limits = null) : BackgroundService
 {
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (options.Value.Metrics.HttpPrefix is not { Length: > 0 } prefix) return;
-        using var listener = new HttpListener();
+        ReadOnlyHttpServer server;
         try
         {
-            listener.Prefixes.Add(prefix);
-            listener.Start();
+            // A scrape that fails (the spool could not be read) is a 500, never a stop.
+            server = new ReadOnlyHttpServer(prefix, limits ?? HttpLimits.Default, AnswerAsync, LogScrapeFailed);
         }
-        catch (Exception e) when (e is HttpListenerException or ArgumentException or PlatformNotSupportedException)
+        catch (Exception e) when (e is SocketException or FormatException)
         {
             LogCannotListen(prefix, e.Message); // metrics are not worth stopping mail for
             return;
         }
-        LogServing(prefix);
-        // A scrape that fails (the scraper went away, the spool could not be read) is a 500, never a stop.
-        await ReadOnlyHttpEndpoint.ServeAsync(listener, AnswerAsync, LogScrapeFailed, stoppingToken);
+        using (server)
+        {
+            LogServing(prefix);
+            await server.ServeAsync(stoppingToken);
+        }
     }
 
-    private async Task AnswerAsync(HttpListenerContext context)
+    private Task<HttpAnswer> AnswerAsync(string name, CancellationToken cancellationToken)
     {
-        using var response = context.Response;
-        // One request per connection ("Connection: close"): a scrape every few seconds needs no
-        // keep-alive, and a client reusing a connection the listener has let go saw it end early.
-        response.KeepAlive = false;
-        var name = context.Request.Url?.AbsolutePath.TrimEnd('/').Split('/').LastOrDefault();
-        if (context.Request.HttpMethod != "GET" || name != "metrics")
-        {
-            response.StatusCode = 404;
-            return;
-        }
+        if (name != "metrics") return Task.FromResult(HttpAnswer.NotFound);
         // Rendered before anything is sent: a spool that cannot be read is a 500, not an empty 200
         // that a scraper would take for "every series gone".
-        var bytes = Encoding.UTF8.GetBytes(Render());
-        response.ContentType = PrometheusText.ContentType;
-        response.ContentLength64 = bytes.Length;
-        await response.OutputStream.WriteAsync(bytes);
+        return Task.FromResult(HttpAnswer.Ok(PrometheusText.ContentType, Encoding.UTF8.GetBytes(Render())));
     }
 
     /// <summary>The metrics as text, read at each scrape (the spool's folders are counted then).</summary>
