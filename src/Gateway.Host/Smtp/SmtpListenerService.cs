@@ -50,7 +50,7 @@ public sealed partial class SmtpListenerService : BackgroundService
     {
         var smtp = _options.Smtp;
         var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize, smtp.CommandTimeout);
-        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(_networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient, smtp.MaxConnections), limits, OnRefused, OnClosed, _logger));
+        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(_networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient, MaxConnections()), limits, OnRefused, OnClosed, _logger));
         factory.EndpointStarted += (_, e) =>
         {
             var endpoint = (IPEndPoint)e.LocalEndPoint;
@@ -134,6 +134,16 @@ public sealed partial class SmtpListenerService : BackgroundService
         await base.StopAsync(cancellationToken);
     }
 
+    /// <summary>Smtp:MaxConnections, lowered when the process's open-file limit cannot hold it (<see cref="ConnectionCap"/>).</summary>
+    private int MaxConnections()
+    {
+        var limit = ConnectionCap.OpenFileLimit();
+        var listeners = _options.Harvest.Enabled ? 2 : 1;
+        var cap = ConnectionCap.For(_options.Smtp.MaxConnections, listeners, limit, out var lowered);
+        if (lowered) LogConnectionsLowered(_options.Smtp.MaxConnections, cap, limit!.Value, listeners, ConnectionCap.Reserve);
+        return cap;
+    }
+
     private void OnRefused(IPEndPoint client, ConnectionRefusal refusal)
     {
         if (_refusals.Admit(client.Address, refusal.Reason) is not { } leftOut) return;
@@ -160,6 +170,9 @@ public sealed partial class SmtpListenerService : BackgroundService
     private partial void LogRefused(string client, string reason);
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Closed the session of {Client}: {Reason}")]
     private partial void LogClosed(string client, string reason);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Gateway:Smtp:MaxConnections {Configured} is lowered to {Cap} per listener: the process may open {Limit} files (its open-file limit, e.g. LimitNOFILE), {Reserve} of them kept for the spool, journal and the rest, shared by {Listeners} listener(s); each connection holds one")]
+    private partial void LogConnectionsLowered(int configured, int cap, long limit, int listeners, int reserve);
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "SMTP listener stopped accepting; open sessions get {Grace} to finish")]
     private partial void LogStopping(TimeSpan grace);

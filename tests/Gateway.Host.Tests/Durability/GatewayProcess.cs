@@ -32,18 +32,20 @@ public sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the gateway and returns once <paramref name="smtpPort"/> accepts connections.</summary>
-    public static async Task<GatewayProcess> StartAsync(string configPath, int smtpPort, string workingDirectory)
+    /// <param name="wrapper">A command the gateway runs under (e.g. prlimit and its arguments).</param>
+    public static async Task<GatewayProcess> StartAsync(string configPath, int smtpPort, string workingDirectory, IReadOnlyList<string>? wrapper = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "gateway.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"the built gateway is not in the test output folder: {dll}", dll);
-        var startInfo = new ProcessStartInfo(DotnetHost())
+        string[] command = [.. wrapper is { Count: > 0 } ? [ToolProcess.Require(wrapper[0]), .. wrapper.Skip(1)] : Array.Empty<string>(), DotnetHost(), dll, "run", "--config", configPath];
+        var startInfo = new ProcessStartInfo(command[0])
         {
-            ArgumentList = { dll, "run", "--config", configPath },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
+        foreach (var argument in command.Skip(1)) startInfo.ArgumentList.Add(argument);
         // Only the file under test configures this gateway: no Gateway__* overrides from the runner's environment.
         foreach (var name in startInfo.Environment.Keys.Where(k => k.StartsWith("Gateway__", StringComparison.OrdinalIgnoreCase)).ToList())
             startInfo.Environment.Remove(name);

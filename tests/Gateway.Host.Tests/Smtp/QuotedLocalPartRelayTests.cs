@@ -24,6 +24,9 @@ public sealed class QuotedLocalPartRelayTests : GatewayRelayingToSink
 
         var received = await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
         Assert.Equal(2, received[0].RcptTo.Count);
+        // The audit lines come once the upstream's reply is read, which may be after the sink counted the message.
+        await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "\"john doe\"@elsewhere.test"));
+        await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "delivered", "plain@elsewhere.test"));
         var delivered = Running.AuditEvents().Where(e => e.GetProperty("event").GetString() == "delivered").ToList();
         Assert.Equal(["\"john doe\"@elsewhere.test", "plain@elsewhere.test"], delivered.Select(e => e.GetProperty("recipient").GetString()).Order());
         Assert.All(delivered, e => Assert.Equal("\"al ice\"@other.test", e.GetProperty("sender").GetString()));
