@@ -49,6 +49,7 @@ public static class SignatureHarvester
             problems.Add($"bad signature: {e.Message.TrimEnd('.')}");
         }
         if (signerInfo.DigestAlgorithm.Value == Sha1) problems.Add("signed with SHA-1, which is no longer accepted");
+        if (EssCertificateBinding.Mismatch(signerInfo, signer) is { } substituted) problems.Add(substituted);
 
         var carried = cms.Certificates.Where(c => c.Thumbprint != signer.Thumbprint).ToList();
         var trustWithCarried = trust.WithIntermediates(carried);

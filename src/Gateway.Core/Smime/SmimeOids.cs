@@ -34,6 +34,8 @@ internal static class SmimeOids
     public const string EncryptionKeyPreference = "1.2.840.113549.1.9.16.2.11";
     /// <summary>id-aa-signingCertificateV2, RFC 5035 §3.</summary>
     public const string SigningCertificateV2 = "1.2.840.113549.1.9.16.2.47";
+    /// <summary>id-aa-signingCertificate, RFC 2634 §5.4: the same with a SHA-1 hash.</summary>
+    public const string SigningCertificate = "1.2.840.113549.1.9.16.2.12";
     /// <summary>Microsoft's older form of the same attribute (an IssuerAndSerialNumber), which Outlook and Thunderbird write beside it.</summary>
     public const string MicrosoftEncryptionKeyPreference = "1.3.6.1.4.1.311.16.4";
 

@@ -22,7 +22,10 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
     private TestIdentity EncryptionOnly(string address = Frank) => fixture.Pki.Issue(address, new CertificateOptions { KeyUsage = X509KeyUsageFlags.KeyEncipherment });
 
     /// <summary>A detached multipart/signed message from Frank, carrying <paramref name="carried"/> and, when given, SMIMEEncryptionKeyPreference naming <paramref name="preferred"/>.</summary>
-    private static byte[] Signed(TestIdentity signer, IEnumerable<X509Certificate2> carried, X509Certificate2? preferred = null, string from = Frank, bool microsoftForm = false)
+    /// <param name="essNames">Sign this certificate as the signer's (ESS signingCertificateV2).</param>
+    /// <param name="substitute">Carry this certificate in place of the signer's, after signing.</param>
+    private static byte[] Signed(TestIdentity signer, IEnumerable<X509Certificate2> carried, X509Certificate2? preferred = null, string from = Frank, bool microsoftForm = false,
+        X509Certificate2? essNames = null, X509Certificate2? substitute = null)
     {
         var entity = Encoding.ASCII.GetBytes("Content-Type: text/plain; charset=us-ascii\r\n\r\nFrom Frank.\r\n");
         var cms = new SignedCms(new ContentInfo(entity), detached: true);
@@ -39,13 +42,41 @@ public sealed class SignatureHarvesterTests(PkiFixture fixture) : IClassFixture<
             }
             signerInfo.SignedAttributes.Add(new AsnEncodedData(new Oid(microsoftForm ? "1.3.6.1.4.1.311.16.4" : "1.2.840.113549.1.9.16.2.11"), writer.Encode()));
         }
+        if (essNames is not null) signerInfo.SignedAttributes.Add(Gateway.Smime.SignedAttributes.SigningCertificateV2(essNames));
         cms.ComputeSignature(signerInfo);
+        if (substitute is not null)
+        {
+            cms.RemoveCertificate(signer.Certificate);
+            cms.AddCertificate(substitute);
+        }
         var signature = Convert.ToBase64String(cms.Encode(), Base64FormattingOptions.InsertLineBreaks);
         var message = $"From: <{from}>\r\nTo: <alice@example.test>\r\nSubject: signed\r\nMIME-Version: 1.0\r\n" +
             "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"b\"\r\n\r\n" +
             "--b\r\n" + Encoding.ASCII.GetString(entity) + "\r\n--b\r\n" +
             "Content-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n" + signature + "\r\n--b--\r\n";
         return Encoding.ASCII.GetBytes(message);
+    }
+
+    /// <summary>
+    /// A certificate with Frank's issuer, serial and key but other contents, carried in place of
+    /// the one his signature signs (ESS signingCertificateV2): it verifies the signature value,
+    /// and without the check it would be harvested and encrypted to.
+    /// </summary>
+    [Fact]
+    public void ASubstitutedSignerCertificate_IsRefused_WhenTheSignatureSignsItsOwn()
+    {
+        var frank = fixture.Pki.Issue(Frank, new CertificateOptions { KeyUsage = X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment });
+        var twin = fixture.Pki.Twin(frank.PublicCertificate, Frank);
+
+        var genuine = SignatureHarvester.Harvest(Signed(frank, [], essNames: frank.PublicCertificate), fixture.Trust());
+        var substituted = SignatureHarvester.Harvest(Signed(frank, [], essNames: frank.PublicCertificate, substitute: twin), fixture.Trust());
+        var unbound = SignatureHarvester.Harvest(Signed(frank, [], substitute: twin), fixture.Trust());
+
+        Assert.True(genuine.Accepted, string.Join("; ", genuine.Problems));
+        Assert.False(substituted.Accepted);
+        Assert.Contains(substituted.Problems, p => p.Contains("signingCertificateV2 attribute signs another certificate than the one it carries", StringComparison.Ordinal));
+        // Without the attribute nothing binds the certificate: the twin is taken, as any client takes it.
+        Assert.True(unbound.Accepted, string.Join("; ", unbound.Problems));
     }
 
     [Fact]
