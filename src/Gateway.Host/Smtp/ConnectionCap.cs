@@ -26,7 +26,7 @@ internal static partial class ConnectionCap
     public static long? OpenFileLimit()
     {
         if (!OperatingSystem.IsLinux()) return null;
-        return GetResourceLimit(OpenFilesResource, out var limit) == 0 && limit.Current < long.MaxValue ? (long)limit.Current : null;
+        return GetResourceLimit(OpenFilesResource, out var limit) == 0 && (ulong)limit.Current < long.MaxValue ? (long)limit.Current : null;
     }
 
     private const int OpenFilesResource = 7; // RLIMIT_NOFILE on Linux
@@ -34,8 +34,8 @@ internal static partial class ConnectionCap
     [StructLayout(LayoutKind.Sequential)]
     private struct ResourceLimit
     {
-        public ulong Current;
-        public ulong Maximum;
+        public nuint Current; // rlim_t: unsigned long
+        public nuint Maximum;
     }
 
     [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
