@@ -63,9 +63,22 @@ public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options
 
     private async Task ServeAsync(string prefix, CancellationToken stoppingToken)
     {
-        using var server = new ReadOnlyHttpServer(prefix, limits ?? HttpLimits.Default, AnswerAsync, LogAnswerFailed);
-        LogServing(prefix);
-        await server.ServeAsync(stoppingToken);
+        ReadOnlyHttpServer server;
+        try
+        {
+            server = new ReadOnlyHttpServer(prefix, limits ?? HttpLimits.Default, AnswerAsync, LogAnswerFailed);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or FormatException)
+        {
+            // Said at once: this task is awaited only at the stop, and partners would find no CRL without a word.
+            LogCannotServe(prefix, e.Message);
+            return;
+        }
+        using (server)
+        {
+            LogServing(prefix);
+            await server.ServeAsync(stoppingToken);
+        }
     }
 
     private async Task<HttpAnswer> AnswerAsync(string name, CancellationToken cancellationToken)
@@ -81,6 +94,9 @@ public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options
         if (name == "ca.crt") bytes = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(System.Text.Encoding.ASCII.GetString(bytes)).RawData; // DER, as AIA caIssuers expects
         return HttpAnswer.Ok(type!, bytes);
     }
+
+    [LoggerMessage(EventId = 7009, Level = LogLevel.Error, Message = "Cannot serve the CRL on {Prefix}: {Reason}; partners cannot fetch it until this is fixed and Gateway restarted (the CRL file is still signed daily)")]
+    private partial void LogCannotServe(string prefix, string reason);
 
     [LoggerMessage(EventId = 7008, Level = LogLevel.Warning, Message = "A request for the CRL or the CA certificate failed; answered 500")]
     private partial void LogAnswerFailed(Exception exception);

@@ -22,20 +22,6 @@ internal static class CaSettingsValidation
         CheckPassword(ca, errors);
         if (ca.CrlHttpPrefix is { Length: > 0 } prefix && (!prefix.StartsWith("http://", StringComparison.Ordinal) || !prefix.EndsWith('/')))
             errors.Add($"Gateway:Ca:CrlHttpPrefix: '{prefix}' must start with http:// and end with / (e.g. http://+:8080/pki/)");
-        else if (ca.CrlHttpPrefix is { Length: > 0 } crl && options.Metrics.HttpPrefix is { Length: > 0 } metrics && SamePort(crl, metrics))
-            errors.Add($"Gateway:Ca:CrlHttpPrefix: '{crl}' has the port of Gateway:Metrics:HttpPrefix '{metrics}'; each endpoint listens on a port of its own (HttpListener shared one, Gateway's own server does not)");
-    }
-
-    private static bool SamePort(string one, string other)
-    {
-        try
-        {
-            return Http.HttpPrefix.Parse(one).Port == Http.HttpPrefix.Parse(other).Port;
-        }
-        catch (FormatException)
-        {
-            return false; // refused for its form elsewhere
-        }
     }
 
     /// <summary>

@@ -29,6 +29,19 @@ internal sealed record HttpPrefix(string Host, int Port, string Path)
         return new HttpPrefix(host, port, rest[slash..]);
     }
 
+    /// <summary>Whether two prefixes as the settings write them name one port (false when either is malformed: refused elsewhere).</summary>
+    public static bool SamePort(string one, string other)
+    {
+        try
+        {
+            return Parse(one).Port == Parse(other).Port;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The address to listen on: every address (IPv6 and IPv4) for + and *, else the host's, IPv4 first.</summary>
     public IPAddress Address()
     {
@@ -41,8 +54,8 @@ internal sealed record HttpPrefix(string Host, int Port, string Path)
     }
 
     /// <summary>
-    /// What a request's target names under <see cref="Path"/> ("ca.crl" for /pki/ca.crl under
-    /// /pki/), or null when it is not under it. Query and fragment are ignored; an absolute target
+    /// What a request's target names under <see cref="Path"/>: its last segment ("ca.crl" for
+    /// /pki/ca.crl under /pki/ or under /), or null when it is not under it. Query and fragment are ignored; an absolute target
     /// (http://host/pki/ca.crl) is taken by its path.
     /// </summary>
     public string? NameUnder(string target)
@@ -54,6 +67,11 @@ internal sealed record HttpPrefix(string Host, int Port, string Path)
         }
         var end = target.IndexOfAny(['?', '#']);
         if (end >= 0) target = target[..end];
-        return target.StartsWith(Path, StringComparison.OrdinalIgnoreCase) ? target[Path.Length..] : null;
+        if (!target.StartsWith(Path, StringComparison.OrdinalIgnoreCase)) return null;
+        // The last segment, unescaped, as HttpListener's Url.AbsolutePath gave it: a CRL distribution
+        // point already in issued certificates (/pki/ca.crl under the prefix /, %63a.crl) must still
+        // resolve. The names are matched against a fixed list, so nothing here reaches a file path.
+        var rest = Uri.UnescapeDataString(target[Path.Length..]).TrimEnd('/');
+        return rest[(rest.LastIndexOf('/') + 1)..];
     }
 }

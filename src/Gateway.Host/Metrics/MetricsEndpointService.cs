@@ -31,6 +31,13 @@ public sealed partial class MetricsEndpointService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (options.Value.Metrics.HttpPrefix is not { Length: > 0 } prefix) return;
+        // HttpListener let the two share a port; each of Gateway's endpoints listens on its own,
+        // and the CRL, which partners fetch, keeps it. Warned, not refused: such settings ran before.
+        if (options.Value.Ca is { Enabled: true, CrlHttpPrefix: { Length: > 0 } crl } && HttpPrefix.SamePort(crl, prefix))
+        {
+            LogCannotListen(prefix, $"its port is Gateway:Ca:CrlHttpPrefix's ({crl}); give Gateway:Metrics:HttpPrefix a port of its own");
+            return;
+        }
         ReadOnlyHttpServer server;
         try
         {

@@ -143,23 +143,6 @@ public sealed class StartupValidationTests : IDisposable
     }
 
     [Fact]
-    public async Task CrlAndMetricsPrefixesOnOnePort_AreRefused_SinceTheSecondCouldNotListen()
-    {
-        var (exit, error) = await RunAsync(WriteConfig(s =>
-        {
-            s["Gateway:Ca:Enabled"] = "true";
-            s["Gateway:Ca:Path"] = Path.Combine(_world.Root, "ca");
-            s["Gateway:Ca:EligibleSenders:0"] = "example.test";
-            s["Gateway:Ca:Password"] = "ca-password";
-            s["Gateway:Ca:CrlHttpPrefix"] = "http://+:9311/pki/";
-            s["Gateway:Metrics:HttpPrefix"] = "http://127.0.0.1:9311/";
-        }));
-
-        Assert.Equal(1, exit);
-        Assert.Contains("Gateway:Ca:CrlHttpPrefix: 'http://+:9311/pki/' has the port of Gateway:Metrics:HttpPrefix", error);
-    }
-
-    [Fact]
     public async Task UnknownKey_ExitsWith1_NamingTheFullKey()
     {
         var config = WriteConfig(s => s["Gateway:Smtp:Prot"] = "2525");
