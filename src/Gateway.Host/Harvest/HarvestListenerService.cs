@@ -37,8 +37,8 @@ public sealed partial class HarvestListenerService(
         var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient, ConnectionCap.For(smtp.MaxConnections, listeners: 2, ConnectionCap.OpenFileLimit(), out _)), limits,
             (client, refusal) =>
             {
-                if (refusals.Admit(client.Address, refusal.Reason) is { } leftOut)
-                    _ = audit.TryWriteAsync(refusal.Audit(client, leftOut, "inbound endpoint: ")).AsTask();
+                if (refusals.Admit(client.Address, refusal))
+                    _ = audit.TryWriteAsync(refusal.Audit(client.Address.ToString(), "inbound endpoint: ")).AsTask();
             },
             (client, closure) =>
             {
@@ -62,6 +62,7 @@ public sealed partial class HarvestListenerService(
         provider.Add((IMessageStore)new HarvestingMessageStore(harvest, smtp.MaxMessageSize, smtp.MaxHops, smtp.ServerName, local, cache, keys, audit, services.GetRequiredService<TimeProvider>(), logger));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
         SessionTimeouts.Answer(server, stoppingToken);
+        var refusalCounts = refusals.RunAsync(count => _ = audit.TryWriteAsync(count.Refusal.Audit(count.Client, "inbound endpoint: ", count.Count)).AsTask(), stoppingToken);
         try
         {
             await server.StartAsync(stoppingToken);
@@ -74,6 +75,7 @@ public sealed partial class HarvestListenerService(
             _ready.TrySetException(e);
             throw;
         }
+        await refusalCounts;
     }
 
     [LoggerMessage(EventId = 6005, Level = LogLevel.Warning, Message = "Inbound endpoint: Gateway:Harvest:Domains is not set, so mail for any recipient domain is passed on to the internal MTA; list the company's domains (example.com, *.example.com) to refuse the others at RCPT")]

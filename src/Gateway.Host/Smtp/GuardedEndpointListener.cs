@@ -122,10 +122,10 @@ internal sealed record ListenerGuards(ClientNetworks Networks, ConnectionLimiter
 /// <summary>Why a connection was refused before the greeting, with the reply and the audit reason.</summary>
 internal sealed record ConnectionRefusal(string Reply, string Reason)
 {
-    /// <summary>The audit line, <paramref name="leftOut"/> being how many like it <see cref="RefusalThrottle"/> left out before it.</summary>
-    public Gateway.Audit.AuditEvent Audit(IPEndPoint client, int leftOut, string reasonPrefix = "") => new("connection-refused")
+    /// <summary>The audit line of one refusal of <paramref name="client"/>, or of <paramref name="leftOut"/> that <see cref="RefusalThrottle"/> counted.</summary>
+    public Gateway.Audit.AuditEvent Audit(string client, string reasonPrefix = "", int leftOut = 0) => new("connection-refused")
     {
-        Client = client.Address.ToString(), Action = "refused", Reason = reasonPrefix + Reason, Reply = Reply, Status = RefusalThrottle.Status(leftOut),
+        Client = client, Action = "refused", Reason = reasonPrefix + Reason, Reply = Reply, Status = leftOut > 0 ? RefusalThrottle.Status(leftOut) : null,
     };
 
     public static readonly ConnectionRefusal Network = new(

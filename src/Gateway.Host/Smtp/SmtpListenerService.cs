@@ -97,6 +97,11 @@ public sealed partial class SmtpListenerService : BackgroundService
         }
         provider.Add((IMailboxFilter)new EnvelopeFilter(Options.Create(_options), _audit, binding));
         var server = new SmtpServer.SmtpServer(builder.Build(), provider);
+        var refusalCounts = _refusals.RunAsync(count =>
+        {
+            LogRefusedCount(count.Client, count.Count, count.Refusal.Reason);
+            _ = _audit.TryWriteAsync(count.Refusal.Audit(count.Client, leftOut: count.Count)).AsTask();
+        }, stoppingToken);
         SessionTimeouts.Answer(server, stoppingToken);
         _server = server;
         try
@@ -118,6 +123,7 @@ public sealed partial class SmtpListenerService : BackgroundService
             _ready.TrySetException(e);
             throw;
         }
+        await refusalCounts;
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -146,9 +152,9 @@ public sealed partial class SmtpListenerService : BackgroundService
 
     private void OnRefused(IPEndPoint client, ConnectionRefusal refusal)
     {
-        if (_refusals.Admit(client.Address, refusal.Reason) is not { } leftOut) return;
+        if (!_refusals.Admit(client.Address, refusal)) return;
         LogRefused(client.ToString(), refusal.Reason);
-        _ = _audit.TryWriteAsync(refusal.Audit(client, leftOut)).AsTask();
+        _ = _audit.TryWriteAsync(refusal.Audit(client.Address.ToString())).AsTask();
     }
 
     private void OnClosed(IPEndPoint client, SessionClosure closure)
@@ -168,6 +174,8 @@ public sealed partial class SmtpListenerService : BackgroundService
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Refused connection from {Client}: {Reason}")]
     private partial void LogRefused(string client, string reason);
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Refused {Count} more connections from {Client} within a minute of the last line: {Reason}")]
+    private partial void LogRefusedCount(string client, int count, string reason);
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Closed the session of {Client}: {Reason}")]
     private partial void LogClosed(string client, string reason);
 

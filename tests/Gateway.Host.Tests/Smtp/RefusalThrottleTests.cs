@@ -6,38 +6,55 @@ namespace Gateway.Tests.Smtp;
 
 public sealed class RefusalThrottleTests
 {
-    private const string Reason = "too many connections from this client";
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private static readonly ConnectionRefusal TooMany = ConnectionRefusal.TooManyConnections;
 
     [Fact]
-    public void TheFirstRefusalIsWritten_TheRestOfTheMinuteCounted_AndTheCountGoesOnTheNextLine()
+    public void TheFirstRefusalIsWritten_TheRestOfTheMinuteCounted_AndTheCountWrittenWhenTheMinuteIsOver()
     {
         var throttle = new RefusalThrottle(_clock);
         var client = IPAddress.Parse("192.0.2.7");
 
-        Assert.Equal(0, throttle.Admit(client, Reason));
-        for (var i = 0; i < 5; i++) Assert.Null(throttle.Admit(client, Reason));
-        Assert.Equal(0, throttle.Admit(IPAddress.Parse("192.0.2.8"), Reason)); // another client is its own line
-        Assert.Equal(0, throttle.Admit(client, "client network is not in Gateway:Smtp:AllowedNetworks")); // and another reason
-        _clock.Advance(RefusalThrottle.Window);
+        Assert.True(throttle.Admit(client, TooMany));
+        for (var i = 0; i < 5; i++) Assert.False(throttle.Admit(client, TooMany));
+        Assert.True(throttle.Admit(IPAddress.Parse("192.0.2.8"), TooMany)); // another client is its own line
+        Assert.True(throttle.Admit(client, ConnectionRefusal.Network)); // and another reason
+        Assert.Empty(throttle.Due()); // the minute is not over
 
-        Assert.Equal(5, throttle.Admit(client, Reason));
-        Assert.Equal("5 more refusals for the same reason in the last minute or more, not written", RefusalThrottle.Status(5));
-        Assert.Null(RefusalThrottle.Status(0));
+        _clock.Advance(RefusalThrottle.Window);
+        var due = Assert.Single(throttle.Due());
+
+        Assert.Equal(new RefusalThrottle.LeftOut("192.0.2.7", TooMany, 5), due);
+        Assert.Equal("5 more refusals for the same reason within a minute of the last line, not written one by one", RefusalThrottle.Status(5));
+        Assert.True(throttle.Admit(client, TooMany)); // a new minute: written again
     }
 
     [Fact]
-    public void ASpreadOfAddresses_IsCountedPerReason_OnceTheTableIsFull()
+    public void AtTheStop_TheCountsOfMinutesNotYetOverAreWritten()
+    {
+        var throttle = new RefusalThrottle(_clock);
+        throttle.Admit(IPAddress.Loopback, TooMany);
+        throttle.Admit(IPAddress.Loopback, TooMany);
+
+        Assert.Empty(throttle.Due());
+        Assert.Equal(1, Assert.Single(throttle.Due(all: true)).Count);
+    }
+
+    [Fact]
+    public void ASpreadOfAddresses_IsCountedUnderTheAnyClient_OnceTheTableIsFull()
     {
         var throttle = new RefusalThrottle(_clock);
         var written = 0;
         for (var i = 0; i < RefusalThrottle.MaxTracked + 5000; i++)
         {
             var address = new IPAddress([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]);
-            if (throttle.Admit(address, Reason) is not null) written++;
+            if (throttle.Admit(address, TooMany)) written++;
         }
+        _clock.Advance(RefusalThrottle.Window);
 
-        // One line per address until the table is full, then one for all the others together.
-        Assert.Equal(RefusalThrottle.MaxTracked + 1, written);
+        // One line per address until the table is full, then a count for all the others together.
+        Assert.Equal(RefusalThrottle.MaxTracked, written);
+        var others = Assert.Single(throttle.Due(), d => d.Client == RefusalThrottle.AnyClient);
+        Assert.Equal(5000, others.Count);
     }
 }
