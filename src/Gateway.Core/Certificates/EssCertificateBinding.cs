@@ -2,6 +2,7 @@ using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
+using Gateway.Policy;
 using Gateway.Smime;
 
 namespace Gateway.Certificates;
@@ -50,9 +51,9 @@ public static class EssCertificateBinding
             var algorithm = first.ReadSequence().ReadObjectIdentifier();
             hash = algorithm switch
             {
-                "2.16.840.1.101.3.4.2.1" => HashAlgorithmName.SHA256,
-                "2.16.840.1.101.3.4.2.2" => HashAlgorithmName.SHA384,
-                "2.16.840.1.101.3.4.2.3" => HashAlgorithmName.SHA512,
+                _ when algorithm == SmimeOids.Digest(SignatureDigest.Sha256) => HashAlgorithmName.SHA256,
+                _ when algorithm == SmimeOids.Digest(SignatureDigest.Sha384) => HashAlgorithmName.SHA384,
+                _ when algorithm == SmimeOids.Digest(SignatureDigest.Sha512) => HashAlgorithmName.SHA512,
                 _ => throw new CryptographicException($"unknown hash {algorithm}"),
             };
         }

@@ -61,25 +61,10 @@ public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options
         }
     }
 
-    private async Task ServeAsync(string prefix, CancellationToken stoppingToken)
-    {
-        ReadOnlyHttpServer server;
-        try
-        {
-            server = new ReadOnlyHttpServer(prefix, limits ?? HttpLimits.Default, AnswerAsync, LogAnswerFailed);
-        }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or FormatException)
-        {
-            // Said at once: this task is awaited only at the stop, and partners would find no CRL without a word.
-            LogCannotServe(prefix, e.Message);
-            return;
-        }
-        using (server)
-        {
-            LogServing(prefix);
-            await server.ServeAsync(stoppingToken);
-        }
-    }
+    // A port that cannot be bound is said at once: this task is awaited only at the stop, and
+    // partners would find no CRL without a word.
+    private Task ServeAsync(string prefix, CancellationToken stoppingToken) =>
+        ReadOnlyHttpServer.RunAsync(prefix, limits ?? HttpLimits.Default, AnswerAsync, LogAnswerFailed, reason => LogCannotServe(prefix, reason), () => LogServing(prefix), stoppingToken);
 
     private async Task<HttpAnswer> AnswerAsync(string name, CancellationToken cancellationToken)
     {

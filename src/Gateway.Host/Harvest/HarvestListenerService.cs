@@ -34,7 +34,7 @@ public sealed partial class HarvestListenerService(
         var networks = ClientNetworks.For(harvest.EffectiveAllowedNetworks);
         var limits = new SmtpSessionLimits(smtp.ServerName, smtp.MaxErrors, smtp.DataTimeout, smtp.MaxMessageSize, smtp.CommandTimeout);
         var refusals = new RefusalThrottle(time);
-        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient, ConnectionCap.For(smtp.MaxConnections, listeners: 2, ConnectionCap.OpenFileLimit(), out _)), limits,
+        var factory = new GuardedEndpointListenerFactory(new ListenerGuards(networks, new ConnectionLimiter(smtp.MaxConnectionsPerClient, ConnectionCap.For(options.Value).Cap), limits,
             (client, refusal) =>
             {
                 if (refusals.Admit(client.Address, refusal))

@@ -43,6 +43,31 @@ internal sealed class ReadOnlyHttpServer : IDisposable
 
     public IPEndPoint LocalEndpoint => (IPEndPoint)_listener.LocalEndpoint;
 
+    /// <summary>
+    /// Listens at <paramref name="prefix"/> and serves until the stop. A prefix that cannot be
+    /// listened at (a port in use, a name without an address) is told to <paramref name="cannotListen"/>,
+    /// and nothing is served: neither endpoint is worth stopping mail for.
+    /// </summary>
+    public static async Task RunAsync(string prefix, HttpLimits limits, Func<string, CancellationToken, Task<HttpAnswer>> answer, Action<Exception> failed,
+        Action<string> cannotListen, Action listening, CancellationToken stoppingToken)
+    {
+        ReadOnlyHttpServer server;
+        try
+        {
+            server = new ReadOnlyHttpServer(prefix, limits, answer, failed);
+        }
+        catch (Exception e) when (e is SocketException or FormatException)
+        {
+            cannotListen(e.Message);
+            return;
+        }
+        using (server)
+        {
+            listening();
+            await server.ServeAsync(stoppingToken);
+        }
+    }
+
     /// <summary>Accepts until the stop, then waits for the connections still open (their deadlines end them).</summary>
     public async Task ServeAsync(CancellationToken stoppingToken)
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Sockets;
 using System.Text;
 using Gateway.Configuration;
 using Gateway.Http;
@@ -38,22 +37,8 @@ public sealed partial class MetricsEndpointService(
             LogCannotListen(prefix, $"its port is Gateway:Ca:CrlHttpPrefix's ({crl}); give Gateway:Metrics:HttpPrefix a port of its own");
             return;
         }
-        ReadOnlyHttpServer server;
-        try
-        {
-            // A scrape that fails (the spool could not be read) is a 500, never a stop.
-            server = new ReadOnlyHttpServer(prefix, limits ?? HttpLimits.Default, AnswerAsync, LogScrapeFailed);
-        }
-        catch (Exception e) when (e is SocketException or FormatException)
-        {
-            LogCannotListen(prefix, e.Message); // metrics are not worth stopping mail for
-            return;
-        }
-        using (server)
-        {
-            LogServing(prefix);
-            await server.ServeAsync(stoppingToken);
-        }
+        // A scrape that fails (the spool could not be read) is a 500, never a stop.
+        await ReadOnlyHttpServer.RunAsync(prefix, limits ?? HttpLimits.Default, AnswerAsync, LogScrapeFailed, reason => LogCannotListen(prefix, reason), () => LogServing(prefix), stoppingToken);
     }
 
     private Task<HttpAnswer> AnswerAsync(string name, CancellationToken cancellationToken)

@@ -14,6 +14,17 @@ internal static partial class ConnectionCap
 {
     internal const int Reserve = 512;
 
+    /// <summary>What each listener (the SMTP port, and the inbound endpoint's when it is on) may hold, read from this process's limit.</summary>
+    public static Listeners For(Configuration.GatewayOptions options)
+    {
+        var limit = OpenFileLimit();
+        var listeners = options.Harvest.Enabled ? 2 : 1;
+        return new Listeners(For(options.Smtp.MaxConnections, listeners, limit, out var lowered), lowered, limit, listeners);
+    }
+
+    /// <summary>The cap per listener, whether it is below Smtp:MaxConnections, and what it was worked out from.</summary>
+    public readonly record struct Listeners(int Cap, bool Lowered, long? OpenFileLimit, int Count);
+
     /// <summary>The cap for each of <paramref name="listeners"/> listeners; <paramref name="lowered"/> when below <paramref name="configured"/>.</summary>
     public static int For(int configured, int listeners, long? openFileLimit, out bool lowered)
     {

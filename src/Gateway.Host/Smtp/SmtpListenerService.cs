@@ -143,11 +143,9 @@ public sealed partial class SmtpListenerService : BackgroundService
     /// <summary>Smtp:MaxConnections, lowered when the process's open-file limit cannot hold it (<see cref="ConnectionCap"/>).</summary>
     private int MaxConnections()
     {
-        var limit = ConnectionCap.OpenFileLimit();
-        var listeners = _options.Harvest.Enabled ? 2 : 1;
-        var cap = ConnectionCap.For(_options.Smtp.MaxConnections, listeners, limit, out var lowered);
-        if (lowered) LogConnectionsLowered(_options.Smtp.MaxConnections, cap, limit!.Value, listeners, ConnectionCap.Reserve);
-        return cap;
+        var listeners = ConnectionCap.For(_options);
+        if (listeners.Lowered) LogConnectionsLowered(_options.Smtp.MaxConnections, listeners.Cap, listeners.OpenFileLimit!.Value, listeners.Count, ConnectionCap.Reserve);
+        return listeners.Cap;
     }
 
     private void OnRefused(IPEndPoint client, ConnectionRefusal refusal)
