@@ -25,7 +25,8 @@ namespace Gateway.Inbound;
 /// only its Content-* headers are taken (an encrypted part must not add From or
 /// Authentication-Results lines to the header block the inbound MTA checked), and its body byte
 /// for byte, so a signature inside still verifies. <see cref="MarkerHeader"/> says it was
-/// decrypted here; <see cref="NotDecryptedHeader"/> tells the reader of a message passed on
+/// decrypted here. A Subject the sender protected inside (RFC 9788) replaces the outer one
+/// (<see cref="ProtectedSubject"/>). <see cref="NotDecryptedHeader"/> tells the reader of a message passed on
 /// encrypted why (<see cref="MarkedNotDecrypted"/>); <see cref="WithoutMarker"/> removes both from
 /// every inbound message, so neither can be forged.
 /// </para>
@@ -141,6 +142,7 @@ public static class EnvelopeOpener
         }
 
         var outer = fields.Where(f => !f.Is(MarkerHeader) && !f.Is("MIME-Version") && !f.IsContentHeader).ToList();
+        if (ProtectedSubject.Of(inner) is { } subject && ShowProtectedSubject(outer, subject)) algorithms += " subject:protected";
         var marker = Encoding.ASCII.GetBytes(
             $"{MarkerHeader}: by {serverName}; certificate={first.Key.Thumbprint}; cipher={envelope.ContentCipher}\r\n\r\n");
         var output = new MemoryStream(inner.Length + bodyStart);
@@ -150,6 +152,21 @@ public static class EnvelopeOpener
         output.Write(marker);
         output.Write(inner.AsSpan(entityBodyStart));
         return new DecryptionResult(DecryptionOutcome.Decrypted, output.ToArray(), first.Key, algorithms);
+    }
+
+    /// <summary>
+    /// The Subject the sender carried inside in place of the outer ones, where the first of them was
+    /// (see <see cref="ProtectedSubject.Shown"/>); false when it is left as it came.
+    /// </summary>
+    private static bool ShowProtectedSubject(List<HeaderField> outer, ProtectedSubject subject)
+    {
+        var first = outer.FindIndex(f => f.Is("Subject"));
+        if (subject.Shown(first < 0 ? null : outer[first].Value.Trim()) is not { } shown) return false;
+        // Latin-1 gives back the bytes the value was read as: 8-bit UTF-8 stays what it was.
+        var line = Encoding.Latin1.GetBytes($"Subject: {shown}\r\n");
+        outer.RemoveAll(f => f.Is("Subject"));
+        outer.Insert(first < 0 ? outer.Count : first, new HeaderField(line, 0, line.Length));
+        return true;
     }
 
     private static DecryptionResult Unreadable(byte[] raw, string reason) => new(DecryptionOutcome.Unreadable, raw, Reason: reason);
@@ -255,7 +272,8 @@ public static class EnvelopeOpener
             get
             {
                 var line = Message.AsSpan(Start, Length);
-                return Encoding.ASCII.GetString(line[(line.IndexOf((byte)':') + 1)..]).Replace("\r\n", "");
+                // Latin-1: every byte one character, so an 8-bit value written back is the bytes it was.
+                return Encoding.Latin1.GetString(line[(line.IndexOf((byte)':') + 1)..]).Replace("\r\n", "");
             }
         }
 

@@ -26,6 +26,16 @@ public enum SignatureForm { Detached, Opaque }
 public enum SignaturePadding { Pkcs1, Pss }
 
 /// <summary>
+/// RFC 9788 header protection. None: the header fields are only where they always were, outside.
+/// Protected: they are also copied into the signed and encrypted part (<c>hp="clear"</c> or
+/// <c>hp="cipher"</c>), so a client that reads them knows they are the sender's and unchanged;
+/// nothing changes outside. HideSubject: as Protected, and an encrypted copy goes with
+/// <c>Subject: [...]</c> outside (the RFC's hcp_baseline, which also drops Keywords and Comments),
+/// the real Subject inside and at the top of its text for clients that do not read protected headers.
+/// </summary>
+public enum HeaderProtection { None, Protected, HideSubject }
+
+/// <summary>
 /// Algorithms for one recipient's copy. The defaults are the classic set every S/MIME client
 /// reads (gpgsm 2.2 cannot read OAEP or PSS); stronger choices are opt-in by policy.
 /// </summary>
@@ -35,7 +45,8 @@ public sealed record CryptoSettings(
     SignatureDigest Digest = SignatureDigest.Sha256,
     SignatureForm SignatureForm = SignatureForm.Detached,
     SignaturePadding SignaturePadding = SignaturePadding.Pkcs1,
-    AuthenticatedEncryption AuthenticatedEncryption = AuthenticatedEncryption.WhenAdvertised)
+    AuthenticatedEncryption AuthenticatedEncryption = AuthenticatedEncryption.WhenAdvertised,
+    HeaderProtection HeaderProtection = HeaderProtection.None)
 {
     public static CryptoSettings Default { get; } = new();
 

@@ -119,7 +119,8 @@ public static class PolicyCompiler
             d.Digest ?? CryptoSettings.Default.Digest,
             d.SignatureForm ?? CryptoSettings.Default.SignatureForm,
             d.SignaturePadding ?? CryptoSettings.Default.SignaturePadding,
-            d.AuthenticatedEncryption ?? CryptoSettings.Default.AuthenticatedEncryption));
+            d.AuthenticatedEncryption ?? CryptoSettings.Default.AuthenticatedEncryption,
+            d.HeaderProtection ?? CryptoSettings.Default.HeaderProtection));
     }
 
     /// <summary>"never" with a GCM cipher (set here or inherited from the default) would have one of the two ignored: the admin says which.</summary>
@@ -138,7 +139,8 @@ public static class PolicyCompiler
             rule.Digest ?? d.Crypto.Digest,
             rule.SignatureForm ?? d.Crypto.SignatureForm,
             rule.SignaturePadding ?? d.Crypto.SignaturePadding,
-            rule.AuthenticatedEncryption ?? d.Crypto.AuthenticatedEncryption));
+            rule.AuthenticatedEncryption ?? d.Crypto.AuthenticatedEncryption,
+            rule.HeaderProtection ?? d.Crypto.HeaderProtection));
 
     internal static List<AddressPattern> CompilePatterns(
         List<string>? texts, string path, List<PolicyError> errors, Func<string, string, PolicyError> at)

@@ -19,6 +19,7 @@ public class PolicyActionDocument
     public SignatureForm? SignatureForm { get; set; }
     public SignaturePadding? SignaturePadding { get; set; }
     public AuthenticatedEncryption? AuthenticatedEncryption { get; set; }
+    public HeaderProtection? HeaderProtection { get; set; }
 }
 
 public sealed class PolicyRuleDocument : PolicyActionDocument

@@ -17,7 +17,8 @@ namespace Gateway.Smime;
 /// written by <see cref="DetachedSignatureWriter"/>, PSS, ECDSA and opaque ones by SignedCms (DER
 /// either way, which gpgsm requires); the envelope by <see cref="EnvelopedDataWriter"/>, as a
 /// stream, with .NET's RSA and AES. Top-level headers stay outside, as every S/MIME client
-/// expects (RFC 8551 §3.1).
+/// expects (RFC 8551 §3.1); with header protection (policy, RFC 9788) a copy of them goes inside
+/// too (<see cref="InjectedHeaders"/>).
 /// </summary>
 public static class SmimeTransformer
 {
@@ -52,7 +53,9 @@ public static class SmimeTransformer
 
         var note = repairNote;
         var sign = request.Sign;
-        if (sign && ClientSignature.IsSmimeSigned(body))
+        var protectHeaders = request.Crypto.HeaderProtection != Policy.HeaderProtection.None;
+        var clientSigned = (sign || protectHeaders) && ClientSignature.IsSmimeSigned(body);
+        if (sign && clientSigned)
         {
             sign = false;
             note = "already signed by the client; not signed again";
@@ -63,6 +66,18 @@ public static class SmimeTransformer
         }
 
         var algorithms = new List<string>();
+        if (protectHeaders && clientSigned)
+        {
+            // The fields would belong inside the client's signature, which nothing may change.
+            note = Join(note, "header protection not applied: the client's signature covers the part it goes in; the Subject stays outside");
+        }
+        else if (protectHeaders && (sign || request.Encrypt))
+        {
+            var protection = InjectedHeaders.Apply(message, body, request.Encrypt, request.Crypto.HeaderProtection);
+            if (protection.Protected) algorithms.Add("headers:protected");
+            if (protection.SubjectHidden) algorithms.Add("subject:hidden");
+            if (protection.Note is { } protectionNote) note = Join(note, protectionNote);
+        }
         if (sign)
         {
             body = request.Crypto.SignatureForm == Policy.SignatureForm.Opaque

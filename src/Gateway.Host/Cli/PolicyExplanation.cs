@@ -67,7 +67,7 @@ public sealed record PolicyExplanation(string Policy, string Revision, string Se
             yield return $"  reason:      {r.Reason}";
             yield return $"  certificate: {(r.Certificate is null ? "not looked up" : r.Certificate.Describe())}{(r.CertificateNotUsed ? " (not used: encryption is never for this rule)" : "")}";
             if (r.Crypto is { } c)
-                yield return $"  algorithms:  contentEncryption {Name(c.ContentEncryption)}{(r.GcmAdvertised ? " (every certificate's client puts AES-GCM first in its SMIMECapabilities)" : "")}, keyTransport {Name(c.KeyTransport)}, digest {Name(c.Digest)}, signatureForm {Name(c.SignatureForm)}, signaturePadding {Name(c.SignaturePadding)}, authenticatedEncryption {Name(c.AuthenticatedEncryption)}";
+                yield return $"  algorithms:  contentEncryption {Name(c.ContentEncryption)}{(r.GcmAdvertised ? " (every certificate's client puts AES-GCM first in its SMIMECapabilities)" : "")}, keyTransport {Name(c.KeyTransport)}, digest {Name(c.Digest)}, signatureForm {Name(c.SignatureForm)}, signaturePadding {Name(c.SignaturePadding)}, authenticatedEncryption {Name(c.AuthenticatedEncryption)}, headerProtection {Name(c.HeaderProtection)}";
         }
     }
 }

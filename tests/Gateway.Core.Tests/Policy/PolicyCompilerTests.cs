@@ -337,4 +337,33 @@ public sealed class PolicyCompilerTests
 
         Assert.Equal(1, error.Line);
     }
+
+    [Fact]
+    public void HeaderProtection_IsInheritedFromTheDefault_AndARuleCanSetItsOwn()
+    {
+        var result = Compile("""
+            {
+              "default": { "sign": "always", "encrypt": "ifPossible", "missingCertificate": "refuse", "headerProtection": "protected" },
+              "rules": [
+                { "name": "partners", "recipients": [ "partner.test" ], "encrypt": "required", "headerProtection": "hideSubject" },
+                { "name": "others", "recipients": [ "other.test" ], "encrypt": "never" }
+              ]
+            }
+            """);
+
+        Assert.True(result.Succeeded, string.Join("\n", result.Errors));
+        Assert.Equal(HeaderProtection.Protected, result.Snapshot!.Default.Crypto.HeaderProtection);
+        Assert.Equal(HeaderProtection.HideSubject, result.Snapshot.Rules[0].Action.Crypto.HeaderProtection);
+        Assert.Equal(HeaderProtection.Protected, result.Snapshot.Rules[1].Action.Crypto.HeaderProtection);
+    }
+
+    [Fact]
+    public void HeaderProtection_AnUnknownValue_IsAnErrorListingTheValues()
+    {
+        var error = SingleError("""
+            { "default": { "sign": "always", "encrypt": "ifPossible", "missingCertificate": "refuse", "headerProtection": "encryptSubject" } }
+            """);
+
+        Assert.Contains("must be one of \"none\", \"protected\", \"hideSubject\"", error.Message);
+    }
 }

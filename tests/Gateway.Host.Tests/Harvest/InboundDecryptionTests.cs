@@ -57,6 +57,42 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
     }
 
     /// <summary>
+    /// A partner's client that protects headers (RFC 9788, the shape of its Appendix C: the fields
+    /// inside the signed part, hp="cipher", HP-Outer) sends "[...]" outside; our user, whose client
+    /// may not read protected headers, gets the real Subject, and the signature still verifies.
+    /// </summary>
+    [Fact]
+    public async Task MailWithAProtectedSubject_ArrivesWithTheSubjectItsSenderHidInside()
+    {
+        var frank = World.Pki.Issue("frank@partner.test").WriteTo(Path.Combine(World.Root, "frank"), "x");
+        var body = Path.Combine(World.Root, "body.mime");
+        await File.WriteAllTextAsync(body,
+            "Subject: Offer for the Lisbon site\r\nFrom: frank@partner.test\r\nTo: alice@example.test\r\n" +
+            "HP-Outer: Subject: [...]\r\nHP-Outer: From: frank@partner.test\r\nHP-Outer: To: alice@example.test\r\n" +
+            "Content-Type: text/plain; charset=us-ascii; hp=\"cipher\"\r\n\r\nThe offer stands until Friday.\r\n");
+        var signed = Path.Combine(World.Root, "signed.mime");
+        Assert.True((await OpenSslCms.SignAsync(body, signed, frank.CertificatePath, frank.KeyPath)).Success);
+        await File.WriteAllTextAsync(signed, Crlf(await File.ReadAllTextAsync(signed)));
+        var encrypted = Path.Combine(World.Root, "encrypted.eml");
+        var encryption = await OpenSslCms.EncryptAsync(signed, encrypted, [World.AliceFiles.CertificatePath], headers: new MessageHeaders("frank@partner.test", "alice@example.test", "[...]"), binary: true);
+        Assert.True(encryption.Success, encryption.Stderr);
+        var message = Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)));
+
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
+
+        var passed = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        var header = Encoding.ASCII.GetString(passed.Data).Split("\r\n\r\n")[0];
+        Assert.Contains("Subject: Offer for the Lisbon site\r\n", header + "\r\n");
+        Assert.DoesNotContain("[...]", header);
+        var received = Path.Combine(World.Root, "received.eml");
+        await File.WriteAllBytesAsync(received, passed.Data);
+        var verified = await OpenSslCms.VerifyAsync(received, World.CaCertificatePath);
+        Assert.True(verified.Success, verified.Stderr);
+        var decrypted = await Running.WaitForAuditAsync(e => RunningGateway.Is(e, "inbound-decrypted"));
+        Assert.EndsWith(" subject:protected", decrypted.GetProperty("algorithms").GetString());
+    }
+
+    /// <summary>
     /// The sender wrote what is inside the envelope too: a bare CR there, decrypted and sent on by
     /// DATA, would end the data early for an internal MTA that takes it for a line end, and what
     /// follows would arrive from us as a second message (SMTP smuggling). Such a message goes on encrypted.
