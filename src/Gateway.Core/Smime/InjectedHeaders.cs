@@ -35,8 +35,12 @@ internal static class InjectedHeaders
         "ARC-Authentication-Results", "Bcc", "Resent-Bcc",
     };
 
-    /// <summary>hcp_baseline drops these from the outside: they say what the mail is about, as the Subject does.</summary>
-    private static readonly HashSet<string> DroppedOutside = new(StringComparer.OrdinalIgnoreCase) { "Keywords", "Comments" };
+    /// <summary>
+    /// Dropped from the outside: they say what the mail is about, as the Subject does. hcp_baseline
+    /// names Keywords and Comments; Outlook and Exchange write the Subject again as Thread-Topic,
+    /// which would show it to every server a copy passes.
+    /// </summary>
+    private static readonly HashSet<string> DroppedOutside = new(StringComparer.OrdinalIgnoreCase) { "Keywords", "Comments", "Thread-Topic" };
 
     /// <returns>What was done, for the audit (see <see cref="Outcome"/>).</returns>
     public static Outcome Apply(MimeMessage message, MimeEntity payload, bool encrypting, HeaderProtection protection)

@@ -34,6 +34,7 @@ public sealed class HeaderProtectionTests(PkiFixture fixture) : IClassFixture<Pk
         var message = Build();
         message.Headers.Add("Keywords", "merger, confidential");
         message.Headers.Add("Comments", "board only");
+        message.Headers.Add("Thread-Topic", "Quarterly figures"); // Outlook and Exchange repeat the Subject
         message.Headers.Add(HeaderId.Received, "from mua.example.test by mx.example.test; Fri, 14 Mar 2025 09:26:50 +0000");
         message.Headers.Add("DKIM-Signature", "v=1; a=rsa-sha256; d=example.test; s=s1; b=AAAA");
         return message;
@@ -48,6 +49,7 @@ public sealed class HeaderProtectionTests(PkiFixture fixture) : IClassFixture<Pk
         Assert.Equal("[...]", outside.Subject);
         Assert.Null(outside.Headers["Keywords"]);
         Assert.Null(outside.Headers["Comments"]);
+        Assert.Null(outside.Headers["Thread-Topic"]);
         Assert.Equal("bob@partner.test", outside.To.Mailboxes.Single().Address); // addressing stays, MTAs need it
         Assert.Equal("test-1@example.test", outside.MessageId);
         var text = Encoding.Latin1.GetString(output);
@@ -67,6 +69,7 @@ public sealed class HeaderProtectionTests(PkiFixture fixture) : IClassFixture<Pk
         Assert.Equal("cipher", payload.ContentType.Parameters["hp"]);
         Assert.Equal("Quarterly figures", payload.Headers[HeaderId.Subject]);
         Assert.Equal("merger, confidential", payload.Headers["Keywords"]);
+        Assert.Equal("Quarterly figures", payload.Headers["Thread-Topic"]);
         Assert.Contains("alice@example.test", payload.Headers[HeaderId.From]);
         Assert.Contains("carol@partner.test", payload.Headers[HeaderId.Cc]);
         Assert.Equal("<test-1@example.test>", payload.Headers[HeaderId.MessageId]);
@@ -75,7 +78,7 @@ public sealed class HeaderProtectionTests(PkiFixture fixture) : IClassFixture<Pk
         Assert.Contains(outer, o => o.StartsWith("From: ", StringComparison.Ordinal) && o.Contains("alice@example.test"));
         Assert.Contains(outer, o => o.StartsWith("Message-Id: ", StringComparison.OrdinalIgnoreCase));
         // A field taken off the outside has no HP-Outer: its absence is the record (RFC 9788 §2.2).
-        Assert.DoesNotContain(outer, o => o.StartsWith("Keywords", StringComparison.Ordinal) || o.StartsWith("Comments", StringComparison.Ordinal));
+        Assert.DoesNotContain(outer, o => o.StartsWith("Keywords", StringComparison.Ordinal) || o.StartsWith("Comments", StringComparison.Ordinal) || o.StartsWith("Thread-Topic", StringComparison.Ordinal));
         // What MTAs added on the way is not the sender's.
         Assert.DoesNotContain("Received:", raw);
         Assert.DoesNotContain("DKIM-Signature:", raw);
