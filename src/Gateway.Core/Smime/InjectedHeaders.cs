@@ -53,7 +53,7 @@ internal static class InjectedHeaders
         // The payload's own fields of these names would be read as the protected ones: ours replace them.
         foreach (var field in payload.Headers.Where(h => h.Field.Equals(OuterField, StringComparison.OrdinalIgnoreCase) || copied.Any(c => c.Field.Equals(h.Field, StringComparison.OrdinalIgnoreCase))).ToList())
             payload.Headers.Remove(field);
-        for (var i = 0; i < copied.Count; i++) payload.Headers.Insert(i, copied[i].Clone());
+        for (var i = 0; i < copied.Count; i++) payload.Headers.Insert(i, Copy(copied[i]));
         payload.ContentType.Parameters[Parameter] = encrypting ? "cipher" : "clear";
         if (!encrypting) return new Outcome(true, false, null);
 
@@ -81,9 +81,17 @@ internal static class InjectedHeaders
         return new Outcome(true, true, shown ? null : "no text part to show the hidden Subject in for clients that do not read protected headers");
     }
 
-    /// <summary>"HP-Outer: Name: value", the value's bytes (encoded words, folds) as the outside has them.</summary>
+    /// <summary>
+    /// The field as the outside has it, byte for byte (encoded words, folds); a value in raw 8-bit
+    /// (RFC 6532) is written again as encoded words, since what is signed travels 7-bit.
+    /// </summary>
+    private static Header Copy(Header header) =>
+        Ascii.IsValid(header.RawValue) ? header.Clone() : new Header(Encoding.UTF8, header.Field, header.Value);
+
+    /// <summary>"HP-Outer: Name: value", the value as <see cref="Copy"/> writes it.</summary>
     private static Header Outer(Header outside)
     {
+        if (!Ascii.IsValid(outside.RawValue)) return new Header(Encoding.UTF8, OuterField, $"{outside.Field}: {outside.Value}");
         var record = new Header(OuterField, string.Empty);
         var name = Encoding.ASCII.GetBytes($" {outside.Field}:");
         var value = outside.RawValue;

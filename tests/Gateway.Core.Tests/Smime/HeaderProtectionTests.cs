@@ -139,6 +139,61 @@ public sealed class HeaderProtectionTests(PkiFixture fixture) : IClassFixture<Pk
         Assert.DoesNotContain(raw, c => c > 127); // still 7-bit under the signature
     }
 
+    private static byte[] Raw(string headers, string body) =>
+        Encoding.Latin1.GetBytes("From: alice@example.test\r\nTo: bob@partner.test\r\nMIME-Version: 1.0\r\n" + headers + "\r\n" + body);
+
+    [Fact]
+    public void HideSubject_TextWhoseCharsetLabelIsWrong_KeepsEveryByteItHad()
+    {
+        // Latin-1 bytes labelled UTF-8: decoded and encoded again, they would become U+FFFD.
+        var (output, _) = Transform(Raw("Subject: Figures\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n", "Gr\u00fc\u00dfe aus K\u00f6ln\r\n"),
+            null, [], [fixture.Bob.PublicCertificate], HideSubject);
+
+        var part = Assert.IsType<TextPart>(MimeEntity.Load(new MemoryStream(Decrypt(output, fixture.Bob.Certificate))));
+        Assert.Equal(Encoding.Latin1.GetBytes("Subject: Figures\r\n\r\nGr\u00fc\u00dfe aus K\u00f6ln\r\n"), Decode(part));
+        Assert.Equal("utf-8", part.ContentType.Charset);
+    }
+
+    [Fact]
+    public void HideSubject_HtmlWithoutACharsetLabel_KeepsItsBytes_AndGetsAnAsciiDisplay()
+    {
+        var html = "<html><head><meta charset=\"windows-1252\"><!-- a template: <body> comes below --><title>t</title></head><body><p>\u0093quoted\u0094 \u0080 5</p></body></html>";
+        var (output, _) = Transform(Raw("Subject: Gr\u00fc\u00dfe\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n", html + "\r\n"),
+            null, [], [fixture.Bob.PublicCertificate], HideSubject);
+
+        var part = Assert.IsType<TextPart>(MimeEntity.Load(new MemoryStream(Decrypt(output, fixture.Bob.Certificate))));
+        var expected = html.Replace("<body><p>", "<body><div class=\"header-protection-legacy-display\"><pre>Subject: Gr&#252;&#223;e</pre></div><p>");
+        Assert.Equal(Encoding.Latin1.GetBytes(expected + "\r\n"), Decode(part));
+        Assert.Null(part.ContentType.Charset);
+    }
+
+    [Theory]
+    [InlineData("utf-7")]
+    [InlineData("utf-16")]
+    [InlineData("x-no-such-charset")]
+    public void HideSubject_TextInACharsetTheDisplayCannotGoInto_IsSentWithoutIt_AndSaysSo(string charset)
+    {
+        var (output, result) = Transform(Raw($"Subject: Figures\r\nContent-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: base64\r\n", "//5oAGkA\r\n"),
+            fixture.Alice.Certificate, [fixture.Alice.PublicCertificate], [fixture.Bob.PublicCertificate], HideSubject);
+
+        Assert.Equal("[...]", Load(output).Subject);
+        Assert.Contains("no text part to show the hidden Subject in", result.Note);
+        var (payload, _) = SignedPayload(output);
+        Assert.Equal("//5oAGkA", Convert.ToBase64String(Decode((MimePart)payload)));
+    }
+
+    [Fact]
+    public void Protected_ARawUtf8Subject_IsCopiedInsideAsEncodedWords_SoTheSignedPartStays7Bit()
+    {
+        var (output, _) = Transform(Raw("Subject: Gr\u00c3\u00bc\u00c3\u009fe\r\nContent-Type: text/plain; charset=us-ascii\r\n", "hello\r\n"),
+            fixture.Alice.Certificate, [fixture.Alice.PublicCertificate], [], Protected);
+
+        var (content, signature, _) = SplitSigned(output);
+        signature.CheckSignature(verifySignatureOnly: true);
+        Assert.DoesNotContain(content, b => b > 127);
+        Assert.Equal("Grüße", MimeEntity.Load(new MemoryStream(content)).Headers[HeaderId.Subject]);
+    }
+
     [Fact]
     public void Protected_EncryptedCopy_KeepsTheSubjectOutside_AndRecordsIt()
     {
@@ -282,9 +337,46 @@ public sealed class HeaderProtectionTests(PkiFixture fixture) : IClassFixture<Pk
     [InlineData("Real subject", "Real subject", null)]            // nothing hidden: nothing to do
     [InlineData(null, null, "Real subject")]                      // the sender left no Subject outside
     [InlineData("Added on the way", null, null)]
+    [InlineData("Important notice", "", null)]                    // an empty record is no tail to keep a tag before
     public void Inbound_TheOuterSubjectIsReplaced_OnlyWhereItIsWhatTheSenderLeftOutside(string? outer, string? recorded, string? shown)
     {
-        Assert.Equal(shown, new ProtectedSubject("Real subject", recorded).Shown(outer));
+        Assert.Equal(shown, new ProtectedSubject("Real subject", "Real subject", recorded).Shown(outer));
+    }
+
+    /// <summary>An encrypted message for Bob whose payload is <paramref name="inner"/>, "[...]" outside.</summary>
+    private byte[] EncryptedForBob(string inner) => Encoding.Latin1.GetBytes(
+        "From: alice@example.test\r\nTo: bob@partner.test\r\nSubject: [...]\r\nMIME-Version: 1.0\r\n" +
+        "Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+        Convert.ToBase64String(EncryptTo(Encoding.Latin1.GetBytes(inner)), Base64FormattingOptions.InsertLineBreaks) + "\r\n");
+
+    [Theory]
+    [InlineData("hi\rBcc: evil@example.org")]   // a bare CR: a line end to some readers
+    [InlineData("hi\0there")]
+    [InlineData("hi\u001bthere")]
+    public void Inbound_AnInnerSubjectWithAControlCharacter_IsNotPutIntoTheHeaderBlock(string subject)
+    {
+        var message = EncryptedForBob($"Subject: {subject}\r\nHP-Outer: Subject: [...]\r\nContent-Type: text/plain; hp=\"cipher\"\r\n\r\nbody\r\n");
+
+        var opened = OpenForBob(message, requireSignature: false);
+
+        Assert.Equal(DecryptionOutcome.Decrypted, opened.Outcome);
+        var header = Encoding.Latin1.GetString(opened.Message).Split("\r\n\r\n")[0];
+        Assert.Contains("Subject: [...]\r\n", header + "\r\n");
+        Assert.DoesNotContain("evil", header);
+        Assert.DoesNotContain('\0', header);
+    }
+
+    [Fact]
+    public void Inbound_ALongInnerSubject_KeepsItsFolds_SoNoLineIsLongerThanAnMtaMayCarry()
+    {
+        var words = string.Join("\r\n ", Enumerable.Range(0, 60).Select(i => $"=?utf-8?q?Teil_{i:00}_=C3=BCber_die_Zahlen?="));
+        var message = EncryptedForBob($"Subject: {words}\r\nHP-Outer: Subject: [...]\r\nContent-Type: text/plain; hp=\"cipher\"\r\n\r\nbody\r\n");
+
+        var opened = OpenForBob(message, requireSignature: false);
+
+        var delivered = Load(opened.Message);
+        Assert.StartsWith("Teil 00 über die Zahlen", delivered.Subject);
+        Assert.All(Encoding.Latin1.GetString(opened.Message).Split("\r\n"), line => Assert.True(line.Length <= 998, $"a line of {line.Length}"));
     }
 
     private byte[] EncryptTo(byte[] content)
