@@ -29,7 +29,7 @@ public sealed class CaOptions
 
     public string? CrlDistributionUrl { get; set; }
 
-    /// <summary>When set (e.g. http://+:8080/pki/), Gateway serves ca.crl and ca.crt under this HTTP prefix.</summary>
+    /// <summary>When set (e.g. http://+:8080/pki/), Gateway serves ca.crl and ca.crt under this HTTP prefix (<see cref="Gateway.Http.HttpPrefix"/>).</summary>
     public string? CrlHttpPrefix { get; set; }
     public string? IssuerCertificateUrl { get; set; }
 

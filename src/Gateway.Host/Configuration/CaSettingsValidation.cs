@@ -20,8 +20,7 @@ internal static class CaSettingsValidation
         if (ca.ValidityDays is < 1 or > 825) errors.Add("Gateway:Ca:ValidityDays must be between 1 and 825 (CA/Browser Forum S/MIME limit)");
         if (ca.RenewBeforeDays < 1 || ca.RenewBeforeDays >= ca.ValidityDays) errors.Add("Gateway:Ca:RenewBeforeDays must be at least 1 and less than ValidityDays");
         CheckPassword(ca, errors);
-        if (ca.CrlHttpPrefix is { Length: > 0 } prefix && (!prefix.StartsWith("http://", StringComparison.Ordinal) || !prefix.EndsWith('/')))
-            errors.Add($"Gateway:Ca:CrlHttpPrefix: '{prefix}' must start with http:// and end with / (e.g. http://+:8080/pki/)");
+        GatewayOptionsValidator.CheckHttpPrefix(errors, "Gateway:Ca:CrlHttpPrefix", ca.CrlHttpPrefix, "http://+:8080/pki/");
     }
 
     /// <summary>

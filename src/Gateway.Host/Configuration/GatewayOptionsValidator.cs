@@ -1,4 +1,5 @@
 using System.Net;
+using Gateway.Http;
 using Gateway.Mail;
 using Microsoft.Extensions.Options;
 
@@ -109,8 +110,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CaSettingsValidation.Check(options, errors);
         errors.AddRange(SecretFilePermissions.Problems(options));
 
-        if (options.Metrics.HttpPrefix is { Length: > 0 } metrics && !IsListenerPrefix(metrics))
-            errors.Add($"Gateway:Metrics:HttpPrefix: '{metrics}' must start with http://, name a host (or + for all) and a port, and end with / (e.g. http://127.0.0.1:9310/; IPv6 addresses are not supported)");
+        CheckHttpPrefix(errors, "Gateway:Metrics:HttpPrefix", options.Metrics.HttpPrefix, "http://127.0.0.1:9310/ or http://[::1]:9310/");
 
         var harvest = options.Harvest;
         for (var i = 0; i < (harvest.Domains?.Length ?? 0); i++)
@@ -175,18 +175,20 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     }
 
     /// <summary>
-    /// HttpListener's prefix rules, checked here so that a bad one is a configuration error, not a
-    /// failure at bind time: http://, a host (or + or * for all), an explicit port, a path ending in
-    /// /. IPv6 literals are refused: the managed listener cannot bind them.
+    /// An HTTP endpoint's prefix, by the rule its server reads it with (<see cref="HttpPrefix.Parse"/>):
+    /// one that starts is one the server can listen at, short of a port in use or a name without an address.
     /// </summary>
-    private static bool IsListenerPrefix(string prefix)
+    internal static void CheckHttpPrefix(List<string> errors, string key, string? prefix, string example)
     {
-        if (!prefix.StartsWith("http://", StringComparison.Ordinal) || !prefix.EndsWith('/') || prefix.Contains('[')) return false;
-        var authority = prefix["http://".Length..].Split('/')[0];
-        var colon = authority.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(authority[(colon + 1)..], out var port) || port is < 1 or > 65535) return false;
-        var host = authority[..colon];
-        return host is "+" or "*" || Uri.CheckHostName(host) != UriHostNameType.Unknown;
+        if (string.IsNullOrEmpty(prefix)) return;
+        try
+        {
+            HttpPrefix.Parse(prefix);
+        }
+        catch (FormatException e)
+        {
+            errors.Add($"{key}: {e.Message} (e.g. {example})");
+        }
     }
 
     private static void CheckPositive(List<string> errors, string key, TimeSpan value)

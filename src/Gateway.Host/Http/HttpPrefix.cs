@@ -6,12 +6,14 @@ namespace Gateway.Http;
 
 /// <summary>
 /// A prefix as the settings write it, in HttpListener's form: <c>http://HOST:PORT/PATH/</c>, where
-/// HOST is <c>+</c> or <c>*</c> for every address, an IP address, or a name (resolved at start);
-/// PORT is 80 when left out. Only requests under PATH are answered.
+/// HOST is <c>+</c> or <c>*</c> for every address, an IP address (IPv6 in brackets: <c>[::1]</c>),
+/// or a name (resolved at start); PORT is 80 when left out, as in any http:// URL. Only requests
+/// under PATH are answered. <see cref="Parse"/> is the one rule for both endpoints' settings: the
+/// validator refuses at start what it refuses, so a prefix that starts is one the server can read.
 /// </summary>
 internal sealed record HttpPrefix(string Host, int Port, string Path)
 {
-    /// <exception cref="FormatException">Not http://, no / at the end, or a bad port.</exception>
+    /// <exception cref="FormatException">Why the prefix cannot be served, with the prefix quoted.</exception>
     public static HttpPrefix Parse(string prefix)
     {
         const string scheme = "http://";
@@ -19,14 +21,37 @@ internal sealed record HttpPrefix(string Host, int Port, string Path)
             throw new FormatException($"'{prefix}' must start with http:// and end with /");
         var rest = prefix[scheme.Length..];
         var slash = rest.IndexOf('/');
-        var authority = rest[..slash];
-        var colon = authority.LastIndexOf(':');
-        if (colon < authority.LastIndexOf(']')) colon = -1; // an IPv6 literal without a port
-        var host = (colon < 0 ? authority : authority[..colon]).Trim('[', ']');
-        var port = 80;
-        if (host.Length == 0 || colon >= 0 && (!int.TryParse(authority[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out port) || port > 65535))
-            throw new FormatException($"'{prefix}' must name a host (or + for all) and a port");
-        return new HttpPrefix(host, port, rest[slash..]);
+        var path = rest[slash..];
+        // A request's path never holds these: a prefix with one would answer nothing.
+        if (path.IndexOfAny(['?', '#', ' ']) >= 0) throw new FormatException($"'{prefix}' must not have ?, # or a space in its path");
+        var (host, port) = Authority(prefix, rest[..slash]);
+        return new HttpPrefix(host, port, path);
+    }
+
+    private static (string Host, int Port) Authority(string prefix, string authority)
+    {
+        string host, portText;
+        if (authority.StartsWith('['))
+        {
+            var close = authority.IndexOf(']');
+            host = close < 0 ? "" : authority[1..close];
+            portText = close < 0 ? "" : authority[(close + 1)..];
+            if (!IPAddress.TryParse(host, out var address) || address.AddressFamily != AddressFamily.InterNetworkV6 || portText.Length > 0 && portText[0] != ':')
+                throw new FormatException($"'{prefix}' must write an IPv6 address as [ADDRESS] or [ADDRESS]:PORT");
+        }
+        else
+        {
+            var colon = authority.IndexOf(':');
+            host = colon < 0 ? authority : authority[..colon];
+            portText = colon < 0 ? "" : authority[colon..];
+            if (portText.LastIndexOf(':') > 0) throw new FormatException($"'{prefix}' must write an IPv6 address in brackets ([::1])");
+            if (host is not ("+" or "*") && Uri.CheckHostName(host) is not (UriHostNameType.Dns or UriHostNameType.IPv4))
+                throw new FormatException($"'{prefix}' must name a host: + (or *) for all addresses, an IP address or a name");
+        }
+        if (portText.Length == 0) return (host, 80);
+        if (!int.TryParse(portText.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            throw new FormatException($"'{prefix}' must have a port from 1 to 65535 after the host, or none for 80");
+        return (host, port);
     }
 
     /// <summary>Whether two prefixes as the settings write them name one port (false when either is malformed: refused elsewhere).</summary>

@@ -29,9 +29,9 @@ internal sealed class ReadOnlyHttpServer : IDisposable
     /// <summary>Listens at once: an address that cannot be bound throws here (SocketException).</summary>
     /// <param name="answer">Makes the answer for a name under the prefix ("ca.crl"); called only for GET and HEAD.</param>
     /// <param name="failed">Told of each answer that could not be made (it is answered 500).</param>
-    public ReadOnlyHttpServer(string prefix, HttpLimits limits, Func<string, CancellationToken, Task<HttpAnswer>> answer, Action<Exception> failed)
+    public ReadOnlyHttpServer(HttpPrefix prefix, HttpLimits limits, Func<string, CancellationToken, Task<HttpAnswer>> answer, Action<Exception> failed)
     {
-        _prefix = HttpPrefix.Parse(prefix);
+        _prefix = prefix;
         _limits = limits;
         _answer = answer;
         _failed = failed;
@@ -54,7 +54,7 @@ internal sealed class ReadOnlyHttpServer : IDisposable
         ReadOnlyHttpServer server;
         try
         {
-            server = new ReadOnlyHttpServer(prefix, limits, answer, failed);
+            server = new ReadOnlyHttpServer(HttpPrefix.Parse(prefix), limits, answer, failed);
         }
         catch (Exception e) when (e is SocketException or FormatException)
         {

@@ -54,6 +54,20 @@ public sealed class CaSettingsValidationTests : IDisposable
         Assert.Contains("Gateway:Ca:EligibleGroup:Filter: unknown setting", error);
     }
 
+    /// <summary>Only http:// and the final / were checked: these started, and the CRL endpoint then failed to listen (event 7009) while mail ran on.</summary>
+    [Theory]
+    [InlineData("http://:8080/pki/", "must name a host")]
+    [InlineData("http://+:99999/pki/", "must have a port from 1 to 65535")]
+    [InlineData("http://::1:8080/pki/", "must write an IPv6 address in brackets")]
+    public async Task ACrlPrefixTheServerCannotListenAt_ExitsWith1_NamingTheKeyAndAnExample(string prefix, string expected)
+    {
+        var (exit, error) = await RunWithAsync(new() { ["Gateway:Ca:CrlHttpPrefix"] = prefix });
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"Gateway:Ca:CrlHttpPrefix: '{prefix}' {expected}", error);
+        Assert.Contains("(e.g. http://+:8080/pki/)", error);
+    }
+
     [Fact]
     public async Task NeitherPatternsNorAGroup_ExitsWith1_SayingWhoWouldGetACertificate()
     {

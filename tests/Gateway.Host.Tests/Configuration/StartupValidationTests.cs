@@ -67,9 +67,9 @@ public sealed class StartupValidationTests : IDisposable
 
     [Theory]
     [InlineData("Gateway:Metrics:HttpPrefix", "127.0.0.1:9310/", "must start with http://")]
-    [InlineData("Gateway:Metrics:HttpPrefix", "http://:9310/", "must start with http://")]
-    [InlineData("Gateway:Metrics:HttpPrefix", "http://[::1]:9310/", "IPv6 addresses are not supported")]
-    [InlineData("Gateway:Metrics:HttpPrefix", "http://127.0.0.1/", "must start with http://")]
+    [InlineData("Gateway:Metrics:HttpPrefix", "http://:9310/", "must name a host")]
+    [InlineData("Gateway:Metrics:HttpPrefix", "http://::1:9310/", "IPv6 address in brackets ([::1]) (e.g. http://127.0.0.1:9310/ or http://[::1]:9310/)")]
+    [InlineData("Gateway:Metrics:HttpPrefix", "http://127.0.0.1:0/", "a port from 1 to 65535")]
     [InlineData("Gateway:Certificates:ReloadCheckInterval", "00:00:00", "must be a positive duration")]
     [InlineData("Gateway:Harvest:Domains:0", "alice@example.test", "'alice@example.test' is not a domain or *.domain")]
     [InlineData("Gateway:Harvest:Domains:0", "<>", "'<>' is not a domain or *.domain")]
@@ -85,6 +85,28 @@ public sealed class StartupValidationTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains($"configuration error: {key}", error);
         Assert.Contains(expected, error);
+    }
+
+    /// <summary>Both endpoints' prefixes pass by the server's own rule: the metrics' refused an IPv6 literal and a prefix without a port, which the CRL's took as port 80.</summary>
+    [Theory]
+    [InlineData("http://127.0.0.1/")]
+    [InlineData("http://[::1]:9310/")]
+    [InlineData("http://[::]/pki/")]
+    [InlineData("http://+:9310/pki/")]
+    public void PrefixTheServerCanListenAt_PassesForBothSettings(string prefix)
+    {
+        using var host = GatewayHostFactory.Build(WriteConfig(s =>
+        {
+            s["Gateway:Ca:Enabled"] = "true";
+            s["Gateway:Ca:Path"] = Path.Combine(_world.Root, "ca");
+            s["Gateway:Ca:Password"] = "ca-password";
+            s["Gateway:Ca:EligibleSenders:0"] = "example.test";
+            s["Gateway:Ca:CrlHttpPrefix"] = prefix;
+            s["Gateway:Metrics:HttpPrefix"] = prefix;
+        }));
+        var options = host.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        Assert.Equal(prefix, options.Metrics.HttpPrefix);
+        Assert.Equal(prefix, options.Ca.CrlHttpPrefix);
     }
 
     [Theory]

@@ -8,20 +8,36 @@ namespace Gateway.Tests.Http;
 /// <summary>
 /// A raw HTTP client from a chosen loopback address (Linux answers on all of 127/8), so a test can
 /// be several hosts: one that opens connections and never finishes a request, one that never reads.
+/// From ::1 it connects to ::1.
 /// </summary>
 internal sealed class HttpPeer : IDisposable
 {
-    private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    private readonly Socket _socket;
 
-    private HttpPeer() { }
+    private HttpPeer(AddressFamily family) => _socket = new(family, SocketType.Stream, ProtocolType.Tcp);
 
     public static async Task<HttpPeer> ConnectAsync(int port, string from = "127.0.0.1", int receiveBuffer = 0)
     {
-        var peer = new HttpPeer();
+        var address = IPAddress.Parse(from);
+        var peer = new HttpPeer(address.AddressFamily);
         if (receiveBuffer > 0) peer._socket.ReceiveBufferSize = receiveBuffer;
-        peer._socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
-        await peer._socket.ConnectAsync(IPAddress.Loopback, port);
+        peer._socket.Bind(new IPEndPoint(address, 0));
+        await peer._socket.ConnectAsync(address.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, port);
         return peer;
+    }
+
+    /// <summary>Fails, saying why, when this machine has no ::1: the tests over IPv6 need it and are not skipped.</summary>
+    public static void RequireIPv6Loopback()
+    {
+        try
+        {
+            using var probe = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+            probe.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        }
+        catch (SocketException e)
+        {
+            Assert.Fail($"This machine has no IPv6 loopback (::1), which this test needs: {e.Message}");
+        }
     }
 
     /// <summary>Connects, retrying while the gateway's endpoint is not listening yet.</summary>

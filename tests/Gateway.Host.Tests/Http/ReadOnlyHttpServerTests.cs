@@ -14,7 +14,7 @@ public sealed class ReadOnlyHttpServerTests : IAsyncDisposable
     public ReadOnlyHttpServerTests()
     {
         var limits = HttpLimits.Default with { HeadDeadline = TimeSpan.FromSeconds(1), WriteDeadline = TimeSpan.FromSeconds(3) };
-        _server = new ReadOnlyHttpServer("http://127.0.0.1:0/pki/", limits, Answer, _ => { });
+        _server = new ReadOnlyHttpServer(new HttpPrefix("127.0.0.1", 0, "/pki/"), limits, Answer, _ => { }); // port 0: the kernel picks one
         _serving = _server.ServeAsync(_stop.Token);
     }
 

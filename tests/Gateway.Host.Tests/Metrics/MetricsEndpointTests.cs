@@ -2,6 +2,7 @@ using System.Net;
 using Gateway.Metrics;
 using Gateway.Testing;
 using Gateway.Tests.Fixtures;
+using Gateway.Tests.Http;
 
 namespace Gateway.Tests.Metrics;
 
@@ -69,6 +70,20 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Contains("gateway_queue_messages{state=\"queued\"} 1\n", text);
         var oldest = double.Parse(text.Split('\n').Single(l => l.StartsWith("gateway_queue_oldest_seconds ")).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(oldest, 1, 60);
+    }
+
+    [Fact]
+    public async Task MetricsOnAnIPv6Literal_AreServedThere()
+    {
+        HttpPeer.RequireIPv6Loopback();
+        _world.Settings["Gateway:Metrics:HttpPrefix"] = $"http://[::1]:{_port}/";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+
+        (await HttpPeer.ConnectWhenListeningAsync(_port, from: "::1")).Dispose();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var response = await http.GetAsync($"http://[::1]:{_port}/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("gateway_start_time_seconds ", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
