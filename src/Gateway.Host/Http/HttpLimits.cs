@@ -13,7 +13,7 @@ public sealed record HttpLimits
     /// <summary>Connections open at once; one more is closed as soon as it is accepted.</summary>
     public int MaxConnections { get; init; } = 64;
 
-    /// <summary>Connections open at once from one address, so one host cannot take all of <see cref="MaxConnections"/>.</summary>
+    /// <summary>Connections open at once from one address (an IPv6 client: from one /64, <see cref="HttpClientKey"/>), so one host cannot take all of <see cref="MaxConnections"/>.</summary>
     public int MaxConnectionsPerClient { get; init; } = 8;
 
     /// <summary>From the accept to the end of the request's headers.</summary>

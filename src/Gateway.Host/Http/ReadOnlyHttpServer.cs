@@ -104,11 +104,7 @@ internal sealed class ReadOnlyHttpServer : IDisposable
         await Task.WhenAll(open);
     }
 
-    private static IPAddress Client(Socket socket)
-    {
-        var address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-        return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-    }
+    private static IPAddress Client(Socket socket) => HttpClientKey.Of((socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None);
 
     private bool Admit(IPAddress client)
     {

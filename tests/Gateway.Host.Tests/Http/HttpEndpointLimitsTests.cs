@@ -53,6 +53,36 @@ public sealed class HttpEndpointLimitsTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// An IPv6 client counts by its /64 (HttpClientKeyTests: loopback has only ::1, so the grouping
+    /// itself is proved there); here the cap holds over IPv6, and an IPv4 client on the same
+    /// dual-mode socket counts apart.
+    /// </summary>
+    [Fact]
+    public async Task ConnectionsFromOneIPv6Client_OverThePerClientCap_AreClosedAtOnce_AndAnIPv4ClientIsAnswered()
+    {
+        HttpPeer.RequireIPv6Loopback();
+        _world.Settings["Gateway:Metrics:HttpPrefix"] = $"http://[::]:{_port}/";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        (await HttpPeer.ConnectWhenListeningAsync(_port, from: "::1")).Dispose();
+        var held = new List<HttpPeer>();
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                held.Add(await HttpPeer.ConnectAsync(_port, from: "::1"));
+                await held[^1].SendHalfAsync("/metrics");
+            }
+            var closed = await Task.WhenAll(held.Select(p => p.ClosedWithinAsync(TimeSpan.FromSeconds(2))));
+            Assert.Equal(12, closed.Count(c => c)); // 8 per client are let in
+            Assert.Equal("HTTP/1.1 200 OK", await HttpPeer.GetStatusAsync(_port, "/metrics", from: "127.0.0.1"));
+        }
+        finally
+        {
+            held.ForEach(p => p.Dispose());
+        }
+    }
+
     [Fact]
     public async Task ConnectionOverTheTotalCap_IsClosedAtOnce_AndServedAgainWhenOthersEnd()
     {
