@@ -62,9 +62,10 @@ public sealed partial class CrlPublisherService(IOptions<GatewayOptions> options
     }
 
     // A port that cannot be bound is said at once: this task is awaited only at the stop, and
-    // partners would find no CRL without a word.
+    // partners would find no CRL without a word. Any Host is answered: relying parties fetch the CRL
+    // by whatever name the certificates' distribution points carry, and it is public anyway.
     private Task ServeAsync(string prefix, CancellationToken stoppingToken) =>
-        ReadOnlyHttpServer.RunAsync(prefix, limits ?? HttpLimits.Default, AnswerAsync, LogAnswerFailed, reason => LogCannotServe(prefix, reason), () => LogServing(prefix), stoppingToken);
+        ReadOnlyHttpServer.RunAsync(prefix, limits ?? HttpLimits.Default, allowedHosts: null, AnswerAsync, LogAnswerFailed, reason => LogCannotServe(prefix, reason), () => LogServing(prefix), stoppingToken);
 
     private async Task<HttpAnswer> AnswerAsync(string name, CancellationToken cancellationToken)
     {

@@ -111,6 +111,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         errors.AddRange(SecretFilePermissions.Problems(options));
 
         CheckHttpPrefix(errors, "Gateway:Metrics:HttpPrefix", options.Metrics.HttpPrefix, "http://127.0.0.1:9310/ or http://[::1]:9310/");
+        foreach (var (host, i) in (options.Metrics.AllowedHosts ?? []).Select((h, i) => (h, i)))
+            if (Uri.CheckHostName(host) == UriHostNameType.Unknown)
+                errors.Add($"Gateway:Metrics:AllowedHosts:{i}: '{host}' is not a host name, without port (e.g. gateway.example.com)");
 
         var harvest = options.Harvest;
         for (var i = 0; i < (harvest.Domains?.Length ?? 0); i++)

@@ -7,4 +7,10 @@ public sealed class MetricsOptions
     /// prefix (HttpListener's form: http://HOST:PORT/PATH/), at <c>metrics</c>: counts of audited outcomes and of the queue. Off when empty.
     /// </summary>
     public string? HttpPrefix { get; set; }
+
+    /// <summary>
+    /// Names a scrape's Host may carry besides an IP address, localhost and the prefix's own name
+    /// (e.g. <c>gateway.example.com</c> behind a name); any other is answered 421, against DNS rebinding.
+    /// </summary>
+    public string[]? AllowedHosts { get; set; }
 }

@@ -14,6 +14,7 @@ public sealed record HttpAnswer(int Status, string? ContentType, byte[] Body)
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",
+        421 => "Misdirected Request",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         _ => "Unknown",

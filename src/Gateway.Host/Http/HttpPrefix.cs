@@ -67,6 +67,9 @@ internal sealed record HttpPrefix(string Host, int Port, string Path)
         }
     }
 
+    /// <summary>The name in <see cref="Host"/>, or null when it is an address or every address.</summary>
+    public string? HostName => Host is "+" or "*" || IPAddress.TryParse(Host, out _) ? null : Host;
+
     /// <summary>The address to listen on: every address (IPv6 and IPv4) for + and *, else the host's, IPv4 first.</summary>
     public IPAddress Address()
     {

@@ -18,6 +18,7 @@ internal sealed class ReadOnlyHttpServer : IDisposable
 {
     private readonly HttpPrefix _prefix;
     private readonly HttpLimits _limits;
+    private readonly HttpHostCheck? _hosts;
     private readonly Func<string, CancellationToken, Task<HttpAnswer>> _answer;
     private readonly Action<Exception> _failed;
     private readonly TcpListener _listener;
@@ -27,12 +28,14 @@ internal sealed class ReadOnlyHttpServer : IDisposable
     private int _open;
 
     /// <summary>Listens at once: an address that cannot be bound throws here (SocketException).</summary>
+    /// <param name="allowedHosts">Null: any Host is answered. Else the names a request's Host may carry besides those <see cref="HttpHostCheck"/> always allows; any other is answered 421.</param>
     /// <param name="answer">Makes the answer for a name under the prefix ("ca.crl"); called only for GET and HEAD.</param>
     /// <param name="failed">Told of each answer that could not be made (it is answered 500).</param>
-    public ReadOnlyHttpServer(HttpPrefix prefix, HttpLimits limits, Func<string, CancellationToken, Task<HttpAnswer>> answer, Action<Exception> failed)
+    public ReadOnlyHttpServer(HttpPrefix prefix, HttpLimits limits, IEnumerable<string>? allowedHosts, Func<string, CancellationToken, Task<HttpAnswer>> answer, Action<Exception> failed)
     {
         _prefix = prefix;
         _limits = limits;
+        _hosts = allowedHosts is null ? null : new HttpHostCheck(_prefix, allowedHosts);
         _answer = answer;
         _failed = failed;
         var address = _prefix.Address();
@@ -48,13 +51,13 @@ internal sealed class ReadOnlyHttpServer : IDisposable
     /// listened at (a port in use, a name without an address) is told to <paramref name="cannotListen"/>,
     /// and nothing is served: neither endpoint is worth stopping mail for.
     /// </summary>
-    public static async Task RunAsync(string prefix, HttpLimits limits, Func<string, CancellationToken, Task<HttpAnswer>> answer, Action<Exception> failed,
+    public static async Task RunAsync(string prefix, HttpLimits limits, IEnumerable<string>? allowedHosts, Func<string, CancellationToken, Task<HttpAnswer>> answer, Action<Exception> failed,
         Action<string> cannotListen, Action listening, CancellationToken stoppingToken)
     {
         ReadOnlyHttpServer server;
         try
         {
-            server = new ReadOnlyHttpServer(HttpPrefix.Parse(prefix), limits, answer, failed);
+            server = new ReadOnlyHttpServer(HttpPrefix.Parse(prefix), limits, allowedHosts, answer, failed);
         }
         catch (Exception e) when (e is SocketException or FormatException)
         {
@@ -156,6 +159,7 @@ internal sealed class ReadOnlyHttpServer : IDisposable
     private async Task<HttpAnswer> AnswerAsync(HttpRequestHead head, CancellationToken stoppingToken)
     {
         if (head.Refusal != 0) return HttpAnswer.Empty(head.Refusal);
+        if (_hosts is not null && !_hosts.Allows(head)) return HttpAnswer.Empty(421);
         // Anything but GET and HEAD of a name under the prefix: nothing here.
         if (head.Method is not ("GET" or "HEAD") || _prefix.NameUnder(head.Target) is not { } name) return HttpAnswer.NotFound;
         try

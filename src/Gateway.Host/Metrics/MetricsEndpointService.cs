@@ -14,7 +14,8 @@ namespace Gateway.Metrics;
 /// reads its text format): audited outcomes by event and action (<see cref="CountingAuditLog"/>),
 /// the queue by state, the age of the oldest message waiting for a retry, and the process's start
 /// time. Counts only: no address, subject or certificate appears, so the endpoint leaks no mail
-/// metadata; still, listen on loopback or an admin network.
+/// metadata; still, listen on loopback or an admin network. A request naming a Host other than an IP
+/// address, localhost, the prefix's name or Gateway:Metrics:AllowedHosts is answered 421.
 /// </summary>
 public sealed partial class MetricsEndpointService(
     IOptions<GatewayOptions> options,
@@ -37,8 +38,9 @@ public sealed partial class MetricsEndpointService(
             LogCannotListen(prefix, $"its port is Gateway:Ca:CrlHttpPrefix's ({crl}); give Gateway:Metrics:HttpPrefix a port of its own");
             return;
         }
-        // A scrape that fails (the spool could not be read) is a 500, never a stop.
-        await ReadOnlyHttpServer.RunAsync(prefix, limits ?? HttpLimits.Default, AnswerAsync, LogScrapeFailed, reason => LogCannotListen(prefix, reason), () => LogServing(prefix), stoppingToken);
+        // A scrape that fails (the spool could not be read) is a 500, never a stop. The Host is
+        // checked (HttpHostCheck): bound to every address, a web page could read the metrics through DNS rebinding.
+        await ReadOnlyHttpServer.RunAsync(prefix, limits ?? HttpLimits.Default, options.Value.Metrics.AllowedHosts ?? [], AnswerAsync, LogScrapeFailed, reason => LogCannotListen(prefix, reason), () => LogServing(prefix), stoppingToken);
     }
 
     private Task<HttpAnswer> AnswerAsync(string name, CancellationToken cancellationToken)

@@ -3,6 +3,7 @@ using System.Net.Http;
 using System.Net.Sockets;
 using Gateway.Testing;
 using Gateway.Tests.Fixtures;
+using Gateway.Tests.Http;
 
 namespace Gateway.Tests.Ca;
 
@@ -40,6 +41,18 @@ public sealed class CrlEndpointStartTests : IDisposable
         }
         Assert.NotEmpty(crl);
         Assert.Contains(log.Events(9002), e => e.Message.Contains("its port is Gateway:Ca:CrlHttpPrefix's", StringComparison.Ordinal));
+    }
+
+    /// <summary>Relying parties fetch the CRL by whatever name the certificates' distribution points carry: unlike the metrics, any Host is served.</summary>
+    [Fact]
+    public async Task CrlOnAnIPv6Literal_IsServedThere_WhateverHostTheRequestNames()
+    {
+        HttpPeer.RequireIPv6Loopback();
+        _world.Settings["Gateway:Ca:CrlHttpPrefix"] = $"http://[::1]:{_port}/pki/";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+
+        (await HttpPeer.ConnectWhenListeningAsync(_port, from: "::1")).Dispose();
+        Assert.Equal("HTTP/1.1 200 OK", await HttpPeer.GetStatusAsync(_port, "/pki/ca.crl", from: "::1", host: "pki.example.com"));
     }
 
     /// <summary>The endpoint's task is awaited only at the stop: a port that cannot be bound went without a word, and partners found no CRL.</summary>

@@ -70,6 +70,7 @@ public sealed class StartupValidationTests : IDisposable
     [InlineData("Gateway:Metrics:HttpPrefix", "http://:9310/", "must name a host")]
     [InlineData("Gateway:Metrics:HttpPrefix", "http://::1:9310/", "IPv6 address in brackets ([::1]) (e.g. http://127.0.0.1:9310/ or http://[::1]:9310/)")]
     [InlineData("Gateway:Metrics:HttpPrefix", "http://127.0.0.1:0/", "a port from 1 to 65535")]
+    [InlineData("Gateway:Metrics:AllowedHosts:0", "metrics.example.com:9310", "'metrics.example.com:9310' is not a host name")]
     [InlineData("Gateway:Certificates:ReloadCheckInterval", "00:00:00", "must be a positive duration")]
     [InlineData("Gateway:Harvest:Domains:0", "alice@example.test", "'alice@example.test' is not a domain or *.domain")]
     [InlineData("Gateway:Harvest:Domains:0", "<>", "'<>' is not a domain or *.domain")]

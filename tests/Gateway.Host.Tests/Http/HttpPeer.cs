@@ -87,10 +87,10 @@ internal sealed class HttpPeer : IDisposable
     }
 
     /// <summary>The status line of a whole GET, sent by a well-behaved client from <paramref name="from"/>.</summary>
-    public static async Task<string> GetStatusAsync(int port, string path, string from = "127.0.0.1")
+    public static async Task<string> GetStatusAsync(int port, string path, string from = "127.0.0.1", string? host = null)
     {
         using var peer = await ConnectAsync(port, from);
-        await peer.SendAsync($"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+        await peer.SendAsync($"GET {path} HTTP/1.1\r\nHost: {host ?? $"127.0.0.1:{port}"}\r\n\r\n");
         return (await peer.ReadToEndAsync(TimeSpan.FromSeconds(10))).Split("\r\n")[0];
     }
 

@@ -14,7 +14,7 @@ public sealed class ReadOnlyHttpServerTests : IAsyncDisposable
     public ReadOnlyHttpServerTests()
     {
         var limits = HttpLimits.Default with { HeadDeadline = TimeSpan.FromSeconds(1), WriteDeadline = TimeSpan.FromSeconds(3) };
-        _server = new ReadOnlyHttpServer(new HttpPrefix("127.0.0.1", 0, "/pki/"), limits, Answer, _ => { }); // port 0: the kernel picks one
+        _server = new ReadOnlyHttpServer(new HttpPrefix("127.0.0.1", 0, "/pki/"), limits, allowedHosts: null, Answer, _ => { }); // port 0: the kernel picks one
         _serving = _server.ServeAsync(_stop.Token);
     }
 
@@ -65,18 +65,22 @@ public sealed class ReadOnlyHttpServerTests : IAsyncDisposable
 
     [Theory]
     [InlineData("GET /pki/small HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK")]
-    [InlineData("GET http://gateway.example:8080/pki/small?x=1 HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK")]
+    [InlineData("GET http://gateway.example:8080/pki/small?x=1 HTTP/1.1\r\nHost: gateway.example:8080\r\n\r\n", "HTTP/1.1 200 OK")]
     [InlineData("GET /PKI/small HTTP/1.0\n\n", "HTTP/1.1 200 OK")]
     // The last segment, unescaped, as HttpListener gave it: distribution points in issued certificates keep resolving.
-    [InlineData("GET /pki/%73mall HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK")]
-    [InlineData("GET /pki/sub/small HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK")]
-    [InlineData("GET /pki/small/ HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK")]
-    [InlineData("POST /pki/small HTTP/1.1\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 404 Not Found")]
-    [InlineData("GET /small HTTP/1.1\r\n\r\n", "HTTP/1.1 404 Not Found")]
-    [InlineData("GET /pki/other HTTP/1.1\r\n\r\n", "HTTP/1.1 404 Not Found")]
-    [InlineData("GET /pki/fails HTTP/1.1\r\n\r\n", "HTTP/1.1 500 Internal Server Error")]
+    [InlineData("GET /pki/%73mall HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK")]
+    [InlineData("GET /pki/sub/small HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK")]
+    [InlineData("GET /pki/small/ HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK")]
+    [InlineData("POST /pki/small HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 404 Not Found")]
+    [InlineData("GET /small HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found")]
+    [InlineData("GET /pki/other HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found")]
+    [InlineData("GET /pki/fails HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 500 Internal Server Error")]
     [InlineData("GET /pki/small\r\n\r\n", "HTTP/1.1 400 Bad Request")]
     [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "HTTP/1.1 400 Bad Request")]
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host, or with two, is a 400; §5.1: so is whitespace before a colon.
+    [InlineData("GET /pki/small HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request")]
+    [InlineData("GET /pki/small HTTP/1.1\r\nHost: x\r\nhost: y\r\n\r\n", "HTTP/1.1 400 Bad Request")]
+    [InlineData("GET /pki/small HTTP/1.1\r\nHost : x\r\n\r\n", "HTTP/1.1 400 Bad Request")]
     public async Task Request_IsAnsweredWith(string request, string statusLine)
     {
         using var peer = await HttpPeer.ConnectAsync(Port);

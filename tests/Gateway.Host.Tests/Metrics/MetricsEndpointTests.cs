@@ -86,6 +86,23 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Contains("gateway_start_time_seconds ", await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>
+    /// DNS rebinding: a page on attacker.example whose name is made to resolve to the gateway has the
+    /// browser fetch the metrics with its own name in Host. Prometheus scrapes by address or a listed name.
+    /// </summary>
+    [Fact]
+    public async Task ScrapeNamingAnotherHost_IsAnswered421_WhileAddressesLocalhostAndAllowedHostsAreServed()
+    {
+        _world.Settings["Gateway:Metrics:AllowedHosts:0"] = "metrics.example.com";
+        await using var gateway = await RunningGateway.StartAsync(_world);
+        (await HttpPeer.ConnectWhenListeningAsync(_port)).Dispose();
+
+        Assert.Equal("HTTP/1.1 421 Misdirected Request", await HttpPeer.GetStatusAsync(_port, "/metrics", host: $"attacker.example:{_port}"));
+        Assert.Equal("HTTP/1.1 200 OK", await HttpPeer.GetStatusAsync(_port, "/metrics", host: $"127.0.0.1:{_port}"));
+        Assert.Equal("HTTP/1.1 200 OK", await HttpPeer.GetStatusAsync(_port, "/metrics", host: $"localhost:{_port}"));
+        Assert.Equal("HTTP/1.1 200 OK", await HttpPeer.GetStatusAsync(_port, "/metrics", host: $"metrics.example.com:{_port}"));
+    }
+
     [Fact]
     public async Task PrefixThatCannotBeBound_LeavesMailRunning()
     {
