@@ -42,7 +42,8 @@ public sealed class HttpEndpointLimitsTests : IDisposable
         if (client == "::1") HttpPeer.RequireIPv6Loopback();
         _world.Settings["Gateway:Metrics:HttpPrefix"] = $"http://{listenHost}:{_port}/";
         await using var gateway = await RunningGateway.StartAsync(_world);
-        (await HttpPeer.ConnectWhenListeningAsync(_port, from: client)).Dispose();
+        // Not from the client: the server may not have let this connection go when the 20 begin.
+        (await HttpPeer.ConnectWhenListeningAsync(_port)).Dispose();
         var held = new List<HttpPeer>();
         try
         {
