@@ -65,6 +65,7 @@ public static class GatewayServiceCollectionExtensions
             return new CachedCertificateDirectory(directory, time);
         });
         services.AddSingleton<FileSpool>();
+        services.AddSingleton(sp => new TransformSlots(Transforms(sp)));
         services.AddSingleton<SpoolOwnership>();
         services.AddSingleton<AcceptJournal>();
         services.AddSingleton<SpoolQueue>();
@@ -96,5 +97,12 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<Harvest.HarvestListenerService>();
         services.AddHostedService(sp => sp.GetRequiredService<Harvest.HarvestListenerService>());
         return services;
+    }
+
+    /// <summary>Spool:MaxConcurrentTransforms as it applies (<see cref="SpoolOptions.EffectiveTransforms"/>).</summary>
+    private static int Transforms(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        return options.Spool.EffectiveTransforms(options.Relay);
     }
 }

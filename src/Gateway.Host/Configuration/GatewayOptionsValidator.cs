@@ -72,6 +72,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var spool = options.Spool;
         if (string.IsNullOrWhiteSpace(spool.Path)) errors.Add("Gateway:Spool:Path must not be empty");
         if (spool.Workers is < 1 or > 256) errors.Add("Gateway:Spool:Workers must be between 1 and 256");
+        if (spool.MaxConcurrentTransforms is < 1 or > 256) errors.Add("Gateway:Spool:MaxConcurrentTransforms must be between 1 and 256");
         CheckTimer(errors, "Gateway:Spool:FirstRetry", spool.FirstRetry);
         CheckTimer(errors, "Gateway:Spool:MaxRetryInterval", spool.MaxRetryInterval);
         CheckPositive(errors, "Gateway:Spool:MaximumLifetime", spool.MaximumLifetime);

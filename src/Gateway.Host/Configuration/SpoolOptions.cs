@@ -24,6 +24,18 @@ public sealed class SpoolOptions
     /// </summary>
     public int EffectiveWorkers(RelayOptions relay) => Workers ?? Math.Clamp(Math.Max(2 * Environment.ProcessorCount, relay.MaxConnections), 2, 256);
 
+    /// <summary>Copies made at once (signed or encrypted); unset: <see cref="EffectiveTransforms"/>.</summary>
+    public int? MaxConcurrentTransforms { get; set; }
+
+    /// <summary>
+    /// <see cref="MaxConcurrentTransforms"/>, or 2 per CPU core; never more than the workers. Making a
+    /// copy (parsing, signing, encrypting, and its intermediate copies, in memory up to 1 MiB) is the
+    /// CPU and memory heavy part of an attempt, and the workers are as many as the upstream connections
+    /// (up to 256) only so that copies an upstream sits on do not stop delivery: on a few cores, more
+    /// copies made at once make none sooner, and each holds a few times its message meanwhile.
+    /// </summary>
+    public int EffectiveTransforms(RelayOptions relay) => Math.Min(MaxConcurrentTransforms ?? 2 * Environment.ProcessorCount, EffectiveWorkers(relay));
+
     /// <summary>First retry after a temporary failure; each next one doubles, up to <see cref="MaxRetryInterval"/>.</summary>
     public TimeSpan FirstRetry { get; set; } = TimeSpan.FromMinutes(1);
     public TimeSpan MaxRetryInterval { get; set; } = TimeSpan.FromHours(1);

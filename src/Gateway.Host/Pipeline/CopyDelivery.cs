@@ -15,7 +15,7 @@ namespace Gateway.Pipeline;
 /// memory when the message is small and in spool/work otherwise, so a 50 MB message is streamed,
 /// not held twice in memory.
 /// </summary>
-public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit, IOptions<GatewayOptions> options, TimeProvider time)
+public sealed class CopyDelivery(FileSpool spool, IRelay relay, TransformSlots transforms, IAuditLog audit, IOptions<GatewayOptions> options, TimeProvider time)
 {
     /// <summary>Replies may come in AES-GCM or with RSA-OAEP when the inbound endpoint decrypts them for our users: our signatures then say so.</summary>
     private readonly bool _decryptsReplies = options.Value.Harvest is { Enabled: true, Decrypt: true };
@@ -51,18 +51,22 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, IAuditLog audit,
                 DecryptsReplies = _decryptsReplies && group.Sign && plan.Signer!.ReplyKeyHeld,
                 ReplyCertificateChain = group.Sign ? plan.Signer!.ReplyChain : null,
             };
-            // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
-            using var original = context.Source.OpenRead();
-            content = NewCopy(original.Length, "smime-copy");
-            try
+            // The slot covers the making alone: the copy is relayed without it, however long the upstream takes.
+            using (await transforms.EnterAsync(cancellationToken))
             {
-                smime = SmimeTransformer.Transform(original, request, content, time.GetUtcNow(), cancellationToken);
-                content.Position = 0;
-            }
-            catch
-            {
-                content.Dispose();
-                throw;
+                // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
+                using var original = context.Source.OpenRead();
+                content = NewCopy(original.Length, "smime-copy");
+                try
+                {
+                    smime = SmimeTransformer.Transform(original, request, content, time.GetUtcNow(), cancellationToken);
+                    content.Position = 0;
+                }
+                catch
+                {
+                    content.Dispose();
+                    throw;
+                }
             }
         }
         else

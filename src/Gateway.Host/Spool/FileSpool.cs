@@ -31,7 +31,8 @@ public sealed partial class FileSpool
         Hold = Path.Combine(Root, "hold");
         Corrupt = Path.Combine(Root, "corrupt");
         Work = Path.Combine(Root, "work");
-        WorkFiles = new WorkFiles(Work, WorkFiles.PerWorker * options.Value.Spool.EffectiveWorkers(options.Value.Relay));
+        var (spool, relay) = (options.Value.Spool, options.Value.Relay);
+        WorkFiles = new WorkFiles(Work, WorkFiles.AtOnce(spool.EffectiveWorkers(relay), spool.EffectiveTransforms(relay)));
         Locks = Path.Combine(Root, "locks");
         Control = Path.Combine(Root, "control");
         _incomingNames = DirectorySync.For(Incoming);

@@ -16,10 +16,14 @@ namespace Gateway.Spool;
 public sealed class WorkFiles(string folder, int maximumIdle)
 {
     /// <summary>
-    /// Files one worker has open at most: signing and encrypting a large message makes the copy
-    /// and up to four intermediate ones (canonical form, opaque signed-data, signed entity, envelope).
+    /// Intermediate copies one transformation has open at most: signing and encrypting a large
+    /// message makes up to four (canonical form, opaque signed-data, signed entity, envelope),
+    /// besides the copy, which a worker holds while it is relayed.
     /// </summary>
-    public const int PerWorker = 5;
+    public const int PerTransform = 4;
+
+    /// <summary>Files open at once at most: each worker's copy, and the intermediate ones of the copies being made.</summary>
+    public static int AtOnce(int workers, int transforms) => workers + PerTransform * transforms;
 
     private readonly ConcurrentBag<string> _idle = [];
 

@@ -202,6 +202,19 @@ public sealed class StartupValidationTests : IDisposable
         Assert.Contains($"configuration error: Gateway:Policy:Path: file '{missing}' does not exist", error);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("257")]
+    public async Task MaxConcurrentTransformsOutOfRange_ExitsWith1_NamingTheKey(string value)
+    {
+        var config = WriteConfig(s => s["Gateway:Spool:MaxConcurrentTransforms"] = value);
+
+        var (exit, error) = await RunAsync(config);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Gateway:Spool:MaxConcurrentTransforms must be between 1 and 256", error);
+    }
+
     [Fact]
     public async Task SeveralBadValues_AreAllReportedAtOnce()
     {
