@@ -66,6 +66,7 @@ public static class GatewayServiceCollectionExtensions
         });
         services.AddSingleton<FileSpool>();
         services.AddSingleton(sp => new TransformSlots(Transforms(sp)));
+        services.AddSingleton(sp => new CopyBuffers(Transforms(sp)));
         services.AddSingleton<SpoolOwnership>();
         services.AddSingleton<AcceptJournal>();
         services.AddSingleton<SpoolQueue>();

@@ -15,14 +15,15 @@ namespace Gateway.Pipeline;
 /// memory when the message is small and in spool/work otherwise, so a 50 MB message is streamed,
 /// not held twice in memory.
 /// </summary>
-public sealed class CopyDelivery(FileSpool spool, IRelay relay, TransformSlots transforms, IAuditLog audit, IOptions<GatewayOptions> options, TimeProvider time)
+public sealed class CopyDelivery(FileSpool spool, IRelay relay, TransformSlots transforms, CopyBuffers buffers, IAuditLog audit, IOptions<GatewayOptions> options, TimeProvider time)
 {
     /// <summary>Replies may come in AES-GCM or with RSA-OAEP when the inbound endpoint decrypts them for our users: our signatures then say so.</summary>
     private readonly bool _decryptsReplies = options.Value.Harvest is { Enabled: true, Decrypt: true };
 
     /// <summary>
     /// Messages up to this size get their signed or encrypted copy, and the intermediate copies
-    /// signing and encrypting make, in memory (a few times this per worker at most): a work file per
+    /// signing and encrypting make, in memory (a few times this per copy being made, and the copy
+    /// while it is relayed, within what <see cref="CopyBuffers"/> lends): a work file per
     /// copy was a file created and deleted per message, and creating files is what costs most on a
     /// busy spool's file system. Larger ones go through spool/work, so memory does not grow with them.
     /// </summary>
@@ -115,8 +116,12 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, TransformSlots t
         }
     }
 
-    /// <summary>A copy of about <paramref name="size"/> bytes: pooled memory when small, else a work file emptied when the copy is disposed.</summary>
-    private Stream NewCopy(long size, string tag) => size <= InMemoryCopyLimit ? CopyBuffers.Rent(tag) : spool.WorkFiles.Open();
+    /// <summary>
+    /// A copy of about <paramref name="size"/> bytes: pooled memory when small and the pool has room
+    /// (copies many upstream connections sit on must not take memory without bound), else a work
+    /// file emptied when the copy is disposed.
+    /// </summary>
+    private Stream NewCopy(long size, string tag) => size <= InMemoryCopyLimit && buffers.HasRoomFor(size) ? buffers.Rent(tag) : spool.WorkFiles.Open();
 
     /// <summary>What the client asked, for this copy's recipients in their order.</summary>
     private static DsnParameters? Dsn(ProcessingContext context, IReadOnlyList<string> recipients)

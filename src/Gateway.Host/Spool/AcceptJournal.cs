@@ -50,6 +50,7 @@ public sealed partial class AcceptJournal : IDisposable
     private static readonly byte[] Zeros = new byte[1024 * 1024];
 
     private readonly FileSpool _spool;
+    private readonly CopyBuffers _buffers;
     private readonly TimeProvider _time;
     private readonly ILogger<AcceptJournal> _logger;
     private readonly bool _enabled;
@@ -64,9 +65,10 @@ public sealed partial class AcceptJournal : IDisposable
     private long _inMemory;
     private bool _disposed;
 
-    public AcceptJournal(FileSpool spool, IOptions<GatewayOptions> options, TimeProvider time, ILogger<AcceptJournal> logger)
+    public AcceptJournal(FileSpool spool, CopyBuffers buffers, IOptions<GatewayOptions> options, TimeProvider time, ILogger<AcceptJournal> logger)
     {
         _spool = spool;
+        _buffers = buffers;
         _time = time;
         _logger = logger;
         _enabled = options.Value.Spool.Journal && (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()); // fdatasync
@@ -128,9 +130,9 @@ public sealed partial class AcceptJournal : IDisposable
     }
 
     /// <summary>The message with its Received line and CRLF line ends, in a pooled array of its own.</summary>
-    private static (byte[] Bytes, int Length) Spooled(byte[] prefix, ReadOnlySequence<byte> data)
+    private (byte[] Bytes, int Length) Spooled(byte[] prefix, ReadOnlySequence<byte> data)
     {
-        using var staging = CopyBuffers.Rent("journal");
+        using var staging = _buffers.Rent("journal");
         staging.Write(prefix);
         CrlfWriter.Write(data, staging);
         var length = (int)staging.Length;

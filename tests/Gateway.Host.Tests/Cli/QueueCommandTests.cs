@@ -70,7 +70,7 @@ public sealed class QueueCommandTests : IAsyncLifetime
             Spool = new Gateway.Configuration.SpoolOptions { Path = _world.SpoolPath },
         });
         var spool = new FileSpool(options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<FileSpool>.Instance);
-        using var journal = new AcceptJournal(spool, options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AcceptJournal>.Instance)
+        using var journal = new AcceptJournal(spool, new Gateway.Pipeline.CopyBuffers(1), options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AcceptJournal>.Instance)
         {
             SegmentSize = 1024 * 1024,
         };

@@ -27,7 +27,7 @@ public abstract class JournalTestFolder : IDisposable
 
     protected AcceptJournal NewJournal(FileSpool spool, long segmentSize = 1024 * 1024, long memoryLimit = 64 * 1024 * 1024)
     {
-        var journal = new AcceptJournal(spool, Options.Create(new GatewayOptions { Spool = new SpoolOptions { Path = Root } }),
+        var journal = new AcceptJournal(spool, new Gateway.Pipeline.CopyBuffers(1), Options.Create(new GatewayOptions { Spool = new SpoolOptions { Path = Root } }),
             TimeProvider.System, NullLogger<AcceptJournal>.Instance) { SegmentSize = segmentSize, MemoryLimit = memoryLimit };
         _journals.Add(journal);
         return journal;

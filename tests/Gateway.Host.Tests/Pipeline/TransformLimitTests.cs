@@ -20,7 +20,7 @@ namespace Gateway.Tests.Pipeline;
 /// </summary>
 public sealed class TransformLimitTests : IDisposable
 {
-    private const int MostWorkers = 64;
+    private const int MostWorkers = 128;
     private readonly GatewayWorld _world = new();
     private readonly (int Workers, int Io) _minThreads;
 
@@ -58,6 +58,29 @@ public sealed class TransformLimitTests : IDisposable
         // The 64 copies the upstream held, and four intermediate ones at most per copy being made.
         Assert.True(files - workers <= WorkFiles.PerTransform * transforms,
             $"{files} files in spool/work were open at once: {files - workers} besides the {workers} copies the upstream held, for at most {transforms} copies made at once");
+    }
+
+    [Fact]
+    public async Task ABurstOfSmallMessages_LendsAndKeepsBoundedMemory_WhileTheUpstreamSitsOnEveryCopy()
+    {
+        // Up to 1 MiB: copies in pooled memory while the pool has room, then in spool/work.
+        const int workers = MostWorkers;
+        var transforms = await SpoolBurstAsync(workers, 900 * 1024);
+        CopyBuffers? buffers = null;
+        long lentWhileHeld = 0;
+        var relay = new HoldingRelay(workers, TimeSpan.FromSeconds(60), whileHeld: _ => lentWhileHeld = buffers!.Lent);
+
+        await using (var gateway = await RunningGateway.StartAsync(_world, services => services.AddSingleton<IRelay>(relay)))
+        {
+            buffers = gateway.Services.GetRequiredService<CopyBuffers>();
+            await WaitForDeliveriesAsync(gateway, workers);
+            Assert.Equal(workers, relay.MostHeldAtOnce);
+            // A copy is made in memory only while the pool has room for it; those under way when the last one was may grow by their encoding (1.4 MiB at most each).
+            Assert.True(lentWhileHeld <= buffers.LentAtMost + transforms * 2 * 1024 * 1024,
+                $"the upstream held copies taking {lentWhileHeld / 1048576.0:F1} MiB of pooled memory, bound {buffers.LentAtMost / 1048576.0:F1} MiB");
+            Assert.True(buffers.Kept <= buffers.KeptAtMost,
+                $"after the burst the pool keeps {buffers.Kept / 1048576.0:F1} MiB, bound {buffers.KeptAtMost / 1048576.0:F1} MiB");
+        }
     }
 
     /// <summary>Queues the burst before the gateway starts, so its recovery hands all of it to the workers at once.</summary>
