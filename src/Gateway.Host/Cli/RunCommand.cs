@@ -1,6 +1,7 @@
 using Gateway.Policy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Cli;
 
@@ -22,6 +23,11 @@ public static class RunCommand
             if (!policy.Succeeded)
             {
                 foreach (var e in policy.Errors) await error.WriteLineAsync($"policy error: {e}");
+                return 1;
+            }
+            if (Smtp.ConnectionCap.Refusal(host.Services.GetRequiredService<IOptions<Configuration.GatewayOptions>>().Value) is { } tooFewFiles)
+            {
+                await error.WriteLineAsync($"error: {tooFewFiles}");
                 return 1;
             }
             // Checked here for a plain refusal; the spool's service claims it again (a no-op) before its recovery.

@@ -144,7 +144,9 @@ public sealed partial class SmtpListenerService : BackgroundService
     private int MaxConnections()
     {
         var listeners = ConnectionCap.For(_options);
-        if (listeners.Lowered) LogConnectionsLowered(_options.Smtp.MaxConnections, listeners.Cap, listeners.OpenFileLimit!.Value, listeners.Count, ConnectionCap.Reserve);
+        if (listeners.Lowered) LogConnectionsLowered(_options.Smtp.MaxConnections, listeners.Cap, listeners.OpenFileLimit!.Value, listeners.Delivery, ConnectionCap.Reserve, listeners.Count);
+        // `gateway run` refuses to start with such settings (ConnectionCap.Refusal); a host started otherwise logs it.
+        if (!listeners.Fits) LogDeliveryDoesNotFit(listeners.OpenFileLimit!.Value, listeners.Delivery, ConnectionCap.Reserve, listeners.Needed);
         return listeners.Cap;
     }
 
@@ -177,8 +179,11 @@ public sealed partial class SmtpListenerService : BackgroundService
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Closed the session of {Client}: {Reason}")]
     private partial void LogClosed(string client, string reason);
 
-    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Gateway:Smtp:MaxConnections {Configured} is lowered to {Cap} per listener: the process may open {Limit} files (its open-file limit, e.g. LimitNOFILE), {Reserve} of them kept for the spool, journal and the rest, shared by {Listeners} listener(s); each connection holds one")]
-    private partial void LogConnectionsLowered(int configured, int cap, long limit, int listeners, int reserve);
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Gateway:Smtp:MaxConnections {Configured} is lowered to {Cap} per listener: the process may open {Limit} files (its open-file limit, e.g. LimitNOFILE), {Delivery} of them kept for delivery (Relay:MaxConnections, Spool:Workers, Spool:MaxConcurrentTransforms) and {Reserve} for the spool, journal and the rest; the others are shared by {Listeners} listener(s), each connection holding one")]
+    private partial void LogConnectionsLowered(int configured, int cap, long limit, int delivery, int reserve, int listeners);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "The open-file limit {Limit} cannot hold delivery's {Delivery} files (Relay:MaxConnections, Spool:Workers, Spool:MaxConcurrentTransforms) and {Reserve} for the rest, and still one SMTP connection per listener: at least {Needed} are needed. Deliveries may fail with 'Too many open files'")]
+    private partial void LogDeliveryDoesNotFit(long limit, int delivery, int reserve, long needed);
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "SMTP listener stopped accepting; open sessions get {Grace} to finish")]
     private partial void LogStopping(TimeSpan grace);

@@ -161,7 +161,7 @@ public sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>The dotnet host that runs the tests (the SDK sets DOTNET_HOST_PATH), else dotnet on PATH.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : ToolProcess.Require("dotnet");

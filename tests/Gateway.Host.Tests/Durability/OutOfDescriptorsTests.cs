@@ -36,6 +36,9 @@ public sealed class OutOfDescriptorsTests : IDisposable
             ["Gateway:Relay:Host"] = "127.0.0.1",
             ["Gateway:Relay:Port"] = sink.Port.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Relay:TlsMode"] = "None",
+            // Delivery's own descriptors the same on any number of cores: 8 connections, 2 x 4 workers, 4 x 2 copies made at once.
+            ["Gateway:Spool:Workers"] = "4",
+            ["Gateway:Spool:MaxConcurrentTransforms"] = "2",
         };
         settings.Remove("Gateway:Relay:Outbox");
         var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), settings);
@@ -58,7 +61,7 @@ public sealed class OutOfDescriptorsTests : IDisposable
                 else if (reply.StartsWith("421 4.3.2", StringComparison.Ordinal)) refused++;
             }
 
-            var cap = (OpenFileLimit - 512) / 1;
+            var cap = (OpenFileLimit - 512 - (8 + 2 * 4 + 4 * 2)) / 1;
             Assert.False(gateway.HasExited, "the gateway died under the flood:\n" + gateway.Output);
             Assert.Equal(cap, greeted);
             Assert.Equal(Flood - cap, refused);
@@ -80,5 +83,22 @@ public sealed class OutOfDescriptorsTests : IDisposable
             Assert.True(DateTime.UtcNow < deadline, "the gateway never served again after the flood:\n" + gateway.Output);
             await Task.Delay(200);
         }
+    }
+
+    [Fact]
+    public async Task DeliveryThatTheOpenFileLimitCannotHold_IsRefusedAtStart_NamingTheSettings()
+    {
+        // 256 upstream connections bring 256 workers: with their files and the copies being made, more than 1,024 - 512 descriptors.
+        var settings = new Dictionary<string, string?>(_world.Settings) { ["Gateway:Relay:MaxConnections"] = "256" };
+        var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), settings);
+
+        var run = await ToolProcess.RunAsync("prlimit", ["--nofile=1024:1024", GatewayProcess.DotnetHost(), Path.Combine(AppContext.BaseDirectory, "gateway.dll"), "run", "--config", config],
+            workingDirectory: _world.Root, timeout: TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("error: the process may open 1024 files", run.Stderr);
+        Assert.Contains("Gateway:Relay:MaxConnections 256", run.Stderr);
+        Assert.Contains("Gateway:Spool:Workers 256", run.Stderr);
+        Assert.Contains("Gateway:Spool:MaxConcurrentTransforms", run.Stderr);
     }
 }
