@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using Gateway.Spool;
 using Microsoft.IO;
 
 namespace Gateway.Pipeline;
@@ -72,34 +73,12 @@ public sealed class CopyBuffers
     /// or drops them. It is a Stream, not a MemoryStream: GetBuffer would move the copy to a large
     /// buffer and give its blocks back unzeroed past the cap.
     /// </summary>
-    internal sealed class PooledCopy(RecyclableMemoryStream stream) : Stream
+    internal sealed class PooledCopy(RecyclableMemoryStream stream) : ForwardingStream(stream)
     {
         private bool _disposed;
 
         /// <summary>The blocks holding the copy, in the pool's own memory (for tests).</summary>
         internal ReadOnlySequence<byte> Memory => stream.GetReadOnlySequence();
-
-        public override bool CanRead => true;
-        public override bool CanSeek => true;
-        public override bool CanWrite => true;
-        public override long Length => stream.Length;
-        public override long Position { get => stream.Position; set => stream.Position = value; }
-
-        public override int Read(byte[] buffer, int offset, int count) => stream.Read(buffer, offset, count);
-        public override int Read(Span<byte> buffer) => stream.Read(buffer);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => stream.ReadAsync(buffer, cancellationToken);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => stream.ReadAsync(buffer, offset, count, cancellationToken);
-        public override int ReadByte() => stream.ReadByte();
-        public override void Write(byte[] buffer, int offset, int count) => stream.Write(buffer, offset, count);
-        public override void Write(ReadOnlySpan<byte> buffer) => stream.Write(buffer);
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => stream.WriteAsync(buffer, cancellationToken);
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => stream.WriteAsync(buffer, offset, count, cancellationToken);
-        public override void WriteByte(byte value) => stream.WriteByte(value);
-        public override void CopyTo(Stream destination, int bufferSize) => stream.CopyTo(destination, bufferSize);
-        public override Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken) => stream.CopyToAsync(destination, bufferSize, cancellationToken);
-        public override void Flush() { }
-        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-        public override long Seek(long offset, SeekOrigin origin) => stream.Seek(offset, origin);
 
         public override void SetLength(long value)
         {

@@ -62,36 +62,11 @@ public sealed class WorkFiles(string folder, int maximumIdle)
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>
-    /// A file stream that empties its file and gives it back when disposed. It wraps the stream
-    /// rather than deriving from it: .NET routes a derived FileStream's reads and writes through
-    /// extra copies.
-    /// </summary>
-    private sealed class WorkFile(WorkFiles owner, string path, FileStream file) : Stream
+    /// <summary>A file stream that empties its file and gives it back when disposed.</summary>
+    private sealed class WorkFile(WorkFiles owner, string path, FileStream file) : ForwardingStream(file)
     {
         private readonly FileStream _file = file;
         private bool _returned;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => true;
-        public override bool CanWrite => true;
-        public override long Length => _file.Length;
-        public override long Position { get => _file.Position; set => _file.Position = value; }
-
-        public override int Read(byte[] buffer, int offset, int count) => _file.Read(buffer, offset, count);
-        public override int Read(Span<byte> buffer) => _file.Read(buffer);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _file.ReadAsync(buffer, cancellationToken);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _file.ReadAsync(buffer, offset, count, cancellationToken);
-        public override int ReadByte() => _file.ReadByte();
-        public override void Write(byte[] buffer, int offset, int count) => _file.Write(buffer, offset, count);
-        public override void Write(ReadOnlySpan<byte> buffer) => _file.Write(buffer);
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => _file.WriteAsync(buffer, cancellationToken);
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _file.WriteAsync(buffer, offset, count, cancellationToken);
-        public override void WriteByte(byte value) => _file.WriteByte(value);
-        public override void Flush() => _file.Flush();
-        public override Task FlushAsync(CancellationToken cancellationToken) => _file.FlushAsync(cancellationToken);
-        public override long Seek(long offset, SeekOrigin origin) => _file.Seek(offset, origin);
-        public override void SetLength(long value) => _file.SetLength(value);
 
         protected override void Dispose(bool disposing)
         {
