@@ -53,7 +53,7 @@ public sealed class CopyDelivery(FileSpool spool, IRelay relay, TransformSlots t
                 ReplyCertificateChain = group.Sign ? plan.Signer!.ReplyChain : null,
             };
             // The slot covers the making alone: the copy is relayed without it, however long the upstream takes.
-            using (await transforms.EnterAsync(cancellationToken))
+            using (await transforms.EnterAsync(context.Source.Length > InMemoryCopyLimit, cancellationToken))
             {
                 // Synchronous streams: see Spool.DurableFile.WriteAllBytes.
                 using var original = context.Source.OpenRead();
