@@ -16,25 +16,36 @@ public sealed class SpoolOptions
     public int? Workers { get; set; }
 
     /// <summary>
-    /// <see cref="Workers"/>, or 2 per CPU core and at least one per upstream connection allowed
-    /// (Relay:MaxConnections), at most 256. A worker waits with its copy for the upstream's reply
+    /// What 2 per CPU core comes to, at most <see cref="MaxPerCoreDefault"/>: the defaults of
+    /// <see cref="EffectiveWorkers"/> and <see cref="EffectiveTransforms"/>. Delivery's descriptors
+    /// grow with both (DeliveryDescriptors): uncapped, a host of 42 cores or more under a hard
+    /// open-file limit of 1,024 (docker run --ulimit nofile=1024:1024) refused to start with the
+    /// defaults; 32 copies made at once keep far more mail moving than one upstream takes.
+    /// </summary>
+    private static int TwoPerCore => Math.Min(2 * Environment.ProcessorCount, MaxPerCoreDefault);
+
+    private const int MaxPerCoreDefault = 32;
+
+    /// <summary>
+    /// <see cref="Workers"/>, or 2 per CPU core (at most 32) and at least one per upstream connection
+    /// allowed (Relay:MaxConnections), at most 256. A worker waits with its copy for the upstream's reply
     /// to the end of the data, up to 10 minutes: with fewer workers than connections, 4 copies an
     /// upstream filter sat on (40 s each) stopped all delivery, bounces included, while 4 of the 8
     /// connections stayed unused.
     /// </summary>
-    public int EffectiveWorkers(RelayOptions relay) => Workers ?? Math.Clamp(Math.Max(2 * Environment.ProcessorCount, relay.MaxConnections), 2, 256);
+    public int EffectiveWorkers(RelayOptions relay) => Workers ?? Math.Clamp(Math.Max(TwoPerCore, relay.MaxConnections), 2, 256);
 
     /// <summary>Copies made at once (signed or encrypted); unset: <see cref="EffectiveTransforms"/>.</summary>
     public int? MaxConcurrentTransforms { get; set; }
 
     /// <summary>
-    /// <see cref="MaxConcurrentTransforms"/>, or 2 per CPU core; never more than the workers. Making a
+    /// <see cref="MaxConcurrentTransforms"/>, or 2 per CPU core (at most 32); never more than the workers. Making a
     /// copy (parsing, signing, encrypting, and its intermediate copies, in memory up to 1 MiB) is the
     /// CPU and memory heavy part of an attempt, and the workers are as many as the upstream connections
     /// (up to 256) only so that copies an upstream sits on do not stop delivery: on a few cores, more
     /// copies made at once make none sooner, and each holds a few times its message meanwhile.
     /// </summary>
-    public int EffectiveTransforms(RelayOptions relay) => Math.Min(MaxConcurrentTransforms ?? 2 * Environment.ProcessorCount, EffectiveWorkers(relay));
+    public int EffectiveTransforms(RelayOptions relay) => Math.Min(MaxConcurrentTransforms ?? TwoPerCore, EffectiveWorkers(relay));
 
     /// <summary>First retry after a temporary failure; each next one doubles, up to <see cref="MaxRetryInterval"/>.</summary>
     public TimeSpan FirstRetry { get; set; } = TimeSpan.FromMinutes(1);

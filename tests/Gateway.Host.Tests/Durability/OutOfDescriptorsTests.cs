@@ -86,6 +86,23 @@ public sealed class OutOfDescriptorsTests : IDisposable
     }
 
     [Fact]
+    public async Task OnAHostWithManyCores_TheDefaultsFitAHardLimitOf1024_AndTheGatewayServes()
+    {
+        // docker run --ulimit nofile=1024:1024 on a 48-core host: the defaults derived from the cores
+        // once asked for more descriptors than that, and the gateway refused to start.
+        var smtpPort = FreePort.Next();
+        var settings = new Dictionary<string, string?>(_world.Settings) { ["Gateway:Smtp:Port"] = smtpPort.ToString(CultureInfo.InvariantCulture) };
+        var config = SettingsFile.Write(Path.Combine(_world.Root, "appsettings.json"), settings);
+
+        await using var gateway = await GatewayProcess.StartAsync(config, smtpPort, _world.Root, ["env", "DOTNET_PROCESSOR_COUNT=48", "prlimit", "--nofile=1024:1024"]);
+
+        await using var client = await RawSmtpClient.ConnectAsync(smtpPort);
+        Assert.StartsWith("220", await client.ReadReplyAsync());
+        Assert.False(gateway.HasExited, gateway.Output);
+        Assert.DoesNotContain("cannot hold delivery", gateway.Output);
+    }
+
+    [Fact]
     public async Task DeliveryThatTheOpenFileLimitCannotHold_IsRefusedAtStart_NamingTheSettings()
     {
         // 256 upstream connections bring 256 workers: with their files and the copies being made, more than 1,024 - 512 descriptors.
