@@ -93,6 +93,42 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
     }
 
     /// <summary>
+    /// Two sites running Gateway: the partner's hides the Subject (hideSubject), ours shows our user
+    /// the real one; nothing between them saw it, and the partner's signature still verifies.
+    /// </summary>
+    [Fact]
+    public async Task MailFromAGatewayThatHidTheSubject_ArrivesWithIt_ItsSignatureStillVerifying()
+    {
+        using var frank = World.Pki.Issue("frank@partner.test");
+        var original = new MimeKit.MimeMessage();
+        original.From.Add(MimeKit.MailboxAddress.Parse("frank@partner.test"));
+        original.To.Add(MimeKit.MailboxAddress.Parse("alice@example.test"));
+        original.Subject = "Übernahme: Termine für Freitag";
+        original.Body = new MimeKit.MultipartAlternative
+        {
+            new MimeKit.TextPart("plain") { Text = "The dates.\r\n" },
+            new MimeKit.TextPart("html") { Text = "<html><body><p>The dates.</p></body></html>" },
+        };
+        using var plain = new MemoryStream();
+        original.WriteTo(plain);
+        plain.Position = 0;
+        using var sealedCopy = new MemoryStream();
+        var crypto = Gateway.Policy.CryptoSettings.Default with { HeaderProtection = Gateway.Policy.HeaderProtection.HideSubject };
+        Gateway.Smime.SmimeTransformer.Transform(plain, new Gateway.Smime.SmimeRequest(frank.Certificate, [frank.PublicCertificate], [World.Alice.PublicCertificate], crypto),
+            sealedCopy, DateTimeOffset.UtcNow, CancellationToken.None);
+        Assert.DoesNotContain("Termine", Encoding.Latin1.GetString(sealedCopy.ToArray()));
+
+        Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], sealedCopy.ToArray()));
+
+        var passed = Assert.Single(await Sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.Equal("Übernahme: Termine für Freitag", MimeKit.MimeMessage.Load(new MemoryStream(passed.Data)).Subject);
+        var received = Path.Combine(World.Root, "received.eml");
+        await File.WriteAllBytesAsync(received, passed.Data);
+        var verified = await OpenSslCms.VerifyAsync(received, World.CaCertificatePath);
+        Assert.True(verified.Success, verified.Stderr);
+    }
+
+    /// <summary>
     /// The sender wrote what is inside the envelope too: a bare CR there, decrypted and sent on by
     /// DATA, would end the data early for an internal MTA that takes it for a line end, and what
     /// follows would arrive from us as a second message (SMTP smuggling). Such a message goes on encrypted.
