@@ -22,10 +22,7 @@ internal sealed class HttpHostCheck
 
     public bool Allows(HttpRequestHead head)
     {
-        // An absolute target's authority wins over the Host header (RFC 9112 §3.2.2).
-        var host = head.Target.StartsWith("http://", StringComparison.OrdinalIgnoreCase)
-            ? head.Target["http://".Length..].Split('/', '?', '#')[0]
-            : head.Host;
+        var host = head.Authority;
         return host is null || IsIpLiteral(HostOf(host)) || _names.Contains(HostOf(host).TrimEnd('.'));
     }
 

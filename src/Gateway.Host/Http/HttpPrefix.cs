@@ -82,17 +82,12 @@ internal sealed record HttpPrefix(string Host, int Port, string Path)
     }
 
     /// <summary>
-    /// What a request's target names under <see cref="Path"/>: its last segment ("ca.crl" for
-    /// /pki/ca.crl under /pki/ or under /), or null when it is not under it. Query and fragment are ignored; an absolute target
-    /// (http://host/pki/ca.crl) is taken by its path.
+    /// What a request names under <see cref="Path"/>: its last segment ("ca.crl" for /pki/ca.crl
+    /// under /pki/ or under /), or null when it is not under it. Query and fragment are ignored.
     /// </summary>
-    public string? NameUnder(string target)
+    public string? NameUnder(HttpRequestHead head)
     {
-        if (target.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
-        {
-            var slash = target.IndexOf('/', "http://".Length);
-            target = slash < 0 ? "/" : target[slash..];
-        }
+        var target = head.PathAndQuery;
         var end = target.IndexOfAny(['?', '#']);
         if (end >= 0) target = target[..end];
         if (!target.StartsWith(Path, StringComparison.OrdinalIgnoreCase)) return null;

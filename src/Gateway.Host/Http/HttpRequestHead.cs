@@ -10,6 +10,24 @@ namespace Gateway.Http;
 /// </summary>
 internal sealed record HttpRequestHead(string Method, string Target, string? Host = null, int Refusal = 0)
 {
+    private const string Scheme = "http://";
+
+    /// <summary>Whom the request names: an absolute target's authority, which wins over Host (RFC 9112 §3.2.2), else Host.</summary>
+    public string? Authority => IsAbsolute ? Target[Scheme.Length..].Split('/', '?', '#')[0] : Host;
+
+    /// <summary>The target from its path on: an absolute target (http://host/pki/ca.crl) taken by its path.</summary>
+    public string PathAndQuery
+    {
+        get
+        {
+            if (!IsAbsolute) return Target;
+            var slash = Target.IndexOf('/', Scheme.Length);
+            return slash < 0 ? "/" : Target[slash..];
+        }
+    }
+
+    private bool IsAbsolute => Target.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The head, or null when the client closed before its end.</summary>
     public static async Task<HttpRequestHead?> ReadAsync(Stream stream, int maxBytes, CancellationToken cancellationToken)
     {
@@ -35,7 +53,7 @@ internal sealed record HttpRequestHead(string Method, string Target, string? Hos
     {
         var lines = Encoding.Latin1.GetString(head).Split('\n').Select(l => l.TrimEnd('\r')).ToList();
         var parts = lines[0].Split(' ');
-        if (parts.Length != 3 || parts[0].Length == 0 || !parts[1].StartsWith('/') && !parts[1].StartsWith("http://", StringComparison.OrdinalIgnoreCase)
+        if (parts.Length != 3 || parts[0].Length == 0 || !parts[1].StartsWith('/') && !parts[1].StartsWith(Scheme, StringComparison.OrdinalIgnoreCase)
             || !parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal))
             return Malformed;
         var hosts = new List<string>();

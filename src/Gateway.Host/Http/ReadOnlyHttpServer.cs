@@ -161,7 +161,7 @@ internal sealed class ReadOnlyHttpServer : IDisposable
         if (head.Refusal != 0) return HttpAnswer.Empty(head.Refusal);
         if (_hosts is not null && !_hosts.Allows(head)) return HttpAnswer.Empty(421);
         // Anything but GET and HEAD of a name under the prefix: nothing here.
-        if (head.Method is not ("GET" or "HEAD") || _prefix.NameUnder(head.Target) is not { } name) return HttpAnswer.NotFound;
+        if (head.Method is not ("GET" or "HEAD") || _prefix.NameUnder(head) is not { } name) return HttpAnswer.NotFound;
         try
         {
             return await _answer(name, stoppingToken);
