@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Text;
 using Gateway.Certificates;
+using Gateway.Smime;
 using MimeKit;
 
 namespace Gateway.Inbound;
@@ -31,14 +32,13 @@ public sealed record ProtectedSubject(string Value, string Written, string? Outs
     {
         // Nearly all mail has no hp parameter: it is not parsed a second time to learn that (an
         // opaque signature holds its payload in base64, where no "hp=" shows).
-        if (!MayNameHp(inner) && !IsMimeType(Headers(inner), "application", "pkcs7-mime")) return null;
+        if (!MayNameHp(inner) && ContentTypeOf(Headers(inner))?.IsMimeType("application", "pkcs7-mime") != true) return null;
         if (Payload(inner) is not { } payload || Headers(payload) is not { } headers
-            || !IsMimeType(headers, "*", "*", out var contentType)
-            || !string.Equals(contentType.Parameters["hp"], "cipher", StringComparison.OrdinalIgnoreCase))
+            || !string.Equals(ContentTypeOf(headers)?.Parameters[InjectedHeaders.Parameter], "cipher", StringComparison.OrdinalIgnoreCase))
             return null;
         if (headers.FirstOrDefault(h => h.Id == HeaderId.Subject) is not { } subject || !Writable(subject.RawValue)) return null;
         var written = Encoding.Latin1.GetString(subject.RawValue).Trim();
-        var outside = headers.Where(h => h.Field.Equals("HP-Outer", StringComparison.OrdinalIgnoreCase))
+        var outside = headers.Where(h => h.Field.Equals(InjectedHeaders.OuterField, StringComparison.OrdinalIgnoreCase))
             .Select(h => Unfold(h.RawValue).TrimStart())
             .Where(v => v.StartsWith("Subject:", StringComparison.OrdinalIgnoreCase))
             .Select(v => v["Subject:".Length..].Trim())
@@ -99,18 +99,8 @@ public sealed record ProtectedSubject(string Value, string Written, string? Outs
         }
     }
 
-    private static bool IsMimeType(HeaderList? headers, string type, string subtype) => IsMimeType(headers, type, subtype, out _);
-
-    private static bool IsMimeType(HeaderList? headers, string type, string subtype, out ContentType contentType)
-    {
-        if (headers?[HeaderId.ContentType] is { } value && ContentType.TryParse(value, out var parsed))
-        {
-            contentType = parsed;
-            return parsed.IsMimeType(type, subtype);
-        }
-        contentType = null!;
-        return false;
-    }
+    private static ContentType? ContentTypeOf(HeaderList? headers) =>
+        headers?[HeaderId.ContentType] is { } value && ContentType.TryParse(value, out var type) ? type : null;
 
     private static string Unfold(byte[] raw) => Encoding.Latin1.GetString(raw).Replace("\r\n", "");
 
