@@ -14,17 +14,21 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
     private static string Crlf(string text) => text.Replace("\r\n", "\n").Replace("\n", "\r\n");
 
     /// <summary>Frank at partner.test signs a note and encrypts it for <paramref name="recipientCertificates"/>, as his client would.</summary>
-    private async Task<byte[]> SignedAndEncryptedByFrankAsync(string to, params string[] recipientCertificates)
+    private Task<byte[]> SignedAndEncryptedByFrankAsync(string to, params string[] recipientCertificates) =>
+        SignedAndEncryptedByFrankAsync(to, "Content-Type: text/plain; charset=us-ascii\r\n\r\nThe figures, signed and sealed.\r\n", "figures", recipientCertificates);
+
+    /// <summary>Frank signs <paramref name="entity"/> and encrypts it, <paramref name="subject"/> outside.</summary>
+    private async Task<byte[]> SignedAndEncryptedByFrankAsync(string to, string entity, string subject, string[] recipientCertificates)
     {
         var frank = World.Pki.Issue("frank@partner.test").WriteTo(Path.Combine(World.Root, "frank"), "x");
         var body = Path.Combine(World.Root, "body.mime");
-        await File.WriteAllTextAsync(body, "Content-Type: text/plain; charset=us-ascii\r\n\r\nThe figures, signed and sealed.\r\n");
+        await File.WriteAllTextAsync(body, entity);
         var signed = Path.Combine(World.Root, "signed.mime");
         var signing = await OpenSslCms.SignAsync(body, signed, frank.CertificatePath, frank.KeyPath);
         Assert.True(signing.Success, signing.Stderr);
         await File.WriteAllTextAsync(signed, Crlf(await File.ReadAllTextAsync(signed)));
         var encrypted = Path.Combine(World.Root, "encrypted.eml");
-        var encryption = await OpenSslCms.EncryptAsync(signed, encrypted, recipientCertificates, headers: new MessageHeaders("frank@partner.test", to, "figures"), binary: true);
+        var encryption = await OpenSslCms.EncryptAsync(signed, encrypted, recipientCertificates, headers: new MessageHeaders("frank@partner.test", to, subject), binary: true);
         Assert.True(encryption.Success, encryption.Stderr);
         return Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)));
     }
@@ -64,19 +68,11 @@ public sealed class InboundDecryptionTests : GatewayWithInboundEndpoint
     [Fact]
     public async Task MailWithAProtectedSubject_ArrivesWithTheSubjectItsSenderHidInside()
     {
-        var frank = World.Pki.Issue("frank@partner.test").WriteTo(Path.Combine(World.Root, "frank"), "x");
-        var body = Path.Combine(World.Root, "body.mime");
-        await File.WriteAllTextAsync(body,
+        var message = await SignedAndEncryptedByFrankAsync("alice@example.test",
             "Subject: Offer for the Lisbon site\r\nFrom: frank@partner.test\r\nTo: alice@example.test\r\n" +
             "HP-Outer: Subject: [...]\r\nHP-Outer: From: frank@partner.test\r\nHP-Outer: To: alice@example.test\r\n" +
-            "Content-Type: text/plain; charset=us-ascii; hp=\"cipher\"\r\n\r\nThe offer stands until Friday.\r\n");
-        var signed = Path.Combine(World.Root, "signed.mime");
-        Assert.True((await OpenSslCms.SignAsync(body, signed, frank.CertificatePath, frank.KeyPath)).Success);
-        await File.WriteAllTextAsync(signed, Crlf(await File.ReadAllTextAsync(signed)));
-        var encrypted = Path.Combine(World.Root, "encrypted.eml");
-        var encryption = await OpenSslCms.EncryptAsync(signed, encrypted, [World.AliceFiles.CertificatePath], headers: new MessageHeaders("frank@partner.test", "alice@example.test", "[...]"), binary: true);
-        Assert.True(encryption.Success, encryption.Stderr);
-        var message = Encoding.ASCII.GetBytes(Crlf(await File.ReadAllTextAsync(encrypted)));
+            "Content-Type: text/plain; charset=us-ascii; hp=\"cipher\"\r\n\r\nThe offer stands until Friday.\r\n",
+            "[...]", [World.AliceFiles.CertificatePath]);
 
         Assert.StartsWith("250", await SendAsync(await InboundPortAsync(), "frank@partner.test", ["alice@example.test"], message));
 
